@@ -1,0 +1,115 @@
+# Lamina build, test and demo. The two commands a user needs:
+#   make demo   builds the library and trains an MLP from C and from Python
+#   make test   builds everything and runs the Swift, C and Python test suites
+# Both install what is missing (system packages via apt, a Python venv in .venv).
+
+PREFIX    ?= /usr/local
+VERSION   := 0.1.0
+SOMAJOR   := 0
+BUILD     := build
+LIBDIR    := $(BUILD)/lib
+LIB       := $(LIBDIR)/liblamina.so
+SONAME    := liblamina.so.$(SOMAJOR)
+VENV      := .venv
+PY        := $(VENV)/bin/python
+CC        ?= cc
+CWARN     := -std=c99 -Wall -Wextra -Werror -pedantic
+CFLAGS_T  := $(CWARN) -O2 -Iinclude
+LDFLAGS_T := -L$(LIBDIR) -llamina -Wl,-rpath,$(abspath $(LIBDIR)) -lm
+SWIFT_RELEASE := -c release -Xswiftc -static-stdlib \
+	-Xlinker --version-script=$(abspath scripts/lamina.map) -Xlinker -soname=$(SONAME)
+SWIFT_SOURCES := $(shell find Sources -type f) Package.swift include/lamina.h
+
+C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
+C_EXAMPLES := $(patsubst bindings/c/examples/%.c,$(BUILD)/examples/%,$(wildcard bindings/c/examples/*.c))
+
+.PHONY: all lib setup venv test test-swift test-c test-python test-header test-valgrind \
+	test-install demo examples install uninstall clean bench-smoke
+
+all: lib
+
+setup:
+	@bash scripts/setup.sh
+
+$(BUILD)/.setup-stamp: scripts/setup.sh
+	@bash scripts/setup.sh
+	@mkdir -p $(BUILD) && touch $@
+
+# ---- the shared library ---------------------------------------------------------------
+lib: $(LIB)
+
+$(LIB): $(BUILD)/.setup-stamp $(SWIFT_SOURCES) scripts/lamina.map
+	swift build $(SWIFT_RELEASE) --product lamina
+	@mkdir -p $(LIBDIR)
+	cp -f "$$(swift build $(SWIFT_RELEASE) --show-bin-path)/liblamina.so" $(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(LIB)
+
+# ---- Python environment ---------------------------------------------------------------
+venv: $(VENV)/.stamp
+
+$(VENV)/.stamp: $(BUILD)/.setup-stamp bindings/python/requirements-test.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r bindings/python/requirements-test.txt
+	@touch $@
+
+# ---- C programs -------------------------------------------------------------------------
+$(BUILD)/tests/%: tests/c/%.c include/lamina.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_T) $< -o $@ $(LDFLAGS_T)
+
+$(BUILD)/examples/%: bindings/c/examples/%.c include/lamina.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_T) $< -o $@ $(LDFLAGS_T)
+
+examples: $(C_EXAMPLES)
+
+# ---- tests ------------------------------------------------------------------------------
+test: test-header test-c test-valgrind test-install test-python test-swift
+	@echo "make test: all suites passed"
+
+test-swift: $(BUILD)/.setup-stamp
+	swift test
+
+test-header: $(LIB)
+	bash tests/check_header.sh
+
+test-c: $(C_TESTS) $(C_EXAMPLES)
+	@set -e; for t in $(C_TESTS); do echo "== $$t"; (cd $(BUILD) && ../$$t); done
+
+test-valgrind: $(C_EXAMPLES)
+	bash tests/valgrind_examples.sh $(C_EXAMPLES)
+
+test-install: $(LIB)
+	bash tests/check_install.sh
+
+test-python: $(LIB) venv
+	LAMINA_LIBRARY=$(abspath $(LIB)) $(PY) -m pytest -q bindings/python/tests
+
+# ---- demo -------------------------------------------------------------------------------
+demo: $(LIB) venv $(BUILD)/examples/demo
+	@echo "==== C demo ===="
+	cd $(BUILD) && ./examples/demo
+	@echo "==== Python demo ===="
+	LAMINA_LIBRARY=$(abspath $(LIB)) $(PY) bindings/python/examples/demo.py
+
+# ---- install ----------------------------------------------------------------------------
+install: $(LIB)
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/cmake/Lamina
+	install -m 0755 $(LIBDIR)/$(SONAME) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/liblamina.so
+	install -m 0644 include/lamina.h $(DESTDIR)$(PREFIX)/include/lamina.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' bindings/c/lamina.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/lamina.pc
+	sed -e 's|@VERSION@|$(VERSION)|g' bindings/c/LaminaConfigVersion.cmake.in \
+		> $(DESTDIR)$(PREFIX)/lib/cmake/Lamina/LaminaConfigVersion.cmake
+	install -m 0644 bindings/c/LaminaConfig.cmake $(DESTDIR)$(PREFIX)/lib/cmake/Lamina/LaminaConfig.cmake
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/$(SONAME) $(DESTDIR)$(PREFIX)/lib/liblamina.so \
+		$(DESTDIR)$(PREFIX)/include/lamina.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/lamina.pc
+	rm -rf $(DESTDIR)$(PREFIX)/lib/cmake/Lamina
+
+clean:
+	rm -rf $(BUILD) .build

@@ -1,0 +1,25 @@
+// swift-tools-version:6.0
+// Lamina: an embeddable engine for small neural networks (MLPs, KANs, tri-plane fields).
+// `liblamina.so` is the `lamina` product; build it with `make lib`, which adds the static
+// Swift runtime and the export list (see Makefile).
+import PackageDescription
+
+let package = Package(
+  name: "Lamina",
+  products: [
+    .library(name: "Lamina", targets: ["Lamina"]),
+    .library(name: "lamina", type: .dynamic, targets: ["LaminaC"]),
+  ],
+  targets: [
+    // OpenBLAS's cblas.h and the few LAPACK routines the engine calls.
+    .systemLibrary(
+      name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"])]),
+    // The public C header, imported so the exports use its exact types.
+    .systemLibrary(name: "CLaminaABI", path: "Sources/CLaminaABI"),
+    .target(name: "Lamina", dependencies: ["CBLAS"]),
+    .target(name: "LaminaC", dependencies: ["Lamina", "CLaminaABI"]),
+    .testTarget(name: "LaminaTests", dependencies: ["Lamina"]),
+  ],
+  swiftLanguageModes: [.v5]
+)

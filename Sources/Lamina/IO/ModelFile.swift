@@ -1,0 +1,136 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Saving and loading models as safetensors files, with the full spec in the metadata.
+extension Model {
+  /// Format version written under "format_version"; loaders refuse newer major versions.
+  static let fileFormatVersion = "1"
+
+  /// The file bytes for this model.
+  public func encoded() -> [UInt8] {
+    let tensorsOut = tensors.map {
+      SafeTensors.Tensor(name: $0.name, shape: $0.parameter.shape, values: $0.parameter.value)
+    }
+    return SafeTensors.encode(
+      tensorsOut,
+      metadata: [
+        ("format", "lamina"), ("format_version", Model.fileFormatVersion),
+        ("lamina_version", Lamina.version), ("spec", spec.text),
+      ])
+  }
+
+  /// Rebuilds a model from file bytes, checking the spec, every tensor's presence, shape
+  /// and finiteness before returning.
+  public static func decode(_ bytes: [UInt8]) throws -> Model {
+    let (tensors, metadata) = try SafeTensors.decode(bytes)
+    guard let specText = metadata["spec"] else {
+      throw LaminaError.format("file has no Lamina model spec in its safetensors metadata")
+    }
+    if let v = metadata["format_version"], v != fileFormatVersion {
+      throw LaminaError.format("file format version \(v) is not supported (this library reads \(fileFormatVersion))")
+    }
+    let spec: JSONValue
+    let model: Model
+    do {
+      spec = try JSONValue.parse(specText, what: "stored model spec")
+      model = try Model(spec: spec)
+    } catch let e as LaminaError {
+      throw LaminaError.format("the stored model spec is invalid: \(e.message)")
+    }
+    guard tensors.count == model.tensors.count else {
+      throw LaminaError.format(
+        "file holds \(tensors.count) tensors; its spec needs \(model.tensors.count)")
+    }
+    var byName: [String: SafeTensors.Tensor] = [:]
+    for t in tensors { byName[t.name] = t }
+    for (name, p) in model.tensors {
+      guard let t = byName[name] else { throw LaminaError.format("file lacks tensor \"\(name)\"") }
+      guard t.shape == p.shape else {
+        throw LaminaError.format("tensor \"\(name)\" has shape \(t.shape); the spec needs \(p.shape)")
+      }
+      if let bad = t.values.firstIndex(where: { !$0.isFinite }) {
+        throw LaminaError.format("tensor \"\(name)\" holds a non-finite value at element \(bad)")
+      }
+      p.value = t.values
+    }
+    return model
+  }
+
+  /// Writes the model to `path` atomically: a temporary file beside it is written, synced
+  /// and renamed over `path`, so a failure never leaves a damaged file behind.
+  public func save(to path: String) throws {
+    try FileIO.writeAtomically(encoded(), to: path)
+  }
+
+  /// Loads a model written by `save(to:)`.
+  public static func load(from path: String) throws -> Model {
+    try decode(FileIO.readFile(path, limit: Limits.maxHeaderBytes + 8 + 4 * Limits.maxParameters))
+  }
+}
+
+/// POSIX file helpers with errors a caller can act on.
+enum FileIO {
+  static func errorText() -> String { String(cString: strerror(errno)) }
+
+  /// The whole file, refusing files larger than `limit`.
+  static func readFile(_ path: String, limit: Int) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw LaminaError(.io, "cannot open \"\(path)\": \(errorText())") }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw LaminaError(.io, "cannot stat \"\(path)\": \(errorText())") }
+    guard (st.st_mode & S_IFMT) == S_IFREG else {
+      throw LaminaError(.io, "\"\(path)\" is not a regular file")
+    }
+    let size = Int(st.st_size)
+    guard size <= limit else {
+      throw LaminaError.format("\"\(path)\" is \(size) bytes, larger than any valid model")
+    }
+    var bytes = [UInt8](repeating: 0, count: size)
+    var got = 0
+    while got < size {
+      let r = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, size - got) }
+      if r < 0 && errno == EINTR { continue }
+      guard r > 0 else { throw LaminaError(.io, "cannot read \"\(path)\": \(r == 0 ? "file shrank" : errorText())") }
+      got += r
+    }
+    return bytes
+  }
+
+  /// Writes `bytes` to a temporary file in the same directory, syncs it, and renames it
+  /// over `path`; on any failure the temporary file is removed and `path` is untouched.
+  static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    var suffix = RandomSource(seed: UInt64(UInt(bitPattern: Int(getpid()))) &* 31 &+ UInt64(time(nil)))
+    let temp = "\(path).tmp-\(getpid())-\(String(suffix.next() & 0xFFFFFF, radix: 16))"
+    let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw LaminaError(.io, "cannot create \"\(temp)\": \(errorText())") }
+    var ok = false
+    defer {
+      if !ok { unlink(temp) }
+    }
+    var written = 0
+    while written < bytes.count {
+      let r = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
+      if r < 0 && errno == EINTR { continue }
+      guard r > 0 else {
+        let msg = errorText()
+        close(fd)
+        throw LaminaError(.io, "cannot write \"\(temp)\": \(msg)")
+      }
+      written += r
+    }
+    guard fsync(fd) == 0 else {
+      let msg = errorText()
+      close(fd)
+      throw LaminaError(.io, "cannot sync \"\(temp)\": \(msg)")
+    }
+    guard close(fd) == 0 else { throw LaminaError(.io, "cannot close \"\(temp)\": \(errorText())") }
+    guard rename(temp, path) == 0 else {
+      throw LaminaError(.io, "cannot rename \"\(temp)\" to \"\(path)\": \(errorText())")
+    }
+    ok = true
+  }
+}

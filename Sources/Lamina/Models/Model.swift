@@ -1,0 +1,224 @@
+/// A model: an architecture (its spec) and its weights, as a chain of layers.
+///
+/// Reading calls (`predict`, `inputGradient`, `tensor(named:)` reads, saving) never change
+/// the model and may run on many threads at once. Training and tensor writes change it and
+/// need exclusive access.
+public final class Model {
+  /// The model family named by the spec ("mlp", "sequential", ...).
+  public let kind: String
+  /// The full spec, every default filled in; building it again gives the same architecture.
+  public let spec: JSONValue
+  /// The layers, applied in order.
+  public let layers: [Layer]
+  /// Features per input sample.
+  public let inputDim: Int
+  /// Outputs per sample.
+  public let outputDim: Int
+  /// Named tensors in a fixed order, named "<layer index>.<parameter>" as in PyTorch's
+  /// `nn.Sequential` ("0.weight", "0.bias", "2.weight", ...).
+  public let tensors: [(name: String, parameter: Parameter)]
+  /// The widest row any layer reads or writes.
+  let widest: Int
+
+  /// Builds a model from a spec, drawing its initial weights from the spec's seed.
+  public convenience init(spec: JSONValue) throws {
+    let built = try ModelBuilder.build(spec)
+    self.init(kind: built.kind, spec: built.fullSpec, layers: built.layers, inputDim: built.inputDim)
+  }
+
+  /// Builds a model from spec JSON text.
+  public convenience init(json: String) throws {
+    try self.init(spec: JSONValue.parse(json, what: "model spec"))
+  }
+
+  init(kind: String, spec: JSONValue, layers: [Layer], inputDim: Int) {
+    self.kind = kind
+    self.spec = spec
+    self.layers = layers
+    self.inputDim = inputDim
+    self.outputDim = layers.last?.outputDim ?? inputDim
+    var named: [(String, Parameter)] = []
+    for (i, layer) in layers.enumerated() {
+      for p in layer.parameters { named.append(("\(i).\(p.name)", p)) }
+    }
+    tensors = named
+    widest = layers.reduce(inputDim) { max($0, $1.outputDim) }
+  }
+
+  /// Number of trainable scalars.
+  public var parameterCount: Int { tensors.reduce(0) { $0 + $1.parameter.count } }
+
+  /// All parameters, in tensor order.
+  public var parameters: [Parameter] { tensors.map(\.parameter) }
+
+  /// The parameter called `name`, or nil.
+  public func tensor(named name: String) -> Parameter? {
+    tensors.first { $0.name == name }?.parameter
+  }
+
+  /// A deep copy: same spec, its own weights.
+  public func copy() -> Model {
+    Model(kind: kind, spec: spec, layers: layers.map { $0.copy() }, inputDim: inputDim)
+  }
+
+  // MARK: - Checks shared by every entry point
+
+  /// Rows per chunk when evaluating large batches, so scratch memory stays bounded (~1 MB
+  /// per buffer) whatever `n` is.
+  var chunkRows: Int { max(1, 262_144 / widest) }
+
+  /// Throws unless `n` rows of this model fit the batch limit.
+  func checkBatch(_ n: Int) throws {
+    let (elements, overflow) = n.multipliedReportingOverflow(by: widest)
+    guard !overflow, elements <= Limits.maxBatchElements else {
+      throw LaminaError(
+        .outOfMemory, "batch of \(n) samples is over the limit of \(Limits.maxBatchElements / widest)")
+    }
+  }
+
+  /// Throws `.numeric` if any of `count` values is NaN or infinite.
+  static func checkFinite(_ p: UnsafePointer<Float>, count: Int, what: String) throws {
+    for i in 0..<count where !p[i].isFinite {
+      throw LaminaError.numeric("\(what) holds a non-finite value (\(p[i])) at element \(i)")
+    }
+  }
+
+  // MARK: - Inference
+
+  /// y = model(x) for `n` rows; `x` is n x inputDim, `y` n x outputDim.
+  public func predict(_ x: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float>) throws {
+    try checkBatch(n)
+    try Model.checkFinite(x, count: n * inputDim, what: "input x")
+    guard n > 0 else { return }
+    let rows = min(n, chunkRows)
+    let a = UnsafeMutablePointer<Float>.allocate(capacity: rows * widest)
+    let b = UnsafeMutablePointer<Float>.allocate(capacity: rows * widest)
+    defer {
+      a.deallocate()
+      b.deallocate()
+    }
+    var start = 0
+    while start < n {
+      let m = min(rows, n - start)
+      var input = UnsafePointer(x + start * inputDim)
+      var (cur, other) = (a, b)
+      for (i, layer) in layers.enumerated() {
+        let dest = i == layers.count - 1 ? y + start * outputDim : cur
+        layer.forward(input, dest, count: m)
+        input = UnsafePointer(dest)
+        swap(&cur, &other)
+      }
+      if layers.isEmpty { (y + start * outputDim).update(from: input, count: m * outputDim) }
+      start += m
+    }
+  }
+
+  /// Convenience: predictions for rows packed in an array.
+  public func predict(_ x: [Float]) throws -> [Float] {
+    guard x.count % inputDim == 0 else {
+      throw LaminaError.shape("input has \(x.count) values, not a multiple of \(inputDim)")
+    }
+    let n = x.count / inputDim
+    var y = [Float](repeating: 0, count: n * outputDim)
+    try x.withUnsafeBufferPointer { xb in
+      try y.withUnsafeMutableBufferPointer { yb in
+        try predict(xb.baseAddress!, count: n, into: yb.baseAddress!)
+      }
+    }
+    return y
+  }
+
+  /// The exact Jacobian dy/dx by back-propagation: `dydx` is n x outputDim x inputDim.
+  public func inputGradient(
+    _ x: UnsafePointer<Float>, count n: Int, into dydx: UnsafeMutablePointer<Float>
+  ) throws {
+    try checkBatch(n)
+    try Model.checkFinite(x, count: n * inputDim, what: "input x")
+    guard n > 0 else { return }
+    let rows = min(n, max(1, chunkRows / max(1, layers.count)))
+    let scratch = Workspace()
+    scratch.reserve(rows: rows, for: self)
+    var start = 0
+    while start < n {
+      let m = min(rows, n - start)
+      let xs = x + start * inputDim
+      forward(xs, count: m, workspace: scratch)
+      for k in 0..<outputDim {
+        let seed = scratch.gradientOut
+        seed.update(repeating: 0, count: m * outputDim)
+        for r in 0..<m { seed[r * outputDim + k] = 1 }
+        let dx = backward(xs, count: m, workspace: scratch, parameterGradients: false)
+        for r in 0..<m {
+          (dydx + ((start + r) * outputDim + k) * inputDim).update(from: dx + r * inputDim, count: inputDim)
+        }
+      }
+      start += m
+    }
+  }
+
+  // MARK: - Training passes
+
+  /// Forward pass keeping every layer's output in `workspace`; returns the output rows.
+  @discardableResult
+  func forward(_ x: UnsafePointer<Float>, count n: Int, workspace ws: Workspace) -> UnsafeMutablePointer<Float> {
+    ws.reserve(rows: n, for: self)
+    var input = x
+    for (i, layer) in layers.enumerated() {
+      layer.forward(input, ws.outputs[i], count: n)
+      input = UnsafePointer(ws.outputs[i])
+    }
+    return ws.outputs[layers.count - 1]
+  }
+
+  /// Backward pass from `workspace.gradientOut` (dL/dy, n x outputDim, filled by the
+  /// caller after `forward`); returns dL/dx (n x inputDim, valid until the next pass).
+  @discardableResult
+  func backward(
+    _ x: UnsafePointer<Float>, count n: Int, workspace ws: Workspace, parameterGradients: Bool
+  ) -> UnsafeMutablePointer<Float> {
+    var dy = UnsafePointer(ws.gradientOut)
+    var (cur, other) = (ws.gradientA, ws.gradientB)
+    for i in stride(from: layers.count - 1, through: 0, by: -1) {
+      let input = i == 0 ? x : UnsafePointer(ws.outputs[i - 1])
+      let needDx = i > 0 || ws.wantInputGradient
+      layers[i].backward(
+        input, ws.outputs[i], dy, needDx ? cur : nil, count: n,
+        parameterGradients: parameterGradients)
+      dy = UnsafePointer(cur)
+      swap(&cur, &other)
+    }
+    return UnsafeMutablePointer(mutating: dy)
+  }
+}
+
+/// Scratch memory for training and gradient passes: each layer's output and two gradient
+/// buffers, grown on demand and reused, so steady-state steps allocate nothing.
+final class Workspace {
+  private(set) var rows = 0
+  private(set) var outputs: [UnsafeMutablePointer<Float>] = []
+  private(set) var gradientOut = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+  private(set) var gradientA = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+  private(set) var gradientB = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+  /// Whether `backward` should compute dL/dx of the first layer.
+  var wantInputGradient = true
+
+  /// Makes room for `rows` rows of `model`.
+  func reserve(rows need: Int, for model: Model) {
+    guard need > rows || outputs.count != model.layers.count else { return }
+    release()
+    rows = max(need, 1)
+    outputs = model.layers.map { .allocate(capacity: rows * max($0.outputDim, 1)) }
+    gradientOut = .allocate(capacity: rows * max(model.outputDim, 1))
+    gradientA = .allocate(capacity: rows * model.widest)
+    gradientB = .allocate(capacity: rows * model.widest)
+  }
+
+  private func release() {
+    outputs.forEach { $0.deallocate() }
+    gradientOut.deallocate()
+    gradientA.deallocate()
+    gradientB.deallocate()
+  }
+
+  deinit { release() }
+}

@@ -1,0 +1,227 @@
+/// What a progress callback is told during `Trainer.fit`.
+public struct TrainingProgress: Sendable {
+  /// Optimizer steps done so far in this call, and in total.
+  public var step = 0
+  public var steps = 0
+  /// Epochs done so far, and at most.
+  public var epoch = 0
+  public var epochs = 0
+  /// Mean training loss of the last epoch (or of the steps so far in this epoch).
+  public var loss = Float.nan
+  /// Loss on the validation split; NaN when there is none.
+  public var validationLoss = Float.nan
+  /// Wall time since the call began.
+  public var elapsedSeconds: Double = 0
+}
+
+/// Trains one model: owns the optimizer state, the schedule position and scratch memory.
+/// Any model family trains through it, because every layer shares one interface.
+public final class Trainer {
+  /// The model whose weights this trainer changes.
+  public let model: Model
+  /// The settings, every default filled in.
+  public let config: TrainerConfig
+  let parameters: [Parameter]
+  let optimizer: Optimizer
+  let workspace = Workspace()
+  private var rng: RandomSource
+  /// Optimizer steps taken over the trainer's life (the schedule's position).
+  public private(set) var stepsTaken = 0
+  private var horizon = 0
+  private var batchX: [Float] = []
+  private var batchY: [Float] = []
+
+  /// A trainer for `model` with `config`.
+  public init(model: Model, config: TrainerConfig = TrainerConfig()) {
+    self.model = model
+    self.config = config
+    parameters = model.parameters
+    optimizer = Optimizer(config: config, parameters: parameters)
+    rng = RandomSource(seed: config.seed)
+    workspace.wantInputGradient = false
+  }
+
+  /// A trainer configured by JSON text (empty text means all defaults).
+  public convenience init(model: Model, json: String) throws {
+    let text = json.allSatisfy(\.isWhitespace) ? "{}" : json
+    self.init(model: model, config: try TrainerConfig(json: JSONValue.parse(text, what: "trainer config")))
+  }
+
+  // MARK: - Steps
+
+  func checkData(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) throws {
+    try model.checkBatch(n)
+    try Model.checkFinite(x, count: n * model.inputDim, what: "input x")
+    try Model.checkFinite(y, count: n * model.outputDim, what: "target y")
+  }
+
+  /// One optimizer step on the `n` rows given as one batch; returns the batch loss before
+  /// the step. A non-finite loss or gradient throws `.numeric` and changes no weight.
+  @discardableResult
+  public func step(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) throws -> Float {
+    guard n > 0 else { throw LaminaError.invalid("a training step needs at least one sample (n = 0)") }
+    try checkData(x, y, n)
+    return try update(x, y, n)
+  }
+
+  /// Forward, backward and update on checked data.
+  private func update(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) throws -> Float {
+    for p in parameters {
+      p.gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    }
+    let out = model.forward(x, count: n, workspace: workspace)
+    let loss = config.loss.evaluate(
+      out, y, rows: n, columns: model.outputDim, gradient: workspace.gradientOut)
+    guard loss.isFinite else {
+      throw LaminaError.numeric("training diverged: the loss is \(loss); weights left as before the step")
+    }
+    model.backward(x, count: n, workspace: workspace, parameterGradients: true)
+    var squares: Double = 0
+    for p in parameters {
+      p.gradient.withUnsafeBufferPointer { g in
+        var s: Float = 0
+        for v in g { s += v * v }
+        squares += Double(s)
+      }
+    }
+    guard squares.isFinite else {
+      throw LaminaError.numeric("training diverged: a gradient is not finite; weights left as before the step")
+    }
+    if config.clipNorm > 0 {
+      let norm = squares.squareRoot()
+      if norm > config.clipNorm {
+        let scale = Float(config.clipNorm / (norm + 1e-6))
+        for p in parameters {
+          p.gradient.withUnsafeMutableBufferPointer { g in
+            for i in g.indices { g[i] *= scale }
+          }
+        }
+      }
+    }
+    let lr = config.learningRate(step: stepsTaken, horizon: max(horizon, stepsTaken + 1))
+    optimizer.update(parameters, learningRate: lr)
+    stepsTaken += 1
+    return loss
+  }
+
+  /// The model's loss on `n` rows, changing nothing but scratch memory.
+  public func evaluate(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) throws -> Float {
+    guard n > 0 else { throw LaminaError.invalid("evaluating a loss needs at least one sample (n = 0)") }
+    try checkData(x, y, n)
+    return evaluateChecked(x, y, n)
+  }
+
+  private func evaluateChecked(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
+    let rows = min(n, max(config.batchSize, model.chunkRows))
+    var total: Double = 0
+    var start = 0
+    while start < n {
+      let m = min(rows, n - start)
+      let out = model.forward(x + start * model.inputDim, count: m, workspace: workspace)
+      let l = config.loss.evaluate(
+        out, y + start * model.outputDim, rows: m, columns: model.outputDim, gradient: nil)
+      total += Double(l) * Double(m)
+      start += m
+    }
+    return Float(total / Double(n))
+  }
+
+  // MARK: - Fitting
+
+  /// Trains for the configured epochs in shuffled mini-batches, with the configured
+  /// validation split (the last rows) and early stopping. `progress` is called after each
+  /// epoch (and every `progressEvery` steps); returning false stops with `.cancelled`,
+  /// keeping the weights of the last completed step. Returns the last epoch's training loss.
+  @discardableResult
+  public func fit(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int,
+    progress: ((TrainingProgress) -> Bool)? = nil
+  ) throws -> Float {
+    guard n > 0 else { throw LaminaError.invalid("fit needs at least one sample (n = 0)") }
+    try checkData(x, y, n)
+    let start = ContinuousClock.now
+    let din = model.inputDim
+    let dout = model.outputDim
+    let nValidation = Int(Double(n) * config.validationSplit)
+    let nTrain = n - nValidation
+    guard nTrain > 0 else {
+      throw LaminaError.invalid("validation_split leaves no training samples (n = \(n))")
+    }
+    let batch = min(config.batchSize, nTrain)
+    let batchesPerEpoch = (nTrain + batch - 1) / batch
+    let totalSteps = batchesPerEpoch * config.epochs
+    horizon = stepsTaken + totalSteps
+    if batchX.count < batch * din { batchX = [Float](repeating: 0, count: batch * din) }
+    if batchY.count < batch * dout { batchY = [Float](repeating: 0, count: batch * dout) }
+    var order = Array(0..<nTrain)
+
+    var info = TrainingProgress()
+    info.steps = totalSteps
+    info.epochs = config.epochs
+    func elapsed() -> Double {
+      let d = ContinuousClock.now - start
+      return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
+    var best = Float.infinity
+    var bestWeights: [[Float]]? = nil
+    var sinceBest = 0
+    var lastLoss = Float.nan
+    for epoch in 1...config.epochs {
+      if config.shuffle { order.shuffle(using: &rng) }
+      var lossSum: Double = 0
+      var seen = 0
+      var b = 0
+      while b < nTrain {
+        let m = min(batch, nTrain - b)
+        batchX.withUnsafeMutableBufferPointer { bx in
+          batchY.withUnsafeMutableBufferPointer { by in
+            for r in 0..<m {
+              let src = order[b + r]
+              (bx.baseAddress! + r * din).update(from: x + src * din, count: din)
+              (by.baseAddress! + r * dout).update(from: y + src * dout, count: dout)
+            }
+          }
+        }
+        let loss = try batchX.withUnsafeBufferPointer { bx in
+          try batchY.withUnsafeBufferPointer { by in
+            try update(bx.baseAddress!, by.baseAddress!, m)
+          }
+        }
+        lossSum += Double(loss) * Double(m)
+        seen += m
+        b += m
+        info.step += 1
+        if config.progressEvery > 0, info.step % config.progressEvery == 0, let progress {
+          info.loss = Float(lossSum / Double(seen))
+          info.elapsedSeconds = elapsed()
+          if !progress(info) { throw LaminaError(.cancelled, "training cancelled by the progress callback") }
+        }
+      }
+      lastLoss = Float(lossSum / Double(seen))
+      info.epoch = epoch
+      info.loss = lastLoss
+      var monitored = lastLoss
+      if nValidation > 0 {
+        info.validationLoss = evaluateChecked(x + nTrain * din, y + nTrain * dout, nValidation)
+        monitored = info.validationLoss
+      }
+      if monitored < best {
+        best = monitored
+        sinceBest = 0
+        if nValidation > 0 && config.restoreBest { bestWeights = parameters.map(\.value) }
+      } else {
+        sinceBest += 1
+      }
+      info.elapsedSeconds = elapsed()
+      if let progress, !progress(info) {
+        throw LaminaError(.cancelled, "training cancelled by the progress callback")
+      }
+      if config.patience > 0 && sinceBest >= config.patience { break }
+    }
+    if let bestWeights {
+      for (p, w) in zip(parameters, bestWeights) { p.value = w }
+    }
+    return lastLoss
+  }
+}

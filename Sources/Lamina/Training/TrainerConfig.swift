@@ -1,0 +1,116 @@
+/// Everything a trainer is configured with. Its JSON form is the `config_json` of
+/// `lamina_trainer_create`; every key has a default, and `json` gives the full form.
+public struct TrainerConfig: Equatable, Sendable {
+  public var optimizer: OptimizerKind = .adam
+  public var learningRate: Double = 1e-3
+  public var momentum: Double = 0
+  public var nesterov = false
+  public var beta1: Double = 0.9
+  public var beta2: Double = 0.999
+  public var epsilon: Double = 1e-8
+  /// L2 penalty (sgd, adam) or decoupled decay (adamw, default 0.01).
+  public var weightDecay: Double = 0
+  /// Global gradient-norm clip; 0 is off.
+  public var clipNorm: Double = 0
+  public var loss: Loss = .mse
+  public var schedule: ScheduleKind = .constant
+  public var warmupSteps = 0
+  public var decaySteps = 0
+  public var gamma: Double = 0.1
+  public var minLearningRate: Double = 0
+  public var batchSize = 256
+  public var epochs = 10
+  public var shuffle = true
+  public var seed: UInt64 = 0
+  public var validationSplit: Double = 0
+  public var patience = 0
+  public var restoreBest = true
+  public var progressEvery = 0
+
+  /// The defaults.
+  public init() {}
+
+  /// Parses a config object; unknown keys and out-of-range values throw.
+  public init(json value: JSONValue) throws {
+    let r = try JSONObjectReader(value, what: "trainer config")
+    let name = try r.string("optimizer", default: "adam")
+    guard let kind = OptimizerKind(rawValue: name) else {
+      throw LaminaError.invalid(
+        "trainer config: unknown optimizer \"\(name)\" (known: sgd, adam, adamw)")
+    }
+    optimizer = kind
+    learningRate = try r.double("learning_rate", default: 1e-3, min: 0, max: 1e6)
+    momentum = try r.double("momentum", default: 0, min: 0, max: 1)
+    nesterov = try r.bool("nesterov", default: false)
+    if nesterov && (kind != .sgd || momentum == 0) {
+      throw LaminaError.invalid("trainer config: nesterov needs optimizer \"sgd\" with momentum > 0")
+    }
+    beta1 = try r.double("beta1", default: 0.9, min: 0, max: 1)
+    beta2 = try r.double("beta2", default: 0.999, min: 0, max: 1)
+    guard beta1 < 1, beta2 < 1 else {
+      throw LaminaError.invalid("trainer config: beta1 and beta2 must be below 1")
+    }
+    epsilon = try r.double("epsilon", default: 1e-8, min: 0, max: 1, exclusiveMin: true)
+    weightDecay = try r.double("weight_decay", default: kind == .adamw ? 0.01 : 0, min: 0, max: 1e3)
+    clipNorm = try r.double("clip_norm", default: 0, min: 0)
+    let lossName = try r.string("loss", default: "mse")
+    let delta = try r.double("huber_delta", default: 1, min: 0, exclusiveMin: true)
+    switch lossName {
+    case "mse": loss = .mse
+    case "l1": loss = .l1
+    case "huber": loss = .huber(delta: Float(delta))
+    case "bce_with_logits", "bce": loss = .bceWithLogits
+    case "cross_entropy": loss = .crossEntropy
+    default:
+      throw LaminaError.invalid(
+        "trainer config: unknown loss \"\(lossName)\" (known: \(Loss.names.joined(separator: ", ")))")
+    }
+    huberDelta = delta
+    let scheduleName = try r.string("schedule", default: "constant")
+    guard let sk = ScheduleKind(rawValue: scheduleName) else {
+      throw LaminaError.invalid(
+        "trainer config: unknown schedule \"\(scheduleName)\" (known: constant, step, exponential, cosine)")
+    }
+    schedule = sk
+    warmupSteps = try r.int("warmup_steps", default: 0, min: 0, max: 1 << 40)
+    decaySteps = try r.int("decay_steps", default: 0, min: 0, max: 1 << 40)
+    if sk == .step && decaySteps == 0 {
+      throw LaminaError.invalid("trainer config: schedule \"step\" needs \"decay_steps\" > 0")
+    }
+    gamma = try r.double("gamma", default: sk == .exponential ? 0.999 : 0.1, min: 0, max: 1)
+    minLearningRate = try r.double("min_learning_rate", default: 0, min: 0, max: learningRate)
+    batchSize = try r.int("batch_size", default: 256, min: 1, max: 1 << 24)
+    epochs = try r.int("epochs", default: 10, min: 1, max: 1 << 30)
+    shuffle = try r.bool("shuffle", default: true)
+    seed = UInt64(try r.int("seed", default: 0, min: 0, max: 9_007_199_254_740_991))
+    validationSplit = try r.double("validation_split", default: 0, min: 0, max: 1)
+    guard validationSplit < 1 else {
+      throw LaminaError.invalid("trainer config: \"validation_split\" must be below 1")
+    }
+    patience = try r.int("patience", default: 0, min: 0, max: 1 << 30)
+    restoreBest = try r.bool("restore_best", default: true)
+    progressEvery = try r.int("progress_every", default: 0, min: 0, max: 1 << 40)
+    try r.finish()
+  }
+
+  /// Huber's threshold (kept even when another loss is chosen, so the full form is stable).
+  public var huberDelta: Double = 1
+
+  /// The full config as JSON, every default filled in.
+  public var json: JSONValue {
+    .object([
+      ("optimizer", .string(optimizer.rawValue)), ("learning_rate", .number(learningRate)),
+      ("momentum", .number(momentum)), ("nesterov", .bool(nesterov)),
+      ("beta1", .number(beta1)), ("beta2", .number(beta2)), ("epsilon", .number(epsilon)),
+      ("weight_decay", .number(weightDecay)), ("clip_norm", .number(clipNorm)),
+      ("loss", .string(loss.name)), ("huber_delta", .number(huberDelta)),
+      ("schedule", .string(schedule.rawValue)), ("warmup_steps", .number(Double(warmupSteps))),
+      ("decay_steps", .number(Double(decaySteps))), ("gamma", .number(gamma)),
+      ("min_learning_rate", .number(minLearningRate)),
+      ("batch_size", .number(Double(batchSize))), ("epochs", .number(Double(epochs))),
+      ("shuffle", .bool(shuffle)), ("seed", .number(Double(seed))),
+      ("validation_split", .number(validationSplit)), ("patience", .number(Double(patience))),
+      ("restore_best", .bool(restoreBest)), ("progress_every", .number(Double(progressEvery))),
+    ])
+  }
+}

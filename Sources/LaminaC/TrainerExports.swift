@@ -1,0 +1,86 @@
+// Exports: trainers.
+import CLaminaABI
+import Lamina
+
+@_cdecl("lamina_trainer_create")
+public func laminaTrainerCreate(
+  _ model: OpaquePointer?, _ config: UnsafePointer<CChar>?,
+  _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_trainer_create"
+    let out = try require(out, "out", in: f)
+    out.pointee = nil
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    let text = config == nil ? "{}" : try string(config, "config_json", in: f)
+    out.pointee = Handles.retain(try Trainer(model: m, json: text))
+  }
+}
+
+@_cdecl("lamina_trainer_free")
+public func laminaTrainerFree(_ trainer: OpaquePointer?) {
+  Handles.release(trainer, as: Trainer.self)
+}
+
+@_cdecl("lamina_trainer_config")
+public func laminaTrainerConfig(
+  _ trainer: OpaquePointer?, _ buf: UnsafeMutablePointer<CChar>?, _ cap: Int,
+  _ len: UnsafeMutablePointer<Int>?
+) -> lamina_status {
+  guarded {
+    let t = try Handles.object(trainer, as: Trainer.self, "trainer", in: "lamina_trainer_config")
+    try copyOut(t.config.json.text, buf, cap, len, in: "lamina_trainer_config")
+  }
+}
+
+@_cdecl("lamina_trainer_step")
+public func laminaTrainerStep(
+  _ trainer: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?, _ n: Int,
+  _ loss: UnsafeMutablePointer<Float>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_trainer_step"
+    let t = try Handles.object(trainer, as: Trainer.self, "trainer", in: f)
+    let l = try t.step(try require(x, "x", in: f), try require(y, "y", in: f), count: n)
+    loss?.pointee = l
+  }
+}
+
+@_cdecl("lamina_trainer_evaluate")
+public func laminaTrainerEvaluate(
+  _ trainer: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?, _ n: Int,
+  _ loss: UnsafeMutablePointer<Float>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_trainer_evaluate"
+    let t = try Handles.object(trainer, as: Trainer.self, "trainer", in: f)
+    let l = try t.evaluate(try require(x, "x", in: f), try require(y, "y", in: f), count: n)
+    loss?.pointee = l
+  }
+}
+
+@_cdecl("lamina_trainer_fit")
+public func laminaTrainerFit(
+  _ trainer: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?, _ n: Int,
+  _ progress: lamina_progress_fn?, _ userData: UnsafeMutableRawPointer?,
+  _ finalLoss: UnsafeMutablePointer<Float>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_trainer_fit"
+    let t = try Handles.object(trainer, as: Trainer.self, "trainer", in: f)
+    let xs = try require(x, "x", in: f)
+    let ys = try require(y, "y", in: f)
+    var callback: ((TrainingProgress) -> Bool)? = nil
+    if let progress {
+      callback = { info in
+        var p = lamina_progress(
+          step: info.step, steps: info.steps, epoch: info.epoch, epochs: info.epochs,
+          loss: info.loss, validation_loss: info.validationLoss,
+          elapsed_seconds: info.elapsedSeconds)
+        return progress(&p, userData) == 0
+      }
+    }
+    let l = try t.fit(xs, ys, count: n, progress: callback)
+    finalLoss?.pointee = l
+  }
+}

@@ -1,0 +1,351 @@
+/*
+** lamina.h -- the C interface to Lamina, an embeddable engine that builds, trains and runs
+** small neural networks: multi-layer perceptrons today, Kolmogorov-Arnold networks and
+** tri-plane neural fields as they land.
+**
+** This header is the C reference. Read it top to bottom.
+**
+** A WORKED EXAMPLE
+**
+**     lamina_model *model = NULL;
+**     if (lamina_model_create("{\"kind\": \"mlp\", \"input\": 2, \"hidden\": [32, 32],"
+**                             " \"output\": 1, \"activation\": \"tanh\"}", &model) != LAMINA_OK) {
+**         fprintf(stderr, "lamina: %s\n", lamina_last_error());
+**         return 1;
+**     }
+**     lamina_trainer *trainer = NULL;
+**     lamina_trainer_create(model, "{\"optimizer\": \"adam\", \"learning_rate\": 0.01,"
+**                                  " \"epochs\": 100, \"batch_size\": 64}", &trainer);
+**     float loss;
+**     lamina_trainer_fit(trainer, x, y, n, NULL, NULL, &loss);   // x: n*2, y: n*1 floats
+**     lamina_model_predict(model, x, n, y_hat);                    // y_hat: n*1 floats
+**     lamina_model_save(model, "model.safetensors");
+**     lamina_trainer_free(trainer);
+**     lamina_model_free(model);
+**
+** CONVENTIONS
+**
+** - Every fallible call returns a lamina_status; LAMINA_OK is 0. On failure a message naming
+**   the problem is available from lamina_last_error() on the same thread, and nothing the
+**   call was asked to change has been changed (outputs may have been partly written).
+** - Arrays are caller-allocated, 32-bit float, row-major, with explicit counts: `x` is
+**   n x input_dim, `y` is n x output_dim, `dydx` is n x output_dim x input_dim.
+** - Configuration crosses this interface as UTF-8 JSON text. Every key has a default,
+**   documented at the call that reads it; unknown keys are an error.
+** - Outputs whose size is not known in advance (JSON text, names) use the two-call
+**   pattern: pass buf = NULL and cap = 0 to learn the length in *len (excluding the
+**   terminating NUL); then call again with cap >= *len + 1. A buffer that is too small
+**   gives LAMINA_E_INVALID_ARGUMENT and still sets *len.
+** - Handles are opaque. `*_free(NULL)` is a no-op.
+** - Thread safety: calls documented as READ-ONLY may run on one model from many threads at
+**   once. Calls documented as EXCLUSIVE change a model or trainer and must not overlap any
+**   other call on the same object (a trainer counts as using its model).
+** - No input crashes the process: NULL pointers, zero or absurd sizes, NaN/Inf data,
+**   malformed JSON and hostile files give an error code and a message.
+*/
+#ifndef LAMINA_H
+#define LAMINA_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------
+** Versions
+*/
+
+/** Version of this header. The library reports its own with lamina_version(). */
+#define LAMINA_VERSION_MAJOR 0
+#define LAMINA_VERSION_MINOR 1
+#define LAMINA_VERSION_PATCH 0
+#define LAMINA_VERSION_STRING "0.1.0"
+
+/** The library's version as "MAJOR.MINOR.PATCH". Static storage; never NULL. Thread-safe. */
+const char *lamina_version(void);
+
+/* ---------------------------------------------------------------------------------------
+** Limits
+**
+** Every size that comes from input is bounded, so hostile input cannot exhaust memory.
+** Exceeding a limit gives LAMINA_E_INVALID_ARGUMENT (specs, configs), LAMINA_E_FORMAT
+** (files) or LAMINA_E_OUT_OF_MEMORY (batch sizes).
+*/
+#define LAMINA_MAX_WIDTH 65536            /**< features of any one layer's input or output */
+#define LAMINA_MAX_LAYERS 1024            /**< layers in one model */
+#define LAMINA_MAX_PARAMETERS 268435456   /**< trainable scalars in one model (1 GiB) */
+#define LAMINA_MAX_BATCH_ELEMENTS 2147483647 /**< n x widest layer in one call */
+#define LAMINA_MAX_JSON_BYTES 16777216    /**< spec or config text */
+#define LAMINA_MAX_HEADER_BYTES 67108864  /**< safetensors header */
+
+/* ---------------------------------------------------------------------------------------
+** Errors
+*/
+
+/** Result of every fallible call. */
+typedef enum lamina_status {
+    LAMINA_OK = 0,                 /**< success */
+    LAMINA_E_INVALID_ARGUMENT = 1, /**< NULL pointer, bad value, bad JSON key or value */
+    LAMINA_E_SHAPE = 2,            /**< array sizes or counts do not match the model */
+    LAMINA_E_IO = 3,               /**< a file could not be opened, read or written */
+    LAMINA_E_FORMAT = 4,           /**< a file or text is malformed, truncated or hostile */
+    LAMINA_E_NUMERIC = 5,          /**< NaN or Inf in inputs, or training diverged */
+    LAMINA_E_OUT_OF_MEMORY = 6,    /**< an allocation failed or would exceed a limit */
+    LAMINA_E_UNSUPPORTED = 7,      /**< valid request this model kind cannot do */
+    LAMINA_E_CANCELLED = 8,        /**< a progress callback asked to stop */
+    LAMINA_E_INTERNAL = 9          /**< a bug in Lamina; please report it */
+} lamina_status;
+
+/** Name of a status code, such as "LAMINA_E_SHAPE". Static storage; never NULL. Thread-safe. */
+const char *lamina_status_string(lamina_status status);
+
+/**
+** Message describing the most recent failure on the calling thread ("" if none yet).
+** The text is owned by Lamina and valid until the next lamina_* call on this thread.
+** Thread-safe: each thread has its own message.
+*/
+const char *lamina_last_error(void);
+
+/* ---------------------------------------------------------------------------------------
+** Progress callbacks
+*/
+
+/**
+** What a progress callback is told. Read-only for the callee, valid only during the call.
+** Fields are only ever added at the end. Counts start at 1 for the step or epoch that has
+** just finished; a field that does not apply is 0 (counts) or NaN (losses).
+*/
+typedef struct lamina_progress {
+    size_t step;            /**< optimizer steps done so far in this call */
+    size_t steps;           /**< optimizer steps this call will do in total */
+    size_t epoch;           /**< epochs done so far */
+    size_t epochs;          /**< epochs this call will do at most */
+    float loss;             /**< mean training loss of the last epoch (or steps so far) */
+    float validation_loss;  /**< loss on the validation split; NaN when there is none */
+    double elapsed_seconds; /**< wall time since the call began */
+} lamina_progress;
+
+/**
+** Called during long work. Return 0 to go on; any other value stops the work cleanly: the
+** call returns LAMINA_E_CANCELLED and the model is left valid (weights as of the last
+** completed step). Called on the thread that made the call.
+*/
+typedef int (*lamina_progress_fn)(const lamina_progress *progress, void *user_data);
+
+/* ---------------------------------------------------------------------------------------
+** Models
+*/
+
+/** A model: architecture plus weights. */
+typedef struct lamina_model lamina_model;
+
+/**
+** Build a model from a JSON spec and initialise its weights from the spec's seed.
+**
+**   {"kind": "mlp", "input": 3, "hidden": [64, 64], "output": 1, "activation": "relu"}
+**
+** MLP keys (defaults): input (required), output (required), hidden ([]),
+** activation ("relu"; a name or object for every hidden layer, or a list with one per hidden
+** layer), output_activation ("identity"), init ("auto": siren for sine, he_uniform for the
+** relu family, xavier_uniform otherwise), bias_init ("auto": PyTorch's uniform(+-1/sqrt(fan_in))),
+** seed (0).
+** Activation names: identity, relu, leaky_relu {negative_slope 0.01}, prelu {init 0.25},
+** elu {alpha 1}, selu, celu {alpha 1}, gelu {approximate "none"|"tanh"}, silu (alias swish),
+** mish, softplus {beta 1, threshold 20}, tanh, sigmoid, hardtanh {min_val -1, max_val 1},
+** hardsigmoid, hardswish, softsign, sine {omega_0 30}. An object form is
+** {"name": "leaky_relu", "negative_slope": 0.1}.
+** Initialisers: he_uniform (alias kaiming_uniform), he_normal (kaiming_normal),
+** xavier_uniform (glorot_uniform), xavier_normal (glorot_normal), lecun_uniform, lecun_normal,
+** siren, zeros, auto.
+** A general form {"kind": "sequential", "input": N, "layers": [{"type": "dense", "output": 64},
+** {"type": "activation", "name": "relu"}, ...]} composes the same layers.
+**
+** On success *out owns a new model; free it with lamina_model_free().
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, malformed JSON, unknown or bad key),
+** LAMINA_E_OUT_OF_MEMORY (sizes beyond the documented limits). Thread-safe.
+*/
+lamina_status lamina_model_create(const char *spec_json, lamina_model **out);
+
+/** Free a model. NULL is a no-op. A trainer made from it keeps its own reference. EXCLUSIVE. */
+void lamina_model_free(lamina_model *model);
+
+/**
+** Deep copy of a model (spec and weights). *out owns the copy. READ-ONLY on `model`.
+** Errors: LAMINA_E_INVALID_ARGUMENT.
+*/
+lamina_status lamina_model_clone(const lamina_model *model, lamina_model **out);
+
+/**
+** The model's full spec as JSON, every default filled in (two-call pattern). Creating a model
+** from this text gives the same architecture. READ-ONLY.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL model or len, buffer too small).
+*/
+lamina_status lamina_model_spec(const lamina_model *model, char *buf, size_t cap, size_t *len);
+
+/** Number of input features per sample; 0 for NULL. READ-ONLY. */
+size_t lamina_model_input_dim(const lamina_model *model);
+
+/** Number of outputs per sample; 0 for NULL. READ-ONLY. */
+size_t lamina_model_output_dim(const lamina_model *model);
+
+/** Number of trainable scalars; 0 for NULL. READ-ONLY. */
+size_t lamina_model_parameter_count(const lamina_model *model);
+
+/**
+** Evaluate the model on n samples: x is n x input_dim, y receives n x output_dim.
+** n = 0 is allowed and does nothing. READ-ONLY: safe from many threads at once.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL pointers), LAMINA_E_NUMERIC (NaN/Inf in x),
+** LAMINA_E_OUT_OF_MEMORY (n beyond the documented limit).
+*/
+lamina_status lamina_model_predict(const lamina_model *model, const float *x, size_t n, float *y);
+
+/**
+** Exact Jacobian of the outputs with respect to the inputs, by back-propagation:
+** dydx[s][k][i] = d y[s][k] / d x[s][i], an array of n x output_dim x input_dim floats.
+** READ-ONLY: safe from many threads at once. Errors as lamina_model_predict().
+*/
+lamina_status lamina_model_input_gradient(const lamina_model *model, const float *x, size_t n,
+                                          float *dydx);
+
+/**
+** Save the model (spec and weights) as a safetensors file at `path`. The write is atomic: a
+** temporary file in the same directory is written, flushed and renamed over `path`, so a
+** failure never damages an existing file. READ-ONLY: may run while other threads predict.
+** Errors: LAMINA_E_INVALID_ARGUMENT, LAMINA_E_IO.
+*/
+lamina_status lamina_model_save(const lamina_model *model, const char *path);
+
+/**
+** Load a model saved by lamina_model_save() (or any safetensors file with a Lamina spec in
+** its metadata). Every offset, dtype, shape and count is checked before use; NaN/Inf
+** weights are rejected. *out owns the new model. Thread-safe.
+** Errors: LAMINA_E_INVALID_ARGUMENT, LAMINA_E_IO, LAMINA_E_FORMAT.
+*/
+lamina_status lamina_model_load(const char *path, lamina_model **out);
+
+/* ---------------------------------------------------------------------------------------
+** Named tensors
+**
+** Weights are exposed by name with PyTorch's naming: an MLP is the equivalent
+** torch.nn.Sequential(Linear, act, Linear, act, ..., Linear), so its tensors are
+** "0.weight" (out x in), "0.bias", "2.weight", ... and a PReLU's slope is "1.weight".
+*/
+
+/** Number of named tensors; 0 for NULL. READ-ONLY. */
+size_t lamina_model_tensor_count(const lamina_model *model);
+
+/**
+** Name of tensor `index` (0 <= index < lamina_model_tensor_count()), two-call pattern.
+** READ-ONLY. Errors: LAMINA_E_INVALID_ARGUMENT (NULL, index out of range, buffer too small).
+*/
+lamina_status lamina_model_tensor_name(const lamina_model *model, size_t index, char *buf,
+                                       size_t cap, size_t *len);
+
+/**
+** Shape of the tensor called `name`: its rank goes to *rank and, when cap >= rank, its
+** dimensions to shape[0..rank-1] (pass shape = NULL, cap = 0 to learn the rank). READ-ONLY.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, unknown name, cap too small).
+*/
+lamina_status lamina_model_tensor_shape(const lamina_model *model, const char *name,
+                                        size_t *shape, size_t cap, size_t *rank);
+
+/**
+** Copy the tensor called `name` into out; count must equal the product of its shape.
+** READ-ONLY. Errors: LAMINA_E_INVALID_ARGUMENT (NULL, unknown name), LAMINA_E_SHAPE (count).
+*/
+lamina_status lamina_model_tensor_read(const lamina_model *model, const char *name, float *out,
+                                       size_t count);
+
+/**
+** Overwrite the tensor called `name` with `count` floats from values. All values are checked
+** first: on any error the tensor is unchanged. EXCLUSIVE.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, unknown name), LAMINA_E_SHAPE (count),
+** LAMINA_E_NUMERIC (NaN/Inf in values).
+*/
+lamina_status lamina_model_tensor_write(lamina_model *model, const char *name,
+                                        const float *values, size_t count);
+
+/* ---------------------------------------------------------------------------------------
+** Training
+*/
+
+/** Optimizer state, schedule, loss and scratch memory for training one model. */
+typedef struct lamina_trainer lamina_trainer;
+
+/**
+** Make a trainer for `model` from a JSON config ("{}" or NULL for all defaults).
+**
+** Keys (defaults):
+**   optimizer "adam" | "adamw" | "sgd"                       ("adam")
+**   learning_rate                                            (1e-3)
+**   momentum, nesterov           sgd only                    (0, false)
+**   beta1, beta2, epsilon        adam and adamw              (0.9, 0.999, 1e-8)
+**   weight_decay                 L2 for sgd/adam, decoupled for adamw (0; adamw 0.01)
+**   clip_norm                    clip the global gradient norm; 0 = off  (0)
+**   loss "mse" | "l1" | "huber" | "bce_with_logits" | "cross_entropy"   ("mse")
+**   huber_delta                                              (1.0)
+**   schedule "constant" | "step" | "exponential" | "cosine"  ("constant")
+**   warmup_steps                 linear warm-up from 0       (0)
+**   decay_steps                  step: period; cosine: length (0 = all steps of fit)
+**   gamma                        step and exponential factor (0.1 for step, 0.999 exponential)
+**   min_learning_rate            cosine floor                (0)
+**   batch_size, epochs                                       (256, 10)
+**   shuffle                      reshuffle every epoch       (true)
+**   seed                         shuffling and splitting     (0)
+**   validation_split             last fraction held out      (0)
+**   patience                     epochs without improvement before stopping; 0 = off (0)
+**   restore_best                 restore the best validation weights at the end (true)
+**   progress_every               also call progress every N steps; 0 = once per epoch (0)
+** Losses are means, as PyTorch's reduction="mean": over all elements for mse, l1, huber and
+** bce_with_logits, over samples for cross_entropy (softmax over outputs, one-hot targets).
+** Schedules are applied per optimizer step.
+**
+** The trainer holds its own reference to the model and changes its weights; while it is in
+** use, the model is EXCLUSIVE to it. Errors: LAMINA_E_INVALID_ARGUMENT.
+*/
+lamina_status lamina_trainer_create(lamina_model *model, const char *config_json,
+                                    lamina_trainer **out);
+
+/** Free a trainer. NULL is a no-op. EXCLUSIVE. */
+void lamina_trainer_free(lamina_trainer *trainer);
+
+/**
+** The trainer's full config as JSON, every default filled in (two-call pattern). READ-ONLY.
+*/
+lamina_status lamina_trainer_config(const lamina_trainer *trainer, char *buf, size_t cap,
+                                    size_t *len);
+
+/**
+** One optimizer step on the n samples given (one batch; n >= 1). *loss (may be NULL)
+** receives the batch loss before the step. EXCLUSIVE.
+** Errors: LAMINA_E_INVALID_ARGUMENT, LAMINA_E_NUMERIC (NaN/Inf in x or y, or a non-finite
+** loss or gradient: then the weights are left as they were before the step).
+*/
+lamina_status lamina_trainer_step(lamina_trainer *trainer, const float *x, const float *y,
+                                  size_t n, float *loss);
+
+/**
+** Loss of the model on n samples, without changing anything but scratch memory. EXCLUSIVE
+** on the trainer. Errors as lamina_trainer_step().
+*/
+lamina_status lamina_trainer_evaluate(lamina_trainer *trainer, const float *x, const float *y,
+                                      size_t n, float *loss);
+
+/**
+** Train for the configured epochs over n samples in shuffled mini-batches, with the
+** configured validation split and early stopping. `progress` (may be NULL) is called after
+** every epoch (and every progress_every steps); a non-zero return stops training with
+** LAMINA_E_CANCELLED and the weights of the last completed step. *final_loss (may be NULL)
+** receives the last epoch's mean training loss. EXCLUSIVE.
+** Errors: as lamina_trainer_step(), and LAMINA_E_CANCELLED.
+*/
+lamina_status lamina_trainer_fit(lamina_trainer *trainer, const float *x, const float *y,
+                                 size_t n, lamina_progress_fn progress, void *user_data,
+                                 float *final_loss);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LAMINA_H */
