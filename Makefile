@@ -24,7 +24,7 @@ C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.
 C_EXAMPLES := $(patsubst bindings/c/examples/%.c,$(BUILD)/examples/%,$(wildcard bindings/c/examples/*.c))
 
 .PHONY: all lib setup venv test test-swift test-c test-python test-header test-valgrind \
-	test-install demo examples install uninstall clean bench-smoke
+	test-install demo examples install uninstall clean bench-mlp
 
 all: lib
 
@@ -70,6 +70,7 @@ test: test-header test-c test-valgrind test-install test-python test-swift
 
 test-swift: $(BUILD)/.setup-stamp
 	swift test
+	swift run lamina-swift-example
 
 test-header: $(LIB)
 	bash tests/check_header.sh
@@ -92,6 +93,15 @@ demo: $(LIB) venv $(BUILD)/examples/demo
 	cd $(BUILD) && ./examples/demo
 	@echo "==== Python demo ===="
 	LAMINA_LIBRARY=$(abspath $(LIB)) $(PY) bindings/python/examples/demo.py
+
+# ---- benchmarks (not part of make test) ---------------------------------------------------
+$(BUILD)/bench/%: bench/%.c include/lamina.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_T) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_T)
+
+# Training throughput of a 3-256-256-256-1 relu MLP, Adam, batch 4096.
+bench-mlp: $(BUILD)/bench/mlp_train_throughput
+	$(BUILD)/bench/mlp_train_throughput 4096 20 256
 
 # ---- install ----------------------------------------------------------------------------
 install: $(LIB)

@@ -20,6 +20,8 @@ let package = Package(
     .target(name: "Lamina", dependencies: ["CBLAS"]),
     .target(name: "LaminaC", dependencies: ["Lamina", "CLaminaABI"]),
     .testTarget(name: "LaminaTests", dependencies: ["Lamina"]),
+    .executableTarget(
+      name: "lamina-swift-example", dependencies: ["Lamina"], path: "Examples/swift"),
   ],
   swiftLanguageModes: [.v5]
 )

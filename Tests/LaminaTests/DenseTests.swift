@@ -1,0 +1,76 @@
+import XCTest
+
+@testable import Lamina
+
+/// Dense layers: the shared gradient check, and values against a hand-written reference.
+final class DenseTests: XCTestCase {
+  func makeDense(_ input: Int, _ output: Int, bias: Bool = true, seed: UInt64 = 3) -> Dense {
+    let d = Dense(input: input, output: output, bias: bias)
+    var rng = RandomSource(seed: seed)
+    ModelBuilder.initialize(d, resolved: .xavierUniform, firstLayer: false, omega0: 30, rng: &rng)
+    return d
+  }
+
+  func testGradientCheck() {
+    for (i, o, bias) in [(3, 5, true), (7, 1, true), (1, 4, false), (16, 16, true)] {
+      assertGradientsCorrect(of: makeDense(i, o, bias: bias), label: "dense \(i)->\(o) bias \(bias)", batch: 6) {
+        _, _, rng in Float(rng.uniform(-1, 1))
+      }
+    }
+  }
+
+  func testForwardMatchesNaiveLoops() {
+    let d = makeDense(4, 3)
+    var rng = RandomSource(seed: 9)
+    let n = 5
+    let x = (0..<(n * 4)).map { _ in Float(rng.uniform(-2, 2)) }
+    var y = [Float](repeating: 0, count: n * 3)
+    x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { d.forward(xb.baseAddress!, $0.baseAddress!, count: n) } }
+    for r in 0..<n {
+      for j in 0..<3 {
+        var s = Double(d.bias!.value[j])
+        for k in 0..<4 { s += Double(d.weight.value[j * 4 + k]) * Double(x[r * 4 + k]) }
+        XCTAssertEqual(Double(y[r * 3 + j]), s, accuracy: 1e-5)
+      }
+    }
+  }
+
+  /// The whole model's parameter gradients (through every layer) against finite differences
+  /// of the training loss, for a network mixing activations.
+  func testModelGradientsThroughTheTrainerPath() throws {
+    let m = try Model(
+      json: #"{"kind": "mlp", "input": 3, "hidden": [6, 5], "output": 2, "activation": ["tanh", {"name": "prelu", "init": 0.2}]}"#)
+    var rng = RandomSource(seed: 4)
+    let n = 4
+    let x = (0..<(n * 3)).map { _ in Float(rng.uniform(-1, 1)) }
+    let t = (0..<(n * 2)).map { _ in Float(rng.uniform(-1, 1)) }
+    let ws = Workspace()
+    func lossValue() -> Float {
+      x.withUnsafeBufferPointer { xb in
+        t.withUnsafeBufferPointer { tb in
+          let out = m.forward(xb.baseAddress!, count: n, workspace: ws)
+          return Loss.mse.evaluate(out, tb.baseAddress!, rows: n, columns: 2, gradient: nil)
+        }
+      }
+    }
+    for p in m.parameters { p.gradient = [Float](repeating: 0, count: p.count) }
+    x.withUnsafeBufferPointer { xb in
+      t.withUnsafeBufferPointer { tb in
+        let out = m.forward(xb.baseAddress!, count: n, workspace: ws)
+        _ = Loss.mse.evaluate(out, tb.baseAddress!, rows: n, columns: 2, gradient: ws.gradientOut)
+        m.backward(xb.baseAddress!, count: n, workspace: ws, parameterGradients: true)
+      }
+    }
+    for (name, p) in m.tensors {
+      for i in stride(from: 0, to: p.count, by: max(1, p.count / 7)) {
+        let v = p.value[i]
+        p.value[i] = v + 1e-3
+        let a = lossValue()
+        p.value[i] = v - 1e-3
+        let b = lossValue()
+        p.value[i] = v
+        XCTAssertEqual(p.gradient[i], (a - b) / 2e-3, accuracy: 2e-3, "\(name)[\(i)]")
+      }
+    }
+  }
+}
