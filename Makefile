@@ -24,7 +24,7 @@ C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.
 C_EXAMPLES := $(patsubst bindings/c/examples/%.c,$(BUILD)/examples/%,$(wildcard bindings/c/examples/*.c))
 
 .PHONY: all lib setup venv test test-swift test-c test-python test-header test-valgrind \
-	test-install demo examples install uninstall clean bench-mlp
+	test-install demo examples install uninstall clean bench-mlp python-package install-python
 
 all: lib
 
@@ -43,6 +43,17 @@ $(LIB): $(BUILD)/.setup-stamp $(SWIFT_SOURCES) scripts/lamina.map
 	@mkdir -p $(LIBDIR)
 	cp -f "$$(swift build $(SWIFT_RELEASE) --show-bin-path)/liblamina.so" $(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(LIB)
+
+# ---- Python package ---------------------------------------------------------------------
+# The package carries its own copy of the library so `pip install ./bindings/python` works.
+PYPKG_LIB := bindings/python/lamina/$(SONAME)
+$(PYPKG_LIB): $(LIB)
+	cp -f $(LIBDIR)/$(SONAME) $@
+
+python-package: $(PYPKG_LIB)
+
+install-python: $(PYPKG_LIB) venv
+	$(PY) -m pip install ./bindings/python
 
 # ---- Python environment ---------------------------------------------------------------
 venv: $(VENV)/.stamp
@@ -122,4 +133,4 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/lib/cmake/Lamina
 
 clean:
-	rm -rf $(BUILD) .build
+	rm -rf $(BUILD) .build bindings/python/build bindings/python/lamina/liblamina.so*

@@ -69,8 +69,11 @@ const char *lamina_version(void);
 ** Limits
 **
 ** Every size that comes from input is bounded, so hostile input cannot exhaust memory.
-** Exceeding a limit gives LAMINA_E_INVALID_ARGUMENT (specs, configs), LAMINA_E_FORMAT
-** (files) or LAMINA_E_OUT_OF_MEMORY (batch sizes).
+** Exceeding a limit gives LAMINA_E_INVALID_ARGUMENT for one value in a spec or config (a
+** width, a layer count, a text length), LAMINA_E_OUT_OF_MEMORY for totals (a model's
+** parameters, n x width of a call) and LAMINA_E_FORMAT for anything read from a file.
+** JSON nesting is limited to 128 levels; JSON must be strict RFC 8259 (no trailing commas,
+** no comments, no duplicate keys).
 */
 #define LAMINA_MAX_WIDTH 65536            /**< features of any one layer's input or output */
 #define LAMINA_MAX_LAYERS 1024            /**< layers in one model */
@@ -162,8 +165,8 @@ typedef struct lamina_model lamina_model;
 ** {"type": "activation", "name": "relu"}, ...]} composes the same layers.
 **
 ** On success *out owns a new model; free it with lamina_model_free().
-** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, malformed JSON, unknown or bad key),
-** LAMINA_E_OUT_OF_MEMORY (sizes beyond the documented limits). Thread-safe.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, malformed JSON, unknown or bad key, a width over
+** LAMINA_MAX_WIDTH), LAMINA_E_OUT_OF_MEMORY (more than LAMINA_MAX_PARAMETERS). Thread-safe.
 */
 lamina_status lamina_model_create(const char *spec_json, lamina_model **out);
 

@@ -1,8 +1,5 @@
-import FoundationEssentials
-
 /// A parsed JSON document. Objects keep their keys in order so that specs written back out
-/// read the way people wrote them. Parsing is done by Foundation's `JSONDecoder`; this type
-/// only adds the key-by-key validation that specs and configs need.
+/// read the way people wrote them.
 public indirect enum JSONValue: Equatable, Sendable {
   case null
   case bool(Bool)
@@ -33,19 +30,16 @@ public indirect enum JSONValue: Equatable, Sendable {
     return try parse(bytes: bytes, what: what, code: .invalidArgument)
   }
 
-  /// Parses UTF-8 JSON bytes, reporting failures with `code`.
+  /// Parses UTF-8 JSON bytes (RFC 8259, strictly: no trailing commas, comments or
+  /// duplicate keys; nesting at most `JSONParser.maxDepth`), reporting failures with `code`.
   static func parse(bytes: [UInt8], what: String, code: LaminaError.Code) throws -> JSONValue {
     do {
-      return try JSONDecoder().decode(Decoded.self, from: Data(bytes)).value
-    } catch let error as DecodingError {
-      var detail = "not valid JSON"
-      if case .dataCorrupted(let context) = error {
-        detail = context.debugDescription
-        if let underlying = context.underlyingError { detail += " (\(underlying))" }
+      return try bytes.withUnsafeBufferPointer { buffer in
+        var parser = JSONParser(buffer)
+        return try parser.document()
       }
-      throw LaminaError(code, "\(what) is malformed: \(detail)")
-    } catch {
-      throw LaminaError(code, "\(what) is malformed: \(error)")
+    } catch let error as JSONParser.Failure {
+      throw LaminaError(code, "\(what) is malformed: \(error.reason) at byte \(error.offset)")
     }
   }
 
@@ -123,46 +117,6 @@ public indirect enum JSONValue: Equatable, Sendable {
   public subscript(key: String) -> JSONValue? {
     if case .object(let pairs) = self { return pairs.first { $0.0 == key }?.1 }
     return nil
-  }
-}
-
-/// Bridges `Decodable` to `JSONValue`.
-private struct Decoded: Decodable {
-  let value: JSONValue
-
-  struct Key: CodingKey {
-    let stringValue: String
-    init?(stringValue: String) { self.stringValue = stringValue }
-    var intValue: Int? { nil }
-    init?(intValue: Int) { return nil }
-  }
-
-  init(from decoder: Decoder) throws {
-    if let object = try? decoder.container(keyedBy: Key.self) {
-      var pairs: [(String, JSONValue)] = []
-      // Sorted so that parsing is deterministic whatever order the decoder reports.
-      for key in object.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
-        pairs.append((key.stringValue, try object.decode(Decoded.self, forKey: key).value))
-      }
-      value = .object(pairs)
-      return
-    }
-    if var array = try? decoder.unkeyedContainer() {
-      var items: [JSONValue] = []
-      while !array.isAtEnd { items.append(try array.decode(Decoded.self).value) }
-      value = .array(items)
-      return
-    }
-    let single = try decoder.singleValueContainer()
-    if single.decodeNil() {
-      value = .null
-    } else if let b = try? single.decode(Bool.self) {
-      value = .bool(b)
-    } else if let d = try? single.decode(Double.self) {
-      value = .number(d)
-    } else {
-      value = .string(try single.decode(String.self))
-    }
   }
 }
 

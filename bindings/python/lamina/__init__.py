@@ -1,0 +1,73 @@
+"""Lamina: build, train and run small neural networks (Python bindings over liblamina).
+
+Example::
+
+    import numpy as np
+    import lamina
+
+    x = np.random.uniform(-1, 1, (4096, 2)).astype(np.float32)
+    y = np.sin(np.pi * x[:, :1]) * np.cos(np.pi * x[:, 1:])
+    model = lamina.MLP(2, [64, 64], 1, activation="tanh")
+    history = model.fit(x, y, epochs=20, batch_size=128, learning_rate=3e-3)
+    model.save("model.safetensors")
+    same = lamina.load("model.safetensors")
+    assert (same.predict(x) == model.predict(x)).all()
+
+The shared library is found through ``LAMINA_LIBRARY``, the package directory, the
+repository's ``build/lib``, or the system search path (see :mod:`lamina._library`).
+"""
+
+from __future__ import annotations
+
+from . import _library
+from .errors import (
+    CancelledError,
+    FormatError,
+    InternalError,
+    InvalidArgumentError,
+    LaminaError,
+    LaminaIOError,
+    LibraryNotFoundError,
+    NumericError,
+    OutOfMemoryError,
+    ShapeError,
+    UnsupportedError,
+)
+from .model import MLP, IncompatibleKeys, Model, load
+from .trainer import History, Progress, Trainer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CancelledError",
+    "FormatError",
+    "History",
+    "IncompatibleKeys",
+    "InternalError",
+    "InvalidArgumentError",
+    "LaminaError",
+    "LaminaIOError",
+    "LibraryNotFoundError",
+    "MLP",
+    "Model",
+    "NumericError",
+    "OutOfMemoryError",
+    "Progress",
+    "ShapeError",
+    "Trainer",
+    "UnsupportedError",
+    "__version__",
+    "library_path",
+    "library_version",
+    "load",
+]
+
+
+def library_version() -> str:
+    """Return the loaded library's version, "MAJOR.MINOR.PATCH" (``lamina_version()``)."""
+    return _library.lib().lamina_version().decode("ascii")
+
+
+def library_path() -> str:
+    """Return the path of the loaded ``liblamina.so``."""
+    return _library.library_path()

@@ -1,0 +1,236 @@
+"""Locating and loading ``liblamina.so``, and the ctypes signature of every C function.
+
+The library is looked for, in order:
+
+1. the path in the environment variable ``LAMINA_LIBRARY``;
+2. ``liblamina.so.0`` (or ``liblamina.so``) inside this package's directory, where a wheel
+   built by ``make`` carries it;
+3. ``build/lib`` of the repository this package's source lives in (running from a checkout);
+4. ``ctypes.util.find_library("lamina")`` (a system-wide install, e.g. ``make install``).
+
+Loading is lazy: ``import lamina`` never fails for want of the library; the first call that
+needs it does, with :class:`~lamina.errors.LibraryNotFoundError`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import threading
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from .errors import LibraryNotFoundError, error_from_status
+
+__all__ = [
+    "ENV_VAR",
+    "LaminaProgress",
+    "PROGRESS_FN",
+    "SIGNATURES",
+    "as_float_pointer",
+    "candidate_paths",
+    "check",
+    "encode_path",
+    "last_error",
+    "lib",
+    "library_path",
+    "names_in",
+    "read_text",
+]
+
+#: Environment variable that names the library file to load, overriding every other place.
+ENV_VAR = "LAMINA_LIBRARY"
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_LIBRARY_NAMES = ("liblamina.so.0", "liblamina.so")
+
+
+class LaminaProgress(ctypes.Structure):
+    """Mirror of ``struct lamina_progress`` (fields are only ever added at its end)."""
+
+    _fields_ = [
+        ("step", ctypes.c_size_t),
+        ("steps", ctypes.c_size_t),
+        ("epoch", ctypes.c_size_t),
+        ("epochs", ctypes.c_size_t),
+        ("loss", ctypes.c_float),
+        ("validation_loss", ctypes.c_float),
+        ("elapsed_seconds", ctypes.c_double),
+    ]
+
+
+#: ``typedef int (*lamina_progress_fn)(const lamina_progress *, void *)``
+PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(LaminaProgress), ctypes.c_void_p)
+
+_status = ctypes.c_int
+_handle = ctypes.c_void_p
+_handle_out = ctypes.POINTER(ctypes.c_void_p)
+_floats = ctypes.POINTER(ctypes.c_float)
+_size = ctypes.c_size_t
+_size_out = ctypes.POINTER(ctypes.c_size_t)
+_text = ctypes.c_char_p
+_buffer = ctypes.c_char_p  # writable char buffers are passed as ctypes string buffers
+
+#: name -> (restype, argtypes) for every function declared in include/lamina.h.
+SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
+    "lamina_version": (ctypes.c_char_p, []),
+    "lamina_status_string": (ctypes.c_char_p, [_status]),
+    "lamina_last_error": (ctypes.c_char_p, []),
+    "lamina_model_create": (_status, [_text, _handle_out]),
+    "lamina_model_free": (None, [_handle]),
+    "lamina_model_clone": (_status, [_handle, _handle_out]),
+    "lamina_model_spec": (_status, [_handle, _buffer, _size, _size_out]),
+    "lamina_model_input_dim": (_size, [_handle]),
+    "lamina_model_output_dim": (_size, [_handle]),
+    "lamina_model_parameter_count": (_size, [_handle]),
+    "lamina_model_predict": (_status, [_handle, _floats, _size, _floats]),
+    "lamina_model_input_gradient": (_status, [_handle, _floats, _size, _floats]),
+    "lamina_model_save": (_status, [_handle, _text]),
+    "lamina_model_load": (_status, [_text, _handle_out]),
+    "lamina_model_tensor_count": (_size, [_handle]),
+    "lamina_model_tensor_name": (_status, [_handle, _size, _buffer, _size, _size_out]),
+    "lamina_model_tensor_shape": (_status, [_handle, _text, _size_out, _size, _size_out]),
+    "lamina_model_tensor_read": (_status, [_handle, _text, _floats, _size]),
+    "lamina_model_tensor_write": (_status, [_handle, _text, _floats, _size]),
+    "lamina_trainer_create": (_status, [_handle, _text, _handle_out]),
+    "lamina_trainer_free": (None, [_handle]),
+    "lamina_trainer_config": (_status, [_handle, _buffer, _size, _size_out]),
+    "lamina_trainer_step": (_status, [_handle, _floats, _floats, _size, _floats]),
+    "lamina_trainer_evaluate": (_status, [_handle, _floats, _floats, _size, _floats]),
+    "lamina_trainer_fit": (
+        _status,
+        [_handle, _floats, _floats, _size, PROGRESS_FN, ctypes.c_void_p, _floats],
+    ),
+}
+
+_lock = threading.Lock()
+_lib: Optional[ctypes.CDLL] = None
+_lib_path: Optional[str] = None
+
+
+def candidate_paths() -> List[Tuple[str, str]]:
+    """Return ``(where, path)`` pairs for every place the library is looked for, in order."""
+    found: List[Tuple[str, str]] = []
+    env = os.environ.get(ENV_VAR)
+    if env:
+        found.append((ENV_VAR, env))
+    for name in _LIBRARY_NAMES:
+        found.append(("package", str(_PACKAGE_DIR / name)))
+    # Running from a checkout: bindings/python/lamina -> the repository root is 3 levels up.
+    repo = _PACKAGE_DIR.parent.parent.parent
+    if (_PACKAGE_DIR.parent / "pyproject.toml").exists() and (
+        repo / "include" / "lamina.h"
+    ).exists():
+        for name in _LIBRARY_NAMES:
+            found.append(("repository", str(repo / "build" / "lib" / name)))
+    system = ctypes.util.find_library("lamina")
+    if system:
+        found.append(("system", system))
+    return found
+
+
+def _configure(cdll: ctypes.CDLL) -> None:
+    for name, (restype, argtypes) in SIGNATURES.items():
+        try:
+            function = getattr(cdll, name)
+        except AttributeError as exc:
+            raise LibraryNotFoundError(
+                f"{cdll._name} does not export {name}; it is not a compatible liblamina"
+            ) from exc
+        function.restype = restype
+        function.argtypes = argtypes
+
+
+def _load() -> Tuple[ctypes.CDLL, str]:
+    tried: List[str] = []
+    env = os.environ.get(ENV_VAR)
+    for where, path in candidate_paths():
+        is_file_path = os.sep in path
+        if is_file_path and not os.path.exists(path):
+            if where == ENV_VAR:
+                raise LibraryNotFoundError(f"{ENV_VAR}={env!r} does not exist")
+            tried.append(path)
+            continue
+        try:
+            cdll = ctypes.CDLL(path)
+        except OSError as exc:
+            if where == ENV_VAR:
+                raise LibraryNotFoundError(f"cannot load {ENV_VAR}={env!r}: {exc}") from exc
+            tried.append(f"{path} ({exc})")
+            continue
+        _configure(cdll)
+        return cdll, path
+    raise LibraryNotFoundError(
+        "liblamina.so not found; set LAMINA_LIBRARY to its path, or build it with `make lib`."
+        " Tried: " + ", ".join(tried + ["ctypes.util.find_library('lamina')"])
+    )
+
+
+def lib() -> ctypes.CDLL:
+    """Return the loaded library, loading it on first use. Thread-safe."""
+    global _lib, _lib_path
+    if _lib is None:
+        with _lock:
+            if _lib is None:
+                _lib, _lib_path = _load()
+    return _lib
+
+
+def library_path() -> str:
+    """Return the path (or soname) of the library that was loaded."""
+    lib()
+    assert _lib_path is not None
+    return _lib_path
+
+
+def last_error() -> str:
+    """Return the calling thread's last error message from the library."""
+    message = lib().lamina_last_error()
+    return message.decode("utf-8", "replace") if message else ""
+
+
+def check(status: int, context: Optional[str] = None) -> None:
+    """Raise the :class:`~lamina.errors.LaminaError` subclass for a non-OK status.
+
+    Must be called right after the failing call, on the same thread, so the library's
+    thread-local message still describes it.
+    """
+    if status != 0:
+        message = last_error()
+        if context:
+            message = f"{context}: {message}" if message else context
+        raise error_from_status(int(status), message)
+
+
+def read_text(function: Any, *args: Any) -> str:
+    """Call a two-call-pattern function ``f(*args, buf, cap, len)`` and return its text."""
+    length = ctypes.c_size_t(0)
+    check(function(*args, None, 0, ctypes.byref(length)))
+    # The text can only change between the calls if someone writes concurrently; retry then.
+    for _ in range(8):
+        buffer = ctypes.create_string_buffer(length.value + 1)
+        needed = ctypes.c_size_t(0)
+        status = function(*args, buffer, len(buffer), ctypes.byref(needed))
+        if status == 0:
+            return buffer.raw[: needed.value].decode("utf-8")
+        if needed.value + 1 <= len(buffer):
+            check(status)
+        length = needed
+    check(status)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def encode_path(path: "os.PathLike[str] | str | bytes") -> bytes:
+    """Encode a file system path for the C side."""
+    return os.fsencode(path)
+
+
+def as_float_pointer(array: Any) -> "ctypes._Pointer[ctypes.c_float]":
+    """Return a ``float *`` to the data of a float32 numpy array (no copy)."""
+    return array.ctypes.data_as(_floats)
+
+
+def names_in(sequence: Sequence[str]) -> str:
+    """Format names for an error message."""
+    return ", ".join(repr(name) for name in sequence)

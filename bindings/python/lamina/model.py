@@ -1,0 +1,510 @@
+"""Models: :class:`Model` (any Lamina model), :class:`MLP`, and :func:`load`.
+
+Array conventions (for :meth:`Model.predict`, :meth:`Model.gradient` and training):
+
+* Inputs are converted to C-contiguous float32. A float32 C-contiguous array is passed to
+  the library as it is, without a copy; float64, integer, Fortran-order, strided arrays and
+  nested lists are converted first.
+* ``x`` has shape ``(..., input_dim)``: the last axis holds the features, any leading axes
+  are batch axes, and outputs have the same leading axes. So ``(n, input_dim)`` gives
+  ``(n, output_dim)`` and a single sample of shape ``(input_dim,)`` gives ``(output_dim,)``.
+* Exception: when ``input_dim == 1`` a 1-D ``x`` of shape ``(n,)`` is ``n`` samples (a
+  column), giving ``(n, output_dim)``; a scalar is one sample, giving ``(output_dim,)``.
+* Shapes are checked before the library is called; a mismatch raises
+  :class:`~lamina.errors.ShapeError` (a ``ValueError``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import tempfile
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    List,
+    Mapping,
+    NamedTuple,
+    Sequence,
+    Tuple,
+    Union,
+)
+
+import numpy as np
+
+from . import _library
+from .errors import InvalidArgumentError, ShapeError
+
+if TYPE_CHECKING:
+    from .trainer import History
+
+__all__ = ["MLP", "Model", "load", "IncompatibleKeys"]
+
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+ArrayLike = Any
+
+
+class IncompatibleKeys(NamedTuple):
+    """What :meth:`Model.load_state_dict` found missing or unexpected (as in PyTorch)."""
+
+    missing_keys: List[str]
+    unexpected_keys: List[str]
+
+
+def as_float32(values: ArrayLike, what: str = "x") -> np.ndarray:
+    """Return ``values`` as a C-contiguous, aligned float32 array; no copy if it already is."""
+    if isinstance(values, np.ndarray) and values.dtype == np.float32:
+        if values.flags.c_contiguous and values.flags.aligned:
+            return values
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"{what} is not a numeric array: {exc}") from exc
+    if np.iscomplexobj(array):
+        raise InvalidArgumentError(f"{what} is complex; Lamina works with real numbers")
+    if array.dtype.kind not in "biuf":
+        try:
+            array = array.astype(np.float32)
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgumentError(f"{what} is not a numeric array: {exc}") from exc
+    return np.require(array, dtype=np.float32, requirements=["C_CONTIGUOUS", "ALIGNED"])
+
+
+def prepare_inputs(x: ArrayLike, input_dim: int) -> Tuple[np.ndarray, Tuple[int, ...]]:
+    """Convert ``x`` to an ``(n, input_dim)`` float32 array (a view where possible).
+
+    Returns the array and the batch shape that outputs must be given (see the module doc).
+    """
+    array = as_float32(x, "x")
+    if input_dim == 1 and array.ndim <= 1:
+        batch_shape: Tuple[int, ...] = array.shape
+    elif array.ndim == 0:
+        raise ShapeError(f"x is a scalar but the model takes {input_dim} features per sample")
+    elif array.shape[-1] != input_dim:
+        raise ShapeError(
+            f"x has shape {array.shape}: its last axis has {array.shape[-1]} features but"
+            f" the model takes {input_dim}"
+        )
+    else:
+        batch_shape = array.shape[:-1]
+    return array.reshape(-1, input_dim), batch_shape
+
+
+class Model:
+    """A Lamina model: an architecture (its spec) plus weights, owned by the library.
+
+    Make one with :meth:`from_spec`, :class:`MLP` or :func:`load`. Reading calls
+    (:meth:`predict`, :meth:`gradient`, :meth:`save`, :meth:`state_dict`) may run from many
+    threads at once; calls that change the weights (training, :meth:`load_state_dict`) need
+    the model to themselves.
+    """
+
+    _handle: ctypes.c_void_p
+
+    def __init__(self, spec: Union[Mapping[str, Any], str]) -> None:
+        """Build a model from a spec (a dict or JSON text); see :meth:`from_spec`."""
+        self._handle = _create(spec)
+
+    # ---- construction --------------------------------------------------------------------
+    @classmethod
+    def from_spec(cls, spec: Union[Mapping[str, Any], str]) -> "Model":
+        """Build a model from a spec, given as a dict or as JSON text.
+
+        Example: ``Model.from_spec({"kind": "mlp", "input": 2, "hidden": [32], "output": 1})``.
+        Weights are initialised from the spec's ``seed``. Unknown keys and bad values raise
+        :class:`~lamina.errors.InvalidArgumentError`.
+        """
+        return cls._wrap(_create(spec))
+
+    @classmethod
+    def _wrap(cls, handle: ctypes.c_void_p) -> "Model":
+        """Wrap an owned handle in a Python object (an :class:`MLP` for MLP specs)."""
+        target: type = cls
+        if cls is Model:
+            try:
+                kind = json.loads(_library.read_text(_library.lib().lamina_model_spec, handle))
+                if kind.get("kind") == "mlp":
+                    target = MLP
+            except Exception:  # keep the handle either way; a plain Model still works
+                pass
+        model = object.__new__(target)
+        model._handle = handle
+        return model
+
+    @classmethod
+    def load(cls, path: PathLike) -> "Model":
+        """Load a model saved by :meth:`save` (a safetensors file)."""
+        handle = ctypes.c_void_p()
+        lib = _library.lib()
+        _library.check(lib.lamina_model_load(_library.encode_path(path), ctypes.byref(handle)))
+        return Model._wrap(handle)
+
+    def copy(self) -> "Model":
+        """Return a deep copy (spec and weights) that shares nothing with this model."""
+        handle = ctypes.c_void_p()
+        lib = _library.lib()
+        _library.check(lib.lamina_model_clone(self._ptr, ctypes.byref(handle)))
+        return type(self)._wrap_same(handle)
+
+    @classmethod
+    def _wrap_same(cls, handle: ctypes.c_void_p) -> "Model":
+        model = object.__new__(cls)
+        model._handle = handle
+        return model
+
+    def __copy__(self) -> "Model":
+        return self.copy()
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> "Model":
+        return self.copy()
+
+    def __reduce__(self):
+        """Pickle as the bytes of a saved safetensors file."""
+        with tempfile.TemporaryDirectory(prefix="lamina-") as tmp:
+            path = os.path.join(tmp, "model.safetensors")
+            self.save(path)
+            with open(path, "rb") as f:
+                data = f.read()
+        return (_model_from_bytes, (data,))
+
+    # ---- lifetime ------------------------------------------------------------------------
+    @property
+    def _ptr(self) -> ctypes.c_void_p:
+        handle = getattr(self, "_handle", None)
+        if handle is None or not handle.value:
+            raise InvalidArgumentError("this model has been closed")
+        return handle
+
+    def close(self) -> None:
+        """Free the library's model now (it is freed on garbage collection otherwise)."""
+        handle = getattr(self, "_handle", None)
+        if handle is not None and handle.value:
+            self._handle = ctypes.c_void_p()
+            _library.lib().lamina_model_free(handle)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the library may already be gone
+            pass
+
+    # ---- description ---------------------------------------------------------------------
+    @property
+    def spec(self) -> Dict[str, Any]:
+        """The full spec as a new dict, every default filled in (``lamina_model_spec``)."""
+        return json.loads(_library.read_text(_library.lib().lamina_model_spec, self._ptr))
+
+    @property
+    def input_dim(self) -> int:
+        """Number of input features per sample."""
+        return int(_library.lib().lamina_model_input_dim(self._ptr))
+
+    @property
+    def output_dim(self) -> int:
+        """Number of outputs per sample."""
+        return int(_library.lib().lamina_model_output_dim(self._ptr))
+
+    @property
+    def parameter_count(self) -> int:
+        """Number of trainable scalars."""
+        return int(_library.lib().lamina_model_parameter_count(self._ptr))
+
+    def __repr__(self) -> str:
+        if getattr(self, "_handle", None) is None or not self._handle.value:
+            return f"<{type(self).__name__} (closed)>"
+        try:
+            spec = self.spec
+        except Exception:
+            spec = {}
+        name = type(self).__name__
+        if spec.get("kind") == "mlp":
+            return (
+                f"{name}(input={spec.get('input')}, hidden={spec.get('hidden')},"
+                f" output={spec.get('output')}, activation={_short(spec.get('activation'))},"
+                f" output_activation={_short(spec.get('output_activation'))},"
+                f" parameters={self.parameter_count})"
+            )
+        return (
+            f"{name}(kind={spec.get('kind')!r}, input_dim={self.input_dim},"
+            f" output_dim={self.output_dim}, parameters={self.parameter_count})"
+        )
+
+    # ---- evaluation ----------------------------------------------------------------------
+    def predict(self, x: ArrayLike) -> np.ndarray:
+        """Evaluate the model: ``x`` of shape ``(..., input_dim)`` -> ``(..., output_dim)``.
+
+        Returns a new float32 array. See the module documentation for 1-D inputs.
+        Raises :class:`~lamina.errors.ShapeError` for a wrong shape and
+        :class:`~lamina.errors.NumericError` for NaN or Inf in ``x``.
+        """
+        handle = self._ptr
+        lib = _library.lib()
+        out_dim = int(lib.lamina_model_output_dim(handle))
+        x2, batch_shape = prepare_inputs(x, int(lib.lamina_model_input_dim(handle)))
+        n = x2.shape[0]
+        y = np.empty((n, out_dim), dtype=np.float32)
+        _library.check(
+            lib.lamina_model_predict(
+                handle, _library.as_float_pointer(x2), n, _library.as_float_pointer(y)
+            )
+        )
+        return y.reshape(batch_shape + (out_dim,))
+
+    __call__ = predict
+
+    def gradient(self, x: ArrayLike) -> np.ndarray:
+        """Jacobian of outputs w.r.t. inputs: ``(..., input_dim)`` -> ``(..., out, in)``.
+
+        ``result[s, k, i] = d y[s, k] / d x[s, i]``, exact (back-propagation), float32.
+        """
+        handle = self._ptr
+        lib = _library.lib()
+        in_dim = int(lib.lamina_model_input_dim(handle))
+        out_dim = int(lib.lamina_model_output_dim(handle))
+        x2, batch_shape = prepare_inputs(x, in_dim)
+        n = x2.shape[0]
+        dydx = np.empty((n, out_dim, in_dim), dtype=np.float32)
+        _library.check(
+            lib.lamina_model_input_gradient(
+                handle, _library.as_float_pointer(x2), n, _library.as_float_pointer(dydx)
+            )
+        )
+        return dydx.reshape(batch_shape + (out_dim, in_dim))
+
+    # ---- persistence ---------------------------------------------------------------------
+    def save(self, path: PathLike) -> None:
+        """Save spec and weights as a safetensors file (atomically replacing ``path``)."""
+        _library.check(_library.lib().lamina_model_save(self._ptr, _library.encode_path(path)))
+
+    # ---- named tensors -------------------------------------------------------------------
+    def tensor_names(self) -> List[str]:
+        """Names of the model's tensors, in order (PyTorch naming: "0.weight", ...)."""
+        handle = self._ptr
+        lib = _library.lib()
+        count = int(lib.lamina_model_tensor_count(handle))
+        return [
+            _library.read_text(lib.lamina_model_tensor_name, handle, index)
+            for index in range(count)
+        ]
+
+    def _tensor_shape(self, name: str) -> Tuple[int, ...]:
+        handle = self._ptr
+        lib = _library.lib()
+        key = name.encode("utf-8")
+        rank = ctypes.c_size_t(0)
+        _library.check(lib.lamina_model_tensor_shape(handle, key, None, 0, ctypes.byref(rank)))
+        shape = (ctypes.c_size_t * max(rank.value, 1))()
+        _library.check(
+            lib.lamina_model_tensor_shape(handle, key, shape, rank.value, ctypes.byref(rank))
+        )
+        return tuple(int(shape[i]) for i in range(rank.value))
+
+    def state_dict(self) -> Dict[str, np.ndarray]:
+        """Return every named tensor as a new float32 array of its shape, keyed by name."""
+        handle = self._ptr
+        lib = _library.lib()
+        result: Dict[str, np.ndarray] = {}
+        for name in self.tensor_names():
+            shape = self._tensor_shape(name)
+            values = np.empty(shape, dtype=np.float32)
+            _library.check(
+                lib.lamina_model_tensor_read(
+                    handle, name.encode("utf-8"), _library.as_float_pointer(values), values.size
+                )
+            )
+            result[name] = values
+        return result
+
+    def load_state_dict(
+        self, state_dict: Mapping[str, ArrayLike], strict: bool = True
+    ) -> IncompatibleKeys:
+        """Overwrite weights from ``state_dict`` (name -> array), as PyTorch does.
+
+        With ``strict=True`` (the default) the keys must be exactly the model's tensor names:
+        missing or unexpected keys raise :class:`~lamina.errors.InvalidArgumentError` naming
+        them. Every given tensor must have the model's shape, else
+        :class:`~lamina.errors.ShapeError`. Values may be any array-like (numpy, lists,
+        CPU torch tensors); NaN or Inf raises :class:`~lamina.errors.NumericError`. All checks
+        pass or the model is left unchanged. Returns the missing and unexpected keys.
+        """
+        names = self.tensor_names()
+        known = set(names)
+        missing = [name for name in names if name not in state_dict]
+        unexpected = [str(key) for key in state_dict if key not in known]
+        if strict and (missing or unexpected):
+            parts = []
+            if missing:
+                parts.append(f"missing key(s): {_library.names_in(missing)}")
+            if unexpected:
+                parts.append(f"unexpected key(s): {_library.names_in(unexpected)}")
+            raise InvalidArgumentError("error loading state_dict: " + "; ".join(parts))
+        converted: List[Tuple[str, np.ndarray]] = []
+        for name in names:
+            if name not in state_dict:
+                continue
+            expected = self._tensor_shape(name)
+            value = as_float32(_to_numpy(state_dict[name]), f"state_dict[{name!r}]")
+            if value.shape != expected:
+                raise ShapeError(
+                    f"state_dict[{name!r}] has shape {value.shape}; the model's tensor has"
+                    f" shape {expected}"
+                )
+            converted.append((name, value))
+        handle = self._ptr
+        lib = _library.lib()
+        backup = self.state_dict() if len(converted) > 1 else {}
+        written: List[str] = []
+        try:
+            for name, value in converted:
+                _library.check(
+                    lib.lamina_model_tensor_write(
+                        handle, name.encode("utf-8"), _library.as_float_pointer(value), value.size
+                    ),
+                    f"state_dict[{name!r}]",
+                )
+                written.append(name)
+        except BaseException:
+            for name in written:  # restore what was already overwritten
+                old = backup[name]
+                lib.lamina_model_tensor_write(
+                    handle, name.encode("utf-8"), _library.as_float_pointer(old), old.size
+                )
+            raise
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---- training ------------------------------------------------------------------------
+    def fit(
+        self,
+        x: ArrayLike,
+        y: ArrayLike,
+        epochs: int = 10,
+        batch_size: int = 256,
+        optimizer: str = "adam",
+        learning_rate: float = 1e-3,
+        loss: str = "mse",
+        validation_split: float = 0.0,
+        progress: Any = True,
+        **config: Any,
+    ) -> "History":
+        """Train on ``x``, ``y`` with a fresh :class:`~lamina.Trainer` and return its history.
+
+        Extra keyword arguments are further trainer config keys (``seed``, ``patience``,
+        ``schedule``, ``weight_decay``, ...; see ``lamina_trainer_create`` in lamina.h).
+        ``progress`` is ``True`` (a tqdm bar when tqdm is installed), ``False``, or a
+        callable called with a :class:`~lamina.Progress` after every epoch. For
+        ``loss="cross_entropy"`` ``y`` may be integer class labels of shape ``(n,)``.
+        Returns a :class:`~lamina.History`: per-epoch training losses, ``.val_loss``.
+        """
+        from .trainer import Trainer
+
+        trainer = Trainer(
+            self,
+            epochs=epochs,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            loss=loss,
+            validation_split=validation_split,
+            **config,
+        )
+        try:
+            return trainer.fit(x, y, progress=progress)
+        finally:
+            trainer.close()
+
+
+class MLP(Model):
+    """A multi-layer perceptron, the equivalent of ``torch.nn.Sequential(Linear, act, ...)``.
+
+    Example::
+
+        model = lamina.MLP(2, [64, 64], 1, activation="tanh")
+
+    Args:
+        input: input features.
+        hidden: width of each hidden layer (a list, or one int for a single layer).
+        output: outputs.
+        activation: hidden activation: a name ("relu", "tanh", "silu", ...), an object such
+            as ``{"name": "leaky_relu", "negative_slope": 0.1}``, or a list with one per
+            hidden layer.
+        output_activation: activation after the last layer (``"identity"``).
+        seed: seed of the weight initialisation.
+        **extra: further spec keys (``init``, ``bias_init``).
+
+    """
+
+    def __init__(
+        self,
+        input: int,
+        hidden: Union[int, Sequence[int]],
+        output: int,
+        activation: Any = "relu",
+        output_activation: Any = "identity",
+        seed: int = 0,
+        **extra: Any,
+    ) -> None:
+        hidden_list = [int(hidden)] if isinstance(hidden, (int, np.integer)) else list(hidden)
+        spec: Dict[str, Any] = {
+            "kind": "mlp",
+            "input": int(input),
+            "hidden": [int(width) for width in hidden_list],
+            "output": int(output),
+            "activation": activation,
+            "output_activation": output_activation,
+            "seed": int(seed),
+        }
+        spec.update(extra)
+        super().__init__(spec)
+
+
+def to_json(value: Any, what: str = "spec") -> str:
+    """Serialise a spec or config for the C side (numpy scalars and arrays allowed)."""
+
+    def default(item: Any) -> Any:
+        if isinstance(item, np.generic):
+            return item.item()
+        if isinstance(item, np.ndarray):
+            return item.tolist()
+        raise TypeError(f"{what} value {item!r} of type {type(item).__name__} is not JSON")
+
+    return json.dumps(value, default=default)
+
+
+def _create(spec: Union[Mapping[str, Any], str]) -> ctypes.c_void_p:
+    """Create a model from a spec and return the owned handle."""
+    text = spec if isinstance(spec, str) else to_json(dict(spec), "spec")
+    handle = ctypes.c_void_p()
+    lib = _library.lib()
+    _library.check(lib.lamina_model_create(text.encode("utf-8"), ctypes.byref(handle)))
+    return handle
+
+
+def load(path: PathLike) -> Model:
+    """Load a model saved with :meth:`Model.save` (an :class:`MLP` for MLP specs)."""
+    return Model.load(path)
+
+
+def _model_from_bytes(data: bytes) -> Model:
+    with tempfile.TemporaryDirectory(prefix="lamina-") as tmp:
+        path = os.path.join(tmp, "model.safetensors")
+        with open(path, "wb") as f:
+            f.write(data)
+        return Model.load(path)
+
+
+def _to_numpy(value: Any) -> Any:
+    """Accept torch tensors (on any device, with grad) as well as array-likes."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        return value.detach().cpu().numpy()
+    return value
+
+
+def _short(activation: Any) -> str:
+    """Compact form of an activation for repr: 'tanh' rather than [{'name': 'tanh'}, ...]."""
+    if isinstance(activation, dict) and list(activation) == ["name"]:
+        return repr(activation["name"])
+    if isinstance(activation, list) and activation and all(a == activation[0] for a in activation):
+        return _short(activation[0])
+    return repr(activation)

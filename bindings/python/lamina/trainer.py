@@ -1,0 +1,391 @@
+"""Training: :class:`Trainer`, :class:`History` and :class:`Progress`.
+
+A trainer holds the optimizer state, schedule, loss and scratch memory for one model, made
+from keyword config keys (see ``lamina_trainer_create`` in lamina.h for every key and
+default). While a trainer is in use, its model must not be used by anything else.
+
+Interrupting: Ctrl-C during :meth:`Trainer.fit` stops training cleanly at the next progress
+report (after the current epoch, or every ``progress_every`` steps), leaves the model with
+the weights of the last completed step, and then raises ``KeyboardInterrupt``. An exception
+raised by a ``progress`` callable likewise stops training and is re-raised once the library
+has returned; exceptions never cross into C.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import signal
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
+
+import numpy as np
+
+from . import _library
+from .errors import InvalidArgumentError, ShapeError, error_from_status
+from .model import Model, as_float32, prepare_inputs, to_json
+
+__all__ = ["History", "Progress", "Trainer", "prepare_targets"]
+
+_CANCELLED = 8
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a ``progress`` callable is told after every epoch (see ``lamina_progress``).
+
+    Attributes:
+        step: optimizer steps done so far in this fit.
+        steps: optimizer steps this fit will do at most.
+        epoch: epochs done so far (1 after the first).
+        epochs: epochs this fit will do at most.
+        loss: mean training loss of the last epoch.
+        val_loss: loss on the validation split, or ``None`` when there is none.
+        elapsed_seconds: wall time since the fit began.
+
+    """
+
+    step: int
+    steps: int
+    epoch: int
+    epochs: int
+    loss: float
+    val_loss: Optional[float]
+    elapsed_seconds: float
+
+
+class History(list):
+    """Per-epoch mean training losses (a ``list`` of floats) returned by ``fit``.
+
+    Attributes:
+        val_loss: per-epoch validation losses, one per entry of the list, when the fit had a
+            validation split; an empty list otherwise.
+        stopped: ``True`` when a ``progress`` callable asked training to stop early.
+
+    """
+
+    def __init__(
+        self, losses: Iterable[float] = (), val_loss: Iterable[float] = (), stopped: bool = False
+    ) -> None:
+        super().__init__(losses)
+        self.val_loss: List[float] = list(val_loss)
+        self.stopped: bool = stopped
+
+    def __repr__(self) -> str:
+        return f"History({list.__repr__(self)}, val_loss={self.val_loss!r})"
+
+
+def prepare_targets(
+    y: Any, batch_shape: Tuple[int, ...], output_dim: int, loss: str
+) -> np.ndarray:
+    """Convert targets to an ``(n, output_dim)`` float32 array matching ``batch_shape``.
+
+    Accepted: shape ``batch_shape + (output_dim,)``; shape ``batch_shape`` when
+    ``output_dim == 1``; and, for ``loss="cross_entropy"``, integer class labels of shape
+    ``batch_shape`` (values in ``[0, output_dim)``), which become one-hot rows.
+    """
+    if isinstance(y, np.ndarray):
+        raw = y
+    else:
+        try:
+            raw = np.asarray(y)
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgumentError(f"y is not a numeric array: {exc}") from exc
+    is_int = raw.dtype.kind in "iu"
+    if loss == "cross_entropy" and is_int and raw.shape == batch_shape:
+        labels = raw.reshape(-1).astype(np.int64, copy=False)
+        if labels.size and (labels.min() < 0 or labels.max() >= output_dim):
+            bad = labels[(labels < 0) | (labels >= output_dim)][0]
+            raise InvalidArgumentError(
+                f"class label {int(bad)} is out of range for a model with {output_dim} outputs"
+                f" (labels must be in [0, {output_dim}))"
+            )
+        one_hot = np.zeros((labels.size, output_dim), dtype=np.float32)
+        one_hot[np.arange(labels.size), labels] = 1.0
+        return one_hot
+    array = as_float32(raw, "y")
+    if array.shape == batch_shape + (output_dim,):
+        return array.reshape(-1, output_dim)
+    if output_dim == 1 and array.shape == batch_shape:
+        return array.reshape(-1, 1)
+    hint = ""
+    if is_int and array.shape == batch_shape and loss != "cross_entropy":
+        hint = "; integer class labels are accepted only with loss='cross_entropy'"
+    raise ShapeError(
+        f"y has shape {array.shape} but x holds {int(np.prod(batch_shape, dtype=np.int64))}"
+        f" samples {batch_shape} and the model has {output_dim} outputs: expected"
+        f" {batch_shape + (output_dim,)}{hint}"
+    )
+
+
+class _SigintGuard:
+    """Turns Ctrl-C into a flag for the duration of a fit (main thread, default handler only)."""
+
+    def __init__(self) -> None:
+        self.pending = False
+        self._previous: Any = None
+        self._installed = False
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.pending = True
+
+    def __enter__(self) -> "_SigintGuard":
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                    self._previous = signal.signal(signal.SIGINT, self._handle)
+                    self._installed = True
+            except (ValueError, OSError):  # e.g. embedded interpreters without signals
+                self._installed = False
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+            self._installed = False
+
+
+class _Recorder:
+    """Collects one (loss, val_loss) per epoch from progress reports."""
+
+    def __init__(self) -> None:
+        self.losses: Dict[int, float] = {}
+        self.val: Dict[int, float] = {}
+
+    def record(self, info: Progress) -> None:
+        if info.epoch == 0:
+            return
+        if info.epochs and info.steps and info.steps % info.epochs == 0:
+            # With progress_every, reports also come mid-epoch: keep only epoch ends.
+            if info.step != info.epoch * (info.steps // info.epochs):
+                return
+        elif info.epoch in self.losses:
+            return
+        self.losses[info.epoch] = float(info.loss)
+        self.val[info.epoch] = math.nan if info.val_loss is None else float(info.val_loss)
+
+    def history(self, stopped: bool) -> History:
+        epochs = sorted(self.losses)
+        val = [self.val[e] for e in epochs]
+        if all(math.isnan(v) for v in val):
+            val = []
+        return History([self.losses[e] for e in epochs], val, stopped)
+
+
+def _make_reporter(progress: Any, epochs: int) -> Tuple[Optional[Callable[[Progress], bool]], Any]:
+    """Return (reporter, bar): reporter(info) -> stop?; bar (or None) to close afterwards."""
+    if progress is None or progress is False:
+        return None, None
+    if progress is True:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return None, None
+        bar = tqdm(total=epochs, unit="epoch", desc="fit", dynamic_ncols=True)
+
+        def show(info: Progress) -> bool:
+            if info.epoch > bar.n:
+                bar.update(info.epoch - bar.n)
+            postfix = {"loss": f"{info.loss:.4g}"}
+            if info.val_loss is not None:
+                postfix["val_loss"] = f"{info.val_loss:.4g}"
+            bar.set_postfix(postfix, refresh=True)
+            return False
+
+        return show, bar
+    if callable(progress):
+        return (lambda info: bool(progress(info))), None
+    raise TypeError(f"progress must be True, False or a callable, not {type(progress).__name__}")
+
+
+class Trainer:
+    """Trains one model. ``Trainer(model, optimizer="adam", learning_rate=1e-3, ...)``.
+
+    Every keyword is a trainer config key (defaults in lamina.h): optimizer, learning_rate,
+    momentum, nesterov, beta1, beta2, epsilon, weight_decay, clip_norm, loss, huber_delta,
+    schedule, warmup_steps, decay_steps, gamma, min_learning_rate, batch_size, epochs,
+    shuffle, seed, validation_split, patience, restore_best, progress_every. Unknown keys
+    raise :class:`~lamina.errors.InvalidArgumentError`.
+    """
+
+    def __init__(self, model: Model, **config: Any) -> None:
+        if not isinstance(model, Model):
+            raise TypeError(f"model must be a lamina.Model, not {type(model).__name__}")
+        text = to_json(config, "config")
+        handle = ctypes.c_void_p()
+        lib = _library.lib()
+        _library.check(
+            lib.lamina_trainer_create(model._ptr, text.encode("utf-8"), ctypes.byref(handle))
+        )
+        self._handle: ctypes.c_void_p = handle
+        self._model = model  # the model must outlive the trainer on the Python side too
+        full = self.config
+        self._loss: str = str(full.get("loss", config.get("loss", "mse")))
+        self._epochs: int = int(full.get("epochs", config.get("epochs", 10)))
+
+    # ---- lifetime ------------------------------------------------------------------------
+    @property
+    def _ptr(self) -> ctypes.c_void_p:
+        handle = getattr(self, "_handle", None)
+        if handle is None or not handle.value:
+            raise InvalidArgumentError("this trainer has been closed")
+        return handle
+
+    def close(self) -> None:
+        """Free the library's trainer now (it is freed on garbage collection otherwise)."""
+        handle = getattr(self, "_handle", None)
+        if handle is not None and handle.value:
+            self._handle = ctypes.c_void_p()
+            _library.lib().lamina_trainer_free(handle)
+
+    def __enter__(self) -> "Trainer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # ---- description ---------------------------------------------------------------------
+    @property
+    def model(self) -> Model:
+        """The model this trainer changes."""
+        return self._model
+
+    @property
+    def config(self) -> Dict[str, Any]:
+        """The full config as a new dict, every default filled in."""
+        return json.loads(_library.read_text(_library.lib().lamina_trainer_config, self._ptr))
+
+    def __repr__(self) -> str:
+        if getattr(self, "_handle", None) is None or not self._handle.value:
+            return "<Trainer (closed)>"
+        config = self.config
+        keys = ("optimizer", "learning_rate", "loss", "batch_size", "epochs")
+        inner = ", ".join(f"{k}={config[k]!r}" for k in keys if k in config)
+        return f"Trainer({inner})"
+
+    # ---- data ----------------------------------------------------------------------------
+    def _prepare(self, x: Any, y: Any) -> Tuple[np.ndarray, np.ndarray, int]:
+        model = self._model
+        x2, batch_shape = prepare_inputs(x, model.input_dim)
+        y2 = prepare_targets(y, batch_shape, model.output_dim, self._loss)
+        return x2, y2, x2.shape[0]
+
+    # ---- training ------------------------------------------------------------------------
+    def step(self, x: Any, y: Any) -> float:
+        """One optimizer step on the samples given as one batch; returns the loss before it."""
+        x2, y2, n = self._prepare(x, y)
+        loss = ctypes.c_float(math.nan)
+        _library.check(
+            _library.lib().lamina_trainer_step(
+                self._ptr,
+                _library.as_float_pointer(x2),
+                _library.as_float_pointer(y2),
+                n,
+                ctypes.byref(loss),
+            )
+        )
+        return float(loss.value)
+
+    def evaluate(self, x: Any, y: Any) -> float:
+        """Return the configured loss of the model on ``x``, ``y``; changes nothing."""
+        x2, y2, n = self._prepare(x, y)
+        loss = ctypes.c_float(math.nan)
+        _library.check(
+            _library.lib().lamina_trainer_evaluate(
+                self._ptr,
+                _library.as_float_pointer(x2),
+                _library.as_float_pointer(y2),
+                n,
+                ctypes.byref(loss),
+            )
+        )
+        return float(loss.value)
+
+    def fit(
+        self, x: Any, y: Any, progress: Union[bool, Callable[[Progress], Any]] = True
+    ) -> History:
+        """Train for the configured epochs and return the :class:`History`.
+
+        Args:
+            x: inputs, ``(n, input_dim)`` (see :mod:`lamina.model` for other shapes).
+            y: targets, ``(n, output_dim)``, ``(n,)`` for one output, or integer class
+                labels ``(n,)`` with ``loss="cross_entropy"``.
+            progress: ``True`` shows a tqdm bar over epochs with loss and val_loss when tqdm
+                is installed (nothing otherwise); ``False`` shows nothing; a callable is
+                called with a :class:`Progress` after every epoch (and every
+                ``progress_every`` steps) and stops training early, returning the history
+                so far with ``history.stopped`` set, if it returns a true value.
+
+        Raises:
+            KeyboardInterrupt: after Ctrl-C, once training has stopped cleanly.
+            LaminaError: any error from the library (NumericError when training diverges).
+            Exception: whatever a ``progress`` callable raised, after training stopped.
+
+        """
+        x2, y2, n = self._prepare(x, y)
+        handle = self._ptr
+        lib = _library.lib()
+        reporter, bar = _make_reporter(progress, self._epochs)
+        recorder = _Recorder()
+        guard = _SigintGuard()
+        state: Dict[str, Any] = {"error": None, "stop": False}
+
+        def on_progress(pointer: Any, user_data: Any) -> int:
+            try:
+                p = pointer.contents
+                val = float(p.validation_loss)
+                info = Progress(
+                    step=int(p.step),
+                    steps=int(p.steps),
+                    epoch=int(p.epoch),
+                    epochs=int(p.epochs),
+                    loss=float(p.loss),
+                    val_loss=None if math.isnan(val) else val,
+                    elapsed_seconds=float(p.elapsed_seconds),
+                )
+                recorder.record(info)
+                if reporter is not None and reporter(info):
+                    state["stop"] = True
+                return 1 if (state["stop"] or guard.pending) else 0
+            except BaseException as exc:  # never let an exception cross into C
+                if state["error"] is None:
+                    state["error"] = exc
+                return 1
+
+        callback = _library.PROGRESS_FN(on_progress)  # referenced until the call returns
+        final_loss = ctypes.c_float(math.nan)
+        message = ""
+        try:
+            with guard:
+                status = lib.lamina_trainer_fit(
+                    handle,
+                    _library.as_float_pointer(x2),
+                    _library.as_float_pointer(y2),
+                    n,
+                    callback,
+                    None,
+                    ctypes.byref(final_loss),
+                )
+                if status != 0:
+                    message = _library.last_error()
+        finally:
+            if bar is not None:
+                bar.close()
+        del callback
+        if state["error"] is not None:
+            raise state.pop("error")
+        if guard.pending:
+            raise KeyboardInterrupt
+        if status == _CANCELLED and state["stop"]:
+            return recorder.history(stopped=True)
+        if status != 0:
+            raise error_from_status(status, message)
+        return recorder.history(stopped=False)

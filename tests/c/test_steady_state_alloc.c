@@ -1,0 +1,96 @@
+/*
+** Promise checked: "no allocation per step in steady state". After warm-up, training steps
+** and predictions at a fixed batch size must not call malloc. This program interposes
+** malloc/calloc/realloc (the executable's definitions win over libc's for the whole
+** process, including liblamina and OpenBLAS) and counts calls made during the timed steps.
+**
+** OpenBLAS's multi-threaded sgemm driver mallocs a job buffer on every threaded call; that
+** is OpenBLAS's allocation, not Lamina's, so the test re-runs itself with one BLAS thread.
+*/
+#define _GNU_SOURCE
+#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lamina.h"
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+
+static volatile int counting = 0;
+static volatile long calls = 0;
+
+void *malloc(size_t n) {
+    if (counting) calls++;
+    return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b) {
+    if (counting) calls++;
+    return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n) {
+    if (counting) calls++;
+    return __libc_realloc(p, n);
+}
+
+static int failures = 0, passes = 0;
+static void expect(int ok, const char *what, long value) {
+    if (ok) {
+        passes++;
+    } else {
+        failures++;
+        fprintf(stderr, "FAIL: %s (%ld allocations)\n", what, value);
+    }
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    if (!getenv("OPENBLAS_NUM_THREADS")) {
+        setenv("OPENBLAS_NUM_THREADS", "1", 1);
+        execv("/proc/self/exe", argv);
+        perror("execv");
+        return 1;
+    }
+    enum { N = 512 };
+    static float x[N * 3], y[N];
+    for (int i = 0; i < N; i++) {
+        x[3 * i] = (float)(i % 17) / 17.0f - 0.5f;
+        x[3 * i + 1] = (float)(i % 5) / 5.0f - 0.5f;
+        x[3 * i + 2] = (float)(i % 3) / 3.0f - 0.5f;
+        y[i] = x[3 * i] * x[3 * i + 1] + x[3 * i + 2];
+    }
+    const char *specs[] = {
+        "{\"kind\": \"mlp\", \"input\": 3, \"hidden\": [64, 64], \"output\": 1}",
+        "{\"kind\": \"mlp\", \"input\": 3, \"hidden\": [32], \"output\": 1, "
+        "\"activation\": {\"name\": \"prelu\"}}",
+    };
+    const char *configs[] = {"{\"optimizer\": \"adam\"}",
+                             "{\"optimizer\": \"sgd\", \"momentum\": 0.9, \"clip_norm\": 1}"};
+    for (int s = 0; s < 2; s++) {
+        for (int c = 0; c < 2; c++) {
+            lamina_model *model = NULL;
+            lamina_trainer *trainer = NULL;
+            if (lamina_model_create(specs[s], &model) != LAMINA_OK ||
+                lamina_trainer_create(model, configs[c], &trainer) != LAMINA_OK) {
+                fprintf(stderr, "setup failed: %s\n", lamina_last_error());
+                return 1;
+            }
+            float loss;
+            for (int i = 0; i < 3; i++) lamina_trainer_step(trainer, x, y, N, &loss);
+            calls = 0;
+            counting = 1;
+            for (int i = 0; i < 20; i++) lamina_trainer_step(trainer, x, y, N, &loss);
+            counting = 0;
+            char what[128];
+            snprintf(what, sizeof what, "20 training steps, spec %d config %d allocate nothing", s, c);
+            expect(calls == 0, what, calls);
+            lamina_trainer_free(trainer);
+            lamina_model_free(model);
+        }
+    }
+    printf("%d passed, %d failed\n", passes, failures);
+    return failures ? 1 : 0;
+}
