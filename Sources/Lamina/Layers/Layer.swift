@@ -42,6 +42,9 @@ public protocol Layer: AnyObject {
   var outputDim: Int { get }
   /// Trainable tensors, in a fixed order.
   var parameters: [Parameter] { get }
+  /// Non-trainable state that is saved and exposed by name but never updated by an
+  /// optimizer (PyTorch's buffers): a KAN's knot grid and edge mask, say. Default: none.
+  var buffers: [Parameter] { get }
   /// This layer's full spec, every default filled in (an object with a "type" key).
   var spec: JSONValue { get }
 
@@ -58,4 +61,9 @@ public protocol Layer: AnyObject {
 
   /// A deep copy with its own parameters.
   func copy() -> Layer
+}
+
+extension Layer {
+  /// Most layers have no buffers.
+  public var buffers: [Parameter] { [] }
 }

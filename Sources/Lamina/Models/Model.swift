@@ -15,8 +15,11 @@ public final class Model {
   /// Outputs per sample.
   public let outputDim: Int
   /// Named tensors in a fixed order, named "<layer index>.<parameter>" as in PyTorch's
-  /// `nn.Sequential` ("0.weight", "0.bias", "2.weight", ...).
+  /// `nn.Sequential` ("0.weight", "0.bias", "2.weight", ...): each layer's parameters, then
+  /// its buffers.
   public let tensors: [(name: String, parameter: Parameter)]
+  /// The trainable tensors, in tensor order (what optimizers update).
+  public let parameters: [Parameter]
   /// The widest row any layer reads or writes.
   let widest: Int
 
@@ -39,17 +42,15 @@ public final class Model {
     self.outputDim = layers.last?.outputDim ?? inputDim
     var named: [(String, Parameter)] = []
     for (i, layer) in layers.enumerated() {
-      for p in layer.parameters { named.append(("\(i).\(p.name)", p)) }
+      for p in layer.parameters + layer.buffers { named.append(("\(i).\(p.name)", p)) }
     }
     tensors = named
+    parameters = layers.flatMap(\.parameters)
     widest = layers.reduce(inputDim) { max($0, $1.outputDim) }
   }
 
-  /// Number of trainable scalars.
-  public var parameterCount: Int { tensors.reduce(0) { $0 + $1.parameter.count } }
-
-  /// All parameters, in tensor order.
-  public var parameters: [Parameter] { tensors.map(\.parameter) }
+  /// Number of trainable scalars (buffers are not counted, as in PyTorch).
+  public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
   /// The parameter called `name`, or nil.
   public func tensor(named name: String) -> Parameter? {
