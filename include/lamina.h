@@ -280,12 +280,19 @@ typedef struct lamina_trainer lamina_trainer;
 ** Make a trainer for `model` from a JSON config ("{}" or NULL for all defaults).
 **
 ** Keys (defaults):
-**   optimizer "adam" | "adamw" | "sgd"                       ("adam")
-**   learning_rate                                            (1e-3)
+**   optimizer "adam" | "adamw" | "sgd" | "lbfgs"             ("adam")
+**   learning_rate                                            (1e-3; 1 for lbfgs)
 **   momentum, nesterov           sgd only                    (0, false)
 **   beta1, beta2, epsilon        adam and adamw              (0.9, 0.999, 1e-8)
-**   weight_decay                 L2 for sgd/adam, decoupled for adamw (0; adamw 0.01)
-**   clip_norm                    clip the global gradient norm; 0 = off  (0)
+**   weight_decay                 L2 for sgd/adam, decoupled for adamw; must be 0 for lbfgs
+**                                                            (0; adamw 0.01)
+**   clip_norm                    clip the global gradient norm; 0 = off; must be 0 for
+**                                lbfgs                       (0)
+**   max_iter                     lbfgs: iterations per step  (20)
+**   history_size                 lbfgs: curvature pairs kept (10)
+**   tolerance_grad               lbfgs: a step ends once every |gradient| is <= this (1e-7)
+**   tolerance_change             lbfgs: a step ends once loss or weights change less (1e-9)
+**   line_search "strong_wolfe" | "none"   lbfgs: step-length rule ("strong_wolfe")
 **   loss "mse" | "l1" | "huber" | "bce_with_logits" | "cross_entropy"   ("mse")
 **   huber_delta                                              (1.0)
 **   schedule "constant" | "step" | "exponential" | "cosine"  ("constant")
@@ -303,6 +310,14 @@ typedef struct lamina_trainer lamina_trainer;
 ** Losses are means, as PyTorch's reduction="mean": over all elements for mse, l1, huber and
 ** bce_with_logits, over samples for cross_entropy (softmax over outputs, one-hot targets).
 ** Schedules are applied per optimizer step.
+** lbfgs is torch.optim.LBFGS (pykan's fit uses it with history_size 10 and "strong_wolfe";
+** pykan passes tolerances of 1e-32): one step runs up to max_iter iterations on its batch,
+** re-evaluating loss and gradient about max_iter * 5 / 4 times at most (PyTorch's
+** max_eval); the memory carries over
+** between steps; a non-finite value anywhere in a step restores the weights from before it
+** and clears the memory. Use it with batch_size >= n (full batch), as pykan does. A step
+** whose scheduled learning rate is 0 only evaluates the loss. Keys that do not apply to the
+** chosen optimizer are accepted and ignored, except weight_decay and clip_norm with lbfgs.
 **
 ** The trainer holds its own reference to the model and changes its weights; while it is in
 ** use, the model is EXCLUSIVE to it. Errors: LAMINA_E_INVALID_ARGUMENT.

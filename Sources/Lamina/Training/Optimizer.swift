@@ -4,12 +4,14 @@
   import Darwin
 #endif
 
-/// Update rules, as PyTorch defines them (`torch.optim.SGD`, `Adam`, `AdamW`).
+/// Update rules, as PyTorch defines them (`torch.optim.SGD`, `Adam`, `AdamW`, `LBFGS`).
 public enum OptimizerKind: String, CaseIterable, Sendable {
   case sgd, adam, adamw
+  /// Limited-memory BFGS with a line search; steps are taken by `LBFGS`, not `Optimizer`.
+  case lbfgs
 }
 
-/// An optimizer's settings and its per-parameter state.
+/// A first-order optimizer's settings and its per-parameter state (sgd, adam, adamw).
 final class Optimizer {
   let kind: OptimizerKind
   let momentum: Float
@@ -31,8 +33,9 @@ final class Optimizer {
     beta2 = Float(config.beta2)
     epsilon = Float(config.epsilon)
     weightDecay = Float(config.weightDecay)
-    let needsFirst = config.optimizer != .sgd || config.momentum != 0
-    let needsSecond = config.optimizer != .sgd
+    let adaptive = config.optimizer == .adam || config.optimizer == .adamw
+    let needsFirst = adaptive || (config.optimizer == .sgd && config.momentum != 0)
+    let needsSecond = adaptive
     first = parameters.map { [Float](repeating: 0, count: needsFirst ? $0.count : 0) }
     second = parameters.map { [Float](repeating: 0, count: needsSecond ? $0.count : 0) }
   }
@@ -66,6 +69,8 @@ final class Optimizer {
                     w[i] -= lr * (nesterov ? gi + mu * m[i] : m[i])
                   }
                 }
+              case .lbfgs:
+                break  // never reached: the trainer steps L-BFGS through `LBFGS`
               case .adam, .adamw:
                 let m = mb.baseAddress!
                 let v = vb.baseAddress!

@@ -22,7 +22,10 @@ public final class Trainer {
   /// The settings, every default filled in.
   public let config: TrainerConfig
   let parameters: [Parameter]
+  /// The first-order update rule (sgd, adam, adamw); unused with lbfgs.
   let optimizer: Optimizer
+  /// L-BFGS's memory and scratch when the optimizer is lbfgs.
+  let lbfgs: LBFGS?
   let workspace = Workspace()
   private var rng: RandomSource
   /// Optimizer steps taken over the trainer's life (the schedule's position).
@@ -37,6 +40,7 @@ public final class Trainer {
     self.config = config
     parameters = model.parameters
     optimizer = Optimizer(config: config, parameters: parameters)
+    lbfgs = config.optimizer == .lbfgs ? LBFGS(config: config, parameters: parameters) : nil
     rng = RandomSource(seed: config.seed)
     workspace.wantInputGradient = false
   }
@@ -56,7 +60,10 @@ public final class Trainer {
   }
 
   /// One optimizer step on the `n` rows given as one batch; returns the batch loss before
-  /// the step. A non-finite loss or gradient throws `.numeric` and changes no weight.
+  /// the step. A non-finite loss or gradient throws `.numeric` and changes no weight. With
+  /// lbfgs a step is up to `max_iter` iterations on this batch (PyTorch's `LBFGS.step`); a
+  /// non-finite value anywhere in it restores the weights from before the step and clears
+  /// the L-BFGS memory.
   @discardableResult
   public func step(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) throws -> Float {
     guard n > 0 else { throw LaminaError.invalid("a training step needs at least one sample (n = 0)") }
@@ -66,6 +73,40 @@ public final class Trainer {
 
   /// Forward, backward and update on checked data.
   private func update(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) throws -> Float {
+    let step = stepsTaken
+    let horizon = max(self.horizon, step + 1)
+    if let lbfgs {
+      // L-BFGS re-evaluates the same batch as often as its iterations and line search need.
+      let loss = try lbfgs.step(learningRate: config.exactLearningRate(step: step, horizon: horizon)) {
+        try lossAndGradient(x, y, n).loss
+      }
+      stepsTaken += 1
+      return loss
+    }
+    let (loss, squares) = try lossAndGradient(x, y, n)
+    if config.clipNorm > 0 {
+      let norm = squares.squareRoot()
+      if norm > config.clipNorm {
+        let scale = Float(config.clipNorm / (norm + 1e-6))
+        for p in parameters {
+          p.gradient.withUnsafeMutableBufferPointer { g in
+            for i in g.indices { g[i] *= scale }
+          }
+        }
+      }
+    }
+    optimizer.update(parameters, learningRate: config.learningRate(step: step, horizon: horizon))
+    stepsTaken += 1
+    return loss
+  }
+
+  /// The batch loss at the current weights, with its gradient written into every
+  /// parameter's `gradient` (forward, loss, backward): what every optimizer steps from.
+  /// Also returns the gradient's squared norm. Throws `.numeric`, changing no weight, when
+  /// the loss or a gradient element is not finite.
+  func lossAndGradient(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int
+  ) throws -> (loss: Float, squares: Double) {
     for p in parameters {
       p.gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
@@ -87,21 +128,7 @@ public final class Trainer {
     guard squares.isFinite else {
       throw LaminaError.numeric("training diverged: a gradient is not finite; weights left as before the step")
     }
-    if config.clipNorm > 0 {
-      let norm = squares.squareRoot()
-      if norm > config.clipNorm {
-        let scale = Float(config.clipNorm / (norm + 1e-6))
-        for p in parameters {
-          p.gradient.withUnsafeMutableBufferPointer { g in
-            for i in g.indices { g[i] *= scale }
-          }
-        }
-      }
-    }
-    let lr = config.learningRate(step: stepsTaken, horizon: max(horizon, stepsTaken + 1))
-    optimizer.update(parameters, learningRate: lr)
-    stepsTaken += 1
-    return loss
+    return (loss, squares)
   }
 
   /// The model's loss on `n` rows, changing nothing but scratch memory.

@@ -2,15 +2,19 @@
 /// `lamina_trainer_create`; every key has a default, and `json` gives the full form.
 public struct TrainerConfig: Equatable, Sendable {
   public var optimizer: OptimizerKind = .adam
+  /// Base learning rate. JSON without "learning_rate" gives 1e-3, or 1 for lbfgs (PyTorch's
+  /// `LBFGS` default); set it yourself when changing `optimizer` on this struct.
   public var learningRate: Double = 1e-3
   public var momentum: Double = 0
   public var nesterov = false
   public var beta1: Double = 0.9
   public var beta2: Double = 0.999
   public var epsilon: Double = 1e-8
-  /// L2 penalty (sgd, adam) or decoupled decay (adamw, default 0.01).
+  /// L2 penalty (sgd, adam) or decoupled decay (adamw, default 0.01). Not used by lbfgs
+  /// (JSON with lbfgs refuses a non-zero value).
   public var weightDecay: Double = 0
-  /// Global gradient-norm clip; 0 is off.
+  /// Global gradient-norm clip; 0 is off. Not used by lbfgs (JSON with lbfgs refuses a
+  /// non-zero value).
   public var clipNorm: Double = 0
   public var loss: Loss = .mse
   public var schedule: ScheduleKind = .constant
@@ -26,6 +30,17 @@ public struct TrainerConfig: Equatable, Sendable {
   public var patience = 0
   public var restoreBest = true
   public var progressEvery = 0
+  /// L-BFGS: iterations per step on one batch (PyTorch `max_iter`); at most
+  /// `maxIter * 5 / 4` loss evaluations per step (`max_eval`).
+  public var maxIter = 20
+  /// L-BFGS: curvature pairs remembered (pykan's 10; PyTorch's default is 100).
+  public var historySize = 10
+  /// L-BFGS: a step ends once every gradient element is at most this in magnitude.
+  public var toleranceGrad: Double = 1e-7
+  /// L-BFGS: a step ends once the loss or the weights change by less than this.
+  public var toleranceChange: Double = 1e-9
+  /// L-BFGS: how the step length is chosen.
+  public var lineSearch: LineSearch = .strongWolfe
 
   /// The defaults.
   public init() {}
@@ -36,10 +51,10 @@ public struct TrainerConfig: Equatable, Sendable {
     let name = try r.string("optimizer", default: "adam")
     guard let kind = OptimizerKind(rawValue: name) else {
       throw LaminaError.invalid(
-        "trainer config: unknown optimizer \"\(name)\" (known: sgd, adam, adamw)")
+        "trainer config: unknown optimizer \"\(name)\" (known: sgd, adam, adamw, lbfgs)")
     }
     optimizer = kind
-    learningRate = try r.double("learning_rate", default: 1e-3, min: 0, max: 1e6)
+    learningRate = try r.double("learning_rate", default: kind == .lbfgs ? 1 : 1e-3, min: 0, max: 1e6)
     momentum = try r.double("momentum", default: 0, min: 0, max: 1)
     nesterov = try r.bool("nesterov", default: false)
     if nesterov && (kind != .sgd || momentum == 0) {
@@ -53,6 +68,27 @@ public struct TrainerConfig: Equatable, Sendable {
     epsilon = try r.double("epsilon", default: 1e-8, min: 0, max: 1, exclusiveMin: true)
     weightDecay = try r.double("weight_decay", default: kind == .adamw ? 0.01 : 0, min: 0, max: 1e3)
     clipNorm = try r.double("clip_norm", default: 0, min: 0)
+    // L-BFGS's line search needs the loss and gradient of one function: clipping the
+    // gradient, or an L2 term added to the gradient only, would break that (PyTorch's LBFGS
+    // has neither), so both are refused rather than silently ignored.
+    if kind == .lbfgs && weightDecay > 0 {
+      throw LaminaError.invalid(
+        "trainer config: \"weight_decay\" is not supported with optimizer \"lbfgs\" (must be 0)")
+    }
+    if kind == .lbfgs && clipNorm > 0 {
+      throw LaminaError.invalid(
+        "trainer config: \"clip_norm\" is not supported with optimizer \"lbfgs\" (must be 0)")
+    }
+    maxIter = try r.int("max_iter", default: 20, min: 1, max: 1 << 20)
+    historySize = try r.int("history_size", default: 10, min: 1, max: 10_000)
+    toleranceGrad = try r.double("tolerance_grad", default: 1e-7, min: 0)
+    toleranceChange = try r.double("tolerance_change", default: 1e-9, min: 0)
+    let searchName = try r.string("line_search", default: "strong_wolfe")
+    guard let search = LineSearch(rawValue: searchName) else {
+      throw LaminaError.invalid(
+        "trainer config: unknown line_search \"\(searchName)\" (known: strong_wolfe, none)")
+    }
+    lineSearch = search
     let lossName = try r.string("loss", default: "mse")
     let delta = try r.double("huber_delta", default: 1, min: 0, exclusiveMin: true)
     switch lossName {
@@ -111,6 +147,9 @@ public struct TrainerConfig: Equatable, Sendable {
       ("shuffle", .bool(shuffle)), ("seed", .number(Double(seed))),
       ("validation_split", .number(validationSplit)), ("patience", .number(Double(patience))),
       ("restore_best", .bool(restoreBest)), ("progress_every", .number(Double(progressEvery))),
+      ("max_iter", .number(Double(maxIter))), ("history_size", .number(Double(historySize))),
+      ("tolerance_grad", .number(toleranceGrad)), ("tolerance_change", .number(toleranceChange)),
+      ("line_search", .string(lineSearch.rawValue)),
     ])
   }
 }

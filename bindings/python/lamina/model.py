@@ -27,6 +27,7 @@ from typing import (
     List,
     Mapping,
     NamedTuple,
+    Optional,
     Sequence,
     Tuple,
     Union,
@@ -382,7 +383,7 @@ class Model:
         epochs: int = 10,
         batch_size: int = 256,
         optimizer: str = "adam",
-        learning_rate: float = 1e-3,
+        learning_rate: Optional[float] = None,
         loss: str = "mse",
         validation_split: float = 0.0,
         progress: Any = True,
@@ -390,8 +391,11 @@ class Model:
     ) -> "History":
         """Train on ``x``, ``y`` with a fresh :class:`~lamina.Trainer` and return its history.
 
+        ``learning_rate`` defaults to the library's: 1e-3, or 1 for ``optimizer="lbfgs"``
+        (PyTorch's LBFGS default; use ``batch_size >= len(x)`` with it, as pykan does).
         Extra keyword arguments are further trainer config keys (``seed``, ``patience``,
-        ``schedule``, ``weight_decay``, ...; see ``lamina_trainer_create`` in lamina.h).
+        ``schedule``, ``weight_decay``, ``max_iter``, ``history_size``, ``line_search``, ...;
+        see ``lamina_trainer_create`` in lamina.h).
         ``progress`` is ``True`` (a tqdm bar when tqdm is installed), ``False``, or a
         callable called with a :class:`~lamina.Progress` after every epoch. For
         ``loss="cross_entropy"`` ``y`` may be integer class labels of shape ``(n,)``.
@@ -399,12 +403,13 @@ class Model:
         """
         from .trainer import Trainer
 
+        if learning_rate is not None:
+            config["learning_rate"] = learning_rate
         trainer = Trainer(
             self,
             epochs=epochs,
             batch_size=batch_size,
             optimizer=optimizer,
-            learning_rate=learning_rate,
             loss=loss,
             validation_split=validation_split,
             **config,

@@ -203,11 +203,13 @@ def _make_reporter(progress: Any, epochs: int) -> Tuple[Optional[Callable[[Progr
 class Trainer:
     """Trains one model. ``Trainer(model, optimizer="adam", learning_rate=1e-3, ...)``.
 
-    Every keyword is a trainer config key (defaults in lamina.h): optimizer, learning_rate,
-    momentum, nesterov, beta1, beta2, epsilon, weight_decay, clip_norm, loss, huber_delta,
-    schedule, warmup_steps, decay_steps, gamma, min_learning_rate, batch_size, epochs,
-    shuffle, seed, validation_split, patience, restore_best, progress_every. Unknown keys
-    raise :class:`~lamina.errors.InvalidArgumentError`.
+    Every keyword is a trainer config key (defaults in lamina.h): optimizer ("sgd", "adam",
+    "adamw", "lbfgs"), learning_rate, momentum, nesterov, beta1, beta2, epsilon,
+    weight_decay, clip_norm, loss, huber_delta, schedule, warmup_steps, decay_steps, gamma,
+    min_learning_rate, batch_size, epochs, shuffle, seed, validation_split, patience,
+    restore_best, progress_every, and for lbfgs max_iter, history_size, tolerance_grad,
+    tolerance_change, line_search. Unknown keys raise
+    :class:`~lamina.errors.InvalidArgumentError`.
     """
 
     def __init__(self, model: Model, **config: Any) -> None:
