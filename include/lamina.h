@@ -277,7 +277,8 @@ lamina_status lamina_model_tensor_write(lamina_model *model, const char *name,
 typedef struct lamina_trainer lamina_trainer;
 
 /**
-** Make a trainer for `model` from a JSON config ("{}" or NULL for all defaults).
+** Make a trainer for `model` from a JSON config ("{}" or NULL for all defaults; "" is
+** malformed JSON).
 **
 ** Keys (defaults):
 **   optimizer "adam" | "adamw" | "sgd" | "lbfgs"             ("adam")
@@ -317,7 +318,8 @@ typedef struct lamina_trainer lamina_trainer;
 ** between steps; a non-finite value anywhere in a step restores the weights from before it
 ** and clears the memory. Use it with batch_size >= n (full batch), as pykan does. A step
 ** whose scheduled learning rate is 0 only evaluates the loss. Keys that do not apply to the
-** chosen optimizer are accepted and ignored, except weight_decay and clip_norm with lbfgs.
+** chosen optimizer are accepted and ignored, except weight_decay and clip_norm with lbfgs
+** and nesterov = true, which needs sgd with momentum > 0 (a contradiction is an error).
 **
 ** The trainer holds its own reference to the model and changes its weights; while it is in
 ** use, the model is EXCLUSIVE to it. Errors: LAMINA_E_INVALID_ARGUMENT.

@@ -48,6 +48,18 @@ func require<T>(_ pointer: T?, _ name: String, in function: String) throws -> T 
   return pointer
 }
 
+/// A C `size_t` capacity as Swift imports it (`Int`): values past `Int.max` arrive
+/// negative, and mean "more than enough".
+func capacity(_ cap: Int) -> Int { cap < 0 ? Int.max : cap }
+
+/// A C `size_t` sample count: values past `Int.max` (negative here) exceed every limit.
+func sampleCount(_ n: Int, in function: String) throws -> Int {
+  guard n >= 0 else {
+    throw LaminaError(.outOfMemory, "\(function): n = \(UInt(bitPattern: n)) is beyond the batch limit")
+  }
+  return n
+}
+
 /// A UTF-8 C string as a Swift String, bounded by `limit` bytes.
 func string(
   _ text: UnsafePointer<CChar>?, _ name: String, in function: String, limit: Int = Limits.maxJSONBytes
@@ -70,6 +82,7 @@ func copyOut(
   _ len: UnsafeMutablePointer<Int>?, in function: String
 ) throws {
   let length = try require(len, "len", in: function)
+  let cap = capacity(cap)
   let utf8 = Array(text.utf8)
   length.pointee = utf8.count
   guard let buf else {

@@ -64,6 +64,7 @@ public func laminaModelPredict(
   guarded {
     let f = "lamina_model_predict"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    let n = try sampleCount(n, in: f)
     if n == 0 { return }
     try m.predict(try require(x, "x", in: f), count: n, into: try require(y, "y", in: f))
   }
@@ -77,6 +78,7 @@ public func laminaModelInputGradient(
   guarded {
     let f = "lamina_model_input_gradient"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    let n = try sampleCount(n, in: f)
     if n == 0 { return }
     try m.inputGradient(try require(x, "x", in: f), count: n, into: try require(dydx, "dydx", in: f))
   }
@@ -119,7 +121,7 @@ public func laminaModelTensorName(
     let f = "lamina_model_tensor_name"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
     guard index >= 0, index < m.tensors.count else {
-      throw LaminaError(.invalidArgument, "\(f): index \(index) is out of range (the model has \(m.tensors.count) tensors)")
+      throw LaminaError(.invalidArgument, "\(f): index \(UInt(bitPattern: index)) is out of range (the model has \(m.tensors.count) tensors)")
     }
     try copyOut(m.tensors[index].name, buf, cap, len, in: f)
   }
@@ -150,7 +152,7 @@ public func laminaModelTensorShape(
       guard cap == 0 else { throw LaminaError(.invalidArgument, "\(f): shape is NULL but cap is \(cap)") }
       return
     }
-    guard cap >= p.shape.count else {
+    guard capacity(cap) >= p.shape.count else {
       throw LaminaError(.invalidArgument, "\(f): cap \(cap) is smaller than the rank \(p.shape.count)")
     }
     for (i, d) in p.shape.enumerated() { shape[i] = d }
@@ -168,7 +170,7 @@ public func laminaModelTensorRead(
     let p = try namedTensor(m, name, in: f)
     let dest = try require(out, "out", in: f)
     guard count == p.count else {
-      throw LaminaError(.shape, "\(f): tensor has \(p.count) values, count is \(count)")
+      throw LaminaError(.shape, "\(f): tensor has \(p.count) values, count is \(UInt(bitPattern: count))")
     }
     p.value.withUnsafeBufferPointer { dest.update(from: $0.baseAddress!, count: count) }
   }
@@ -185,7 +187,7 @@ public func laminaModelTensorWrite(
     let p = try namedTensor(m, name, in: f)
     let src = try require(values, "values", in: f)
     guard count == p.count else {
-      throw LaminaError(.shape, "\(f): tensor has \(p.count) values, count is \(count)")
+      throw LaminaError(.shape, "\(f): tensor has \(p.count) values, count is \(UInt(bitPattern: count))")
     }
     for i in 0..<count where !src[i].isFinite {
       throw LaminaError(.numeric, "\(f): values[\(i)] is \(src[i]); weights must be finite")

@@ -41,6 +41,7 @@ public func laminaTrainerStep(
   guarded {
     let f = "lamina_trainer_step"
     let t = try Handles.object(trainer, as: Trainer.self, "trainer", in: f)
+    let n = try sampleCount(n, in: f)
     let l = try t.step(try require(x, "x", in: f), try require(y, "y", in: f), count: n)
     loss?.pointee = l
   }
@@ -54,6 +55,7 @@ public func laminaTrainerEvaluate(
   guarded {
     let f = "lamina_trainer_evaluate"
     let t = try Handles.object(trainer, as: Trainer.self, "trainer", in: f)
+    let n = try sampleCount(n, in: f)
     let l = try t.evaluate(try require(x, "x", in: f), try require(y, "y", in: f), count: n)
     loss?.pointee = l
   }
@@ -80,7 +82,7 @@ public func laminaTrainerFit(
         return progress(&p, userData) == 0
       }
     }
-    let l = try t.fit(xs, ys, count: n, progress: callback)
+    let l = try t.fit(xs, ys, count: try sampleCount(n, in: f), progress: callback)
     finalLoss?.pointee = l
   }
 }

@@ -77,7 +77,9 @@ enum FileIO {
 
   /// The whole file, refusing files larger than `limit`.
   static func readFile(_ path: String, limit: Int) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    // O_NONBLOCK so that opening a FIFO or device cannot hang; cleared once the file is
+    // known to be regular.
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard fd >= 0 else { throw LaminaError(.io, "cannot open \"\(path)\": \(errorText())") }
     defer { close(fd) }
     var st = stat()
@@ -85,6 +87,7 @@ enum FileIO {
     guard (st.st_mode & S_IFMT) == S_IFREG else {
       throw LaminaError(.io, "\"\(path)\" is not a regular file")
     }
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
     let size = Int(st.st_size)
     guard size <= limit else {
       throw LaminaError.format("\"\(path)\" is \(size) bytes, larger than any valid model")
@@ -103,10 +106,14 @@ enum FileIO {
   /// Writes `bytes` to a temporary file in the same directory, syncs it, and renames it
   /// over `path`; on any failure the temporary file is removed and `path` is untouched.
   static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-    var suffix = RandomSource(seed: UInt64(UInt(bitPattern: Int(getpid()))) &* 31 &+ UInt64(time(nil)))
-    let temp = "\(path).tmp-\(getpid())-\(String(suffix.next() & 0xFFFFFF, radix: 16))"
-    let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw LaminaError(.io, "cannot create \"\(temp)\": \(errorText())") }
+    // mkstemp picks a name no other thread or process is using.
+    var template = Array("\(path).tmp-XXXXXX".utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    let temp = String(cString: template)
+    guard fd >= 0 else { throw LaminaError(.io, "cannot create a file beside \"\(path)\": \(errorText())") }
+    // mkstemp creates 0600; give the model the usual 0644 (reading the umask would mean
+    // changing it, which is process-wide and racy).
+    fchmod(fd, 0o644)
     var ok = false
     defer {
       if !ok { unlink(temp) }

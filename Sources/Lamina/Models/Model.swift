@@ -71,7 +71,7 @@ public final class Model {
   /// Throws unless `n` rows of this model fit the batch limit.
   func checkBatch(_ n: Int) throws {
     let (elements, overflow) = n.multipliedReportingOverflow(by: widest)
-    guard !overflow, elements <= Limits.maxBatchElements else {
+    guard n >= 0, !overflow, elements <= Limits.maxBatchElements else {
       throw LaminaError(
         .outOfMemory, "batch of \(n) samples is over the limit of \(Limits.maxBatchElements / widest)")
     }

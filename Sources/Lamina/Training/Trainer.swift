@@ -45,10 +45,9 @@ public final class Trainer {
     workspace.wantInputGradient = false
   }
 
-  /// A trainer configured by JSON text (empty text means all defaults).
+  /// A trainer configured by JSON text ("{}" for all defaults).
   public convenience init(model: Model, json: String) throws {
-    let text = json.allSatisfy(\.isWhitespace) ? "{}" : json
-    self.init(model: model, config: try TrainerConfig(json: JSONValue.parse(text, what: "trainer config")))
+    self.init(model: model, config: try TrainerConfig(json: JSONValue.parse(json, what: "trainer config")))
   }
 
   // MARK: - Steps
