@@ -15,7 +15,7 @@ PY        := $(VENV)/bin/python
 CC        ?= cc
 CWARN     := -std=c99 -Wall -Wextra -Werror -pedantic
 CFLAGS_T  := $(CWARN) -O2 -Iinclude
-LDFLAGS_T := -L$(LIBDIR) -llamina -Wl,-rpath,$(abspath $(LIBDIR)) -lm
+LDFLAGS_T := -L$(LIBDIR) -llamina -Wl,-rpath,$(abspath $(LIBDIR)) -lm -pthread
 SWIFT_RELEASE := -c release -Xswiftc -static-stdlib \
 	-Xlinker --version-script=$(abspath scripts/lamina.map) -Xlinker -soname=$(SONAME)
 SWIFT_SOURCES := $(shell find Sources -type f) Package.swift include/lamina.h
@@ -86,8 +86,9 @@ test-swift: $(BUILD)/.setup-stamp
 test-header: $(LIB)
 	bash tests/check_header.sh
 
+# Every C test binary runs even if an earlier one fails; the target fails if any did.
 test-c: $(C_TESTS) $(C_EXAMPLES)
-	@set -e; for t in $(C_TESTS); do echo "== $$t"; (cd $(BUILD) && ../$$t); done
+	@status=0; for t in $(C_TESTS); do echo "== $$t"; (cd $(BUILD) && ../$$t) || status=1; done; exit $$status
 
 test-valgrind: $(C_EXAMPLES)
 	bash tests/valgrind_examples.sh $(C_EXAMPLES)
