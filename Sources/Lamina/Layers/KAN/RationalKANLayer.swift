@@ -11,8 +11,10 @@
 /// coefficients with. KAT's CUDA and Triton kernels compute Q = 1 + sum_j |b_j| |x|^j and its
 /// PyTorch CPU fallback 1 + sum_j |b_j| x^j instead (REFERENCES.md); those are different
 /// functions of the same coefficients, so weights do not carry over between them and Lamina.
-/// Q >= 1 everywhere, so F is finite for every finite x. The derivative of |s| at s = 0 is
-/// taken as 0 (sign(0) = 0), as PyTorch's autograd does for abs.
+/// Q >= 1 everywhere, so F is finite for every finite x. |s| has no derivative at s = 0; the
+/// input gradient takes sign(0) = 0 (PyTorch's abs), but the coefficient gradient takes
+/// sign(0) = +1, as KAT's kernel does (copysign): otherwise an identity start (b = 0, so
+/// s = 0 everywhere) would give dL/db = 0 forever and the denominator could never train.
 ///
 /// Groups: input channel i belongs to group i / (in / groups) (contiguous blocks, as KAT's
 /// kernel indexes them). "groups" must divide the input width; when the spec leaves it out it
@@ -430,7 +432,8 @@ public final class RationalKANLayer: Layer {
               s3 += gq * v2 * v
               s4 += gq * v4
               s5 += gq * v4 * v
-              let gb = -gq * f * sign
+              // Coefficient subgradient with sign(0) = +1 (see the type's doc comment).
+              let gb = -gq * f * (s < 0 ? -1 : 1)
               t1 += gb * v
               t2 += gb * v2
               t3 += gb * v2 * v
