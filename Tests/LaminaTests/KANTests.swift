@@ -722,4 +722,173 @@ final class KANTests: XCTestCase {
     XCTAssertGreaterThan(initial, 0.5)
     XCTAssertLessThan(rmse, 0.05, "test RMSE after 300 Adam steps")
   }
+
+  // MARK: - Grid updates and refinement
+
+  func layer(from c: KANReference.GridCase, grid: Int) -> BSplineKANLayer {
+    var options = BSplineKANLayer.Options()
+    options.grid = grid
+    options.order = c.order
+    return BSplineKANLayer(input: c.input, output: c.output, options: options)
+  }
+
+  /// The spline parts of every edge at `points` [n][in], out-major per row.
+  func splines(_ layer: BSplineKANLayer, _ points: [Float]) -> [Float] {
+    let n = points.count / layer.inputDim
+    var out: [Float] = []
+    for i in 0..<layer.inputDim {
+      out += layer.splineValues(input: i, at: (0..<n).map { points[$0 * layer.inputDim + i] })
+    }
+    return out
+  }
+
+  func testGridUpdateMatchesPykan() {
+    for (label, c) in [
+      ("cubic", KANReference.updateCubic), ("quadratic", KANReference.updateQuadratic),
+    ] {
+      let l = layer(from: c, grid: c.grid)
+      l.coef.value = c.coef
+      let before = splines(l, c.samples)
+      c.samples.withUnsafeBufferPointer {
+        l.updateGrid(samples: $0.baseAddress!, count: c.samples.count / c.input)
+      }
+      assertClose(l.grid.value, c.newKnots, absolute: 2e-6, relative: 2e-6, "\(label) knots")
+      assertClose(l.coef.value, c.newCoef, absolute: 2e-4, relative: 1e-3, "\(label) coef")
+      // The refit reproduces the old splines on the samples (least squares, so roughly).
+      assertClose(splines(l, c.samples), before, absolute: 0.05, relative: 0, "\(label) preserved")
+    }
+  }
+
+  func testRefineMatchesPykanInitializeGridFromParent() throws {
+    let c = KANReference.refineCubic
+    let parent = layer(from: c, grid: c.grid)
+    parent.coef.value = c.coef
+    parent.grid.value = c.knots
+    let child = layer(from: c, grid: c.newGrid)
+    try c.samples.withUnsafeBufferPointer {
+      try child.initializeGrid(
+        from: parent, samples: $0.baseAddress!, count: c.samples.count / c.input)
+    }
+    assertClose(child.grid.value, c.newKnots, absolute: 2e-6, relative: 2e-6, "knots")
+    // pykan's new splines (its coefficients on its knots) against Lamina's, on the samples
+    // and between them; the coefficients themselves agree where the samples determine them.
+    let reference = layer(from: c, grid: c.newGrid)
+    reference.grid.value = c.newKnots
+    reference.coef.value = c.newCoef
+    var rng = RandomSource(seed: 3)
+    let probes = c.samples + (0..<200).map { _ in Float(rng.uniform(-0.9, 1.1)) }
+    assertClose(
+      splines(child, probes), splines(reference, probes), absolute: 2e-4, relative: 1e-3, "splines")
+    XCTAssertEqual(child.scaleSp.value, parent.scaleSp.value)
+    XCTAssertEqual(child.mask.value, parent.mask.value)
+  }
+
+  func testModelUpdateGridFollowsSamplesAndKeepsTheFunction() throws {
+    let m = try Model(json: #"{"kind": "kan", "widths": [2, 3, 1], "grid": 8, "seed": 2}"#)
+    for layer in m.layers.compactMap({ $0 as? BSplineKANLayer }) {
+      // Smooth splines (slowly varying coefficients), which new knots can represent.
+      let nb = layer.options.basisCount
+      for e in layer.coef.value.indices {
+        layer.coef.value[e] = 0.5 * sinf(0.5 * Float(e % nb) + Float(e / nb))
+      }
+    }
+    var rng = RandomSource(seed: 1)
+    // Samples on [-0.5, 0.9] x [-0.2, 0.6], denser near the low end.
+    let x = (0..<500).flatMap { _ -> [Float] in
+      let u = rng.unit()
+      let v = rng.unit()
+      return [Float(-0.5 + 1.4 * u * u), Float(-0.2 + 0.8 * v)]
+    }
+    let before = try m.predict(x)
+    let spec = m.spec
+    try m.updateGrid(samples: x)
+    XCTAssertEqual(m.spec, spec)
+    let first = try XCTUnwrap(m.layers[0] as? BSplineKANLayer)
+    // Input 0's interior knots now span its samples; order 3, so interior = grid[3...11].
+    let knots = Array(first.grid.value[0..<15])
+    let column = stride(from: 0, to: x.count, by: 2).map { x[$0] }
+    XCTAssertEqual(knots[3], column.min()!, accuracy: 1e-6)
+    XCTAssertEqual(knots[11], column.max()!, accuracy: 1e-6)
+    XCTAssertTrue(zip(knots, knots.dropFirst()).allSatisfy { $0 < $1 })
+    // Quantile grid: the interior knots are denser where the samples are.
+    XCTAssertLessThan(knots[4] - knots[3], knots[11] - knots[10])
+    let after = try m.predict(x)
+    var squares: Float = 0
+    var spread: Float = 0
+    let mean = before.reduce(0, +) / Float(before.count)
+    for (a, b) in zip(before, after) {
+      squares += (a - b) * (a - b)
+      spread += (a - mean) * (a - mean)
+    }
+    XCTAssertLessThan(squares, 1e-4 * spread, "update_grid must keep the function on the samples")
+    // Degenerate samples (one input constant) keep that input's grid; no NaN appears.
+    let grid1 = Array(first.grid.value[15...])
+    let flat = (0..<50).flatMap { s -> [Float] in [Float(s) / 50, 0.25] }
+    try m.updateGrid(samples: flat)
+    XCTAssertEqual(Array(first.grid.value[15...]), grid1)
+    XCTAssertTrue(try m.predict(x).allSatisfy(\.isFinite))
+  }
+
+  func testRefineNestedGridReproducesTheModel() throws {
+    let m = try Model(json: #"{"kind": "kan", "widths": [2, 3, 2], "grid": 5, "seed": 4}"#)
+    for layer in m.layers.compactMap({ $0 as? BSplineKANLayer }) {
+      var rng = RandomSource(seed: 5)
+      for e in layer.coef.value.indices { layer.coef.value[e] = Float(rng.uniform(-0.5, 0.5)) }
+      layer.mask.value[1] = 0
+    }
+    var rng = RandomSource(seed: 9)
+    let x = (0..<(300 * 2)).map { _ in Float(rng.uniform(-0.95, 0.95)) }
+    let before = try m.predict(x)
+    // 5 -> 10 intervals on the same uniform range: the new space contains the old splines.
+    let fine = try m.refine(grid: 10)
+    XCTAssertEqual(fine.spec["grid"], .number(10))
+    XCTAssertEqual(fine.tensor(named: "0.coef")?.shape, [2, 3, 13])
+    XCTAssertEqual(fine.tensor(named: "1.mask")?.value, m.tensor(named: "1.mask")?.value)
+    XCTAssertEqual(
+      fine.tensor(named: "0.scale_base")?.value, m.tensor(named: "0.scale_base")?.value)
+    assertClose(try fine.predict(x), before, absolute: 2e-4, relative: 0, "refined without samples")
+    let withSamples = try m.refine(grid: 20, samples: x)
+    assertClose(
+      try withSamples.predict(x), before, absolute: 2e-4, relative: 0, "refined at the samples")
+    // Not nested (5 -> 7): close, not exact.
+    let seven = try m.refine(grid: 7, samples: x)
+    assertClose(try seven.predict(x), before, absolute: 0.05, relative: 0, "refined to 7")
+    // The refined model is an ordinary model: its spec rebuilds it, it saves and loads.
+    XCTAssertEqual(try Model(spec: fine.spec).spec, fine.spec)
+    XCTAssertEqual(try Model.decode(fine.encoded()).predict(x), try fine.predict(x))
+    // The original is untouched.
+    XCTAssertEqual(try m.predict(x), before)
+  }
+
+  func testRefineSequentialAndErrors() throws {
+    let m = try Model(
+      json:
+        #"{"kind": "sequential", "input": 2, "seed": 1, "layers": [{"type": "dense", "output": 3}, {"type": "kan", "output": 1, "grid": 4}]}"#
+    )
+    let r = try m.refine(grid: 8)
+    XCTAssertEqual(r.tensor(named: "1.coef")?.shape, [3, 1, 11])
+    XCTAssertEqual(r.tensor(named: "0.weight")?.value, m.tensor(named: "0.weight")?.value)
+    let mlp = try Model(json: #"{"kind": "mlp", "input": 2, "output": 1}"#)
+    XCTAssertThrowsError(try mlp.refine(grid: 8)) {
+      XCTAssertEqual(($0 as? LaminaError)?.code, .invalidArgument)
+    }
+    XCTAssertThrowsError(try mlp.updateGrid(samples: [0, 1])) {
+      XCTAssertEqual(($0 as? LaminaError)?.code, .invalidArgument)
+    }
+    XCTAssertThrowsError(try m.refine(grid: 0)) {
+      XCTAssertEqual(($0 as? LaminaError)?.code, .invalidArgument)
+    }
+    XCTAssertThrowsError(try m.refine(grid: 8, samples: [1, 2, 3])) {
+      XCTAssertEqual(($0 as? LaminaError)?.code, .shape)
+    }
+    XCTAssertThrowsError(try m.updateGrid(samples: [])) {
+      XCTAssertEqual(($0 as? LaminaError)?.code, .shape)
+    }
+    XCTAssertThrowsError(try m.updateGrid(samples: [0, .nan])) {
+      XCTAssertEqual(($0 as? LaminaError)?.code, .numeric)
+    }
+    XCTAssertThrowsError(try m.updateGrid(samples: [0, 1], gridEps: 2)) {
+      XCTAssertEqual(($0 as? LaminaError)?.code, .invalidArgument)
+    }
+  }
 }

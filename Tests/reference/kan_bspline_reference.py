@@ -137,4 +137,79 @@ layer_case("quadratic", 3, 2, 6, 2, [0.1, -0.5, 0.77, -1.1, 0.4, 1.2, 0.95, -0.0
 layer_case(
     "linearNonUniform", 1, 2, 3, 1, [-2.5, -1.9, -1.0, -0.3, 0.2, 0.69, 0.71, 1.49, 1.8, 2.0],
     grid=[[-2.0, -1.0, -0.5, 0.7, 1.5, 2.0]])
+
+
+def fixed_layer(in_dim, out_dim, g, k, grid=None):
+    layer = KANLayer(in_dim=in_dim, out_dim=out_dim, num=g, k=k)
+    nb = g + k
+    with torch.no_grad():
+        i = torch.arange(in_dim, dtype=torch.float32)[:, None, None]
+        j = torch.arange(out_dim, dtype=torch.float32)[None, :, None]
+        m = torch.arange(nb, dtype=torch.float32)[None, None, :]
+        layer.coef.copy_(0.5 * torch.sin(1 + i + 2 * j + 0.7 * m))
+        if grid is not None:
+            layer.grid.copy_(torch.tensor(grid, dtype=torch.float32))
+    return layer
+
+
+def samples(n, in_dim):
+    # Fixed, uneven samples: denser near 0, different per input.
+    t = torch.linspace(-1, 1, n)[:, None]
+    cols = [torch.sign(t) * t.abs() ** (1.5 + 0.5 * c) * (1.2 + 0.3 * c) + 0.1 * c for c in range(in_dim)]
+    return torch.cat(cols, dim=1)
+
+
+def grid_update_case(name, in_dim, out_dim, g, k, n):
+    layer = fixed_layer(in_dim, out_dim, g, k)
+    x = samples(n, in_dim)
+    before = layer.coef.detach().reshape(-1).tolist()
+    layer.update_grid_from_samples(x)  # grid_eps 0.02, pykan's default
+    print(f"  /// pykan KANLayer({in_dim}, {out_dim}, num={g}, k={k}).update_grid_from_samples.")
+    print(f"  static let {name} = GridCase(")
+    print(f"    input: {in_dim}, output: {out_dim}, grid: {g}, order: {k}, newGrid: {g},")
+    print(f"    coef: {lit(before)},")
+    print(f"    knots: [],")
+    print(f"    samples: {lit(x.reshape(-1).tolist())},")
+    print(f"    newKnots: {lit(layer.grid.detach().reshape(-1).tolist())},")
+    print(f"    newCoef: {lit(layer.coef.detach().reshape(-1).tolist())})")
+    print()
+
+
+def refine_case(name, in_dim, out_dim, g, k, new_g, n, grid):
+    parent = fixed_layer(in_dim, out_dim, g, k, grid=grid)
+    child = KANLayer(in_dim=in_dim, out_dim=out_dim, num=new_g, k=k)
+    x = samples(n, in_dim)
+    child.initialize_grid_from_parent(parent, x)
+    print(f"  /// pykan KANLayer(num={new_g}).initialize_grid_from_parent(KANLayer(num={g}), x).")
+    print(f"  static let {name} = GridCase(")
+    print(f"    input: {in_dim}, output: {out_dim}, grid: {g}, order: {k}, newGrid: {new_g},")
+    print(f"    coef: {lit(parent.coef.detach().reshape(-1).tolist())},")
+    print(f"    knots: {lit(parent.grid.detach().reshape(-1).tolist())},")
+    print(f"    samples: {lit(x.reshape(-1).tolist())},")
+    print(f"    newKnots: {lit(child.grid.detach().reshape(-1).tolist())},")
+    print(f"    newCoef: {lit(child.coef.detach().reshape(-1).tolist())})")
+    print()
+
+
+print("  /// A grid update or refinement: the layer before (coef, knots; empty knots = uniform")
+print("  /// on [-1, 1]), the samples [n][in], and pykan's grid and coefficients after.")
+print("  struct GridCase {")
+print("    var input: Int")
+print("    var output: Int")
+print("    var grid: Int")
+print("    var order: Int")
+print("    var newGrid: Int")
+print("    var coef: [Float]")
+print("    var knots: [Float]")
+print("    var samples: [Float]")
+print("    var newKnots: [Float]")
+print("    var newCoef: [Float]")
+print("  }")
+print()
+grid_update_case("updateCubic", 2, 3, 5, 3, 60)
+grid_update_case("updateQuadratic", 1, 2, 4, 2, 33)
+refine_case(
+    "refineCubic", 2, 2, 4, 3, 7, 80,
+    [[-2.0, -1.6, -1.1, -0.5, 0.1, 0.4, 1.0, 1.5, 2.1, 2.4, 2.9],
+     [-1.9, -1.4, -0.9, -0.6, -0.3, 0.2, 0.6, 1.0, 1.3, 1.9, 2.4]])
 print("}")

@@ -105,13 +105,7 @@ public final class BSplineKANLayer: Layer {
         "scale_base_sigma", default: o.scaleBaseSigma, min: 0, max: 1e30)
       // The knots must be increasing finite floats whose gaps have finite reciprocals (a
       // range too narrow or too wide for float would collapse, flush or overflow them).
-      let knots = o.initialKnots
-      for j in 0..<knots.count
-      where !knots[j].isFinite
-        || (j > 0
-          && !(knots[j] > knots[j - 1] && (knots[j] - knots[j - 1]).isNormal
-            && (1 / (knots[j] - knots[j - 1])).isFinite))
-      {
+      guard BSplineKANLayer.usable(o.initialKnots) else {
         throw LaminaError.invalid(
           "\(r.what): \"grid_range\" [\(o.gridMin), \(o.gridMax)] with grid \(o.grid) and order "
             + "\(o.order) gives knots that are not distinct finite floats")
