@@ -135,7 +135,8 @@ public enum BSpline {
         isUniform = abs((knots[a + 1] - knots[a]) - mean) <= InputBasis.uniformTolerance * mean
       }
       uniform = isUniform
-      for d in 1...max(k, 1) {
+      // The uniform path reads only the widths (d = 1).
+      for d in 1...(isUniform ? 1 : max(k, 1)) {
         let row = table + (d - 1) * stride
         for a in -k..<(m + k) {
           let width = BSpline.knot(knots, a + d, m) - BSpline.knot(knots, a, m)

@@ -281,6 +281,11 @@ public final class BSplineKANLayer: Layer {
     let rows = paddedRows
     let spline = UnsafeMutablePointer<Float>.allocate(capacity: max(nIn * rows * nOut, 1))
     let base = UnsafeMutablePointer<Float>.allocate(capacity: max(nIn * nOut, 1))
+    let perInput = options.knotCount
+    let tableCount = BSpline.InputBasis.tableCount(knots: perInput, order: k)
+    let reciprocals = UnsafeMutablePointer<Float>.allocate(capacity: max(nIn * tableCount, 1))
+    let evaluators = UnsafeMutablePointer<BSpline.InputBasis>.allocate(capacity: max(nIn, 1))
+    defer { evaluators.deallocate() }
     coef.value.withUnsafeBufferPointer { cb in
       scaleSp.value.withUnsafeBufferPointer { sb in
         scaleBase.value.withUnsafeBufferPointer { bb in
@@ -288,7 +293,13 @@ public final class BSplineKANLayer: Layer {
             let (c, sp, sbase, ms) = (
               cb.baseAddress!, sb.baseAddress!, bb.baseAddress!, mb.baseAddress!
             )
-            for i in 0..<nIn {
+            // Per input: its slice of the tables (O(G out) work, so split over threads
+            // when large: it is the part of a call that grows with G).
+            let fill = { (i: Int) in
+              (evaluators + i).initialize(
+                to: BSpline.InputBasis(
+                  knots: knots + i * perInput, count: perInput, order: k,
+                  table: reciprocals + i * tableCount))
               let table = spline + i * rows * nOut
               table.update(repeating: 0, count: k * nOut)
               (table + (k + nb) * nOut).update(repeating: 0, count: k * nOut)
@@ -304,18 +315,17 @@ public final class BSplineKANLayer: Layer {
                 }
               }
             }
+            if nIn > 1 && nIn * rows * nOut >= 65536 {
+              Self.parallel(nIn, fill)
+            } else {
+              for i in 0..<nIn { fill(i) }
+            }
           }
         }
       }
     }
-    let perInput = options.knotCount
-    let tableCount = BSpline.InputBasis.tableCount(knots: perInput, order: k)
-    let reciprocals = UnsafeMutablePointer<Float>.allocate(capacity: max(nIn * tableCount, 1))
-    let bases = (0..<nIn).map {
-      BSpline.InputBasis(
-        knots: knots + $0 * perInput, count: perInput, order: k,
-        table: reciprocals + $0 * tableCount)
-    }
+    let bases = Array(UnsafeBufferPointer(start: evaluators, count: nIn))
+    evaluators.deinitialize(count: nIn)
     return Tables(spline: spline, base: base, reciprocals: reciprocals, bases: bases)
   }
 
