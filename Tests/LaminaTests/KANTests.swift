@@ -539,6 +539,27 @@ final class KANTests: XCTestCase {
     XCTAssertNotEqual(other.tensor(named: "0.coef")?.value, m.tensor(named: "0.coef")?.value)
   }
 
+  /// The extremes the spec allows build, initialise (banded least squares) and evaluate.
+  func testExtremeGridsAndOrders() throws {
+    for json in [
+      #"{"kind": "kan", "widths": [2, 1], "grid": 10000, "order": 10}"#,
+      #"{"kind": "kan", "widths": [3, 2], "grid": 1, "order": 0}"#,
+      #"{"kind": "kan", "widths": [1, 1], "grid": 1, "order": 10, "grid_range": [1000, 1001]}"#,
+    ] {
+      let m = try Model(json: json)
+      XCTAssertTrue(m.parameters.allSatisfy { $0.value.allSatisfy(\.isFinite) }, json)
+      var rng = RandomSource(seed: 1)
+      let x = (0..<(20 * m.inputDim)).map { _ in
+        Float(rng.uniform(-1.5, 1.5)) + (json.contains("1000") ? 1000 : 0)
+      }
+      let y = try m.predict(x)
+      XCTAssertTrue(y.allSatisfy(\.isFinite), json)
+      let t = try Trainer(model: m, json: #"{"learning_rate": 0.01}"#)
+      XCTAssertNoThrow(try t.step(x: x, y: y.map { $0 + 0.1 }), json)
+      XCTAssertEqual(try Model(spec: m.spec).spec, m.spec)
+    }
+  }
+
   func testSequentialMixesKANDenseAndActivationLayers() throws {
     let m = try Model(
       json:

@@ -133,7 +133,9 @@ public final class BSplineKANLayer: Layer {
     }
   }
 
+  /// Inputs per row (pykan's `in_dim`).
   public let inputDim: Int
+  /// Outputs per row (pykan's `out_dim`).
   public let outputDim: Int
   /// The settings the layer was made with (the grid may have moved since; see "grid").
   public let options: Options
@@ -143,15 +145,22 @@ public final class BSplineKANLayer: Layer {
   public let scaleBase: Parameter
   /// Weight of the spline branch of each edge, [in, out].
   public let scaleSp: Parameter
-  /// Knot vector of each input, [in, G + 2k + 1], sorted ascending. A buffer.
+  /// Knot vector of each input, [in, G + 2k + 1], sorted ascending. A buffer. Writing
+  /// unsorted knots gives meaningless outputs, never a crash.
   public let grid: Parameter
   /// Edge mask, [in, out]: 1 keeps an edge, 0 removes it. A buffer.
   public let mask: Parameter
 
   /// A layer with pykan's deterministic starting values (uniform grid, mask 1,
   /// scale_sp = 1/sqrt(in), scale_base = mu/sqrt(in), coef 0); `initialize(rng:)` draws the
-  /// random parts. `input`, `output` and `options` are trusted (the builder validates them).
+  /// random parts. Widths below 1 or options a spec would refuse are a programming error
+  /// (precondition); specs are validated with errors before they get here.
   public init(input: Int, output: Int, options: Options = Options()) {
+    precondition(
+      input >= 1 && output >= 1 && (1...Options.maxGrid).contains(options.grid)
+        && (0...Options.maxOrder).contains(options.order) && Self.usable(options.initialKnots),
+      "BSplineKANLayer: widths, grid, order or grid range out of range (specs are checked; see Options)"
+    )
     inputDim = input
     outputDim = output
     self.options = options
@@ -216,7 +225,9 @@ public final class BSplineKANLayer: Layer {
     mask = other.mask.copy()
   }
 
+  /// The trained tensors: "coef", "scale_base", "scale_sp".
   public var parameters: [Parameter] { [coef, scaleBase, scaleSp] }
+  /// The saved, untrained tensors: "grid", "mask".
   public var buffers: [Parameter] { [grid, mask] }
 
   /// `{"type": "kan", "output": ..., "basis": "bspline", "grid": ..., ...}`, every default
