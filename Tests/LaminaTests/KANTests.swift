@@ -317,6 +317,34 @@ final class KANTests: XCTestCase {
     }
   }
 
+  /// Every way parameter gradients are accumulated: row chunks over all inputs (small
+  /// tables), per input (large tables), per input and row chunk (few inputs), rows grouped
+  /// by interval (up to 2048 intervals) or scattered one by one (finer grids), outputs in
+  /// 8-wide vectors plus a scalar tail.
+  func testGradientCheckEveryAccumulationPath() {
+    var options = GradientCheckOptions()
+    options.maxEntriesPerTensor = 12
+    let cases: [(Int, Int, Int, Int, Int)] = [
+      (3, 9, 5, 3, 40), (2, 17, 4, 2, 40), (4, 16, 6, 3, 600),  // row-major, vectors + tail
+      (20, 16, 400, 3, 300),  // per input
+      (1, 64, 2100, 3, 2500),  // per input and row chunk, scattered (2106 intervals)
+      (2, 8, 2100, 1, 30),  // scattered, order 1
+    ]
+    for (i, o, g, k, n) in cases {
+      let layer = makeLayer(i, o, grid: g, order: k, masked: true)
+      if g > 100 {
+        // Smooth splines on fine grids, so that finite differences resolve them.
+        let nb = layer.options.basisCount
+        for e in layer.coef.value.indices {
+          layer.coef.value[e] = sinf(4 * Float(e % nb) / Float(nb) + Float(e / nb))
+        }
+      }
+      assertGradientsCorrect(
+        of: layer, label: "kan \(i)->\(o) G \(g) k \(k) batch \(n)", batch: n, options: options
+      ) { _, _, rng in Float(rng.uniform(-1.3, 1.3)) }
+    }
+  }
+
   /// Parameter gradients are bit-identical run to run (fixed chunks, ordered reduction),
   /// and the chunked sum equals the sum of per-chunk backward passes up to rounding.
   func testParameterGradientsAreDeterministic() {

@@ -340,14 +340,6 @@ public final class BSplineKANLayer: Layer {
     return Tables(spline: spline, base: base, reciprocals: reciprocals, bases: bases)
   }
 
-  /// silu(x) = x sigmoid(x), and its derivative. exp overflow gives the right limits
-  /// (silu -> -0, silu' -> 0 for very negative x).
-  @inline(__always)
-  static func silu(_ x: Float) -> (value: Float, derivative: Float) {
-    let s = 1 / (1 + expf(-x))
-    return (x * s, s * (1 + x * (1 - s)))
-  }
-
   @inline(__always)
   static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
@@ -364,31 +356,32 @@ public final class BSplineKANLayer: Layer {
       let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
       let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
       Self.parallel(tasks) { task in
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 4 * (k + 1))
-        defer { scratch.deallocate() }
-        let b = scratch + 3 * (k + 1)
+        let block = KANBlock(capacity: Self.rowsPerTask, order: k)
+        defer { block.release() }
+        let c = block.capacity
         let start = task * Self.rowsPerTask
-        let end = min(n, start + Self.rowsPerTask)
-        (y + start * nOut).update(repeating: 0, count: (end - start) * nOut)
+        let count = min(n, start + Self.rowsPerTask) - start
+        (y + start * nOut).update(repeating: 0, count: count * nOut)
         // Input-major within the chunk: one input's weight table stays in cache while the
         // chunk's rows visit it at random intervals.
         for i in 0..<nIn {
           let wb = tables.base + i * nOut
-          let basis = tables.bases[i]
           let table = tables.spline + i * rows * nOut
-          for r in start..<end {
-            let yr = y + r * nOut
-            let xv = x[r * nIn + i]
-            let s = Self.silu(xv).value
-            let mu = basis.locator.interval(xv)
+          block.prepare(
+            tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
+            siluDerivative: false, withDerivatives: false)
+          let b = block.values
+          for q in 0..<count {
+            let yr = y + (start + q) * nOut
+            let s = block.silu[q]
+            let mu = block.interval[q]
             guard mu >= 0 else {
               for j in 0..<nOut { yr[j] += s * wb[j] }
               continue
             }
-            basis.evaluate(xv, interval: mu, values: b, derivatives: nil, scratch: scratch)
             let w = table + mu * nOut
             if k == 3 {
-              let (b0, b1, b2, b3) = (b[0], b[1], b[2], b[3])
+              let (b0, b1, b2, b3) = (b[q], b[c + q], b[2 * c + q], b[3 * c + q])
               let (w1, w2, w3) = (w + nOut, w + 2 * nOut, w + 3 * nOut)
               for j in 0..<nOut {
                 yr[j] += s * wb[j] + b0 * w[j] + b1 * w1[j] + b2 * w2[j] + b3 * w3[j]
@@ -396,7 +389,7 @@ public final class BSplineKANLayer: Layer {
             } else {
               for j in 0..<nOut { yr[j] += s * wb[j] }
               for t in 0...k {
-                let (bt, wt) = (b[t], w + t * nOut)
+                let (bt, wt) = (b[t * c + q], w + t * nOut)
                 for j in 0..<nOut { yr[j] += bt * wt[j] }
               }
             }
@@ -438,121 +431,263 @@ public final class BSplineKANLayer: Layer {
     let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
     let vectorEnd = nOut & ~7
     Self.parallel(tasks) { task in
-      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 5 * (k + 1))
-      defer { scratch.deallocate() }
-      let b = scratch + 3 * (k + 1)
-      let d = scratch + 4 * (k + 1)
+      let block = KANBlock(capacity: Self.rowsPerTask, order: k)
+      defer { block.release() }
+      let c = block.capacity
+      let d = block.derivatives
       let start = task * Self.rowsPerTask
+      let count = min(n, start + Self.rowsPerTask) - start
       for i in 0..<nIn {
         let wb = UnsafePointer(tables.base + i * nOut)
-        let basis = tables.bases[i]
         let table = UnsafePointer(tables.spline + i * rows * nOut)
-        for r in start..<min(n, start + Self.rowsPerTask) {
-          let dyr = dy + r * nOut
-          let xv = x[r * nIn + i]
-          let c = Self.silu(xv).derivative
-          let mu = basis.locator.interval(xv)
-          // Terms: c * wb plus, inside the grid, d_t * (row mu + t of the spline table).
+        block.prepare(
+          tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
+          siluDerivative: true, withDerivatives: true)
+        for q in 0..<count {
+          let dyr = dy + (start + q) * nOut
+          let sd = block.silu[q]
+          let mu = block.interval[q]
+          // Terms: silu' * wb plus, inside the grid, B'_t * (row mu + t of the spline table).
           let inside = mu >= 0
-          if inside {
-            basis.evaluate(xv, interval: mu, values: b, derivatives: d, scratch: scratch)
-          }
           let w = table + max(mu, 0) * nOut
           var acc = SIMD8<Float>(repeating: 0)
           var j = 0
-          while j < vectorEnd {
-            var v = c * Self.load8(wb + j)
-            if inside {
-              for t in 0...k { v += d[t] * Self.load8(w + t * nOut + j) }
+          if inside && k == 3 {
+            let (d0, d1, d2, d3) = (d[q], d[c + q], d[2 * c + q], d[3 * c + q])
+            let (w1, w2, w3) = (w + nOut, w + 2 * nOut, w + 3 * nOut)
+            while j < vectorEnd {
+              let v =
+                sd * Self.load8(wb + j) + d0 * Self.load8(w + j) + d1 * Self.load8(w1 + j)
+                + d2 * Self.load8(w2 + j) + d3 * Self.load8(w3 + j)
+              acc += Self.load8(dyr + j) * v
+              j += 8
             }
-            acc += Self.load8(dyr + j) * v
-            j += 8
+          } else {
+            while j < vectorEnd {
+              var v = sd * Self.load8(wb + j)
+              if inside {
+                for t in 0...k { v += d[t * c + q] * Self.load8(w + t * nOut + j) }
+              }
+              acc += Self.load8(dyr + j) * v
+              j += 8
+            }
           }
           var total = acc.sum()
           while j < nOut {
-            var v = c * wb[j]
+            var v = sd * wb[j]
             if inside {
-              for t in 0...k { v += d[t] * w[t * nOut + j] }
+              for t in 0...k { v += d[t * c + q] * w[t * nOut + j] }
             }
             total += dyr[j] * v
             j += 1
           }
-          dx[r * nIn + i] = total
+          dx[(start + q) * nIn + i] = total
         }
       }
     }
   }
 
-  /// Adds dL/dcoef, dL/dscale_base and dL/dscale_sp. Work is split by input (each input's
-  /// gradients depend on its column of x only) and, for layers with few inputs, by fixed
-  /// sample chunks reduced in chunk order, so the sums never depend on the thread count.
+  /// Largest per-chunk sum table (floats) for which parameter gradients are accumulated
+  /// row-chunk by row-chunk over all inputs (reading x and dy once, cache-friendly) rather
+  /// than input by input (which keeps memory at one table per input for large grids).
+  static let rowMajorGradientLimit = 131_072
+  /// Rows per chunk of the row-major parameter-gradient strategy.
+  static let rowsPerGradientChunk = 1024
+
+  /// Adds sum_r dy_r B_m(x_ri) (rows m + k of `g`, padded [G + 3k][out] layout) and
+  /// sum_r dy_r silu(x_ri) (row G + 3k of `g`) over `count` rows from `start` to `g`.
+  ///
+  /// The sums are accumulated in registers and stored once per block (SiLU row) or once
+  /// per group of rows sharing a knot interval (spline rows, when the grid has few enough
+  /// intervals to group), instead of a read-modify-write of k + 2 rows per sample.
+  @inline(__always)
+  private func accumulateSums(
+    input i: Int, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, start: Int, count: Int,
+    into g: UnsafeMutablePointer<Float>, block: KANBlock, tables: Tables
+  ) {
+    let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
+    let c = block.capacity
+    let b = block.values
+    let gBase = g + rows * nOut
+    let rowsDy = dy + start * nOut
+    let vectorEnd = nOut & ~7
+    block.prepare(
+      tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
+      siluDerivative: false, withDerivatives: false)
+    let silu = block.silu
+    var j = 0
+    while j < vectorEnd {
+      var a = SIMD8<Float>(repeating: 0)
+      for q in 0..<count { a += silu[q] * Self.load8(rowsDy + q * nOut + j) }
+      KANBlock.store(Self.load8(gBase + j) + a, gBase + j)
+      j += 8
+    }
+    while j < nOut {
+      var a: Float = 0
+      for q in 0..<count { a += silu[q] * rowsDy[q * nOut + j] }
+      gBase[j] += a
+      j += 1
+    }
+    if block.buckets > 0 {
+      block.groupByInterval(count: count)
+      for mu in 0..<block.buckets {
+        let (from, to) = (block.groupStart[mu], block.groupStart[mu + 1])
+        guard from < to else { continue }
+        let g0 = g + mu * nOut
+        var j = 0
+        if k == 3 {
+          while j < vectorEnd {
+            var a0 = SIMD8<Float>(repeating: 0)
+            var a1 = a0
+            var a2 = a0
+            var a3 = a0
+            for p in from..<to {
+              let q = block.sorted[p]
+              let v = Self.load8(rowsDy + q * nOut + j)
+              a0 += b[q] * v
+              a1 += b[c + q] * v
+              a2 += b[2 * c + q] * v
+              a3 += b[3 * c + q] * v
+            }
+            KANBlock.store(Self.load8(g0 + j) + a0, g0 + j)
+            KANBlock.store(Self.load8(g0 + nOut + j) + a1, g0 + nOut + j)
+            KANBlock.store(Self.load8(g0 + 2 * nOut + j) + a2, g0 + 2 * nOut + j)
+            KANBlock.store(Self.load8(g0 + 3 * nOut + j) + a3, g0 + 3 * nOut + j)
+            j += 8
+          }
+        } else {
+          while j < vectorEnd {
+            for t in 0...k {
+              var a = SIMD8<Float>(repeating: 0)
+              for p in from..<to {
+                let q = block.sorted[p]
+                a += b[t * c + q] * Self.load8(rowsDy + q * nOut + j)
+              }
+              let row = g0 + t * nOut + j
+              KANBlock.store(Self.load8(row) + a, row)
+            }
+            j += 8
+          }
+        }
+        while j < nOut {
+          for t in 0...k {
+            var a: Float = 0
+            for p in from..<to {
+              let q = block.sorted[p]
+              a += b[t * c + q] * rowsDy[q * nOut + j]
+            }
+            g0[t * nOut + j] += a
+          }
+          j += 1
+        }
+      }
+      return
+    }
+    for q in 0..<count {
+      let mu = block.interval[q]
+      guard mu >= 0 else { continue }
+      let dyr = rowsDy + q * nOut
+      let g0 = g + mu * nOut
+      if k == 3 {
+        let (b0, b1, b2, b3) = (b[q], b[c + q], b[2 * c + q], b[3 * c + q])
+        let (g1, g2, g3) = (g0 + nOut, g0 + 2 * nOut, g0 + 3 * nOut)
+        for j in 0..<nOut {
+          let v = dyr[j]
+          g0[j] += b0 * v
+          g1[j] += b1 * v
+          g2[j] += b2 * v
+          g3[j] += b3 * v
+        }
+      } else {
+        for t in 0...k {
+          let (bt, row) = (b[t * c + q], g0 + t * nOut)
+          for j in 0..<nOut { row[j] += bt * dyr[j] }
+        }
+      }
+    }
+  }
+
+  /// Adds dL/dcoef, dL/dscale_base and dL/dscale_sp. The sums over samples are split into
+  /// fixed chunks (by rows when the per-chunk tables are small, else by input and, for few
+  /// inputs, rows) and reduced in chunk order, so they never depend on the thread count.
   private func accumulateParameterGradients(
     _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ n: Int, _ tables: Tables
   ) {
     let (nIn, nOut, k, nb, rows) = (
       inputDim, outputDim, options.order, options.basisCount, paddedRows
     )
-    // Per (input, chunk): sum_r dy_r B(x_ri) in padded [G + 3k][out] layout, then
+    // Per input: sum_r dy_r B(x_ri) in padded [G + 3k][out] layout, then
     // sum_r dy_r silu(x_ri) [out].
     let stride = (rows + 1) * nOut
-    let chunks =
-      nIn >= 16
-      ? 1
-      : max(1, min((n + Self.samplesPerGradientChunk - 1) / Self.samplesPerGradientChunk, 16 / nIn))
-    let chunkRows = (n + chunks - 1) / chunks
-    let sums = UnsafeMutablePointer<Float>.allocate(capacity: nIn * chunks * stride)
+    let sums: UnsafeMutablePointer<Float>
+    let inputStride: Int  // distance between inputs' reduced sums
+    if nIn * stride <= Self.rowMajorGradientLimit {
+      let chunks = max(1, min(16, (n + Self.rowsPerGradientChunk - 1) / Self.rowsPerGradientChunk))
+      let chunkRows = (n + chunks - 1) / chunks
+      sums = .allocate(capacity: chunks * nIn * stride)
+      inputStride = stride
+      Self.parallel(chunks) { chunk in
+        let block = KANBlock(
+          capacity: Self.rowsPerTask, order: k, intervals: options.knotCount - 1)
+        defer { block.release() }
+        let g = sums + chunk * nIn * stride
+        g.update(repeating: 0, count: nIn * stride)
+        var start = chunk * chunkRows
+        let last = min(n, (chunk + 1) * chunkRows)
+        while start < last {
+          let count = min(Self.rowsPerTask, last - start)
+          for i in 0..<nIn {
+            accumulateSums(
+              input: i, x, dy, start: start, count: count, into: g + i * stride, block: block,
+              tables: tables)
+          }
+          start += count
+        }
+      }
+      if chunks > 1 {  // reduce in chunk order
+        for chunk in 1..<chunks {
+          let other = sums + chunk * nIn * stride
+          for e in 0..<(nIn * stride) { sums[e] += other[e] }
+        }
+      }
+    } else {
+      let chunks =
+        nIn >= 16
+        ? 1
+        : max(
+          1, min((n + Self.samplesPerGradientChunk - 1) / Self.samplesPerGradientChunk, 16 / nIn))
+      let chunkRows = (n + chunks - 1) / chunks
+      sums = .allocate(capacity: nIn * chunks * stride)
+      inputStride = chunks * stride
+      Self.parallel(nIn * chunks) { task in
+        let i = task / chunks
+        let chunk = task % chunks
+        let block = KANBlock(
+          capacity: Self.rowsPerTask, order: k, intervals: options.knotCount - 1)
+        defer { block.release() }
+        let g = sums + task * stride
+        g.update(repeating: 0, count: stride)
+        var start = chunk * chunkRows
+        let last = min(n, (chunk + 1) * chunkRows)
+        while start < last {
+          let count = min(Self.rowsPerTask, last - start)
+          accumulateSums(
+            input: i, x, dy, start: start, count: count, into: g, block: block, tables: tables)
+          start += count
+        }
+      }
+      // Reduce chunks in order into the first chunk of each input.
+      if chunks > 1 {
+        for i in 0..<nIn {
+          let first = sums + i * chunks * stride
+          for c in 1..<chunks {
+            let other = first + c * stride
+            for e in 0..<stride { first[e] += other[e] }
+          }
+        }
+      }
+    }
     defer { sums.deallocate() }
-    Self.parallel(nIn * chunks) { task in
-      let i = task / chunks
-      let chunk = task % chunks
-      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 4 * (k + 1))
-      defer { scratch.deallocate() }
-      let b = scratch + 3 * (k + 1)
-      let g = sums + task * stride
-      g.update(repeating: 0, count: stride)
-      let gBase = g + rows * nOut
-      let basis = tables.bases[i]
-      for r in (chunk * chunkRows)..<min(n, (chunk + 1) * chunkRows) {
-        let xv = x[r * nIn + i]
-        let dyr = dy + r * nOut
-        let s = Self.silu(xv).value
-        let mu = basis.locator.interval(xv)
-        guard mu >= 0 else {
-          for j in 0..<nOut { gBase[j] += s * dyr[j] }
-          continue
-        }
-        basis.evaluate(xv, interval: mu, values: b, derivatives: nil, scratch: scratch)
-        let g0 = g + mu * nOut
-        if k == 3 {
-          let (b0, b1, b2, b3) = (b[0], b[1], b[2], b[3])
-          let (g1, g2, g3) = (g0 + nOut, g0 + 2 * nOut, g0 + 3 * nOut)
-          for j in 0..<nOut {
-            let v = dyr[j]
-            gBase[j] += s * v
-            g0[j] += b0 * v
-            g1[j] += b1 * v
-            g2[j] += b2 * v
-            g3[j] += b3 * v
-          }
-        } else {
-          for j in 0..<nOut { gBase[j] += s * dyr[j] }
-          for t in 0...k {
-            let (bt, row) = (b[t], g0 + t * nOut)
-            for j in 0..<nOut { row[j] += bt * dyr[j] }
-          }
-        }
-      }
-    }
-    // Reduce chunks in order into the first chunk of each input.
-    if chunks > 1 {
-      for i in 0..<nIn {
-        let first = sums + i * chunks * stride
-        for c in 1..<chunks {
-          let other = first + c * stride
-          for e in 0..<stride { first[e] += other[e] }
-        }
-      }
-    }
     coef.gradient.withUnsafeMutableBufferPointer { cgb in
       scaleBase.gradient.withUnsafeMutableBufferPointer { bgb in
         scaleSp.gradient.withUnsafeMutableBufferPointer { sgb in
@@ -562,8 +697,8 @@ public final class BSplineKANLayer: Layer {
                 let (cg, bg, sg) = (cgb.baseAddress!, bgb.baseAddress!, sgb.baseAddress!)
                 let (c, sp, ms) = (cb.baseAddress!, sb.baseAddress!, mb.baseAddress!)
                 Self.parallel(nIn) { i in
-                  let g = sums + i * chunks * stride + k * nOut  // row of basis 0
-                  let gBase = sums + i * chunks * stride + rows * nOut
+                  let g = sums + i * inputStride + k * nOut  // row of basis 0
+                  let gBase = sums + i * inputStride + rows * nOut
                   for j in 0..<nOut {
                     let e = i * nOut + j
                     let f = sp[e] * ms[e]
