@@ -43,9 +43,11 @@ import Dispatch
 /// tests remain) that makes the inner loop contiguous over the outputs. That table is
 /// rebuilt into scratch memory on every call from the current tensors, so the layer keeps
 /// no cache that could go stale or race: `forward` may run on many threads at once.
-/// Batches are split over threads in fixed chunks; parameter gradients are accumulated per
-/// input (and per fixed sample chunk, reduced in order), so results are bit-identical run
-/// to run whatever the thread count.
+/// Per block of rows and input, the SiLU values and (for uniform cubic grids) the bases are
+/// computed eight rows at a time. Batches are split over threads in fixed chunks; parameter
+/// gradients are summed in fixed row chunks (small tables) or per input (large ones),
+/// grouped by knot interval so sums stay in registers, and reduced in chunk order, so
+/// results are bit-identical run to run whatever the thread count.
 public final class BSplineKANLayer: Layer {
   /// The spec keys of a B-spline KAN layer, every one with pykan's `KAN()` default.
   public struct Options: Equatable, Sendable, KANBasisOptions {
