@@ -161,8 +161,20 @@ typedef struct lamina_model lamina_model;
 ** Initialisers: he_uniform (alias kaiming_uniform), he_normal (kaiming_normal),
 ** xavier_uniform (glorot_uniform), xavier_normal (glorot_normal), lecun_uniform, lecun_normal,
 ** siren, zeros, auto.
+**
+**   {"kind": "kan", "widths": [2, 5, 1], "basis": "bspline", "grid": 5, "order": 3}
+**
+** KAN keys (defaults), as pykan's KAN(width=..., grid=..., k=...): widths (required; at
+** least two, each 1 to LAMINA_MAX_WIDTH), basis ("bspline"), grid (5; intervals, 1 to 10000),
+** order (3; spline degree k, 0 to 10), grid_range ([-1, 1]; finite lo < hi), noise_scale
+** (0.3), scale_base_mu (0), scale_base_sigma (1), seed (0). Tensors per layer l, as pykan's
+** KANLayer: "l.coef" (in x out x grid+order), "l.scale_base", "l.scale_sp" (in x out), and
+** the buffers "l.grid" (in x grid+2*order+1 knots) and "l.mask" (in x out; 1 keeps an edge).
+** Outside the extended grid every B-spline is exactly 0: only the silu branch remains.
+**
 ** A general form {"kind": "sequential", "input": N, "layers": [{"type": "dense", "output": 64},
-** {"type": "activation", "name": "relu"}, ...]} composes the same layers.
+** {"type": "activation", "name": "relu"}, {"type": "kan", "output": 8, "grid": 5}, ...]}
+** composes the same layers (a "kan" layer takes the KAN keys above except widths and seed).
 **
 ** On success *out owns a new model; free it with lamina_model_free().
 ** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, malformed JSON, unknown or bad key, a width over

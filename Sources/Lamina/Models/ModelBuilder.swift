@@ -2,7 +2,7 @@
 /// One place knows every `kind`; each family adds its case here.
 enum ModelBuilder {
   /// The kinds a spec may name.
-  static let kinds = ["mlp", "sequential"]
+  static let kinds = ["mlp", "kan", "sequential"]
 
   /// What building a spec yields.
   struct Built {
@@ -17,6 +17,7 @@ enum ModelBuilder {
     let kind = try reader.string("kind")
     switch kind {
     case "mlp": return try buildMLP(reader)
+    case "kan": return try buildKAN(reader)
     case "sequential": return try buildSequential(reader)
     default:
       throw LaminaError.invalid(
@@ -101,14 +102,16 @@ enum ModelBuilder {
     var hidden: [Int] = []
     if let h = r.value("hidden") {
       guard case .array(let items) = h else {
-        throw LaminaError.invalid("model spec: \"hidden\" must be an array of widths, not \(h.typeName)")
+        throw LaminaError.invalid(
+          "model spec: \"hidden\" must be an array of widths, not \(h.typeName)")
       }
       guard items.count < Limits.maxLayers / 2 else {
         throw LaminaError.invalid("model spec: \(items.count) hidden layers is over the limit")
       }
       for (i, item) in items.enumerated() {
         hidden.append(
-          try JSONObjectReader.integer(item, "model spec: hidden[\(i)]", min: 1, max: Limits.maxWidth))
+          try JSONObjectReader.integer(
+            item, "model spec: hidden[\(i)]", min: 1, max: Limits.maxWidth))
       }
     }
     var activations: [Activation] = []
@@ -116,7 +119,8 @@ enum ModelBuilder {
     if case .array(let items) = actValue {
       guard items.count == hidden.count else {
         throw LaminaError.invalid(
-          "model spec: \"activation\" lists \(items.count) activations for \(hidden.count) hidden layers")
+          "model spec: \"activation\" lists \(items.count) activations for \(hidden.count) hidden layers"
+        )
       }
       for (i, item) in items.enumerated() {
         activations.append(try activation(item, what: "model spec: activation[\(i)]"))
@@ -162,6 +166,46 @@ enum ModelBuilder {
     return Built(kind: "mlp", fullSpec: full, layers: layers, inputDim: input)
   }
 
+  // MARK: - KAN
+
+  /// `{"kind": "kan", "widths": [2, 5, 1], "basis": "bspline", <basis keys>, "seed": 0}`:
+  /// one KAN layer per consecutive pair of widths, as pykan's `KAN(width=...)`.
+  static func buildKAN(_ r: JSONObjectReader) throws -> Built {
+    guard case .array(let items)? = r.value("widths") else {
+      throw LaminaError.invalid(
+        "model spec: \"widths\" must be an array of at least two layer widths, e.g. [2, 5, 1]")
+    }
+    guard items.count >= 2 else {
+      throw LaminaError.invalid(
+        "model spec: \"widths\" has \(items.count) entries; a KAN needs at least two (input and output)"
+      )
+    }
+    guard items.count <= Limits.maxLayers else {
+      throw LaminaError.invalid(
+        "model spec: \(items.count) widths is over the limit of \(Limits.maxLayers)")
+    }
+    var widths: [Int] = []
+    for (i, item) in items.enumerated() {
+      widths.append(
+        try JSONObjectReader.integer(item, "model spec: widths[\(i)]", min: 1, max: Limits.maxWidth)
+      )
+    }
+    let basis = try KANBasis.parse(r)
+    let seed = try seed(r)
+    try r.finish()
+
+    let pairs = Array(zip(widths, widths.dropFirst()))
+    try checkParameterBudget(pairs.flatMap { basis.parameterBudget(input: $0.0, output: $0.1) })
+    var rng = RandomSource(seed: seed)
+    let layers = pairs.map { basis.makeLayer(input: $0.0, output: $0.1, rng: &rng) }
+    let full: JSONValue = .object(
+      [
+        ("kind", .string("kan")), ("widths", .array(widths.map { .number(Double($0)) })),
+        ("basis", .string(type(of: basis).basisName)),
+      ] + basis.specPairs + [("seed", .number(Double(seed)))])
+    return Built(kind: "kan", fullSpec: full, layers: layers, inputDim: widths[0])
+  }
+
   // MARK: - Sequential
 
   static func buildSequential(_ r: JSONObjectReader) throws -> Built {
@@ -170,7 +214,8 @@ enum ModelBuilder {
       throw LaminaError.invalid("model spec: \"layers\" must be an array of layer objects")
     }
     guard items.count <= Limits.maxLayers else {
-      throw LaminaError.invalid("model spec: \(items.count) layers is over the limit of \(Limits.maxLayers)")
+      throw LaminaError.invalid(
+        "model spec: \(items.count) layers is over the limit of \(Limits.maxLayers)")
     }
     let seed = try seed(r)
     try r.finish()
@@ -179,6 +224,7 @@ enum ModelBuilder {
     enum Parsed {
       case dense(output: Int, bias: Bool, initializer: Initializer, biasInit: Initializer)
       case activation(Activation)
+      case kan(output: Int, basis: any KANBasisOptions)
     }
     var parsed: [Parsed] = []
     var width = input
@@ -199,9 +245,16 @@ enum ModelBuilder {
         width = output
       case "activation":
         parsed.append(.activation(try activation(item, what: what)))
+      case "kan":
+        let output = try lr.int("output", min: 1, max: Limits.maxWidth)
+        let basis = try KANBasis.parse(lr)
+        try lr.finish()
+        parsed.append(.kan(output: output, basis: basis))
+        budget += basis.parameterBudget(input: width, output: output)
+        width = output
       default:
         throw LaminaError.invalid(
-          "\(what): unknown layer type \"\(type)\" (known: dense, activation)")
+          "\(what): unknown layer type \"\(type)\" (known: dense, activation, kan)")
       }
     }
     try checkParameterBudget(budget)
@@ -229,6 +282,9 @@ enum ModelBuilder {
         width = output
       case .activation(let a):
         layers.append(ActivationLayer(width: width, activation: a))
+      case .kan(let output, let basis):
+        layers.append(basis.makeLayer(input: width, output: output, rng: &rng))
+        width = output
       }
       specs.append(layers[layers.count - 1].spec)
     }

@@ -33,6 +33,7 @@ from .errors import (
     ShapeError,
     UnsupportedError,
 )
+from .kan import KAN, create_dataset
 from .model import MLP, IncompatibleKeys, Model, load
 from .trainer import History, Progress, Trainer
 
@@ -45,6 +46,7 @@ __all__ = [
     "IncompatibleKeys",
     "InternalError",
     "InvalidArgumentError",
+    "KAN",
     "LaminaError",
     "LaminaIOError",
     "LibraryNotFoundError",
@@ -57,6 +59,7 @@ __all__ = [
     "Trainer",
     "UnsupportedError",
     "__version__",
+    "create_dataset",
     "library_path",
     "library_version",
     "load",

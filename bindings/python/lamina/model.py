@@ -121,13 +121,12 @@ class Model:
 
     @classmethod
     def _wrap(cls, handle: ctypes.c_void_p) -> "Model":
-        """Wrap an owned handle in a Python object (an :class:`MLP` for MLP specs)."""
+        """Wrap an owned handle in a Python object of its kind's class (:class:`MLP`, ...)."""
         target: type = cls
         if cls is Model:
             try:
                 kind = json.loads(_library.read_text(_library.lib().lamina_model_spec, handle))
-                if kind.get("kind") == "mlp":
-                    target = MLP
+                target = _KIND_CLASSES.get(kind.get("kind"), Model)
             except Exception:  # keep the handle either way; a plain Model still works
                 pass
         model = object.__new__(target)
@@ -464,6 +463,15 @@ class MLP(Model):
         super().__init__(spec)
 
 
+#: The Python class of each model kind; the others are plain :class:`Model` objects.
+_KIND_CLASSES: Dict[str, type] = {"mlp": MLP}
+
+
+def register_kind(kind: str, cls: type) -> None:
+    """Make :func:`load` and :meth:`Model.from_spec` return ``cls`` for models of ``kind``."""
+    _KIND_CLASSES[kind] = cls
+
+
 def to_json(value: Any, what: str = "spec") -> str:
     """Serialise a spec or config for the C side (numpy scalars and arrays allowed)."""
 
@@ -487,7 +495,7 @@ def _create(spec: Union[Mapping[str, Any], str]) -> ctypes.c_void_p:
 
 
 def load(path: PathLike) -> Model:
-    """Load a model saved with :meth:`Model.save` (an :class:`MLP` for MLP specs)."""
+    """Load a model saved with :meth:`Model.save` (an :class:`MLP` or :class:`~lamina.KAN` by kind)."""
     return Model.load(path)
 
 

@@ -1,0 +1,726 @@
+import Dispatch
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// One Kolmogorov-Arnold layer with B-spline edges, as pykan's `KANLayer`.
+///
+/// Every input i and output j are joined by a learnable function
+///
+///     phi_ij(x) = scale_base_ij * silu(x) + scale_sp_ij * sum_m coef_ijm B_m(x)
+///     y_j = sum_i mask_ij * phi_ij(x_i)
+///
+/// where B_m are the order-k B-splines on input i's knot vector (see `BSpline`: outside
+/// the extended grid every B_m is exactly 0, so only the SiLU branch remains there).
+///
+/// Tensors, named and shaped as pykan's so they move across by name:
+/// - parameters "coef" [in, out, G + k], "scale_base" [in, out], "scale_sp" [in, out];
+/// - buffers (saved, never trained) "grid" [in, G + 2k + 1] (each row sorted) and "mask"
+///   [in, out] (1 = edge present, 0 = pruned; any value scales the edge).
+///
+/// Initialisation follows pykan's `KANLayer.__init__` (as `KAN()` calls it): `coef` is the
+/// least-squares fit of noise (U(0,1) - 1/2) * noise_scale / G drawn at the G + 1 grid
+/// points; scale_base = mu / sqrt(in) + sigma * U(-1, 1) / sqrt(in); scale_sp = 1 / sqrt(in);
+/// mask = 1. Differences from pykan:
+/// - random numbers come from Lamina's seeded `RandomSource`, not torch, so weights are
+///   reproducible across languages but not equal to pykan's for the same seed;
+/// - the least-squares fits (initialisation, grid updates) solve ridge-regularised normal
+///   equations (ridge 1e-10 of the largest diagonal) with a banded Cholesky in Double,
+///   O(G k^2), instead of `torch.linalg.lstsq` (`gelsy`, O(G^3)); the result is the same up
+///   to rounding where pykan's is defined, and it never fails on rank-deficient systems;
+/// - knots are computed in Double and rounded once (pykan: float32 arithmetic);
+/// - pykan's symbolic branch and the per-node affine parameters of `MultKAN` (identity by
+///   default, not trained) are not part of this layer.
+///
+/// Cost: forward and backward are O(n * in * (k + 1) * out) plus O(in * (G + k) * out) per
+/// call, independent of G per sample: for each sample and input the layer finds the knot
+/// interval (direct index on uniform grids, binary search otherwise), computes the k + 1
+/// non-zero bases, and accumulates rows of an effective weight table laid out
+/// [in][G + 3k][out] (coef * scale_sp * mask, zero-padded by k rows each side so no bounds
+/// tests remain) that makes the inner loop contiguous over the outputs. That table is
+/// rebuilt into scratch memory on every call from the current tensors, so the layer keeps
+/// no cache that could go stale or race: `forward` may run on many threads at once.
+/// Per block of rows and input, the SiLU values and (for uniform cubic grids) the bases are
+/// computed eight rows at a time. Batches are split over threads in fixed chunks; parameter
+/// gradients are summed in fixed row chunks (small tables) or per input (large ones),
+/// grouped by knot interval so sums stay in registers, and reduced in chunk order, so
+/// results are bit-identical run to run whatever the thread count.
+public final class BSplineKANLayer: Layer {
+  /// The spec keys of a B-spline KAN layer, every one with pykan's `KAN()` default.
+  public struct Options: Equatable, Sendable, KANBasisOptions {
+    static let basisName = "bspline"
+    /// G, grid intervals on `gridRange` ("grid", 1...10000; pykan's `num`/`grid`).
+    public var grid = 5
+    /// k, the spline degree ("order", 0...10; pykan's `k`; 3 = cubic).
+    public var order = 3
+    /// Lower end of the initial grid ("grid_range"[0]).
+    public var gridMin = -1.0
+    /// Upper end of the initial grid ("grid_range"[1]).
+    public var gridMax = 1.0
+    /// Scale of the initial spline noise ("noise_scale", as pykan's `KAN()`: 0.3).
+    public var noiseScale = 0.3
+    /// Mean part of scale_base ("scale_base_mu").
+    public var scaleBaseMu = 0.0
+    /// Uniform spread of scale_base ("scale_base_sigma").
+    public var scaleBaseSigma = 1.0
+
+    /// pykan's defaults.
+    public init() {}
+
+    /// Largest "grid" a spec may ask for.
+    public static let maxGrid = 10000
+    /// Largest "order" a spec may ask for.
+    public static let maxOrder = 10
+
+    /// G + k, the coefficients per edge.
+    public var basisCount: Int { BSpline.basisCount(intervals: grid, order: order) }
+    /// G + 2k + 1, the knots per input.
+    public var knotCount: Int { BSpline.knotCount(intervals: grid, order: order) }
+    /// The initial (uniform, extended) knot vector of every input.
+    public var initialKnots: [Float] {
+      BSpline.uniformKnots(intervals: grid, order: order, range: (gridMin, gridMax))
+    }
+
+    static func parse(_ r: JSONObjectReader) throws -> Options {
+      var o = Options()
+      o.grid = try r.int("grid", default: o.grid, min: 1, max: maxGrid)
+      o.order = try r.int("order", default: o.order, min: 0, max: maxOrder)
+      if let range = r.value("grid_range") {
+        guard case .array(let items) = range, items.count == 2,
+          case .number(let lo) = items[0], case .number(let hi) = items[1]
+        else {
+          throw LaminaError.invalid(
+            "\(r.what): \"grid_range\" must be an array of two numbers [lo, hi]")
+        }
+        guard lo.isFinite, hi.isFinite, lo < hi else {
+          throw LaminaError.invalid(
+            "\(r.what): \"grid_range\" is [\(lo), \(hi)]; it needs finite lo < hi")
+        }
+        (o.gridMin, o.gridMax) = (lo, hi)
+      }
+      o.noiseScale = try r.double("noise_scale", default: o.noiseScale, min: 0, max: 1e30)
+      o.scaleBaseMu = try r.double("scale_base_mu", default: o.scaleBaseMu, min: -1e30, max: 1e30)
+      o.scaleBaseSigma = try r.double(
+        "scale_base_sigma", default: o.scaleBaseSigma, min: 0, max: 1e30)
+      // The knots must be increasing finite floats whose gaps have finite reciprocals (a
+      // range too narrow or too wide for float would collapse, flush or overflow them).
+      guard BSplineKANLayer.usable(o.initialKnots) else {
+        throw LaminaError.invalid(
+          "\(r.what): \"grid_range\" [\(o.gridMin), \(o.gridMax)] with grid \(o.grid) and order "
+            + "\(o.order) gives knots that are not distinct finite floats")
+      }
+      return o
+    }
+
+    var specPairs: [(String, JSONValue)] {
+      [
+        ("grid", .number(Double(grid))), ("order", .number(Double(order))),
+        ("grid_range", .array([.number(gridMin), .number(gridMax)])),
+        ("noise_scale", .number(noiseScale)), ("scale_base_mu", .number(scaleBaseMu)),
+        ("scale_base_sigma", .number(scaleBaseSigma)),
+      ]
+    }
+
+    func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
+      [(input, output * (basisCount + 2))]
+    }
+
+    func makeLayer(input: Int, output: Int, rng: inout RandomSource) -> Layer {
+      let layer = BSplineKANLayer(input: input, output: output, options: self)
+      layer.initialize(rng: &rng)
+      return layer
+    }
+  }
+
+  /// Inputs per row (pykan's `in_dim`).
+  public let inputDim: Int
+  /// Outputs per row (pykan's `out_dim`).
+  public let outputDim: Int
+  /// The settings the layer was made with (the grid may have moved since; see "grid").
+  public let options: Options
+  /// Spline coefficients, [in, out, G + k].
+  public let coef: Parameter
+  /// Weight of the SiLU branch of each edge, [in, out].
+  public let scaleBase: Parameter
+  /// Weight of the spline branch of each edge, [in, out].
+  public let scaleSp: Parameter
+  /// Knot vector of each input, [in, G + 2k + 1], sorted ascending. A buffer. Writing
+  /// unsorted knots gives meaningless outputs, never a crash.
+  public let grid: Parameter
+  /// Edge mask, [in, out]: 1 keeps an edge, 0 removes it. A buffer.
+  public let mask: Parameter
+
+  /// A layer with pykan's deterministic starting values (uniform grid, mask 1,
+  /// scale_sp = 1/sqrt(in), scale_base = mu/sqrt(in), coef 0); `initialize(rng:)` draws the
+  /// random parts. Widths below 1 or options a spec would refuse are a programming error
+  /// (precondition); specs are validated with errors before they get here.
+  public init(input: Int, output: Int, options: Options = Options()) {
+    precondition(
+      input >= 1 && output >= 1 && (1...Options.maxGrid).contains(options.grid)
+        && (0...Options.maxOrder).contains(options.order) && Self.usable(options.initialKnots),
+      "BSplineKANLayer: widths, grid, order or grid range out of range (specs are checked; see Options)"
+    )
+    inputDim = input
+    outputDim = output
+    self.options = options
+    let edges = input * output
+    let rootIn = Double(max(input, 1)).squareRoot()
+    coef = Parameter(
+      name: "coef", shape: [input, output, options.basisCount],
+      value: [Float](repeating: 0, count: edges * options.basisCount))
+    scaleBase = Parameter(
+      name: "scale_base", shape: [input, output],
+      value: [Float](repeating: Float(options.scaleBaseMu / rootIn), count: edges))
+    scaleSp = Parameter(
+      name: "scale_sp", shape: [input, output],
+      value: [Float](repeating: Float(1 / rootIn), count: edges))
+    let knots = options.initialKnots
+    grid = Parameter(
+      name: "grid", shape: [input, options.knotCount],
+      value: Array((0..<input).map { _ in knots }.joined()))
+    mask = Parameter(
+      name: "mask", shape: [input, output], value: [Float](repeating: 1, count: edges))
+  }
+
+  /// Draws the random initial values from `rng`, in pykan's order: the spline noise
+  /// [G + 1][in][out], fitted per edge by least squares, then scale_base [in][out].
+  public func initialize(rng: inout RandomSource) {
+    let g = options.grid
+    let k = options.order
+    let (nIn, nOut, nb) = (inputDim, outputDim, options.basisCount)
+    var noise = [Float](repeating: 0, count: (g + 1) * nIn * nOut)
+    for p in 0..<noise.count {
+      noise[p] = Float((rng.unit() - 0.5) * options.noiseScale / Double(g))
+    }
+    let knotsPerInput = options.knotCount
+    for i in 0..<nIn {
+      let knots = Array(grid.value[(i * knotsPerInput)..<((i + 1) * knotsPerInput)])
+      let points = Array(knots[k...(k + g)])
+      var y = [Float](repeating: 0, count: (g + 1) * nOut)
+      for p in 0...g {
+        for j in 0..<nOut { y[p * nOut + j] = noise[(p * nIn + i) * nOut + j] }
+      }
+      let c = BSpline.fit(x: points, y: y, columns: nOut, knots: knots, order: k)
+      for j in 0..<nOut {
+        for m in 0..<nb { coef.value[(i * nOut + j) * nb + m] = c[m * nOut + j] }
+      }
+    }
+    let rootIn = Double(max(nIn, 1)).squareRoot()
+    for e in 0..<(nIn * nOut) {
+      let u = rng.unit() * 2 - 1
+      scaleBase.value[e] = Float(options.scaleBaseMu / rootIn + options.scaleBaseSigma * u / rootIn)
+    }
+  }
+
+  /// Shares nothing with `other`.
+  private init(copying other: BSplineKANLayer) {
+    inputDim = other.inputDim
+    outputDim = other.outputDim
+    options = other.options
+    coef = other.coef.copy()
+    scaleBase = other.scaleBase.copy()
+    scaleSp = other.scaleSp.copy()
+    grid = other.grid.copy()
+    mask = other.mask.copy()
+  }
+
+  /// The trained tensors: "coef", "scale_base", "scale_sp".
+  public var parameters: [Parameter] { [coef, scaleBase, scaleSp] }
+  /// The saved, untrained tensors: "grid", "mask".
+  public var buffers: [Parameter] { [grid, mask] }
+
+  /// `{"type": "kan", "output": ..., "basis": "bspline", "grid": ..., ...}`, every default
+  /// filled in. The spec gives the starting grid; the current one is the "grid" buffer.
+  public var spec: JSONValue {
+    .object(
+      [
+        ("type", .string("kan")), ("output", .number(Double(outputDim))),
+        ("basis", .string("bspline")),
+      ]
+        + options.specPairs)
+  }
+
+  /// A deep copy: parameters and buffers.
+  public func copy() -> Layer { BSplineKANLayer(copying: self) }
+
+  // MARK: - Shared per-call set-up
+
+  /// Rows per parallel forward / input-gradient task (a fixed split, so results never
+  /// depend on the thread count).
+  static let rowsPerTask = 256
+  /// Samples per parameter-gradient chunk when a layer has too few inputs to keep the
+  /// threads busy by itself.
+  static let samplesPerGradientChunk = 2048
+
+  /// Runs `body(0 ..< count)`, on several threads when there is more than one task.
+  @inline(__always)
+  static func parallel(_ count: Int, _ body: (Int) -> Void) {
+    if count == 1 {
+      body(0)
+    } else if count > 1 {
+      DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    }
+  }
+
+  /// Rows in the padded weight table per input: G + k bases plus k zero rows each side,
+  /// so that row mu ... mu + k of the table are the bases B_{mu-k} ... B_mu for every
+  /// interval mu of the extended grid.
+  var paddedRows: Int { options.basisCount + 2 * options.order }
+
+  /// What one call reads: the effective weights and one basis evaluator per input.
+  /// Built from the current tensors, owned by the call, freed by `release()`.
+  struct Tables {
+    /// [in][G + 3k][out]: coef * scale_sp * mask, rows shifted by k, zero padding.
+    var spline: UnsafeMutablePointer<Float>
+    /// [in][out]: scale_base * mask.
+    var base: UnsafeMutablePointer<Float>
+    /// The evaluators' reciprocal tables.
+    var reciprocals: UnsafeMutablePointer<Float>
+    var bases: [BSpline.InputBasis]
+
+    func release() {
+      spline.deallocate()
+      base.deallocate()
+      reciprocals.deallocate()
+    }
+  }
+
+  /// Builds the call's tables; `knots` must stay valid while they are used.
+  func makeTables(knots: UnsafePointer<Float>) -> Tables {
+    let (nIn, nOut, nb, k) = (inputDim, outputDim, options.basisCount, options.order)
+    let rows = paddedRows
+    let spline = UnsafeMutablePointer<Float>.allocate(capacity: max(nIn * rows * nOut, 1))
+    let base = UnsafeMutablePointer<Float>.allocate(capacity: max(nIn * nOut, 1))
+    let perInput = options.knotCount
+    let tableCount = BSpline.InputBasis.tableCount(knots: perInput, order: k)
+    let reciprocals = UnsafeMutablePointer<Float>.allocate(capacity: max(nIn * tableCount, 1))
+    let evaluators = UnsafeMutablePointer<BSpline.InputBasis>.allocate(capacity: max(nIn, 1))
+    defer { evaluators.deallocate() }
+    coef.value.withUnsafeBufferPointer { cb in
+      scaleSp.value.withUnsafeBufferPointer { sb in
+        scaleBase.value.withUnsafeBufferPointer { bb in
+          mask.value.withUnsafeBufferPointer { mb in
+            let (c, sp, sbase, ms) = (
+              cb.baseAddress!, sb.baseAddress!, bb.baseAddress!, mb.baseAddress!
+            )
+            // Per input: its slice of the tables (O(G out) work, so split over threads
+            // when large: it is the part of a call that grows with G).
+            let fill = { (i: Int) in
+              (evaluators + i).initialize(
+                to: BSpline.InputBasis(
+                  knots: knots + i * perInput, count: perInput, order: k,
+                  table: reciprocals + i * tableCount))
+              let table = spline + i * rows * nOut
+              table.update(repeating: 0, count: k * nOut)
+              (table + (k + nb) * nOut).update(repeating: 0, count: k * nOut)
+              for j in 0..<nOut {
+                let e = i * nOut + j
+                base[e] = sbase[e] * ms[e]
+                let f = sp[e] * ms[e]
+                let src = c + e * nb
+                var dst = table + k * nOut + j
+                for m in 0..<nb {
+                  dst.pointee = src[m] * f
+                  dst += nOut
+                }
+              }
+            }
+            if nIn > 1 && nIn * rows * nOut >= 65536 {
+              Self.parallel(nIn, fill)
+            } else {
+              for i in 0..<nIn { fill(i) }
+            }
+          }
+        }
+      }
+    }
+    let bases = Array(UnsafeBufferPointer(start: evaluators, count: nIn))
+    evaluators.deinitialize(count: nIn)
+    return Tables(spline: spline, base: base, reciprocals: reciprocals, bases: bases)
+  }
+
+  @inline(__always)
+  static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+  }
+
+  // MARK: - Forward
+
+  /// y = sum_i mask * phi(x_i) for `n` rows; reads the layer only (thread-safe).
+  public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
+    guard n > 0, outputDim > 0 else { return }
+    grid.value.withUnsafeBufferPointer { gb in
+      let tables = makeTables(knots: gb.baseAddress!)
+      defer { tables.release() }
+      let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
+      let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
+      Self.parallel(tasks) { task in
+        let block = KANBlock(capacity: Self.rowsPerTask, order: k)
+        defer { block.release() }
+        let c = block.capacity
+        let start = task * Self.rowsPerTask
+        let count = min(n, start + Self.rowsPerTask) - start
+        (y + start * nOut).update(repeating: 0, count: count * nOut)
+        // Input-major within the chunk: one input's weight table stays in cache while the
+        // chunk's rows visit it at random intervals.
+        for i in 0..<nIn {
+          let wb = tables.base + i * nOut
+          let table = tables.spline + i * rows * nOut
+          block.prepare(
+            tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
+            siluDerivative: false, withDerivatives: false)
+          let b = block.values
+          for q in 0..<count {
+            let yr = y + (start + q) * nOut
+            let s = block.silu[q]
+            let mu = block.interval[q]
+            guard mu >= 0 else {
+              for j in 0..<nOut { yr[j] += s * wb[j] }
+              continue
+            }
+            let w = table + mu * nOut
+            if k == 3 {
+              let (b0, b1, b2, b3) = (b[q], b[c + q], b[2 * c + q], b[3 * c + q])
+              let (w1, w2, w3) = (w + nOut, w + 2 * nOut, w + 3 * nOut)
+              for j in 0..<nOut {
+                yr[j] += s * wb[j] + b0 * w[j] + b1 * w1[j] + b2 * w2[j] + b3 * w3[j]
+              }
+            } else {
+              for j in 0..<nOut { yr[j] += s * wb[j] }
+              for t in 0...k {
+                let (bt, wt) = (b[t * c + q], w + t * nOut)
+                for j in 0..<nOut { yr[j] += bt * wt[j] }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // MARK: - Backward
+
+  /// dx (when asked) from dy through the effective weights and the bases' derivatives;
+  /// parameter gradients (when asked) added to "coef", "scale_base" and "scale_sp". With
+  /// `parameterGradients` false nothing in the layer changes.
+  public func backward(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+    _ dx: UnsafeMutablePointer<Float>?, count n: Int, parameterGradients: Bool
+  ) {
+    guard n > 0 else { return }
+    if outputDim == 0 {
+      dx?.update(repeating: 0, count: n * inputDim)
+      return
+    }
+    grid.value.withUnsafeBufferPointer { gb in
+      let tables = makeTables(knots: gb.baseAddress!)
+      defer { tables.release() }
+      if let dx { inputGradient(x, dy, dx, n, tables) }
+      if parameterGradients { accumulateParameterGradients(x, dy, n, tables) }
+    }
+  }
+
+  /// dx_ri = sum_j dy_rj (base_ij silu'(x_ri) + sum_m W_ijm B'_m(x_ri)), one fused pass
+  /// over the outputs per sample and input, reduced in 8-wide vectors in a fixed order.
+  private func inputGradient(
+    _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+    _ n: Int, _ tables: Tables
+  ) {
+    let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
+    let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
+    let vectorEnd = nOut & ~7
+    Self.parallel(tasks) { task in
+      let block = KANBlock(capacity: Self.rowsPerTask, order: k)
+      defer { block.release() }
+      let c = block.capacity
+      let d = block.derivatives
+      let start = task * Self.rowsPerTask
+      let count = min(n, start + Self.rowsPerTask) - start
+      for i in 0..<nIn {
+        let wb = UnsafePointer(tables.base + i * nOut)
+        let table = UnsafePointer(tables.spline + i * rows * nOut)
+        block.prepare(
+          tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
+          siluDerivative: true, withDerivatives: true)
+        for q in 0..<count {
+          let dyr = dy + (start + q) * nOut
+          let sd = block.silu[q]
+          let mu = block.interval[q]
+          // Terms: silu' * wb plus, inside the grid, B'_t * (row mu + t of the spline table).
+          let inside = mu >= 0
+          let w = table + max(mu, 0) * nOut
+          var acc = SIMD8<Float>(repeating: 0)
+          var j = 0
+          if inside && k == 3 {
+            let (d0, d1, d2, d3) = (d[q], d[c + q], d[2 * c + q], d[3 * c + q])
+            let (w1, w2, w3) = (w + nOut, w + 2 * nOut, w + 3 * nOut)
+            while j < vectorEnd {
+              let v =
+                sd * Self.load8(wb + j) + d0 * Self.load8(w + j) + d1 * Self.load8(w1 + j)
+                + d2 * Self.load8(w2 + j) + d3 * Self.load8(w3 + j)
+              acc += Self.load8(dyr + j) * v
+              j += 8
+            }
+          } else {
+            while j < vectorEnd {
+              var v = sd * Self.load8(wb + j)
+              if inside {
+                for t in 0...k { v += d[t * c + q] * Self.load8(w + t * nOut + j) }
+              }
+              acc += Self.load8(dyr + j) * v
+              j += 8
+            }
+          }
+          var total = acc.sum()
+          while j < nOut {
+            var v = sd * wb[j]
+            if inside {
+              for t in 0...k { v += d[t * c + q] * w[t * nOut + j] }
+            }
+            total += dyr[j] * v
+            j += 1
+          }
+          dx[(start + q) * nIn + i] = total
+        }
+      }
+    }
+  }
+
+  /// Largest per-chunk sum table (floats) for which parameter gradients are accumulated
+  /// row-chunk by row-chunk over all inputs (reading x and dy once, cache-friendly) rather
+  /// than input by input (which keeps memory at one table per input for large grids).
+  static let rowMajorGradientLimit = 131_072
+  /// Rows per chunk of the row-major parameter-gradient strategy.
+  static let rowsPerGradientChunk = 1024
+
+  /// Adds sum_r dy_r B_m(x_ri) (rows m + k of `g`, padded [G + 3k][out] layout) and
+  /// sum_r dy_r silu(x_ri) (row G + 3k of `g`) over `count` rows from `start` to `g`.
+  ///
+  /// The sums are accumulated in registers and stored once per block (SiLU row) or once
+  /// per group of rows sharing a knot interval (spline rows, when the grid has few enough
+  /// intervals to group), instead of a read-modify-write of k + 2 rows per sample.
+  @inline(__always)
+  private func accumulateSums(
+    input i: Int, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, start: Int, count: Int,
+    into g: UnsafeMutablePointer<Float>, block: KANBlock, tables: Tables
+  ) {
+    let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
+    let c = block.capacity
+    let b = block.values
+    let gBase = g + rows * nOut
+    let rowsDy = dy + start * nOut
+    let vectorEnd = nOut & ~7
+    block.prepare(
+      tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
+      siluDerivative: false, withDerivatives: false)
+    let silu = block.silu
+    var j = 0
+    while j < vectorEnd {
+      var a = SIMD8<Float>(repeating: 0)
+      for q in 0..<count { a += silu[q] * Self.load8(rowsDy + q * nOut + j) }
+      KANBlock.store(Self.load8(gBase + j) + a, gBase + j)
+      j += 8
+    }
+    while j < nOut {
+      var a: Float = 0
+      for q in 0..<count { a += silu[q] * rowsDy[q * nOut + j] }
+      gBase[j] += a
+      j += 1
+    }
+    if block.buckets > 0 {
+      block.groupByInterval(count: count)
+      for mu in 0..<block.buckets {
+        let (from, to) = (block.groupStart[mu], block.groupStart[mu + 1])
+        guard from < to else { continue }
+        let g0 = g + mu * nOut
+        var j = 0
+        if k == 3 {
+          while j < vectorEnd {
+            var a0 = SIMD8<Float>(repeating: 0)
+            var a1 = a0
+            var a2 = a0
+            var a3 = a0
+            for p in from..<to {
+              let q = block.sorted[p]
+              let v = Self.load8(rowsDy + q * nOut + j)
+              a0 += b[q] * v
+              a1 += b[c + q] * v
+              a2 += b[2 * c + q] * v
+              a3 += b[3 * c + q] * v
+            }
+            KANBlock.store(Self.load8(g0 + j) + a0, g0 + j)
+            KANBlock.store(Self.load8(g0 + nOut + j) + a1, g0 + nOut + j)
+            KANBlock.store(Self.load8(g0 + 2 * nOut + j) + a2, g0 + 2 * nOut + j)
+            KANBlock.store(Self.load8(g0 + 3 * nOut + j) + a3, g0 + 3 * nOut + j)
+            j += 8
+          }
+        } else {
+          while j < vectorEnd {
+            for t in 0...k {
+              var a = SIMD8<Float>(repeating: 0)
+              for p in from..<to {
+                let q = block.sorted[p]
+                a += b[t * c + q] * Self.load8(rowsDy + q * nOut + j)
+              }
+              let row = g0 + t * nOut + j
+              KANBlock.store(Self.load8(row) + a, row)
+            }
+            j += 8
+          }
+        }
+        while j < nOut {
+          for t in 0...k {
+            var a: Float = 0
+            for p in from..<to {
+              let q = block.sorted[p]
+              a += b[t * c + q] * rowsDy[q * nOut + j]
+            }
+            g0[t * nOut + j] += a
+          }
+          j += 1
+        }
+      }
+      return
+    }
+    for q in 0..<count {
+      let mu = block.interval[q]
+      guard mu >= 0 else { continue }
+      let dyr = rowsDy + q * nOut
+      let g0 = g + mu * nOut
+      if k == 3 {
+        let (b0, b1, b2, b3) = (b[q], b[c + q], b[2 * c + q], b[3 * c + q])
+        let (g1, g2, g3) = (g0 + nOut, g0 + 2 * nOut, g0 + 3 * nOut)
+        for j in 0..<nOut {
+          let v = dyr[j]
+          g0[j] += b0 * v
+          g1[j] += b1 * v
+          g2[j] += b2 * v
+          g3[j] += b3 * v
+        }
+      } else {
+        for t in 0...k {
+          let (bt, row) = (b[t * c + q], g0 + t * nOut)
+          for j in 0..<nOut { row[j] += bt * dyr[j] }
+        }
+      }
+    }
+  }
+
+  /// Adds dL/dcoef, dL/dscale_base and dL/dscale_sp. The sums over samples are split into
+  /// fixed chunks (by rows when the per-chunk tables are small, else by input and, for few
+  /// inputs, rows) and reduced in chunk order, so they never depend on the thread count.
+  private func accumulateParameterGradients(
+    _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ n: Int, _ tables: Tables
+  ) {
+    let (nIn, nOut, k, nb, rows) = (
+      inputDim, outputDim, options.order, options.basisCount, paddedRows
+    )
+    // Per input: sum_r dy_r B(x_ri) in padded [G + 3k][out] layout, then
+    // sum_r dy_r silu(x_ri) [out].
+    let stride = (rows + 1) * nOut
+    let sums: UnsafeMutablePointer<Float>
+    let inputStride: Int  // distance between inputs' reduced sums
+    if nIn * stride <= Self.rowMajorGradientLimit {
+      let chunks = max(1, min(16, (n + Self.rowsPerGradientChunk - 1) / Self.rowsPerGradientChunk))
+      let chunkRows = (n + chunks - 1) / chunks
+      sums = .allocate(capacity: chunks * nIn * stride)
+      inputStride = stride
+      Self.parallel(chunks) { chunk in
+        let block = KANBlock(
+          capacity: Self.rowsPerTask, order: k, intervals: options.knotCount - 1)
+        defer { block.release() }
+        let g = sums + chunk * nIn * stride
+        g.update(repeating: 0, count: nIn * stride)
+        var start = chunk * chunkRows
+        let last = min(n, (chunk + 1) * chunkRows)
+        while start < last {
+          let count = min(Self.rowsPerTask, last - start)
+          for i in 0..<nIn {
+            accumulateSums(
+              input: i, x, dy, start: start, count: count, into: g + i * stride, block: block,
+              tables: tables)
+          }
+          start += count
+        }
+      }
+      if chunks > 1 {  // reduce in chunk order
+        for chunk in 1..<chunks {
+          let other = sums + chunk * nIn * stride
+          for e in 0..<(nIn * stride) { sums[e] += other[e] }
+        }
+      }
+    } else {
+      let chunks =
+        nIn >= 16
+        ? 1
+        : max(
+          1, min((n + Self.samplesPerGradientChunk - 1) / Self.samplesPerGradientChunk, 16 / nIn))
+      let chunkRows = (n + chunks - 1) / chunks
+      sums = .allocate(capacity: nIn * chunks * stride)
+      inputStride = chunks * stride
+      Self.parallel(nIn * chunks) { task in
+        let i = task / chunks
+        let chunk = task % chunks
+        let block = KANBlock(
+          capacity: Self.rowsPerTask, order: k, intervals: options.knotCount - 1)
+        defer { block.release() }
+        let g = sums + task * stride
+        g.update(repeating: 0, count: stride)
+        var start = chunk * chunkRows
+        let last = min(n, (chunk + 1) * chunkRows)
+        while start < last {
+          let count = min(Self.rowsPerTask, last - start)
+          accumulateSums(
+            input: i, x, dy, start: start, count: count, into: g, block: block, tables: tables)
+          start += count
+        }
+      }
+      // Reduce chunks in order into the first chunk of each input.
+      if chunks > 1 {
+        for i in 0..<nIn {
+          let first = sums + i * chunks * stride
+          for c in 1..<chunks {
+            let other = first + c * stride
+            for e in 0..<stride { first[e] += other[e] }
+          }
+        }
+      }
+    }
+    defer { sums.deallocate() }
+    coef.gradient.withUnsafeMutableBufferPointer { cgb in
+      scaleBase.gradient.withUnsafeMutableBufferPointer { bgb in
+        scaleSp.gradient.withUnsafeMutableBufferPointer { sgb in
+          coef.value.withUnsafeBufferPointer { cb in
+            scaleSp.value.withUnsafeBufferPointer { sb in
+              mask.value.withUnsafeBufferPointer { mb in
+                let (cg, bg, sg) = (cgb.baseAddress!, bgb.baseAddress!, sgb.baseAddress!)
+                let (c, sp, ms) = (cb.baseAddress!, sb.baseAddress!, mb.baseAddress!)
+                Self.parallel(nIn) { i in
+                  let g = sums + i * inputStride + k * nOut  // row of basis 0
+                  let gBase = sums + i * inputStride + rows * nOut
+                  for j in 0..<nOut {
+                    let e = i * nOut + j
+                    let f = sp[e] * ms[e]
+                    bg[e] += ms[e] * gBase[j]
+                    var spSum: Float = 0
+                    let ce = c + e * nb
+                    let cge = cg + e * nb
+                    for m in 0..<nb {
+                      let v = g[m * nOut + j]
+                      cge[m] += f * v
+                      spSum += ce[m] * v
+                    }
+                    sg[e] += ms[e] * spSum
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,199 @@
+/// Vectorised per-sample work of the KAN layers: the SiLU branch and the B-spline bases of
+/// one input for a block of rows, computed eight rows at a time before the (already
+/// vectorised) accumulation over the outputs. Without this the scalar per-sample work
+/// (exp, interval, Cox-de Boor) costs more than the accumulation itself.
+enum KANMath {
+  /// e^x for x in [-87, 88] to about 2 ulp (Cephes' expf: range reduction by ln 2 and a
+  /// degree-6 polynomial), eight lanes at once with plain float arithmetic, so every lane
+  /// gets the same bits whatever its neighbours. Inputs outside the range are clamped.
+  @inline(__always)
+  static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    // Clamped by masks (the generic pointwiseMin/Max are not inlined).
+    var clamped = x
+    clamped.replace(with: SIMD8(repeating: -87.0), where: x .< -87)
+    clamped.replace(with: SIMD8(repeating: 88.0), where: x .> 88)
+    // n = round(x / ln 2) by the 1.5 * 2^23 trick: the integer lands in the low mantissa bits.
+    let magic = SIMD8<Float>(repeating: 12_582_912)
+    let shifted = clamped * 1.442_695_04 + magic
+    let n = shifted - magic
+    let r = clamped - n * 0.693_359_375 - n * -2.121_944_4e-4
+    var p = SIMD8<Float>(repeating: 1.987_569_15e-4)
+    p = p * r + 1.398_199_95e-3
+    p = p * r + 8.333_451_9e-3
+    p = p * r + 4.166_579_59e-2
+    p = p * r + 1.666_666_55e-1
+    p = p * r + 5.000_000_12e-1
+    p = p * (r * r) + r + 1
+    // 2^n from its exponent bits: (n + 127) << 23, n read from the shifted mantissa.
+    let bits = unsafeBitCast(shifted, to: SIMD8<UInt32>.self) &- (0x4B40_0000 &- 127)
+    return p * unsafeBitCast(bits &<< 23, to: SIMD8<Float>.self)
+  }
+
+  /// sigmoid(x) = 1 / (1 + e^-x), eight lanes.
+  @inline(__always)
+  static func sigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    1 / (1 + exp(-x))
+  }
+}
+
+/// Scratch for one block of at most `capacity` rows of one input, in planar layout (all
+/// rows' basis t together) so that eight rows fill one vector. `capacity` is a multiple of 8.
+struct KANBlock {
+  let capacity: Int
+  let order: Int
+  /// The block's x values, gathered from their strided column.
+  let x: UnsafeMutablePointer<Float>
+  /// silu(x), or silu'(x) when the block is prepared for input gradients.
+  let silu: UnsafeMutablePointer<Float>
+  /// Knot interval of each row, -1 outside the extended grid.
+  let interval: UnsafeMutablePointer<Int>
+  /// Local coordinate and inverse interval width (uniform path).
+  let u: UnsafeMutablePointer<Float>
+  let inverseWidth: UnsafeMutablePointer<Float>
+  /// B_{mu-k+t}(x) of row q at values[t * capacity + q]; derivatives likewise.
+  let values: UnsafeMutablePointer<Float>
+  let derivatives: UnsafeMutablePointer<Float>
+  /// Per-row scratch of the scalar evaluator: 3(k + 1) + 2(k + 1) floats.
+  let scratch: UnsafeMutablePointer<Float>
+  /// Rows grouped by interval (`groupByInterval`): row indices, and the start of each
+  /// interval's group (buckets + 1 entries); empty when grouping is off.
+  let sorted: UnsafeMutablePointer<Int>
+  let groupStart: UnsafeMutablePointer<Int>
+  let buckets: Int
+
+  /// Grouping rows by interval pays when intervals are few enough to have several rows each.
+  static let maxBuckets = 2048
+
+  init(capacity rows: Int, order k: Int, intervals: Int = 0) {
+    // Rounded up to whole vectors so the last partial vector can be loaded and stored, and
+    // used as the plane stride so those stores never spill into the next plane.
+    let padded = (max(rows, 1) + 7) & ~7
+    capacity = padded
+    order = k
+    x = .allocate(capacity: padded)
+    silu = .allocate(capacity: padded)
+    interval = .allocate(capacity: padded)
+    u = .allocate(capacity: padded)
+    inverseWidth = .allocate(capacity: padded)
+    values = .allocate(capacity: (k + 1) * padded)
+    derivatives = .allocate(capacity: (k + 1) * padded)
+    scratch = .allocate(capacity: 5 * (k + 1))
+    buckets = intervals <= Self.maxBuckets ? intervals : 0
+    sorted = .allocate(capacity: buckets > 0 ? padded : 1)
+    groupStart = .allocate(capacity: buckets + 1)
+  }
+
+  /// Sorts the block's rows inside the grid by interval (stably, a counting sort):
+  /// afterwards the rows of interval mu are sorted[groupStart[mu] ..< groupStart[mu + 1]].
+  @inline(__always)
+  func groupByInterval(count: Int) {
+    let g = groupStart
+    g.update(repeating: 0, count: buckets + 1)
+    for q in 0..<count where interval[q] >= 0 { g[interval[q] + 1] += 1 }
+    for m in 0..<buckets { g[m + 1] += g[m] }
+    // Place with a moving cursor per bucket (g[m] advances to the end of bucket m), then
+    // shift the starts back.
+    for q in 0..<count where interval[q] >= 0 {
+      let m = interval[q]
+      sorted[g[m]] = q
+      g[m] += 1
+    }
+    for m in stride(from: buckets, to: 0, by: -1) { g[m] = g[m - 1] }
+    g[0] = 0
+  }
+
+  func release() {
+    x.deallocate()
+    silu.deallocate()
+    interval.deallocate()
+    u.deallocate()
+    inverseWidth.deallocate()
+    values.deallocate()
+    derivatives.deallocate()
+    scratch.deallocate()
+    sorted.deallocate()
+    groupStart.deallocate()
+  }
+
+  @inline(__always)
+  static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+  }
+
+  @inline(__always)
+  static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+  }
+
+  /// Fills the block for `count` rows whose x values are column[q * stride]: the SiLU
+  /// branch (`siluDerivative` picks silu' instead of silu), the intervals and the k + 1
+  /// bases (and their derivatives when `withDerivatives`). Lanes past `count` are computed
+  /// on zeros and ignored, so every row's values are the same bits wherever it falls.
+  @inline(__always)
+  func prepare(
+    _ basis: BSpline.InputBasis, column: UnsafePointer<Float>, stride: Int, count: Int,
+    siluDerivative: Bool, withDerivatives: Bool
+  ) {
+    let k = order
+    let padded = (count + 7) & ~7
+    for q in 0..<count { x[q] = column[q * stride] }
+    for q in count..<padded { x[q] = 0 }
+    var q = 0
+    while q < padded {
+      let v = Self.load(x + q)
+      let s = KANMath.sigmoid(v)
+      Self.store(siluDerivative ? s * (1 + v * (1 - s)) : v * s, silu + q)
+      q += 8
+    }
+    let t = basis.locator.knots
+    for q in 0..<count { interval[q] = basis.locator.interval(x[q]) }
+    if basis.uniform && k == 3 {
+      for q in 0..<padded {
+        let mu = q < count ? interval[q] : -1
+        if mu >= 0 {
+          let w = basis.reciprocal[mu + k]
+          inverseWidth[q] = w
+          u[q] = (x[q] - t[mu]) * w
+        } else {
+          inverseWidth[q] = 0
+          u[q] = 0
+        }
+      }
+      // The cardinal cubic pieces, as `InputBasis.evaluate` computes them, eight rows at once.
+      let sixth = SIMD8<Float>(repeating: 1.0 / 6.0)
+      let c = capacity
+      var q = 0
+      while q < padded {
+        let uv = Self.load(u + q)
+        let v = 1 - uv
+        let u2 = uv * uv
+        let u3 = u2 * uv
+        Self.store(v * v * v * sixth, values + q)
+        Self.store((3 * u3 - 6 * u2 + 4) * sixth, values + c + q)
+        Self.store((-3 * u3 + 3 * u2 + 3 * uv + 1) * sixth, values + 2 * c + q)
+        Self.store(u3 * sixth, values + 3 * c + q)
+        if withDerivatives {
+          let w = Self.load(inverseWidth + q)
+          Self.store(-0.5 * v * v * w, derivatives + q)
+          Self.store((1.5 * u2 - 2 * uv) * w, derivatives + c + q)
+          Self.store((-1.5 * u2 + uv + 0.5) * w, derivatives + 2 * c + q)
+          Self.store(0.5 * u2 * w, derivatives + 3 * c + q)
+        }
+        q += 8
+      }
+      return
+    }
+    let n = scratch + 3 * (k + 1)
+    let d = scratch + 4 * (k + 1)
+    for q in 0..<count {
+      let mu = interval[q]
+      guard mu >= 0 else { continue }
+      basis.evaluate(
+        x[q], interval: mu, values: n, derivatives: withDerivatives ? d : nil, scratch: scratch)
+      for r in 0...k { values[r * capacity + q] = n[r] }
+      if withDerivatives {
+        for r in 0...k { derivatives[r * capacity + q] = d[r] }
+      }
+    }
+  }
+}
