@@ -39,6 +39,8 @@ $(BUILD)/.setup-stamp: scripts/setup.sh
 lib: $(LIB)
 
 $(LIB): $(BUILD)/.setup-stamp $(SWIFT_SOURCES) scripts/lamina.map
+	@# SwiftPM does not track the linker script; removing the product forces a relink.
+	rm -f "$$(swift build $(SWIFT_RELEASE) --show-bin-path)/liblamina.so"
 	swift build $(SWIFT_RELEASE) --product lamina
 	@mkdir -p $(LIBDIR)
 	cp -f "$$(swift build $(SWIFT_RELEASE) --show-bin-path)/liblamina.so" $(LIBDIR)/$(SONAME)
