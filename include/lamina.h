@@ -282,6 +282,65 @@ lamina_status lamina_model_tensor_write(lamina_model *model, const char *name,
                                         const float *values, size_t count);
 
 /* ---------------------------------------------------------------------------------------
+** Kolmogorov-Arnold network tools
+**
+** pykan's grid tools for the B-spline KAN layers of a model (kind "kan", or "kan" layers of
+** a sequential model). A model without such layers gives LAMINA_E_UNSUPPORTED. Layers are
+** numbered as in the tensor names ("<layer>.coef"); for kind "kan" layer l joins widths[l]
+** to widths[l + 1]. The current knots of layer l are the buffer "<layer>.grid"; the spec
+** keeps the grid the model was made with.
+*/
+
+/**
+** Move every B-spline KAN layer's knots to the samples, as pykan's
+** model.update_grid_from_samples(x): x is n x input_dim (n >= 1); layer by layer, each
+** input's G + 1 interior knots become (1 - grid_eps) x the sample quantiles plus
+** grid_eps x the uniform grid over the samples' range (grid_eps in [0, 1]; pykan's default
+** 0.02), extended by k knots each side, and each edge's spline coefficients are refitted by
+** least squares to the values the spline had at the samples, so the model's predictions on
+** the samples change little. Each layer sees the samples as the layers before it, already
+** updated, transform them. An input whose samples are all equal keeps its knots. EXCLUSIVE.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, grid_eps outside [0, 1] or NaN), LAMINA_E_SHAPE
+** (n = 0), LAMINA_E_NUMERIC (NaN/Inf in x; nothing is changed), LAMINA_E_OUT_OF_MEMORY (n
+** beyond the batch limit), LAMINA_E_UNSUPPORTED (no B-spline KAN layer).
+*/
+lamina_status lamina_model_kan_update_grid(lamina_model *model, const float *x, size_t n,
+                                           float grid_eps);
+
+/**
+** Grid extension, as pykan's model.refine(grid): a new model whose B-spline KAN layers have
+** `grid` intervals (1 to 10000). Each input's new interior knots interpolate its current
+** ones at evenly spaced positions (a uniform grid stays uniform; 5 -> 10 splits every
+** interval), and each edge's new spline is the least-squares fit of its current one at
+** the samples that layer receives from x (n x input_dim), or, when n = 0 (x may then be
+** NULL), at k + 1 evenly spaced points in each new knot interval of each input's grid
+** range. Refining to a multiple of the current grid reproduces the model on that range up
+** to rounding. scale_base,
+** scale_sp, masks and all other layers' tensors are copied. The new spec is this one with
+** "grid" replaced. *out owns the new model. READ-ONLY on `model`.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, grid outside 1..10000, knots too close for
+** float), LAMINA_E_NUMERIC (NaN/Inf in x), LAMINA_E_OUT_OF_MEMORY (n beyond the batch
+** limit, or more than LAMINA_MAX_PARAMETERS), LAMINA_E_UNSUPPORTED (no B-spline KAN layer).
+*/
+lamina_status lamina_model_kan_refine(const lamina_model *model, size_t grid, const float *x,
+                                      size_t n, lamina_model **out);
+
+/**
+** Evaluate one edge function of a KAN layer at `count` points, so that every edge can be
+** plotted (pykan's plot): y[s] = phi(x[s]) where, for edge i -> j of layer `layer`,
+**   phi(x) = mask_ij * (scale_base_ij * silu(x) + scale_sp_ij * sum_m coef_ijm B_m(x)),
+** so that output j of the layer is sum_i phi_ij(x_i) (outside the extended grid only the
+** silu term remains). For a model of one layer with one input, y equals
+** lamina_model_predict's output. Indices are checked even when count = 0 (x and y may
+** then be NULL). READ-ONLY: safe from many threads at once.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, layer, i or j out of range), LAMINA_E_NUMERIC
+** (NaN/Inf in x), LAMINA_E_OUT_OF_MEMORY (count beyond LAMINA_MAX_BATCH_ELEMENTS),
+** LAMINA_E_UNSUPPORTED (the layer is not a B-spline KAN layer).
+*/
+lamina_status lamina_model_kan_edge_curve(const lamina_model *model, size_t layer, size_t i,
+                                          size_t j, const float *x, size_t count, float *y);
+
+/* ---------------------------------------------------------------------------------------
 ** Training
 */
 
@@ -305,6 +364,8 @@ typedef struct lamina_trainer lamina_trainer;
 **   history_size                 lbfgs: curvature pairs kept (10)
 **   tolerance_grad               lbfgs: a step ends once every |gradient| is <= this (1e-7)
 **   tolerance_change             lbfgs: a step ends once loss or weights change less (1e-9)
+**   tolerance_ys                 lbfgs: a curvature pair is kept only when y.s exceeds this
+**                                (1e-10, PyTorch's fixed value; pykan's LBFGS passes 1e-32)
 **   line_search "strong_wolfe" | "none"   lbfgs: step-length rule ("strong_wolfe")
 **   loss "mse" | "l1" | "huber" | "bce_with_logits" | "cross_entropy"   ("mse")
 **   huber_delta                                              (1.0)
@@ -323,8 +384,8 @@ typedef struct lamina_trainer lamina_trainer;
 ** Losses are means, as PyTorch's reduction="mean": over all elements for mse, l1, huber and
 ** bce_with_logits, over samples for cross_entropy (softmax over outputs, one-hot targets).
 ** Schedules are applied per optimizer step.
-** lbfgs is torch.optim.LBFGS (pykan's fit uses it with history_size 10 and "strong_wolfe";
-** pykan passes tolerances of 1e-32): one step runs up to max_iter iterations on its batch,
+** lbfgs is torch.optim.LBFGS (pykan's fit uses its own copy with history_size 10,
+** "strong_wolfe" and tolerance_grad, tolerance_change and tolerance_ys of 1e-32): one step runs up to max_iter iterations on its batch,
 ** re-evaluating loss and gradient about max_iter * 5 / 4 times at most (PyTorch's
 ** max_eval); the memory carries over
 ** between steps; a non-finite value anywhere in a step restores the weights from before it

@@ -919,10 +919,10 @@ final class KANTests: XCTestCase {
     XCTAssertEqual(r.tensor(named: "0.weight")?.value, m.tensor(named: "0.weight")?.value)
     let mlp = try Model(json: #"{"kind": "mlp", "input": 2, "output": 1}"#)
     XCTAssertThrowsError(try mlp.refine(grid: 8)) {
-      XCTAssertEqual(($0 as? LaminaError)?.code, .invalidArgument)
+      XCTAssertEqual(($0 as? LaminaError)?.code, .unsupported)
     }
     XCTAssertThrowsError(try mlp.updateGrid(samples: [0, 1])) {
-      XCTAssertEqual(($0 as? LaminaError)?.code, .invalidArgument)
+      XCTAssertEqual(($0 as? LaminaError)?.code, .unsupported)
     }
     XCTAssertThrowsError(try m.refine(grid: 0)) {
       XCTAssertEqual(($0 as? LaminaError)?.code, .invalidArgument)

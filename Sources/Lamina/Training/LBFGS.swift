@@ -34,6 +34,8 @@ final class LBFGS {
   let toleranceGrad: Double
   /// A step ends when the loss or the weights change by less than this.
   let toleranceChange: Double
+  /// A curvature pair is remembered only when y . s exceeds this (PyTorch: 1e-10).
+  let toleranceYs: Double
   let lineSearch: LineSearch
   let parameters: [Parameter]
   /// Scalars over all parameters (the length of every flat vector).
@@ -80,6 +82,7 @@ final class LBFGS {
     historySize = config.historySize
     toleranceGrad = config.toleranceGrad
     toleranceChange = config.toleranceChange
+    toleranceYs = config.toleranceYs
     lineSearch = config.lineSearch
     self.parameters = parameters
     count = parameters.reduce(0) { $0 + $1.count }
@@ -314,7 +317,7 @@ final class LBFGS {
         }
       }
     }
-    if ys > 1e-10 {
+    if ys > toleranceYs {
       var recycledY: [Float]? = nil
       var recycledS: [Float]? = nil
       if dirs.count == historySize {

@@ -39,6 +39,10 @@ public struct TrainerConfig: Equatable, Sendable {
   public var toleranceGrad: Double = 1e-7
   /// L-BFGS: a step ends once the loss or the weights change by less than this.
   public var toleranceChange: Double = 1e-9
+  /// L-BFGS: a curvature pair (y, s) is remembered only when y . s exceeds this (PyTorch's
+  /// fixed 1e-10; pykan's own LBFGS copy makes it `tolerance_ys` and passes 1e-32, which
+  /// keeps the memory alive once the loss is tiny).
+  public var toleranceYs: Double = 1e-10
   /// L-BFGS: how the step length is chosen.
   public var lineSearch: LineSearch = .strongWolfe
 
@@ -83,6 +87,7 @@ public struct TrainerConfig: Equatable, Sendable {
     historySize = try r.int("history_size", default: 10, min: 1, max: 10_000)
     toleranceGrad = try r.double("tolerance_grad", default: 1e-7, min: 0)
     toleranceChange = try r.double("tolerance_change", default: 1e-9, min: 0)
+    toleranceYs = try r.double("tolerance_ys", default: 1e-10, min: 0)
     let searchName = try r.string("line_search", default: "strong_wolfe")
     guard let search = LineSearch(rawValue: searchName) else {
       throw LaminaError.invalid(
@@ -149,6 +154,7 @@ public struct TrainerConfig: Equatable, Sendable {
       ("restore_best", .bool(restoreBest)), ("progress_every", .number(Double(progressEvery))),
       ("max_iter", .number(Double(maxIter))), ("history_size", .number(Double(historySize))),
       ("tolerance_grad", .number(toleranceGrad)), ("tolerance_change", .number(toleranceChange)),
+      ("tolerance_ys", .number(toleranceYs)),
       ("line_search", .string(lineSearch.rawValue)),
     ])
   }

@@ -93,6 +93,12 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "lamina_model_tensor_shape": (_status, [_handle, _text, _size_out, _size, _size_out]),
     "lamina_model_tensor_read": (_status, [_handle, _text, _floats, _size]),
     "lamina_model_tensor_write": (_status, [_handle, _text, _floats, _size]),
+    "lamina_model_kan_update_grid": (_status, [_handle, _floats, _size, ctypes.c_float]),
+    "lamina_model_kan_refine": (_status, [_handle, _size, _floats, _size, _handle_out]),
+    "lamina_model_kan_edge_curve": (
+        _status,
+        [_handle, _size, _size, _size, _floats, _size, _floats],
+    ),
     "lamina_trainer_create": (_status, [_handle, _text, _handle_out]),
     "lamina_trainer_free": (None, [_handle]),
     "lamina_trainer_config": (_status, [_handle, _buffer, _size, _size_out]),

@@ -17,22 +17,40 @@ A :class:`KAN` is an ordinary :class:`~lamina.Model` built from the ``"kan"`` sp
 (``"0.coef"`` [in, out, G + k], ``"0.scale_base"``, ``"0.scale_sp"`` and the buffers
 ``"0.grid"`` [in, G + 2k + 1] and ``"0.mask"``), so weights move to and from pykan's
 ``act_fun.<l>.*`` tensors by renaming only.
+
+pykan's grid tools work on B-spline KANs: :meth:`KAN.update_grid` (alias
+``update_grid_from_samples``), :meth:`KAN.refine` (grid extension), :meth:`KAN.activation`
+and :meth:`KAN.edge_curve` (any edge function phi_{l,i,j}), :meth:`KAN.plot` (pykan's
+network diagram, with matplotlib), and ``fit(..., update_grid=True)`` with pykan's schedule.
 """
 
 from __future__ import annotations
 
+import ctypes
 import math
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .errors import InvalidArgumentError, ShapeError, UnsupportedError
-from .model import Model, _to_numpy, as_float32, register_kind
+from . import _library
+from .errors import InvalidArgumentError, NumericError, ShapeError, UnsupportedError
+from .model import Model, PathLike, _to_numpy, as_float32, prepare_inputs, register_kind
 
 __all__ = ["KAN", "create_dataset"]
 
 #: pykan's optimizer names (any case) and the Lamina optimizers they map to.
-_OPTIMIZERS = {"adam": "adam", "adamw": "adamw", "sgd": "sgd"}
+_OPTIMIZERS = {"lbfgs": "lbfgs", "adam": "adam", "adamw": "adamw", "sgd": "sgd"}
+
+#: The L-BFGS settings of pykan's ``fit`` (``LBFGS(..., lr=lr, history_size=10,
+#: line_search_fn="strong_wolfe", tolerance_grad=1e-32, tolerance_change=1e-32,
+#: tolerance_ys=1e-32)``; max_iter is PyTorch's default 20).
+_PYKAN_LBFGS = {
+    "history_size": 10,
+    "line_search": "strong_wolfe",
+    "tolerance_grad": 1e-32,
+    "tolerance_change": 1e-32,
+    "tolerance_ys": 1e-32,
+}
 
 
 class KAN(Model):
@@ -56,8 +74,7 @@ class KAN(Model):
             ``scale_base_sigma`` (1).
 
     Differences from pykan: no symbolic branch, no multiplication nodes, no per-node
-    affine parameters (identity in pykan by default), and :meth:`fit` does not update
-    the grid from samples.
+    affine parameters (identity in pykan by default), no pruning yet.
     """
 
     def __init__(
@@ -120,9 +137,13 @@ class KAN(Model):
         dataset: Mapping[str, Any],
         opt: str = "Adam",
         steps: int = 100,
-        lr: float = 1e-3,
+        lr: Optional[float] = None,
         batch: int = -1,
         progress: Union[bool, Callable[[int, float, float], Any]] = True,
+        update_grid: bool = True,
+        grid_update_num: int = 10,
+        start_grid_update_step: int = -1,
+        stop_grid_update_step: int = 50,
         **config: Any,
     ) -> Dict[str, List[float]]:
         """Train on a pykan-style dataset for ``steps`` optimizer steps, as pykan's ``fit``.
@@ -130,17 +151,26 @@ class KAN(Model):
         Args:
             dataset: a dict with ``train_input``, ``train_label``, ``test_input`` and
                 ``test_label`` (numpy arrays or torch tensors; see :func:`create_dataset`).
-            opt: ``"Adam"`` (also ``"AdamW"``, ``"SGD"``); pykan's default ``"LBFGS"``
-                is not available and raises :class:`~lamina.UnsupportedError`.
-            steps: optimizer steps.
-            lr: learning rate.
+            opt: ``"LBFGS"`` (pykan's default: Lamina's ``"lbfgs"`` with pykan's settings,
+                history 10, strong Wolfe line search, tolerances 1e-32; ``max_iter`` and the
+                other lbfgs keys may be passed in ``config``), ``"Adam"``, ``"AdamW"``,
+                ``"SGD"``. Lamina's default stays ``"Adam"``.
+            steps: optimizer steps (for LBFGS, each is up to ``max_iter`` = 20 iterations).
+            lr: learning rate; ``None`` gives 1 for LBFGS (pykan's value) and 1e-3 otherwise.
             batch: rows per step, drawn at random without replacement each step (as
                 pykan); ``-1`` (or more than the training rows) uses every row.
             progress: ``True`` shows a tqdm bar when tqdm is installed, ``False`` nothing; a
                 callable is called as ``progress(step, train_loss, test_loss)`` after every
                 step and stops training when it returns a true value.
+            update_grid: adapt the grids to the step's training rows (:meth:`update_grid`)
+                on pykan's schedule: before step ``s`` (counted from 0) whenever
+                ``s % freq == 0`` and ``start_grid_update_step <= s <
+                stop_grid_update_step``, where ``freq = int(stop_grid_update_step /
+                grid_update_num)`` (at least 1, where pykan divides by zero). With the
+                defaults: steps 0, 5, ..., 45. Models without B-spline layers skip it.
+            grid_update_num, start_grid_update_step, stop_grid_update_step: the schedule.
             **config: further trainer config keys (``loss``, ``weight_decay``, ``clip_norm``,
-                ``schedule``, ``seed`` — which also seeds the batch draws, ...).
+                ``schedule``, ``max_iter``, ``seed`` — which also seeds the batch draws, ...).
 
         Returns:
             ``{"train_loss": [...], "test_loss": [...]}``, one float per step: the
@@ -149,14 +179,9 @@ class KAN(Model):
             (pykan reports RMSE) and as the loss itself for other losses.
         """
         name = str(opt).lower()
-        if name == "lbfgs":
-            raise UnsupportedError(
-                "KAN.fit: opt='LBFGS' is not available in Lamina; use opt='Adam' (with a larger"
-                " lr, e.g. 1e-2)"
-            )
         if name not in _OPTIMIZERS:
             raise InvalidArgumentError(
-                f"KAN.fit: unknown opt {opt!r} (known: 'Adam', 'AdamW', 'SGD')"
+                f"KAN.fit: unknown opt {opt!r} (known: 'LBFGS', 'Adam', 'AdamW', 'SGD')"
             )
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
             raise InvalidArgumentError(f"KAN.fit: steps must be a non-negative integer, not {steps!r}")
@@ -167,6 +192,19 @@ class KAN(Model):
         for key in ("learning_rate", "optimizer"):
             if key in config:
                 raise InvalidArgumentError(f"KAN.fit: pass {key!r} as {'lr' if key == 'learning_rate' else 'opt'}")
+        for key, value in (
+            ("grid_update_num", grid_update_num),
+            ("start_grid_update_step", start_grid_update_step),
+            ("stop_grid_update_step", stop_grid_update_step),
+        ):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise InvalidArgumentError(f"KAN.fit: {key} must be an integer, not {value!r}")
+        if update_grid and grid_update_num < 1:
+            raise InvalidArgumentError(
+                f"KAN.fit: grid_update_num must be at least 1, not {grid_update_num!r}"
+            )
+        if lr is None:
+            lr = 1.0 if name == "lbfgs" else 1e-3
         train_x, train_y = _split(dataset, "train", self.input_dim, self.output_dim)
         test_x, test_y = _split(dataset, "test", self.input_dim, self.output_dim)
 
@@ -176,6 +214,7 @@ class KAN(Model):
         rng = np.random.default_rng(int(config.get("seed", 0)))
         n = train_x.shape[0]
         rows = n if batch == -1 or batch >= n else int(batch)
+        grid_update_freq = max(1, int(stop_grid_update_step / max(grid_update_num, 1)))
         results: Dict[str, List[float]] = {"train_loss": [], "test_loss": []}
         bar = None
         if progress is True:
@@ -189,14 +228,28 @@ class KAN(Model):
             raise TypeError(
                 f"progress must be True, False or a callable, not {type(progress).__name__}"
             )
-        trainer = Trainer(self, optimizer=_OPTIMIZERS[name], learning_rate=float(lr), **config)
+        trainer_config = dict(_PYKAN_LBFGS) if name == "lbfgs" else {}
+        trainer_config.update(config)
+        trainer = Trainer(
+            self, optimizer=_OPTIMIZERS[name], learning_rate=float(lr), **trainer_config
+        )
         try:
             for step in range(int(steps)):
                 if rows == n:
-                    loss = trainer.step(train_x, train_y)
+                    batch_x, batch_y = train_x, train_y
                 else:
                     ids = rng.choice(n, rows, replace=False)
-                    loss = trainer.step(train_x[ids], train_y[ids])
+                    batch_x, batch_y = train_x[ids], train_y[ids]
+                if (
+                    update_grid
+                    and step % grid_update_freq == 0
+                    and start_grid_update_step <= step < stop_grid_update_step
+                ):
+                    try:
+                        self.update_grid(batch_x)
+                    except UnsupportedError:  # no B-spline layers: nothing has a grid
+                        update_grid = False
+                loss = trainer.step(batch_x, batch_y)
                 test = trainer.evaluate(test_x, test_y)
                 train_value = math.sqrt(max(loss, 0.0)) if rms else loss
                 test_value = math.sqrt(max(test, 0.0)) if rms else test
@@ -215,6 +268,248 @@ class KAN(Model):
                 bar.close()
             trainer.close()
         return results
+
+    # ---- pykan's grid tools --------------------------------------------------------------
+    def update_grid(self, x: Any, grid_eps: float = 0.02) -> None:
+        """Adapt every layer's grid to samples, as pykan's ``update_grid_from_samples``.
+
+        Layer by layer, each input's interior knots move to ``(1 - grid_eps)`` x the
+        quantiles of the values that input receives for ``x`` plus ``grid_eps`` x the
+        uniform grid over their range, and every spline is refitted by least squares so
+        that the model's outputs on ``x`` change little. The new knots are the ``"<l>.grid"``
+        buffers (saved with the model); the spec keeps the initial grid.
+
+        Args:
+            x: samples, ``(n, input_dim)`` with n >= 1 (see :mod:`lamina.model` for shapes).
+            grid_eps: 0 follows the sample quantiles, 1 the uniform grid; pykan's 0.02.
+        """
+        x2, _ = prepare_inputs(x, self.input_dim)
+        _library.check(
+            _library.lib().lamina_model_kan_update_grid(
+                self._ptr, _library.as_float_pointer(x2), x2.shape[0], float(grid_eps)
+            )
+        )
+
+    def update_grid_from_samples(self, x: Any, grid_eps: float = 0.02) -> None:
+        """pykan's name for :meth:`update_grid`."""
+        self.update_grid(x, grid_eps)
+
+    def refine(self, new_grid: int, x: Any = None) -> "KAN":
+        """Grid extension, as pykan's ``refine``: a new KAN with ``new_grid`` intervals.
+
+        Each input's new knots interpolate the current ones (a uniform grid stays uniform),
+        and each new spline is the least-squares fit of the current one at the values each
+        layer receives for ``x`` or, when ``x`` is ``None``, at ``k + 1`` evenly spaced
+        points in every new knot interval of each input's grid range. pykan fits at the last
+        batch the model saw; pass the training inputs for the same effect. Refining to a multiple of the
+        current grid reproduces the model (up to rounding) on its grid range. This model is
+        unchanged.
+
+        Example (pykan's grid-extension tutorial)::
+
+            model = lamina.KAN(width=[2, 1, 1], grid=3, k=3, seed=3)
+            model.fit(dataset, opt="LBFGS", steps=200)
+            for g in (10, 20):
+                model = model.refine(g, dataset["train_input"])
+                model.fit(dataset, opt="LBFGS", steps=200)
+        """
+        if isinstance(new_grid, bool) or not isinstance(new_grid, (int, np.integer)) or new_grid < 1:
+            raise InvalidArgumentError(f"KAN.refine: new_grid must be a positive integer, not {new_grid!r}")
+        handle = ctypes.c_void_p()
+        lib = _library.lib()
+        if x is None:
+            _library.check(lib.lamina_model_kan_refine(self._ptr, int(new_grid), None, 0, ctypes.byref(handle)))
+        else:
+            x2, _ = prepare_inputs(x, self.input_dim)
+            _library.check(
+                lib.lamina_model_kan_refine(
+                    self._ptr, int(new_grid), _library.as_float_pointer(x2), x2.shape[0],
+                    ctypes.byref(handle),
+                )
+            )
+        return type(self)._wrap_same(handle)
+
+    def edge_curve(self, l: int, i: int, j: int, x: Any) -> np.ndarray:
+        """phi_{l,i,j}(x): the edge from input ``i`` to output ``j`` of layer ``l``.
+
+        Includes the SiLU branch, both scales and the mask, so output j of layer l is the
+        sum over i of ``edge_curve(l, i, j, inputs[:, i])``. ``x`` is any array of points
+        (converted to float32); returns a float32 array of its shape.
+        """
+        for label, value in (("l", l), ("i", i), ("j", j)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise InvalidArgumentError(f"KAN.edge_curve: {label} must be a non-negative integer, not {value!r}")
+        points = as_float32(x, "x")
+        flat = np.ascontiguousarray(points.reshape(-1))
+        y = np.empty_like(flat)
+        _library.check(
+            _library.lib().lamina_model_kan_edge_curve(
+                self._ptr, int(l), int(i), int(j), _library.as_float_pointer(flat), flat.size,
+                _library.as_float_pointer(y),
+            )
+        )
+        return y.reshape(points.shape)
+
+    def activation(
+        self, l: int, i: int, j: int, n: int = 100, x_range: Optional[Sequence[float]] = None
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """The curve of edge (l, i, j) at ``n`` evenly spaced points: ``(xs, ys)``, float32.
+
+        ``x_range`` defaults to the edge's grid range, the interior knots of input ``i`` in
+        the ``"<l>.grid"`` buffer (after :meth:`update_grid`, the range of the samples).
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise InvalidArgumentError(f"KAN.activation: n must be a positive integer, not {n!r}")
+        if x_range is None:
+            lo, hi = self._grid_range(l, i)
+        else:
+            try:
+                lo, hi = (float(v) for v in x_range)
+            except (TypeError, ValueError) as exc:
+                raise InvalidArgumentError(f"KAN.activation: x_range must be [lo, hi]: {exc}") from exc
+            if not (math.isfinite(lo) and math.isfinite(hi)):
+                raise NumericError(f"KAN.activation: x_range [{lo}, {hi}] must be finite")
+        xs = np.linspace(lo, hi, int(n), dtype=np.float64).astype(np.float32)
+        return xs, self.edge_curve(l, i, j, xs)
+
+    def _grid_range(self, l: int, i: int) -> Tuple[float, float]:
+        """The interior knot range [t_k, t_{k+G}] of input i of layer l."""
+        name = f"{l}.grid"
+        if name not in self.tensor_names():
+            raise UnsupportedError(
+                f"KAN.activation: layer {l} has no {name!r} buffer (not a B-spline layer);"
+                " pass x_range"
+            )
+        knots = self._read_tensor(name)
+        if not 0 <= i < knots.shape[0]:
+            raise InvalidArgumentError(
+                f"KAN.activation: input i = {i} is out of range (layer {l} has {knots.shape[0]} inputs)"
+            )
+        k = int(self.spec.get("order", 3))
+        return float(knots[i, k]), float(knots[i, knots.shape[1] - 1 - k])
+
+    def _read_tensor(self, name: str) -> np.ndarray:
+        values = np.empty(self._tensor_shape(name), dtype=np.float32)
+        _library.check(
+            _library.lib().lamina_model_tensor_read(
+                self._ptr, name.encode("utf-8"), _library.as_float_pointer(values), values.size
+            )
+        )
+        return values
+
+    def _edge_curves(
+        self, n: int, x: Any
+    ) -> List[Dict[Tuple[int, int], Tuple[np.ndarray, np.ndarray, float]]]:
+        """Per layer, {(i, j): (xs, ys, score)}: every edge's curve, and pykan's
+        ``forward_n`` score std(phi) / (std(x) + 0.1), on the grid range or, given samples,
+        on the values each layer receives (propagated edge by edge, as the model does)."""
+        widths = self.width
+        layers: List[Dict[Tuple[int, int], Tuple[np.ndarray, np.ndarray, float]]] = []
+        acts = None
+        if x is not None:
+            acts, _ = prepare_inputs(x, self.input_dim)
+        for l in range(len(widths) - 1):
+            curves: Dict[Tuple[int, int], Tuple[np.ndarray, np.ndarray, float]] = {}
+            following = None if acts is None else np.zeros((acts.shape[0], widths[l + 1]), np.float32)
+            for i in range(widths[l]):
+                if acts is not None:
+                    column = np.ascontiguousarray(acts[:, i])
+                    order = np.argsort(column, kind="stable")
+                for j in range(widths[l + 1]):
+                    if acts is None:
+                        xs, ys = self.activation(l, i, j, n)
+                    else:
+                        values = self.edge_curve(l, i, j, column)
+                        following[:, j] += values
+                        xs, ys = column[order], values[order]
+                    score = float(np.std(ys) / (np.std(xs) + 0.1))
+                    curves[(i, j)] = (xs, ys, score)
+            layers.append(curves)
+            acts = following
+        return layers
+
+    def plot(
+        self,
+        path: PathLike,
+        n: int = 100,
+        x: Any = None,
+        beta: float = 3.0,
+        scale: float = 0.5,
+        in_vars: Optional[Sequence[str]] = None,
+        out_vars: Optional[Sequence[str]] = None,
+        title: Optional[str] = None,
+        dpi: int = 200,
+    ) -> Any:
+        """Draw pykan's network diagram and save it (PNG, or any format matplotlib knows).
+
+        Nodes are dots, layer 0 at the bottom; every edge is a line from its input node
+        through a small inset of its curve phi_{l,i,j} to its output node, drawn with alpha
+        ``tanh(beta * score)``, where score is pykan's ``forward_n`` edge scale
+        std(phi) / (std(input) + 0.1) (pykan's default ``metric="backward"`` attribution
+        is not computed; masked edges vanish as in pykan). Curves span each edge's grid
+        range at ``n`` points or, given samples ``x``, the values that edge receives.
+
+        Needs matplotlib (an optional dependency; ``pip install matplotlib``). Returns the
+        matplotlib ``Figure``.
+        """
+        try:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+        except ImportError as exc:
+            raise ImportError(
+                "KAN.plot needs matplotlib, an optional dependency: pip install matplotlib"
+            ) from exc
+        widths = self.width
+        depth = len(widths) - 1
+        curves = self._edge_curves(n, x)
+        step = 0.4  # height of one layer, pykan's y0 + z0
+        margin = 0.15 * step  # room for a row of labels or the title
+        low = -0.1 * step - (margin if in_vars is not None else 0.0)
+        high = (depth + 0.1) * step + (margin if out_vars is not None else 0.0)
+        high += margin if title is not None else 0.0
+        span = high - low
+        figure_width = 10 * scale
+        fig = Figure(figsize=(figure_width, figure_width * span))
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+        ax.set_xlim(0, 1)
+        ax.set_ylim(low, high)
+        ax.axis("off")
+        spacing = 1 / max(max(widths), 5)
+        half = 0.4 / max(max(a * b for a, b in zip(widths, widths[1:])), 5)  # inset half-size
+        for l, count in enumerate(widths):
+            xs = [(i + 0.5) / count for i in range(count)]
+            ax.scatter(xs, [l * step] * count, s=spacing**2 * 10000 * scale**2, color="black")
+        for l, layer in enumerate(curves):
+            n_in, n_out = widths[l], widths[l + 1]
+            edges = n_in * n_out
+            middle = l * step + step / 2
+            for (i, j), (xs, ys, score) in layer.items():
+                alpha = float(np.tanh(beta * score))
+                centre = (i * n_out + j + 0.5) / edges
+                ax.plot([(i + 0.5) / n_in, centre], [l * step, middle - half], color="black",
+                        lw=2 * scale, alpha=alpha)
+                ax.plot([centre, (j + 0.5) / n_out], [middle + half, (l + 1) * step],
+                        color="black", lw=2 * scale, alpha=alpha)
+                inset = fig.add_axes(
+                    (centre - half, (middle - half - low) / span, 2 * half, 2 * half / span)
+                )
+                inset.plot(xs, ys, color="black", lw=2 * scale, alpha=alpha)
+                inset.set_xticks([])
+                inset.set_yticks([])
+                inset.patch.set_alpha(0.0)
+                for spine in inset.spines.values():
+                    spine.set_alpha(alpha)
+        for names, row, offset in ((in_vars, 0, -0.17 * step), (out_vars, depth, 0.17 * step)):
+            if names is not None:
+                count = widths[row]
+                for i, label in enumerate(list(names)[:count]):
+                    ax.text((i + 0.5) / count, row * step + offset, str(label), ha="center",
+                            va="center", fontsize=40 * scale)
+        if title is not None:
+            ax.text(0.5, high - margin / 2, str(title), ha="center", va="center", fontsize=40 * scale)
+        fig.savefig(path, dpi=dpi)
+        return fig
 
 
 register_kind("kan", KAN)

@@ -208,7 +208,7 @@ class Trainer:
     weight_decay, clip_norm, loss, huber_delta, schedule, warmup_steps, decay_steps, gamma,
     min_learning_rate, batch_size, epochs, shuffle, seed, validation_split, patience,
     restore_best, progress_every, and for lbfgs max_iter, history_size, tolerance_grad,
-    tolerance_change, line_search. Unknown keys raise
+    tolerance_change, tolerance_ys, line_search. Unknown keys raise
     :class:`~lamina.errors.InvalidArgumentError`.
     """
 

@@ -226,8 +226,8 @@ def test_fit_progress_callable_can_stop() -> None:
 def test_fit_errors() -> None:
     model = lamina.KAN(width=[2, 1])
     d = lamina.create_dataset(tutorial, train_num=20, test_num=20)
-    with pytest.raises(lamina.UnsupportedError, match="LBFGS"):
-        model.fit(d, opt="LBFGS")
+    with pytest.raises(lamina.InvalidArgumentError, match="grid_update_num"):
+        model.fit(d, opt="LBFGS", grid_update_num=0)
     with pytest.raises(lamina.InvalidArgumentError, match="opt"):
         model.fit(d, opt="Adagrad")
     with pytest.raises(lamina.InvalidArgumentError, match="batch"):

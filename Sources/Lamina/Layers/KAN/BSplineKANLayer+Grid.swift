@@ -115,8 +115,9 @@ extension BSplineKANLayer {
   ///   spaced positions (so a uniform grid stays uniform on the same range, and a grid
   ///   adapted to samples keeps its density), extended by k each side;
   /// - each edge's coefficients are the least-squares fit of the parent's spline part at the
-  ///   samples `x` (n x in), or, when `x` is nil, at 2 G' + 1 evenly spaced points of each
-  ///   input's interior range (pykan's mode "grid").
+  ///   samples `x` (n x in), or, when `x` is nil, at k + 1 evenly spaced points in each new
+  ///   interior knot interval plus the last knot (like pykan's mode "grid", which samples
+  ///   its adaptive grid, these are dense where the knots are).
   ///
   /// Refining to a multiple of G on a uniform grid nests the spline spaces, so the function
   /// is reproduced up to rounding. Throws `.invalidArgument` when the shapes differ or the
@@ -157,8 +158,18 @@ extension BSplineKANLayer {
       if let x, n > 0 {
         points = (0..<n).map { x[$0 * nIn + i] }
       } else {
-        let (lo, hi) = (Double(newKnots[i][k]), Double(newKnots[i][k + g]))
-        points = (0...(2 * g)).map { Float(lo + (hi - lo) * Double($0) / Double(2 * g)) }
+        // k + 1 points in every new interval and its right end: dense where the knots are
+        // (as pykan's mode "grid" samples its adaptive grid), and enough for every basis,
+        // so a spline the new knots can represent is reproduced exactly.
+        let knots = newKnots[i]
+        var dense: [Float] = []
+        dense.reserveCapacity(g * (k + 1) + 1)
+        for a in 0..<g {
+          let (lo, hi) = (Double(knots[k + a]), Double(knots[k + a + 1]))
+          for p in 0...k { dense.append(Float(lo + (hi - lo) * Double(p) / Double(k + 1))) }
+        }
+        dense.append(knots[k + g])
+        points = dense
       }
       let values = parent.splineValues(input: i, at: points)
       let c = BSpline.fit(x: points, y: values, columns: outputDim, knots: newKnots[i], order: k)
@@ -205,8 +216,8 @@ extension Model {
   /// `KAN.update_grid_from_samples(x)`: layer l's grid follows the inputs it receives from
   /// the already-updated layers before it. See `BSplineKANLayer.updateGrid`. The spec is
   /// unchanged (it records the initial grid); the new knots are the "grid" buffers, saved
-  /// with the model. Throws for a model without such layers, bad sample counts, non-finite
-  /// samples, or `gridEps` outside [0, 1]. Needs exclusive access.
+  /// with the model. Throws `.unsupported` for a model without such layers, and for bad
+  /// sample counts, non-finite samples, or `gridEps` outside [0, 1]. Needs exclusive access.
   public func updateGrid(samples x: [Float], gridEps: Double = BSplineKANLayer.defaultGridEps)
     throws
   {
@@ -214,7 +225,7 @@ extension Model {
       throw LaminaError.invalid("update_grid: grid_eps is \(gridEps); it must be in [0, 1]")
     }
     guard let last = layers.lastIndex(where: { $0 is BSplineKANLayer }) else {
-      throw LaminaError.invalid("update_grid: the model has no B-spline KAN layers")
+      throw LaminaError(.unsupported, "update_grid: the model has no B-spline KAN layers")
     }
     let n = try sampleRows(x, what: "update_grid")
     var input = x
@@ -242,14 +253,14 @@ extension Model {
   /// coefficients refitted to this model's splines at the samples each layer receives
   /// (or, without samples, on each input's grid range), scales, masks and every other
   /// layer's tensors copied. The new spec is this spec with "grid" replaced. This model
-  /// is not changed.
+  /// is not changed. Throws `.unsupported` for a model without B-spline KAN layers.
   public func refine(grid: Int, samples x: [Float]? = nil) throws -> Model {
     guard (1...BSplineKANLayer.Options.maxGrid).contains(grid) else {
       throw LaminaError.invalid(
         "refine: grid is \(grid); it must be between 1 and \(BSplineKANLayer.Options.maxGrid)")
     }
     guard layers.contains(where: { $0 is BSplineKANLayer }) else {
-      throw LaminaError.invalid("refine: the model has no B-spline KAN layers")
+      throw LaminaError(.unsupported, "refine: the model has no B-spline KAN layers")
     }
     func withGrid(_ value: JSONValue) -> JSONValue {
       guard case .object(let pairs) = value else { return value }

@@ -1,0 +1,55 @@
+// Exports: Kolmogorov-Arnold network tools (grid updates, grid refinement, edge curves).
+import CLaminaABI
+import Lamina
+
+@_cdecl("lamina_model_kan_update_grid")
+public func laminaModelKanUpdateGrid(
+  _ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int, _ gridEps: Float
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_kan_update_grid"
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    let n = try sampleCount(n, in: f)
+    guard n > 0 else { throw LaminaError(.shape, "\(f): needs at least one sample; n is 0") }
+    try m.updateGrid(samples: try require(x, "x", in: f), count: n, gridEps: Double(gridEps))
+  }
+}
+
+@_cdecl("lamina_model_kan_refine")
+public func laminaModelKanRefine(
+  _ model: OpaquePointer?, _ grid: Int, _ x: UnsafePointer<Float>?, _ n: Int,
+  _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_kan_refine"
+    let out = try require(out, "out", in: f)
+    out.pointee = nil
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    guard grid >= 0 else {
+      throw LaminaError(
+        .invalidArgument,
+        "\(f): grid = \(UInt(bitPattern: grid)) is out of range (1 to \(BSplineKANLayer.Options.maxGrid))"
+      )
+    }
+    let n = try sampleCount(n, in: f)
+    let samples = n > 0 ? try require(x, "x", in: f) : nil
+    out.pointee = Handles.retain(try m.refine(grid: grid, samples: samples, count: n))
+  }
+}
+
+@_cdecl("lamina_model_kan_edge_curve")
+public func laminaModelKanEdgeCurve(
+  _ model: OpaquePointer?, _ layer: Int, _ i: Int, _ j: Int, _ x: UnsafePointer<Float>?,
+  _ count: Int, _ y: UnsafeMutablePointer<Float>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_kan_edge_curve"
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    _ = try m.kanEdgeLayer(layer, input: i, output: j)
+    let n = try sampleCount(count, in: f)
+    if n == 0 { return }
+    try m.kanEdgeCurve(
+      layer: layer, input: i, output: j, at: try require(x, "x", in: f), count: n,
+      into: try require(y, "y", in: f))
+  }
+}

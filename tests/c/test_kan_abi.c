@@ -1,0 +1,637 @@
+/*
+** test_kan_abi.c -- checks the KAN tools of liblamina (lamina_model_kan_update_grid,
+** lamina_model_kan_refine, lamina_model_kan_edge_curve) against what include/lamina.h
+** promises for them.
+**
+** Plain C99. Each CHECK is one assertion; the last line printed is "N passed, M failed" and
+** the exit status is non-zero when M > 0. LAMINA_TEST_VERBOSE=1 prints the status and
+** message of every call in the bad-call table.
+*/
+#include "lamina.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* =======================================================================================
+** Assertion kit
+*/
+
+static int g_pass, g_fail;
+static int g_verbose;
+static const char *g_ctx = "start";
+
+static int check_(int ok, int line, const char *expr, const char *fmt, ...)
+{
+    va_list ap;
+    if (ok) {
+        g_pass++;
+        return 1;
+    }
+    g_fail++;
+    fprintf(stderr, "FAIL test_kan_abi.c:%d [%s] %s: ", line, g_ctx, expr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 0;
+}
+
+#define CHECK(cond, ...) check_((cond) ? 1 : 0, __LINE__, #cond, __VA_ARGS__)
+
+static int st_(lamina_status got, lamina_status want, int line, const char *call)
+{
+    const char *message = lamina_last_error();
+    if (g_verbose && want != LAMINA_OK)
+        printf("   %s -> %s \"%s\"\n", call, lamina_status_string(got), message);
+    if (got == want && (want == LAMINA_OK || message[0] != '\0')) {
+        g_pass++;
+        return 1;
+    }
+    g_fail++;
+    fprintf(stderr, "FAIL test_kan_abi.c:%d [%s] %s: expected %s, got %s (last_error: \"%s\")\n",
+            line, g_ctx, call, lamina_status_string(want), lamina_status_string(got), message);
+    return 0;
+}
+
+/* CHECK_ST also requires a non-empty message when the call fails ("a message naming the
+** problem is available from lamina_last_error()"). */
+#define CHECK_OK(call) st_((call), LAMINA_OK, __LINE__, #call)
+#define CHECK_ST(call, want) st_((call), (want), __LINE__, #call)
+
+static void section(const char *name)
+{
+    g_ctx = name;
+    printf("-- %s\n", name);
+    fflush(stdout);
+}
+
+/* =======================================================================================
+** Helpers
+*/
+
+static lamina_model *mk(const char *spec)
+{
+    lamina_model *m = NULL;
+    if (lamina_model_create(spec, &m) != LAMINA_OK) {
+        fprintf(stderr, "lamina_model_create(%s): %s\n", spec, lamina_last_error());
+        g_fail++;
+        return NULL;
+    }
+    return m;
+}
+
+/* Deterministic uniform numbers in [0, 1) (a 64-bit LCG; the top 24 bits). */
+static uint64_t g_lcg = 0x2545F4914F6CDD1DULL;
+static double unit(void)
+{
+    g_lcg = g_lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(g_lcg >> 40) / 16777216.0;
+}
+
+/* The shape of tensor `name` into dims[0..2]; returns the rank (0 on error). */
+static size_t shape_of(const lamina_model *m, const char *name, size_t dims[3])
+{
+    size_t rank = 0;
+    dims[0] = dims[1] = dims[2] = 0;
+    if (lamina_model_tensor_shape(m, name, dims, 3, &rank) != LAMINA_OK) return 0;
+    return rank;
+}
+
+/* A malloc'd copy of tensor `name`; its element count in *count. NULL on error. */
+static float *read_tensor(const lamina_model *m, const char *name, size_t *count)
+{
+    size_t dims[3], rank = shape_of(m, name, dims), n = 1, d;
+    float *v;
+    if (rank == 0) return NULL;
+    for (d = 0; d < rank; d++) n *= dims[d];
+    v = malloc(n * sizeof *v);
+    if (v && lamina_model_tensor_read(m, name, v, n) != LAMINA_OK) {
+        free(v);
+        return NULL;
+    }
+    if (count) *count = n;
+    return v;
+}
+
+static char *spec_of(const lamina_model *m)
+{
+    size_t len = 0;
+    char *text;
+    if (lamina_model_spec(m, NULL, 0, &len) != LAMINA_OK) return NULL;
+    text = malloc(len + 1);
+    if (text && lamina_model_spec(m, text, len + 1, &len) != LAMINA_OK) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+static float *predict(const lamina_model *m, const float *x, size_t n)
+{
+    float *y = malloc(n * lamina_model_output_dim(m) * sizeof *y + 1);
+    if (y && lamina_model_predict(m, x, n, y) != LAMINA_OK) {
+        fprintf(stderr, "predict: %s\n", lamina_last_error());
+        free(y);
+        return NULL;
+    }
+    return y;
+}
+
+static double max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double worst = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (!(d <= worst)) worst = d; /* NaN propagates */
+    }
+    return worst;
+}
+
+/* sum (a - b)^2 / sum (a - mean a)^2: the unexplained fraction of a's variance. */
+static double relative_sq_error(const float *a, const float *b, size_t n)
+{
+    double mean = 0, spread = 0, err = 0;
+    size_t i;
+    for (i = 0; i < n; i++) mean += a[i];
+    mean /= (double)n;
+    for (i = 0; i < n; i++) {
+        spread += (a[i] - mean) * (a[i] - mean);
+        err += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+    }
+    return err / spread;
+}
+
+/* Writes smooth spline coefficients into every "<l>.coef" of a [2, 3, 1] KAN, so that new
+** knots can represent the splines (as the Swift grid tests do). */
+static void smooth_coefficients(lamina_model *m, int layers)
+{
+    int l;
+    for (l = 0; l < layers; l++) {
+        char name[32];
+        size_t dims[3], n = 0, e;
+        float *c;
+        snprintf(name, sizeof name, "%d.coef", l);
+        c = read_tensor(m, name, &n);
+        if (!c || shape_of(m, name, dims) != 3) {
+            CHECK(0, "cannot read %s", name);
+            free(c);
+            continue;
+        }
+        for (e = 0; e < n; e++)
+            c[e] = 0.5f * (float)sin(0.5 * (double)(e % dims[2]) + (double)(e / dims[2]));
+        CHECK_OK(lamina_model_tensor_write(m, name, c, n));
+        free(c);
+    }
+}
+
+/* ---- Reference evaluation of an edge, from the tensors, in double ---------------------- */
+
+/* B_{m,k}(x) on knots t[0..kc-1] by the Cox-de Boor recursion, half-open intervals. */
+static double bspline(const float *t, size_t kc, size_t m, int k, double x)
+{
+    double left = 0, right = 0;
+    if (k == 0) return (t[m] <= x && x < t[m + 1]) ? 1.0 : 0.0;
+    if (m + (size_t)k + 1 >= kc) return 0;
+    if (t[m + k] != t[m]) left = (x - t[m]) / ((double)t[m + k] - t[m]) * bspline(t, kc, m, k - 1, x);
+    if (t[m + k + 1] != t[m + 1])
+        right = ((double)t[m + k + 1] - x) / ((double)t[m + k + 1] - t[m + 1]) * bspline(t, kc, m + 1, k - 1, x);
+    return left + right;
+}
+
+/* phi_ij(x) of layer `layer` of model m (order k), from its tensors. */
+static double edge_by_hand(const lamina_model *m, int layer, int k, size_t i, size_t j, double x)
+{
+    char name[32];
+    size_t dims[3], cdims[3], nIn, nOut, nb, kc, mm;
+    float *coef, *grid, *sb, *sp, *mask;
+    double spline = 0, v;
+    snprintf(name, sizeof name, "%d.coef", layer);
+    shape_of(m, name, cdims);
+    coef = read_tensor(m, name, NULL);
+    snprintf(name, sizeof name, "%d.grid", layer);
+    shape_of(m, name, dims);
+    grid = read_tensor(m, name, NULL);
+    snprintf(name, sizeof name, "%d.scale_base", layer);
+    sb = read_tensor(m, name, NULL);
+    snprintf(name, sizeof name, "%d.scale_sp", layer);
+    sp = read_tensor(m, name, NULL);
+    snprintf(name, sizeof name, "%d.mask", layer);
+    mask = read_tensor(m, name, NULL);
+    nIn = cdims[0];
+    nOut = cdims[1];
+    nb = cdims[2];
+    kc = dims[1];
+    (void)nIn;
+    if (!coef || !grid || !sb || !sp || !mask) {
+        v = NAN;
+    } else {
+        for (mm = 0; mm < nb; mm++)
+            spline += coef[(i * nOut + j) * nb + mm] * bspline(grid + i * kc, kc, mm, k, x);
+        v = mask[i * nOut + j] * (sb[i * nOut + j] * x / (1 + exp(-x)) + sp[i * nOut + j] * spline);
+    }
+    free(coef);
+    free(grid);
+    free(sb);
+    free(sp);
+    free(mask);
+    return v;
+}
+
+/* =======================================================================================
+** Tests
+*/
+
+#define KAN_211 "{\"kind\": \"kan\", \"widths\": [2, 3, 1], \"grid\": 8, \"seed\": 2}"
+#define MLP_SPEC "{\"kind\": \"mlp\", \"input\": 2, \"hidden\": [4], \"output\": 1}"
+#define NS 500
+
+static float g_x[NS * 2];
+
+static void make_samples(void)
+{
+    size_t s;
+    /* [-0.5, 0.9] x [-0.2, 0.6], denser near the low end of the first input. */
+    for (s = 0; s < NS; s++) {
+        double u = unit(), v = unit();
+        g_x[2 * s] = (float)(-0.5 + 1.4 * u * u);
+        g_x[2 * s + 1] = (float)(-0.2 + 0.8 * v);
+    }
+}
+
+/* "For a model of one layer with one input, y equals lamina_model_predict's output." */
+static void test_edge_curve_is_the_model(void)
+{
+    lamina_model *m;
+    float x[300], y_edge[300], *y_pred;
+    size_t s, n = 0;
+    /* Knots of grid 5 on [-1, 1] with order 3: -2.2, -1.8, ..., 2.2; outside them only silu. */
+    static const float special[] = {-1.0f, 1.0f, 0.0f, -2.2f, 2.2f, 2.19f, -3.0f, 3.0f, 0.6f, -0.2f};
+    section("edge curve of a [1, 1] KAN = predict");
+    m = mk("{\"kind\": \"kan\", \"widths\": [1, 1], \"grid\": 5, \"seed\": 3}");
+    if (!m) return;
+    for (s = 0; s < sizeof special / sizeof special[0]; s++) x[n++] = special[s];
+    while (n < 300) x[n++] = (float)(-2.6 + 5.2 * unit());
+    CHECK_OK(lamina_model_kan_edge_curve(m, 0, 0, 0, x, n, y_edge));
+    y_pred = predict(m, x, n);
+    CHECK(y_pred && memcmp(y_pred, y_edge, n * sizeof(float)) == 0,
+          "edge curve differs from predict by up to %g", y_pred ? max_abs_diff(y_pred, y_edge, n) : -1.0);
+    /* Outside the extended grid only scale_base * silu(x) remains. */
+    {
+        float sb = 0;
+        CHECK_OK(lamina_model_tensor_read(m, "0.scale_base", &sb, 1));
+        CHECK(fabs(y_edge[6] - sb * -3.0 / (1 + exp(3.0))) < 1e-6, "phi(-3) = %g", y_edge[6]);
+    }
+    free(y_pred);
+    lamina_model_free(m);
+}
+
+/* "Output j of the layer is sum_i phi_ij(x_i)." */
+static void test_edge_curves_sum_to_the_layer(void)
+{
+    lamina_model *m;
+    enum { N = 200, IN = 3, OUT = 4 };
+    float x[N * IN], col[N], phi[N], sum[N * OUT], *y;
+    size_t s, i, j;
+    section("edge curves sum to a layer's outputs");
+    m = mk("{\"kind\": \"kan\", \"widths\": [3, 4], \"grid\": 4, \"order\": 2, \"grid_range\": [-1.5, 1], \"seed\": 5}");
+    if (!m) return;
+    for (s = 0; s < N * IN; s++) x[s] = (float)(-3 + 6 * unit());
+    memset(sum, 0, sizeof sum);
+    for (i = 0; i < IN; i++) {
+        for (s = 0; s < N; s++) col[s] = x[s * IN + i];
+        for (j = 0; j < OUT; j++) {
+            CHECK_OK(lamina_model_kan_edge_curve(m, 0, i, j, col, N, phi));
+            for (s = 0; s < N; s++) sum[s * OUT + j] += phi[s];
+        }
+    }
+    y = predict(m, x, N);
+    if (y) {
+        double worst = 0;
+        for (s = 0; s < N * OUT; s++) {
+            double d = fabs((double)y[s] - sum[s]) / (1 + fabs(y[s]));
+            if (!(d <= worst)) worst = d;
+        }
+        CHECK(worst < 1e-5, "sum of edges vs predict: relative difference %g", worst);
+    }
+    free(y);
+    lamina_model_free(m);
+}
+
+/* phi(x) = mask * (scale_base * silu(x) + scale_sp * sum_m coef_m B_m(x)), by hand. */
+static void compare_with_hand(lamina_model *m, int layers, const int *widths, int k, const char *what)
+{
+    int l;
+    size_t i, j, s;
+    enum { P = 120 };
+    float x[P], y[P];
+    for (s = 0; s < P; s++) x[s] = (float)(-4 + 8.5 * (double)s / (P - 1));
+    for (l = 0; l < layers; l++) {
+        for (i = 0; i < (size_t)widths[l]; i++) {
+            for (j = 0; j < (size_t)widths[l + 1]; j++) {
+                double worst = 0;
+                if (!CHECK_OK(lamina_model_kan_edge_curve(m, (size_t)l, i, j, x, P, y))) continue;
+                for (s = 0; s < P; s++) {
+                    double want = edge_by_hand(m, l, k, i, j, x[s]);
+                    double d = fabs(want - y[s]) / (1 + fabs(want));
+                    if (!(d <= worst)) worst = d;
+                }
+                CHECK(worst < 2e-5, "%s: edge (%d, %zu, %zu) differs from the hand evaluation by %g", what, l,
+                      i, j, worst);
+            }
+        }
+    }
+}
+
+static void test_edge_curve_by_hand(void)
+{
+    lamina_model *m;
+    static const int widths[] = {2, 2, 1};
+    float mask[4] = {1, 0.5f, 0, 1}, sb[4] = {0.7f, -0.4f, 1.3f, 0.2f}, sp[4] = {1.5f, 0.8f, -0.6f, 2.0f};
+    float zero[40], y[40];
+    size_t s;
+    section("edge curves match a hand evaluation from the tensors");
+    m = mk("{\"kind\": \"kan\", \"widths\": [2, 2, 1], \"grid\": 3, \"order\": 2, \"grid_range\": [-1, 2], "
+           "\"seed\": 7}");
+    if (!m) return;
+    CHECK_OK(lamina_model_tensor_write(m, "0.mask", mask, 4));
+    CHECK_OK(lamina_model_tensor_write(m, "0.scale_base", sb, 4));
+    CHECK_OK(lamina_model_tensor_write(m, "0.scale_sp", sp, 4));
+    compare_with_hand(m, 2, widths, 2, "uniform knots");
+    /* A pruned edge (mask 0) is identically 0. */
+    for (s = 0; s < 40; s++) zero[s] = (float)(-3 + 0.15 * (double)s);
+    CHECK_OK(lamina_model_kan_edge_curve(m, 0, 1, 0, zero, 40, y));
+    for (s = 0; s < 40 && y[s] == 0; s++) {}
+    CHECK(s == 40, "masked edge is %g at x = %g", s < 40 ? y[s] : 0.0, s < 40 ? zero[s] : 0.0);
+    /* Non-uniform knots after a grid update take the evaluator's general path. */
+    CHECK_OK(lamina_model_kan_update_grid(m, g_x, NS, 0.02f));
+    compare_with_hand(m, 2, widths, 2, "knots after update_grid");
+    lamina_model_free(m);
+}
+
+static void test_update_grid(void)
+{
+    lamina_model *m;
+    float *before = NULL, *after = NULL, *grid0 = NULL, *grid1 = NULL, *kept = NULL;
+    char *spec0 = NULL, *spec1 = NULL;
+    size_t s, j, n0 = 0, n1 = 0;
+    const size_t k = 3, g = 8, kc = 8 + 2 * 3 + 1;
+    float lo = 1e30f, hi = -1e30f;
+    section("update_grid");
+    m = mk(KAN_211);
+    if (!m) return;
+    smooth_coefficients(m, 2);
+    before = predict(m, g_x, NS);
+    spec0 = spec_of(m);
+    CHECK_OK(lamina_model_kan_update_grid(m, g_x, NS, 0.02f));
+    after = predict(m, g_x, NS);
+    spec1 = spec_of(m);
+    CHECK(spec0 && spec1 && strcmp(spec0, spec1) == 0, "the spec changed: %s", spec1 ? spec1 : "");
+    /* pykan's refit is least squares: the function is kept on the samples, not exactly. */
+    if (before && after) {
+        double r = relative_sq_error(before, after, NS);
+        CHECK(r < 1e-4, "update_grid changed the predictions: unexplained variance %g", r);
+        CHECK(max_abs_diff(before, after, NS) > 0, "predictions are bit-identical: did anything move?");
+    }
+    /* Layer 0: input 0's interior knots t_k ... t_{k+G} span its samples (grid_eps blends
+    ** quantiles with the uniform grid but keeps both ends), increasing, denser where the
+    ** samples are. */
+    grid0 = read_tensor(m, "0.grid", &n0);
+    for (s = 0; s < NS; s++) {
+        if (g_x[2 * s] < lo) lo = g_x[2 * s];
+        if (g_x[2 * s] > hi) hi = g_x[2 * s];
+    }
+    if (CHECK(grid0 && n0 == 2 * kc, "0.grid has %zu values", n0)) {
+        CHECK(grid0[k] == lo && grid0[k + g] == hi, "input 0 interior [%g, %g], samples [%g, %g]", grid0[k],
+              grid0[k + g], lo, hi);
+        for (j = 1; j < kc && grid0[j] > grid0[j - 1]; j++) {}
+        CHECK(j == kc, "knots not increasing at %zu", j);
+        CHECK(grid0[k + 1] - grid0[k] < grid0[k + g] - grid0[k + g - 1], "quantile grid not denser at the low end");
+    }
+    /* Layer 1 adapts to what the updated layer 0 sends it: h_j = sum_i phi_0ij(x_i). */
+    grid1 = read_tensor(m, "1.grid", &n1);
+    if (CHECK(grid1 && n1 == 3 * kc, "1.grid has %zu values", n1)) {
+        float col[NS], phi[NS], h[NS];
+        size_t i;
+        for (j = 0; j < 3; j++) {
+            float hlo = 1e30f, hhi = -1e30f;
+            memset(h, 0, sizeof h);
+            for (i = 0; i < 2; i++) {
+                for (s = 0; s < NS; s++) col[s] = g_x[2 * s + i];
+                CHECK_OK(lamina_model_kan_edge_curve(m, 0, i, j, col, NS, phi));
+                for (s = 0; s < NS; s++) h[s] += phi[s];
+            }
+            for (s = 0; s < NS; s++) {
+                if (h[s] < hlo) hlo = h[s];
+                if (h[s] > hhi) hhi = h[s];
+            }
+            CHECK(fabs(grid1[j * kc + k] - hlo) <= 1e-5 * (1 + fabs(hlo)) &&
+                      fabs(grid1[j * kc + k + g] - hhi) <= 1e-5 * (1 + fabs(hhi)),
+                  "layer 1 input %zu: interior [%g, %g], received [%g, %g]", j, grid1[j * kc + k],
+                  grid1[j * kc + k + g], hlo, hhi);
+        }
+    }
+    /* grid_eps = 1: the uniform grid over the samples' range. */
+    CHECK_OK(lamina_model_kan_update_grid(m, g_x, NS, 1.0f));
+    free(grid0);
+    grid0 = read_tensor(m, "0.grid", NULL);
+    if (grid0) {
+        double h = ((double)hi - lo) / (double)g, worst = 0;
+        for (j = 0; j + 1 < kc; j++) {
+            double d = fabs(((double)grid0[j + 1] - grid0[j]) - h);
+            if (d > worst) worst = d;
+        }
+        CHECK(worst < 1e-5, "grid_eps = 1: spacing differs from %g by %g", h, worst);
+    }
+    /* On failure nothing is changed. */
+    kept = read_tensor(m, "0.grid", NULL);
+    {
+        float bad[NS * 2];
+        memcpy(bad, g_x, sizeof bad);
+        bad[NS * 2 - 1] = NAN;
+        CHECK_ST(lamina_model_kan_update_grid(m, bad, NS, 0.02f), LAMINA_E_NUMERIC);
+        free(grid0);
+        grid0 = read_tensor(m, "0.grid", NULL);
+        CHECK(grid0 && kept && memcmp(grid0, kept, 2 * kc * sizeof(float)) == 0, "a failed update_grid moved knots");
+    }
+    free(before);
+    free(after);
+    free(grid0);
+    free(grid1);
+    free(kept);
+    free(spec0);
+    free(spec1);
+    lamina_model_free(m);
+}
+
+static void test_refine(void)
+{
+    lamina_model *m, *fine = NULL, *dense = NULL, *twelve = NULL;
+    float *before = NULL, *y = NULL, *again = NULL, *a = NULL, *b = NULL;
+    size_t dims[3], rank;
+    char *spec = NULL;
+    section("refine");
+    m = mk(KAN_211);
+    if (!m) return;
+    smooth_coefficients(m, 2);
+    /* Start from knots adapted to the samples (non-uniform), as after training. */
+    CHECK_OK(lamina_model_kan_update_grid(m, g_x, NS, 0.02f));
+    before = predict(m, g_x, NS);
+    /* 8 -> 16 splits every interval: the old splines lie in the new space. */
+    CHECK_OK(lamina_model_kan_refine(m, 16, g_x, NS, &fine));
+    if (fine && before) {
+        y = predict(fine, g_x, NS);
+        CHECK(y && max_abs_diff(before, y, NS) < 1e-3, "refine(16) at the samples moved predictions by %g",
+              y ? max_abs_diff(before, y, NS) : -1.0);
+        rank = shape_of(fine, "0.coef", dims);
+        CHECK(rank == 3 && dims[0] == 2 && dims[1] == 3 && dims[2] == 19, "0.coef is [%zu, %zu, %zu]", dims[0],
+              dims[1], dims[2]);
+        rank = shape_of(fine, "0.grid", dims);
+        CHECK(rank == 2 && dims[0] == 2 && dims[1] == 23, "0.grid is [%zu, %zu]", dims[0], dims[1]);
+        rank = shape_of(fine, "1.coef", dims);
+        CHECK(rank == 3 && dims[0] == 3 && dims[1] == 1 && dims[2] == 19, "1.coef is [%zu, %zu, %zu]", dims[0],
+              dims[1], dims[2]);
+        rank = shape_of(fine, "1.grid", dims);
+        CHECK(rank == 2 && dims[0] == 3 && dims[1] == 23, "1.grid is [%zu, %zu]", dims[0], dims[1]);
+        spec = spec_of(fine);
+        CHECK(spec && (strstr(spec, "\"grid\": 16,") || strstr(spec, "\"grid\":16,")), "refined spec: %s",
+              spec ? spec : "");
+        a = read_tensor(m, "0.scale_base", NULL);
+        b = read_tensor(fine, "0.scale_base", NULL);
+        CHECK(a && b && memcmp(a, b, 6 * sizeof(float)) == 0, "scale_base not copied");
+    }
+    /* No samples (x = NULL, n = 0): fitted on a dense grid over each input's knot range. */
+    CHECK_OK(lamina_model_kan_refine(m, 16, NULL, 0, &dense));
+    if (dense && before) {
+        free(y);
+        y = predict(dense, g_x, NS);
+        CHECK(y && max_abs_diff(before, y, NS) < 1e-3, "refine(16) without samples moved predictions by %g",
+              y ? max_abs_diff(before, y, NS) : -1.0);
+    }
+    /* 8 -> 12 is not nested: close, not exact. */
+    CHECK_OK(lamina_model_kan_refine(m, 12, g_x, NS, &twelve));
+    if (twelve && before) {
+        free(y);
+        y = predict(twelve, g_x, NS);
+        CHECK(y && relative_sq_error(before, y, NS) < 1e-3, "refine(12): unexplained variance %g",
+              y ? relative_sq_error(before, y, NS) : -1.0);
+    }
+    /* READ-ONLY on the model: unchanged; the new models are independent of it. */
+    again = predict(m, g_x, NS);
+    CHECK(again && before && memcmp(again, before, NS * sizeof(float)) == 0, "refine changed its model");
+    lamina_model_free(m);
+    if (fine && before) {
+        free(y);
+        y = predict(fine, g_x, NS);
+        CHECK(y && max_abs_diff(before, y, NS) < 1e-3, "the refined model depends on the freed original");
+    }
+    free(before);
+    free(y);
+    free(again);
+    free(a);
+    free(b);
+    free(spec);
+    lamina_model_free(fine);
+    lamina_model_free(dense);
+    lamina_model_free(twelve);
+}
+
+static void test_sequential(void)
+{
+    lamina_model *m, *r = NULL;
+    float x[4] = {0.1f, -0.2f, 0.5f, 0.3f}, y[2];
+    size_t dims[3];
+    section("a sequential model with a dense and a KAN layer");
+    m = mk("{\"kind\": \"sequential\", \"input\": 2, \"seed\": 1, \"layers\": [{\"type\": \"dense\", "
+           "\"output\": 3}, {\"type\": \"kan\", \"output\": 1, \"grid\": 4}]}");
+    if (!m) return;
+    CHECK_ST(lamina_model_kan_edge_curve(m, 0, 0, 0, x, 2, y), LAMINA_E_UNSUPPORTED);
+    CHECK_OK(lamina_model_kan_edge_curve(m, 1, 2, 0, x, 2, y));
+    CHECK_OK(lamina_model_kan_update_grid(m, g_x, NS, 0.02f));
+    CHECK_OK(lamina_model_kan_refine(m, 8, g_x, NS, &r));
+    CHECK(r && shape_of(r, "1.coef", dims) == 3 && dims[0] == 3 && dims[2] == 11, "1.coef is [%zu, %zu, %zu]",
+          dims[0], dims[1], dims[2]);
+    lamina_model_free(r);
+    lamina_model_free(m);
+}
+
+static void test_bad_calls(void)
+{
+    lamina_model *kan, *mlp, *out = (lamina_model *)&g_pass, *big;
+    float x[4] = {0.1f, 0.2f, 0.3f, 0.4f}, xnan[4] = {0.1f, NAN, 0.3f, 0.4f}, xinf[2] = {INFINITY, 0}, y[4];
+    section("bad calls");
+    kan = mk(KAN_211);
+    mlp = mk(MLP_SPEC);
+    if (!kan || !mlp) return;
+
+    CHECK_ST(lamina_model_kan_update_grid(NULL, x, 2, 0.02f), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_update_grid(kan, NULL, 2, 0.02f), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_update_grid(kan, x, 0, 0.02f), LAMINA_E_SHAPE);
+    CHECK_ST(lamina_model_kan_update_grid(kan, x, 2, -0.1f), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_update_grid(kan, x, 2, 1.5f), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_update_grid(kan, x, 2, NAN), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_update_grid(kan, xnan, 2, 0.02f), LAMINA_E_NUMERIC);
+    CHECK_ST(lamina_model_kan_update_grid(kan, xinf, 1, 0.02f), LAMINA_E_NUMERIC);
+    CHECK_ST(lamina_model_kan_update_grid(kan, x, SIZE_MAX, 0.02f), LAMINA_E_OUT_OF_MEMORY);
+    CHECK_ST(lamina_model_kan_update_grid(kan, x, SIZE_MAX / 2, 0.02f), LAMINA_E_OUT_OF_MEMORY);
+    CHECK_ST(lamina_model_kan_update_grid(mlp, x, 2, 0.02f), LAMINA_E_UNSUPPORTED);
+
+    CHECK_ST(lamina_model_kan_refine(NULL, 10, NULL, 0, &out), LAMINA_E_INVALID_ARGUMENT);
+    CHECK(out == NULL, "*out is not NULL after a failed refine");
+    CHECK_ST(lamina_model_kan_refine(kan, 10, NULL, 0, NULL), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_refine(kan, 0, NULL, 0, &out), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_refine(kan, 10001, NULL, 0, &out), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_refine(kan, SIZE_MAX, NULL, 0, &out), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_refine(kan, (size_t)1 << 40, NULL, 0, &out), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_refine(kan, 10, NULL, 2, &out), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_refine(kan, 10, xnan, 2, &out), LAMINA_E_NUMERIC);
+    CHECK_ST(lamina_model_kan_refine(kan, 10, x, SIZE_MAX, &out), LAMINA_E_OUT_OF_MEMORY);
+    CHECK_ST(lamina_model_kan_refine(mlp, 10, NULL, 0, &out), LAMINA_E_UNSUPPORTED);
+    CHECK(out == NULL, "*out is not NULL after a failed refine");
+    /* A grid the parameter budget cannot hold: 1024 x 1024 edges x (10000 + 2) scalars. */
+    big = mk("{\"kind\": \"kan\", \"widths\": [1024, 1024], \"grid\": 1, \"order\": 0}");
+    if (big) CHECK_ST(lamina_model_kan_refine(big, 10000, NULL, 0, &out), LAMINA_E_OUT_OF_MEMORY);
+    lamina_model_free(big);
+
+    CHECK_ST(lamina_model_kan_edge_curve(NULL, 0, 0, 0, x, 1, y), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_edge_curve(kan, 2, 0, 0, x, 1, y), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_edge_curve(kan, SIZE_MAX, 0, 0, x, 1, y), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_edge_curve(kan, 0, 2, 0, x, 1, y), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_edge_curve(kan, 0, 0, 3, x, 1, y), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_edge_curve(kan, 1, 3, 0, x, 1, y), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_edge_curve(kan, 1, 0, 1, x, 1, y), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_edge_curve(kan, 0, SIZE_MAX, SIZE_MAX, x, 1, y), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_edge_curve(kan, 0, 0, 0, NULL, 1, y), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_edge_curve(kan, 0, 0, 0, x, 1, NULL), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_edge_curve(kan, 0, 0, 0, xnan, 4, y), LAMINA_E_NUMERIC);
+    CHECK_ST(lamina_model_kan_edge_curve(kan, 0, 0, 0, x, SIZE_MAX, y), LAMINA_E_OUT_OF_MEMORY);
+    CHECK_ST(lamina_model_kan_edge_curve(mlp, 0, 0, 0, x, 1, y), LAMINA_E_UNSUPPORTED);
+    /* count = 0: nothing to do, x and y may be NULL, but the indices are still checked. */
+    CHECK_OK(lamina_model_kan_edge_curve(kan, 1, 2, 0, NULL, 0, NULL));
+    CHECK_ST(lamina_model_kan_edge_curve(kan, 5, 0, 0, NULL, 0, NULL), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_edge_curve(mlp, 0, 0, 0, NULL, 0, NULL), LAMINA_E_UNSUPPORTED);
+    /* A failed call leaves the model usable. */
+    CHECK_OK(lamina_model_kan_edge_curve(kan, 0, 1, 2, x, 4, y));
+    lamina_model_free(kan);
+    lamina_model_free(mlp);
+}
+
+int main(void)
+{
+    const char *verbose = getenv("LAMINA_TEST_VERBOSE");
+    g_verbose = verbose && verbose[0] == '1';
+    make_samples();
+    test_edge_curve_is_the_model();
+    test_edge_curves_sum_to_the_layer();
+    test_edge_curve_by_hand();
+    test_update_grid();
+    test_refine();
+    test_sequential();
+    test_bad_calls();
+    printf("%d passed, %d failed\n", g_pass, g_fail);
+    return g_fail == 0 ? 0 : 1;
+}
