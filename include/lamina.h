@@ -164,17 +164,41 @@ typedef struct lamina_model lamina_model;
 **
 **   {"kind": "kan", "widths": [2, 5, 1], "basis": "bspline", "grid": 5, "order": 3}
 **
-** KAN keys (defaults), as pykan's KAN(width=..., grid=..., k=...): widths (required; at
-** least two, each 1 to LAMINA_MAX_WIDTH), basis ("bspline"), grid (5; intervals, 1 to 10000),
-** order (3; spline degree k, 0 to 10), grid_range ([-1, 1]; finite lo < hi), noise_scale
-** (0.3), scale_base_mu (0), scale_base_sigma (1), seed (0). Tensors per layer l, as pykan's
-** KANLayer: "l.coef" (in x out x grid+order), "l.scale_base", "l.scale_sp" (in x out), and
-** the buffers "l.grid" (in x grid+2*order+1 knots) and "l.mask" (in x out; 1 keeps an edge).
-** Outside the extended grid every B-spline is exactly 0: only the silu branch remains.
+** KAN keys (defaults): widths (required; at least two, each 1 to LAMINA_MAX_WIDTH; one KAN
+** layer per consecutive pair, as pykan's KAN(width=...)), basis ("bspline"), seed (0), and the
+** keys of the basis, beside "basis". Bases, their keys and tensors per layer l:
 **
-** A general form {"kind": "sequential", "input": N, "layers": [{"type": "dense", "output": 64},
-** {"type": "activation", "name": "relu"}, {"type": "kan", "output": 8, "grid": 5}, ...]}
-** composes the same layers (a "kan" layer takes the KAN keys above except widths and seed).
+** "bspline" (pykan's KANLayer): grid (5; intervals, 1 to 10000), order (3; spline degree k,
+**   0 to 10), grid_range ([-1, 1]; finite lo < hi), noise_scale (0.3), scale_base_mu (0),
+**   scale_base_sigma (1). phi(x) = scale_base silu(x) + scale_sp sum_m coef_m B_m(x).
+**   "l.coef" (in x out x grid+order), "l.scale_base", "l.scale_sp" (in x out), and the
+**   buffers "l.grid" (in x grid+2*order+1 knots) and "l.mask" (in x out; 1 keeps an edge).
+**   Outside the extended grid every B-spline is exactly 0: only the silu branch remains.
+** "chebyshev" (ChebyKAN): degree (4; 1 to 64). y_j = sum_i sum_d coef_ijd T_d(tanh x_i), by
+**   the three-term recurrence (finite gradients where tanh saturates). "l.coef"
+**   (in x out x degree+1).
+** "fourier" (FourierKAN): grid (5; frequencies 1 to 1024), smooth_init (false; initial
+**   coefficients fall off as 1/g^2), bias (true). y_j = bias_j + sum_i sum_g a_jig cos(g x_i)
+**   + b_jig sin(g x_i). "l.fouriercoeffs" (2 x out x in x grid: a, then b), "l.bias" (out).
+** "rbf" (FastKAN): grid (8; Gaussian centres, 2 to 1024), grid_range ([-2, 2]; first and last
+**   centre), normalize (false; a LayerNorm first, refused for a layer with 1 input), base
+**   (true; a silu linear branch with bias). "l.spline_linear.weight" (out x in*grid), with base
+**   "l.base_linear.weight" (out x in) and "l.base_linear.bias" (out), with normalize
+**   "l.layernorm.weight" and "l.layernorm.bias" (in), and the buffer "l.rbf.grid" (grid).
+** "rational" (KAT's GR-KAN): groups (0: per layer, the largest divisor of its input width not
+**   above 8; otherwise it must divide every layer's input width), init ("identity", "gelu",
+**   "swish" alias "silu"), bias (true). Each group of channels shares F(x) = (a0 + ... +
+**   a5 x^5) / (1 + |b1 x + ... + b4 x^4|), then a linear map. "l.numerator" (groups x 6),
+**   "l.denominator" (groups x 4), "l.linear.weight" (out x in), "l.linear.bias" (out).
+**
+** "basis" may also be a list with one entry per layer, each a name (that basis with its
+** defaults) or an object with "name" and that basis's keys; the basis keys then go in the
+** entries only:
+**
+**   {"kind": "kan", "widths": [2, 5, 1], "basis": ["bspline", {"name": "chebyshev", "degree": 8}]}
+**
+** lamina_model_spec() writes each entry as an object with all its keys (rational groups as
+** the number the layer uses); the shared form keeps "groups": 0 so every layer picks its own.
 **
 ** On success *out owns a new model; free it with lamina_model_free().
 ** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, malformed JSON, unknown or bad key, a width over

@@ -683,7 +683,7 @@ final class KANTests: XCTestCase {
         .invalidArgument
       ),
       (
-        #"{"kind": "kan", "widths": [2, 1], "basis": "chebyshev"}"#, "unknown \"basis\"",
+        #"{"kind": "kan", "widths": [2, 1], "basis": "bessel"}"#, "unknown \"basis\"",
         .invalidArgument
       ),
       (

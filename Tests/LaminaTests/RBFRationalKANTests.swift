@@ -425,7 +425,7 @@ final class RBFRationalKANTests: XCTestCase {
         "\"groups\""
       ),
       (
-        #"{"type": "kan", "basis": "rational", "output": 3, "groups": 0}"#, 4, .invalidArgument,
+        #"{"type": "kan", "basis": "rational", "output": 3, "groups": -1}"#, 4, .invalidArgument,
         "\"groups\""
       ),
       (

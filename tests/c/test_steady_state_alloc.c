@@ -6,6 +6,8 @@
 **
 ** OpenBLAS's multi-threaded sgemm driver mallocs a job buffer on every threaded call; that
 ** is OpenBLAS's allocation, not Lamina's, so the test re-runs itself with one BLAS thread.
+** Likewise B-spline KAN layers hand large calls to Dispatch's concurrentPerform, which copies
+** a block per call; the KAN specs here are small enough to run on the calling thread.
 */
 #define _GNU_SOURCE
 #define _DEFAULT_SOURCE
@@ -66,10 +68,19 @@ int main(int argc, char **argv) {
         "{\"kind\": \"mlp\", \"input\": 3, \"hidden\": [64, 64], \"output\": 1}",
         "{\"kind\": \"mlp\", \"input\": 3, \"hidden\": [32], \"output\": 1, "
         "\"activation\": {\"name\": \"prelu\"}}",
+        /* KAN layers borrow their scratch from per-layer pools that stop growing. */
+        "{\"kind\": \"kan\", \"widths\": [3, 8, 1]}",
+        "{\"kind\": \"kan\", \"widths\": [3, 8, 1], \"basis\": \"chebyshev\"}",
+        "{\"kind\": \"kan\", \"widths\": [3, 8, 1], \"basis\": \"fourier\"}",
+        "{\"kind\": \"kan\", \"widths\": [3, 8, 1], \"basis\": \"rbf\", \"normalize\": true}",
+        "{\"kind\": \"kan\", \"widths\": [3, 8, 1], \"basis\": \"rational\"}",
+        "{\"kind\": \"kan\", \"widths\": [3, 4, 4, 1], \"basis\": [\"rational\", "
+        "{\"name\": \"bspline\", \"grid\": 1000, \"order\": 2}, \"fourier\"]}",
     };
+    const int spec_count = (int)(sizeof specs / sizeof specs[0]);
     const char *configs[] = {"{\"optimizer\": \"adam\"}",
                              "{\"optimizer\": \"sgd\", \"momentum\": 0.9, \"clip_norm\": 1}"};
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < spec_count; s++) {
         for (int c = 0; c < 2; c++) {
             lamina_model *model = NULL;
             lamina_trainer *trainer = NULL;

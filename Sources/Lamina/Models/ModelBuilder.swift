@@ -169,7 +169,9 @@ enum ModelBuilder {
   // MARK: - KAN
 
   /// `{"kind": "kan", "widths": [2, 5, 1], "basis": "bspline", <basis keys>, "seed": 0}`:
-  /// one KAN layer per consecutive pair of widths, as pykan's `KAN(width=...)`.
+  /// one KAN layer per consecutive pair of widths, as pykan's `KAN(width=...)`. "basis" may
+  /// instead list one basis per layer, each a name or `{"name": ..., <its keys>}`; the basis
+  /// keys then live in the entries only (see `KANBasis.parseModel`).
   static func buildKAN(_ r: JSONObjectReader) throws -> Built {
     guard case .array(let items)? = r.value("widths") else {
       throw LaminaError.invalid(
@@ -190,19 +192,35 @@ enum ModelBuilder {
         try JSONObjectReader.integer(item, "model spec: widths[\(i)]", min: 1, max: Limits.maxWidth)
       )
     }
-    let basis = try KANBasis.parse(r)
-    let seed = try seed(r)
-    try r.finish()
-
     let pairs = Array(zip(widths, widths.dropFirst()))
-    try checkParameterBudget(pairs.flatMap { basis.parameterBudget(input: $0.0, output: $0.1) })
+    let bases = try KANBasis.parseModel(r, layers: pairs.count)
+    let seed = try seed(r)
+    do {
+      try r.finish()
+    } catch let error as LaminaError {
+      guard case .perLayer = bases else { throw error }
+      throw LaminaError.invalid(
+        error.message + "; with a list of bases, each layer's basis keys go in its entry, "
+          + "e.g. {\"name\": \"bspline\", \"grid\": 10}")
+    }
+
+    // Every layer's width rules and the whole budget before anything is allocated.
+    var budget: [(Int, Int)] = []
+    for (l, (input, output)) in pairs.enumerated() {
+      let basis = bases.basis(l)
+      try basis.validate(
+        input: input, output: output, what: "model spec: layer \(l) (\(input) -> \(output))")
+      budget += basis.parameterBudget(input: input, output: output)
+    }
+    try checkParameterBudget(budget)
     var rng = RandomSource(seed: seed)
-    let layers = pairs.map { basis.makeLayer(input: $0.0, output: $0.1, rng: &rng) }
+    var layers: [Layer] = []
+    for (l, (input, output)) in pairs.enumerated() {
+      layers.append(try bases.basis(l).makeLayer(input: input, output: output, rng: &rng))
+    }
     let full: JSONValue = .object(
-      [
-        ("kind", .string("kan")), ("widths", .array(widths.map { .number(Double($0)) })),
-        ("basis", .string(type(of: basis).basisName)),
-      ] + basis.specPairs + [("seed", .number(Double(seed)))])
+      [("kind", .string("kan")), ("widths", .array(widths.map { .number(Double($0)) }))]
+        + KANBasis.specPairs(bases, widths: widths) + [("seed", .number(Double(seed)))])
     return Built(kind: "kan", fullSpec: full, layers: layers, inputDim: widths[0])
   }
 
@@ -249,6 +267,7 @@ enum ModelBuilder {
         let output = try lr.int("output", min: 1, max: Limits.maxWidth)
         let basis = try KANBasis.parse(lr)
         try lr.finish()
+        try basis.validate(input: width, output: output, what: what)
         parsed.append(.kan(output: output, basis: basis))
         budget += basis.parameterBudget(input: width, output: output)
         width = output
@@ -283,7 +302,7 @@ enum ModelBuilder {
       case .activation(let a):
         layers.append(ActivationLayer(width: width, activation: a))
       case .kan(let output, let basis):
-        layers.append(basis.makeLayer(input: width, output: output, rng: &rng))
+        layers.append(try basis.makeLayer(input: width, output: output, rng: &rng))
         width = output
       }
       specs.append(layers[layers.count - 1].spec)

@@ -13,10 +13,16 @@ Example (pykan's tutorial, with Adam)::
 
 A :class:`KAN` is an ordinary :class:`~lamina.Model` built from the ``"kan"`` spec, so
 ``predict``, ``gradient``, ``save``, :func:`lamina.load`, ``state_dict`` and
-:class:`~lamina.Trainer` all work on it. Its tensors are named as pykan's ``KANLayer``
-(``"0.coef"`` [in, out, G + k], ``"0.scale_base"``, ``"0.scale_sp"`` and the buffers
-``"0.grid"`` [in, G + 2k + 1] and ``"0.mask"``), so weights move to and from pykan's
-``act_fun.<l>.*`` tensors by renaming only.
+:class:`~lamina.Trainer` all work on it. With the default B-spline basis its tensors are
+named as pykan's ``KANLayer`` (``"0.coef"`` [in, out, G + k], ``"0.scale_base"``,
+``"0.scale_sp"`` and the buffers ``"0.grid"`` [in, G + 2k + 1] and ``"0.mask"``), so weights
+move to and from pykan's ``act_fun.<l>.*`` tensors by renaming only. The other bases
+(``"chebyshev"``, ``"fourier"``, ``"rbf"``, ``"rational"``; see ``lamina_model_create`` in
+lamina.h) name theirs as ChebyKAN, FourierKAN, FastKAN and KAT do, and ``basis`` may be a
+list with one basis per layer::
+
+    lamina.KAN(width=[2, 5, 1], basis="chebyshev", degree=8)
+    lamina.KAN(width=[2, 5, 1], basis=["bspline", {"name": "rbf", "grid": 6}])
 
 pykan's grid tools work on B-spline KANs: :meth:`KAN.update_grid` (alias
 ``update_grid_from_samples``), :meth:`KAN.refine` (grid extension), :meth:`KAN.activation`
@@ -59,19 +65,28 @@ class KAN(Model):
     Example::
 
         model = lamina.KAN(width=[2, 5, 1], grid=5, k=3, seed=0)
+        cheby = lamina.KAN(width=[2, 5, 1], basis="chebyshev", degree=8)
 
     Args:
         width: neurons per layer, input first (``[2, 5, 1]``): one KAN layer per
             consecutive pair.
-        grid: G, grid intervals of every spline (1 to 10000). pykan's ``KAN()`` default is
-            3; Lamina's spec default is 5.
-        k: spline order (degree; 3 = cubic), 0 to 10.
-        basis: the edge function family; ``"bspline"``, as pykan's.
-        grid_range: ``[lo, hi]`` of the initial grid.
+        grid: the basis's ``"grid"`` key: B-spline intervals G (1 to 10000; default 5 —
+            pykan's ``KAN()`` default is 3), Fourier frequencies (default 5) or RBF centres
+            (default 8). Left out when ``None``, so the basis's default applies.
+        k: B-spline order (degree; 3 = cubic, 0 to 10), the spec's ``"order"``; only for
+            ``basis="bspline"``.
+        basis: the edge function family: ``"bspline"`` (pykan's), ``"chebyshev"``,
+            ``"fourier"``, ``"rbf"``, ``"rational"``; or a list with one entry per layer,
+            each a name or a dict ``{"name": ..., <that basis's keys>}`` (the basis keys
+            then go in the entries, not in ``grid``/``k``/``grid_range``/``**extra``).
+        grid_range: ``[lo, hi]`` of the initial B-spline grid, or the first and last RBF
+            centre. Left out when ``None`` (B-splines: [-1, 1]; RBF: [-2, 2]).
         seed: seed of the initialisation (Lamina's portable generator, so weights differ
             from pykan's for the same seed but agree across Lamina's C, Python and Swift).
-        **extra: further spec keys: ``noise_scale`` (0.3), ``scale_base_mu`` (0),
-            ``scale_base_sigma`` (1).
+        **extra: further spec keys, passed through: the basis's own keys
+            (``noise_scale``, ``scale_base_mu``, ``scale_base_sigma`` for B-splines;
+            ``degree`` for Chebyshev; ``smooth_init``, ``bias`` for Fourier; ``normalize``,
+            ``base`` for RBF; ``groups``, ``init``, ``bias`` for rational).
 
     Differences from pykan: no symbolic branch, no multiplication nodes, no per-node
     affine parameters (identity in pykan by default), no pruning yet.
@@ -80,10 +95,10 @@ class KAN(Model):
     def __init__(
         self,
         width: Optional[Sequence[int]] = None,
-        grid: int = 5,
-        k: int = 3,
-        basis: str = "bspline",
-        grid_range: Sequence[float] = (-1.0, 1.0),
+        grid: Optional[int] = None,
+        k: Optional[int] = None,
+        basis: Union[str, Sequence[Union[str, Mapping[str, Any]]]] = "bspline",
+        grid_range: Optional[Sequence[float]] = None,
         seed: int = 0,
         **extra: Any,
     ) -> None:
@@ -91,20 +106,33 @@ class KAN(Model):
             raise InvalidArgumentError("KAN needs width, e.g. KAN(width=[2, 5, 1])")
         try:
             widths = [int(w) for w in width]
-            lo, hi = (float(v) for v in grid_range)
+            bounds = None if grid_range is None else [float(v) for v in grid_range]
         except (TypeError, ValueError) as exc:
             raise InvalidArgumentError(
                 f"KAN: width must be a list of integers and grid_range [lo, hi]: {exc}"
             ) from exc
-        spec: Dict[str, Any] = {
-            "kind": "kan",
-            "widths": widths,
-            "basis": basis,
-            "grid": grid,
-            "order": k,
-            "grid_range": [lo, hi],
-            "seed": seed,
-        }
+        if isinstance(basis, str):
+            basis_value: Any = basis
+        elif isinstance(basis, Sequence):
+            basis_value = [dict(b) if isinstance(b, Mapping) else b for b in basis]
+        else:
+            raise InvalidArgumentError(
+                f"KAN: basis must be a name or a list of names/dicts, not {type(basis).__name__}"
+            )
+        if k is not None and basis_value != "bspline":
+            raise InvalidArgumentError(
+                f"KAN: k is the B-spline order and applies to basis='bspline' only; basis"
+                f" {basis_value!r} takes its own keys (e.g. degree=8 for 'chebyshev', or in"
+                f" the entries of a list)"
+            )
+        spec: Dict[str, Any] = {"kind": "kan", "widths": widths, "basis": basis_value}
+        if grid is not None:
+            spec["grid"] = grid
+        if k is not None:
+            spec["order"] = k
+        if bounds is not None:
+            spec["grid_range"] = bounds
+        spec["seed"] = seed
         spec.update(extra)
         super().__init__(spec)
 
@@ -114,23 +142,41 @@ class KAN(Model):
         return [int(w) for w in self.spec["widths"]]
 
     @property
-    def grid(self) -> int:
-        """G, the number of grid intervals every spline was made with."""
-        return int(self.spec["grid"])
+    def basis(self) -> Union[str, List[Dict[str, Any]]]:
+        """The spec's ``basis``: a name, or one dict per layer with every key filled in."""
+        return self.spec["basis"]
 
     @property
-    def k(self) -> int:
-        """The spline order (pykan's ``k``)."""
-        return int(self.spec["order"])
+    def grid(self) -> Optional[int]:
+        """The basis's ``"grid"`` every layer was made with (B-spline intervals G, Fourier
+        frequencies, RBF centres); ``None`` for bases without one and per-layer lists."""
+        value = self.spec.get("grid")
+        return None if value is None else int(value)
+
+    @property
+    def k(self) -> Optional[int]:
+        """The spline order (pykan's ``k``); ``None`` unless every layer is a B-spline one."""
+        value = self.spec.get("order")
+        return None if value is None else int(value)
 
     def __repr__(self) -> str:
         if getattr(self, "_handle", None) is None or not self._handle.value:
             return "<KAN (closed)>"
         spec = self.spec
-        return (
-            f"KAN(width={spec.get('widths')}, grid={spec.get('grid')}, k={spec.get('order')},"
-            f" basis={spec.get('basis')!r}, parameters={self.parameter_count})"
-        )
+        basis = spec.get("basis")
+        if basis == "bspline":
+            return (
+                f"KAN(width={spec.get('widths')}, grid={spec.get('grid')}, k={spec.get('order')},"
+                f" basis={basis!r}, parameters={self.parameter_count})"
+            )
+        if isinstance(basis, list):
+            names = [entry.get("name") if isinstance(entry, dict) else entry for entry in basis]
+            keys = f"basis={names!r}"
+        else:
+            own = (f"{key}={value!r}" for key, value in spec.items()
+                   if key not in ("kind", "widths", "basis", "seed"))
+            keys = ", ".join([f"basis={basis!r}", *own])
+        return f"KAN(width={spec.get('widths')}, {keys}, parameters={self.parameter_count})"
 
     def fit(  # type: ignore[override]
         self,

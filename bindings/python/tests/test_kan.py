@@ -76,7 +76,7 @@ def test_kan_seed_is_reproducible() -> None:
         ({"width": [2, 1], "grid": 0}, '"grid"'),
         ({"width": [2, 1], "k": 11}, '"order"'),
         ({"width": [2, 1], "grid_range": [1, -1]}, '"grid_range"'),
-        ({"width": [2, 1], "basis": "fourier"}, 'unknown "basis"'),
+        ({"width": [2, 1], "basis": "bessel"}, 'unknown "basis"'),
         ({"width": [2, 1], "noise": 0.1}, 'unknown key "noise"'),
     ],
 )

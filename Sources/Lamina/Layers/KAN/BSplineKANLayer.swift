@@ -124,6 +124,9 @@ public final class BSplineKANLayer: Layer {
       ]
     }
 
+    /// Nothing here depends on the widths: every key was checked by `parse`.
+    func validate(input: Int, output: Int, what: String) throws {}
+
     func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
       [(input, output * (basisCount + 2))]
     }
@@ -255,13 +258,38 @@ public final class BSplineKANLayer: Layer {
   /// threads busy by itself.
   static let samplesPerGradientChunk = 2048
 
-  /// Runs `body(0 ..< count)`, on several threads when there is more than one task.
+  /// Work (multiply-adds or stores in the inner loops) under which a call's tasks run one
+  /// after another on the calling thread: below it, handing tasks to other threads costs
+  /// more than it saves, and Dispatch copies a block onto the heap for every
+  /// `concurrentPerform`, so small calls stay free of allocation.
+  static let parallelWork = 131_072
+
+  /// Runs `body(0 ..< count)`, on several threads when there is more than one task and
+  /// `work` is at least `parallelWork`. The tasks are the same either way, so results do
+  /// not depend on which.
   @inline(__always)
-  static func parallel(_ count: Int, _ body: (Int) -> Void) {
-    if count == 1 {
-      body(0)
-    } else if count > 1 {
+  static func parallel(_ count: Int, work: Int, _ body: (Int) -> Void) {
+    if count > 1 && work >= parallelWork {
       DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    } else {
+      for task in 0..<count { body(task) }
+    }
+  }
+
+  /// Scratch for the per-call tables and gradient sums, reused across calls.
+  private let tableScratch = ScratchPool()
+  /// Scratch for the per-task row blocks (one per thread at a time), reused across calls;
+  /// apart from `tableScratch` so that small blocks never take (and grow) table buffers.
+  private let blockScratch = ScratchPool()
+
+  /// Runs `body` with a block of `rowsPerTask` rows in scratch memory of its own.
+  @inline(__always)
+  func withBlock<R>(intervals: Int = 0, _ body: (KANBlock) -> R) -> R {
+    let (rows, k) = (Self.rowsPerTask, options.order)
+    return blockScratch.withBytes(
+      KANBlock.byteCount(capacity: rows, order: k, intervals: intervals)
+    ) { raw in
+      body(KANBlock(capacity: rows, order: k, intervals: intervals, memory: raw))
     }
   }
 
@@ -271,7 +299,7 @@ public final class BSplineKANLayer: Layer {
   var paddedRows: Int { options.basisCount + 2 * options.order }
 
   /// What one call reads: the effective weights and one basis evaluator per input.
-  /// Built from the current tensors, owned by the call, freed by `release()`.
+  /// Built from the current tensors into scratch memory lent to the call (`withTables`).
   struct Tables {
     /// [in][G + 3k][out]: coef * scale_sp * mask, rows shifted by k, zero padding.
     var spline: UnsafeMutablePointer<Float>
@@ -279,26 +307,40 @@ public final class BSplineKANLayer: Layer {
     var base: UnsafeMutablePointer<Float>
     /// The evaluators' reciprocal tables.
     var reciprocals: UnsafeMutablePointer<Float>
-    var bases: [BSpline.InputBasis]
+    /// One evaluator per input.
+    var bases: UnsafeMutablePointer<BSpline.InputBasis>
+  }
 
-    func release() {
-      spline.deallocate()
-      base.deallocate()
-      reciprocals.deallocate()
+  /// Runs `body` with the call's tables, built in scratch memory from the current tensors
+  /// and `knots` (which must stay valid meanwhile).
+  func withTables<R>(knots: UnsafePointer<Float>, _ body: (Tables) -> R) -> R {
+    let (nIn, nOut, k) = (inputDim, outputDim, options.order)
+    let splineCount = nIn * paddedRows * nOut
+    let reciprocalCount = nIn * BSpline.InputBasis.tableCount(knots: options.knotCount, order: k)
+    let bytes =
+      ScratchPool.bytes(Float.self, splineCount) + ScratchPool.bytes(Float.self, nIn * nOut)
+      + ScratchPool.bytes(Float.self, reciprocalCount)
+      + ScratchPool.bytes(BSpline.InputBasis.self, nIn)
+    return tableScratch.withBytes(bytes) { raw in
+      var cursor = ScratchCursor(raw)
+      let tables = Tables(
+        spline: cursor.take(Float.self, splineCount), base: cursor.take(Float.self, nIn * nOut),
+        reciprocals: cursor.take(Float.self, reciprocalCount),
+        bases: cursor.take(BSpline.InputBasis.self, nIn))
+      fillTables(tables, knots: knots)
+      return body(tables)
     }
   }
 
-  /// Builds the call's tables; `knots` must stay valid while they are used.
-  func makeTables(knots: UnsafePointer<Float>) -> Tables {
+  /// Writes the effective weights and evaluators into `tables` (see `Tables`).
+  private func fillTables(_ tables: Tables, knots: UnsafePointer<Float>) {
     let (nIn, nOut, nb, k) = (inputDim, outputDim, options.basisCount, options.order)
     let rows = paddedRows
-    let spline = UnsafeMutablePointer<Float>.allocate(capacity: max(nIn * rows * nOut, 1))
-    let base = UnsafeMutablePointer<Float>.allocate(capacity: max(nIn * nOut, 1))
+    let (spline, base, reciprocals, evaluators) = (
+      tables.spline, tables.base, tables.reciprocals, tables.bases
+    )
     let perInput = options.knotCount
     let tableCount = BSpline.InputBasis.tableCount(knots: perInput, order: k)
-    let reciprocals = UnsafeMutablePointer<Float>.allocate(capacity: max(nIn * tableCount, 1))
-    let evaluators = UnsafeMutablePointer<BSpline.InputBasis>.allocate(capacity: max(nIn, 1))
-    defer { evaluators.deallocate() }
     coef.value.withUnsafeBufferPointer { cb in
       scaleSp.value.withUnsafeBufferPointer { sb in
         scaleBase.value.withUnsafeBufferPointer { bb in
@@ -308,7 +350,7 @@ public final class BSplineKANLayer: Layer {
             )
             // Per input: its slice of the tables (O(G out) work, so split over threads
             // when large: it is the part of a call that grows with G).
-            let fill = { (i: Int) in
+            Self.parallel(nIn, work: nIn * rows * nOut) { i in
               (evaluators + i).initialize(
                 to: BSpline.InputBasis(
                   knots: knots + i * perInput, count: perInput, order: k,
@@ -328,18 +370,10 @@ public final class BSplineKANLayer: Layer {
                 }
               }
             }
-            if nIn > 1 && nIn * rows * nOut >= 65536 {
-              Self.parallel(nIn, fill)
-            } else {
-              for i in 0..<nIn { fill(i) }
-            }
           }
         }
       }
     }
-    let bases = Array(UnsafeBufferPointer(start: evaluators, count: nIn))
-    evaluators.deinitialize(count: nIn)
-    return Tables(spline: spline, base: base, reciprocals: reciprocals, bases: bases)
   }
 
   @inline(__always)
@@ -353,46 +387,46 @@ public final class BSplineKANLayer: Layer {
   public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
     guard n > 0, outputDim > 0 else { return }
     grid.value.withUnsafeBufferPointer { gb in
-      let tables = makeTables(knots: gb.baseAddress!)
-      defer { tables.release() }
-      let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
-      let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
-      Self.parallel(tasks) { task in
-        let block = KANBlock(capacity: Self.rowsPerTask, order: k)
-        defer { block.release() }
-        let c = block.capacity
-        let start = task * Self.rowsPerTask
-        let count = min(n, start + Self.rowsPerTask) - start
-        (y + start * nOut).update(repeating: 0, count: count * nOut)
-        // Input-major within the chunk: one input's weight table stays in cache while the
-        // chunk's rows visit it at random intervals.
-        for i in 0..<nIn {
-          let wb = tables.base + i * nOut
-          let table = tables.spline + i * rows * nOut
-          block.prepare(
-            tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
-            siluDerivative: false, withDerivatives: false)
-          let b = block.values
-          for q in 0..<count {
-            let yr = y + (start + q) * nOut
-            let s = block.silu[q]
-            let mu = block.interval[q]
-            guard mu >= 0 else {
-              for j in 0..<nOut { yr[j] += s * wb[j] }
-              continue
-            }
-            let w = table + mu * nOut
-            if k == 3 {
-              let (b0, b1, b2, b3) = (b[q], b[c + q], b[2 * c + q], b[3 * c + q])
-              let (w1, w2, w3) = (w + nOut, w + 2 * nOut, w + 3 * nOut)
-              for j in 0..<nOut {
-                yr[j] += s * wb[j] + b0 * w[j] + b1 * w1[j] + b2 * w2[j] + b3 * w3[j]
-              }
-            } else {
-              for j in 0..<nOut { yr[j] += s * wb[j] }
-              for t in 0...k {
-                let (bt, wt) = (b[t * c + q], w + t * nOut)
-                for j in 0..<nOut { yr[j] += bt * wt[j] }
+      withTables(knots: gb.baseAddress!) { tables in
+        let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
+        let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
+        Self.parallel(tasks, work: n * nIn * nOut * (k + 2)) { task in
+          withBlock { block in
+            let c = block.capacity
+            let start = task * Self.rowsPerTask
+            let count = min(n, start + Self.rowsPerTask) - start
+            (y + start * nOut).update(repeating: 0, count: count * nOut)
+            // Input-major within the chunk: one input's weight table stays in cache while the
+            // chunk's rows visit it at random intervals.
+            for i in 0..<nIn {
+              let wb = tables.base + i * nOut
+              let table = tables.spline + i * rows * nOut
+              block.prepare(
+                tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
+                siluDerivative: false, withDerivatives: false)
+              let b = block.values
+              for q in 0..<count {
+                let yr = y + (start + q) * nOut
+                let s = block.silu[q]
+                let mu = block.interval[q]
+                guard mu >= 0 else {
+                  for j in 0..<nOut { yr[j] += s * wb[j] }
+                  continue
+                }
+                let w = table + mu * nOut
+                if k == 3 {
+                  let (b0, b1, b2, b3) = (b[q], b[c + q], b[2 * c + q], b[3 * c + q])
+                  let (w1, w2, w3) = (w + nOut, w + 2 * nOut, w + 3 * nOut)
+                  for j in 0..<nOut {
+                    yr[j] += s * wb[j] + b0 * w[j] + b1 * w1[j] + b2 * w2[j] + b3 * w3[j]
+                  }
+                } else {
+                  for j in 0..<nOut { yr[j] += s * wb[j] }
+                  for t in 0...k {
+                    let (bt, wt) = (b[t * c + q], w + t * nOut)
+                    for j in 0..<nOut { yr[j] += bt * wt[j] }
+                  }
+                }
               }
             }
           }
@@ -416,10 +450,10 @@ public final class BSplineKANLayer: Layer {
       return
     }
     grid.value.withUnsafeBufferPointer { gb in
-      let tables = makeTables(knots: gb.baseAddress!)
-      defer { tables.release() }
-      if let dx { inputGradient(x, dy, dx, n, tables) }
-      if parameterGradients { accumulateParameterGradients(x, dy, n, tables) }
+      withTables(knots: gb.baseAddress!) { tables in
+        if let dx { inputGradient(x, dy, dx, n, tables) }
+        if parameterGradients { accumulateParameterGradients(x, dy, n, tables) }
+      }
     }
   }
 
@@ -432,58 +466,58 @@ public final class BSplineKANLayer: Layer {
     let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
     let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
     let vectorEnd = nOut & ~7
-    Self.parallel(tasks) { task in
-      let block = KANBlock(capacity: Self.rowsPerTask, order: k)
-      defer { block.release() }
-      let c = block.capacity
-      let d = block.derivatives
-      let start = task * Self.rowsPerTask
-      let count = min(n, start + Self.rowsPerTask) - start
-      for i in 0..<nIn {
-        let wb = UnsafePointer(tables.base + i * nOut)
-        let table = UnsafePointer(tables.spline + i * rows * nOut)
-        block.prepare(
-          tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
-          siluDerivative: true, withDerivatives: true)
-        for q in 0..<count {
-          let dyr = dy + (start + q) * nOut
-          let sd = block.silu[q]
-          let mu = block.interval[q]
-          // Terms: silu' * wb plus, inside the grid, B'_t * (row mu + t of the spline table).
-          let inside = mu >= 0
-          let w = table + max(mu, 0) * nOut
-          var acc = SIMD8<Float>(repeating: 0)
-          var j = 0
-          if inside && k == 3 {
-            let (d0, d1, d2, d3) = (d[q], d[c + q], d[2 * c + q], d[3 * c + q])
-            let (w1, w2, w3) = (w + nOut, w + 2 * nOut, w + 3 * nOut)
-            while j < vectorEnd {
-              let v =
-                sd * Self.load8(wb + j) + d0 * Self.load8(w + j) + d1 * Self.load8(w1 + j)
-                + d2 * Self.load8(w2 + j) + d3 * Self.load8(w3 + j)
-              acc += Self.load8(dyr + j) * v
-              j += 8
-            }
-          } else {
-            while j < vectorEnd {
-              var v = sd * Self.load8(wb + j)
-              if inside {
-                for t in 0...k { v += d[t * c + q] * Self.load8(w + t * nOut + j) }
+    Self.parallel(tasks, work: n * nIn * nOut * (k + 2)) { task in
+      withBlock { block in
+        let c = block.capacity
+        let d = block.derivatives
+        let start = task * Self.rowsPerTask
+        let count = min(n, start + Self.rowsPerTask) - start
+        for i in 0..<nIn {
+          let wb = UnsafePointer(tables.base + i * nOut)
+          let table = UnsafePointer(tables.spline + i * rows * nOut)
+          block.prepare(
+            tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
+            siluDerivative: true, withDerivatives: true)
+          for q in 0..<count {
+            let dyr = dy + (start + q) * nOut
+            let sd = block.silu[q]
+            let mu = block.interval[q]
+            // Terms: silu' * wb plus, inside the grid, B'_t * (row mu + t of the spline table).
+            let inside = mu >= 0
+            let w = table + max(mu, 0) * nOut
+            var acc = SIMD8<Float>(repeating: 0)
+            var j = 0
+            if inside && k == 3 {
+              let (d0, d1, d2, d3) = (d[q], d[c + q], d[2 * c + q], d[3 * c + q])
+              let (w1, w2, w3) = (w + nOut, w + 2 * nOut, w + 3 * nOut)
+              while j < vectorEnd {
+                let v =
+                  sd * Self.load8(wb + j) + d0 * Self.load8(w + j) + d1 * Self.load8(w1 + j)
+                  + d2 * Self.load8(w2 + j) + d3 * Self.load8(w3 + j)
+                acc += Self.load8(dyr + j) * v
+                j += 8
               }
-              acc += Self.load8(dyr + j) * v
-              j += 8
+            } else {
+              while j < vectorEnd {
+                var v = sd * Self.load8(wb + j)
+                if inside {
+                  for t in 0...k { v += d[t * c + q] * Self.load8(w + t * nOut + j) }
+                }
+                acc += Self.load8(dyr + j) * v
+                j += 8
+              }
             }
-          }
-          var total = acc.sum()
-          while j < nOut {
-            var v = sd * wb[j]
-            if inside {
-              for t in 0...k { v += d[t * c + q] * w[t * nOut + j] }
+            var total = acc.sum()
+            while j < nOut {
+              var v = sd * wb[j]
+              if inside {
+                for t in 0...k { v += d[t * c + q] * w[t * nOut + j] }
+              }
+              total += dyr[j] * v
+              j += 1
             }
-            total += dyr[j] * v
-            j += 1
+            dx[(start + q) * nIn + i] = total
           }
-          dx[(start + q) * nIn + i] = total
         }
       }
     }
@@ -615,81 +649,86 @@ public final class BSplineKANLayer: Layer {
   private func accumulateParameterGradients(
     _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ n: Int, _ tables: Tables
   ) {
-    let (nIn, nOut, k, nb, rows) = (
-      inputDim, outputDim, options.order, options.basisCount, paddedRows
-    )
+    let (nIn, nOut, rows) = (inputDim, outputDim, paddedRows)
     // Per input: sum_r dy_r B(x_ri) in padded [G + 3k][out] layout, then
     // sum_r dy_r silu(x_ri) [out].
     let stride = (rows + 1) * nOut
-    let sums: UnsafeMutablePointer<Float>
-    let inputStride: Int  // distance between inputs' reduced sums
-    if nIn * stride <= Self.rowMajorGradientLimit {
-      let chunks = max(1, min(16, (n + Self.rowsPerGradientChunk - 1) / Self.rowsPerGradientChunk))
-      let chunkRows = (n + chunks - 1) / chunks
-      sums = .allocate(capacity: chunks * nIn * stride)
-      inputStride = stride
-      Self.parallel(chunks) { chunk in
-        let block = KANBlock(
-          capacity: Self.rowsPerTask, order: k, intervals: options.knotCount - 1)
-        defer { block.release() }
-        let g = sums + chunk * nIn * stride
-        g.update(repeating: 0, count: nIn * stride)
-        var start = chunk * chunkRows
-        let last = min(n, (chunk + 1) * chunkRows)
-        while start < last {
-          let count = min(Self.rowsPerTask, last - start)
-          for i in 0..<nIn {
-            accumulateSums(
-              input: i, x, dy, start: start, count: count, into: g + i * stride, block: block,
-              tables: tables)
-          }
-          start += count
-        }
-      }
-      if chunks > 1 {  // reduce in chunk order
-        for chunk in 1..<chunks {
-          let other = sums + chunk * nIn * stride
-          for e in 0..<(nIn * stride) { sums[e] += other[e] }
-        }
-      }
-    } else {
-      let chunks =
-        nIn >= 16
+    // Row-major (small tables): `chunks` row chunks, each with every input's table.
+    // Input-major (large tables): per input, `chunks` row chunks of its own table.
+    let rowMajor = nIn * stride <= Self.rowMajorGradientLimit
+    let chunks =
+      rowMajor
+      ? max(1, min(16, (n + Self.rowsPerGradientChunk - 1) / Self.rowsPerGradientChunk))
+      : nIn >= 16
         ? 1
         : max(
           1, min((n + Self.samplesPerGradientChunk - 1) / Self.samplesPerGradientChunk, 16 / nIn))
-      let chunkRows = (n + chunks - 1) / chunks
-      sums = .allocate(capacity: nIn * chunks * stride)
-      inputStride = chunks * stride
-      Self.parallel(nIn * chunks) { task in
-        let i = task / chunks
-        let chunk = task % chunks
-        let block = KANBlock(
-          capacity: Self.rowsPerTask, order: k, intervals: options.knotCount - 1)
-        defer { block.release() }
-        let g = sums + task * stride
-        g.update(repeating: 0, count: stride)
-        var start = chunk * chunkRows
-        let last = min(n, (chunk + 1) * chunkRows)
-        while start < last {
-          let count = min(Self.rowsPerTask, last - start)
-          accumulateSums(
-            input: i, x, dy, start: start, count: count, into: g, block: block, tables: tables)
-          start += count
+    let chunkRows = (n + chunks - 1) / chunks
+    // Distance between inputs' reduced sums.
+    let inputStride = rowMajor ? stride : chunks * stride
+    tableScratch.withBuffer(count: chunks * nIn * stride) { sums in
+      if rowMajor {
+        Self.parallel(chunks, work: n * nIn * nOut * (options.order + 2)) { chunk in
+          withBlock(intervals: options.knotCount - 1) { block in
+            let g = sums + chunk * nIn * stride
+            g.update(repeating: 0, count: nIn * stride)
+            var start = chunk * chunkRows
+            let last = min(n, (chunk + 1) * chunkRows)
+            while start < last {
+              let count = min(Self.rowsPerTask, last - start)
+              for i in 0..<nIn {
+                accumulateSums(
+                  input: i, x, dy, start: start, count: count, into: g + i * stride, block: block,
+                  tables: tables)
+              }
+              start += count
+            }
+          }
         }
-      }
-      // Reduce chunks in order into the first chunk of each input.
-      if chunks > 1 {
-        for i in 0..<nIn {
-          let first = sums + i * chunks * stride
-          for c in 1..<chunks {
-            let other = first + c * stride
-            for e in 0..<stride { first[e] += other[e] }
+        if chunks > 1 {  // reduce in chunk order
+          for chunk in 1..<chunks {
+            let other = sums + chunk * nIn * stride
+            for e in 0..<(nIn * stride) { sums[e] += other[e] }
+          }
+        }
+      } else {
+        Self.parallel(nIn * chunks, work: n * nIn * nOut * (options.order + 2)) { task in
+          let i = task / chunks
+          let chunk = task % chunks
+          withBlock(intervals: options.knotCount - 1) { block in
+            let g = sums + task * stride
+            g.update(repeating: 0, count: stride)
+            var start = chunk * chunkRows
+            let last = min(n, (chunk + 1) * chunkRows)
+            while start < last {
+              let count = min(Self.rowsPerTask, last - start)
+              accumulateSums(
+                input: i, x, dy, start: start, count: count, into: g, block: block, tables: tables)
+              start += count
+            }
+          }
+        }
+        // Reduce chunks in order into the first chunk of each input.
+        if chunks > 1 {
+          for i in 0..<nIn {
+            let first = sums + i * chunks * stride
+            for c in 1..<chunks {
+              let other = first + c * stride
+              for e in 0..<stride { first[e] += other[e] }
+            }
           }
         }
       }
+      addParameterGradients(sums: sums, inputStride: inputStride)
     }
-    defer { sums.deallocate() }
+  }
+
+  /// Turns the reduced sums (per input: basis rows in padded layout, then the SiLU row, at
+  /// `inputStride` apart) into dL/dcoef, dL/dscale_base and dL/dscale_sp.
+  private func addParameterGradients(sums: UnsafeMutablePointer<Float>, inputStride: Int) {
+    let (nIn, nOut, k, nb, rows) = (
+      inputDim, outputDim, options.order, options.basisCount, paddedRows
+    )
     coef.gradient.withUnsafeMutableBufferPointer { cgb in
       scaleBase.gradient.withUnsafeMutableBufferPointer { bgb in
         scaleSp.gradient.withUnsafeMutableBufferPointer { sgb in
@@ -698,7 +737,7 @@ public final class BSplineKANLayer: Layer {
               mask.value.withUnsafeBufferPointer { mb in
                 let (cg, bg, sg) = (cgb.baseAddress!, bgb.baseAddress!, sgb.baseAddress!)
                 let (c, sp, ms) = (cb.baseAddress!, sb.baseAddress!, mb.baseAddress!)
-                Self.parallel(nIn) { i in
+                Self.parallel(nIn, work: nIn * nOut * nb) { i in
                   let g = sums + i * inputStride + k * nOut  // row of basis 0
                   let gBase = sums + i * inputStride + rows * nOut
                   for j in 0..<nOut {

@@ -123,22 +123,24 @@ public final class ChebyshevKANLayer: Layer {
   }
 
   /// Throws unless a layer of these sizes and options can be built (see the initialisers).
-  static func validate(input: Int, output: Int, options: Options) throws {
+  static func validate(
+    input: Int, output: Int, options: Options, what: String = "kan layer"
+  ) throws {
     for (name, width) in [("input", input), ("output", output)]
     where !(1...Limits.maxWidth).contains(width) {
       throw LaminaError.invalid(
-        "kan layer: \"\(name)\" is \(width); it must be between 1 and \(Limits.maxWidth)")
+        "\(what): \"\(name)\" is \(width); it must be between 1 and \(Limits.maxWidth)")
     }
     guard degreeRange.contains(options.degree) else {
       throw LaminaError.invalid(
-        "kan layer: \"degree\" is \(options.degree); it must be between "
+        "\(what): \"degree\" is \(options.degree); it must be between "
           + "\(degreeRange.lowerBound) and \(degreeRange.upperBound)")
     }
     guard parameterCount(input: input, output: output, options: options) <= Limits.maxParameters
     else {
       throw LaminaError(
         .outOfMemory,
-        "kan layer: \(input) x \(output) x \(options.degree + 1) coefficients are over the "
+        "\(what): \(input) x \(output) x \(options.degree + 1) coefficients are over the "
           + "limit of \(Limits.maxParameters) parameters")
     }
   }
@@ -150,10 +152,7 @@ public final class ChebyshevKANLayer: Layer {
 
   /// `{"type": "kan", "output": O, "basis": "chebyshev", "degree": D}`.
   public var spec: JSONValue {
-    .object([
-      ("type", .string("kan")), ("output", .number(Double(outputDim))),
-      ("basis", .string(ChebyshevKANLayer.basisName)), ("degree", .number(Double(degree))),
-    ])
+    Options(degree: degree).layerSpec(input: inputDim, output: outputDim)
   }
 
   /// A deep copy with its own coefficients.
@@ -326,6 +325,29 @@ public final class ChebyshevKANLayer: Layer {
       }
       if parameterGradients { addWeightGradient(gw) }
     }
+  }
+}
+
+/// How the model builder reads and builds Chebyshev layers (see `KANBasisOptions`).
+extension ChebyshevKANLayer.Options: KANBasisOptions {
+  static var basisName: String { ChebyshevKANLayer.basisName }
+
+  static func parse(_ reader: JSONObjectReader) throws -> Self {
+    try ChebyshevKANLayer.parseOptions(reader)
+  }
+
+  var specPairs: [(String, JSONValue)] { [("degree", .number(Double(degree)))] }
+
+  func validate(input: Int, output: Int, what: String) throws {
+    try ChebyshevKANLayer.validate(input: input, output: output, options: self, what: what)
+  }
+
+  func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
+    [(input, output * (degree + 1))]
+  }
+
+  func makeLayer(input: Int, output: Int, rng: inout RandomSource) throws -> Layer {
+    try ChebyshevKANLayer(input: input, output: output, options: self, rng: &rng)
   }
 }
 

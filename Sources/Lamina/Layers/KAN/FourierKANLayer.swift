@@ -150,22 +150,24 @@ public final class FourierKANLayer: Layer {
   }
 
   /// Throws unless a layer of these sizes and options can be built (see the initialisers).
-  static func validate(input: Int, output: Int, options: Options) throws {
+  static func validate(
+    input: Int, output: Int, options: Options, what: String = "kan layer"
+  ) throws {
     for (name, width) in [("input", input), ("output", output)]
     where !(1...Limits.maxWidth).contains(width) {
       throw LaminaError.invalid(
-        "kan layer: \"\(name)\" is \(width); it must be between 1 and \(Limits.maxWidth)")
+        "\(what): \"\(name)\" is \(width); it must be between 1 and \(Limits.maxWidth)")
     }
     guard gridRange.contains(options.grid) else {
       throw LaminaError.invalid(
-        "kan layer: \"grid\" is \(options.grid); it must be between "
+        "\(what): \"grid\" is \(options.grid); it must be between "
           + "\(gridRange.lowerBound) and \(gridRange.upperBound)")
     }
     guard parameterCount(input: input, output: output, options: options) <= Limits.maxParameters
     else {
       throw LaminaError(
         .outOfMemory,
-        "kan layer: 2 x \(output) x \(input) x \(options.grid) Fourier coefficients are over "
+        "\(what): 2 x \(output) x \(input) x \(options.grid) Fourier coefficients are over "
           + "the limit of \(Limits.maxParameters) parameters")
     }
   }
@@ -178,11 +180,8 @@ public final class FourierKANLayer: Layer {
   /// `{"type": "kan", "output": O, "basis": "fourier", "grid": G, "smooth_init": s,
   /// "bias": b}`.
   public var spec: JSONValue {
-    .object([
-      ("type", .string("kan")), ("output", .number(Double(outputDim))),
-      ("basis", .string(FourierKANLayer.basisName)), ("grid", .number(Double(grid))),
-      ("smooth_init", .bool(smoothInit)), ("bias", .bool(bias != nil)),
-    ])
+    Options(grid: grid, smoothInit: smoothInit, bias: bias != nil)
+      .layerSpec(input: inputDim, output: outputDim)
   }
 
   /// A deep copy with its own coefficients and bias.
@@ -387,6 +386,31 @@ public final class FourierKANLayer: Layer {
       }
       if parameterGradients { addWeightGradient(gw) }
     }
+  }
+}
+
+/// How the model builder reads and builds Fourier layers (see `KANBasisOptions`).
+extension FourierKANLayer.Options: KANBasisOptions {
+  static var basisName: String { FourierKANLayer.basisName }
+
+  static func parse(_ reader: JSONObjectReader) throws -> Self {
+    try FourierKANLayer.parseOptions(reader)
+  }
+
+  var specPairs: [(String, JSONValue)] {
+    [("grid", .number(Double(grid))), ("smooth_init", .bool(smoothInit)), ("bias", .bool(bias))]
+  }
+
+  func validate(input: Int, output: Int, what: String) throws {
+    try FourierKANLayer.validate(input: input, output: output, options: self, what: what)
+  }
+
+  func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
+    [(input, 2 * output * grid), (bias ? 1 : 0, output)]
+  }
+
+  func makeLayer(input: Int, output: Int, rng: inout RandomSource) throws -> Layer {
+    try FourierKANLayer(input: input, output: output, options: self, rng: &rng)
   }
 }
 

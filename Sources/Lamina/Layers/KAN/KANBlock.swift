@@ -38,6 +38,7 @@ enum KANMath {
 
 /// Scratch for one block of at most `capacity` rows of one input, in planar layout (all
 /// rows' basis t together) so that eight rows fill one vector. `capacity` is a multiple of 8.
+/// The block only points into memory its caller borrows from a `ScratchPool`.
 struct KANBlock {
   let capacity: Int
   let order: Int
@@ -64,23 +65,42 @@ struct KANBlock {
   /// Grouping rows by interval pays when intervals are few enough to have several rows each.
   static let maxBuckets = 2048
 
-  init(capacity rows: Int, order k: Int, intervals: Int = 0) {
-    // Rounded up to whole vectors so the last partial vector can be loaded and stored, and
-    // used as the plane stride so those stores never spill into the next plane.
-    let padded = (max(rows, 1) + 7) & ~7
+  /// Rows rounded up to whole vectors, so the last partial vector can be loaded and
+  /// stored; also the plane stride, so those stores never spill into the next plane.
+  static func paddedRows(_ rows: Int) -> Int { (max(rows, 1) + 7) & ~7 }
+
+  /// Grouping buckets for a grid of `intervals` knot intervals (0: grouping off).
+  static func bucketCount(intervals: Int) -> Int { intervals <= maxBuckets ? intervals : 0 }
+
+  /// Scratch bytes a block of these sizes lays out in `init(capacity:order:intervals:memory:)`.
+  static func byteCount(capacity rows: Int, order k: Int, intervals: Int = 0) -> Int {
+    let padded = paddedRows(rows)
+    let buckets = bucketCount(intervals: intervals)
+    return 4 * ScratchPool.bytes(Float.self, padded) + ScratchPool.bytes(Int.self, padded)
+      + 2 * ScratchPool.bytes(Float.self, (k + 1) * padded)
+      + ScratchPool.bytes(Float.self, 5 * (k + 1))
+      + ScratchPool.bytes(Int.self, buckets > 0 ? padded : 1)
+      + ScratchPool.bytes(Int.self, buckets + 1)
+  }
+
+  /// A block laid out in `memory`, `byteCount(capacity:order:intervals:)` bytes of scratch
+  /// aligned to `ScratchPool.alignment` that the caller keeps while the block is used.
+  init(capacity rows: Int, order k: Int, intervals: Int = 0, memory: UnsafeMutableRawPointer) {
+    let padded = Self.paddedRows(rows)
     capacity = padded
     order = k
-    x = .allocate(capacity: padded)
-    silu = .allocate(capacity: padded)
-    interval = .allocate(capacity: padded)
-    u = .allocate(capacity: padded)
-    inverseWidth = .allocate(capacity: padded)
-    values = .allocate(capacity: (k + 1) * padded)
-    derivatives = .allocate(capacity: (k + 1) * padded)
-    scratch = .allocate(capacity: 5 * (k + 1))
-    buckets = intervals <= Self.maxBuckets ? intervals : 0
-    sorted = .allocate(capacity: buckets > 0 ? padded : 1)
-    groupStart = .allocate(capacity: buckets + 1)
+    buckets = Self.bucketCount(intervals: intervals)
+    var cursor = ScratchCursor(memory)
+    x = cursor.take(Float.self, padded)
+    silu = cursor.take(Float.self, padded)
+    interval = cursor.take(Int.self, padded)
+    u = cursor.take(Float.self, padded)
+    inverseWidth = cursor.take(Float.self, padded)
+    values = cursor.take(Float.self, (k + 1) * padded)
+    derivatives = cursor.take(Float.self, (k + 1) * padded)
+    scratch = cursor.take(Float.self, 5 * (k + 1))
+    sorted = cursor.take(Int.self, buckets > 0 ? padded : 1)
+    groupStart = cursor.take(Int.self, buckets + 1)
   }
 
   /// Sorts the block's rows inside the grid by interval (stably, a counting sort):
@@ -100,19 +120,6 @@ struct KANBlock {
     }
     for m in stride(from: buckets, to: 0, by: -1) { g[m] = g[m - 1] }
     g[0] = 0
-  }
-
-  func release() {
-    x.deallocate()
-    silu.deallocate()
-    interval.deallocate()
-    u.deallocate()
-    inverseWidth.deallocate()
-    values.deallocate()
-    derivatives.deallocate()
-    scratch.deallocate()
-    sorted.deallocate()
-    groupStart.deallocate()
   }
 
   @inline(__always)

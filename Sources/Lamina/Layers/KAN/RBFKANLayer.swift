@@ -31,8 +31,9 @@
 ///
 /// Differences from FastKAN: FastKAN always applies its LayerNorm; here it is optional and off
 /// by default (spec "normalize"), and refused for a single input feature, where LayerNorm maps
-/// every input to its bias and the layer would ignore its input (REFERENCES.md). A model that
-/// sets "normalize" for all layers should pass `normalize: input > 1` per layer. Two inputs
+/// every input to its bias and the layer would ignore its input (REFERENCES.md): a "kan"
+/// model whose shared basis sets "normalize" is refused when any layer has one input (give
+/// that layer its own entry in a per-layer "basis" list instead). Two inputs
 /// fare little better: LayerNorm then keeps only which of the two is larger (each row maps to
 /// about (+-gamma_0, -+gamma_1) + beta), so normalise layers with a few inputs or more.
 ///
@@ -109,14 +110,7 @@ public final class RBFKANLayer: Layer {
           "\(what): \"grid\" is \(grid); an RBF basis needs between 2 and \(RBFKANLayer.maxGrid) centres"
         )
       }
-      let lo = Float(gridMin)
-      let hi = Float(gridMax)
-      let h = Float((gridMax - gridMin) / Double(grid - 1))
-      guard gridMin.isFinite, gridMax.isFinite, lo.isFinite, hi.isFinite, lo < hi, h.isNormal else {
-        throw LaminaError.invalid(
-          "\(what): \"grid_range\" [\(gridMin), \(gridMax)] must be two finite Float values, "
-            + "the first below the second, with a normal spacing between centres")
-      }
+      try RBFKANLayer.checkGridRange(grid: grid, gridMin, gridMax, what: what)
       guard input * grid <= RBFKANLayer.maxBasisFeatures else {
         throw LaminaError.invalid(
           "\(what): \(input) inputs times \"grid\" \(grid) is over the limit of "
@@ -132,6 +126,53 @@ public final class RBFKANLayer: Layer {
           .outOfMemory, "\(what): the layer would have more than \(Limits.maxParameters) parameters"
         )
       }
+    }
+  }
+
+  /// The spec keys of an RBF basis, without the widths: what a "kan" model's "basis" entry
+  /// (or its keys beside "basis": "rbf") gives for every layer.
+  public struct BasisOptions: Equatable, Sendable {
+    /// Number of centres G (spec "grid", default 8).
+    public var grid: Int
+    /// First centre (spec "grid_range"[0], default -2).
+    public var gridMin: Double
+    /// Last centre (spec "grid_range"[1], default 2).
+    public var gridMax: Double
+    /// Whether a LayerNorm precedes the bases (spec "normalize", default false).
+    public var normalize: Bool
+    /// Whether the SiLU base branch with bias is added (spec "base", default true).
+    public var base: Bool
+
+    /// Options with FastKAN's defaults except `normalize`.
+    public init(
+      grid: Int = 8, gridMin: Double = -2, gridMax: Double = 2, normalize: Bool = false,
+      base: Bool = true
+    ) {
+      self.grid = grid
+      self.gridMin = gridMin
+      self.gridMax = gridMax
+      self.normalize = normalize
+      self.base = base
+    }
+
+    /// The settings of a layer with `output` features.
+    public func options(output: Int) -> Options {
+      Options(
+        output: output, grid: grid, gridMin: gridMin, gridMax: gridMax, normalize: normalize,
+        base: base)
+    }
+  }
+
+  /// Throws `.invalidArgument` naming "grid_range" unless the `grid` centres on
+  /// [`gridMin`, `gridMax`] are distinct finite Floats with a normal spacing.
+  static func checkGridRange(grid: Int, _ gridMin: Double, _ gridMax: Double, what: String) throws {
+    let lo = Float(gridMin)
+    let hi = Float(gridMax)
+    let h = Float((gridMax - gridMin) / Double(max(grid - 1, 1)))
+    guard gridMin.isFinite, gridMax.isFinite, lo.isFinite, hi.isFinite, lo < hi, h.isNormal else {
+      throw LaminaError.invalid(
+        "\(what): \"grid_range\" [\(gridMin), \(gridMax)] must be two finite Float values, "
+          + "the first below the second, with a normal spacing between centres")
     }
   }
 
@@ -165,7 +206,7 @@ public final class RBFKANLayer: Layer {
   /// FastKAN's module order: layernorm, spline_linear, base_linear.
   public let parameters: [Parameter]
   /// Scratch for the bases, reused across calls.
-  private let scratch = LayerScratchPool()
+  private let scratch = ScratchPool()
   /// Floats of scratch memory one chunk of rows aims at (4 MB); large batches are processed
   /// in chunks of rows so scratch stays bounded. Tests lower it to exercise chunking.
   var scratchBudget = 1 << 20
@@ -247,12 +288,7 @@ public final class RBFKANLayer: Layer {
   /// `{"type": "kan", "output": O, "basis": "rbf", "grid": G, "grid_range": [lo, hi],
   /// "normalize": false, "base": true}`.
   public var spec: JSONValue {
-    .object([
-      ("type", .string("kan")), ("output", .number(Double(outputDim))), ("basis", .string("rbf")),
-      ("grid", .number(Double(options.grid))),
-      ("grid_range", .array([.number(options.gridMin), .number(options.gridMax)])),
-      ("normalize", .bool(options.normalize)), ("base", .bool(options.base)),
-    ])
+    options.basisOptions.layerSpec(input: inputDim, output: outputDim)
   }
 
   /// Reads this basis's own keys — "grid" (default 8), "grid_range" (default [-2, 2]),
@@ -261,21 +297,7 @@ public final class RBFKANLayer: Layer {
   /// Does not read "type", "basis" or "output" and does not call `finish()`, so a model-level
   /// spec can share its reader.
   static func readOptions(_ reader: JSONObjectReader, input: Int, output: Int) throws -> Options {
-    let grid = try reader.int("grid", default: 8, min: 2, max: maxGrid)
-    var range = (-2.0, 2.0)
-    if let value = reader.value("grid_range") {
-      guard case .array(let items) = value, items.count == 2,
-        case .number(let lo) = items[0], case .number(let hi) = items[1]
-      else {
-        throw LaminaError.invalid(
-          "\(reader.what): \"grid_range\" must be an array of two numbers [min, max]")
-      }
-      range = (lo, hi)
-    }
-    let options = Options(
-      output: output, grid: grid, gridMin: range.0, gridMax: range.1,
-      normalize: try reader.bool("normalize", default: false),
-      base: try reader.bool("base", default: true))
+    let options = try BasisOptions.parse(reader).options(output: output)
     try options.validate(input: input, what: reader.what)
     return options
   }
@@ -675,5 +697,61 @@ public final class RBFKANLayer: Layer {
         }
       }
     }
+  }
+}
+
+extension RBFKANLayer.Options {
+  /// The basis keys of these settings (all but the output width).
+  public var basisOptions: RBFKANLayer.BasisOptions {
+    RBFKANLayer.BasisOptions(
+      grid: grid, gridMin: gridMin, gridMax: gridMax, normalize: normalize, base: base)
+  }
+}
+
+/// How the model builder reads and builds RBF layers (see `KANBasisOptions`).
+extension RBFKANLayer.BasisOptions: KANBasisOptions {
+  static var basisName: String { "rbf" }
+
+  /// Reads "grid" (default 8, 2...`RBFKANLayer.maxGrid`), "grid_range" (default [-2, 2]),
+  /// "normalize" (default false) and "base" (default true); checks everything that does not
+  /// depend on the widths.
+  static func parse(_ reader: JSONObjectReader) throws -> Self {
+    var o = Self()
+    o.grid = try reader.int("grid", default: o.grid, min: 2, max: RBFKANLayer.maxGrid)
+    if let value = reader.value("grid_range") {
+      guard case .array(let items) = value, items.count == 2,
+        case .number(let lo) = items[0], case .number(let hi) = items[1]
+      else {
+        throw LaminaError.invalid(
+          "\(reader.what): \"grid_range\" must be an array of two numbers [min, max]")
+      }
+      (o.gridMin, o.gridMax) = (lo, hi)
+    }
+    try RBFKANLayer.checkGridRange(grid: o.grid, o.gridMin, o.gridMax, what: reader.what)
+    o.normalize = try reader.bool("normalize", default: o.normalize)
+    o.base = try reader.bool("base", default: o.base)
+    return o
+  }
+
+  var specPairs: [(String, JSONValue)] {
+    [
+      ("grid", .number(Double(grid))),
+      ("grid_range", .array([.number(gridMin), .number(gridMax)])),
+      ("normalize", .bool(normalize)), ("base", .bool(base)),
+    ]
+  }
+
+  /// The width rules: "normalize" needs two inputs or more, in * grid is bounded, and the
+  /// layer's size (see `RBFKANLayer.Options.validate`).
+  func validate(input: Int, output: Int, what: String) throws {
+    try options(output: output).validate(input: input, what: what)
+  }
+
+  func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
+    [(input, grid * output), (base ? input + 1 : 0, output), (normalize ? 2 : 0, input)]
+  }
+
+  func makeLayer(input: Int, output: Int, rng: inout RandomSource) throws -> Layer {
+    try RBFKANLayer(input: input, options: options(output: output), rng: &rng)
   }
 }

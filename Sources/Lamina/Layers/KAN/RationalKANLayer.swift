@@ -17,10 +17,11 @@
 /// s = 0 everywhere) would give dL/db = 0 forever and the denominator could never train.
 ///
 /// Groups: input channel i belongs to group i / (in / groups) (contiguous blocks, as KAT's
-/// kernel indexes them). "groups" must divide the input width; when the spec leaves it out it
-/// is the largest divisor of the input width not above 8 (KAT's default of 8 when the width
-/// allows, otherwise one rational per channel or per small block: 2 inputs give 2 groups,
-/// 12 give 6), and the full spec records the number used.
+/// kernel indexes them). "groups" must divide the input width; when the spec leaves it out
+/// (or gives 0) it is the largest divisor of the input width not above 8 (KAT's default of 8
+/// when the width allows, otherwise one rational per channel or per small block: 2 inputs
+/// give 2 groups, 12 give 6). A layer's spec records the number used; a "kan" model with one
+/// rational basis for all layers keeps 0 in its spec, so every layer picks its own again.
 ///
 /// Tensors: "numerator" [groups, 6] (a_0..a_5), "denominator" [groups, 4] (b_1..b_4),
 /// "linear.weight" [out, in], "linear.bias" [out] (with "bias"). KAT's `KAT_Group` shares one
@@ -134,6 +135,32 @@ public final class RationalKANLayer: Layer {
     }
   }
 
+  /// The spec keys of a rational basis, without the widths: what a "kan" model's "basis"
+  /// entry (or its keys beside "basis": "rational") gives for every layer.
+  public struct BasisOptions: Equatable, Sendable {
+    /// Channel groups (spec "groups"); 0, the default, picks per layer the largest divisor
+    /// of its input width not above 8.
+    public var groups: Int
+    /// What the rationals start as (spec "init", default "identity").
+    public var initialization: RationalInit
+    /// Whether the linear map has a bias (spec "bias", default true).
+    public var bias: Bool
+
+    /// Options with the defaults.
+    public init(groups: Int = 0, initialization: RationalInit = .identity, bias: Bool = true) {
+      self.groups = groups
+      self.initialization = initialization
+      self.bias = bias
+    }
+
+    /// The settings of a layer with `output` features.
+    public func options(output: Int) -> Options {
+      Options(
+        output: output, groups: groups == 0 ? nil : groups, initialization: initialization,
+        bias: bias)
+    }
+  }
+
   public let inputDim: Int
   public let outputDim: Int
   /// The settings, with `groups` resolved.
@@ -151,7 +178,7 @@ public final class RationalKANLayer: Layer {
   /// numerator, denominator, linear.weight, linear.bias.
   public let parameters: [Parameter]
   /// Scratch for F(x) and its gradient, reused across calls.
-  private let scratch = LayerScratchPool()
+  private let scratch = ScratchPool()
   /// Floats of scratch memory one chunk of rows aims at (4 MB); large batches are processed
   /// in chunks of rows so scratch stays bounded. Tests lower it to exercise chunking.
   var scratchBudget = 1 << 20
@@ -208,12 +235,7 @@ public final class RationalKANLayer: Layer {
   /// `{"type": "kan", "output": O, "basis": "rational", "groups": G, "init": "identity",
   /// "bias": true}`, with the groups actually used.
   public var spec: JSONValue {
-    .object([
-      ("type", .string("kan")), ("output", .number(Double(outputDim))),
-      ("basis", .string("rational")),
-      ("groups", .number(Double(groups))), ("init", .string(options.initialization.rawValue)),
-      ("bias", .bool(bias != nil)),
-    ])
+    options.basisOptions.layerSpec(input: inputDim, output: outputDim)
   }
 
   /// Reads this basis's own keys — "groups" (default: largest divisor of `input` <= 8),
@@ -221,19 +243,7 @@ public final class RationalKANLayer: Layer {
   /// "bias" (default true) — and validates them for `input` features before anything is
   /// allocated. Does not read "type", "basis" or "output" and does not call `finish()`.
   static func readOptions(_ reader: JSONObjectReader, input: Int, output: Int) throws -> Options {
-    var groups: Int? = nil
-    if reader.value("groups") != nil {
-      groups = try reader.int("groups", min: 1, max: Limits.maxWidth)
-    }
-    let name = try reader.string("init", default: "identity")
-    guard let start = RationalInit(rawValue: name == "silu" ? "swish" : name) else {
-      let known = RationalInit.allCases.map(\.rawValue).joined(separator: ", ")
-      throw LaminaError.invalid(
-        "\(reader.what): unknown \"init\" \"\(name)\" (known: \(known), silu)")
-    }
-    let options = Options(
-      output: output, groups: groups, initialization: start,
-      bias: try reader.bool("bias", default: true))
+    let options = try BasisOptions.parse(reader).options(output: output)
     try options.validate(input: input, what: reader.what)
     return options
   }
@@ -342,44 +352,42 @@ public final class RationalKANLayer: Layer {
     let inp = inputDim
     let out = outputDim
     let rows = chunkRows(n, floatsPerRow: 2 * inp)
-    // Double totals (10 per channel, 20 floats' room), then F and dL/dF (rows * in each).
-    scratch.withBuffer(count: 20 * inp + 2 * rows * inp) { s in
-      let f = s + 20 * inp
+    // Double totals (10 per channel), then F and dL/dF (rows * in each).
+    scratch.withBuffers(doubles: 10 * inp, floats: 2 * rows * inp) { totals, s in
+      let f = s
       let df = f + rows * inp
-      s.withMemoryRebound(to: Double.self, capacity: 10 * inp) { totals in
-        totals.update(repeating: 0, count: 10 * inp)
-        var start = 0
-        while start < n {
-          let m = min(rows, n - start)
-          let xs = x + start * inp
-          let dys = dy + start * out
-          if parameterGradients {
-            rationals(xs, rows: m, into: f)
-            weight.gradient.withUnsafeMutableBufferPointer { g in
-              guard let gp = g.baseAddress else { return }
-              BLAS.gemm(
-                transA: true, transB: false, m: out, n: inp, k: m, alpha: 1, dys, lda: out, f,
-                ldb: inp, beta: 1, gp, ldc: inp)
-            }
-            bias?.gradient.withUnsafeMutableBufferPointer { g in
-              guard let gp = g.baseAddress else { return }
-              for r in 0..<m {
-                let row = dys + r * out
-                for j in 0..<out { gp[j] += row[j] }
-              }
-            }
-          }
-          weight.value.withUnsafeBufferPointer { w in
-            guard let wp = w.baseAddress else { return }
+      totals.update(repeating: 0, count: 10 * inp)
+      var start = 0
+      while start < n {
+        let m = min(rows, n - start)
+        let xs = x + start * inp
+        let dys = dy + start * out
+        if parameterGradients {
+          rationals(xs, rows: m, into: f)
+          weight.gradient.withUnsafeMutableBufferPointer { g in
+            guard let gp = g.baseAddress else { return }
             BLAS.gemm(
-              transA: false, transB: false, m: m, n: inp, k: out, alpha: 1, dys, lda: out, wp,
-              ldb: inp, beta: 0, df, ldc: inp)
+              transA: true, transB: false, m: out, n: inp, k: m, alpha: 1, dys, lda: out, f,
+              ldb: inp, beta: 1, gp, ldc: inp)
           }
-          rationalGradients(xs, df: df, dx: dx.map { $0 + start * inp }, rows: m, totals: totals)
-          start += m
+          bias?.gradient.withUnsafeMutableBufferPointer { g in
+            guard let gp = g.baseAddress else { return }
+            for r in 0..<m {
+              let row = dys + r * out
+              for j in 0..<out { gp[j] += row[j] }
+            }
+          }
         }
-        if parameterGradients { addCoefficientGradients(totals) }
+        weight.value.withUnsafeBufferPointer { w in
+          guard let wp = w.baseAddress else { return }
+          BLAS.gemm(
+            transA: false, transB: false, m: m, n: inp, k: out, alpha: 1, dys, lda: out, wp,
+            ldb: inp, beta: 0, df, ldc: inp)
+        }
+        rationalGradients(xs, df: df, dx: dx.map { $0 + start * inp }, rows: m, totals: totals)
+        start += m
       }
+      if parameterGradients { addCoefficientGradients(totals) }
     }
   }
 
@@ -472,5 +480,62 @@ public final class RationalKANLayer: Layer {
         }
       }
     }
+  }
+}
+
+extension RationalKANLayer.Options {
+  /// The basis keys of these settings (all but the output width; unresolved groups are 0).
+  public var basisOptions: RationalKANLayer.BasisOptions {
+    RationalKANLayer.BasisOptions(groups: groups ?? 0, initialization: initialization, bias: bias)
+  }
+}
+
+/// How the model builder reads and builds rational layers (see `KANBasisOptions`).
+extension RationalKANLayer.BasisOptions: KANBasisOptions {
+  static var basisName: String { "rational" }
+
+  /// Reads "groups" (default 0: per layer), "init" ("identity", "gelu" or "swish"; "silu" is
+  /// read as "swish"; default "identity") and "bias" (default true).
+  static func parse(_ reader: JSONObjectReader) throws -> Self {
+    let groups = try reader.int("groups", default: 0, min: 0, max: Limits.maxWidth)
+    let name = try reader.string("init", default: "identity")
+    guard let start = RationalKANLayer.RationalInit(rawValue: name == "silu" ? "swish" : name)
+    else {
+      let known = RationalKANLayer.RationalInit.allCases.map(\.rawValue).joined(separator: ", ")
+      throw LaminaError.invalid(
+        "\(reader.what): unknown \"init\" \"\(name)\" (known: \(known), silu)")
+    }
+    return Self(
+      groups: groups, initialization: start, bias: try reader.bool("bias", default: true))
+  }
+
+  var specPairs: [(String, JSONValue)] {
+    [
+      ("groups", .number(Double(groups))), ("init", .string(initialization.rawValue)),
+      ("bias", .bool(bias)),
+    ]
+  }
+
+  /// "groups" 0 made explicit: the largest divisor of `input` not above 8.
+  func resolved(input: Int) -> Self {
+    var o = self
+    o.groups = options(output: 1).resolvedGroups(input: input)
+    return o
+  }
+
+  /// The width rules: "groups" must divide the input width, and the layer's size.
+  func validate(input: Int, output: Int, what: String) throws {
+    try options(output: output).validate(input: input, what: what)
+  }
+
+  func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
+    [
+      (bias ? input + 1 : input, output),
+      (10, options(output: output).resolvedGroups(input: input)),
+    ]
+  }
+
+  func makeLayer(input: Int, output: Int, rng: inout RandomSource) throws -> Layer {
+    try RationalKANLayer(input: input, options: options(output: output), rng: &rng)
   }
 }

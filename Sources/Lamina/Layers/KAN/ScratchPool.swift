@@ -5,15 +5,22 @@
 #endif
 
 /// Reusable scratch memory for layers whose passes need more room than the model's
-/// workspace gives them (basis matrices, transposed weights, per-row work arrays).
+/// workspace gives them (basis matrices, effective weight tables, per-block work arrays).
 ///
 /// A layer's `forward` may run on many threads at once, so a layer cannot own one buffer;
 /// allocating per call would break the "no allocation per step in steady state" promise.
-/// The pool hands each caller its own buffer and takes it back afterwards: one thread
-/// training reuses the same buffer every step, and concurrent predictions each get one
-/// (the pool grows to the largest number of simultaneous callers, then stops allocating).
+/// The pool lends each caller a buffer of its own under a mutex and takes it back
+/// afterwards: one thread training reuses the same buffers every step, and concurrent
+/// callers each hold a different one. Buffers are never freed while the pool lives and only
+/// ever grow, so after warm-up (one buffer per simultaneous caller, each grown to the
+/// largest request it met) nothing is allocated.
+///
+/// A caller is lent the smallest idle buffer that fits, so a layer asking for a large table
+/// and for small per-task blocks does not grow every buffer to the table's size; when none
+/// fits, the largest idle buffer is grown, and only when none is idle is a new one made.
 final class ScratchPool: @unchecked Sendable {
-  /// Alignment of every buffer: a cache line, enough for any SIMD type.
+  /// Alignment of every buffer and of every region `ScratchCursor` carves: a cache line,
+  /// enough for any SIMD type and free of false sharing between regions.
   static let alignment = 64
 
   /// One owned allocation and its size in bytes.
@@ -37,21 +44,63 @@ final class ScratchPool: @unchecked Sendable {
     deinit { pointer.deallocate() }
   }
 
-  /// Buffers not lent out. Its storage keeps its capacity, so taking and returning a buffer
+  /// Buffers not lent out. Its storage keeps its capacity, so lending and taking back
   /// allocates nothing once the pool has warmed up.
   private var idle: [Buffer] = []
   /// Guards `idle`; heap-allocated because a pthread mutex must not move.
   private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
+  /// An empty pool; buffers are made on first use.
   init() {
     mutex = .allocate(capacity: 1)
     mutex.initialize(to: pthread_mutex_t())
     pthread_mutex_init(mutex, nil)
+    idle.reserveCapacity(8)
   }
 
   deinit {
     pthread_mutex_destroy(mutex)
     mutex.deallocate()
+  }
+
+  /// The sizes of the buffers not lent out, in the order they would be searched (for tests).
+  var idleByteCounts: [Int] {
+    pthread_mutex_lock(mutex)
+    defer { pthread_mutex_unlock(mutex) }
+    return idle.map(\.byteCount)
+  }
+
+  /// `count` values of `T` in bytes, rounded up to whole cache lines (at least one), so
+  /// that regions laid out one after another all stay aligned (see `ScratchCursor`).
+  static func bytes<T>(_ type: T.Type, _ count: Int) -> Int {
+    let raw = max(count, 1) * MemoryLayout<T>.stride
+    return (raw + alignment - 1) & ~(alignment - 1)
+  }
+
+  /// Runs `body` with `byteCount` bytes (64-byte aligned, uninitialised) that no other
+  /// caller uses until `body` returns.
+  func withBytes<R>(_ byteCount: Int, _ body: (UnsafeMutableRawPointer) throws -> R) rethrows -> R {
+    let need = max(byteCount, 1)
+    pthread_mutex_lock(mutex)
+    var fit = -1
+    var largest = -1
+    for i in idle.indices {
+      let size = idle[i].byteCount
+      if size >= need && (fit < 0 || size < idle[fit].byteCount) { fit = i }
+      if largest < 0 || size > idle[largest].byteCount { largest = i }
+    }
+    let pick = fit >= 0 ? fit : largest
+    let taken = pick >= 0 ? idle.remove(at: pick) : nil
+    pthread_mutex_unlock(mutex)
+    // Allocation (first use, or growth) happens outside the lock.
+    let lent = taken ?? Buffer(byteCount: need)
+    lent.reserve(need)
+    defer {
+      pthread_mutex_lock(mutex)
+      idle.append(lent)
+      pthread_mutex_unlock(mutex)
+    }
+    return try body(lent.pointer)
   }
 
   /// Runs `body` with `doubles` Doubles followed by `floats` Floats (uninitialised) that no
@@ -60,26 +109,37 @@ final class ScratchPool: @unchecked Sendable {
     doubles: Int, floats: Int,
     _ body: (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Float>) throws -> R
   ) rethrows -> R {
-    let doubleBytes = doubles * MemoryLayout<Double>.stride
-    let byteCount = max(doubleBytes + floats * MemoryLayout<Float>.stride, 1)
-    pthread_mutex_lock(mutex)
-    let buffer = idle.popLast()
-    pthread_mutex_unlock(mutex)
-    let lent = buffer ?? Buffer(byteCount: byteCount)
-    lent.reserve(byteCount)
-    defer {
-      pthread_mutex_lock(mutex)
-      idle.append(lent)
-      pthread_mutex_unlock(mutex)
+    try withBytes(Self.bytes(Double.self, doubles) + Self.bytes(Float.self, floats)) { raw in
+      var cursor = ScratchCursor(raw)
+      let d = cursor.take(Double.self, doubles)
+      let f = cursor.take(Float.self, floats)
+      return try body(d, f)
     }
-    // Binding is per call: the same bytes may have held the other type last time.
-    let d = lent.pointer.bindMemory(to: Double.self, capacity: doubles)
-    let f = (lent.pointer + doubleBytes).bindMemory(to: Float.self, capacity: floats)
-    return try body(d, f)
   }
 
   /// Runs `body` with `count` Floats (uninitialised) of its own.
   func withBuffer<R>(count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
-    try withBuffers(doubles: 0, floats: count) { _, f in try body(f) }
+    try withBytes(Self.bytes(Float.self, count)) { raw in
+      try body(raw.bindMemory(to: Float.self, capacity: max(count, 1)))
+    }
+  }
+}
+
+/// Lays typed regions out one after another in a scratch buffer, each starting on a cache
+/// line. Size the buffer as the sum of `ScratchPool.bytes(T.self, count)` over the same
+/// regions, in any order.
+struct ScratchCursor {
+  /// The start of the next region.
+  private var next: UnsafeMutableRawPointer
+
+  /// A cursor at the start of `buffer` (which must be `ScratchPool.alignment`-aligned).
+  init(_ buffer: UnsafeMutableRawPointer) { next = buffer }
+
+  /// The next region, `count` values of `T` (uninitialised; at least one value's room).
+  mutating func take<T>(_ type: T.Type, _ count: Int) -> UnsafeMutablePointer<T> {
+    // Binding is per call: the same bytes may have held another type last time.
+    let region = next.bindMemory(to: T.self, capacity: max(count, 1))
+    next += ScratchPool.bytes(T.self, count)
+    return region
   }
 }
