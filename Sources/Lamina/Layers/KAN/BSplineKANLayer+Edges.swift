@@ -46,37 +46,37 @@ extension BSplineKANLayer: KANEdgeFunctions {
     let table = UnsafeMutablePointer<Float>.allocate(
       capacity: BSpline.InputBasis.tableCount(knots: kc, order: k))
     defer { table.deallocate() }
-    let block = KANBlock(capacity: Self.rowsPerTask, order: k)
-    defer { block.release() }
-    let c = block.capacity
-    let b = block.values
-    grid.value.withUnsafeBufferPointer { gb in
-      let basis = BSpline.InputBasis(
-        knots: gb.baseAddress! + i * kc, count: kc, order: k, table: table)
-      var start = 0
-      while start < n {
-        let count = min(Self.rowsPerTask, n - start)
-        block.prepare(
-          basis, column: x + start, stride: 1, count: count, siluDerivative: false,
-          withDerivatives: false)
-        for q in 0..<count {
-          let s = block.silu[q]
-          let mu = block.interval[q]
-          // The forward pass adds into a zeroed output; starting from 0 here keeps its bits.
-          var v: Float = 0
-          if mu < 0 {
-            v += s * base
-          } else if k == 3 {
-            let r = w + mu
-            v +=
-              s * base + b[q] * r[0] + b[c + q] * r[1] + b[2 * c + q] * r[2] + b[3 * c + q] * r[3]
-          } else {
-            v += s * base
-            for t in 0...k { v += b[t * c + q] * w[mu + t] }
+    withBlock { block in
+      let c = block.capacity
+      let b = block.values
+      grid.value.withUnsafeBufferPointer { gb in
+        let basis = BSpline.InputBasis(
+          knots: gb.baseAddress! + i * kc, count: kc, order: k, table: table)
+        var start = 0
+        while start < n {
+          let count = min(Self.rowsPerTask, n - start)
+          block.prepare(
+            basis, column: x + start, stride: 1, count: count, siluDerivative: false,
+            withDerivatives: false)
+          for q in 0..<count {
+            let s = block.silu[q]
+            let mu = block.interval[q]
+            // The forward pass adds into a zeroed output; starting from 0 here keeps its bits.
+            var v: Float = 0
+            if mu < 0 {
+              v += s * base
+            } else if k == 3 {
+              let r = w + mu
+              v +=
+                s * base + b[q] * r[0] + b[c + q] * r[1] + b[2 * c + q] * r[2] + b[3 * c + q] * r[3]
+            } else {
+              v += s * base
+              for t in 0...k { v += b[t * c + q] * w[mu + t] }
+            }
+            y[start + q] = v
           }
-          y[start + q] = v
+          start += count
         }
-        start += count
       }
     }
   }
