@@ -372,10 +372,9 @@ extension Activation {
     case .identity, .prelu:
       if UnsafePointer(dx) != dy { dx.update(from: dy, count: count) }
     case .relu:
-      for i in 0..<count { dx[i] = x[i] > 0 ? dy[i] : 0 }
+      Activation.scaleWhereNotPositive(x, dy, dx, count: count, by: 0)
     case .leakyReLU(let negativeSlope):
-      let a = Float(negativeSlope)
-      for i in 0..<count { dx[i] = x[i] > 0 ? dy[i] : a * dy[i] }
+      Activation.scaleWhereNotPositive(x, dy, dx, count: count, by: Float(negativeSlope))
     case .elu(let alpha):
       let a = Float(alpha)
       for i in 0..<count { dx[i] = x[i] > 0 ? dy[i] : a * expf(x[i]) * dy[i] }
@@ -455,5 +454,32 @@ extension Activation {
       for i in 0..<count { dx[i] = w * cosf(w * x[i]) * dy[i] }
     }
     return 0
+  }
+}
+
+extension Activation {
+  /// dx = dy where x > 0, a * dy elsewhere (NaN x counts as not positive, as the scalar
+  /// `x > 0 ? ...` does). Eight lanes at a time with a select instead of a branch: the
+  /// signs of pre-activations are random, so the scalar branch mispredicts about half the
+  /// time and made ReLU's backward five times slower than its forward.
+  @inline(__always)
+  static func scaleWhereNotPositive(
+    _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+    count: Int, by a: Float
+  ) {
+    var i = 0
+    let zero = SIMD8<Float>(repeating: 0)
+    while i + 8 <= count {
+      let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+      let g = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD8<Float>.self)
+      // a = 0 selects a literal 0, as the scalar path does even for an infinite dy.
+      let r = g.replacing(with: a == 0 ? zero : g * a, where: .!(xv .> zero))
+      UnsafeMutableRawPointer(dx + i).storeBytes(of: r, as: SIMD8<Float>.self)
+      i += 8
+    }
+    while i < count {
+      dx[i] = x[i] > 0 ? dy[i] : a * dy[i]
+      i += 1
+    }
   }
 }
