@@ -24,7 +24,7 @@ C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.
 C_EXAMPLES := $(patsubst bindings/c/examples/%.c,$(BUILD)/examples/%,$(wildcard bindings/c/examples/*.c))
 
 .PHONY: all lib setup venv test test-swift test-c test-python test-header test-valgrind \
-	test-install demo examples install uninstall clean bench-mlp bench-kan python-package install-python
+	test-install demo examples install uninstall clean bench-mlp bench-latency bench-kan python-package install-python
 
 all: lib
 
@@ -116,6 +116,10 @@ $(BUILD)/bench/%: bench/%.c include/lamina.h $(LIB)
 # Training throughput of a 3-256-256-256-1 relu MLP, Adam, batch 4096.
 bench-mlp: $(BUILD)/bench/mlp_train_throughput
 	$(BUILD)/bench/mlp_train_throughput 4096 20 256
+
+# One-sample inference latency of a 3-64-64-1 MLP from C.
+bench-latency: $(BUILD)/bench/mlp_predict_latency
+	$(BUILD)/bench/mlp_predict_latency
 
 # Adam step time of a [32, 32, 8] cubic B-spline KAN, batch 4096, grids 5, 100 and 1000.
 bench-kan: $(BUILD)/bench/kan_step_time

@@ -233,7 +233,10 @@ size_t lamina_model_parameter_count(const lamina_model *model);
 
 /**
 ** Evaluate the model on n samples: x is n x input_dim, y receives n x output_dim.
-** n = 0 is allowed and does nothing. READ-ONLY: safe from many threads at once.
+** n = 0 is allowed and does nothing. The same model, x and n always give the same bits; a
+** row's result may differ in the last bits between calls with different n (small batches
+** use their own kernel, as PyTorch's results also depend on the batch size).
+** READ-ONLY: safe from many threads at once.
 ** Errors: LAMINA_E_INVALID_ARGUMENT (NULL pointers), LAMINA_E_NUMERIC (NaN/Inf in x),
 ** LAMINA_E_OUT_OF_MEMORY (n beyond the documented limit).
 */

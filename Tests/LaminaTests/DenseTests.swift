@@ -12,25 +12,35 @@ final class DenseTests: XCTestCase {
   }
 
   func testGradientCheck() {
-    for (i, o, bias) in [(3, 5, true), (7, 1, true), (1, 4, false), (16, 16, true)] {
-      assertGradientsCorrect(of: makeDense(i, o, bias: bias), label: "dense \(i)->\(o) bias \(bias)", batch: 6) {
-        _, _, rng in Float(rng.uniform(-1, 1))
+    // Batch 6 takes sgemm in forward, batch 2 the small-batch dot products.
+    for (i, o, bias) in [(3, 5, true), (7, 1, true), (1, 4, false), (16, 16, true), (13, 9, true)] {
+      for n in [6, 2] {
+        assertGradientsCorrect(of: makeDense(i, o, bias: bias), label: "dense \(i)->\(o) bias \(bias) n \(n)", batch: n) {
+          _, _, rng in Float(rng.uniform(-1, 1))
+        }
       }
     }
   }
 
   func testForwardMatchesNaiveLoops() {
-    let d = makeDense(4, 3)
+    // Batches below Dense.smallBatch take the dot-product path, larger ones sgemm; widths
+    // that are not multiples of 8 (lanes) or 4 (outputs per pass) exercise the tails.
+    for (i, o, n) in [(4, 3, 5), (4, 3, 1), (13, 7, 2), (64, 64, 3), (17, 9, 9)] {
+      checkForward(makeDense(i, o), n: n)
+    }
+  }
+
+  func checkForward(_ d: Dense, n: Int) {
     var rng = RandomSource(seed: 9)
-    let n = 5
-    let x = (0..<(n * 4)).map { _ in Float(rng.uniform(-2, 2)) }
-    var y = [Float](repeating: 0, count: n * 3)
+    let (i, o) = (d.inputDim, d.outputDim)
+    let x = (0..<(n * i)).map { _ in Float(rng.uniform(-2, 2)) }
+    var y = [Float](repeating: .nan, count: n * o)
     x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { d.forward(xb.baseAddress!, $0.baseAddress!, count: n) } }
     for r in 0..<n {
-      for j in 0..<3 {
+      for j in 0..<o {
         var s = Double(d.bias!.value[j])
-        for k in 0..<4 { s += Double(d.weight.value[j * 4 + k]) * Double(x[r * 4 + k]) }
-        XCTAssertEqual(Double(y[r * 3 + j]), s, accuracy: 1e-5)
+        for k in 0..<i { s += Double(d.weight.value[j * i + k]) * Double(x[r * i + k]) }
+        XCTAssertEqual(Double(y[r * o + j]), s, accuracy: 1e-5, "\(i)->\(o) n \(n) row \(r) out \(j)")
       }
     }
   }

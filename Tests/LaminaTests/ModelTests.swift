@@ -70,7 +70,11 @@ final class ModelTests: XCTestCase {
     let x = (0..<(n * 3)).map { _ in Float(rng.uniform(-1, 1)) }
     let all = try m.predict(x)
     let tail = try m.predict(Array(x[((n - 1) * 3)...]))
-    XCTAssertEqual(Array(all[((n - 1) * 2)...]), tail)
+    // One row alone takes the small-batch path, so agreement is to rounding (as in PyTorch,
+    // results may differ in the last bits between batch sizes, never between runs).
+    for (a, b) in zip(all[((n - 1) * 2)...], tail) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+    let again = try m.predict(x)
+    XCTAssertEqual(all, again)
   }
 
   func testInputGradientMatchesFiniteDifferences() throws {

@@ -40,6 +40,10 @@ public final class Dense: Layer {
 
   public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
     guard n > 0 else { return }
+    if n < Dense.smallBatch {
+      forwardSmall(x, y, count: n)
+      return
+    }
     let out = outputDim
     if let bias {
       bias.value.withUnsafeBufferPointer { b in
@@ -50,6 +54,77 @@ public final class Dense: Layer {
       BLAS.gemm(
         transA: false, transB: true, m: n, n: out, k: inputDim, alpha: 1, x, lda: inputDim,
         w.baseAddress!, ldb: inputDim, beta: bias == nil ? 0 : 1, y, ldc: out)
+    }
+  }
+
+  /// Below this many rows, `forward` uses its own dot products: sgemm's fixed cost (argument
+  /// checks, packing, thread hand-off) is several times the arithmetic of one 64 x 64
+  /// matrix-vector product, and single-sample latency is what small batches care about.
+  static let smallBatch = 4
+
+  /// y = x W^T + b row by row: four outputs at a time share each load of x and keep four
+  /// independent accumulators (a single chain would wait on the adder's latency), eight
+  /// lanes of each dot product at once.
+  private func forwardSmall(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
+    let (inp, out) = (inputDim, outputDim)
+    let whole = inp & ~7
+    @inline(__always)
+    func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+      UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+    weight.value.withUnsafeBufferPointer { wb in
+      let w = wb.baseAddress!
+      for r in 0..<n {
+        let xr = x + r * inp
+        let yr = y + r * out
+        var j = 0
+        while j + 4 <= out {
+          let (w0, w1, w2, w3) = (w + j * inp, w + (j + 1) * inp, w + (j + 2) * inp, w + (j + 3) * inp)
+          var (a0, a1, a2, a3) = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+          var k = 0
+          while k < whole {
+            let xv = load(xr + k)
+            a0 += xv * load(w0 + k)
+            a1 += xv * load(w1 + k)
+            a2 += xv * load(w2 + k)
+            a3 += xv * load(w3 + k)
+            k += 8
+          }
+          var (s0, s1, s2, s3) = (a0.sum(), a1.sum(), a2.sum(), a3.sum())
+          while k < inp {
+            s0 += xr[k] * w0[k]
+            s1 += xr[k] * w1[k]
+            s2 += xr[k] * w2[k]
+            s3 += xr[k] * w3[k]
+            k += 1
+          }
+          (yr[j], yr[j + 1], yr[j + 2], yr[j + 3]) = (s0, s1, s2, s3)
+          j += 4
+        }
+        while j < out {
+          let wr = w + j * inp
+          var acc = SIMD8<Float>()
+          var k = 0
+          while k < whole {
+            acc += load(xr + k) * load(wr + k)
+            k += 8
+          }
+          var sum = acc.sum()
+          while k < inp {
+            sum += xr[k] * wr[k]
+            k += 1
+          }
+          yr[j] = sum
+          j += 1
+        }
+      }
+    }
+    if let bias {
+      bias.value.withUnsafeBufferPointer { b in
+        for r in 0..<n {
+          for j in 0..<out { y[r * out + j] += b[j] }
+        }
+      }
     }
   }
 

@@ -92,12 +92,17 @@ public final class Model {
     try Model.checkFinite(x, count: n * inputDim, what: "input x")
     guard n > 0 else { return }
     let rows = min(n, chunkRows)
-    let a = UnsafeMutablePointer<Float>.allocate(capacity: rows * widest)
-    let b = UnsafeMutablePointer<Float>.allocate(capacity: rows * widest)
-    defer {
-      a.deallocate()
-      b.deallocate()
+    // Two ping-pong buffers; small ones live on the stack, so one-sample calls allocate
+    // nothing.
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * rows * widest) { scratch in
+      predictChunks(x, count: n, rows: rows, a: scratch.baseAddress!, b: scratch.baseAddress! + rows * widest, into: y)
     }
+  }
+
+  private func predictChunks(
+    _ x: UnsafePointer<Float>, count n: Int, rows: Int, a: UnsafeMutablePointer<Float>,
+    b: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>
+  ) {
     var start = 0
     while start < n {
       let m = min(rows, n - start)
