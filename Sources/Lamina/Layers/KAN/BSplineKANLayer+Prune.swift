@@ -14,7 +14,8 @@ public struct KANAttribution: Equatable, Sendable {
 extension Model {
   /// The model's layers as B-spline KAN layers, or `.unsupported` naming the first that
   /// is not one (attribution needs each edge's values, pruning slices each layer's tensors).
-  func bsplineKANLayers(_ what: String) throws -> [BSplineKANLayer] {
+  /// `what` names the caller in the message.
+  public func bsplineKANLayers(_ what: String) throws -> [BSplineKANLayer] {
     var result: [BSplineKANLayer] = []
     for (l, layer) in layers.enumerated() {
       guard let kan = layer as? BSplineKANLayer else {
