@@ -367,6 +367,42 @@ lamina_status lamina_model_kan_refine(const lamina_model *model, size_t grid, co
 lamina_status lamina_model_kan_edge_curve(const lamina_model *model, size_t layer, size_t i,
                                           size_t j, const float *x, size_t count, float *y);
 
+/**
+** Attribution scores, as pykan's model.attribute() after a forward pass on x (n x
+** input_dim, n >= 2). Every layer must be a B-spline KAN layer. With E_l[i][j] the standard
+** deviation over the samples of edge i -> j of layer l (mask included; divisor n - 1, as
+** torch.std) and S_l[j] that of the layer's output j, scores flow back from the outputs:
+** each output node scores 1 / output_dim, edge_l[i][j] = E_l[i][j] * node_{l+1}[j] /
+** (S_l[j] + 1e-4), node_l[i] = sum_j edge_l[i][j]. Layout of scores: the edge scores of
+** layer 0, 1, ..., L-1, each in_l x out_l row-major (the layout of "<l>.mask"; pykan's
+** edge_scores[l] is its transpose), then the node scores of levels 0 (inputs), 1, ..., L
+** (outputs). *len is set to that total, sum_l in_l * out_l + sum of the widths. Two-call
+** pattern: scores = NULL and cap = 0 set *len only (x is then not read and may be NULL);
+** a cap below *len gives LAMINA_E_INVALID_ARGUMENT and still sets *len. READ-ONLY.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, cap too small), LAMINA_E_SHAPE (n < 2),
+** LAMINA_E_NUMERIC (NaN/Inf in x), LAMINA_E_OUT_OF_MEMORY (n beyond the batch limit),
+** LAMINA_E_UNSUPPORTED (a layer that is not a B-spline KAN layer).
+*/
+lamina_status lamina_model_kan_attribute(const lamina_model *model, const float *x, size_t n,
+                                         float *scores, size_t cap, size_t *len);
+
+/**
+** Pruning, as pykan's model.prune(node_th, edge_th) (pykan's defaults: 1e-2, 3e-2): a new
+** model in which (1) every hidden node whose node score (see lamina_model_kan_attribute,
+** on x) is not above node_th is removed: the widths shrink and the tensors on both sides
+** of the node are sliced; a level left empty keeps its best-scoring node; then (2) the
+** scores are computed again on the smaller model and every edge whose score is not above
+** edge_th gets mask 0 (other masks are kept). Inputs and outputs are never removed. The
+** new spec is this one with the widths changed. Removing nodes that feed nothing (all
+** outgoing edges masked) leaves predictions unchanged. *out owns the new model.
+** READ-ONLY on `model`.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, NaN/Inf threshold), LAMINA_E_SHAPE (n < 2),
+** LAMINA_E_NUMERIC (NaN/Inf in x), LAMINA_E_OUT_OF_MEMORY (n beyond the batch limit),
+** LAMINA_E_UNSUPPORTED (a layer that is not a B-spline KAN layer).
+*/
+lamina_status lamina_model_kan_prune(const lamina_model *model, const float *x, size_t n,
+                                     float node_th, float edge_th, lamina_model **out);
+
 /* ---------------------------------------------------------------------------------------
 ** Training
 */

@@ -53,3 +53,58 @@ public func laminaModelKanEdgeCurve(
       into: try require(y, "y", in: f))
   }
 }
+
+@_cdecl("lamina_model_kan_attribute")
+public func laminaModelKanAttribute(
+  _ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int,
+  _ scores: UnsafeMutablePointer<Float>?, _ cap: Int, _ len: UnsafeMutablePointer<Int>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_kan_attribute"
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    let length = try require(len, "len", in: f)
+    let kans = try m.bsplineKANLayers(f)
+    // Edge scores of every layer, then node scores of every level (inputs first).
+    let total =
+      kans.reduce(0) { $0 + $1.inputDim * $1.outputDim } + m.inputDim
+      + kans.reduce(0) { $0 + $1.outputDim }
+    length.pointee = total
+    guard let scores else {
+      guard cap == 0 else {
+        throw LaminaError(.invalidArgument, "\(f): scores is NULL but cap is \(cap)")
+      }
+      return
+    }
+    guard capacity(cap) >= total else {
+      throw LaminaError(.invalidArgument, "\(f): cap \(cap) is smaller than the \(total) scores")
+    }
+    let count = try sampleCount(n, in: f)
+    let a = try m.kanAttribute(samples: try require(x, "x", in: f), count: count)
+    var p = 0
+    for block in a.edgeScores + a.nodeScores {
+      for v in block {
+        scores[p] = v
+        p += 1
+      }
+    }
+  }
+}
+
+@_cdecl("lamina_model_kan_prune")
+public func laminaModelKanPrune(
+  _ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int, _ nodeThreshold: Float,
+  _ edgeThreshold: Float, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_kan_prune"
+    let out = try require(out, "out", in: f)
+    out.pointee = nil
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    let count = try sampleCount(n, in: f)
+    _ = try m.bsplineKANLayers(f)
+    let pruned = try m.kanPrune(
+      samples: try require(x, "x", in: f), count: count, nodeThreshold: Double(nodeThreshold),
+      edgeThreshold: Double(edgeThreshold))
+    out.pointee = Handles.retain(pruned)
+  }
+}

@@ -620,6 +620,87 @@ static void test_bad_calls(void)
     lamina_model_free(mlp);
 }
 
+/* Attribution layout and values, then pruning of a hidden node that feeds nothing. */
+static void test_attribute_and_prune(void)
+{
+    lamina_model *m, *mlp, *out = NULL;
+    float *scores = NULL, *y0 = NULL, *y1 = NULL, mask[4], xnan[4] = {0.1f, NAN, 0.2f, 0.3f};
+    size_t len = 0, dims[3], i, j;
+    section("attribute and prune");
+    m = mk("{\"kind\": \"kan\", \"widths\": [2, 4, 1], \"grid\": 5, \"seed\": 5}");
+    mlp = mk(MLP_SPEC);
+    if (!m || !mlp) goto done;
+    /* Hidden node 2 feeds nothing: its only outgoing edge is masked. */
+    CHECK_OK(lamina_model_tensor_read(m, "1.mask", mask, 4));
+    mask[2] = 0;
+    CHECK_OK(lamina_model_tensor_write(m, "1.mask", mask, 4));
+    /* 2 x 4 + 4 x 1 edge scores, then 2 + 4 + 1 node scores. x is not read for the length. */
+    CHECK_OK(lamina_model_kan_attribute(m, NULL, 0, NULL, 0, &len));
+    CHECK(len == 19, "attribute length %zu, expected 19", len);
+    scores = malloc(19 * sizeof *scores);
+    if (!scores) goto done;
+    len = 0;
+    CHECK_ST(lamina_model_kan_attribute(m, g_x, NS, scores, 18, &len), LAMINA_E_INVALID_ARGUMENT);
+    CHECK(len == 19, "a small cap still sets *len (%zu)", len);
+    CHECK_OK(lamina_model_kan_attribute(m, g_x, NS, scores, 19, &len));
+    CHECK(scores[8 + 2] == 0, "masked edge score %g", scores[8 + 2]);
+    CHECK(scores[12 + 2 + 2] == 0, "dead node score %g", scores[16]);
+    CHECK(scores[18] == 1, "output node score %g (1 / output_dim)", scores[18]);
+    for (i = 0; i < 4; i++) {  /* hidden node i = sum of its outgoing edge scores */
+        CHECK(fabs(scores[14 + i] - scores[8 + i]) <= 1e-6 * fabs(scores[8 + i]), "node 1.%zu", i);
+        if (i != 2) CHECK(scores[14 + i] > 1e-2, "live node 1.%zu scores %g", i, scores[14 + i]);
+    }
+    for (i = 0; i < 2; i++) {  /* input i = sum over j of edge 0: i -> j */
+        double sum = 0;
+        for (j = 0; j < 4; j++) sum += scores[i * 4 + j];
+        CHECK(fabs(scores[12 + i] - sum) <= 1e-5 * sum, "input node %zu: %g vs %g", i, scores[12 + i], sum);
+    }
+
+    /* Prune with no edge pruning (edge_th < 0): node 2 goes, predictions stay. */
+    CHECK_OK(lamina_model_kan_prune(m, g_x, NS, 1e-2f, -1.0f, &out));
+    if (out) {
+        CHECK(shape_of(out, "0.coef", dims) == 3 && dims[0] == 2 && dims[1] == 3 && dims[2] == 8,
+              "pruned 0.coef is %zu x %zu x %zu", dims[0], dims[1], dims[2]);
+        CHECK(shape_of(out, "1.mask", dims) == 2 && dims[0] == 3 && dims[1] == 1, "pruned 1.mask");
+        y0 = predict(m, g_x, NS);
+        y1 = predict(out, g_x, NS);
+        CHECK(y0 && y1 && max_abs_diff(y0, y1, NS) < 1e-5, "pruned predictions differ by %g",
+              y0 && y1 ? max_abs_diff(y0, y1, NS) : -1.0);
+        lamina_model_free(out);
+        out = NULL;
+    }
+    /* pykan's defaults also run. */
+    CHECK_OK(lamina_model_kan_prune(m, g_x, NS, 1e-2f, 3e-2f, &out));
+    lamina_model_free(out);
+    out = NULL;
+
+    /* Bad calls. */
+    CHECK_ST(lamina_model_kan_attribute(NULL, g_x, NS, scores, 19, &len), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_attribute(m, g_x, NS, scores, 19, NULL), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_attribute(m, NULL, NS, scores, 19, &len), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_attribute(m, g_x, NS, NULL, 19, &len), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_attribute(m, g_x, 1, scores, 19, &len), LAMINA_E_SHAPE);
+    CHECK_ST(lamina_model_kan_attribute(m, xnan, 2, scores, 19, &len), LAMINA_E_NUMERIC);
+    CHECK_ST(lamina_model_kan_attribute(m, g_x, SIZE_MAX, scores, 19, &len), LAMINA_E_OUT_OF_MEMORY);
+    CHECK_ST(lamina_model_kan_attribute(mlp, g_x, NS, NULL, 0, &len), LAMINA_E_UNSUPPORTED);
+    CHECK_ST(lamina_model_kan_prune(NULL, g_x, NS, 1e-2f, 3e-2f, &out), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_prune(m, g_x, NS, 1e-2f, 3e-2f, NULL), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_prune(m, NULL, NS, 1e-2f, 3e-2f, &out), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_prune(m, g_x, NS, NAN, 3e-2f, &out), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_prune(m, g_x, NS, 1e-2f, INFINITY, &out), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_prune(m, g_x, 1, 1e-2f, 3e-2f, &out), LAMINA_E_SHAPE);
+    CHECK_ST(lamina_model_kan_prune(m, xnan, 2, 1e-2f, 3e-2f, &out), LAMINA_E_NUMERIC);
+    CHECK_ST(lamina_model_kan_prune(m, g_x, SIZE_MAX, 1e-2f, 3e-2f, &out), LAMINA_E_OUT_OF_MEMORY);
+    CHECK_ST(lamina_model_kan_prune(mlp, g_x, NS, 1e-2f, 3e-2f, &out), LAMINA_E_UNSUPPORTED);
+    CHECK(out == NULL, "*out is not NULL after a failed prune");
+done:
+    free(scores);
+    free(y0);
+    free(y1);
+    lamina_model_free(m);
+    lamina_model_free(mlp);
+}
+
 int main(void)
 {
     const char *verbose = getenv("LAMINA_TEST_VERBOSE");
@@ -632,6 +713,7 @@ int main(void)
     test_refine();
     test_sequential();
     test_bad_calls();
+    test_attribute_and_prune();
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail == 0 ? 0 : 1;
 }

@@ -27,7 +27,8 @@ list with one basis per layer::
 pykan's grid tools work on B-spline KANs: :meth:`KAN.update_grid` (alias
 ``update_grid_from_samples``), :meth:`KAN.refine` (grid extension), :meth:`KAN.activation`
 and :meth:`KAN.edge_curve` (any edge function phi_{l,i,j}), :meth:`KAN.plot` (pykan's
-network diagram, with matplotlib), and ``fit(..., update_grid=True)`` with pykan's schedule.
+network diagram, with matplotlib), ``fit(..., update_grid=True)`` with pykan's schedule, and
+pykan's attribution and pruning: :meth:`KAN.attribute` and :meth:`KAN.prune`.
 """
 
 from __future__ import annotations
@@ -253,6 +254,8 @@ class KAN(Model):
             lr = 1.0 if name == "lbfgs" else 1e-3
         train_x, train_y = _split(dataset, "train", self.input_dim, self.output_dim)
         test_x, test_y = _split(dataset, "test", self.input_dim, self.output_dim)
+        # The default samples of attribute() and prune(), as pykan's cache_data.
+        self._cache_x = train_x
 
         from .trainer import Trainer
 
@@ -374,6 +377,76 @@ class KAN(Model):
                 )
             )
         return type(self)._wrap_same(handle)
+
+    def _samples(self, x: Any, what: str) -> np.ndarray:
+        """x as a float32 n x input_dim array, or the last training inputs when None."""
+        if x is None:
+            x = getattr(self, "_cache_x", None)
+            if x is None:
+                raise InvalidArgumentError(
+                    f"KAN.{what}: no samples: pass x, or call fit first (its training inputs are the default)"
+                )
+        x2, _ = prepare_inputs(x, self.input_dim)
+        return x2
+
+    def attribute(self, x: Any = None) -> List[np.ndarray]:
+        """pykan's attribution scores (``model.attribute()``; its ``edge_scores``) on ``x``.
+
+        Returns one array per layer, ``[in_l, out_l]`` (the layout of ``"<l>.mask"``;
+        pykan's ``edge_scores[l]`` is its transpose): the standard deviation over the
+        samples of each edge's activation, weighted by how much its output node matters to
+        the outputs, propagated back from the outputs (each scores 1 / output_dim). The node
+        scores (pykan's ``node_scores``) are in ``self.node_scores`` afterwards, one array per
+        level, inputs first. ``x`` (at least 2 rows) defaults to the training inputs of the
+        last :meth:`fit` (pykan uses the activations of the last forward pass). Needs every
+        layer to be a B-spline KAN layer (else :class:`UnsupportedError`).
+        """
+        x2 = self._samples(x, "attribute")
+        lib = _library.lib()
+        length = ctypes.c_size_t()
+        _library.check(lib.lamina_model_kan_attribute(self._ptr, None, 0, None, 0, ctypes.byref(length)))
+        scores = np.empty(length.value, dtype=np.float32)
+        _library.check(
+            lib.lamina_model_kan_attribute(
+                self._ptr, _library.as_float_pointer(x2), x2.shape[0],
+                _library.as_float_pointer(scores), scores.size, ctypes.byref(length),
+            )
+        )
+        widths = self.width
+        edges: List[np.ndarray] = []
+        p = 0
+        for a, b in zip(widths, widths[1:]):
+            edges.append(scores[p : p + a * b].reshape(a, b).copy())
+            p += a * b
+        nodes: List[np.ndarray] = []
+        for w in widths:
+            nodes.append(scores[p : p + w].copy())
+            p += w
+        self.edge_scores = edges
+        self.node_scores = nodes
+        return edges
+
+    def prune(self, node_th: float = 1e-2, edge_th: float = 3e-2, x: Any = None) -> "KAN":
+        """A pruned copy, as pykan's ``prune(node_th, edge_th)``.
+
+        Hidden nodes whose attribution score (:meth:`attribute`) is not above ``node_th`` are
+        removed (the widths shrink; a level keeps at least its best node), then the scores
+        are computed again on the smaller model and edges scoring not above ``edge_th`` are
+        masked (mask 0). ``x`` defaults to the training inputs of the last :meth:`fit`, as
+        pykan prunes on its cached data; the new model keeps that default. This model is
+        unchanged.
+        """
+        x2 = self._samples(x, "prune")
+        handle = ctypes.c_void_p()
+        _library.check(
+            _library.lib().lamina_model_kan_prune(
+                self._ptr, _library.as_float_pointer(x2), x2.shape[0], float(node_th),
+                float(edge_th), ctypes.byref(handle),
+            )
+        )
+        pruned = type(self)._wrap_same(handle)
+        pruned._cache_x = getattr(self, "_cache_x", None)
+        return pruned
 
     def edge_curve(self, l: int, i: int, j: int, x: Any) -> np.ndarray:
         """phi_{l,i,j}(x): the edge from input ``i`` to output ``j`` of layer ``l``.
