@@ -73,172 +73,184 @@ extension BSplineKANLayer {
     }
     guard w.l1 != 0 || w.entropy != 0, n >= 2 else { return total }
 
-    // Pass 1: every edge value, then means and stds of the inputs and edges.
-    var phi = [Double](repeating: 0, count: n * edges)
-    var values = [Float](repeating: 0, count: k + 1)
-    var derivs = [Float](repeating: 0, count: k + 1)
-    var scratch = [Float](repeating: 0, count: 3 * (k + 1))
-    var meanX = [Double](repeating: 0, count: nIn)
-    var stdX = [Double](repeating: 0, count: nIn)
-    // Evaluates the bases (and derivatives) of input i at x; returns x's interval or -1.
-    func bases(_ i: Int, _ xv: Float, _ withDerivatives: Bool) -> Int {
-      grid.value.withUnsafeBufferPointer { gb in
-        let t = gb.baseAddress! + i * knotCount
-        let mu = BSpline.Locator(knots: t, count: knotCount).interval(xv)
+    // Local copies (no copying: arrays are copy-on-write) keep the loops free of class
+    // property accesses; gradients are summed in Double and added once at the end.
+    let cv = coef.value
+    let sbv = scaleBase.value
+    let spv = scaleSp.value
+    let mv = mask.value
+    let gridv = grid.value
+    let values = UnsafeMutablePointer<Float>.allocate(capacity: k + 1)
+    let derivs = UnsafeMutablePointer<Float>.allocate(capacity: k + 1)
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * (k + 1))
+    values.initialize(repeating: 0, count: k + 1)
+    derivs.initialize(repeating: 0, count: k + 1)
+    scratch.initialize(repeating: 0, count: 3 * (k + 1))
+    defer {
+      values.deallocate()
+      derivs.deallocate()
+      scratch.deallocate()
+    }
+    return gridv.withUnsafeBufferPointer { gb -> Double in
+      let t0 = gb.baseAddress!
+      let locators = (0..<nIn).map { BSpline.Locator(knots: t0 + $0 * knotCount, count: knotCount) }
+      // The bases (and derivatives) of input i at x into values/derivs; x's interval or -1.
+      func bases(_ i: Int, _ xv: Float, _ withDerivatives: Bool) -> Int {
+        let mu = locators[i].interval(xv)
         guard mu >= 0 else { return -1 }
-        values.withUnsafeMutableBufferPointer { vb in
-          derivs.withUnsafeMutableBufferPointer { db in
-            scratch.withUnsafeMutableBufferPointer { sb in
-              BSpline.evaluate(
-                xv, interval: mu, knots: t, lastKnot: knotCount - 1, order: k,
-                values: vb.baseAddress!, derivatives: withDerivatives ? db.baseAddress! : nil,
-                scratch: sb.baseAddress!)
-            }
-          }
-        }
+        BSpline.evaluate(
+          xv, interval: mu, knots: t0 + i * knotCount, lastKnot: knotCount - 1, order: k,
+          values: values, derivatives: withDerivatives ? derivs : nil, scratch: scratch)
         return mu
       }
-    }
-    for s in 0..<n {
-      for i in 0..<nIn {
-        let xv = x[s * nIn + i]
-        let silu = Double(xv) / (1 + exp(-Double(xv)))
-        let mu = bases(i, xv, false)
-        for j in 0..<nOut {
-          let e = i * nOut + j
-          var spline = 0.0
-          if mu >= 0 {
-            for r in 0...k {
-              let m = mu - k + r
-              if m >= 0 && m < nb { spline += Double(coef.value[e * nb + m]) * Double(values[r]) }
-            }
-          }
-          phi[s * edges + e] =
-            Double(mask.value[e])
-            * (Double(scaleBase.value[e]) * silu + Double(scaleSp.value[e]) * spline)
-        }
-      }
-    }
-    let denominator = 1 / Double(n - 1)
-    for i in 0..<nIn {
-      var sum = 0.0
-      for s in 0..<n { sum += Double(x[s * nIn + i]) }
-      let mean = sum / Double(n)
-      var sq = 0.0
+
+      // Pass 1: every edge value, then means and stds of the inputs and edges.
+      var phi = [Double](repeating: 0, count: n * edges)
       for s in 0..<n {
-        let d = Double(x[s * nIn + i]) - mean
-        sq += d * d
-      }
-      meanX[i] = mean
-      stdX[i] = (sq * denominator).squareRoot()
-    }
-    var meanPhi = [Double](repeating: 0, count: edges)
-    var stdPhi = [Double](repeating: 0, count: edges)
-    for s in 0..<n {
-      for e in 0..<edges { meanPhi[e] += phi[s * edges + e] }
-    }
-    for e in 0..<edges { meanPhi[e] /= Double(n) }
-    for s in 0..<n {
-      for e in 0..<edges {
-        let d = phi[s * edges + e] - meanPhi[e]
-        stdPhi[e] += d * d
-      }
-    }
-    var v = [Double](repeating: 0, count: edges)
-    for e in 0..<edges {
-      stdPhi[e] = (stdPhi[e] * denominator).squareRoot()
-      v[e] = stdPhi[e] / (stdX[e / nOut] + 0.1)
-    }
-
-    // The score terms and dR/dv.
-    var dv = [Double](repeating: 0, count: edges)
-    let ln2 = log(2.0)
-    // One entropy group: the edges `index(0..<count)`, averaged over `groups` groups.
-    func entropy(count: Int, groups: Int, _ index: (Int) -> Int) -> Double {
-      var sum = 0.0
-      for a in 0..<count { sum += v[index(a)] }
-      let z = sum + 1
-      var h = 0.0
-      var gv = 0.0  // sum_a g_a v_a, g = dH/dp
-      var g = [Double](repeating: 0, count: count)
-      for a in 0..<count {
-        let p = v[index(a)] / z
-        h -= p * log2(p + 1e-4)
-        g[a] = -(log2(p + 1e-4) + p / ((p + 1e-4) * ln2))
-        gv += g[a] * v[index(a)]
-      }
-      let factor = w.entropy / Double(groups)
-      for a in 0..<count {
-        dv[index(a)] += factor * (g[a] / z - gv / (z * z))
-      }
-      return h / Double(groups)
-    }
-    var l1 = 0.0
-    for e in 0..<edges {
-      l1 += v[e]
-      dv[e] += w.l1
-    }
-    var entropyRows = 0.0
-    var entropyCols = 0.0
-    if w.entropy != 0 {
-      // Rows of pykan's [out, in] matrix: one output j, summed over inputs i.
-      for j in 0..<nOut { entropyRows += entropy(count: nIn, groups: nOut) { $0 * nOut + j } }
-      for i in 0..<nIn { entropyCols += entropy(count: nOut, groups: nIn) { i * nOut + $0 } }
-    }
-    total += w.l1 * l1 + w.entropy * (entropyRows + entropyCols)
-    guard let scale else { return total }
-
-    // Pass 2: dR/dphi_ij(s) = a_ij (phi - mean), a = dR/dv / ((std_x + 0.1)(n - 1) std_phi);
-    // dR/dstd_x_i = -sum_j dR/dv_ij std_phi_ij / (std_x_i + 0.1)^2.
-    var a = [Double](repeating: 0, count: edges)
-    var b = [Double](repeating: 0, count: nIn)
-    for e in 0..<edges {
-      let range = stdX[e / nOut] + 0.1
-      if stdPhi[e] > 0 { a[e] = scale * dv[e] / (range * stdPhi[e]) * denominator }
-      b[e / nOut] -= scale * dv[e] * stdPhi[e] / (range * range)
-    }
-    for s in 0..<n {
-      for i in 0..<nIn {
-        let xv = x[s * nIn + i]
-        let xd = Double(xv)
-        let sig = 1 / (1 + exp(-xd))
-        let silu = xd * sig
-        let siluPrime = sig * (1 + xd * (1 - sig))
-        let mu = bases(i, xv, dx != nil)
-        var gx = 0.0
-        if dx != nil, stdX[i] > 0 {
-          gx += b[i] * (xd - meanX[i]) / stdX[i] * denominator
-        }
-        for j in 0..<nOut {
-          let e = i * nOut + j
-          let g = a[e] * (phi[s * edges + e] - meanPhi[e])
-          if g == 0 { continue }
-          let maskE = Double(mask.value[e])
-          var spline = 0.0
-          var slope = 0.0
-          if mu >= 0 {
-            for r in 0...k {
-              let m = mu - k + r
-              guard m >= 0 && m < nb else { continue }
-              let c = Double(coef.value[e * nb + m])
-              spline += c * Double(values[r])
-              if dx != nil { slope += c * Double(derivs[r]) }
-              coef.gradient[e * nb + m] +=
-                Float(g * maskE * Double(scaleSp.value[e]) * Double(values[r]))
+        for i in 0..<nIn {
+          let xv = x[s * nIn + i]
+          let silu = Double(xv) / (1 + exp(-Double(xv)))
+          let mu = bases(i, xv, false)
+          for j in 0..<nOut {
+            let e = i * nOut + j
+            var spline = 0.0
+            if mu >= 0 {
+              for r in 0...k {
+                let m = mu - k + r
+                if m >= 0 && m < nb { spline += Double(cv[e * nb + m]) * Double(values[r]) }
+              }
             }
-          }
-          scaleBase.gradient[e] += Float(g * maskE * silu)
-          scaleSp.gradient[e] += Float(g * maskE * spline)
-          if dx != nil {
-            gx +=
-              g * maskE
-              * (Double(scaleBase.value[e]) * siluPrime + Double(scaleSp.value[e]) * slope)
+            phi[s * edges + e] = Double(mv[e]) * (Double(sbv[e]) * silu + Double(spv[e]) * spline)
           }
         }
-        if let dx { dx[s * nIn + i] += Float(gx) }
       }
+      let denominator = 1 / Double(n - 1)
+      var meanX = [Double](repeating: 0, count: nIn)
+      var stdX = [Double](repeating: 0, count: nIn)
+      for i in 0..<nIn {
+        var sum = 0.0
+        for s in 0..<n { sum += Double(x[s * nIn + i]) }
+        let mean = sum / Double(n)
+        var sq = 0.0
+        for s in 0..<n {
+          let d = Double(x[s * nIn + i]) - mean
+          sq += d * d
+        }
+        meanX[i] = mean
+        stdX[i] = (sq * denominator).squareRoot()
+      }
+      var meanPhi = [Double](repeating: 0, count: edges)
+      var stdPhi = [Double](repeating: 0, count: edges)
+      for s in 0..<n {
+        for e in 0..<edges { meanPhi[e] += phi[s * edges + e] }
+      }
+      for e in 0..<edges { meanPhi[e] /= Double(n) }
+      for s in 0..<n {
+        for e in 0..<edges {
+          let d = phi[s * edges + e] - meanPhi[e]
+          stdPhi[e] += d * d
+        }
+      }
+      var v = [Double](repeating: 0, count: edges)
+      for e in 0..<edges {
+        stdPhi[e] = (stdPhi[e] * denominator).squareRoot()
+        v[e] = stdPhi[e] / (stdX[e / nOut] + 0.1)
+      }
+
+      // The score terms and dR/dv.
+      var dv = [Double](repeating: 0, count: edges)
+      var g = [Double](repeating: 0, count: max(nIn, nOut))
+      let ln2 = log(2.0)
+      // One entropy group: the edges `index(0..<count)`, averaged over `groups` groups.
+      func entropy(count: Int, groups: Int, _ index: (Int) -> Int) -> Double {
+        var sum = 0.0
+        for a in 0..<count { sum += v[index(a)] }
+        let z = sum + 1
+        var h = 0.0
+        var gv = 0.0  // sum_a g_a v_a, g = dH/dp
+        for a in 0..<count {
+          let p = v[index(a)] / z
+          h -= p * log2(p + 1e-4)
+          g[a] = -(log2(p + 1e-4) + p / ((p + 1e-4) * ln2))
+          gv += g[a] * v[index(a)]
+        }
+        let factor = w.entropy / Double(groups)
+        for a in 0..<count {
+          dv[index(a)] += factor * (g[a] / z - gv / (z * z))
+        }
+        return h / Double(groups)
+      }
+      var l1 = 0.0
+      for e in 0..<edges {
+        l1 += v[e]
+        dv[e] += w.l1
+      }
+      var entropyRows = 0.0
+      var entropyCols = 0.0
+      if w.entropy != 0 {
+        // Rows of pykan's [out, in] matrix: one output j, summed over inputs i.
+        for j in 0..<nOut { entropyRows += entropy(count: nIn, groups: nOut) { $0 * nOut + j } }
+        for i in 0..<nIn { entropyCols += entropy(count: nOut, groups: nIn) { i * nOut + $0 } }
+      }
+      let value = total + w.l1 * l1 + w.entropy * (entropyRows + entropyCols)
+      guard let scale else { return value }
+
+      // Pass 2: dR/dphi_ij(s) = a_ij (phi - mean), a = dR/dv / ((std_x + 0.1)(n - 1) std_phi);
+      // dR/dstd_x_i = -sum_j dR/dv_ij std_phi_ij / (std_x_i + 0.1)^2.
+      var a = [Double](repeating: 0, count: edges)
+      var b = [Double](repeating: 0, count: nIn)
+      for e in 0..<edges {
+        let range = stdX[e / nOut] + 0.1
+        if stdPhi[e] > 0 { a[e] = scale * dv[e] / (range * stdPhi[e]) * denominator }
+        b[e / nOut] -= scale * dv[e] * stdPhi[e] / (range * range)
+      }
+      var gCoef = [Double](repeating: 0, count: edges * nb)
+      var gBase = [Double](repeating: 0, count: edges)
+      var gSp = [Double](repeating: 0, count: edges)
+      for s in 0..<n {
+        for i in 0..<nIn {
+          let xv = x[s * nIn + i]
+          let xd = Double(xv)
+          let sig = 1 / (1 + exp(-xd))
+          let silu = xd * sig
+          let siluPrime = sig * (1 + xd * (1 - sig))
+          let mu = bases(i, xv, dx != nil)
+          var gx = 0.0
+          if dx != nil, stdX[i] > 0 {
+            gx += b[i] * (xd - meanX[i]) / stdX[i] * denominator
+          }
+          for j in 0..<nOut {
+            let e = i * nOut + j
+            let ge = a[e] * (phi[s * edges + e] - meanPhi[e]) * Double(mv[e])
+            if ge == 0 { continue }
+            var spline = 0.0
+            var slope = 0.0
+            if mu >= 0 {
+              let weight = ge * Double(spv[e])
+              for r in 0...k {
+                let m = mu - k + r
+                guard m >= 0 && m < nb else { continue }
+                let c = Double(cv[e * nb + m])
+                spline += c * Double(values[r])
+                slope += c * Double(derivs[r])
+                gCoef[e * nb + m] += weight * Double(values[r])
+              }
+            }
+            gBase[e] += ge * silu
+            gSp[e] += ge * spline
+            gx += ge * (Double(sbv[e]) * siluPrime + Double(spv[e]) * slope)
+          }
+          if let dx { dx[s * nIn + i] += Float(gx) }
+        }
+      }
+      // Without dx the derivatives are not evaluated (stale); slope is then unused.
+      for q in 0..<(edges * nb) { coef.gradient[q] += Float(gCoef[q]) }
+      for e in 0..<edges {
+        scaleBase.gradient[e] += Float(gBase[e])
+        scaleSp.gradient[e] += Float(gSp[e])
+      }
+      return value
     }
-    return total
   }
 }
 
