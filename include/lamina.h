@@ -444,9 +444,21 @@ typedef struct lamina_trainer lamina_trainer;
 **   patience                     epochs without improvement before stopping; 0 = off (0)
 **   restore_best                 restore the best validation weights at the end (true)
 **   progress_every               also call progress every N steps; 0 = once per epoch (0)
+**   lamb                         KAN sparsity regularisation (pykan's fit(lamb=...)): the
+**                                objective is loss + lamb * reg; 0 = off; > 0 needs a
+**                                B-spline KAN layer, else LAMINA_E_UNSUPPORTED (0)
+**   lamb_l1, lamb_entropy        weights of reg's edge-score l1 and entropy terms (1, 2)
+**   lamb_coef, lamb_coefdiff     weights of reg's |coef| and |coef difference| terms (0, 0)
+**   reg_metric "edge_forward_spline_n"   the edge score (the only one supported)
 ** Losses are means, as PyTorch's reduction="mean": over all elements for mse, l1, huber and
 ** bce_with_logits, over samples for cross_entropy (softmax over outputs, one-hot targets).
 ** Schedules are applied per optimizer step.
+** reg is pykan's MultKAN.reg, summed over the B-spline KAN layers (other layers add
+** nothing): per edge v = std(phi_spline(x)) / (std(x) + 0.1) over the batch (unbiased std;
+** 0 for a 1-row batch), reg = lamb_l1 sum v + lamb_entropy (row + column entropies of v)
+** + lamb_coef sum|coef| / out + lamb_coefdiff sum|diff(coef)| / out, with its exact
+** gradient (also through each layer's input into earlier layers). With lamb > 0 the loss a
+** step reports includes lamb * reg; evaluation losses do not.
 ** lbfgs is torch.optim.LBFGS (pykan's fit uses its own copy with history_size 10,
 ** "strong_wolfe" and tolerance_grad, tolerance_change and tolerance_ys of 1e-32): one step runs up to max_iter iterations on its batch,
 ** re-evaluating loss and gradient about max_iter * 5 / 4 times at most (PyTorch's

@@ -46,8 +46,14 @@ public final class Trainer {
   }
 
   /// A trainer configured by JSON text ("{}" for all defaults).
+  /// Throws `.unsupported` when the config asks for KAN regularisation ("lamb" > 0) on a
+  /// model without a B-spline KAN layer.
   public convenience init(model: Model, json: String) throws {
-    self.init(model: model, config: try TrainerConfig(json: JSONValue.parse(json, what: "trainer config")))
+    let config = try TrainerConfig(json: JSONValue.parse(json, what: "trainer config"))
+    if config.regularization.isActive {
+      try Model.checkRegularization(config.regularization, model: model)
+    }
+    self.init(model: model, config: config)
   }
 
   // MARK: - Steps
@@ -102,7 +108,9 @@ public final class Trainer {
   /// The batch loss at the current weights, with its gradient written into every
   /// parameter's `gradient` (forward, loss, backward): what every optimizer steps from.
   /// Also returns the gradient's squared norm. Throws `.numeric`, changing no weight, when
-  /// the loss or a gradient element is not finite.
+  /// the loss or a gradient element is not finite. With KAN regularisation on, the loss and
+  /// gradient are those of pykan's objective, loss + lamb * reg (so the reported training
+  /// loss includes the penalty; `evaluate` does not).
   func lossAndGradient(
     _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int
   ) throws -> (loss: Float, squares: Double) {
@@ -110,12 +118,22 @@ public final class Trainer {
       p.gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
     let out = model.forward(x, count: n, workspace: workspace)
-    let loss = config.loss.evaluate(
+    var loss = config.loss.evaluate(
       out, y, rows: n, columns: model.outputDim, gradient: workspace.gradientOut)
     guard loss.isFinite else {
       throw LaminaError.numeric("training diverged: the loss is \(loss); weights left as before the step")
     }
-    model.backward(x, count: n, workspace: workspace, parameterGradients: true)
+    let reg = config.regularization
+    if reg.isActive {
+      try Model.checkRegularization(reg, model: model)
+      let value = model.backwardRegularized(x, count: n, workspace: workspace, settings: reg).reg
+      loss += Float(reg.lamb * value)
+      guard loss.isFinite else {
+        throw LaminaError.numeric("training diverged: the loss is \(loss); weights left as before the step")
+      }
+    } else {
+      model.backward(x, count: n, workspace: workspace, parameterGradients: true)
+    }
     var squares: Double = 0
     for p in parameters {
       p.gradient.withUnsafeBufferPointer { g in

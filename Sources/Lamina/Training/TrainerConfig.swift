@@ -45,6 +45,9 @@ public struct TrainerConfig: Equatable, Sendable {
   public var toleranceYs: Double = 1e-10
   /// L-BFGS: how the step length is chosen.
   public var lineSearch: LineSearch = .strongWolfe
+  /// pykan's KAN sparsity regulariser ("lamb", "lamb_l1", "lamb_entropy", "lamb_coef",
+  /// "lamb_coefdiff", "reg_metric"); off by default.
+  public var regularization = KANRegularization()
 
   /// The defaults.
   public init() {}
@@ -131,6 +134,17 @@ public struct TrainerConfig: Equatable, Sendable {
     patience = try r.int("patience", default: 0, min: 0, max: 1 << 30)
     restoreBest = try r.bool("restore_best", default: true)
     progressEvery = try r.int("progress_every", default: 0, min: 0, max: 1 << 40)
+    regularization.lamb = try r.double("lamb", default: 0, min: 0, max: 1e6)
+    regularization.l1 = try r.double("lamb_l1", default: 1, min: 0, max: 1e6)
+    regularization.entropy = try r.double("lamb_entropy", default: 2, min: 0, max: 1e6)
+    regularization.coef = try r.double("lamb_coef", default: 0, min: 0, max: 1e6)
+    regularization.coefDiff = try r.double("lamb_coefdiff", default: 0, min: 0, max: 1e6)
+    regularization.metric = try r.string("reg_metric", default: "edge_forward_spline_n")
+    guard KANRegularization.metrics.contains(regularization.metric) else {
+      throw LaminaError.invalid(
+        "trainer config: unknown or unsupported reg_metric \"\(regularization.metric)\" "
+          + "(supported: \(KANRegularization.metrics.joined(separator: ", ")))")
+    }
     try r.finish()
   }
 
@@ -156,6 +170,11 @@ public struct TrainerConfig: Equatable, Sendable {
       ("tolerance_grad", .number(toleranceGrad)), ("tolerance_change", .number(toleranceChange)),
       ("tolerance_ys", .number(toleranceYs)),
       ("line_search", .string(lineSearch.rawValue)),
+      ("lamb", .number(regularization.lamb)), ("lamb_l1", .number(regularization.l1)),
+      ("lamb_entropy", .number(regularization.entropy)),
+      ("lamb_coef", .number(regularization.coef)),
+      ("lamb_coefdiff", .number(regularization.coefDiff)),
+      ("reg_metric", .string(regularization.metric)),
     ])
   }
 }

@@ -46,6 +46,15 @@ from .model import Model, PathLike, _to_numpy, as_float32, prepare_inputs, regis
 __all__ = ["KAN", "create_dataset"]
 
 #: pykan's optimizer names (any case) and the Lamina optimizers they map to.
+# pykan's fit defaults of the regularisation keys (the trainer config's defaults too).
+_REG_DEFAULTS = {
+    "lamb": 0.0,
+    "lamb_l1": 1.0,
+    "lamb_entropy": 2.0,
+    "lamb_coef": 0.0,
+    "lamb_coefdiff": 0.0,
+    "reg_metric": "edge_forward_spline_n",
+}
 _OPTIMIZERS = {"lbfgs": "lbfgs", "adam": "adam", "adamw": "adamw", "sgd": "sgd"}
 
 #: The L-BFGS settings of pykan's ``fit`` (``LBFGS(..., lr=lr, history_size=10,
@@ -191,6 +200,12 @@ class KAN(Model):
         grid_update_num: int = 10,
         start_grid_update_step: int = -1,
         stop_grid_update_step: int = 50,
+        lamb: float = 0.0,
+        lamb_l1: float = 1.0,
+        lamb_entropy: float = 2.0,
+        lamb_coef: float = 0.0,
+        lamb_coefdiff: float = 0.0,
+        reg_metric: str = "edge_forward_spline_n",
         **config: Any,
     ) -> Dict[str, List[float]]:
         """Train on a pykan-style dataset for ``steps`` optimizer steps, as pykan's ``fit``.
@@ -216,6 +231,11 @@ class KAN(Model):
                 grid_update_num)`` (at least 1, where pykan divides by zero). With the
                 defaults: steps 0, 5, ..., 45. Models without B-spline layers skip it.
             grid_update_num, start_grid_update_step, stop_grid_update_step: the schedule.
+            lamb, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff, reg_metric: pykan's
+                sparsity regularisation (``MultKAN.reg``): the objective becomes
+                ``loss + lamb * reg``. ``lamb = 0`` (the default) is off; only
+                ``"edge_forward_spline_n"`` (pykan's default) is supported, and ``lamb > 0``
+                needs a B-spline KAN (``UnsupportedError`` otherwise).
             **config: further trainer config keys (``loss``, ``weight_decay``, ``clip_norm``,
                 ``schedule``, ``max_iter``, ``seed`` — which also seeds the batch draws, ...).
 
@@ -223,7 +243,9 @@ class KAN(Model):
             ``{"train_loss": [...], "test_loss": [...]}``, one float per step: the
             training loss of the step's batch before the update and the loss on the whole
             test set after it, as root mean squared errors for the default ``"mse"`` loss
-            (pykan reports RMSE) and as the loss itself for other losses.
+            (pykan reports RMSE) and as the loss itself for other losses. With ``lamb > 0``
+            the training loss is the prediction loss alone (as pykan's) and ``"reg"`` holds
+            the regulariser (without ``lamb``) of each step's batch before the update.
         """
         name = str(opt).lower()
         if name not in _OPTIMIZERS:
@@ -279,6 +301,21 @@ class KAN(Model):
             )
         trainer_config = dict(_PYKAN_LBFGS) if name == "lbfgs" else {}
         trainer_config.update(config)
+        regularized = lamb > 0
+        reg_keys = {
+            "lamb": lamb,
+            "lamb_l1": lamb_l1,
+            "lamb_entropy": lamb_entropy,
+            "lamb_coef": lamb_coef,
+            "lamb_coefdiff": lamb_coefdiff,
+            "reg_metric": reg_metric,
+        }
+        # Sent only when one differs from its default, so the trainer checks every value
+        # given while a plain fit's config stays as before.
+        if reg_keys != _REG_DEFAULTS:
+            trainer_config.update(reg_keys)
+        if regularized:
+            results["reg"] = []
         trainer = Trainer(
             self, optimizer=_OPTIMIZERS[name], learning_rate=float(lr), **trainer_config
         )
@@ -298,7 +335,14 @@ class KAN(Model):
                         self.update_grid(batch_x)
                     except UnsupportedError:  # no B-spline layers: nothing has a grid
                         update_grid = False
-                loss = trainer.step(batch_x, batch_y)
+                if regularized:
+                    # The step's loss is loss + lamb * reg; pykan reports the two apart.
+                    prediction = trainer.evaluate(batch_x, batch_y)
+                    total = trainer.step(batch_x, batch_y)
+                    results["reg"].append((total - prediction) / lamb)
+                    loss = prediction
+                else:
+                    loss = trainer.step(batch_x, batch_y)
                 test = trainer.evaluate(test_x, test_y)
                 train_value = math.sqrt(max(loss, 0.0)) if rms else loss
                 test_value = math.sqrt(max(test, 0.0)) if rms else test

@@ -1,0 +1,96 @@
+"""KAN.fit(lamb=...): pykan's sparsity regularisation through the trainer config."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import lamina
+
+# pykan 0.2.8, model.reg('edge_forward_spline_n', 1, 2, 0, 0) on the model and samples of
+# Tests/reference/kan_reg_reference.py (also checked in Swift, KANRegularizationTests).
+PYKAN_REG = 11.863182067871094
+KNOTS = [-2.2, -1.8, -1.4, -1.0, -0.6, -0.19999998807907104, 0.19999998807907104, 0.6, 1.0,
+         1.4, 1.8, 2.2]
+
+
+def fill(shape, phase):
+    """The reference script's deterministic tensor values."""
+    count = int(np.prod(shape))
+    v = [0.8 * math.sin(1.3 * q + phase) + 0.1 * math.cos(0.7 * q) for q in range(count)]
+    return np.asarray(v, dtype=np.float32).reshape(shape)
+
+
+def reference_model() -> lamina.KAN:
+    model = lamina.KAN(width=[2, 3, 1], grid=5, k=3, seed=0)
+    state = model.state_dict()
+    for l, (a, b) in enumerate([(2, 3), (3, 1)]):
+        state[f"{l}.coef"] = fill((a, b, 8), 0.3 + l)
+        state[f"{l}.scale_base"] = fill((a, b), 1.1 + l)
+        state[f"{l}.scale_sp"] = (0.5 + 0.5 * np.abs(fill((a, b), 2.2 + l))).astype(np.float32)
+        state[f"{l}.mask"] = np.ones((a, b), dtype=np.float32)
+        state[f"{l}.grid"] = np.tile(np.asarray(KNOTS, dtype=np.float32), (a, 1))
+    state["0.mask"][1, 2] = 0
+    model.load_state_dict(state)
+    return model
+
+
+def reference_dataset():
+    x = np.asarray(
+        [[math.sin(0.9 * s + 0.2), math.cos(1.7 * s)] for s in range(16)], dtype=np.float32
+    )
+    y = np.sin(np.pi * x[:, :1]).astype(np.float32)
+    return {"train_input": x, "train_label": y, "test_input": x, "test_label": y}
+
+
+def test_fit_reports_pykan_reg_before_the_first_step():
+    model = reference_model()
+    results = model.fit(
+        reference_dataset(), opt="Adam", steps=2, lr=1e-3, lamb=1.0, update_grid=False,
+        progress=False,
+    )
+    assert len(results["reg"]) == 2
+    assert results["reg"][0] == pytest.approx(PYKAN_REG, rel=1e-4)
+    assert all(math.isfinite(v) for v in results["train_loss"])
+
+
+def test_fit_without_lamb_has_no_reg_and_lamb_changes_training():
+    data = reference_dataset()
+    plain = reference_model()
+    r0 = plain.fit(data, opt="Adam", steps=5, lr=1e-2, update_grid=False, progress=False)
+    assert "reg" not in r0
+    regularized = reference_model()
+    regularized.fit(
+        data, opt="Adam", steps=5, lr=1e-2, update_grid=False, progress=False, lamb=0.1,
+        lamb_coef=0.5, lamb_coefdiff=0.5,
+    )
+    a, b = plain.state_dict()["0.coef"], regularized.state_dict()["0.coef"]
+    assert not np.allclose(a, b)
+
+
+def test_regularisation_makes_the_network_sparser():
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, size=(256, 2)).astype(np.float32)
+    y = np.sin(np.pi * x[:, :1]).astype(np.float32)
+    data = {"train_input": x, "train_label": y, "test_input": x, "test_label": y}
+
+    def small_edges(lamb):
+        model = lamina.KAN(width=[2, 4, 1], grid=5, k=3, seed=1)
+        model.fit(data, opt="LBFGS", steps=10, lamb=lamb, progress=False)
+        scores = np.concatenate([e.ravel() for e in model.attribute(x)])
+        return int(np.sum(scores < 1e-2 * scores.max()))
+
+    assert small_edges(0.01) > small_edges(0.0)
+
+
+def test_bad_settings_are_refused():
+    model = reference_model()
+    with pytest.raises(lamina.InvalidArgumentError):
+        model.fit(reference_dataset(), steps=1, lamb=0.1, reg_metric="edge_backward",
+                  progress=False)
+    with pytest.raises(lamina.InvalidArgumentError):
+        model.fit(reference_dataset(), steps=1, lamb=-1.0, progress=False)
+    with pytest.raises(lamina.UnsupportedError):
+        lamina.Trainer(lamina.MLP(2, [4], 1), lamb=0.1)
