@@ -40,7 +40,7 @@ extension Model {
   /// sparsity regularisers (see `BSplineKANLayer.sparsityRegularization`); `settings.lamb` is
   /// not applied. Other layers contribute nothing. Throws `.invalidArgument` for a bad
   /// batch or non-finite input, `.unsupported` when the model has no B-spline KAN layer or
-  /// the metric is not implemented.
+  /// the metric is one Lamina does not offer.
   public func kanRegularization(
     _ x: [Float], settings: KANRegularization = KANRegularization()
   ) throws -> Double {
