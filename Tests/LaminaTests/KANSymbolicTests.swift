@@ -138,7 +138,8 @@ final class KANSymbolicTests: XCTestCase {
   /// The symbolic model of pykan's tutorial f = exp(sin(pi x) + y^2) on [2, 1, 1]: edges fixed
   /// to sin, x^2, exp; with the true affines the model is f; from perturbed affines a short
   /// LBFGS fit of "symbolic_affine" gets back to RMSE < 1e-4. (The full flow, training the
-  /// numeric KAN first and then auto_symbolic, is not covered here: see the report.)
+  /// numeric KAN first and then auto_symbolic, is in bindings/python/tests/
+  /// test_kan_symbolic.py: the grid search is too slow for a debug build.)
   func testTutorialSymbolicModelTrainsAffines() throws {
     var rng = RandomSource(seed: 1)
     let n = 200
