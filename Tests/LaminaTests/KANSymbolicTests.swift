@@ -124,6 +124,10 @@ final class KANSymbolicTests: XCTestCase {
     XCTAssertEqual(back.tensors.map(\.name), m.tensors.map(\.name))
     XCTAssertEqual(try back.predict(x), y)
     XCTAssertEqual(try back.kanSymbolicFormula(), formula)
+    // refine keeps symbolic edges (they do not depend on the grid).
+    let fine = try m.refine(grid: 8, samples: samples)
+    XCTAssertEqual(try fine.kanSymbolicFormula(), formula)
+    XCTAssertEqual(try fine.predict(x), y)
     // Without "symbolic": no symbolic tensors, and the tools say why.
     let plain = try Model(json: #"{"kind": "kan", "widths": [2, 1]}"#)
     XCTAssertNil(plain.tensor(named: "0.symbolic_mask"))
