@@ -403,6 +403,44 @@ lamina_status lamina_model_kan_attribute(const lamina_model *model, const float 
 lamina_status lamina_model_kan_prune(const lamina_model *model, const float *x, size_t n,
                                      float node_th, float edge_th, lamina_model **out);
 
+/**
+** Symbolic regression, as pykan's suggest_symbolic / fix_symbolic / auto_symbolic /
+** symbolic_formula, for B-spline KAN layers built with "symbolic": true (other models give
+** LAMINA_E_UNSUPPORTED). Edge (layer, i, j) is sampled as pykan does: x = the layer's input i
+** for the model inputs x (n x input_dim, n >= 1), y = the numeric edge function there. A fit
+** is c * f(a * x + b) + d: (a, b) by pykan's fit_params grid search (a, b in [-10, 10], 101 x
+** 101, 3 refinements), (c, d) by least squares, R^2 = squared correlation. Library names are
+** pykan's ("x", "x^2", ..., "1/x", "sqrt", "exp", "log", "sin", "tanh", "sgn", "arctan",
+** "0", "gaussian", "cosh", "sigmoid", ...).
+**
+** suggest_symbolic: every library function fitted, best first by pykan's score
+** (weight_simple in [0, 1]; pykan 0.8), as a JSON array of {"name", "r2", "a", "b", "c", "d",
+** "complexity", "score"} (two-call pattern). READ-ONLY.
+** fix_symbolic: fits `function`, makes the edge symbolic (symbolic_mask 1, numeric mask 0)
+** and writes the fit's R^2 to *r2 (may be NULL). EXCLUSIVE.
+** auto_symbolic: for every edge: skipped if already symbolic, set to "0" if pruned, else the
+** best-scoring function of `library` (comma-separated names, NULL = all) is fixed when its
+** R^2 >= r2_threshold (pykan: 0). EXCLUSIVE.
+** symbolic_formula: one formula per output, newline-separated, inputs x_1 ... x_n, numbers
+** rounded to 4 decimals (two-call pattern); LAMINA_E_UNSUPPORTED while an edge is numeric.
+** READ-ONLY.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, indices out of range, unknown function),
+** LAMINA_E_SHAPE (n = 0), LAMINA_E_NUMERIC (NaN/Inf in x), LAMINA_E_OUT_OF_MEMORY (n beyond
+** the batch limit), LAMINA_E_UNSUPPORTED (no symbolic branch).
+*/
+lamina_status lamina_model_kan_suggest_symbolic(const lamina_model *model, size_t layer,
+                                                size_t i, size_t j, const float *x, size_t n,
+                                                float weight_simple, char *buf, size_t cap,
+                                                size_t *len);
+lamina_status lamina_model_kan_fix_symbolic(lamina_model *model, size_t layer, size_t i,
+                                            size_t j, const char *function, const float *x,
+                                            size_t n, float *r2);
+lamina_status lamina_model_kan_auto_symbolic(lamina_model *model, const char *library,
+                                             const float *x, size_t n, float r2_threshold,
+                                             float weight_simple);
+lamina_status lamina_model_kan_symbolic_formula(const lamina_model *model, char *buf,
+                                                size_t cap, size_t *len);
+
 /* ---------------------------------------------------------------------------------------
 ** Training
 */

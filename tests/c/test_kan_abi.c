@@ -701,6 +701,66 @@ done:
     lamina_model_free(mlp);
 }
 
+/* =======================================================================================
+** Symbolic regression
+*/
+
+static void test_symbolic(void)
+{
+    section("symbolic: fix, predict by hand, formula, suggest, auto");
+    lamina_model *m = mk("{\"kind\": \"kan\", \"widths\": [2, 1], \"symbolic\": true, \"seed\": 2}");
+    lamina_model *plain = mk("{\"kind\": \"kan\", \"widths\": [2, 1]}");
+    if (!m || !plain) { lamina_model_free(m); lamina_model_free(plain); return; }
+    float r2 = -1;
+    CHECK_OK(lamina_model_kan_fix_symbolic(m, 0, 0, 0, "sin", g_x, NS, &r2));
+    CHECK(r2 >= 0 && r2 <= 1.0001f, "r2 %g", r2);
+    CHECK_OK(lamina_model_kan_fix_symbolic(m, 0, 1, 0, "x^2", g_x, NS, NULL));
+    size_t count = 0;
+    float *aff = read_tensor(m, "0.symbolic_affine", &count);
+    float *mask = read_tensor(m, "0.mask", NULL);
+    CHECK(aff && count == 8, "symbolic_affine has %zu values", count);
+    CHECK(mask && mask[0] == 0 && mask[1] == 0, "numeric masks set to 0");
+    if (aff) {
+        float x[4] = {0.3f, -0.7f, -0.9f, 0.45f};
+        float *y = predict(m, x, 2);
+        for (int r = 0; y && r < 2; r++) {
+            double u = x[2 * r], v = x[2 * r + 1], t = aff[4] * v + aff[5];
+            double hand = aff[2] * sin(aff[0] * u + aff[1]) + aff[3] + aff[6] * t * t + aff[7];
+            CHECK(fabs(y[r] - hand) < 1e-5, "row %d: %g vs %g", r, y[r], hand);
+        }
+        free(y);
+    }
+    free(aff);
+    free(mask);
+    size_t len = 0;
+    CHECK_OK(lamina_model_kan_symbolic_formula(m, NULL, 0, &len));
+    char *text = malloc(len + 1);
+    if (text) {
+        CHECK_OK(lamina_model_kan_symbolic_formula(m, text, len + 1, &len));
+        CHECK(strstr(text, "sin(") && strstr(text, "^2") && strstr(text, "x_1"), "formula %s", text);
+        free(text);
+    }
+    CHECK_OK(lamina_model_kan_suggest_symbolic(m, 0, 0, 0, g_x, NS, 0.8f, NULL, 0, &len));
+    CHECK(len > 2, "suggest JSON length %zu", len);
+    CHECK_ST(lamina_model_kan_fix_symbolic(m, 0, 0, 0, "nope", g_x, NS, NULL),
+             LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_fix_symbolic(m, 0, 2, 0, "x", g_x, NS, NULL),
+             LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_fix_symbolic(plain, 0, 0, 0, "x", g_x, NS, NULL),
+             LAMINA_E_UNSUPPORTED);
+    CHECK_ST(lamina_model_kan_symbolic_formula(plain, NULL, 0, &len), LAMINA_E_UNSUPPORTED);
+    CHECK_ST(lamina_model_kan_auto_symbolic(m, NULL, g_x, 0, 0, 0.8f), LAMINA_E_SHAPE);
+    lamina_model *a = mk("{\"kind\": \"kan\", \"widths\": [2, 1], \"symbolic\": true}");
+    if (a) {
+        CHECK_ST(lamina_model_kan_symbolic_formula(a, NULL, 0, &len), LAMINA_E_UNSUPPORTED);
+        CHECK_OK(lamina_model_kan_auto_symbolic(a, "x, x^2,sin", g_x, NS, 0, 0.8f));
+        CHECK_OK(lamina_model_kan_symbolic_formula(a, NULL, 0, &len));
+        lamina_model_free(a);
+    }
+    lamina_model_free(m);
+    lamina_model_free(plain);
+}
+
 int main(void)
 {
     const char *verbose = getenv("LAMINA_TEST_VERBOSE");
@@ -714,6 +774,7 @@ int main(void)
     test_sequential();
     test_bad_calls();
     test_attribute_and_prune();
+    test_symbolic();
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail == 0 ? 0 : 1;
 }

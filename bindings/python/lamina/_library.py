@@ -104,6 +104,19 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         _status,
         [_handle, _floats, _size, ctypes.c_float, ctypes.c_float, _handle_out],
     ),
+    "lamina_model_kan_suggest_symbolic": (
+        _status,
+        [_handle, _size, _size, _size, _floats, _size, ctypes.c_float, _buffer, _size, _size_out],
+    ),
+    "lamina_model_kan_fix_symbolic": (
+        _status,
+        [_handle, _size, _size, _size, _text, _floats, _size, _floats],
+    ),
+    "lamina_model_kan_auto_symbolic": (
+        _status,
+        [_handle, _text, _floats, _size, ctypes.c_float, ctypes.c_float],
+    ),
+    "lamina_model_kan_symbolic_formula": (_status, [_handle, _buffer, _size, _size_out]),
     "lamina_trainer_create": (_status, [_handle, _text, _handle_out]),
     "lamina_trainer_free": (None, [_handle]),
     "lamina_trainer_config": (_status, [_handle, _buffer, _size, _size_out]),

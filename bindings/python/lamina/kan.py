@@ -492,6 +492,93 @@ class KAN(Model):
         pruned._cache_x = getattr(self, "_cache_x", None)
         return pruned
 
+    # ---- symbolic regression (pykan's suggest_symbolic / fix_symbolic / auto_symbolic) ----
+    # Needs a model built with symbolic=True (spec key "symbolic": true), which gives every
+    # B-spline KAN layer pykan's symbolic branch (tensors "<l>.symbolic_affine" [in, out, 4]
+    # (a, b, c, d), "<l>.symbolic_mask" and "<l>.symbolic_fn" [in, out]).
+
+    @staticmethod
+    def _edge_index(what: str, **values: Any) -> List[int]:
+        out = []
+        for label, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise InvalidArgumentError(f"KAN.{what}: {label} must be a non-negative integer, not {value!r}")
+            out.append(int(value))
+        return out
+
+    def suggest_symbolic(
+        self, l: int, i: int, j: int, lib: Optional[Sequence[str]] = None, topk: int = 5,
+        weight_simple: float = 0.8, x: Any = None,
+    ) -> List[Dict[str, Any]]:
+        """pykan's ``suggest_symbolic(l, i, j)``: the ``topk`` library functions that fit
+        edge (l, i, j) best, by pykan's score (weight_simple * complexity + (1 -
+        weight_simple) * log2(1 + 1e-5 - r2)), each a dict with ``name``, ``r2``, ``a``, ``b``,
+        ``c``, ``d`` (the fit c * f(a * x + b) + d), ``complexity`` and ``score``. The edge is
+        sampled at the layer's inputs for ``x`` (default: the last training inputs). Unlike
+        pykan (which returns the best name, function, r2 and complexity) it returns the list."""
+        import json
+
+        l, i, j = self._edge_index("suggest_symbolic", l=l, i=i, j=j)
+        x2 = self._samples(x, "suggest_symbolic")
+        text = _library.read_text(
+            _library.lib().lamina_model_kan_suggest_symbolic, self._ptr, l, i, j,
+            _library.as_float_pointer(x2), x2.shape[0], float(weight_simple),
+        )
+        fits = json.loads(text)
+        if lib is not None:
+            names = set(lib)
+            fits = [f for f in fits if f["name"] in names]
+        return fits[: int(topk)]
+
+    def fix_symbolic(self, l: int, i: int, j: int, fun_name: str, x: Any = None) -> float:
+        """pykan's ``fix_symbolic(l, i, j, fun_name)``: fits c * f(a * x + b) + d to edge
+        (l, i, j) sampled at the layer's inputs for ``x`` (default: the last training inputs),
+        makes the edge symbolic (its numeric mask becomes 0) and returns the fit's R^2."""
+        l, i, j = self._edge_index("fix_symbolic", l=l, i=i, j=j)
+        x2 = self._samples(x, "fix_symbolic")
+        r2 = ctypes.c_float(0)
+        _library.check(
+            _library.lib().lamina_model_kan_fix_symbolic(
+                self._ptr, l, i, j, str(fun_name).encode("utf-8"), _library.as_float_pointer(x2),
+                x2.shape[0], ctypes.byref(r2),
+            )
+        )
+        return float(r2.value)
+
+    def auto_symbolic(
+        self, lib: Optional[Sequence[str]] = None, r2_threshold: float = 0.0,
+        weight_simple: float = 0.8, x: Any = None,
+    ) -> None:
+        """pykan's ``auto_symbolic(lib)``: every numeric edge is fixed to its best-scoring
+        function of ``lib`` (default: the whole library) when that fit's R^2 is at least
+        ``r2_threshold``; pruned edges become "0", symbolic ones are kept."""
+        x2 = self._samples(x, "auto_symbolic")
+        names = None if lib is None else ",".join(str(n) for n in lib).encode("utf-8")
+        _library.check(
+            _library.lib().lamina_model_kan_auto_symbolic(
+                self._ptr, names, _library.as_float_pointer(x2), x2.shape[0],
+                float(r2_threshold), float(weight_simple),
+            )
+        )
+
+    def symbolic_formula(self, simplify: bool = False) -> List[str]:
+        """pykan's ``symbolic_formula()``: one formula per output, inputs ``x_1 ... x_n``,
+        numbers rounded to 4 decimals (pykan's ex_round). With sympy installed the text is
+        parsed (and with ``simplify=True`` simplified) by sympy and printed back; without it
+        the raw text is returned. Every edge must be symbolic (else UnsupportedError)."""
+        text = _library.read_text(_library.lib().lamina_model_kan_symbolic_formula, self._ptr)
+        formulas = text.split("\n")
+        try:
+            import sympy  # type: ignore[import-not-found]
+        except ImportError:
+            return formulas
+        local = {"sigmoid": lambda z: 1 / (1 + sympy.exp(-z)), "sign": sympy.sign}
+        out = []
+        for f in formulas:
+            e = sympy.sympify(f, locals=local)
+            out.append(str(sympy.simplify(e) if simplify else e))
+        return out
+
     def edge_curve(self, l: int, i: int, j: int, x: Any) -> np.ndarray:
         """phi_{l,i,j}(x): the edge from input ``i`` to output ``j`` of layer ``l``.
 

@@ -178,6 +178,12 @@ extension BSplineKANLayer {
     scaleBase.value = parent.scaleBase.value
     scaleSp.value = parent.scaleSp.value
     mask.value = parent.mask.value
+    // Symbolic edges do not depend on the grid: carried over as they are.
+    if let mine = symbolicTensors, let theirs = parent.symbolicTensors {
+      mine.affine.value = theirs.affine.value
+      mine.mask.value = theirs.mask.value
+      mine.function.value = theirs.function.value
+    }
   }
 }
 

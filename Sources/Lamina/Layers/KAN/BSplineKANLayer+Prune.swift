@@ -182,6 +182,11 @@ extension Model {
           new.scaleSp.value[q] = old.scaleSp.value[e]
           new.mask.value[q] = old.mask.value[e]
           for m in 0..<nb { new.coef.value[q * nb + m] = old.coef.value[e * nb + m] }
+          if let ns = new.symbolicTensors, let os = old.symbolicTensors {  // symbolic edges too
+            ns.mask.value[q] = os.mask.value[e]
+            ns.function.value[q] = os.function.value[e]
+            for t in 0..<4 { ns.affine.value[4 * q + t] = os.affine.value[4 * e + t] }
+          }
           q += 1
         }
       }

@@ -66,6 +66,10 @@ public final class BSplineKANLayer: Layer {
     public var scaleBaseMu = 0.0
     /// Uniform spread of scale_base ("scale_base_sigma").
     public var scaleBaseSigma = 1.0
+    /// Whether the layer has pykan's symbolic branch ("symbolic", default false): tensors
+    /// "symbolic_affine", "symbolic_mask", "symbolic_fn" exist only when true, so specs and
+    /// files made without it are unchanged. See BSplineKANLayer+Symbolic.swift.
+    public var symbolic = false
 
     /// pykan's defaults.
     public init() {}
@@ -105,6 +109,7 @@ public final class BSplineKANLayer: Layer {
       o.scaleBaseMu = try r.double("scale_base_mu", default: o.scaleBaseMu, min: -1e30, max: 1e30)
       o.scaleBaseSigma = try r.double(
         "scale_base_sigma", default: o.scaleBaseSigma, min: 0, max: 1e30)
+      o.symbolic = try r.bool("symbolic", default: false)
       // The knots must be increasing finite floats whose gaps have finite reciprocals (a
       // range too narrow or too wide for float would collapse, flush or overflow them).
       guard BSplineKANLayer.usable(o.initialKnots) else {
@@ -121,7 +126,7 @@ public final class BSplineKANLayer: Layer {
         ("grid_range", .array([.number(gridMin), .number(gridMax)])),
         ("noise_scale", .number(noiseScale)), ("scale_base_mu", .number(scaleBaseMu)),
         ("scale_base_sigma", .number(scaleBaseSigma)),
-      ]
+      ] + (symbolic ? [("symbolic", .bool(true))] : [])
     }
 
     /// Nothing here depends on the widths: every key was checked by `parse`.
@@ -155,6 +160,8 @@ public final class BSplineKANLayer: Layer {
   public let grid: Parameter
   /// Edge mask, [in, out]: 1 keeps an edge, 0 removes it. A buffer.
   public let mask: Parameter
+  /// The symbolic branch's tensors when `options.symbolic` (see BSplineKANLayer+Symbolic).
+  public let symbolicTensors: SymbolicTensors?
 
   /// A layer with pykan's deterministic starting values (uniform grid, mask 1,
   /// scale_sp = 1/sqrt(in), scale_base = mu/sqrt(in), coef 0); `initialize(rng:)` draws the
@@ -186,6 +193,7 @@ public final class BSplineKANLayer: Layer {
       value: Array((0..<input).map { _ in knots }.joined()))
     mask = Parameter(
       name: "mask", shape: [input, output], value: [Float](repeating: 1, count: edges))
+    symbolicTensors = options.symbolic ? SymbolicTensors(input: input, output: output) : nil
   }
 
   /// Draws the random initial values from `rng`, in pykan's order: the spline noise
@@ -228,12 +236,18 @@ public final class BSplineKANLayer: Layer {
     scaleSp = other.scaleSp.copy()
     grid = other.grid.copy()
     mask = other.mask.copy()
+    symbolicTensors = other.symbolicTensors?.copy()
   }
 
   /// The trained tensors: "coef", "scale_base", "scale_sp".
-  public var parameters: [Parameter] { [coef, scaleBase, scaleSp] }
-  /// The saved, untrained tensors: "grid", "mask".
-  public var buffers: [Parameter] { [grid, mask] }
+  /// With the symbolic branch, also "symbolic_affine".
+  public var parameters: [Parameter] {
+    [coef, scaleBase, scaleSp] + (symbolicTensors.map { [$0.affine] } ?? [])
+  }
+  /// The saved, untrained tensors: "grid", "mask" (and "symbolic_mask", "symbolic_fn").
+  public var buffers: [Parameter] {
+    [grid, mask] + (symbolicTensors.map { [$0.mask, $0.function] } ?? [])
+  }
 
   /// `{"type": "kan", "output": ..., "basis": "bspline", "grid": ..., ...}`, every default
   /// filled in. The spec gives the starting grid; the current one is the "grid" buffer.
@@ -386,6 +400,7 @@ public final class BSplineKANLayer: Layer {
   /// y = sum_i mask * phi(x_i) for `n` rows; reads the layer only (thread-safe).
   public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
     guard n > 0, outputDim > 0 else { return }
+    defer { symbolicForward(x, y, count: n) }  // adds the symbolic branch, if any
     grid.value.withUnsafeBufferPointer { gb in
       withTables(knots: gb.baseAddress!) { tables in
         let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
@@ -445,6 +460,7 @@ public final class BSplineKANLayer: Layer {
     _ dx: UnsafeMutablePointer<Float>?, count n: Int, parameterGradients: Bool
   ) {
     guard n > 0 else { return }
+    defer { symbolicBackward(x, dy, dx, count: n, parameterGradients: parameterGradients) }
     if outputDim == 0 {
       dx?.update(repeating: 0, count: n * inputDim)
       return

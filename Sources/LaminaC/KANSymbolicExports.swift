@@ -1,0 +1,94 @@
+// Exports: KAN symbolic regression (pykan's suggest_symbolic, fix_symbolic, auto_symbolic,
+// symbolic_formula) for B-spline KAN layers built with "symbolic": true.
+import CLaminaABI
+import Lamina
+
+/// n x input_dim samples as an array, after the usual checks.
+private func samples(_ m: Model, _ x: UnsafePointer<Float>?, _ n: Int, in f: String) throws
+  -> [Float]
+{
+  let n = try sampleCount(n, in: f)
+  guard n > 0 else { throw LaminaError(.shape, "\(f): needs at least one sample; n is 0") }
+  return Array(UnsafeBufferPointer(start: try require(x, "x", in: f), count: n * m.inputDim))
+}
+
+/// A fit as a JSON object.
+private func json(_ fit: SymbolicFit) -> JSONValue {
+  .object([
+    ("name", .string(fit.name)), ("r2", .number(fit.r2)), ("a", .number(fit.a)),
+    ("b", .number(fit.b)), ("c", .number(fit.c)), ("d", .number(fit.d)),
+    ("complexity", .number(Double(fit.complexity))), ("score", .number(fit.score)),
+  ])
+}
+
+@_cdecl("lamina_model_kan_suggest_symbolic")
+public func laminaModelKanSuggestSymbolic(
+  _ model: OpaquePointer?, _ layer: Int, _ i: Int, _ j: Int, _ x: UnsafePointer<Float>?,
+  _ n: Int, _ weightSimple: Float, _ buf: UnsafeMutablePointer<CChar>?, _ cap: Int,
+  _ len: UnsafeMutablePointer<Int>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_kan_suggest_symbolic"
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    guard weightSimple.isFinite, weightSimple >= 0, weightSimple <= 1 else {
+      throw LaminaError(.invalidArgument, "\(f): weight_simple must be in [0, 1]")
+    }
+    let fits = try m.kanSuggestSymbolic(
+      layer: layer, input: i, output: j, samples: try samples(m, x, n, in: f),
+      weightSimple: Double(weightSimple))
+    try copyOut(JSONValue.array(fits.map(json)).text, buf, cap, len, in: f)
+  }
+}
+
+@_cdecl("lamina_model_kan_fix_symbolic")
+public func laminaModelKanFixSymbolic(
+  _ model: OpaquePointer?, _ layer: Int, _ i: Int, _ j: Int, _ function: UnsafePointer<CChar>?,
+  _ x: UnsafePointer<Float>?, _ n: Int, _ r2: UnsafeMutablePointer<Float>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_kan_fix_symbolic"
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    let name = try string(function, "function", in: f, limit: 64)
+    let fit = try m.kanFixSymbolic(
+      layer: layer, input: i, output: j, function: name, samples: try samples(m, x, n, in: f))
+    r2?.pointee = Float(fit.r2)
+  }
+}
+
+@_cdecl("lamina_model_kan_auto_symbolic")
+public func laminaModelKanAutoSymbolic(
+  _ model: OpaquePointer?, _ library: UnsafePointer<CChar>?, _ x: UnsafePointer<Float>?,
+  _ n: Int, _ r2Threshold: Float, _ weightSimple: Float
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_kan_auto_symbolic"
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    guard r2Threshold.isFinite, weightSimple.isFinite, weightSimple >= 0, weightSimple <= 1
+    else {
+      throw LaminaError(
+        .invalidArgument, "\(f): r2_threshold must be finite and weight_simple in [0, 1]")
+    }
+    var names: [String]? = nil
+    if library != nil {
+      let text = try string(library, "library", in: f, limit: 4096)
+      names = text.split(separator: ",").map {
+        String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+      }
+    }
+    try m.kanAutoSymbolic(
+      library: names, samples: try samples(m, x, n, in: f), r2Threshold: Double(r2Threshold),
+      weightSimple: Double(weightSimple))
+  }
+}
+
+@_cdecl("lamina_model_kan_symbolic_formula")
+public func laminaModelKanSymbolicFormula(
+  _ model: OpaquePointer?, _ buf: UnsafeMutablePointer<CChar>?, _ cap: Int,
+  _ len: UnsafeMutablePointer<Int>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_kan_symbolic_formula"
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try copyOut(try m.kanSymbolicFormula().joined(separator: "\n"), buf, cap, len, in: f)
+  }
+}
