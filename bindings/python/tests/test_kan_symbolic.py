@@ -115,3 +115,22 @@ def test_tutorial_flow_train_refine_auto_symbolic() -> None:
     model.fit(d, opt="LBFGS", steps=20, progress=False, update_grid=False)
     rmse = float(np.sqrt(np.mean((model.predict(d["test_input"]) - d["test_label"]) ** 2)))
     assert rmse < 1e-4, rmse
+
+
+def test_symbolic_formula_simplified_by_sympy() -> None:
+    sympy = pytest.importorskip("sympy")  # in requirements-test.txt, so it runs in make test
+    model = lamina.KAN(width=[2, 1], symbolic=True, seed=1)
+    x = np.random.default_rng(0).uniform(-1, 1, (200, 2)).astype(np.float32)
+    model.fix_symbolic(0, 0, 0, "sin", x)
+    model.fix_symbolic(0, 1, 0, "x^2", x)
+    (text,) = model.symbolic_formula(simplify=True)
+    expr = sympy.sympify(text)
+    x1, x2 = sympy.symbols("x_1 x_2")
+    assert expr.has(sympy.sin) and expr.free_symbols == {x1, x2}
+    # Simplifying keeps the function of the (4-digit rounded) raw formula; the rounding
+    # itself (pykan's ex_round) is what separates either from the model.
+    (raw,) = model.symbolic_formula(simplify=False)
+    f = sympy.lambdify((x1, x2), expr, "numpy")
+    g = sympy.lambdify((x1, x2), sympy.sympify(raw), "numpy")
+    np.testing.assert_allclose(f(x[:8, 0], x[:8, 1]), g(x[:8, 0], x[:8, 1]), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(f(x[:8, 0], x[:8, 1]), model.predict(x[:8])[:, 0], atol=1e-2)
