@@ -71,6 +71,20 @@ enum KANBasis {
   /// The default "basis".
   static let defaultName = "bspline"
 
+  /// Reads the keys every KAN layer object shares, checking that "type" is "kan" and
+  /// "basis" is `basis`, and returns "output"; the caller reads the basis's own keys.
+  static func readLayerHeader(_ reader: JSONObjectReader, basis: String) throws -> Int {
+    let type = try reader.string("type")
+    guard type == "kan" else {
+      throw LaminaError.invalid("\(reader.what): \"type\" is \"\(type)\", not \"kan\"")
+    }
+    let name = try reader.string("basis")
+    guard name == basis else {
+      throw LaminaError.invalid("\(reader.what): \"basis\" is \"\(name)\", not \"\(basis)\"")
+    }
+    return try reader.int("output", min: 1, max: Limits.maxWidth)
+  }
+
   /// The names, for messages.
   static var names: String { all.map(\.name).joined(separator: ", ") }
 

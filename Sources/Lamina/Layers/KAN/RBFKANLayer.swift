@@ -305,15 +305,7 @@ public final class RBFKANLayer: Layer {
   /// Parses a whole layer object (`{"type": "kan", "basis": "rbf", "output": O, ...}`) for
   /// `input` features, refusing unknown keys; allocates nothing.
   static func parse(_ reader: JSONObjectReader, input: Int) throws -> Options {
-    let type = try reader.string("type")
-    guard type == "kan" else {
-      throw LaminaError.invalid("\(reader.what): \"type\" is \"\(type)\", not \"kan\"")
-    }
-    let basis = try reader.string("basis")
-    guard basis == "rbf" else {
-      throw LaminaError.invalid("\(reader.what): \"basis\" is \"\(basis)\", not \"rbf\"")
-    }
-    let output = try reader.int("output", min: 1, max: Limits.maxWidth)
+    let output = try KANBasis.readLayerHeader(reader, basis: "rbf")
     let options = try readOptions(reader, input: input, output: output)
     try reader.finish()
     return options
