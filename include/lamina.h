@@ -47,6 +47,7 @@
 #define LAMINA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -440,6 +441,71 @@ lamina_status lamina_model_kan_auto_symbolic(lamina_model *model, const char *li
                                              float weight_simple);
 lamina_status lamina_model_kan_symbolic_formula(const lamina_model *model, char *buf,
                                                 size_t cap, size_t *len);
+
+/* ---------------------------------------------------------------------------------------
+** Triangle meshes
+**
+** A lamina_mesh is an immutable indexed triangle mesh: vertex positions as float x, y, z
+** triples, triangles as three uint32_t vertex indices each, counter-clockwise seen from
+** outside, and optionally a unit normal per vertex. Every call on a mesh only reads it, so a
+** mesh may be used from many threads at once. Limits: at most 67108864 vertices and
+** 134217728 triangles.
+*/
+
+/** An immutable triangle mesh. */
+typedef struct lamina_mesh lamina_mesh;
+
+/**
+** Make a mesh from nv vertices (3 * nv floats) and nf triangles (3 * nf indices), copied.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL arrays with a non-zero count, an index >= nv, a
+** count over the limit), LAMINA_E_NUMERIC (a non-finite coordinate).
+*/
+lamina_status lamina_mesh_create(const float *vertices, size_t nv, const uint32_t *faces,
+                                 size_t nf, lamina_mesh **out);
+
+/** Free a mesh. NULL is a no-op. */
+void lamina_mesh_free(lamina_mesh *mesh);
+
+/** Number of vertices (0 for NULL). */
+size_t lamina_mesh_vertex_count(const lamina_mesh *mesh);
+
+/** Number of triangles (0 for NULL). */
+size_t lamina_mesh_face_count(const lamina_mesh *mesh);
+
+/**
+** Copy the vertex coordinates (3 per vertex) into buf (two-call pattern: *len receives the
+** number of floats; buf NULL with cap 0 only asks for it).
+*/
+lamina_status lamina_mesh_vertices(const lamina_mesh *mesh, float *buf, size_t cap,
+                                   size_t *len);
+
+/** Copy the triangles' vertex indices (3 per triangle) into buf (two-call pattern). */
+lamina_status lamina_mesh_faces(const lamina_mesh *mesh, uint32_t *buf, size_t cap,
+                                size_t *len);
+
+/**
+** Copy the per-vertex unit normals (3 per vertex) into buf (two-call pattern); *len is 0
+** when the mesh has none.
+*/
+lamina_status lamina_mesh_normals(const lamina_mesh *mesh, float *buf, size_t cap,
+                                  size_t *len);
+
+/* (mesh files, signed distance and sampling follow here) */
+
+
+/* ---------------------------------------------------------------------------------------
+** Analytic shapes, marching cubes and mesh metrics
+*/
+
+/* (declarations follow here) */
+
+
+/* ---------------------------------------------------------------------------------------
+** Tri-plane fields
+*/
+
+/* (declarations follow here) */
+
 
 /* ---------------------------------------------------------------------------------------
 ** Training

@@ -152,7 +152,10 @@ def canon(t):
     base = [x for x in toks if x != "*"]
     stars = toks.count("*")
     name = " ".join(base)
-    name = {"lamina_model": "void", "lamina_trainer": "void", "size_t": "size",
+    if name.startswith("lamina_") and name not in ("lamina_status", "lamina_progress",
+                                                   "lamina_progress_fn"):
+        name = "void"  # every other lamina_ type is an opaque handle
+    name = {"size_t": "size",
             "NSInteger": "size", "NSUInteger": "size", "ptrdiff_t": "size"}.get(name, name)
     return name + "*" * stars
 

@@ -47,4 +47,8 @@ public enum Limits {
   public static let maxJSONBytes = 16_777_216
   /// Safetensors header.
   public static let maxHeaderBytes = 67_108_864
+  /// Vertices in one triangle mesh.
+  public static let maxMeshVertices = 67_108_864
+  /// Triangles in one triangle mesh.
+  public static let maxMeshFaces = 134_217_728
 }

@@ -67,6 +67,7 @@ _status = ctypes.c_int
 _handle = ctypes.c_void_p
 _handle_out = ctypes.POINTER(ctypes.c_void_p)
 _floats = ctypes.POINTER(ctypes.c_float)
+_uint32s = ctypes.POINTER(ctypes.c_uint32)
 _size = ctypes.c_size_t
 _size_out = ctypes.POINTER(ctypes.c_size_t)
 _text = ctypes.c_char_p
@@ -117,6 +118,21 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         [_handle, _text, _floats, _size, ctypes.c_float, ctypes.c_float],
     ),
     "lamina_model_kan_symbolic_formula": (_status, [_handle, _buffer, _size, _size_out]),
+    # Triangle meshes
+    "lamina_mesh_create": (_status, [_floats, _size, _uint32s, _size, _handle_out]),
+    "lamina_mesh_free": (None, [_handle]),
+    "lamina_mesh_vertex_count": (_size, [_handle]),
+    "lamina_mesh_face_count": (_size, [_handle]),
+    "lamina_mesh_vertices": (_status, [_handle, _floats, _size, _size_out]),
+    "lamina_mesh_faces": (_status, [_handle, _uint32s, _size, _size_out]),
+    "lamina_mesh_normals": (_status, [_handle, _floats, _size, _size_out]),
+    # (mesh files, signed distance and sampling)
+
+    # Analytic shapes, marching cubes and mesh metrics
+
+    # Tri-plane fields
+
+    # Training
     "lamina_trainer_create": (_status, [_handle, _text, _handle_out]),
     "lamina_trainer_free": (None, [_handle]),
     "lamina_trainer_config": (_status, [_handle, _buffer, _size, _size_out]),
