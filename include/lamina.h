@@ -502,9 +502,24 @@ lamina_status lamina_mesh_normals(const lamina_mesh *mesh, float *buf, size_t ca
 
 /* ---------------------------------------------------------------------------------------
 ** Tri-plane fields
+**
+** These calls evaluate any model with three inputs (x, y, z) as a field: a tri-plane field,
+** or an MLP or KAN on coordinates. A `bounds` argument is 6 floats, xmin, ymin, zmin, xmax,
+** ymax, zmax (each min below its max), or NULL for the field's own box (a tri-plane
+** encoding's `bounds`; [-1, 1]^3 for other models). All are READ-ONLY on the model.
 */
 
-/* (declarations follow here) */
+/**
+** Evaluate the model on the plane where coordinate `axis` (0 = x, 1 = y, 2 = z) equals
+** `offset`, on a resolution x resolution grid spanning the box in the other two axes a < b
+** (corners included; resolution 1 samples the centre). `out` receives resolution *
+** resolution * output_dim floats: element [i][j][k] is output k at b = b_min + (b_max -
+** b_min) * i / (resolution - 1), a = a_min + (a_max - a_min) * j / (resolution - 1), so rows
+** follow b (for axis 2: x across, y up). resolution is 1 to 2048.
+** Errors: LAMINA_E_INVALID_ARGUMENT, LAMINA_E_SHAPE (the model has not 3 inputs).
+*/
+lamina_status lamina_model_slice(const lamina_model *model, size_t axis, float offset,
+                                 size_t resolution, const float *bounds, float *out);
 
 
 /* ---------------------------------------------------------------------------------------
@@ -534,8 +549,21 @@ typedef struct lamina_trainer lamina_trainer;
 **   tolerance_ys                 lbfgs: a curvature pair is kept only when y.s exceeds this
 **                                (1e-10, PyTorch's fixed value; pykan's LBFGS passes 1e-32)
 **   line_search "strong_wolfe" | "none"   lbfgs: step-length rule ("strong_wolfe")
-**   loss "mse" | "l1" | "huber" | "bce_with_logits" | "cross_entropy"   ("mse")
+**   loss "mse" | "l1" | "huber" | "bce_with_logits" | "cross_entropy" | "unsigned_distance"
+**                                                            ("mse")
 **   huber_delta                                              (1.0)
+**   truncation                   mse, l1, huber, unsigned_distance: clamp prediction and
+**                                target to [-truncation, truncation] first (DeepSDF's
+**                                clamped SDF loss; no gradient where the prediction is
+**                                clamped); 0 = off                                  (0)
+**   learning_rates               object: tensor name -> learning rate for that tensor, by
+**                                full name ("0.planes") or name within its layer ("planes",
+**                                every layer's; a full name wins); scaled by the schedule
+**                                like the base rate; a name matching no trainable tensor is
+**                                an error; not with lbfgs                          ({})
+**   plane_tv, plane_l2           tri-plane fields: weights of the planes' total variation
+**                                and mean square, added to the objective; > 0 needs a
+**                                tri-plane layer, else LAMINA_E_UNSUPPORTED    (0, 0)
 **   schedule "constant" | "step" | "exponential" | "cosine"  ("constant")
 **   warmup_steps                 linear warm-up from 0       (0)
 **   decay_steps                  step: period; cosine: length (0 = all steps of fit)
@@ -554,8 +582,10 @@ typedef struct lamina_trainer lamina_trainer;
 **   lamb_l1, lamb_entropy        weights of reg's edge-score l1 and entropy terms (1, 2)
 **   lamb_coef, lamb_coefdiff     weights of reg's |coef| and |coef difference| terms (0, 0)
 **   reg_metric "edge_forward_spline_n"   the edge score (the only one supported)
-** Losses are means, as PyTorch's reduction="mean": over all elements for mse, l1, huber and
-** bce_with_logits, over samples for cross_entropy (softmax over outputs, one-hot targets).
+** Losses are means, as PyTorch's reduction="mean": over all elements for mse, l1, huber,
+** bce_with_logits and unsigned_distance (mean of ||prediction| - target|: fits an unsigned
+** distance field with an output of either sign), over samples for cross_entropy (softmax
+** over outputs, one-hot targets).
 ** Schedules are applied per optimizer step.
 ** reg is pykan's MultKAN.reg, summed over the B-spline KAN layers (other layers add
 ** nothing): per edge v = std(phi_spline(x)) / (std(x) + 0.1) over the batch (unbiased std;

@@ -18,6 +18,10 @@ public enum Loss: Equatable, Sendable {
   /// Softmax over each row's k logits plus cross-entropy with (one-hot or soft) target rows,
   /// mean over the n rows.
   case crossEntropy
+  /// Mean absolute error between |prediction| and an unsigned-distance target: fits an
+  /// unsigned distance field, whose zero set is the surface, with a network whose raw output
+  /// may take either sign (the field is |output|).
+  case unsignedDistance
 
   /// The config name.
   public var name: String {
@@ -27,10 +31,52 @@ public enum Loss: Equatable, Sendable {
     case .huber: return "huber"
     case .bceWithLogits: return "bce_with_logits"
     case .crossEntropy: return "cross_entropy"
+    case .unsignedDistance: return "unsigned_distance"
     }
   }
 
-  static let names = ["mse", "l1", "huber", "bce_with_logits", "cross_entropy"]
+  static let names = [
+    "mse", "l1", "huber", "bce_with_logits", "cross_entropy", "unsigned_distance",
+  ]
+
+  /// Whether `truncation` applies: losses on distances compare values elementwise.
+  var isElementwiseDistance: Bool {
+    switch self {
+    case .mse, .l1, .huber, .unsignedDistance: return true
+    case .bceWithLogits, .crossEntropy: return false
+    }
+  }
+
+  /// The loss with prediction and target clamped to [-truncation, truncation] first, as
+  /// DeepSDF trains signed distances: far from the surface only the sign matters, so error
+  /// there is not fitted. The gradient is zero where the prediction is clamped. A
+  /// truncation of 0 (or a loss that is not a distance loss) is the plain loss.
+  public func evaluate(
+    _ p: UnsafePointer<Float>, _ t: UnsafePointer<Float>, rows n: Int, columns k: Int,
+    truncation: Float, gradient grad: UnsafeMutablePointer<Float>?
+  ) -> Float {
+    guard truncation > 0, isElementwiseDistance else {
+      return evaluate(p, t, rows: n, columns: k, gradient: grad)
+    }
+    // Clamp one element at a time through a one-element loss, so nothing is allocated; the
+    // elementwise losses are means, so per-element values and gradients rescale exactly.
+    let count = n * k
+    guard count > 0 else { return 0 }
+    var total: Double = 0
+    var pc: Float = 0
+    var tc: Float = 0
+    var g: Float = 0
+    for i in 0..<count {
+      pc = min(max(p[i], -truncation), truncation)
+      tc = min(max(t[i], -truncation), truncation)
+      total += Double(
+        withUnsafeMutablePointer(to: &g) { gp in
+          evaluate(&pc, &tc, rows: 1, columns: 1, gradient: gp)
+        })
+      if let grad { grad[i] = abs(p[i]) < truncation ? g / Float(count) : 0 }
+    }
+    return Float(total / Double(count))
+  }
 
   /// The loss of `p` against `t` (n x k each); when `grad` is given, writes dL/dp into it.
   public func evaluate(
@@ -101,6 +147,15 @@ public enum Loss: Equatable, Sendable {
         }
       }
       return Float(total / Double(n))
+    case .unsignedDistance:
+      let scale = 1 / Float(count)
+      for i in 0..<count {
+        let d = abs(p[i]) - t[i]
+        total += Double(abs(d))
+        let outer: Float = d > 0 ? scale : (d < 0 ? -scale : 0)
+        grad?[i] = p[i] >= 0 ? outer : -outer
+      }
+      return Float(total / Double(count))
     }
   }
 }

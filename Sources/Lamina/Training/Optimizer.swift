@@ -24,8 +24,12 @@ final class Optimizer {
   private(set) var steps = 0
   private var first: [[Float]]
   private var second: [[Float]]
+  /// Each parameter's learning rate as a multiple of the scheduled rate (config
+  /// "learning_rates"; 1 for most).
+  let rateFactors: [Float]
 
-  init(config: TrainerConfig, parameters: [Parameter]) {
+  init(config: TrainerConfig, parameters: [Parameter], rateFactors: [Float]? = nil) {
+    self.rateFactors = rateFactors ?? [Float](repeating: 1, count: parameters.count)
     kind = config.optimizer
     momentum = Float(config.momentum)
     nesterov = config.nesterov
@@ -46,8 +50,10 @@ final class Optimizer {
     let t = Float(steps)
     let bc1 = 1 - powf(beta1, t)
     let bc2Root = (1 - powf(beta2, t)).squareRoot()
+    let baseRate = lr
     for (index, p) in parameters.enumerated() {
       let count = p.count
+      let lr = baseRate * rateFactors[index]
       p.value.withUnsafeMutableBufferPointer { wb in
         p.gradient.withUnsafeBufferPointer { gb in
           first[index].withUnsafeMutableBufferPointer { mb in

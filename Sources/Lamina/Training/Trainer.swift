@@ -35,11 +35,16 @@ public final class Trainer {
   private var batchY: [Float] = []
 
   /// A trainer for `model` with `config`.
+  ///
+  /// Entries of `config.learningRates` that name no trainable tensor are ignored here; the
+  /// JSON initialiser refuses them.
   public init(model: Model, config: TrainerConfig = TrainerConfig()) {
     self.model = model
     self.config = config
     parameters = model.parameters
-    optimizer = Optimizer(config: config, parameters: parameters)
+    let trainable = model.tensors.filter { t in model.parameters.contains { $0 === t.parameter } }
+    let factors = try? config.learningRateFactors(names: trainable.map(\.name))
+    optimizer = Optimizer(config: config, parameters: parameters, rateFactors: factors)
     lbfgs = config.optimizer == .lbfgs ? LBFGS(config: config, parameters: parameters) : nil
     rng = RandomSource(seed: config.seed)
     workspace.wantInputGradient = false
@@ -53,6 +58,8 @@ public final class Trainer {
     if config.regularization.isActive {
       try Model.checkRegularization(config.regularization, model: model)
     }
+    let trainable = model.tensors.filter { t in model.parameters.contains { $0 === t.parameter } }
+    _ = try config.learningRateFactors(names: trainable.map(\.name))
     self.init(model: model, config: config)
   }
 
@@ -70,19 +77,27 @@ public final class Trainer {
   /// non-finite value anywhere in it restores the weights from before the step and clears
   /// the L-BFGS memory.
   @discardableResult
-  public func step(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) throws -> Float {
-    guard n > 0 else { throw LaminaError.invalid("a training step needs at least one sample (n = 0)") }
+  public func step(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) throws
+    -> Float
+  {
+    guard n > 0 else {
+      throw LaminaError.invalid("a training step needs at least one sample (n = 0)")
+    }
     try checkData(x, y, n)
     return try update(x, y, n)
   }
 
   /// Forward, backward and update on checked data.
-  private func update(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) throws -> Float {
+  private func update(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) throws
+    -> Float
+  {
     let step = stepsTaken
     let horizon = max(self.horizon, step + 1)
     if let lbfgs {
       // L-BFGS re-evaluates the same batch as often as its iterations and line search need.
-      let loss = try lbfgs.step(learningRate: config.exactLearningRate(step: step, horizon: horizon)) {
+      let loss = try lbfgs.step(
+        learningRate: config.exactLearningRate(step: step, horizon: horizon)
+      ) {
         try lossAndGradient(x, y, n).loss
       }
       stepsTaken += 1
@@ -119,9 +134,11 @@ public final class Trainer {
     }
     let out = model.forward(x, count: n, workspace: workspace)
     var loss = config.loss.evaluate(
-      out, y, rows: n, columns: model.outputDim, gradient: workspace.gradientOut)
+      out, y, rows: n, columns: model.outputDim, truncation: Float(config.truncation),
+      gradient: workspace.gradientOut)
     guard loss.isFinite else {
-      throw LaminaError.numeric("training diverged: the loss is \(loss); weights left as before the step")
+      throw LaminaError.numeric(
+        "training diverged: the loss is \(loss); weights left as before the step")
     }
     let reg = config.regularization
     if reg.isActive {
@@ -129,7 +146,8 @@ public final class Trainer {
       let value = model.backwardRegularized(x, count: n, workspace: workspace, settings: reg).reg
       loss += Float(reg.lamb * value)
       guard loss.isFinite else {
-        throw LaminaError.numeric("training diverged: the loss is \(loss); weights left as before the step")
+        throw LaminaError.numeric(
+          "training diverged: the loss is \(loss); weights left as before the step")
       }
     } else {
       model.backward(x, count: n, workspace: workspace, parameterGradients: true)
@@ -143,19 +161,26 @@ public final class Trainer {
       }
     }
     guard squares.isFinite else {
-      throw LaminaError.numeric("training diverged: a gradient is not finite; weights left as before the step")
+      throw LaminaError.numeric(
+        "training diverged: a gradient is not finite; weights left as before the step")
     }
     return (loss, squares)
   }
 
   /// The model's loss on `n` rows, changing nothing but scratch memory.
-  public func evaluate(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) throws -> Float {
-    guard n > 0 else { throw LaminaError.invalid("evaluating a loss needs at least one sample (n = 0)") }
+  public func evaluate(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) throws
+    -> Float
+  {
+    guard n > 0 else {
+      throw LaminaError.invalid("evaluating a loss needs at least one sample (n = 0)")
+    }
     try checkData(x, y, n)
     return evaluateChecked(x, y, n)
   }
 
-  private func evaluateChecked(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
+  private func evaluateChecked(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int)
+    -> Float
+  {
     let rows = min(n, max(config.batchSize, model.chunkRows))
     var total: Double = 0
     var start = 0
@@ -163,7 +188,8 @@ public final class Trainer {
       let m = min(rows, n - start)
       let out = model.forward(x + start * model.inputDim, count: m, workspace: workspace)
       let l = config.loss.evaluate(
-        out, y + start * model.outputDim, rows: m, columns: model.outputDim, gradient: nil)
+        out, y + start * model.outputDim, rows: m, columns: model.outputDim,
+        truncation: Float(config.truncation), gradient: nil)
       total += Double(l) * Double(m)
       start += m
     }
@@ -239,7 +265,9 @@ public final class Trainer {
         if config.progressEvery > 0, info.step % config.progressEvery == 0, let progress {
           info.loss = Float(lossSum / Double(seen))
           info.elapsedSeconds = elapsed()
-          if !progress(info) { throw LaminaError(.cancelled, "training cancelled by the progress callback") }
+          if !progress(info) {
+            throw LaminaError(.cancelled, "training cancelled by the progress callback")
+          }
         }
       }
       lastLoss = Float(lossSum / Double(seen))

@@ -49,8 +49,25 @@ public struct TrainerConfig: Equatable, Sendable {
   /// "lamb_coefdiff", "reg_metric"); off by default.
   public var regularization = KANRegularization()
 
+  /// Distance losses (mse, l1, huber, unsigned_distance) clamp prediction and target to
+  /// [-truncation, truncation] first (DeepSDF); 0 is off.
+  public var truncation: Double = 0
+  /// Learning rates for chosen tensors, by full tensor name ("0.planes") or by the name
+  /// within its layer ("planes", every layer's), the full name winning: tri-plane fields
+  /// usually want a higher rate for planes than for the decoder. Each rate is scaled by the
+  /// schedule as the base rate is. Not supported with lbfgs.
+  public var learningRates: [(name: String, rate: Double)] = []
+  /// Tri-plane regularisers: weight of the planes' total variation and of their mean square
+  /// (0 = off; > 0 needs a tri-plane layer).
+  public var planeTV: Double = 0
+  public var planeL2: Double = 0
+
   /// The defaults.
   public init() {}
+
+  public static func == (a: TrainerConfig, b: TrainerConfig) -> Bool {
+    a.json == b.json
+  }
 
   /// Parses a config object; unknown keys and out-of-range values throw.
   public init(json value: JSONValue) throws {
@@ -61,11 +78,13 @@ public struct TrainerConfig: Equatable, Sendable {
         "trainer config: unknown optimizer \"\(name)\" (known: sgd, adam, adamw, lbfgs)")
     }
     optimizer = kind
-    learningRate = try r.double("learning_rate", default: kind == .lbfgs ? 1 : 1e-3, min: 0, max: 1e6)
+    learningRate = try r.double(
+      "learning_rate", default: kind == .lbfgs ? 1 : 1e-3, min: 0, max: 1e6)
     momentum = try r.double("momentum", default: 0, min: 0, max: 1)
     nesterov = try r.bool("nesterov", default: false)
     if nesterov && (kind != .sgd || momentum == 0) {
-      throw LaminaError.invalid("trainer config: nesterov needs optimizer \"sgd\" with momentum > 0")
+      throw LaminaError.invalid(
+        "trainer config: nesterov needs optimizer \"sgd\" with momentum > 0")
     }
     beta1 = try r.double("beta1", default: 0.9, min: 0, max: 1)
     beta2 = try r.double("beta2", default: 0.999, min: 0, max: 1)
@@ -107,13 +126,15 @@ public struct TrainerConfig: Equatable, Sendable {
     case "cross_entropy": loss = .crossEntropy
     default:
       throw LaminaError.invalid(
-        "trainer config: unknown loss \"\(lossName)\" (known: \(Loss.names.joined(separator: ", ")))")
+        "trainer config: unknown loss \"\(lossName)\" (known: \(Loss.names.joined(separator: ", ")))"
+      )
     }
     huberDelta = delta
     let scheduleName = try r.string("schedule", default: "constant")
     guard let sk = ScheduleKind(rawValue: scheduleName) else {
       throw LaminaError.invalid(
-        "trainer config: unknown schedule \"\(scheduleName)\" (known: constant, step, exponential, cosine)")
+        "trainer config: unknown schedule \"\(scheduleName)\" (known: constant, step, exponential, cosine)"
+      )
     }
     schedule = sk
     warmupSteps = try r.int("warmup_steps", default: 0, min: 0, max: 1 << 40)
@@ -145,7 +166,55 @@ public struct TrainerConfig: Equatable, Sendable {
         "trainer config: unknown or unsupported reg_metric \"\(regularization.metric)\" "
           + "(supported: \(KANRegularization.metrics.joined(separator: ", ")))")
     }
+    truncation = try r.double("truncation", default: 0, min: 0, max: 1e30)
+    if let rates = r.value("learning_rates") {
+      guard case .object(let pairs) = rates else {
+        throw LaminaError.invalid(
+          "trainer config: \"learning_rates\" must be an object of tensor name -> rate, not \(rates.typeName)"
+        )
+      }
+      guard pairs.count <= Limits.maxLayers * 8 else {
+        throw LaminaError.invalid("trainer config: \"learning_rates\" has too many entries")
+      }
+      for (name, value) in pairs {
+        guard case .number(let rate) = value, rate.isFinite, rate >= 0, rate <= 1e6 else {
+          throw LaminaError.invalid(
+            "trainer config: learning_rates[\"\(name)\"] must be a number from 0 to 1e6")
+        }
+        learningRates.append((name, rate))
+      }
+      if kind == .lbfgs && !learningRates.isEmpty {
+        throw LaminaError.invalid(
+          "trainer config: \"learning_rates\" is not supported with optimizer \"lbfgs\"")
+      }
+    }
+    planeTV = try r.double("plane_tv", default: 0, min: 0, max: 1e6)
+    planeL2 = try r.double("plane_l2", default: 0, min: 0, max: 1e6)
     try r.finish()
+  }
+
+  /// Each parameter's learning rate as a multiple of the base rate, for the tensors named
+  /// `names` ("<layer>.<parameter>"); throws when an entry of `learningRates` names no tensor.
+  func learningRateFactors(names: [String]) throws -> [Float] {
+    var factors = [Float](repeating: 1, count: names.count)
+    guard !learningRates.isEmpty else { return factors }
+    let base = learningRate > 0 ? learningRate : 1
+    for (key, rate) in learningRates {
+      var matched = false
+      for (i, full) in names.enumerated() {
+        let short = full.split(separator: ".", maxSplits: 1).last.map(String.init) ?? full
+        if full == key || (short == key && !learningRates.contains { $0.name == full }) {
+          factors[i] = Float(rate / base)
+          matched = true
+        }
+      }
+      guard matched else {
+        throw LaminaError.invalid(
+          "trainer config: learning_rates names \"\(key)\", which is not a trainable tensor of the model"
+        )
+      }
+    }
+    return factors
   }
 
   /// Huber's threshold (kept even when another loss is chosen, so the full form is stable).
@@ -175,6 +244,9 @@ public struct TrainerConfig: Equatable, Sendable {
       ("lamb_coef", .number(regularization.coef)),
       ("lamb_coefdiff", .number(regularization.coefDiff)),
       ("reg_metric", .string(regularization.metric)),
+      ("truncation", .number(truncation)),
+      ("learning_rates", .object(learningRates.map { ($0.name, .number($0.rate)) })),
+      ("plane_tv", .number(planeTV)), ("plane_l2", .number(planeL2)),
     ])
   }
 }

@@ -208,7 +208,8 @@ class Trainer:
     weight_decay, clip_norm, loss, huber_delta, schedule, warmup_steps, decay_steps, gamma,
     min_learning_rate, batch_size, epochs, shuffle, seed, validation_split, patience,
     restore_best, progress_every, lamb, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff,
-    reg_metric (KAN sparsity regularisation), and for lbfgs max_iter, history_size,
+    reg_metric (KAN sparsity regularisation), truncation, learning_rates (a dict of tensor
+    name -> rate), plane_tv, plane_l2 (tri-plane fields), and for lbfgs max_iter, history_size,
     tolerance_grad, tolerance_change, tolerance_ys, line_search. Unknown keys raise
     :class:`~lamina.errors.InvalidArgumentError`.
     """

@@ -1,0 +1,34 @@
+// Exports: evaluating models as 3-D fields (slices, iso-surfaces) and tri-plane tools.
+import CLaminaABI
+import Lamina
+
+/// The box from a C `bounds` argument (6 floats, or NULL for the model's own box).
+func fieldBox(_ bounds: UnsafePointer<Float>?, of model: Model, in function: String) throws
+  -> Model.Box
+{
+  guard let bounds else { return model.fieldBox }
+  do {
+    return try Model.Box(Array(UnsafeBufferPointer(start: bounds, count: 6)))
+  } catch let e as LaminaError {
+    throw LaminaError(e.code, "\(function): \(e.message)")
+  }
+}
+
+@_cdecl("lamina_model_slice")
+public func laminaModelSlice(
+  _ model: OpaquePointer?, _ axis: Int, _ offset: Float, _ resolution: Int,
+  _ bounds: UnsafePointer<Float>?, _ out: UnsafeMutablePointer<Float>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_slice"
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    let out = try require(out, "out", in: f)
+    let box = try fieldBox(bounds, of: m, in: f)
+    do {
+      let values = try m.slice(axis: axis, offset: offset, resolution: resolution, box: box)
+      values.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: values.count) }
+    } catch let e as LaminaError {
+      throw LaminaError(e.code, "\(f): \(e.message)")
+    }
+  }
+}

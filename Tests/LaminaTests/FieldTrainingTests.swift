@@ -1,0 +1,137 @@
+import XCTest
+
+@testable import Lamina
+
+/// What fitting fields adds to the trainer: distance losses with truncation, the unsigned
+/// distance loss, per-tensor learning rates; and field evaluation (slices, grids).
+final class FieldTrainingTests: XCTestCase {
+  func loss(_ l: Loss, _ p: [Float], _ t: [Float], truncation: Float) -> (Float, [Float]) {
+    var g = [Float](repeating: 0, count: p.count)
+    let v = p.withUnsafeBufferPointer { pb in
+      t.withUnsafeBufferPointer { tb in
+        g.withUnsafeMutableBufferPointer {
+          l.evaluate(
+            pb.baseAddress!, tb.baseAddress!, rows: p.count, columns: 1, truncation: truncation,
+            gradient: $0.baseAddress!)
+        }
+      }
+    }
+    return (v, g)
+  }
+
+  func testTruncatedL1ClampsPredictionAndTarget() {
+    // Clamp to [-0.1, 0.1]: (0.05 vs 0.3 -> 0.1): 0.05; (0.5 vs 0.2): both 0.1 -> 0;
+    // (-0.02 vs -0.5 -> -0.1): 0.08; (0.0 vs 0.0): 0.
+    let p: [Float] = [0.05, 0.5, -0.02, 0]
+    let t: [Float] = [0.3, 0.2, -0.5, 0]
+    let (v, g) = loss(.l1, p, t, truncation: 0.1)
+    XCTAssertEqual(v, (0.05 + 0 + 0.08 + 0) / 4, accuracy: 1e-7)
+    // d/dp: -1/4 where p is inside the band and below the target; 0 where p is clamped.
+    XCTAssertEqual(g, [-0.25, 0, 0.25, 0])
+    // Truncation 0 is the plain loss.
+    XCTAssertEqual(loss(.l1, p, t, truncation: 0).0, (0.25 + 0.3 + 0.48 + 0) / 4, accuracy: 1e-7)
+    // Truncated MSE gradient matches finite differences inside the band.
+    let (_, gm) = loss(.mse, [0.03], [0.08], truncation: 0.1)
+    let h: Float = 1e-3
+    let fd =
+      (loss(.mse, [0.03 + h], [0.08], truncation: 0.1).0
+        - loss(.mse, [0.03 - h], [0.08], truncation: 0.1).0) / (2 * h)
+    XCTAssertEqual(gm[0], fd, accuracy: 1e-4)
+    // Classification losses ignore truncation.
+    XCTAssertEqual(
+      loss(.bceWithLogits, [2], [1], truncation: 0.1).0,
+      loss(.bceWithLogits, [2], [1], truncation: 0).0)
+  }
+
+  func testUnsignedDistanceLossFitsAbsoluteValue() {
+    let p: [Float] = [0.3, -0.3, -0.1, 0.2]
+    let t: [Float] = [0.3, 0.3, 0.2, 0.1]
+    let (v, g) = loss(.unsignedDistance, p, t, truncation: 0)
+    XCTAssertEqual(v, (0 + 0 + 0.1 + 0.1) / 4, accuracy: 1e-7)
+    // |p| below target: push |p| up (p < 0 -> more negative); above: push it down.
+    XCTAssertEqual(g[2], 0.25)
+    XCTAssertEqual(g[3], 0.25)
+    XCTAssertEqual(g[0], 0)
+    for i in [2, 3] {
+      let h: Float = 1e-3
+      var a = p
+      var b = p
+      a[i] += h
+      b[i] -= h
+      let fd =
+        (loss(.unsignedDistance, a, t, truncation: 0).0
+          - loss(.unsignedDistance, b, t, truncation: 0).0) / (2 * h)
+      XCTAssertEqual(g[i], fd, accuracy: 1e-3)
+    }
+  }
+
+  func testPerTensorLearningRates() throws {
+    let spec = #"{"kind": "mlp", "input": 2, "hidden": [3], "output": 1, "seed": 1}"#
+    let x: [Float] = [0.1, -0.4, 0.7, 0.2]
+    let y: [Float] = [0.5, -0.5]
+    func stepped(_ json: String) throws -> (Model, Model) {
+      let before = try Model(json: spec)
+      let model = before.copy()
+      let trainer = try Trainer(model: model, json: json)
+      try x.withUnsafeBufferPointer { xb in
+        try y.withUnsafeBufferPointer { yb in
+          _ = try trainer.step(xb.baseAddress!, yb.baseAddress!, count: 2)
+        }
+      }
+      return (before, model)
+    }
+    // Plain SGD: each tensor moves by rate * gradient, so per-tensor rates scale the moves.
+    let (b0, plain) = try stepped(#"{"optimizer": "sgd", "learning_rate": 0.1}"#)
+    let (_, grouped) = try stepped(
+      #"{"optimizer": "sgd", "learning_rate": 0.1, "learning_rates": {"weight": 0.3, "2.bias": 0}}"#
+    )
+    for (name, factor) in [("0.weight", 3.0), ("2.weight", 3.0), ("0.bias", 1.0), ("2.bias", 0.0)] {
+      let start = b0.tensor(named: name)!.value
+      let d1 = zip(plain.tensor(named: name)!.value, start).map { $0 - $1 }
+      let d2 = zip(grouped.tensor(named: name)!.value, start).map { $0 - $1 }
+      for (a, b) in zip(d1, d2) { XCTAssertEqual(b, a * Float(factor), accuracy: 1e-6, name) }
+    }
+    // The full config keeps the rates; names that match no tensor, and lbfgs, are refused.
+    let model = try Model(json: spec)
+    let t = try Trainer(model: model, json: #"{"learning_rates": {"weight": 0.01}}"#)
+    XCTAssertEqual(t.config.json["learning_rates"], .object([("weight", .number(0.01))]))
+    XCTAssertThrowsError(try Trainer(model: model, json: #"{"learning_rates": {"planes": 0.01}}"#))
+    {
+      XCTAssertTrue("\($0)".contains("planes"), "\($0)")
+    }
+    XCTAssertThrowsError(try Trainer(model: model, json: #"{"learning_rates": {"weight": -1}}"#))
+    XCTAssertThrowsError(try Trainer(model: model, json: #"{"learning_rates": [1]}"#))
+    XCTAssertThrowsError(
+      try Trainer(model: model, json: #"{"optimizer": "lbfgs", "learning_rates": {"weight": 1}}"#))
+  }
+
+  func testSliceAndGridFollowTheDocumentedLayout() throws {
+    // A linear model y = x + 10 y + 100 z reveals which coordinate lands where.
+    let model = try Model(json: #"{"kind": "mlp", "input": 3, "hidden": [], "output": 1}"#)
+    model.tensor(named: "0.weight")!.value = [1, 10, 100]
+    model.tensor(named: "0.bias")!.value = [0]
+    // z = 0.5 slice over [-1, 1]^2, 3 x 3: rows follow y, columns x.
+    let s = try model.slice(axis: 2, offset: 0.5, resolution: 3)
+    XCTAssertEqual(s.count, 9)
+    XCTAssertEqual(s[0], -1 - 10 + 50, accuracy: 1e-5)  // (x, y) = (-1, -1)
+    XCTAssertEqual(s[1], 0 - 10 + 50, accuracy: 1e-5)  // column 1: x = 0
+    XCTAssertEqual(s[3], -1 + 0 + 50, accuracy: 1e-5)  // row 1: y = 0
+    // x = 0.25 slice: columns follow y, rows z.
+    let sx = try model.slice(axis: 0, offset: 0.25, resolution: 2)
+    XCTAssertEqual(sx[1], 0.25 + 10 - 100, accuracy: 1e-5)
+    XCTAssertEqual(sx[2], 0.25 - 10 + 100, accuracy: 1e-5)
+    // Grid: index (i * ny + j) * nz + k with x slowest.
+    let box = Model.Box(lower: SIMD3(0, 0, 0), upper: SIMD3(1, 2, 4))
+    let g = try model.sampleGrid(nx: 2, ny: 3, nz: 5, box: box)
+    XCTAssertEqual(g.count, 30)
+    XCTAssertEqual(g[(1 * 3 + 2) * 5 + 4], 1 + 20 + 400, accuracy: 1e-4)
+    XCTAssertEqual(g[(0 * 3 + 1) * 5 + 2], 0 + 10 + 200, accuracy: 1e-4)
+    XCTAssertThrowsError(try model.slice(axis: 3, offset: 0, resolution: 4))
+    XCTAssertThrowsError(try model.slice(axis: 0, offset: .nan, resolution: 4))
+    XCTAssertThrowsError(try model.slice(axis: 0, offset: 0, resolution: 0))
+    XCTAssertThrowsError(try model.sampleGrid(nx: 1, ny: 3, nz: 3))
+    XCTAssertThrowsError(try Model.Box([0, 0, 0, 1, -1, 1]))
+    let twoInputs = try Model(json: #"{"kind": "mlp", "input": 2, "hidden": [], "output": 1}"#)
+    XCTAssertThrowsError(try twoInputs.slice(axis: 2, offset: 0, resolution: 4))
+  }
+}

@@ -1,0 +1,383 @@
+"""Tri-plane neural fields: :class:`TriplaneField`.
+
+A tri-plane field stores three axis-aligned feature planes (xy, xz, yz), samples each
+bilinearly at a point, aggregates the three feature vectors and decodes them with a small
+network (an MLP, or a KAN). It is an ordinary :class:`~lamina.Model` built from the
+``"triplane"`` spec (input: x, y, z; output: ``output`` values, 1 for a signed distance or an
+occupancy logit), so ``predict``, ``gradient``, ``save``, :func:`lamina.load` and
+``state_dict`` work on it; the planes are the named tensor ``"0.planes"`` of shape
+``[3, channels, resolution, resolution]`` (PyTorch's ``grid_sample`` layout).
+
+Example::
+
+    import numpy as np
+    import lamina
+
+    field = lamina.TriplaneField(resolution=64, channels=16, decoder={"hidden": [64]})
+    points = np.random.default_rng(0).uniform(-1, 1, (200_000, 3)).astype(np.float32)
+    torus = {"type": "torus", "major": 0.5, "minor": 0.2}
+    field.fit_sdf(points, lamina.shape_sdf(torus, points), steps=2000, batch_size=16384)
+    vertices, faces = field.extract_mesh(resolution=128)
+    lamina.save_mesh("torus.ply", vertices, faces)
+    field.save_slice("slice.png", axis="z")
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import _library
+from .errors import InvalidArgumentError
+from .mesh import MeshHandle
+from .model import Model, PathLike, as_float32, register_kind
+
+__all__ = ["TriplaneField", "field_slice", "field_mesh"]
+
+_AXES = {"x": 0, "y": 1, "z": 2, 0: 0, 1: 1, 2: 2}
+
+Bounds = Union[None, float, Sequence[float], Sequence[Sequence[float]]]
+
+
+def _bounds6(bounds: Bounds) -> Optional[np.ndarray]:
+    """Six floats (xmin, ymin, zmin, xmax, ymax, zmax) from the accepted bounds forms."""
+    if bounds is None:
+        return None
+    array = np.asarray(bounds, dtype=np.float64)
+    if array.shape == ():  # one half-width: [-b, b]^3
+        b = float(array)
+        return np.array([-b, -b, -b, b, b, b], dtype=np.float32)
+    if array.shape == (2,):  # [lo, hi] for every axis
+        return np.array([array[0]] * 3 + [array[1]] * 3, dtype=np.float32)
+    if array.shape == (3, 2):  # [[xmin, xmax], [ymin, ymax], [zmin, zmax]]
+        return np.concatenate([array[:, 0], array[:, 1]]).astype(np.float32)
+    if array.shape == (6,):
+        return array.astype(np.float32)
+    raise InvalidArgumentError(
+        "bounds must be a half-width, [lo, hi], [[xmin, xmax], [ymin, ymax], [zmin, zmax]] "
+        f"or 6 numbers, not shape {array.shape}"
+    )
+
+
+def _bounds_pointer(six: Optional[np.ndarray]) -> Any:
+    return None if six is None else six.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+
+
+def field_slice(
+    model: Model,
+    axis: Union[str, int] = "z",
+    offset: float = 0.0,
+    resolution: int = 256,
+    bounds: Bounds = None,
+) -> np.ndarray:
+    """Evaluate a 3-input model on the plane ``axis = offset``.
+
+    Returns an array of shape ``(resolution, resolution)`` for a one-output model, else
+    ``(resolution, resolution, outputs)``. Rows follow the second remaining axis and columns
+    the first (for ``axis="z"``: rows are y, columns x), so ``plt.imshow(s, origin="lower")``
+    shows the slice the usual way up. ``bounds`` defaults to the field's box.
+    """
+    if axis not in _AXES:
+        raise InvalidArgumentError(f"axis must be 'x', 'y', 'z' or 0, 1, 2, not {axis!r}")
+    six = _bounds6(bounds)
+    out = np.empty((int(resolution), int(resolution), model.output_dim), dtype=np.float32)
+    _library.check(
+        _library.lib().lamina_model_slice(
+            model._ptr,
+            _AXES[axis],
+            ctypes.c_float(float(offset)),
+            int(resolution),
+            _bounds_pointer(six),
+            _library.as_float_pointer(out),
+        )
+    )
+    return out[:, :, 0] if model.output_dim == 1 else out
+
+
+def field_mesh(
+    model: Model, resolution: int = 128, level: float = 0.0, bounds: Bounds = None
+) -> MeshHandle:
+    """Marching cubes on a 3-input model's first output; returns the owned mesh handle."""
+    six = _bounds6(bounds)
+    handle = ctypes.c_void_p()
+    _library.check(
+        _library.lib().lamina_model_extract_mesh(
+            model._ptr,
+            int(resolution),
+            ctypes.c_float(float(level)),
+            _bounds_pointer(six),
+            ctypes.byref(handle),
+        )
+    )
+    return MeshHandle(handle)
+
+
+class TriplaneField(Model):
+    """A tri-plane neural field (spec ``"kind": "triplane"``).
+
+    Args:
+        resolution: texels per plane side (an int, or a list for several resolutions).
+        channels: features per texel.
+        aggregation: how the three planes' features combine: ``"sum"``, ``"product"``,
+            ``"mean"`` or ``"concat"``.
+        decoder: the decoding network: MLP keys ``{"hidden": [64], "activation": "relu"}``
+            (default), or a KAN ``{"kind": "kan", "hidden": [16], ...}``.
+        output: outputs per point (1 for a signed distance or occupancy logit).
+        bounds: the box the planes cover (default ``[-1, 1]`` on every axis).
+        seed: seed of the initialisation.
+        **extra: further spec keys (``align_corners``, ``padding``, ``fourier``, ``fields``,
+            ``init_std``; see ``lamina_model_create`` in lamina.h).
+    """
+
+    def __init__(
+        self,
+        resolution: Union[int, Sequence[int]] = 64,
+        channels: int = 16,
+        aggregation: str = "sum",
+        decoder: Optional[Mapping[str, Any]] = None,
+        output: int = 1,
+        bounds: Any = None,
+        seed: int = 0,
+        **extra: Any,
+    ) -> None:
+        spec: Dict[str, Any] = {
+            "kind": "triplane",
+            "resolution": resolution if isinstance(resolution, int) else list(resolution),
+            "channels": int(channels),
+            "aggregation": aggregation,
+            "decoder": dict(decoder) if decoder is not None else {"hidden": [64], "activation": "relu"},
+            "output": int(output),
+            "seed": int(seed),
+        }
+        if bounds is not None:
+            spec["bounds"] = bounds
+        spec.update(extra)
+        super().__init__(spec)
+
+    # ---- reading ---------------------------------------------------------------------------
+    @property
+    def bounds(self) -> np.ndarray:
+        """The field's box as six floats: xmin, ymin, zmin, xmax, ymax, zmax."""
+        six = _bounds6(self.spec.get("bounds", [-1.0, 1.0]))
+        assert six is not None
+        return six
+
+    @property
+    def planes(self) -> Dict[str, np.ndarray]:
+        """The feature planes by tensor name (``"0.planes"``, or one per resolution level)."""
+        return {k: v for k, v in self.state_dict().items() if k.split(".", 1)[-1].startswith("planes")}
+
+    def normals(self, points: ArrayLike) -> np.ndarray:
+        """Unit gradients of the first output at ``points`` (surface normals of an SDF)."""
+        g = self.gradient(points)
+        g = g.reshape(g.shape[0], -1, 3)[:, 0, :]
+        return g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
+
+    def slice(
+        self,
+        axis: Union[str, int] = "z",
+        offset: float = 0.0,
+        resolution: int = 256,
+        bounds: Bounds = None,
+    ) -> np.ndarray:
+        """The field on the plane ``axis = offset`` (see :func:`field_slice`)."""
+        return field_slice(self, axis, offset, resolution, bounds)
+
+    def save_slice(
+        self,
+        path: PathLike,
+        axis: Union[str, int] = "z",
+        offset: float = 0.0,
+        resolution: int = 256,
+        level: Optional[float] = 0.0,
+    ) -> None:
+        """Write a slice as a PNG image (matplotlib): a diverging colour map centred on 0 and,
+        unless ``level`` is None, the iso-contour at ``level`` (the surface of an SDF)."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        values = self.slice(axis, offset, resolution)
+        if values.ndim == 3:
+            values = values[:, :, 0]
+        six = self.bounds
+        a, b = [d for d in range(3) if d != _AXES[axis]]
+        extent = (six[a], six[a + 3], six[b], six[b + 3])
+        limit = float(np.abs(values).max()) or 1.0
+        fig, ax = plt.subplots(figsize=(5, 5))
+        image = ax.imshow(values, origin="lower", extent=extent, cmap="RdBu", vmin=-limit, vmax=limit)
+        if level is not None and values.min() < level < values.max():
+            xs = np.linspace(extent[0], extent[1], resolution)
+            ys = np.linspace(extent[2], extent[3], resolution)
+            ax.contour(xs, ys, values, levels=[level], colors="k", linewidths=1)
+        names = "xyz"
+        ax.set_xlabel(names[a])
+        ax.set_ylabel(names[b])
+        ax.set_title(f"{names[_AXES[axis]]} = {offset:g}")
+        fig.colorbar(image, ax=ax, shrink=0.8)
+        fig.savefig(str(path), dpi=100, bbox_inches="tight")
+        plt.close(fig)
+
+    def extract_mesh(
+        self, resolution: int = 128, level: float = 0.0, bounds: Bounds = None
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """Marching cubes on the field: ``(vertices (V, 3) float32, faces (F, 3) uint32)``.
+
+        ``resolution`` samples per axis over ``bounds`` (default: the field's box); the
+        surface is where the first output equals ``level``, triangles counter-clockwise seen
+        from the side where the field is above ``level`` (outside, for an SDF).
+        """
+        mesh = field_mesh(self, resolution, level, bounds)
+        try:
+            return mesh.arrays()
+        finally:
+            mesh.close()
+
+    def upsample(self, resolution: int) -> "TriplaneField":
+        """A new field whose planes are bilinearly resampled to ``resolution`` (coarse to fine).
+
+        With ``align_corners`` true and ``resolution = 2 R - 1`` the field is unchanged.
+        """
+        handle = ctypes.c_void_p()
+        _library.check(
+            _library.lib().lamina_model_triplane_upsample(self._ptr, int(resolution), ctypes.byref(handle))
+        )
+        return self._wrap(handle)  # type: ignore[return-value]
+
+    # ---- fitting ---------------------------------------------------------------------------
+    def fit_sdf(
+        self,
+        points: ArrayLike,
+        sdf: ArrayLike,
+        steps: int = 1000,
+        batch_size: int = 16384,
+        learning_rate: float = 1e-3,
+        plane_learning_rate: Optional[float] = None,
+        loss: str = "l1",
+        truncation: float = 0.0,
+        progress: Any = True,
+        **config: Any,
+    ) -> Any:
+        """Fit the field to signed distances ``sdf`` at ``points`` with Adam.
+
+        ``steps`` optimizer steps of ``batch_size`` points drawn by shuffling ``points``
+        (so about ``steps * batch_size / len(points)`` epochs). ``plane_learning_rate``
+        (default ``10 * learning_rate``) applies to the planes, ``learning_rate`` to the
+        decoder. ``loss`` is ``"l1"`` or ``"mse"``, optionally with ``truncation`` (DeepSDF's
+        clamp); ``"unsigned_distance"`` fits unsigned distances. Extra keyword arguments are
+        trainer config keys (``plane_tv``, ``plane_l2``, ``schedule``, ``seed``, ...).
+        Returns the :class:`~lamina.History` (one loss per epoch).
+        """
+        x = as_float32(points, "points").reshape(-1, 3)
+        y = as_float32(sdf, "sdf").reshape(-1, 1)
+        if x.shape[0] != y.shape[0]:
+            raise InvalidArgumentError(f"{x.shape[0]} points but {y.shape[0]} sdf values")
+        return self._fit_points(
+            x, y, steps, batch_size, learning_rate, plane_learning_rate, loss, truncation,
+            progress, config,
+        )
+
+    def fit_occupancy(
+        self,
+        points: ArrayLike,
+        occupancy: ArrayLike,
+        steps: int = 1000,
+        batch_size: int = 16384,
+        learning_rate: float = 1e-3,
+        plane_learning_rate: Optional[float] = None,
+        progress: Any = True,
+        **config: Any,
+    ) -> Any:
+        """Fit the field's output as an occupancy logit (BCE with logits; 1 = inside).
+
+        The surface is then the 0 level set of the logit, so :meth:`extract_mesh` with the
+        default ``level`` works; note the sign is opposite to an SDF's (inside is positive).
+        """
+        x = as_float32(points, "points").reshape(-1, 3)
+        y = as_float32(occupancy, "occupancy").reshape(-1, 1)
+        if x.shape[0] != y.shape[0]:
+            raise InvalidArgumentError(f"{x.shape[0]} points but {y.shape[0]} occupancy values")
+        return self._fit_points(
+            x, y, steps, batch_size, learning_rate, plane_learning_rate, "bce_with_logits", 0.0,
+            progress, config,
+        )
+
+    def fit_mesh(
+        self,
+        vertices: ArrayLike,
+        faces: ArrayLike,
+        steps: int = 1000,
+        batch_size: int = 16384,
+        samples: int = 500_000,
+        near_fraction: Optional[float] = None,
+        sigma: Optional[float] = None,
+        seed: int = 0,
+        **fit: Any,
+    ) -> Any:
+        """Fit the field to a closed triangle mesh's signed distance.
+
+        Draws ``samples`` training points (uniform in the field's box plus near-surface
+        points, see :func:`lamina.sample_sdf_points`), computes their exact signed distances
+        to the mesh, and calls :meth:`fit_sdf` with the remaining keyword arguments.
+        """
+        from .geometry import sample_sdf_points
+
+        options: Dict[str, Any] = {"bounds": self.bounds.tolist(), "seed": int(seed)}
+        if near_fraction is not None:
+            options["near_fraction"] = near_fraction
+        if sigma is not None:
+            options["sigma"] = sigma
+        points, sdf = sample_sdf_points(vertices, faces, int(samples), **options)
+        return self.fit_sdf(points, sdf, steps=steps, batch_size=batch_size, **fit)
+
+    def _fit_points(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        steps: int,
+        batch_size: int,
+        learning_rate: float,
+        plane_learning_rate: Optional[float],
+        loss: str,
+        truncation: float,
+        progress: Any,
+        config: Dict[str, Any],
+    ) -> Any:
+        from .trainer import Trainer
+
+        n = x.shape[0]
+        if n == 0:
+            raise InvalidArgumentError("fitting needs at least one point")
+        if steps < 1 or batch_size < 1:
+            raise InvalidArgumentError("steps and batch_size must be at least 1")
+        batch = min(int(batch_size), n)
+        per_epoch = math.ceil(n / batch)
+        epochs = max(1, math.ceil(int(steps) / per_epoch))
+        rates = dict(config.pop("learning_rates", {}))
+        plane_rate = 10 * learning_rate if plane_learning_rate is None else plane_learning_rate
+        for name in self.planes:
+            rates.setdefault(name, plane_rate)
+        settings: Dict[str, Any] = {
+            "optimizer": "adam",
+            "learning_rate": learning_rate,
+            "learning_rates": rates,
+            "loss": loss,
+            "batch_size": batch,
+            "epochs": epochs,
+        }
+        if truncation:
+            settings["truncation"] = truncation
+        settings.update(config)
+        trainer = Trainer(self, **settings)
+        try:
+            return trainer.fit(x, y, progress=progress)
+        finally:
+            trainer.close()
+
+
+register_kind("triplane", TriplaneField)
