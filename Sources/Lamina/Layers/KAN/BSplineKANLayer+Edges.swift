@@ -108,7 +108,7 @@ extension Model {
       }
       throw LaminaError(
         .unsupported,
-        "edge_curve: layer \(layer) is \(what); edge curves are available for B-spline KAN layers"
+        "edge_curve: layer \(layer) is \(what); edge curves are available for B-spline and mixed-basis KAN layers"
       )
     }
     guard i >= 0, i < kan.inputDim else {
