@@ -238,6 +238,29 @@ final class KANMixedTests: XCTestCase {
     assertClose(y, sums, tolerance: 1e-5, "sum of edge curves")
   }
 
+  /// Plain Chebyshev, Fourier, RBF and rational layers (what keep-strongest can produce)
+  /// have edge curves too, summing to the output; an RBF layer with a LayerNorm has none.
+  func testEdgeCurvesOfEverySeparableBasis() throws {
+    var rng = RandomSource(seed: 6)
+    let n = 5
+    let x = (0..<(3 * n)).map { _ in Float(rng.unit() * 3 - 1.5) }
+    for basis in ["chebyshev", "fourier", "rbf", "rational"] {
+      let m = try model(#"{"kind": "kan", "widths": [3, 2], "basis": "\#(basis)", "seed": 2}"#)
+      setReferenceValues(m)  // non-zero biases too
+      let y = try m.predict(x)
+      var sums = [Double](repeating: 0, count: 2 * n)
+      for i in 0..<3 {
+        let column = (0..<n).map { x[$0 * 3 + i] }
+        for j in 0..<2 {
+          for (r, v) in try curve(m, 0, i, j, column).enumerated() { sums[r * 2 + j] += Double(v) }
+        }
+      }
+      assertClose(y, sums, tolerance: 1e-5, "\(basis): sum of edge curves")
+    }
+    let normalized = try model(#"{"kind": "kan", "widths": [3, 2], "basis": "rbf", "normalize": true}"#)
+    XCTAssertEqual(code { _ = try self.curve(normalized, 0, 0, 0, [0.5]) }, .unsupported)
+  }
+
   // MARK: - Keep strongest
 
   func testKeepStrongestKeepsTheChosenComponentsCurves() throws {
