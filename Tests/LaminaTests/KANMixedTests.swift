@@ -37,7 +37,8 @@ final class KANMixedTests: XCTestCase {
     for (s, p) in m.layers[l].parameters.enumerated() {
       for t in 0..<p.count {
         p.value[t] =
-          s == 0 ? Float(0.8 * cos(0.9 * Double(t))) : Float(0.3 * sin(1.3 * Double(t) + 0.5 * Double(s)))
+          s == 0
+          ? Float(0.8 * cos(0.9 * Double(t))) : Float(0.3 * sin(1.3 * Double(t) + 0.5 * Double(s)))
       }
     }
   }
@@ -59,7 +60,8 @@ final class KANMixedTests: XCTestCase {
     let names = m.tensors.map(\.name)
     for name in [
       "0.mix_logits", "0.bases.0.coef", "0.bases.0.scale_base", "0.bases.0.grid", "0.bases.0.mask",
-      "0.bases.1.coef", "0.bases.2.fouriercoeffs", "0.bases.2.bias", "0.bases.3.spline_linear.weight",
+      "0.bases.1.coef", "0.bases.2.fouriercoeffs", "0.bases.2.bias",
+      "0.bases.3.spline_linear.weight",
       "0.bases.3.rbf.grid", "1.mix_logits",
     ] {
       XCTAssertTrue(names.contains(name), name)
@@ -118,7 +120,8 @@ final class KANMixedTests: XCTestCase {
       }
     }
     // "bases" belongs to "mixed" only.
-    XCTAssertThrowsError(try Model(json: #"{"kind": "kan", "widths": [2, 1], "bases": ["rbf", "fourier"]}"#))
+    XCTAssertThrowsError(
+      try Model(json: #"{"kind": "kan", "widths": [2, 1], "bases": ["rbf", "fourier"]}"#))
   }
 
   // MARK: - Gradients
@@ -127,7 +130,10 @@ final class KANMixedTests: XCTestCase {
     let configs: [(String, Int, Int)] = [
       (#""basis": "mixed""#, 2, 3),
       (#""basis": "mixed", "bases": ["chebyshev", "rational"], "temperature": 0.5"#, 3, 2),
-      (#""basis": "mixed", "bases": ["fourier", "rbf", {"name": "bspline", "grid": 3}], "temperature": 2"#, 2, 2),
+      (
+        #""basis": "mixed", "bases": ["fourier", "rbf", {"name": "bspline", "grid": 3}], "temperature": 2"#,
+        2, 2
+      ),
       (#""basis": "mixed", "bases": ["bspline", "chebyshev", "fourier", "rbf", "rational"]"#, 1, 2),
       (#""basis": "mixed", "bases": ["fourier", "chebyshev"], "selected": true"#, 2, 3),
     ]
@@ -199,14 +205,16 @@ final class KANMixedTests: XCTestCase {
     try Reference.curveX.withUnsafeBufferPointer { xb in
       try curve.withUnsafeMutableBufferPointer {
         try m.kanEdgeCurve(
-          layer: 0, input: 1, output: 0, at: xb.baseAddress!, count: xb.count, into: $0.baseAddress!)
+          layer: 0, input: 1, output: 0, at: xb.baseAddress!, count: xb.count, into: $0.baseAddress!
+        )
       }
     }
     assertClose(curve, Reference.curve, tolerance: 2e-6, "edge curve (1, 0)")
     Reference.curveX.withUnsafeBufferPointer { xb in
       curve.withUnsafeMutableBufferPointer {
         layer.componentEdgeValues(
-          component: 2, input: 1, output: 0, at: xb.baseAddress!, count: xb.count, into: $0.baseAddress!)
+          component: 2, input: 1, output: 0, at: xb.baseAddress!, count: xb.count,
+          into: $0.baseAddress!)
       }
     }
     assertClose(curve, Reference.fourierEdge, tolerance: 2e-6, "fourier edge (1, 0)")
@@ -229,7 +237,8 @@ final class KANMixedTests: XCTestCase {
         var c = [Float](repeating: 0, count: n)
         try column.withUnsafeBufferPointer { xb in
           try c.withUnsafeMutableBufferPointer {
-            try m.kanEdgeCurve(layer: 0, input: i, output: j, at: xb.baseAddress!, count: n, into: $0.baseAddress!)
+            try m.kanEdgeCurve(
+              layer: 0, input: i, output: j, at: xb.baseAddress!, count: n, into: $0.baseAddress!)
           }
         }
         for r in 0..<n { sums[r * 2 + j] += Double(c[r]) }
@@ -257,7 +266,8 @@ final class KANMixedTests: XCTestCase {
       }
       assertClose(y, sums, tolerance: 1e-5, "\(basis): sum of edge curves")
     }
-    let normalized = try model(#"{"kind": "kan", "widths": [3, 2], "basis": "rbf", "normalize": true}"#)
+    let normalized = try model(
+      #"{"kind": "kan", "widths": [3, 2], "basis": "rbf", "normalize": true}"#)
     XCTAssertEqual(code { _ = try self.curve(normalized, 0, 0, 0, [0.5]) }, .unsupported)
   }
 
@@ -295,12 +305,13 @@ final class KANMixedTests: XCTestCase {
         xs.withUnsafeBufferPointer { xb in
           b.withUnsafeMutableBufferPointer {
             layer.componentEdgeValues(
-              component: chosen, input: i, output: j, at: xb.baseAddress!, count: xs.count, into: $0.baseAddress!)
+              component: chosen, input: i, output: j, at: xb.baseAddress!, count: xs.count,
+              into: $0.baseAddress!)
           }
         }
         XCTAssertEqual(a, b, "edge (\(i), \(j))")
         XCTAssertEqual(
-          try kept.kanMixture(layer: 0)[(j * 2 + i) * 3 ..< (j * 2 + i) * 3 + 3].map { $0 },
+          try kept.kanMixture(layer: 0)[(j * 2 + i) * 3..<(j * 2 + i) * 3 + 3].map { $0 },
           (0..<3).map { $0 == chosen ? 1 : 0 })
       }
     }
@@ -314,7 +325,8 @@ final class KANMixedTests: XCTestCase {
       for i in 0..<3 {
         var v: Float = 0
         [h[r * 3 + i]].withUnsafeBufferPointer { xb in
-          source.componentEdgeValues(component: 1, input: i, output: 0, at: xb.baseAddress!, count: 1, into: &v)
+          source.componentEdgeValues(
+            component: 1, input: i, output: 0, at: xb.baseAddress!, count: 1, into: &v)
         }
         sum += v
       }
@@ -342,7 +354,9 @@ final class KANMixedTests: XCTestCase {
     var y = [Float](repeating: 0, count: xs.count)
     try xs.withUnsafeBufferPointer { xb in
       try y.withUnsafeMutableBufferPointer {
-        try m.kanEdgeCurve(layer: l, input: i, output: j, at: xb.baseAddress!, count: xs.count, into: $0.baseAddress!)
+        try m.kanEdgeCurve(
+          layer: l, input: i, output: j, at: xb.baseAddress!, count: xs.count, into: $0.baseAddress!
+        )
       }
     }
     return y
@@ -377,7 +391,9 @@ final class KANMixedTests: XCTestCase {
     let trainer = try Trainer(
       model: m, json: #"{"learning_rate": 0.03, "epochs": 150, "batch_size": 128}"#)
     try x.withUnsafeBufferPointer { xb in
-      try y.withUnsafeBufferPointer { yb in _ = try trainer.fit(xb.baseAddress!, yb.baseAddress!, count: n) }
+      try y.withUnsafeBufferPointer { yb in
+        _ = try trainer.fit(xb.baseAddress!, yb.baseAddress!, count: n)
+      }
     }
     let a = try m.kanMixture(layer: 0)
     print("mixture after training (bspline, chebyshev, fourier): \(a)")
@@ -399,9 +415,22 @@ final class KANMixedTests: XCTestCase {
     let checks: [(String, () throws -> Void)] = [
       ("update_grid", { try m.updateGrid(samples: x) }),
       ("refine", { _ = try m.refine(grid: 10, samples: x) }),
-      ("attribute", { _ = try x.withUnsafeBufferPointer { try m.kanAttribute(samples: $0.baseAddress!, count: 3) } }),
-      ("prune", { _ = try x.withUnsafeBufferPointer { try m.kanPrune(samples: $0.baseAddress!, count: 3) } }),
-      ("suggest_symbolic", { _ = try m.kanSuggestSymbolic(layer: 1, input: 0, output: 0, samples: x) }),
+      (
+        "attribute",
+        {
+          _ = try x.withUnsafeBufferPointer {
+            try m.kanAttribute(samples: $0.baseAddress!, count: 3)
+          }
+        }
+      ),
+      (
+        "prune",
+        { _ = try x.withUnsafeBufferPointer { try m.kanPrune(samples: $0.baseAddress!, count: 3) } }
+      ),
+      (
+        "suggest_symbolic",
+        { _ = try m.kanSuggestSymbolic(layer: 1, input: 0, output: 0, samples: x) }
+      ),
       ("symbolic_formula", { _ = try m.kanSymbolicFormula() }),
     ]
     for (name, body) in checks {
@@ -418,7 +447,9 @@ final class KANMixedTests: XCTestCase {
       XCTAssertTrue(e.message.contains("layer 1 is a mixed-basis KAN layer"), e.message)
     }
     // Nothing was changed by the refused calls.
-    XCTAssertEqual(m.tensor(named: "1.bases.0.grid")?.value, try model(m.spec.text).tensor(named: "1.bases.0.grid")?.value)
+    XCTAssertEqual(
+      m.tensor(named: "1.bases.0.grid")?.value,
+      try model(m.spec.text).tensor(named: "1.bases.0.grid")?.value)
   }
 
   func testConcurrentForwardIsDeterministic() throws {
@@ -429,7 +460,10 @@ final class KANMixedTests: XCTestCase {
     let expected = try m.predict(x)
     let results = UnsafeMutablePointer<[Float]>.allocate(capacity: 8)
     results.initialize(repeating: [], count: 8)
-    defer { results.deinitialize(count: 8); results.deallocate() }
+    defer {
+      results.deinitialize(count: 8)
+      results.deallocate()
+    }
     DispatchQueue.concurrentPerform(iterations: 8) { t in results[t] = (try? m.predict(x)) ?? [] }
     for t in 0..<8 { XCTAssertEqual(results[t], expected) }
   }

@@ -45,7 +45,9 @@ enum KANSeparableEdges {
       let m = min(rows, n - start)
       for r in 0..<m { xs[r * inp + i] = x[start + r] }
       xs.withUnsafeBufferPointer { xb in
-        ys.withUnsafeMutableBufferPointer { copy.forward(xb.baseAddress!, $0.baseAddress!, count: m) }
+        ys.withUnsafeMutableBufferPointer {
+          copy.forward(xb.baseAddress!, $0.baseAddress!, count: m)
+        }
       }
       for r in 0..<m { y[start + r] = ys[r * out + j] }
       start += m

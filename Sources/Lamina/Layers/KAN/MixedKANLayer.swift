@@ -243,10 +243,13 @@ public final class MixedKANLayer: Layer {
       }
       lays.append(layout)
       params.append(
-        c.parameters.map { Parameter(name: "bases.\(k).\($0.name)", shape: $0.shape, value: $0.value) }
+        c.parameters.map {
+          Parameter(name: "bases.\(k).\($0.name)", shape: $0.shape, value: $0.value)
+        }
       )
       bufs.append(
-        c.buffers.map { Parameter(name: "bases.\(k).\($0.name)", shape: $0.shape, value: $0.value) })
+        c.buffers.map { Parameter(name: "bases.\(k).\($0.name)", shape: $0.shape, value: $0.value) }
+      )
     }
     componentParameters = params
     componentBuffers = bufs
@@ -259,7 +262,8 @@ public final class MixedKANLayer: Layer {
         name: "selection", shape: shape,
         value: [Float](repeating: 1 / Float(components.count), count: count))
     } else {
-      logits = Parameter(name: "mix_logits", shape: shape, value: [Float](repeating: 0, count: count))
+      logits = Parameter(
+        name: "mix_logits", shape: shape, value: [Float](repeating: 0, count: count))
       selection = nil
     }
   }
@@ -344,7 +348,9 @@ public final class MixedKANLayer: Layer {
   func mixtureWeights(into a: UnsafeMutablePointer<Float>) {
     let kc = componentCount
     if let selection {
-      selection.value.withUnsafeBufferPointer { a.update(from: $0.baseAddress!, count: weightCount) }
+      selection.value.withUnsafeBufferPointer {
+        a.update(from: $0.baseAddress!, count: weightCount)
+      }
       return
     }
     guard let logits else { return }
@@ -572,7 +578,9 @@ public final class MixedKANLayer: Layer {
     var a = [Float](repeating: 0, count: weightCount)
     a[(j * inputDim + i) * componentCount + k] = 1
     y.update(repeating: 0, count: n)
-    a.withUnsafeBufferPointer { addEdge(component: k, input: i, output: j, weights: $0.baseAddress!, x, n, y) }
+    a.withUnsafeBufferPointer {
+      addEdge(component: k, input: i, output: j, weights: $0.baseAddress!, x, n, y)
+    }
   }
 
   /// Adds component k's edge (i, j) scaled by `weights` (zero on every other edge) at the
@@ -594,7 +602,9 @@ public final class MixedKANLayer: Layer {
         let m = min(rows, n - start)
         for r in 0..<m { xs[r * inputDim + i] = x[start + r] }
         xs.withUnsafeBufferPointer { xb in
-          ys.withUnsafeMutableBufferPointer { shadow.forward(xb.baseAddress!, $0.baseAddress!, count: m) }
+          ys.withUnsafeMutableBufferPointer {
+            shadow.forward(xb.baseAddress!, $0.baseAddress!, count: m)
+          }
         }
         for r in 0..<m { y[start + r] += ys[r * outputDim + j] }
         start += m
@@ -619,7 +629,9 @@ extension MixedKANLayer: KANEdgeFunctions {
     for k in 0..<kc where full[e + k] != 0 {
       var a = [Float](repeating: 0, count: weightCount)
       a[e + k] = full[e + k]
-      a.withUnsafeBufferPointer { addEdge(component: k, input: i, output: j, weights: $0.baseAddress!, x, n, y) }
+      a.withUnsafeBufferPointer {
+        addEdge(component: k, input: i, output: j, weights: $0.baseAddress!, x, n, y)
+      }
     }
   }
 }
