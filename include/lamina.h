@@ -191,6 +191,20 @@ typedef struct lamina_model lamina_model;
 **   "swish" alias "silu"), bias (true). Each group of channels shares F(x) = (a0 + ... +
 **   a5 x^5) / (1 + |b1 x + ... + b4 x^4|), then a linear map. "l.numerator" (groups x 6),
 **   "l.denominator" (groups x 4), "l.linear.weight" (out x in), "l.linear.bias" (out).
+** "mixed" (after ASS-KAN, Activation Space Selectable KAN): every edge is a learned mixture
+**   of several bases, phi_ij(x) = sum_k a_ijk phi^k_ij(x) with a_ij = softmax_k(
+**   mix_logits[j][i][k] / temperature), phi^k_ij edge (i, j) of component k (a whole layer of
+**   that basis). Keys: bases (["bspline", "chebyshev", "fourier", "rbf"]; at least two, no
+**   duplicates, not "mixed"; each a name or an object with "name" and that basis's keys),
+**   temperature (1; 1e-6 to 1e6), selected (false; set by lamina_model_kan_keep_strongest).
+**   Components may not mix inputs: rbf "normalize" and bspline "symbolic" must be false. A
+**   per-output bias of a component (fourier "bias", rbf "base_linear.bias", rational
+**   "linear.bias") is shared equally by the output's edges (b_j / in each). Tensors:
+**   "l.mix_logits" (out x in x K; zeros, a uniform mixture, at first), then component k's
+**   usual tensors prefixed "l.bases.<k>." ("l.bases.0.coef", "l.bases.0.grid",
+**   "l.bases.2.fouriercoeffs", ...). A selected layer has instead of "l.mix_logits" the
+**   buffer "l.selection" (out x in x K): fixed weights a_ijk (one-hot after
+**   keep_strongest).
 **
 ** "basis" may also be a list with one entry per layer, each a name (that basis with its
 ** defaults) or an object with "name" and that basis's keys; the basis keys then go in the
@@ -355,15 +369,18 @@ lamina_status lamina_model_kan_refine(const lamina_model *model, size_t grid, co
 
 /**
 ** Evaluate one edge function of a KAN layer at `count` points, so that every edge can be
-** plotted (pykan's plot): y[s] = phi(x[s]) where, for edge i -> j of layer `layer`,
+** plotted (pykan's plot): y[s] = phi(x[s]) where, for edge i -> j of a B-spline layer,
 **   phi(x) = mask_ij * (scale_base_ij * silu(x) + scale_sp_ij * sum_m coef_ijm B_m(x)),
 ** so that output j of the layer is sum_i phi_ij(x_i) (outside the extended grid only the
-** silu term remains). For a model of one layer with one input, y equals
+** silu term remains). The other bases' edges are their terms of output j (a per-output
+** bias counted as bias_j / in on each edge, so the sum over i is again the output); a
+** mixed layer's edge is its mixture sum_k a_ijk phi^k_ij; an rbf layer with "normalize"
+** has no edge functions (LAMINA_E_UNSUPPORTED). For a model of one layer with one input, y equals
 ** lamina_model_predict's output. Indices are checked even when count = 0 (x and y may
 ** then be NULL). READ-ONLY: safe from many threads at once.
 ** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, layer, i or j out of range), LAMINA_E_NUMERIC
 ** (NaN/Inf in x), LAMINA_E_OUT_OF_MEMORY (count beyond LAMINA_MAX_BATCH_ELEMENTS),
-** LAMINA_E_UNSUPPORTED (the layer is not a B-spline KAN layer).
+** LAMINA_E_UNSUPPORTED (not a KAN layer, or an rbf layer with "normalize").
 */
 lamina_status lamina_model_kan_edge_curve(const lamina_model *model, size_t layer, size_t i,
                                           size_t j, const float *x, size_t count, float *y);
@@ -441,6 +458,36 @@ lamina_status lamina_model_kan_auto_symbolic(lamina_model *model, const char *li
                                              float weight_simple);
 lamina_status lamina_model_kan_symbolic_formula(const lamina_model *model, char *buf,
                                                 size_t cap, size_t *len);
+
+/**
+** Mixed-basis KAN layers ("basis": "mixed", see lamina_model_create).
+**
+** lamina_model_kan_mixture: the normalised mixture weights of layer `layer`, out x in x K
+** row-major (a_ijk at (j * in + i) * K + k; each edge's K weights sum to 1), or the fixed
+** "selection" of a selected layer. The component names, in order, are the layer's "bases"
+** in lamina_model_spec. Two-call: *len is set to out * in * K; with weights NULL (cap 0)
+** nothing else is written. READ-ONLY: safe from many threads at once.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL model or len, weights NULL with cap > 0, cap too
+** small, layer out of range), LAMINA_E_UNSUPPORTED (the layer is not a mixed-basis layer).
+**
+** lamina_model_kan_keep_strongest: a new model in which every edge of every mixed layer
+** keeps only the basis with the largest mixture weight (ties: the earlier one), at full
+** weight: the weight is dropped (renormalised to 1), so each edge equals its chosen
+** component's edge exactly and component tensors keep their values. A layer whose edges all
+** choose the same basis becomes a plain layer of that basis ("l.bases.<k>.coef" becomes
+** "l.coef", ...); otherwise it keeps the chosen components only, renumbered, with
+** "selected": true and a one-hot "l.selection". A "kan" model's new spec lists its bases per
+** layer. The kept model usually needs some more training. *out owns the new model.
+** READ-ONLY on `model`.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL), LAMINA_E_UNSUPPORTED (no mixed-basis layer).
+**
+** The B-spline tools (update_grid, refine, attribute, prune, the symbolic calls) refuse
+** models with mixed layers (LAMINA_E_UNSUPPORTED); lamina_model_kan_edge_curve works on
+** them (phi_ij above, biases shared as stated).
+*/
+lamina_status lamina_model_kan_mixture(const lamina_model *model, size_t layer, float *weights,
+                                       size_t cap, size_t *len);
+lamina_status lamina_model_kan_keep_strongest(const lamina_model *model, lamina_model **out);
 
 /* ---------------------------------------------------------------------------------------
 ** Triangle meshes

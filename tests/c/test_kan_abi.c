@@ -1,6 +1,6 @@
 /*
 ** test_kan_abi.c -- checks the KAN tools of liblamina (lamina_model_kan_update_grid,
-** lamina_model_kan_refine, lamina_model_kan_edge_curve) against what include/lamina.h
+** lamina_model_kan_refine, lamina_model_kan_edge_curve, the mixed-basis calls) against what include/lamina.h
 ** promises for them.
 **
 ** Plain C99. Each CHECK is one assertion; the last line printed is "N passed, M failed" and
@@ -761,6 +761,125 @@ static void test_symbolic(void)
     lamina_model_free(plain);
 }
 
+/* Mixed-basis layers: the mixture reader (two-call), keep-strongest, save/load round trip of
+** a mixed spec, and the B-spline tools refusing mixed layers. */
+#define MIXED_SPEC "{\"kind\": \"kan\", \"widths\": [2, 3, 1], \"basis\": \"mixed\", " \
+                   "\"bases\": [\"bspline\", {\"name\": \"chebyshev\", \"degree\": 3}, \"fourier\"], " \
+                   "\"temperature\": 0.5, \"seed\": 6}"
+static void test_mixed(void)
+{
+    lamina_model *m, *loaded = NULL, *kept = NULL, *kan, *out = (lamina_model *)&g_pass;
+    float w[18], logits[18], *y0 = NULL, *y1 = NULL, x[4] = {0.1f, -0.2f, 0.7f, 0.4f}, y[4];
+    size_t len = 0, i, dims[3];
+    char *spec = NULL, *spec2 = NULL;
+    const char *path = "test_kan_abi_mixed.safetensors";
+    section("mixed bases");
+    m = mk(MIXED_SPEC);
+    kan = mk(KAN_211);
+    if (!m || !kan) goto done;
+    spec = spec_of(m);
+    CHECK(spec && strstr(spec, "\"basis\": \"mixed\"") && strstr(spec, "\"temperature\": 0.5")
+              && strstr(spec, "\"selected\": false") && strstr(spec, "\"degree\": 3"),
+          "full spec %s", spec ? spec : "(null)");
+    CHECK(shape_of(m, "0.mix_logits", dims) == 3 && dims[0] == 3 && dims[1] == 2 && dims[2] == 3,
+          "0.mix_logits is %zu x %zu x %zu", dims[0], dims[1], dims[2]);
+    CHECK(shape_of(m, "0.bases.1.coef", dims) == 3 && dims[2] == 4, "0.bases.1.coef");
+    /* Two-call mixture: uniform at first. */
+    CHECK_OK(lamina_model_kan_mixture(m, 0, NULL, 0, &len));
+    CHECK(len == 18, "mixture length %zu, expected 18", len);
+    CHECK_OK(lamina_model_kan_mixture(m, 0, w, 18, &len));
+    for (i = 0; i < 18; i++) CHECK(fabsf(w[i] - 1.0f / 3) < 1e-6f, "w[%zu] = %g", i, w[i]);
+    /* Logits set so that edge e prefers component e % 3 (logit 1, temperature 0.5). */
+    for (i = 0; i < 18; i++) logits[i] = (i % 3 == (i / 3) % 3) ? 1.0f : 0.0f;
+    CHECK_OK(lamina_model_tensor_write(m, "0.mix_logits", logits, 18));
+    CHECK_OK(lamina_model_kan_mixture(m, 0, w, 18, &len));
+    {
+        double e2 = exp(2.0), top = e2 / (e2 + 2), sum = 0;
+        for (i = 0; i < 3; i++) sum += w[i];
+        CHECK(fabs(sum - 1) < 1e-6, "weights of edge 0 sum to %g", sum);
+        CHECK(fabs(w[0] - top) < 1e-6 && fabs(w[4] - top) < 1e-6, "w = %g, %g, expected %g", w[0], w[4], top);
+    }
+    /* Save and load keep the spec and the predictions. */
+    y0 = predict(m, x, 2);
+    CHECK_OK(lamina_model_save(m, path));
+    CHECK_OK(lamina_model_load(path, &loaded));
+    spec2 = loaded ? spec_of(loaded) : NULL;
+    CHECK(spec && spec2 && strcmp(spec, spec2) == 0, "spec after load %s", spec2 ? spec2 : "(null)");
+    y1 = loaded ? predict(loaded, x, 2) : NULL;
+    CHECK(y0 && y1 && memcmp(y0, y1, 2 * sizeof(float)) == 0, "predictions after load differ");
+    free(y1);
+    y1 = NULL;
+    free(spec2);
+    spec2 = NULL;
+    /* Keep the strongest basis per edge: layer 0 stays mixed (selected), one-hot. */
+    CHECK_OK(lamina_model_kan_keep_strongest(m, &kept));
+    if (kept) {
+        spec2 = spec_of(kept);
+        CHECK(spec2 && strstr(spec2, "\"selected\": true"), "kept spec %s", spec2 ? spec2 : "(null)");
+        CHECK(shape_of(kept, "0.selection", dims) == 3, "0.selection missing");
+        CHECK(shape_of(kept, "0.mix_logits", dims) == 0, "0.mix_logits still there");
+        CHECK_OK(lamina_model_kan_mixture(kept, 0, w, 18, &len));
+        for (i = 0; i < 18; i++)
+            CHECK(w[i] == ((i % 3 == (i / 3) % 3) ? 1.0f : 0.0f), "selection[%zu] = %g", i, w[i]);
+        /* Keeping again changes nothing (the selection is the layer's weights). */
+        lamina_model *again = NULL;
+        CHECK_OK(lamina_model_kan_keep_strongest(kept, &again));
+        char *spec3 = again ? spec_of(again) : NULL;
+        CHECK(spec3 && strcmp(spec2, spec3) == 0, "keeping twice changed the spec");
+        free(spec3);
+        lamina_model_free(again);
+        CHECK_OK(lamina_model_save(kept, path));
+        lamina_model_free(loaded);
+        loaded = NULL;
+        CHECK_OK(lamina_model_load(path, &loaded));
+        free(y0);
+        y0 = predict(kept, x, 2);
+        y1 = loaded ? predict(loaded, x, 2) : NULL;
+        CHECK(y0 && y1 && memcmp(y0, y1, 2 * sizeof(float)) == 0, "kept predictions after load differ");
+        CHECK_OK(lamina_model_kan_edge_curve(kept, 0, 1, 2, x, 4, y));
+    }
+    remove(path);
+    /* The B-spline tools refuse mixed layers; edge curves work. */
+    CHECK_OK(lamina_model_kan_edge_curve(m, 0, 1, 2, x, 4, y));
+    CHECK_ST(lamina_model_kan_update_grid(m, x, 2, 0.02f), LAMINA_E_UNSUPPORTED);
+    CHECK_ST(lamina_model_kan_refine(m, 10, NULL, 0, &out), LAMINA_E_UNSUPPORTED);
+    CHECK(out == NULL, "*out is not NULL after a failed refine");
+    CHECK_ST(lamina_model_kan_attribute(m, x, 2, NULL, 0, &len), LAMINA_E_UNSUPPORTED);
+    out = (lamina_model *)&g_pass;
+    CHECK_ST(lamina_model_kan_prune(m, x, 2, 0.01f, 0.03f, &out), LAMINA_E_UNSUPPORTED);
+    CHECK_ST(lamina_model_kan_symbolic_formula(m, NULL, 0, &len), LAMINA_E_UNSUPPORTED);
+    /* Bad calls. */
+    CHECK_ST(lamina_model_kan_mixture(NULL, 0, NULL, 0, &len), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_mixture(m, 0, NULL, 0, NULL), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_mixture(m, 0, NULL, 18, &len), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_mixture(m, 0, w, 17, &len), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_mixture(m, 2, w, 18, &len), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_mixture(m, SIZE_MAX, w, 18, &len), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_mixture(kan, 0, w, 18, &len), LAMINA_E_UNSUPPORTED);
+    CHECK_OK(lamina_model_kan_mixture(m, 1, w, SIZE_MAX, &len));
+    CHECK(len == 9, "layer 1 mixture length %zu, expected 9", len);
+    out = (lamina_model *)&g_pass;
+    CHECK_ST(lamina_model_kan_keep_strongest(NULL, &out), LAMINA_E_INVALID_ARGUMENT);
+    CHECK(out == NULL, "*out is not NULL after a failed keep_strongest");
+    CHECK_ST(lamina_model_kan_keep_strongest(m, NULL), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_keep_strongest(kan, &out), LAMINA_E_UNSUPPORTED);
+    CHECK_ST(lamina_model_create("{\"kind\": \"kan\", \"widths\": [2, 1], \"basis\": \"mixed\", "
+                                 "\"bases\": [\"rbf\"]}", &out), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_create("{\"kind\": \"kan\", \"widths\": [2, 1], \"basis\": \"mixed\", "
+                                 "\"bases\": [\"rbf\", \"mixed\"]}", &out), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_create("{\"kind\": \"kan\", \"widths\": [2, 1], \"basis\": \"mixed\", "
+                                 "\"temperature\": 0}", &out), LAMINA_E_INVALID_ARGUMENT);
+done:
+    free(spec);
+    free(spec2);
+    free(y0);
+    free(y1);
+    lamina_model_free(loaded);
+    lamina_model_free(kept);
+    lamina_model_free(m);
+    lamina_model_free(kan);
+}
+
 int main(void)
 {
     const char *verbose = getenv("LAMINA_TEST_VERBOSE");
@@ -775,6 +894,7 @@ int main(void)
     test_bad_calls();
     test_attribute_and_prune();
     test_symbolic();
+    test_mixed();
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail == 0 ? 0 : 1;
 }

@@ -118,6 +118,8 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         [_handle, _text, _floats, _size, ctypes.c_float, ctypes.c_float],
     ),
     "lamina_model_kan_symbolic_formula": (_status, [_handle, _buffer, _size, _size_out]),
+    "lamina_model_kan_mixture": (_status, [_handle, _size, _floats, _size, _size_out]),
+    "lamina_model_kan_keep_strongest": (_status, [_handle, _handle_out]),
     # Triangle meshes
     "lamina_mesh_create": (_status, [_floats, _size, _uint32s, _size, _handle_out]),
     "lamina_mesh_free": (None, [_handle]),

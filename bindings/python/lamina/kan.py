@@ -24,6 +24,11 @@ list with one basis per layer::
     lamina.KAN(width=[2, 5, 1], basis="chebyshev", degree=8)
     lamina.KAN(width=[2, 5, 1], basis=["bspline", {"name": "rbf", "grid": 6}])
 
+``basis="mixed"`` makes every edge a learned softmax mixture of several bases (after
+ASS-KAN): ``lamina.KAN(width=[2, 5, 1], basis="mixed", bases=["bspline", "fourier"],
+temperature=1.0)``; :meth:`KAN.mixture_weights` reads the weights and
+:meth:`KAN.keep_strongest` keeps one basis per edge.
+
 pykan's grid tools work on B-spline KANs: :meth:`KAN.update_grid` (alias
 ``update_grid_from_samples``), :meth:`KAN.refine` (grid extension), :meth:`KAN.activation`
 and :meth:`KAN.edge_curve` (any edge function phi_{l,i,j}), :meth:`KAN.plot` (pykan's
@@ -86,7 +91,8 @@ class KAN(Model):
         k: B-spline order (degree; 3 = cubic, 0 to 10), the spec's ``"order"``; only for
             ``basis="bspline"``.
         basis: the edge function family: ``"bspline"`` (pykan's), ``"chebyshev"``,
-            ``"fourier"``, ``"rbf"``, ``"rational"``; or a list with one entry per layer,
+            ``"fourier"``, ``"rbf"``, ``"rational"``, ``"mixed"`` (a per-edge mixture of
+            ``bases``, see lamina.h); or a list with one entry per layer,
             each a name or a dict ``{"name": ..., <that basis's keys>}`` (the basis keys
             then go in the entries, not in ``grid``/``k``/``grid_range``/``**extra``).
         grid_range: ``[lo, hi]`` of the initial B-spline grid, or the first and last RBF
@@ -96,7 +102,8 @@ class KAN(Model):
         **extra: further spec keys, passed through: the basis's own keys
             (``noise_scale``, ``scale_base_mu``, ``scale_base_sigma`` for B-splines;
             ``degree`` for Chebyshev; ``smooth_init``, ``bias`` for Fourier; ``normalize``,
-            ``base`` for RBF; ``groups``, ``init``, ``bias`` for rational).
+            ``base`` for RBF; ``groups``, ``init``, ``bias`` for rational; ``bases``,
+            ``temperature`` for mixed).
 
     Differences from pykan: no symbolic branch, no multiplication nodes, no per-node
     affine parameters (identity in pykan by default), no pruning yet.
@@ -229,7 +236,8 @@ class KAN(Model):
                 ``s % freq == 0`` and ``start_grid_update_step <= s <
                 stop_grid_update_step``, where ``freq = int(stop_grid_update_step /
                 grid_update_num)`` (at least 1, where pykan divides by zero). With the
-                defaults: steps 0, 5, ..., 45. Models without B-spline layers skip it.
+                defaults: steps 0, 5, ..., 45. Models without B-spline layers, or with
+                mixed-basis layers, skip it.
             grid_update_num, start_grid_update_step, stop_grid_update_step: the schedule.
             lamb, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff, reg_metric: pykan's
                 sparsity regularisation (``MultKAN.reg``): the objective becomes
@@ -579,6 +587,55 @@ class KAN(Model):
             out.append(str(sympy.simplify(e) if simplify else e))
         return out
 
+    # ---- mixed-basis layers ("basis": "mixed") --------------------------------------------
+    def mixture_bases(self, l: int) -> List[str]:
+        """The component names of mixed layer ``l``, in the order of :meth:`mixture_weights`'s
+        last axis (the layer's ``"bases"`` in the spec)."""
+        entry = self._layer_spec(l)
+        if entry.get("basis", entry.get("name")) != "mixed":
+            raise UnsupportedError(f"KAN.mixture_bases: layer {l} is not a mixed-basis layer")
+        return [b["name"] if isinstance(b, dict) else str(b) for b in entry.get("bases", [])]
+
+    def _layer_spec(self, l: int) -> Dict[str, Any]:
+        """Layer l's basis entry: its keys, with "basis" or "name" giving the basis."""
+        spec = self.spec
+        if isinstance(l, bool) or not isinstance(l, (int, np.integer)) or not 0 <= l < len(self.width) - 1:
+            raise InvalidArgumentError(f"KAN: layer {l!r} is out of range ({len(self.width) - 1} layers)")
+        basis = spec.get("basis")
+        if isinstance(basis, list):
+            entry = basis[int(l)]
+            return entry if isinstance(entry, dict) else {"name": entry}
+        return dict(spec)
+
+    def mixture_weights(self, l: int) -> np.ndarray:
+        """The normalised mixture weights of mixed layer ``l``: a float32 array
+        ``[out, in, K]`` whose ``[j, i, :]`` (edge i -> j) sums to 1, softmax of
+        ``"<l>.mix_logits"`` / temperature (or the fixed ``"<l>.selection"`` after
+        :meth:`keep_strongest`). Component names: :meth:`mixture_bases`."""
+        if isinstance(l, bool) or not isinstance(l, (int, np.integer)) or l < 0:
+            raise InvalidArgumentError(f"KAN.mixture_weights: l must be a non-negative integer, not {l!r}")
+        lib = _library.lib()
+        length = ctypes.c_size_t()
+        _library.check(lib.lamina_model_kan_mixture(self._ptr, int(l), None, 0, ctypes.byref(length)))
+        weights = np.empty(length.value, dtype=np.float32)
+        _library.check(
+            lib.lamina_model_kan_mixture(
+                self._ptr, int(l), _library.as_float_pointer(weights), weights.size, ctypes.byref(length)
+            )
+        )
+        widths = self.width
+        return weights.reshape(widths[l + 1], widths[l], -1)
+
+    def keep_strongest(self) -> "KAN":
+        """A new KAN in which every edge of every mixed layer keeps only its strongest basis
+        (largest mixture weight), at full weight (the weight is dropped, so each edge equals
+        that basis's edge exactly). A layer whose edges all choose one basis becomes a plain
+        layer of that basis; otherwise it stays mixed with ``"selected": True`` and a one-hot
+        ``"<l>.selection"`` buffer. This model is unchanged; train the result a little more."""
+        handle = ctypes.c_void_p()
+        _library.check(_library.lib().lamina_model_kan_keep_strongest(self._ptr, ctypes.byref(handle)))
+        return type(self)._wrap_same(handle)
+
     def edge_curve(self, l: int, i: int, j: int, x: Any) -> np.ndarray:
         """phi_{l,i,j}(x): the edge from input ``i`` to output ``j`` of layer ``l``.
 
@@ -625,7 +682,16 @@ class KAN(Model):
     def _grid_range(self, l: int, i: int) -> Tuple[float, float]:
         """The interior knot range [t_k, t_{k+G}] of input i of layer l."""
         name = f"{l}.grid"
-        if name not in self.tensor_names():
+        k = int(self.spec.get("order", 3))
+        names = self.tensor_names()
+        if name not in names:
+            # A mixed layer: its B-spline component's knots, when it has one.
+            entry = self._layer_spec(l)
+            for c, b in enumerate(entry.get("bases", []) if entry.get("basis", entry.get("name")) == "mixed" else []):
+                if isinstance(b, dict) and b.get("name") == "bspline" and f"{l}.bases.{c}.grid" in names:
+                    name, k = f"{l}.bases.{c}.grid", int(b.get("order", 3))
+                    break
+        if name not in names:
             raise UnsupportedError(
                 f"KAN.activation: layer {l} has no {name!r} buffer (not a B-spline layer);"
                 " pass x_range"
@@ -635,7 +701,6 @@ class KAN(Model):
             raise InvalidArgumentError(
                 f"KAN.activation: input i = {i} is out of range (layer {l} has {knots.shape[0]} inputs)"
             )
-        k = int(self.spec.get("order", 3))
         return float(knots[i, k]), float(knots[i, knots.shape[1] - 1 - k])
 
     def _read_tensor(self, name: str) -> np.ndarray:

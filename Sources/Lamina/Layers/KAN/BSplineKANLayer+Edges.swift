@@ -99,6 +99,12 @@ extension Model {
         "edge_curve: layer \(Self.describe(layer)) is out of range (the model has \(layers.count) layers)"
       )
     }
+    if let rbf = layers[layer] as? RBFKANLayer, rbf.layerNormWeight != nil {
+      throw LaminaError(
+        .unsupported,
+        "edge_curve: layer \(layer) is an RBF KAN layer with \"normalize\": its LayerNorm mixes "
+          + "the inputs, so it has no per-edge functions")
+    }
     guard let kan = layers[layer] as? KANEdgeFunctions else {
       let type: String
       if case .string(let name)? = layers[layer].spec["type"] { type = name } else { type = "?" }
@@ -108,7 +114,7 @@ extension Model {
       }
       throw LaminaError(
         .unsupported,
-        "edge_curve: layer \(layer) is \(what); edge curves are available for B-spline KAN layers"
+        "edge_curve: layer \(layer) is \(what); edge curves are available for KAN layers"
       )
     }
     guard i >= 0, i < kan.inputDim else {

@@ -230,6 +230,7 @@ extension Model {
     guard gridEps >= 0, gridEps <= 1 else {
       throw LaminaError.invalid("update_grid: grid_eps is \(gridEps); it must be in [0, 1]")
     }
+    try refuseMixedKANLayers("update_grid")
     guard let last = layers.lastIndex(where: { $0 is BSplineKANLayer }) else {
       throw LaminaError(.unsupported, "update_grid: the model has no B-spline KAN layers")
     }
@@ -265,6 +266,7 @@ extension Model {
       throw LaminaError.invalid(
         "refine: grid is \(grid); it must be between 1 and \(BSplineKANLayer.Options.maxGrid)")
     }
+    try refuseMixedKANLayers("refine")
     guard layers.contains(where: { $0 is BSplineKANLayer }) else {
       throw LaminaError(.unsupported, "refine: the model has no B-spline KAN layers")
     }
