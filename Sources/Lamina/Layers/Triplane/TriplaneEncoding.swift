@@ -26,9 +26,11 @@ import Dispatch
 /// `padding` on the box-normalised point, and matches PyTorch's CPU kernel bit for bit for
 /// the default box [-1, 1]^3 (a test checks it): texel coordinate
 /// `i = (x - lo) * s` with `s = (R - 1) / (hi - lo)` (align_corners) or
-/// `i = (x - lo) * s - 0.5` with `s = R / (hi - lo)` (not); corners floor(i) and floor(i) + 1
-/// with weights `1 - (i - floor(i))` and `i - floor(i)`, the four products summed in the
-/// order nw, ne, sw, se. Outside the box, `"zeros"` padding reads 0 for every texel off the
+/// `i = fma(x - lo, s, -0.5)` with `s = R / (hi - lo)` (not); corners floor(i) and
+/// floor(i) + 1 with weights `1 - (i - floor(i))` and `i - floor(i)`, combined as
+/// `fma(se, w_se, fma(sw, w_sw, fma(ne, w_ne, nw * w_nw)))`: PyTorch's x86 CPU kernels are
+/// compiled with FMA contraction, and plain multiply-adds would differ from them in the last
+/// bit (see `fusedMultiplyAdd`). Outside the box, `"zeros"` padding reads 0 for every texel off the
 /// grid (features fade to 0 within one texel and are exactly 0 beyond; NaN coordinates give
 /// 0), `"border"` clamps the texel coordinate to [0, R - 1] (NaN clamps to 0), and the input
 /// gradient on a clamped axis is 0 (also exactly on the clamp, as PyTorch's kernel does).
@@ -544,16 +546,46 @@ struct PlaneSource {
     let fe = 1 - fw
     let fn = s.b.fraction
     let fs = 1 - fn
-    func value(_ k: Int, _ corner: Int, _ texel: Int, _ valid: Bool) -> Float {
+    var k = 0
+    if channelLast {
+      // As `gather`: off-grid corners read the zero row, eight channels at a time.
+      let p = base + plane * (rr + 1) * c
+      let p0 = p + (s.valid.0 ? s.texel.0 : rr) * c
+      let p1 = p + (s.valid.1 ? s.texel.1 : rr) * c
+      let p2 = p + (s.valid.2 ? s.texel.2 : rr) * c
+      let p3 = p + (s.valid.3 ? s.texel.3 : rr) * c
+      let (w0, w1, w2, w3) = s.weight
+      let (v0, v1, v2, v3) = (
+        SIMD8(repeating: w0), SIMD8(repeating: w1), SIMD8(repeating: w2), SIMD8(repeating: w3)
+      )
+      let (vw, ve, vn, vs) = (
+        SIMD8(repeating: fw), SIMD8(repeating: fe), SIMD8(repeating: fn), SIMD8(repeating: fs)
+      )
+      while k + 8 <= c {
+        let (a0, a1, a2, a3) = (load8(p0 + k), load8(p1 + k), load8(p2 + k), load8(p3 + k))
+        var r = a0 * v0
+        r = fusedMultiplyAdd(a1, v1, r)
+        r = fusedMultiplyAdd(a2, v2, r)
+        r = fusedMultiplyAdd(a3, v3, r)
+        UnsafeMutableRawPointer(out + k).storeBytes(of: r, as: SIMD8<Float>.self)
+        let gw = vs * (a1 - a0) + vn * (a3 - a2)
+        UnsafeMutableRawPointer(dw + k).storeBytes(of: gw, as: SIMD8<Float>.self)
+        let gh = ve * (a2 - a0) + vw * (a3 - a1)
+        UnsafeMutableRawPointer(dh + k).storeBytes(of: gh, as: SIMD8<Float>.self)
+        k += 8
+      }
+    }
+    func value(_ k: Int, _ texel: Int, _ valid: Bool) -> Float {
       guard valid else { return 0 }
       return channelLast
         ? base[(plane * (rr + 1) + texel) * c + k] : base[(plane * c + k) * rr + texel]
     }
-    for k in 0..<c {
-      let a0 = value(k, 0, s.texel.0, s.valid.0)
-      let a1 = value(k, 1, s.texel.1, s.valid.1)
-      let a2 = value(k, 2, s.texel.2, s.valid.2)
-      let a3 = value(k, 3, s.texel.3, s.valid.3)
+    while k < c {
+      defer { k += 1 }
+      let a0 = value(k, s.texel.0, s.valid.0)
+      let a1 = value(k, s.texel.1, s.valid.1)
+      let a2 = value(k, s.texel.2, s.valid.2)
+      let a3 = value(k, s.texel.3, s.valid.3)
       out[k] = interpolate(a0, a1, a2, a3, s.weight)
       dw[k] = fs * (a1 - a0) + fn * (a3 - a2)
       dh[k] = fe * (a2 - a0) + fw * (a3 - a1)
