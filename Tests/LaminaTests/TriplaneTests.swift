@@ -17,7 +17,7 @@ final class TriplaneTests: XCTestCase {
     o.channels = 3
     o.initStd = 0.5
     configure(&o)
-    let e = TriplaneEncoding(options: o)
+    let e = try! TriplaneEncoding(options: o)
     var rng = RandomSource(seed: seed)
     e.initialize(rng: &rng)
     return e
@@ -88,7 +88,7 @@ final class TriplaneTests: XCTestCase {
         o.aggregation = .concat
         o.alignCorners = align
         o.padding = padding
-        let e = TriplaneEncoding(options: o)
+        let e = try! TriplaneEncoding(options: o)
         e.levels[0].value = (0..<(3 * c * r * r)).map { Float((($0 * 37) % 101) - 50) / 64 }
         let expected = TriplaneReference.features[key]!
         let all = forward(e, points)
@@ -869,5 +869,36 @@ final class FieldPinned: Layer {
         for r in 0..<n { for a in 0..<3 { dx[r * 3 + a] = dxi[r * 4 + 1 + a] } }
       }
     }
+  }
+}
+
+/// The encoding inside the ordinary trainer: a sphere's signed distance is learned.
+final class TriplaneTrainingTests: XCTestCase {
+  func testTrainerFitsASphere() throws {
+    let m = try Model(
+      json:
+        #"{"kind": "triplane", "resolution": 16, "channels": 8, "init_std": 0.1, "decoder": {"hidden": [32], "activation": "relu"}, "seed": 3}"#
+    )
+    var rng = RandomSource(seed: 5)
+    let n = 2048
+    var x: [Float] = []
+    var y: [Float] = []
+    for _ in 0..<n {
+      let p = (0..<3).map { _ in Float(rng.uniform(-1, 1)) }
+      x += p
+      y.append((p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).squareRoot() - 0.6)
+    }
+    let trainer = try Trainer(
+      model: m,
+      json:
+        #"{"optimizer": "adam", "learning_rate": 0.01, "batch_size": 256, "epochs": 30, "seed": 1}"#
+    )
+    let before = try trainer.evaluate(x: x, y: y)
+    let after = try trainer.fit(x: x, y: y)
+    XCTAssertLessThan(after, before / 20, "loss \(before) -> \(after)")
+    // Normals from the exact input gradient point outward on the learned field.
+    let g = try m.inputGradient([0.6, 0, 0, 0, -0.6, 0])
+    XCTAssertGreaterThan(g[0], 0.5)
+    XCTAssertLessThan(g[4], -0.5)
   }
 }

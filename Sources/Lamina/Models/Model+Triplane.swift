@@ -58,8 +58,9 @@ extension Model {
   }
 
   /// Throws `.invalidArgument` if a row of `x` (n x inputDim) has a field index that names
-  /// no field of the model's first tri-plane encoding (when it has more than one field);
-  /// without this check such rows give zero features and no gradient.
+  /// no field, when the model's first layer is a tri-plane encoding of several fields (the
+  /// "triplane" kind with `fields` > 1); without this check such rows give zero features
+  /// and no gradient. Does nothing for other models.
   public func checkTriplaneInput(_ x: UnsafePointer<Float>, count n: Int) throws {
     guard let (index, encoding) = triplaneEncodings.first, index == 0 else { return }
     try encoding.checkFieldIndices(x, count: n)

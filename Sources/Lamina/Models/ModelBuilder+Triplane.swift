@@ -98,7 +98,7 @@ extension ModelBuilder {
 
     let decoderCount = decoder.layers.reduce(0) { $0 + $1.parameters.reduce(0) { $0 + $1.count } }
     try checkParameterBudget(options.parameterBudget + [(decoderCount, 1)])
-    let encoding = TriplaneEncoding(options: options)
+    let encoding = try TriplaneEncoding(options: options)
     var rng = RandomSource(seed: seed ^ planeSeedSalt)
     encoding.initialize(rng: &rng)
 

@@ -319,7 +319,7 @@ enum ModelBuilder {
         layers.append(try basis.makeLayer(input: width, output: output, rng: &rng))
         width = output
       case .triplane(let options):
-        let encoding = TriplaneEncoding(options: options)
+        let encoding = try TriplaneEncoding(options: options)
         encoding.initialize(rng: &rng)
         layers.append(encoding)
         width = encoding.outputDim

@@ -31,9 +31,12 @@ extension TriplaneEncoding {
     }
     var o = options
     o.resolutions = resolutions
-    try o.validate(what: "tri-plane upsampling")
-    try ModelBuilder.checkParameterBudget(o.parameterBudget)
-    let out = TriplaneEncoding(options: o)
+    let out: TriplaneEncoding
+    do {
+      out = try TriplaneEncoding(options: o)
+    } catch let error as LaminaError {
+      throw LaminaError(error.code, "tri-plane upsampling: " + error.message)
+    }
     for l in levels.indices {
       let (r, target) = (geometry[l].resolution, resolutions[l])
       let planes = options.fields * 3 * options.channels

@@ -57,9 +57,12 @@ public final class TriplaneEncoding: Layer {
   let scratch = ScratchPool()
 
   /// An encoding whose planes all hold `options.resolvedInitMean`; call `initialize(rng:)`
-  /// to draw them. The options must have passed `TriplaneOptions.validate` (the model
-  /// builder does this, and checks the parameter budget, before calling).
-  public init(options: TriplaneOptions) {
+  /// to draw them. Throws `.invalidArgument` for settings out of range (see
+  /// `TriplaneOptions`) and `.outOfMemory` when the planes would exceed
+  /// `Limits.maxParameters`, before allocating anything.
+  public init(options: TriplaneOptions) throws {
+    try options.validate(what: "tri-plane encoding")
+    try ModelBuilder.checkParameterBudget(options.parameterBudget)
     self.options = options
     let names =
       options.resolutions.count == 1

@@ -248,8 +248,14 @@ public struct TriplaneOptions: Equatable, Sendable {
         "\(what): the encoding would give more than \(Limits.maxWidth) features per point "
           + "(\"channels\", \"aggregation\", \"resolution\" levels and \"fourier\" together)")
     }
-    guard bounds.count == 3, bounds.allSatisfy({ $0.count == 2 && $0[0] < $0[1] }) else {
-      throw LaminaError.invalid("\(what): \"bounds\" must give lo < hi for x, y and z")
+    guard bounds.count == 3,
+      bounds.allSatisfy({
+        $0.count == 2 && $0[0] < $0[1] && abs($0[0]) <= 1e30 && abs($0[1]) <= 1e30
+          && Float($0[1]) - Float($0[0]) > 0
+      })
+    else {
+      throw LaminaError.invalid(
+        "\(what): \"bounds\" must give finite lo < hi (distinct as 32-bit floats) for x, y and z")
     }
     guard (1...TriplaneOptions.maxFields).contains(fields) else {
       throw LaminaError.invalid(
