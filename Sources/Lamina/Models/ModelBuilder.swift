@@ -2,7 +2,7 @@
 /// One place knows every `kind`; each family adds its case here.
 enum ModelBuilder {
   /// The kinds a spec may name.
-  static let kinds = ["mlp", "kan", "sequential"]
+  static let kinds = ["mlp", "kan", "sequential", "triplane"]
 
   /// What building a spec yields.
   struct Built {
@@ -19,6 +19,7 @@ enum ModelBuilder {
     case "mlp": return try buildMLP(reader)
     case "kan": return try buildKAN(reader)
     case "sequential": return try buildSequential(reader)
+    case "triplane": return try buildTriplane(reader)
     default:
       throw LaminaError.invalid(
         "model spec: unknown kind \"\(kind)\" (known: \(kinds.joined(separator: ", ")))")
@@ -243,6 +244,7 @@ enum ModelBuilder {
       case dense(output: Int, bias: Bool, initializer: Initializer, biasInit: Initializer)
       case activation(Activation)
       case kan(output: Int, basis: any KANBasisOptions)
+      case triplane(TriplaneOptions)
     }
     var parsed: [Parsed] = []
     var width = input
@@ -271,9 +273,21 @@ enum ModelBuilder {
         parsed.append(.kan(output: output, basis: basis))
         budget += basis.parameterBudget(input: width, output: output)
         width = output
+      case "triplane":
+        let options = try TriplaneOptions.parse(lr)
+        try lr.finish()
+        guard width == options.inputDim else {
+          throw LaminaError.invalid(
+            "\(what): a tri-plane encoding reads \(options.inputDim) features per row "
+              + "(\(options.fields > 1 ? "field index, x, y, z" : "x, y, z")), but the layer before gives \(width)"
+          )
+        }
+        parsed.append(.triplane(options))
+        budget += options.parameterBudget
+        width = options.outputDim
       default:
         throw LaminaError.invalid(
-          "\(what): unknown layer type \"\(type)\" (known: dense, activation, kan)")
+          "\(what): unknown layer type \"\(type)\" (known: dense, activation, kan, triplane)")
       }
     }
     try checkParameterBudget(budget)
@@ -304,6 +318,11 @@ enum ModelBuilder {
       case .kan(let output, let basis):
         layers.append(try basis.makeLayer(input: width, output: output, rng: &rng))
         width = output
+      case .triplane(let options):
+        let encoding = try TriplaneEncoding(options: options)
+        encoding.initialize(rng: &rng)
+        layers.append(encoding)
+        width = encoding.outputDim
       }
       specs.append(layers[layers.count - 1].spec)
     }

@@ -1,0 +1,293 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Back-propagation through the encoding.
+///
+/// Two phases. Phase 1 runs over rows in fixed chunks (rows are independent): it re-samples
+/// the planes with the derivatives of the bilinear weights and writes dL/dx, and, for
+/// product aggregation, each plane's upstream gradient (which needs the other two planes'
+/// features). Phase 2 scatters into the planes: one task per (level, field, plane) owns that
+/// plane's texels, accumulates channel-last (one contiguous run of C per corner) over its
+/// points in row order, then adds the sums into the NCHW gradient. No two tasks write the
+/// same memory and each texel's additions come in row order, so the gradient is bit-identical
+/// to a single-threaded scatter whatever the thread count; with 3 planes per field, two cores
+/// stay busy. (Per-thread gradient copies reduced in fixed order would also be
+/// deterministic, but cost a zeroed and summed copy of every plane per chunk.)
+extension TriplaneEncoding {
+  /// Back-propagates `dy`; see `Layer.backward`.
+  public func backward(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+    _ dx: UnsafeMutablePointer<Float>?, count n: Int, parameterGradients: Bool
+  ) {
+    guard n > 0 else { return }
+    let c = options.channels
+    let product = options.aggregation == .product
+    let storeG = parameterGradients && product
+    let gWidth = levels.count * 3 * c
+    // Product's per-plane upstream gradients: n x levels x 3 x C.
+    scratch.withBuffer(count: storeG ? n * gWidth : 0) { gbuf in
+      if dx != nil || storeG {
+        withSources(rows: n) { sources in
+          let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
+          Self.parallel(tasks, work: n * 12 * c * levels.count) { task in
+            let start = task * Self.rowsPerTask
+            let end = min(n, start + Self.rowsPerTask)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 12 * c) { tmp in
+              for r in start..<end {
+                backwardRow(
+                  r, x + r * inputDim, dy + r * outputDim, dx.map { $0 + r * inputDim },
+                  storeG ? gbuf + r * gWidth : nil, sources, tmp.baseAddress!)
+              }
+            }
+          }
+        }
+      }
+      if parameterGradients {
+        scatter(x, dy, count: n, productGradients: storeG ? UnsafePointer(gbuf) : nil)
+      }
+    }
+  }
+
+  /// Phase 1 for one row: dL/dx into `dxr` (when non-nil) and, when `g` is non-nil, the
+  /// upstream gradient of each (level, plane) into it. `tmp` holds 12C floats.
+  @inline(__always)
+  private func backwardRow(
+    _ row: Int, _ xr: UnsafePointer<Float>, _ dyr: UnsafePointer<Float>,
+    _ dxr: UnsafeMutablePointer<Float>?, _ g: UnsafeMutablePointer<Float>?,
+    _ sources: [PlaneSource], _ tmp: UnsafeMutablePointer<Float>
+  ) {
+    let c = options.channels
+    var field = 0
+    var p = xr
+    if let dxr { dxr.update(repeating: 0, count: inputDim) }
+    if options.fields > 1 {
+      field = fieldIndex(xr[0])
+      guard field >= 0 else {
+        g?.update(repeating: 0, count: levels.count * 3 * c)
+        return
+      }
+      p = xr + 1
+    }
+    let dxp = dxr.map { options.fields > 1 ? $0 + 1 : $0 }
+    let point = (p[0], p[1], p[2])
+    // tmp: features f (3C), d/dW (3C), d/dH (3C), upstream gradient (3C).
+    let f = tmp
+    let dw = tmp + 3 * c
+    let dh = tmp + 6 * c
+    let up = tmp + 9 * c
+    for l in 0..<levels.count {
+      let geo = geometry[l]
+      let axes = (
+        geo.sample(point.0, axis: 0), geo.sample(point.1, axis: 1), geo.sample(point.2, axis: 2)
+      )
+      for plane in 0..<3 {
+        let (a, b) = Self.planeAxes(plane, axes)
+        sources[l].gatherWithDerivatives(
+          plane: field * 3 + plane, Bilinear(a, b, resolution: geo.resolution),
+          into: f + plane * c, dw: dw + plane * c, dh: dh + plane * c)
+      }
+      let gy = dyr + levelOffset(l)
+      upstream(gy, features: f, into: up)
+      if let g { (g + l * 3 * c).update(from: up, count: 3 * c) }
+      guard let dxp else { continue }
+      for plane in 0..<3 {
+        let (a, b) = Self.planeAxes(plane, axes)
+        let (ia, ib) = Self.planeAxisIndices(plane)
+        var sa: Float = 0
+        var sb: Float = 0
+        let u = up + plane * c
+        let pw = dw + plane * c
+        let ph = dh + plane * c
+        for k in 0..<c {
+          sa += u[k] * pw[k]
+          sb += u[k] * ph[k]
+        }
+        dxp[ia] += sa * a.slope
+        dxp[ib] += sb * b.slope
+      }
+    }
+    if options.fourier > 0, let dxp {
+      fourierBackward(point, dyr + options.planeFeatures, into: dxp)
+    }
+  }
+
+  /// dL/d(plane features) of one level for each of the three planes (3C values) from
+  /// dL/d(level features) `gy` and the planes' features `f` (3C).
+  @inline(__always)
+  private func upstream(
+    _ gy: UnsafePointer<Float>, features f: UnsafePointer<Float>,
+    into up: UnsafeMutablePointer<Float>
+  ) {
+    let c = options.channels
+    switch options.aggregation {
+    case .sum:
+      for plane in 0..<3 { (up + plane * c).update(from: gy, count: c) }
+    case .mean:
+      for k in 0..<c {
+        let v = gy[k] / 3
+        (up[k], up[c + k], up[2 * c + k]) = (v, v, v)
+      }
+    case .product:
+      for k in 0..<c {
+        let (a, b, d) = (f[k], f[c + k], f[2 * c + k])
+        up[k] = (gy[k] * b) * d
+        up[c + k] = (gy[k] * a) * d
+        up[2 * c + k] = (gy[k] * a) * b
+      }
+    case .concat:
+      up.update(from: gy, count: 3 * c)
+    }
+  }
+
+  /// Adds the Fourier features' part of dL/dx.
+  @inline(__always)
+  private func fourierBackward(
+    _ p: (Float, Float, Float), _ gy: UnsafePointer<Float>, into dxp: UnsafeMutablePointer<Float>
+  ) {
+    let q = normalized(p)
+    let s = geometry[0].inverseHalfWidth
+    var d: (Float, Float, Float) = (0, 0, 0)
+    var g = gy
+    if options.fourierIncludeInput {
+      d = (g[0], g[1], g[2])
+      g += 3
+    }
+    for k in 0..<options.fourier {
+      let w = Self.frequency(k)
+      let (u, v, t) = (w * q.0, w * q.1, w * q.2)
+      d.0 += w * (g[0] * cosf(u) - g[3] * sinf(u))
+      d.1 += w * (g[1] * cosf(v) - g[4] * sinf(v))
+      d.2 += w * (g[2] * cosf(t) - g[5] * sinf(t))
+      g += 6
+    }
+    dxp[0] += d.0 * s.0
+    dxp[1] += d.1 * s.1
+    dxp[2] += d.2 * s.2
+  }
+
+  // MARK: - Phase 2: the scatter into the planes
+
+  /// Adds dL/dplanes into every level's gradient. `productGradients` holds phase 1's
+  /// per-plane upstream gradients for product aggregation (nil otherwise, when they are
+  /// read straight from `dy`).
+  func scatter(
+    _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, count n: Int,
+    productGradients: UnsafePointer<Float>?
+  ) {
+    let c = options.channels
+    let fields = options.fields
+    // Rows grouped by field, in row order within each (a stable counting sort), so a task
+    // visits only its field's rows; rows with a bad index are left out.
+    let orderCount = fields > 1 ? n + fields + 1 : 0
+    scratch.withBytes(ScratchPool.bytes(Int.self, orderCount)) { raw in
+      let order = raw.bindMemory(to: Int.self, capacity: max(orderCount, 1))
+      let start = order + n
+      if fields > 1 {
+        start.update(repeating: 0, count: fields + 1)
+        for r in 0..<n {
+          let f = fieldIndex(x[r * 4])
+          if f >= 0 { start[f + 1] += 1 }
+        }
+        for f in 0..<fields { start[f + 1] += start[f] }
+        // start[f] is the next free slot of field f while filling; shift back afterwards.
+        for r in 0..<n {
+          let f = fieldIndex(x[r * 4])
+          if f >= 0 {
+            order[start[f]] = r
+            start[f] += 1
+          }
+        }
+        for f in stride(from: fields, to: 0, by: -1) { start[f] = start[f - 1] }
+        start[0] = 0
+      }
+      for l in 0..<levels.count {
+        let r = geometry[l].resolution
+        let rr = r * r
+        let tasks = fields * 3
+        // Lanes run tasks l, l + lanes, ...; each has one channel-last accumulator. Which
+        // lane runs a task does not change its result.
+        let lanes = min(tasks, 4)
+        scratch.withBuffer(count: lanes * rr * c) { acc in
+          levels[l].gradient.withUnsafeMutableBufferPointer { gb in
+            let grad = gb.baseAddress!
+            Self.parallel(lanes, work: n * 12 * c) { lane in
+              let a = acc + lane * rr * c
+              var task = lane
+              while task < tasks {
+                let field = task / 3
+                let plane = task % 3
+                let rows: (Int, Int) = fields > 1 ? (start[field], start[field + 1]) : (0, n)
+                scatterPlane(
+                  level: l, plane: plane, x: x, dy: dy, rows: rows,
+                  order: fields > 1 ? UnsafePointer(order) : nil,
+                  productGradients: productGradients, accumulator: a)
+                // Add the channel-last sums into the NCHW gradient of this plane.
+                let gp = grad + (field * 3 + plane) * c * rr
+                for ch in 0..<c {
+                  let gc = gp + ch * rr
+                  for t in 0..<rr { gc[t] += a[t * c + ch] }
+                }
+                task += lanes
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// Accumulates one plane's dL/dtexel (channel-last, R*R x C, overwritten) over rows
+  /// `rows` (indices into `order` when given, else row numbers), in that order.
+  @inline(__always)
+  private func scatterPlane(
+    level l: Int, plane: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+    rows: (Int, Int), order: UnsafePointer<Int>?, productGradients: UnsafePointer<Float>?,
+    accumulator a: UnsafeMutablePointer<Float>
+  ) {
+    let c = options.channels
+    let geo = geometry[l]
+    let r = geo.resolution
+    a.update(repeating: 0, count: r * r * c)
+    let (ia, ib) = Self.planeAxisIndices(plane)
+    let pointOffset = options.fields > 1 ? 1 : 0
+    let gWidth = levels.count * 3 * c
+    let concatOffset = options.aggregation == .concat ? plane * c : 0
+    let mean = options.aggregation == .mean
+    for i in rows.0..<rows.1 {
+      let row = order?[i] ?? i
+      let p = x + row * inputDim + pointOffset
+      let sa = geo.sample(p[ia], axis: ia)
+      let sb = geo.sample(p[ib], axis: ib)
+      let s = Bilinear(sa, sb, resolution: r)
+      let g: UnsafePointer<Float> =
+        productGradients.map { $0 + row * gWidth + (l * 3 + plane) * c }
+        ?? dy + row * outputDim + levelOffset(l) + concatOffset
+      @inline(__always)
+      func add(_ texel: Int, _ w: Float) {
+        let t = a + texel * c
+        if mean {
+          for k in 0..<c { t[k] += (g[k] / 3) * w }
+        } else {
+          var k = 0
+          let wv = SIMD8<Float>(repeating: w)
+          while k + 8 <= c {
+            let v = load8(t + k) + load8(g + k) * wv
+            UnsafeMutableRawPointer(t + k).storeBytes(of: v, as: SIMD8<Float>.self)
+            k += 8
+          }
+          while k < c {
+            t[k] += g[k] * w
+            k += 1
+          }
+        }
+      }
+      if s.valid.0 { add(s.texel.0, s.weight.0) }
+      if s.valid.1 { add(s.texel.1, s.weight.1) }
+      if s.valid.2 { add(s.texel.2, s.weight.2) }
+      if s.valid.3 { add(s.texel.3, s.weight.3) }
+    }
+  }
+}

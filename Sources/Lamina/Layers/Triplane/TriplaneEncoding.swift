@@ -1,0 +1,630 @@
+import Dispatch
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A tri-plane encoding: three axis-aligned feature planes (xy, xz, yz) over a box, sampled
+/// bilinearly at each point and combined into one feature vector, optionally at several
+/// resolutions and with a Fourier encoding of the point appended. Put a decoder (an MLP or a
+/// KAN) after it to get a neural field; the `"triplane"` model kind does exactly that.
+///
+/// Input rows are `x, y, z` (or `field, x, y, z` when `fields` > 1); output rows are
+/// `options.outputDim` features: the plane features (level by level for multires concat),
+/// then the Fourier features. See `TriplaneOptions` for every setting and its default.
+///
+/// **Tensors.** Each level's planes are one parameter named `planes` (or `planes_0`,
+/// `planes_1`, ... for a multi-resolution encoding), shape `[fields * 3, C, R, R]`: PyTorch's
+/// NCHW layout, so `F.grid_sample(planes[3 f + p : 3 f + p + 1], grid)` reads what this
+/// layer reads. Planes are ordered xy, xz, yz within each field. For plane xy the sample
+/// point is grid_sample's `(x, y)` = (our x, our y): our x runs along W (the last axis) and
+/// our y along H; plane xz takes (x -> W, z -> H) and plane yz (y -> W, z -> H).
+///
+/// **Sampling** is `grid_sample(mode="bilinear")` with this layer's `align_corners` and
+/// `padding` on the box-normalised point, and matches PyTorch's CPU kernel bit for bit for
+/// the default box [-1, 1]^3 (a test checks it): texel coordinate
+/// `i = (x - lo) * s` with `s = (R - 1) / (hi - lo)` (align_corners) or
+/// `i = fma(x - lo, s, -0.5)` with `s = R / (hi - lo)` (not); corners floor(i) and
+/// floor(i) + 1 with weights `1 - (i - floor(i))` and `i - floor(i)`, combined as
+/// `fma(se, w_se, fma(sw, w_sw, fma(ne, w_ne, nw * w_nw)))`: PyTorch's x86 CPU kernels are
+/// compiled with FMA contraction, and plain multiply-adds would differ from them in the last
+/// bit (see `fusedMultiplyAdd`). Outside the box, `"zeros"` padding reads 0 for every texel off the
+/// grid (features fade to 0 within one texel and are exactly 0 beyond; NaN coordinates give
+/// 0), `"border"` clamps the texel coordinate to [0, R - 1] (NaN clamps to 0), and the input
+/// gradient on a clamped axis is 0 (also exactly on the clamp, as PyTorch's kernel does).
+///
+/// **Fields.** With `fields` = N > 1 the first input column is the field index, a whole
+/// number 0 ... N - 1 stored as a float. A row whose index is not one (fractional, negative,
+/// N or more, NaN) gets all-zero features and passes no gradient; call
+/// `checkFieldIndices(_:count:)` (or `Model.checkTriplaneInput`) first to reject such input
+/// with an error instead. The gradient with respect to the index column is 0.
+///
+/// **Backward** adds dL/dplanes by a scatter whose work is split by plane: each task owns
+/// one (level, field, plane) and visits its points in row order, so every texel's sum is
+/// formed in one fixed order and the result is bit-identical run to run and whatever the
+/// thread count (the same as a single-threaded scatter). dL/dx is the exact derivative of
+/// the bilinear weights, so `Model.inputGradient` gives exact normals.
+public final class TriplaneEncoding: Layer {
+  /// The settings this layer was built with.
+  public let options: TriplaneOptions
+  /// One parameter per level, `[fields * 3, C, R, R]` (see the type's documentation).
+  public let levels: [Parameter]
+  /// Per-level sampling constants.
+  let geometry: [LevelGeometry]
+  /// Scratch for channel-last copies of the planes and for backward's work arrays.
+  let scratch = ScratchPool()
+
+  /// An encoding whose planes all hold `options.resolvedInitMean`; call `initialize(rng:)`
+  /// to draw them. Throws `.invalidArgument` for settings out of range (see
+  /// `TriplaneOptions`) and `.outOfMemory` when the planes would exceed
+  /// `Limits.maxParameters`, before allocating anything.
+  public init(options: TriplaneOptions) throws {
+    try options.validate(what: "tri-plane encoding")
+    try ModelBuilder.checkParameterBudget(options.parameterBudget)
+    self.options = options
+    let names =
+      options.resolutions.count == 1
+      ? ["planes"] : (0..<options.resolutions.count).map { "planes_\($0)" }
+    let mean = Float(options.resolvedInitMean)
+    levels = options.resolutions.enumerated().map { l, r in
+      Parameter(
+        name: names[l], shape: [options.fields * 3, options.channels, r, r],
+        value: [Float](repeating: mean, count: options.planeCount(level: l)))
+    }
+    geometry = options.resolutions.map { LevelGeometry(resolution: $0, options: options) }
+  }
+
+  /// Shares nothing with `other`.
+  private init(copying other: TriplaneEncoding) {
+    options = other.options
+    levels = other.levels.map { $0.copy() }
+    geometry = other.geometry
+  }
+
+  /// Draws every texel from `rng` as `options.initialization` says, level by level in
+  /// storage order (so a seed fixes the planes on every platform).
+  public func initialize(rng: inout RandomSource) {
+    let mean = options.resolvedInitMean
+    let std = options.initStd
+    for level in levels {
+      for i in level.value.indices {
+        switch options.initialization {
+        case .normal: level.value[i] = Float(mean + std * rng.normal())
+        case .uniform: level.value[i] = Float(rng.uniform(mean - std, mean + std))
+        }
+      }
+    }
+  }
+
+  /// 3, or 4 (field index first) when `fields` > 1.
+  public var inputDim: Int { options.inputDim }
+  /// `options.outputDim`: plane features, then Fourier features.
+  public var outputDim: Int { options.outputDim }
+  /// The planes, one parameter per level.
+  public var parameters: [Parameter] { levels }
+
+  /// `{"type": "triplane", <every TriplaneOptions key>}`.
+  public var spec: JSONValue {
+    .object([("type", .string("triplane"))] + options.specPairs)
+  }
+
+  /// A deep copy with its own planes.
+  public func copy() -> Layer { TriplaneEncoding(copying: self) }
+
+  // MARK: - Checking field indices
+
+  /// Throws `.invalidArgument` naming the first row whose field index (column 0) is not a
+  /// whole number in 0 ..< fields. Does nothing when `fields` is 1 (no index column).
+  public func checkFieldIndices(_ x: UnsafePointer<Float>, count n: Int) throws {
+    guard options.fields > 1 else { return }
+    for r in 0..<n where fieldIndex(x[r * 4]) < 0 {
+      throw LaminaError.invalid(
+        "input row \(r): field index \(x[r * 4]) is not a whole number in 0...\(options.fields - 1)"
+      )
+    }
+  }
+
+  /// The field a row's index value names, or -1 when it names none.
+  @inline(__always)
+  func fieldIndex(_ v: Float) -> Int {
+    guard v >= 0, v < Float(options.fields), v == v.rounded(.down) else { return -1 }
+    return Int(v)
+  }
+
+  // MARK: - Forward
+
+  /// Rows per parallel task (a fixed split, so results never depend on the thread count;
+  /// rows are independent in forward anyway).
+  static let rowsPerTask = 512
+
+  /// Work (texel reads) under which a call runs on the calling thread: below it, handing
+  /// tasks to other threads costs more than it saves.
+  static let parallelWork = 65_536
+
+  /// Runs `body(0 ..< count)`, on several threads when there is more than one task and
+  /// `work` is at least `parallelWork`. The tasks are the same either way.
+  @inline(__always)
+  static func parallel(_ count: Int, work: Int, _ body: (Int) -> Void) {
+    if count > 1 && work >= parallelWork {
+      DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    } else {
+      for task in 0..<count { body(task) }
+    }
+  }
+
+  /// Features per row from the planes of one level (C, or 3C for concat).
+  var levelWidth: Int { options.featuresPerLevel }
+
+  /// Where level `l`'s features start in an output row.
+  @inline(__always)
+  func levelOffset(_ l: Int) -> Int { options.multires == .concat ? l * levelWidth : 0 }
+
+  /// y = encoding(x) for `n` rows. Reads the layer only.
+  public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
+    guard n > 0 else { return }
+    withSources(rows: n) { sources in
+      let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
+      let c = options.channels
+      Self.parallel(tasks, work: n * 12 * c * levels.count) { task in
+        let start = task * Self.rowsPerTask
+        let end = min(n, start + Self.rowsPerTask)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * c) { tmp in
+          for r in start..<end {
+            forwardRow(x + r * inputDim, y + r * outputDim, sources, tmp.baseAddress!)
+          }
+        }
+      }
+    }
+  }
+
+  /// One row of forward; `tmp` holds 3C floats.
+  @inline(__always)
+  private func forwardRow(
+    _ xr: UnsafePointer<Float>, _ yr: UnsafeMutablePointer<Float>, _ sources: [PlaneSource],
+    _ tmp: UnsafeMutablePointer<Float>
+  ) {
+    let c = options.channels
+    var field = 0
+    var p = xr
+    if options.fields > 1 {
+      field = fieldIndex(xr[0])
+      guard field >= 0 else {
+        yr.update(repeating: 0, count: outputDim)
+        return
+      }
+      p = xr + 1
+    }
+    let point = (p[0], p[1], p[2])
+    for l in 0..<levels.count {
+      let g = geometry[l]
+      let axes = (
+        g.sample(point.0, axis: 0), g.sample(point.1, axis: 1), g.sample(point.2, axis: 2)
+      )
+      for plane in 0..<3 {
+        let (a, b) = Self.planeAxes(plane, axes)
+        sources[l].gather(
+          plane: field * 3 + plane, Bilinear(a, b, resolution: g.resolution), into: tmp + plane * c)
+      }
+      let out = yr + levelOffset(l)
+      let accumulate = options.multires == .sum && l > 0
+      combine(tmp, into: out, accumulate: accumulate)
+    }
+    if options.fourier > 0 {
+      fourierForward(point, into: yr + options.planeFeatures)
+    }
+  }
+
+  /// The horizontal (W) and vertical (H) axis of plane 0 (xy), 1 (xz) or 2 (yz).
+  @inline(__always)
+  static func planeAxes(
+    _ plane: Int, _ axes: (AxisSample, AxisSample, AxisSample)
+  ) -> (AxisSample, AxisSample) {
+    switch plane {
+    case 0: return (axes.0, axes.1)
+    case 1: return (axes.0, axes.2)
+    default: return (axes.1, axes.2)
+    }
+  }
+
+  /// The input columns (0 = x, 1 = y, 2 = z) of plane `plane`'s W and H axes.
+  @inline(__always)
+  static func planeAxisIndices(_ plane: Int) -> (Int, Int) {
+    switch plane {
+    case 0: return (0, 1)
+    case 1: return (0, 2)
+    default: return (1, 2)
+    }
+  }
+
+  /// Combines three planes' features (`f`, 3C values) into one level's features, writing or
+  /// (for multires sum) adding them.
+  @inline(__always)
+  private func combine(
+    _ f: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, accumulate: Bool
+  ) {
+    let c = options.channels
+    let (a, b, d) = (f, f + c, f + 2 * c)
+    switch options.aggregation {
+    case .sum:
+      for k in 0..<c {
+        let v = (a[k] + b[k]) + d[k]
+        out[k] = accumulate ? out[k] + v : v
+      }
+    case .mean:
+      for k in 0..<c {
+        let v = ((a[k] + b[k]) + d[k]) / 3
+        out[k] = accumulate ? out[k] + v : v
+      }
+    case .product:
+      for k in 0..<c {
+        let v = (a[k] * b[k]) * d[k]
+        out[k] = accumulate ? out[k] + v : v
+      }
+    case .concat:
+      for k in 0..<(3 * c) { out[k] = accumulate ? out[k] + f[k] : f[k] }
+    }
+  }
+
+  /// The Fourier features of a point (see `TriplaneOptions`).
+  @inline(__always)
+  private func fourierForward(_ p: (Float, Float, Float), into out: UnsafeMutablePointer<Float>) {
+    let q = normalized(p)
+    var o = out
+    if options.fourierIncludeInput {
+      (o[0], o[1], o[2]) = q
+      o += 3
+    }
+    for k in 0..<options.fourier {
+      let w = Self.frequency(k)
+      let (u, v, t) = (w * q.0, w * q.1, w * q.2)
+      (o[0], o[1], o[2]) = (sinf(u), sinf(v), sinf(t))
+      (o[3], o[4], o[5]) = (cosf(u), cosf(v), cosf(t))
+      o += 6
+    }
+  }
+
+  /// 2^k pi.
+  @inline(__always)
+  static func frequency(_ k: Int) -> Float { Float(Double.pi * Double(1 << k)) }
+
+  /// The point mapped to [-1, 1]^3 by the box: (p - centre) * (2 / (hi - lo)), exactly p for
+  /// the default box.
+  @inline(__always)
+  func normalized(_ p: (Float, Float, Float)) -> (Float, Float, Float) {
+    let g = geometry[0]
+    return (
+      (p.0 - g.center.0) * g.inverseHalfWidth.0, (p.1 - g.center.1) * g.inverseHalfWidth.1,
+      (p.2 - g.center.2) * g.inverseHalfWidth.2
+    )
+  }
+
+  // MARK: - Plane sources
+
+  /// Runs `body` with one `PlaneSource` per level: for calls with many rows, channel-last
+  /// copies of the planes (one zero texel row appended per plane, which off-grid corners
+  /// read), so each corner's C channels are one contiguous run; for few rows, the planes in
+  /// place (a copy would cost more than it saves). Both give bit-identical results.
+  func withSources<R>(rows n: Int, _ body: ([PlaneSource]) -> R) -> R {
+    let c = options.channels
+    let planes = options.fields * 3
+    // A copy pays when the rows read about as many texels as the planes hold.
+    let copy = levels.indices.map { l in
+      n * 16 >= options.fields * geometry[l].resolution * geometry[l].resolution
+    }
+    var total = 0
+    var offsets: [Int] = []
+    for l in levels.indices {
+      offsets.append(total)
+      let rr = geometry[l].resolution * geometry[l].resolution
+      if copy[l] { total += planes * (rr + 1) * c }
+    }
+    return scratch.withBuffer(count: total) { buffer in
+      withLevelValues { values in
+        var sources: [PlaneSource] = []
+        for l in levels.indices {
+          let r = geometry[l].resolution
+          if copy[l] {
+            let dest = buffer + offsets[l]
+            Self.channelLast(values[l], into: dest, planes: planes, channels: c, texels: r * r)
+            sources.append(
+              PlaneSource(base: UnsafePointer(dest), channelLast: true, resolution: r, channels: c))
+          } else {
+            sources.append(
+              PlaneSource(base: values[l], channelLast: false, resolution: r, channels: c))
+          }
+        }
+        return body(sources)
+      }
+    }
+  }
+
+  /// Runs `body` with a pointer to every level's values.
+  func withLevelValues<R>(_ body: ([UnsafePointer<Float>]) -> R) -> R {
+    func nest(_ i: Int, _ acc: [UnsafePointer<Float>]) -> R {
+      if i == levels.count { return body(acc) }
+      return levels[i].value.withUnsafeBufferPointer { nest(i + 1, acc + [$0.baseAddress!]) }
+    }
+    return nest(0, [])
+  }
+
+  /// Copies `planes` planes of C x T (NCHW) into T + 1 rows of C (the last row zero) each.
+  static func channelLast(
+    _ src: UnsafePointer<Float>, into dest: UnsafeMutablePointer<Float>, planes: Int,
+    channels c: Int, texels t: Int
+  ) {
+    parallel(planes, work: planes * c * t / 4) { p in
+      let s = src + p * c * t
+      let d = dest + p * (t + 1) * c
+      // Blocks of 64 texels keep both sides in cache.
+      var t0 = 0
+      while t0 < t {
+        let t1 = min(t, t0 + 64)
+        for ch in 0..<c {
+          let sc = s + ch * t
+          for i in t0..<t1 { d[i * c + ch] = sc[i] }
+        }
+        t0 = t1
+      }
+      (d + t * c).update(repeating: 0, count: c)
+    }
+  }
+}
+
+/// Sampling constants of one level: texel coordinate = (x - lo) * scale (- 0.5).
+struct LevelGeometry: Sendable {
+  /// Texels per side.
+  let resolution: Int
+  /// lo per axis.
+  let lo: (Float, Float, Float)
+  /// Texel coordinate per unit of input, per axis.
+  let scale: (Float, Float, Float)
+  /// Whether 0.5 is subtracted (align_corners false).
+  let half: Bool
+  /// Whether coordinates clamp to the grid (border padding).
+  let border: Bool
+  /// Box centre per axis (for the Fourier encoding).
+  let center: (Float, Float, Float)
+  /// 2 / (hi - lo) per axis.
+  let inverseHalfWidth: (Float, Float, Float)
+
+  init(resolution r: Int, options o: TriplaneOptions) {
+    resolution = r
+    let b = o.bounds
+    lo = (Float(b[0][0]), Float(b[1][0]), Float(b[2][0]))
+    // Written as PyTorch writes it for the default box: (R - 1) / 2 or R / 2.
+    let cells = Double(o.alignCorners ? r - 1 : r)
+    func s(_ a: Int) -> Float { Float(cells / (b[a][1] - b[a][0])) }
+    scale = (s(0), s(1), s(2))
+    half = !o.alignCorners
+    border = o.padding == .border
+    func mid(_ a: Int) -> Float { Float((b[a][0] + b[a][1]) / 2) }
+    center = (mid(0), mid(1), mid(2))
+    func inv(_ a: Int) -> Float { Float(2 / (b[a][1] - b[a][0])) }
+    inverseHalfWidth = (inv(0), inv(1), inv(2))
+  }
+
+  /// Where `x` falls along `axis`.
+  @inline(__always)
+  func sample(_ x: Float, axis: Int) -> AxisSample {
+    let (l, s): (Float, Float)
+    switch axis {
+    case 0: (l, s) = (lo.0, scale.0)
+    case 1: (l, s) = (lo.1, scale.1)
+    default: (l, s) = (lo.2, scale.2)
+    }
+    // PyTorch's CPU kernel (built with FMA contraction) computes fma(x + 1, s, -0.5).
+    let i0 = x - l
+    var i = half ? fusedMultiplyAdd(i0, s, -0.5) : i0 * s
+    var slope = s
+    let top = Float(resolution - 1)
+    if border {
+      // PyTorch: max(i, 0) (NaN -> 0), then min(., R - 1); the gradient is 0 when either
+      // bound is hit, including exactly on it.
+      let low: Float = i > 0 ? i : 0
+      let clipped = low < top ? low : top
+      if !(low != 0 && clipped != top) { slope = 0 }
+      i = clipped
+    } else {
+      // Beyond half a texel past the outer texels every corner is off the grid and the
+      // result is 0 whatever the weights; clamping there keeps floor() in Int range and
+      // sends NaN off the grid.
+      let limit = Float(resolution) + 0.5
+      i = i >= -1.5 ? (i <= limit ? i : limit) : -1.5
+    }
+    let f = i.rounded(.down)
+    let k = Int(f)
+    return AxisSample(
+      index: k, fraction: i - f, lowIn: k >= 0 && k < resolution,
+      highIn: k + 1 >= 0 && k + 1 < resolution, slope: slope)
+  }
+}
+
+/// Where a point falls along one axis of one level.
+struct AxisSample {
+  /// The lower texel (floor of the texel coordinate).
+  var index: Int
+  /// The coordinate minus `index`, in [0, 1).
+  var fraction: Float
+  /// Whether texel `index` is on the grid.
+  var lowIn: Bool
+  /// Whether texel `index + 1` is on the grid.
+  var highIn: Bool
+  /// d(texel coordinate)/d(input), 0 on a clamped axis.
+  var slope: Float
+}
+
+/// The four corners of one bilinear sample on a plane, as PyTorch's kernel forms them.
+struct Bilinear {
+  /// Texel indices (h * R + w) of nw, ne, sw, se; meaningful only where `valid`.
+  var texel: (Int, Int, Int, Int)
+  /// Whether each corner is on the grid.
+  var valid: (Bool, Bool, Bool, Bool)
+  /// Interpolation weights of nw, ne, sw, se.
+  var weight: (Float, Float, Float, Float)
+  /// The W axis and H axis samples.
+  var a: AxisSample
+  var b: AxisSample
+
+  @inline(__always)
+  init(_ a: AxisSample, _ b: AxisSample, resolution r: Int) {
+    self.a = a
+    self.b = b
+    let w = a.fraction
+    let e = 1 - w
+    let n = b.fraction
+    let s = 1 - n
+    weight = (s * e, s * w, n * e, n * w)
+    let nw = b.index * r + a.index
+    texel = (nw, nw + 1, nw + r, nw + r + 1)
+    valid = (a.lowIn && b.lowIn, a.highIn && b.lowIn, a.lowIn && b.highIn, a.highIn && b.highIn)
+  }
+}
+
+/// One level's planes as the sampler reads them: in place (NCHW) or a channel-last copy.
+struct PlaneSource {
+  /// The planes: NCHW, or per plane R*R + 1 rows of C (last row zero).
+  let base: UnsafePointer<Float>
+  /// Which layout `base` has.
+  let channelLast: Bool
+  /// Texels per side.
+  let resolution: Int
+  /// Features per texel.
+  let channels: Int
+
+  /// The C features of plane `plane` at `s`, off-grid corners reading 0, as PyTorch's CPU
+  /// kernel computes them: fma(se, w_se, fma(sw, w_sw, fma(ne, w_ne, nw * w_nw))).
+  @inline(__always)
+  func gather(plane: Int, _ s: Bilinear, into out: UnsafeMutablePointer<Float>) {
+    let c = channels
+    let rr = resolution * resolution
+    let (w0, w1, w2, w3) = s.weight
+    if channelLast {
+      let p = base + plane * (rr + 1) * c
+      let p0 = p + (s.valid.0 ? s.texel.0 : rr) * c
+      let p1 = p + (s.valid.1 ? s.texel.1 : rr) * c
+      let p2 = p + (s.valid.2 ? s.texel.2 : rr) * c
+      let p3 = p + (s.valid.3 ? s.texel.3 : rr) * c
+      var k = 0
+      let (v0, v1, v2, v3) = (
+        SIMD8(repeating: w0), SIMD8(repeating: w1), SIMD8(repeating: w2), SIMD8(repeating: w3)
+      )
+      while k + 8 <= c {
+        var r = load8(p0 + k) * v0
+        r = fusedMultiplyAdd(load8(p1 + k), v1, r)
+        r = fusedMultiplyAdd(load8(p2 + k), v2, r)
+        r = fusedMultiplyAdd(load8(p3 + k), v3, r)
+        UnsafeMutableRawPointer(out + k).storeBytes(of: r, as: SIMD8<Float>.self)
+        k += 8
+      }
+      while k < c {
+        out[k] = interpolate(p0[k], p1[k], p2[k], p3[k], s.weight)
+        k += 1
+      }
+    } else {
+      let p = base + plane * c * rr
+      for k in 0..<c {
+        let q = p + k * rr
+        let a0: Float = s.valid.0 ? q[s.texel.0] : 0
+        let a1: Float = s.valid.1 ? q[s.texel.1] : 0
+        let a2: Float = s.valid.2 ? q[s.texel.2] : 0
+        let a3: Float = s.valid.3 ? q[s.texel.3] : 0
+        out[k] = interpolate(a0, a1, a2, a3, s.weight)
+      }
+    }
+  }
+
+  /// As `gather`, and also the derivatives of each feature with respect to the W and H
+  /// texel coordinates: `dw` = (1 - n)(ne - nw) + n (se - sw), `dh` = (1 - w)(sw - nw) +
+  /// w (se - ne).
+  @inline(__always)
+  func gatherWithDerivatives(
+    plane: Int, _ s: Bilinear, into out: UnsafeMutablePointer<Float>,
+    dw: UnsafeMutablePointer<Float>, dh: UnsafeMutablePointer<Float>
+  ) {
+    let c = channels
+    let rr = resolution * resolution
+    let fw = s.a.fraction
+    let fe = 1 - fw
+    let fn = s.b.fraction
+    let fs = 1 - fn
+    var k = 0
+    if channelLast {
+      // As `gather`: off-grid corners read the zero row, eight channels at a time.
+      let p = base + plane * (rr + 1) * c
+      let p0 = p + (s.valid.0 ? s.texel.0 : rr) * c
+      let p1 = p + (s.valid.1 ? s.texel.1 : rr) * c
+      let p2 = p + (s.valid.2 ? s.texel.2 : rr) * c
+      let p3 = p + (s.valid.3 ? s.texel.3 : rr) * c
+      let (w0, w1, w2, w3) = s.weight
+      let (v0, v1, v2, v3) = (
+        SIMD8(repeating: w0), SIMD8(repeating: w1), SIMD8(repeating: w2), SIMD8(repeating: w3)
+      )
+      let (vw, ve, vn, vs) = (
+        SIMD8(repeating: fw), SIMD8(repeating: fe), SIMD8(repeating: fn), SIMD8(repeating: fs)
+      )
+      while k + 8 <= c {
+        let (a0, a1, a2, a3) = (load8(p0 + k), load8(p1 + k), load8(p2 + k), load8(p3 + k))
+        var r = a0 * v0
+        r = fusedMultiplyAdd(a1, v1, r)
+        r = fusedMultiplyAdd(a2, v2, r)
+        r = fusedMultiplyAdd(a3, v3, r)
+        UnsafeMutableRawPointer(out + k).storeBytes(of: r, as: SIMD8<Float>.self)
+        let gw = vs * (a1 - a0) + vn * (a3 - a2)
+        UnsafeMutableRawPointer(dw + k).storeBytes(of: gw, as: SIMD8<Float>.self)
+        let gh = ve * (a2 - a0) + vw * (a3 - a1)
+        UnsafeMutableRawPointer(dh + k).storeBytes(of: gh, as: SIMD8<Float>.self)
+        k += 8
+      }
+    }
+    func value(_ k: Int, _ texel: Int, _ valid: Bool) -> Float {
+      guard valid else { return 0 }
+      return channelLast
+        ? base[(plane * (rr + 1) + texel) * c + k] : base[(plane * c + k) * rr + texel]
+    }
+    while k < c {
+      defer { k += 1 }
+      let a0 = value(k, s.texel.0, s.valid.0)
+      let a1 = value(k, s.texel.1, s.valid.1)
+      let a2 = value(k, s.texel.2, s.valid.2)
+      let a3 = value(k, s.texel.3, s.valid.3)
+      out[k] = interpolate(a0, a1, a2, a3, s.weight)
+      dw[k] = fs * (a1 - a0) + fn * (a3 - a2)
+      dh[k] = fe * (a2 - a0) + fw * (a3 - a1)
+    }
+  }
+}
+
+/// fma(nw, w.0, ...) chained as PyTorch's kernel does (see `PlaneSource.gather`).
+@inline(__always)
+func interpolate(
+  _ a0: Float, _ a1: Float, _ a2: Float, _ a3: Float, _ w: (Float, Float, Float, Float)
+) -> Float {
+  var r = a0 * w.0
+  r = fusedMultiplyAdd(a1, w.1, r)
+  r = fusedMultiplyAdd(a2, w.2, r)
+  return fusedMultiplyAdd(a3, w.3, r)
+}
+
+/// a * b + c rounded once, as a fused multiply-add. PyTorch's x86 CPU kernels are compiled
+/// with FMA contraction, so matching them bit for bit needs it; Swift emits a library call
+/// for `addingProduct` unless the target CPU has FMA, so this forms the product exactly in
+/// Double (24 + 24 bits fit in 53) and rounds the sum to Float. That equals a true FMA
+/// unless rounding to Double first lands exactly on a Float tie (about 2^-29 of cases).
+@inline(__always)
+func fusedMultiplyAdd(_ a: Float, _ b: Float, _ c: Float) -> Float {
+  Float(Double(a) * Double(b) + Double(c))
+}
+
+/// Eight fused multiply-adds (see the scalar form).
+@inline(__always)
+func fusedMultiplyAdd(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
+  SIMD8<Float>(SIMD8<Double>(a) * SIMD8<Double>(b) + SIMD8<Double>(c))
+}
+
+/// Eight floats from `p` (any alignment).
+@inline(__always)
+func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+  UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
