@@ -215,6 +215,43 @@ typedef struct lamina_model lamina_model;
 ** lamina_model_spec() writes each entry as an object with all its keys (rational groups as
 ** the number the layer uses); the shared form keeps "groups": 0 so every layer picks its own.
 **
+**   {"kind": "triplane", "resolution": 128, "channels": 16, "aggregation": "sum",
+**    "decoder": {"hidden": [64], "activation": "relu"}, "output": 1}
+**
+** Tri-plane field keys (defaults): a tri-plane encoding (below), then a decoder; output (1),
+** seed (0; the decoder is drawn as its kind draws it, the planes from a derived stream),
+** decoder ({"hidden": [64], "activation": "relu"}): an MLP (the "mlp" keys but input,
+** output and seed; "kind": "mlp" optional) or a KAN ({"kind": "kan", "hidden": [...], and
+** the "kan" keys but widths and seed; widths are [features] + hidden + [output]).
+** Tensors: "0.planes" (or "0.planes_0", "0.planes_1", ... for several resolutions), then the
+** decoder's ("1.weight", "1.bias", ...).
+** Tri-plane encoding keys: resolution (128; texels per side, 2 to 4096, or a list for a
+**   multi-resolution encoding), channels (16), aggregation ("sum" | "product" | "mean" |
+**   "concat" (3 x channels features)), multires ("concat" | "sum": how levels combine),
+**   bounds ([[-1, 1], [-1, 1], [-1, 1]], or one [lo, hi] for every axis), align_corners
+**   (true: texel centres of the first and last texel lie on the box's faces, PyTorch's
+**   grid_sample align_corners=True; false: the texels' outer edges do), padding ("zeros":
+**   texels off the grid read 0, so features fade to 0 within a texel outside the box |
+**   "border": outside points take the nearest face point's features), fourier (0; L
+**   frequencies of a positional encoding appended: sin and cos of 2^l pi q for the point q
+**   normalised to [-1, 1]^3), fourier_include_input (true; also append q), init ("normal" |
+**   "uniform"), init_mean (0; 1 for "product", as K-Planes), init_std (0.001), fields (1;
+**   with N > 1 the model fits N fields at once: each has its own planes, the decoder is
+**   shared, and each input row is field index, x, y, z, an index that is not a whole number
+**   below N being LAMINA_E_INVALID_ARGUMENT).
+** Planes tensor shape: fields * 3 x channels x resolution x resolution (PyTorch's NCHW, as
+** grid_sample reads it), planes xy, xz, yz per field; plane xy samples (x -> width, y ->
+** height), xz (x, z), yz (y, z). Sampling equals torch.nn.functional.grid_sample(mode=
+** "bilinear") with the same align_corners and padding_mode, bit for bit on [-1, 1]^3.
+**
+**   {"kind": "sequential", "input": 3, "layers": [{"type": "triplane", "resolution": 64},
+**    {"type": "dense", "output": 64}, {"type": "activation", "name": "relu"},
+**    {"type": "dense", "output": 1}]}
+**
+** Sequential keys: input (required), seed (0), layers: objects with "type" "dense" (output;
+** bias true, init, bias_init), "activation" (name and the activation's keys), "kan" (output,
+** basis and the basis's keys) or "triplane" (the encoding keys above).
+**
 ** On success *out owns a new model; free it with lamina_model_free().
 ** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, malformed JSON, unknown or bad key, a width over
 ** LAMINA_MAX_WIDTH), LAMINA_E_OUT_OF_MEMORY (more than LAMINA_MAX_PARAMETERS). Thread-safe.
@@ -567,6 +604,18 @@ lamina_status lamina_mesh_normals(const lamina_mesh *mesh, float *buf, size_t ca
 */
 lamina_status lamina_model_slice(const lamina_model *model, size_t axis, float offset,
                                  size_t resolution, const float *bounds, float *out);
+
+/**
+** Coarse to fine: a new model (*out, free with lamina_model_free) whose tri-plane planes
+** are resampled bilinearly to resolution x resolution texels (every level of a
+** multi-resolution encoding to the same size), every other tensor copied; its spec has the
+** new resolution. With align_corners (the default) and resolution = 2 R - 1 the field is
+** unchanged at every point; other sizes change it slightly. READ-ONLY on `model`.
+** Errors: LAMINA_E_INVALID_ARGUMENT (no tri-plane encoding, resolution out of 2..4096),
+** LAMINA_E_OUT_OF_MEMORY (over the parameter limit).
+*/
+lamina_status lamina_model_triplane_upsample(const lamina_model *model, size_t resolution,
+                                             lamina_model **out);
 
 
 /* ---------------------------------------------------------------------------------------

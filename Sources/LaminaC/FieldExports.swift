@@ -32,3 +32,24 @@ public func laminaModelSlice(
     }
   }
 }
+
+@_cdecl("lamina_model_triplane_upsample")
+public func laminaModelTriplaneUpsample(
+  _ model: OpaquePointer?, _ resolution: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_triplane_upsample"
+    let out = try require(out, "out", in: f)
+    out.pointee = nil
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    guard resolution >= 0 else {
+      throw LaminaError(
+        .invalidArgument, "\(f): resolution \(UInt(bitPattern: resolution)) is out of range")
+    }
+    do {
+      out.pointee = Handles.retain(try m.triplaneUpsampled(to: resolution))
+    } catch let e as LaminaError {
+      throw LaminaError(e.code, "\(f): \(e.message)")
+    }
+  }
+}

@@ -33,7 +33,13 @@ extension Model {
 
   /// The box a field covers: its tri-plane encoding's bounds, or [-1, 1]^3 for other
   /// models.
-  public var fieldBox: Box { .unit }
+  public var fieldBox: Box {
+    guard let encoding = triplaneEncodings.first?.layer else { return .unit }
+    let b = encoding.options.bounds
+    return Box(
+      lower: SIMD3(Float(b[0][0]), Float(b[1][0]), Float(b[2][0])),
+      upper: SIMD3(Float(b[0][1]), Float(b[1][1]), Float(b[2][1])))
+  }
 
   /// The largest slice or grid side accepted (samples per axis).
   public static let maxFieldResolution = 2048

@@ -26,7 +26,8 @@ public final class Model {
   /// Builds a model from a spec, drawing its initial weights from the spec's seed.
   public convenience init(spec: JSONValue) throws {
     let built = try ModelBuilder.build(spec)
-    self.init(kind: built.kind, spec: built.fullSpec, layers: built.layers, inputDim: built.inputDim)
+    self.init(
+      kind: built.kind, spec: built.fullSpec, layers: built.layers, inputDim: built.inputDim)
   }
 
   /// Builds a model from spec JSON text.
@@ -73,7 +74,8 @@ public final class Model {
     let (elements, overflow) = n.multipliedReportingOverflow(by: widest)
     guard n >= 0, !overflow, elements <= Limits.maxBatchElements else {
       throw LaminaError(
-        .outOfMemory, "batch of \(n) samples is over the limit of \(Limits.maxBatchElements / widest)")
+        .outOfMemory,
+        "batch of \(n) samples is over the limit of \(Limits.maxBatchElements / widest)")
     }
   }
 
@@ -87,15 +89,20 @@ public final class Model {
   // MARK: - Inference
 
   /// y = model(x) for `n` rows; `x` is n x inputDim, `y` n x outputDim.
-  public func predict(_ x: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float>) throws {
+  public func predict(_ x: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float>)
+    throws
+  {
     try checkBatch(n)
     try Model.checkFinite(x, count: n * inputDim, what: "input x")
+    try checkTriplaneInput(x, count: n)
     guard n > 0 else { return }
     let rows = min(n, chunkRows)
     // Two ping-pong buffers; small ones live on the stack, so one-sample calls allocate
     // nothing.
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * rows * widest) { scratch in
-      predictChunks(x, count: n, rows: rows, a: scratch.baseAddress!, b: scratch.baseAddress! + rows * widest, into: y)
+      predictChunks(
+        x, count: n, rows: rows, a: scratch.baseAddress!, b: scratch.baseAddress! + rows * widest,
+        into: y)
     }
   }
 
@@ -140,6 +147,7 @@ public final class Model {
   ) throws {
     try checkBatch(n)
     try Model.checkFinite(x, count: n * inputDim, what: "input x")
+    try checkTriplaneInput(x, count: n)
     guard n > 0 else { return }
     let rows = min(n, max(1, chunkRows / max(1, layers.count)))
     let scratch = Workspace()
@@ -155,7 +163,8 @@ public final class Model {
         for r in 0..<m { seed[r * outputDim + k] = 1 }
         let dx = backward(xs, count: m, workspace: scratch, parameterGradients: false)
         for r in 0..<m {
-          (dydx + ((start + r) * outputDim + k) * inputDim).update(from: dx + r * inputDim, count: inputDim)
+          (dydx + ((start + r) * outputDim + k) * inputDim).update(
+            from: dx + r * inputDim, count: inputDim)
         }
       }
       start += m
@@ -166,7 +175,9 @@ public final class Model {
 
   /// Forward pass keeping every layer's output in `workspace`; returns the output rows.
   @discardableResult
-  func forward(_ x: UnsafePointer<Float>, count n: Int, workspace ws: Workspace) -> UnsafeMutablePointer<Float> {
+  func forward(_ x: UnsafePointer<Float>, count n: Int, workspace ws: Workspace)
+    -> UnsafeMutablePointer<Float>
+  {
     ws.reserve(rows: n, for: self)
     var input = x
     for (i, layer) in layers.enumerated() {

@@ -60,6 +60,11 @@ public final class Trainer {
     }
     let trainable = model.tensors.filter { t in model.parameters.contains { $0 === t.parameter } }
     _ = try config.learningRateFactors(names: trainable.map(\.name))
+    if (config.planeTV > 0 || config.planeL2 > 0) && model.triplaneEncodings.isEmpty {
+      throw LaminaError(
+        .unsupported,
+        "trainer config: \"plane_tv\" and \"plane_l2\" need a model with a tri-plane encoding")
+    }
     self.init(model: model, config: config)
   }
 
@@ -69,6 +74,7 @@ public final class Trainer {
     try model.checkBatch(n)
     try Model.checkFinite(x, count: n * model.inputDim, what: "input x")
     try Model.checkFinite(y, count: n * model.outputDim, what: "target y")
+    try model.checkTriplaneInput(x, count: n)
   }
 
   /// One optimizer step on the `n` rows given as one batch; returns the batch loss before
@@ -151,6 +157,15 @@ public final class Trainer {
       }
     } else {
       model.backward(x, count: n, workspace: workspace, parameterGradients: true)
+    }
+    if config.planeTV > 0 || config.planeL2 > 0 {
+      // Tri-plane smoothness and size penalties: their value joins the loss, their gradient
+      // is added into the planes' gradients before the update.
+      loss += model.addTriplaneRegularization(tv: Float(config.planeTV), l2: Float(config.planeL2))
+      guard loss.isFinite else {
+        throw LaminaError.numeric(
+          "training diverged: the loss is \(loss); weights left as before the step")
+      }
     }
     var squares: Double = 0
     for p in parameters {

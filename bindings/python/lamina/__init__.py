@@ -33,6 +33,7 @@ from .errors import (
     ShapeError,
     UnsupportedError,
 )
+from .field import TriplaneField
 from .kan import KAN, create_dataset
 from .model import MLP, IncompatibleKeys, Model, load
 from .trainer import History, Progress, Trainer
@@ -57,6 +58,7 @@ __all__ = [
     "Progress",
     "ShapeError",
     "Trainer",
+    "TriplaneField",
     "UnsupportedError",
     "__version__",
     "create_dataset",

@@ -133,6 +133,11 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     # Analytic shapes, marching cubes and mesh metrics
 
     # Tri-plane fields
+    "lamina_model_slice": (
+        _status,
+        [_handle, _size, ctypes.c_float, _size, _floats, _floats],
+    ),
+    "lamina_model_triplane_upsample": (_status, [_handle, _size, _handle_out]),
 
     # Training
     "lamina_trainer_create": (_status, [_handle, _text, _handle_out]),
