@@ -47,6 +47,17 @@ public enum MarchingCubes {
     values: UnsafePointer<Float>, resolution: (Int, Int, Int), lower: SIMD3<Float>,
     upper: SIMD3<Float>, level: Float = 0, gradient: Gradient? = nil
   ) throws -> TriangleMesh {
+    try extract(
+      values: values, resolution: resolution, lower: lower, upper: upper, level: level,
+      gradient: gradient, slabsPerChunk: nil)
+  }
+
+  /// `extract(values:...)` with a chosen number of slabs per parallel chunk (nil: about 32
+  /// chunks), so tests can check that the output does not depend on the split.
+  static func extract(
+    values: UnsafePointer<Float>, resolution: (Int, Int, Int), lower: SIMD3<Float>,
+    upper: SIMD3<Float>, level: Float, gradient: Gradient?, slabsPerChunk: Int?
+  ) throws -> TriangleMesh {
     let (nx, ny, nz) = resolution
     try validate(resolution: resolution, lower: lower, upper: upper, level: level)
     let total = nx * ny * nz
@@ -64,7 +75,7 @@ public enum MarchingCubes {
 
     // Fixed chunks of slabs (a slab is the layer of cubes between planes i and i + 1).
     let slabs = nx - 1
-    let perChunk = max(1, (slabs + 31) / 32)
+    let perChunk = max(1, slabsPerChunk ?? (slabs + 31) / 32)
     let chunkCount = (slabs + perChunk - 1) / perChunk
     var parts = [Part?](repeating: nil, count: chunkCount)
     parts.withUnsafeMutableBufferPointer { out in
