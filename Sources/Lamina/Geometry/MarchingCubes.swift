@@ -78,15 +78,20 @@ public enum MarchingCubes {
     let perChunk = max(1, slabsPerChunk ?? (slabs + 31) / 32)
     let chunkCount = (slabs + perChunk - 1) / perChunk
     var parts = [Part?](repeating: nil, count: chunkCount)
+    let budget = Budget()
     parts.withUnsafeMutableBufferPointer { out in
       let outBase = out.baseAddress!
       DispatchQueue.concurrentPerform(iterations: chunkCount) { c in
         let a = c * perChunk
         let b = min(slabs, a + perChunk)
-        (outBase + c).pointee = grid.march(slabs: a..<b, table: table, ambiguous: ambiguous)
+        (outBase + c).pointee = grid.march(
+          slabs: a..<b, table: table, ambiguous: ambiguous, budget: budget)
       }
     }
     let chunks = parts.compactMap { $0 }
+    guard !budget.isExceeded else {
+      throw LaminaError(.outOfMemory, "marching cubes: the mesh is over the mesh size limits")
+    }
     // Edge vertices of all chunks in order, then the centre vertices of all chunks in order.
     var offsets = [Int](repeating: 0, count: chunks.count + 1)
     var faceOffsets = [Int](repeating: 0, count: chunks.count + 1)
@@ -272,6 +277,27 @@ public enum MarchingCubes {
     }
   }
 
+  /// Running totals of the chunks' vertices and triangles against the mesh limits.
+  final class Budget: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "lamina.marching-cubes.budget")
+    private var vertices = 0
+    private var faces = 0
+    private var exceeded = false
+
+    /// Adds a chunk's new output; false once the totals are over the limits.
+    func add(vertices v: Int, faces f: Int) -> Bool {
+      queue.sync {
+        vertices += v
+        faces += f
+        if vertices > Limits.maxMeshVertices || faces > Limits.maxMeshFaces { exceeded = true }
+        return !exceeded
+      }
+    }
+
+    /// Whether the totals went over the limits.
+    var isExceeded: Bool { queue.sync { exceeded } }
+  }
+
   /// One chunk's output: its vertices and normals, and its triangles' vertex indices, local
   /// to the chunk or (with `Grid.nextChunk` set) local to the following chunk.
   struct Part {
@@ -303,7 +329,7 @@ public enum MarchingCubes {
     /// slabs.upperBound` (and the last plane too when it is the grid's last) and on the x
     /// edges between them. Vertices on the following chunk's first plane are numbered, not
     /// created, in the order that chunk creates them.
-    func march(slabs: Range<Int>, table: [UInt8], ambiguous: [UInt8]) -> Part {
+    func march(slabs: Range<Int>, table: [UInt8], ambiguous: [UInt8], budget: Budget) -> Part {
       var part = Part()
       let plane = ny * nz
       var yCur = [UInt32](repeating: Grid.none, count: plane)
@@ -312,6 +338,7 @@ public enum MarchingCubes {
       var zNext = yCur
       var xMap = yCur
       var borrowed: UInt32 = 0
+      var counted = (0, 0)
       emitPlane(slabs.lowerBound, y: &yCur, z: &zCur, part: &part, borrowed: nil)
       for i in slabs {
         emitXEdges(i, x: &xMap, part: &part)
@@ -333,6 +360,12 @@ public enum MarchingCubes {
         }
         swap(&yCur, &yNext)
         swap(&zCur, &zNext)
+        // Stop early once the whole mesh is certainly over the limits, so hostile input
+        // (a checkerboard on a 1024^3 grid) cannot exhaust memory first.
+        let vertices = (part.vertices.count + part.centres.count) / 3
+        guard budget.add(vertices: vertices - counted.0, faces: part.faces.count / 3 - counted.1)
+        else { return part }
+        counted = (vertices, part.faces.count / 3)
       }
       return part
     }
