@@ -229,6 +229,11 @@ final class MarchingCubesTests: XCTestCase {
     XCTAssertThrowsError(try run((3, 3, 3), lower: .one, upper: .one))
     XCTAssertThrowsError(try run((3, 3, 3), upper: SIMD3(1, .infinity, 1)))
     XCTAssertThrowsError(try run((3, 3, 3), level: .nan))
+    values[26] = -.infinity  // the scalar tail of the screening
+    XCTAssertThrowsError(try run((3, 3, 3))) {
+      XCTAssertTrue("\($0)".contains("(2, 2, 2)"), "\($0)")
+    }
+    values[26] = 1
     values[13] = .nan
     XCTAssertThrowsError(try run((3, 3, 3))) {
       XCTAssertEqual(($0 as? LaminaError)?.code, .numeric)

@@ -232,7 +232,9 @@ public enum MarchingCubes {
     }
   }
 
-  /// Index of the first non-finite value, scanning in parallel chunks.
+  /// Index of the first non-finite value, scanning in parallel chunks. Each chunk is first
+  /// screened with SIMD arithmetic (x * 0 is NaN exactly for NaN and infinite x) and only
+  /// searched element by element when that finds something.
   static func firstNonFinite(_ values: UnsafePointer<Float>, _ n: Int) -> Int? {
     let chunk = 1 << 20
     let chunks = (n + chunk - 1) / chunk
@@ -240,7 +242,22 @@ public enum MarchingCubes {
     firstBad.withUnsafeMutableBufferPointer { out in
       let base = out.baseAddress!
       DispatchQueue.concurrentPerform(iterations: chunks) { c in
-        for i in (c * chunk)..<min(n, (c + 1) * chunk) where !values[i].isFinite {
+        let lo = c * chunk
+        let hi = min(n, lo + chunk)
+        var acc = SIMD8<Float>.zero
+        var i = lo
+        let raw = UnsafeRawPointer(values)
+        while i + 8 <= hi {
+          acc += raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * 0
+          i += 8
+        }
+        var tail: Float = 0
+        while i < hi {
+          tail += values[i] * 0
+          i += 1
+        }
+        guard acc.sum().isNaN || tail.isNaN else { return }
+        for i in lo..<hi where !values[i].isFinite {
           base[c] = i
           return
         }
@@ -376,18 +393,23 @@ public enum MarchingCubes {
       _ i: Int, y: inout [UInt32], z: inout [UInt32], part: inout Part,
       borrowed: UnsafeMutablePointer<UInt32>?
     ) {
-      let base = i * ny * nz
+      // Local copies and row pointers keep the scan tight; crossings are rare.
+      let (ny, nz, lv) = (self.ny, self.nz, level)
+      let plane = values + i * ny * nz
       for j in 0..<ny {
+        let row = plane + j * nz
+        let hasNext = j + 1 < ny
         for k in 0..<nz {
-          let s = base + j * nz + k
-          let v0 = values[s]
-          let in0 = v0 < level
-          let local = j * nz + k
-          if j + 1 < ny, (values[s + nz] < level) != in0 {
-            y[local] = vertex(s, s + nz, axis: 1, (i, j, k), part: &part, borrowed: borrowed)
+          let in0 = row[k] < lv
+          if hasNext, (row[k + nz] < lv) != in0 {
+            y[j * nz + k] = vertex(
+              row - values + k, row - values + k + nz, axis: 1, (i, j, k), part: &part,
+              borrowed: borrowed)
           }
-          if k + 1 < nz, (values[s + 1] < level) != in0 {
-            z[local] = vertex(s, s + 1, axis: 2, (i, j, k), part: &part, borrowed: borrowed)
+          if k + 1 < nz, (row[k + 1] < lv) != in0 {
+            z[j * nz + k] = vertex(
+              row - values + k, row - values + k + 1, axis: 2, (i, j, k), part: &part,
+              borrowed: borrowed)
           }
         }
       }
@@ -395,21 +417,21 @@ public enum MarchingCubes {
 
     /// Creates the vertices on the x edges between planes `i` and `i + 1`.
     func emitXEdges(_ i: Int, x: inout [UInt32], part: inout Part) {
-      let base = i * ny * nz
+      let (ny, nz, lv) = (self.ny, self.nz, level)
       let step = ny * nz
-      for j in 0..<ny {
-        for k in 0..<nz {
-          let s = base + j * nz + k
-          if (values[s] < level) != (values[s + step] < level) {
-            x[j * nz + k] = vertex(s, s + step, axis: 0, (i, j, k), part: &part, borrowed: nil)
-          }
-        }
+      let base = i * step
+      let lowPlane = values + base
+      let highPlane = lowPlane + step
+      for t in 0..<step where (lowPlane[t] < lv) != (highPlane[t] < lv) {
+        x[t] = vertex(
+          base + t, base + t + step, axis: 0, (i, t / nz, t % nz), part: &part, borrowed: nil)
       }
     }
 
     /// The vertex on the edge from sample `s0` (at index `ijk`) to `s1` along `axis`: appended
     /// to `part` with its normal, or only numbered when `borrowed` counts another chunk's.
-    @inline(__always)
+    /// (Not inlined: it runs for a small fraction of edges and would bloat the scans.)
+    @inline(never)
     func vertex(
       _ s0: Int, _ s1: Int, axis: Int, _ ijk: (Int, Int, Int), part: inout Part,
       borrowed: UnsafeMutablePointer<UInt32>?
