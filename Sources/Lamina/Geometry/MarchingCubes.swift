@@ -17,9 +17,15 @@ import Dispatch
 ///   resolved by the asymptotic decider (the sign of the bilinear interpolant at the face's
 ///   saddle), computed from that face's four values only, so neighbouring cubes agree and the
 ///   mesh has no cracks: a level set that does not touch the grid's boundary gives a closed
-///   mesh in which every edge belongs to exactly two triangles. Ambiguities inside a cube are
-///   not resolved further (no extra vertices, unlike the "marching cubes 33" of scikit-image).
-/// - Output order is the order of a serial scan and does not depend on the thread count.
+///   mesh in which every edge belongs to exactly two triangles. Each cube's polygons are
+///   triangulated without diagonals between vertices of such an ambiguous face (the
+///   neighbour could use the same diagonal, giving an edge of four triangles); the few loops
+///   that cannot be get one extra vertex at the mean of their vertices, placed after all edge
+///   vertices. Ambiguities inside a cube (tunnels) are not resolved further, unlike the
+///   "marching cubes 33" of scikit-image. On smooth fields the output matches scikit-image's
+///   vertex for vertex (see `MarchingCubesTests.testAgreesWithScikitImage`).
+/// - Output order is the order of a serial scan and does not depend on the thread count or the
+///   split into parallel chunks.
 public enum MarchingCubes {
   /// Largest number of samples along one axis.
   public static let maxResolution = 1024
