@@ -581,7 +581,99 @@ lamina_status lamina_mesh_normals(const lamina_mesh *mesh, float *buf, size_t ca
 ** Analytic shapes, marching cubes and mesh metrics
 */
 
-/* (declarations follow here) */
+/*
+** Analytic shapes are given as JSON (every key but "type" optional; unknown keys are errors):
+**
+**   {"type": "sphere",   "radius": 0.5, "center": [0, 0, 0]}
+**   {"type": "box",      "half_extents": [0.5, 0.5, 0.5], "rounding": 0, "center": [0, 0, 0]}
+**   {"type": "torus",    "major": 0.5, "minor": 0.2, "center": [0, 0, 0]}
+**   {"type": "capsule",  "a": [0, -0.5, 0], "b": [0, 0.5, 0], "radius": 0.2}
+**   {"type": "cylinder", "radius": 0.3, "half_height": 0.5, "capped": true, "center": [0, 0, 0]}
+**   {"type": "union" | "intersection" | "difference", "shapes": [shape, ...]}
+**
+** The torus and the cylinder have their axis along y (the torus's ring lies in the xz plane).
+** "rounding" rounds a box's edges with that radius, keeping its outer extents (0 <= rounding
+** <= the smallest half extent). A cylinder may give "height" instead of "half_height"; an
+** uncapped cylinder is infinite along y and takes neither. "difference" is the first shape
+** minus all later ones. Values are signed distances, negative inside: exact Euclidean
+** distances for the primitives; for the combinations min (union), max (intersection) and
+** max(a, -b) (difference), whose sign is exact but whose magnitude is only a bound.
+** Lengths must be > 0 and coordinates finite with magnitude <= 1e6. Errors:
+** LAMINA_E_INVALID_ARGUMENT naming the key (nested shapes as shape.shapes[i]).
+**
+** Grids of samples are float arrays [nx][ny][nz] in C order: sample (i, j, k) is
+** values[(i * ny + j) * nz + k], at bounds_min + (i, j, k) * (bounds_max - bounds_min) / (n - 1)
+** (the first and last samples lie on the bounds; scikit-image's `spacing` convention). Bounds
+** are 6 floats xmin, ymin, zmin, xmax, ymax, zmax, finite with min < max; NULL means
+** [-1, 1]^3. Each axis has 2 to 1024 samples.
+**
+** Marching cubes: inside is value < level; one vertex per grid edge crossing the level
+** (linear interpolation), shared by the cubes around it; faces whose inside corners lie on a
+** diagonal are resolved by the asymptotic decider from that face's values alone, and a cube
+** whose iso-line loop cannot be triangulated without touching such a face gets one extra
+** vertex at the loop's centre. So the mesh has no cracks: a level set that does not reach
+** the grid's boundary gives a closed mesh (every edge in exactly two triangles), triangles
+** counter-clockwise seen from outside, normals toward increasing value. The output is the
+** same for any thread count. All calls here are thread-safe.
+*/
+
+/**
+** Signed distance of the shape at n points (3 * n floats, x y z per point) into sdf (n
+** floats). n = 0 does nothing (points and sdf may then be NULL). Errors:
+** LAMINA_E_INVALID_ARGUMENT (bad JSON or shape, NULL arguments), LAMINA_E_OUT_OF_MEMORY
+** (n over 715827882).
+*/
+lamina_status lamina_shape_sdf(const char *shape_json, const float *points, size_t n,
+                               float *sdf);
+
+/**
+** Gradient of the signed distance (3 floats per point; a unit outward normal on the surface)
+** at n points, and the distance itself into sdf unless sdf is NULL. At kinks (a box's medial
+** planes, CSG seams) it is the gradient of one of the pieces meeting there; where no
+** direction exists (a sphere's centre) it is zero. Errors as lamina_shape_sdf.
+*/
+lamina_status lamina_shape_gradient(const char *shape_json, const float *points, size_t n,
+                                    float *gradient, float *sdf);
+
+/**
+** Marching cubes on a grid of nx * ny * nz samples (layout and bounds above) at `level`. On
+** success *out is a new mesh (free it with lamina_mesh_free) with vertex normals from central
+** differences of the grid (one-sided at its faces), interpolated along each vertex's edge.
+** An empty level set gives a mesh with no vertices. Errors: LAMINA_E_INVALID_ARGUMENT (NULL
+** values or out, an axis with fewer than 2 or more than 1024 samples, bad bounds, a
+** non-finite level), LAMINA_E_NUMERIC (a NaN or infinite value, naming its (i, j, k)),
+** LAMINA_E_OUT_OF_MEMORY (a mesh over the mesh limits). *out is NULL on failure.
+*/
+lamina_status lamina_marching_cubes(const float *values, size_t nx, size_t ny, size_t nz,
+                                    const float *bounds, float level, lamina_mesh **out);
+
+/**
+** Mesh of an analytic shape: marching cubes of its signed distance at level 0 on a
+** resolution^3 grid spanning bounds (NULL = [-1, 1]^3), with vertex normals from the
+** analytic gradient. resolution is 2 to 1024, and resolution^3 at most 2^28 (645^3; the grid
+** is held in memory). Errors: as lamina_shape_sdf and lamina_marching_cubes;
+** LAMINA_E_OUT_OF_MEMORY for a grid over 2^28 samples.
+*/
+lamina_status lamina_shape_mesh(const char *shape_json, size_t resolution, const float *bounds,
+                                lamina_mesh **out);
+
+/**
+** Compare mesh a (read: the prediction) with mesh b (the reference) on `samples`
+** area-uniform surface points of each (a sampled with `seed`, b with seed + 1), each matched
+** to the nearest sample of the other mesh (point to point, exact, k-d tree):
+**   *chamfer             (mean_a d(a, B) + mean_b d(b, A)) / 2, Euclidean (L2, not squared)
+**   *fscore              2PR / (P + R) (0 if both are 0): P = fraction of a's samples within
+**                        `threshold` of b's, R = fraction of b's within it of a's
+**   *normal_consistency  mean over both directions of |n . n'| for the nearest pairs, with
+**                        the normals of the triangles the samples lie on
+** Any output pointer may be NULL. Typical: samples 100000, threshold 0.01 in [-1, 1]^3. The
+** result depends only on the meshes, samples, seed and threshold. Errors:
+** LAMINA_E_INVALID_ARGUMENT (NULL mesh, samples 0 or over 16777216, a negative or non-finite
+** threshold, a mesh with no triangle of positive area).
+*/
+lamina_status lamina_mesh_compare(const lamina_mesh *a, const lamina_mesh *b, size_t samples,
+                                  uint64_t seed, float threshold, float *chamfer, float *fscore,
+                                  float *normal_consistency);
 
 
 /* ---------------------------------------------------------------------------------------

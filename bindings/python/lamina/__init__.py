@@ -35,7 +35,9 @@ from .errors import (
 )
 from .field import TriplaneField
 from .kan import KAN, create_dataset
+from . import metrics
 from .model import MLP, IncompatibleKeys, Model, load
+from .shapes import marching_cubes, shape_gradient, shape_mesh, shape_sdf
 from .trainer import History, Progress, Trainer
 
 __version__ = "0.1.0"
@@ -65,6 +67,11 @@ __all__ = [
     "library_path",
     "library_version",
     "load",
+    "marching_cubes",
+    "metrics",
+    "shape_gradient",
+    "shape_mesh",
+    "shape_sdf",
 ]
 
 

@@ -131,6 +131,17 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     # (mesh files, signed distance and sampling)
 
     # Analytic shapes, marching cubes and mesh metrics
+    "lamina_shape_sdf": (_status, [_text, _floats, _size, _floats]),
+    "lamina_shape_gradient": (_status, [_text, _floats, _size, _floats, _floats]),
+    "lamina_marching_cubes": (
+        _status,
+        [_floats, _size, _size, _size, _floats, ctypes.c_float, _handle_out],
+    ),
+    "lamina_shape_mesh": (_status, [_text, _size, _floats, _handle_out]),
+    "lamina_mesh_compare": (
+        _status,
+        [_handle, _handle, _size, ctypes.c_uint64, ctypes.c_float, _floats, _floats, _floats],
+    ),
 
     # Tri-plane fields
     "lamina_model_slice": (
