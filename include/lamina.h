@@ -706,6 +706,21 @@ lamina_status lamina_model_slice(const lamina_model *model, size_t axis, float o
 ** Errors: LAMINA_E_INVALID_ARGUMENT (no tri-plane encoding, resolution out of 2..4096),
 ** LAMINA_E_OUT_OF_MEMORY (over the parameter limit).
 */
+/**
+** The surface where the model's first output equals `level`, by marching cubes (see
+** lamina_marching_cubes) on a grid of resolution^3 samples spanning the box, corners
+** included (resolution 2 to 1024). *out receives a new mesh (free with lamina_mesh_free;
+** read it with the two-call lamina_mesh_vertices/faces/normals): triangles counter-clockwise
+** seen from where the output is above `level` (outside, for a signed distance), and per
+** vertex the normalised exact gradient of the output (the field's normal). A level set that
+** does not touch the box's faces gives a closed mesh. READ-ONLY on the model.
+** Errors: LAMINA_E_INVALID_ARGUMENT, LAMINA_E_SHAPE (not 3 inputs), LAMINA_E_NUMERIC (the
+** field is not finite somewhere on the grid), LAMINA_E_OUT_OF_MEMORY (output over the mesh
+** limits).
+*/
+lamina_status lamina_model_extract_mesh(const lamina_model *model, size_t resolution,
+                                        float level, const float *bounds, lamina_mesh **out);
+
 lamina_status lamina_model_triplane_upsample(const lamina_model *model, size_t resolution,
                                              lamina_model **out);
 

@@ -53,3 +53,30 @@ public func laminaModelTriplaneUpsample(
     }
   }
 }
+
+@_cdecl("lamina_model_extract_mesh")
+public func laminaModelExtractMesh(
+  _ model: OpaquePointer?, _ resolution: Int, _ level: Float, _ bounds: UnsafePointer<Float>?,
+  _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_extract_mesh"
+    let out = try require(out, "out", in: f)
+    out.pointee = nil
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    let box = try fieldBox(bounds, of: m, in: f)
+    guard resolution >= 2, resolution <= MarchingCubes.maxResolution else {
+      throw LaminaError(
+        .invalidArgument,
+        "\(f): resolution \(UInt(bitPattern: resolution)) is out of range (2 to \(MarchingCubes.maxResolution))"
+      )
+    }
+    guard level.isFinite else { throw LaminaError(.invalidArgument, "\(f): level must be finite") }
+    do {
+      out.pointee = Handles.retain(
+        MeshHandle(try m.extractMesh(resolution: resolution, level: level, box: box)))
+    } catch let e as LaminaError {
+      throw LaminaError(e.code, "\(f): \(e.message)")
+    }
+  }
+}

@@ -105,7 +105,24 @@ final class FieldTrainingTests: XCTestCase {
       try Trainer(model: model, json: #"{"optimizer": "lbfgs", "learning_rates": {"weight": 1}}"#))
   }
 
-  func testSliceAndGridFollowTheDocumentedLayout() throws {
+  func testExtractMeshOfALinearFieldIsAPlaneWithExactNormals() throws {
+    // f = z - 0.25 (a dense layer): the level set is the plane z = 0.25 across the box, and
+    // every normal is +z (toward increasing values).
+    let model = try Model(json: #"{"kind": "mlp", "input": 3, "hidden": [], "output": 1}"#)
+    model.tensor(named: "0.weight")!.value = [0, 0, 1]
+    model.tensor(named: "0.bias")!.value = [-0.25]
+    let mesh = try model.extractMesh(resolution: 9)
+    XCTAssertEqual(mesh.faceCount, 2 * 8 * 8)
+    for v in 0..<mesh.vertexCount {
+      XCTAssertEqual(mesh.vertices[3 * v + 2], 0.25, accuracy: 1e-6)
+      XCTAssertEqual(mesh.normals[3 * v + 2], 1, accuracy: 1e-6)
+    }
+    for t in 0..<mesh.faceCount { XCTAssertGreaterThan(mesh.triangleNormal(t).z, 0.99) }
+    XCTAssertThrowsError(try model.extractMesh(resolution: 1))
+    XCTAssertThrowsError(try model.extractMesh(resolution: 8, channel: 1))
+  }
+
+  func testSliceFollowsTheDocumentedLayout() throws {
     // A linear model y = x + 10 y + 100 z reveals which coordinate lands where.
     let model = try Model(json: #"{"kind": "mlp", "input": 3, "hidden": [], "output": 1}"#)
     model.tensor(named: "0.weight")!.value = [1, 10, 100]
@@ -120,16 +137,9 @@ final class FieldTrainingTests: XCTestCase {
     let sx = try model.slice(axis: 0, offset: 0.25, resolution: 2)
     XCTAssertEqual(sx[1], 0.25 + 10 - 100, accuracy: 1e-5)
     XCTAssertEqual(sx[2], 0.25 - 10 + 100, accuracy: 1e-5)
-    // Grid: index (i * ny + j) * nz + k with x slowest.
-    let box = Model.Box(lower: SIMD3(0, 0, 0), upper: SIMD3(1, 2, 4))
-    let g = try model.sampleGrid(nx: 2, ny: 3, nz: 5, box: box)
-    XCTAssertEqual(g.count, 30)
-    XCTAssertEqual(g[(1 * 3 + 2) * 5 + 4], 1 + 20 + 400, accuracy: 1e-4)
-    XCTAssertEqual(g[(0 * 3 + 1) * 5 + 2], 0 + 10 + 200, accuracy: 1e-4)
     XCTAssertThrowsError(try model.slice(axis: 3, offset: 0, resolution: 4))
     XCTAssertThrowsError(try model.slice(axis: 0, offset: .nan, resolution: 4))
     XCTAssertThrowsError(try model.slice(axis: 0, offset: 0, resolution: 0))
-    XCTAssertThrowsError(try model.sampleGrid(nx: 1, ny: 3, nz: 3))
     XCTAssertThrowsError(try Model.Box([0, 0, 0, 1, -1, 1]))
     let twoInputs = try Model(json: #"{"kind": "mlp", "input": 2, "hidden": [], "output": 1}"#)
     XCTAssertThrowsError(try twoInputs.slice(axis: 2, offset: 0, resolution: 4))

@@ -88,51 +88,41 @@ extension Model {
     return try predict(points)
   }
 
-  /// The field's output `channel` on an `nx` x `ny` x `nz` grid of samples spanning `box`
-  /// (corners included), index `(i * ny + j) * nz + k` for x index i, y index j, z index k
-  /// (numpy's C order of an [nx, ny, nz] array). Evaluated in chunks, so memory beyond the
-  /// result stays bounded.
-  public func sampleGrid(nx: Int, ny: Int, nz: Int, box: Box = .unit, channel: Int = 0) throws
-    -> [Float]
-  {
-    try requireField("sampling a grid")
-    for (name, n) in [("nx", nx), ("ny", ny), ("nz", nz)] {
-      guard n >= 2, n <= Model.maxFieldResolution else {
-        throw LaminaError.invalid(
-          "grid: \(name) must be from 2 to \(Model.maxFieldResolution), not \(n)")
-      }
-    }
+  /// The iso-surface where output `channel` equals `level`, by marching cubes on a grid of
+  /// `resolution` samples per axis spanning `box` (corners included), evaluated in chunks.
+  /// Triangles are counter-clockwise seen from where the output is above `level` (outside,
+  /// for a signed distance), and each vertex's normal is the normalised gradient of the
+  /// output there (exact, by back-propagation), pointing toward increasing values.
+  public func extractMesh(
+    resolution: Int, level: Float = 0, box: Box? = nil, channel: Int = 0
+  ) throws -> TriangleMesh {
+    try requireField("extracting a mesh")
     guard channel >= 0, channel < outputDim else {
       throw LaminaError.invalid(
-        "grid: channel \(channel) is out of range (the model has \(outputDim) outputs)")
+        "extracting a mesh: channel \(channel) is out of range (\(outputDim) outputs)")
     }
-    let total = nx * ny * nz
-    var values = [Float](repeating: 0, count: total)
-    let step = (box.upper - box.lower) / SIMD3(Float(nx - 1), Float(ny - 1), Float(nz - 1))
-    let chunk = 65536
-    var points = [Float](repeating: 0, count: 3 * chunk)
-    var out = [Float](repeating: 0, count: chunk * outputDim)
-    var start = 0
-    while start < total {
-      let m = min(chunk, total - start)
-      for s in 0..<m {
-        let index = start + s
-        let k = index % nz
-        let j = (index / nz) % ny
-        let i = index / (ny * nz)
-        let p = box.lower + step * SIMD3(Float(i), Float(j), Float(k))
-        points[3 * s] = p.x
-        points[3 * s + 1] = p.y
-        points[3 * s + 2] = p.z
-      }
-      try points.withUnsafeBufferPointer { pb in
-        try out.withUnsafeMutableBufferPointer { ob in
-          try predict(pb.baseAddress!, count: m, into: ob.baseAddress!)
+    let box = box ?? fieldBox
+    let k = outputDim
+    var out = [Float]()
+    var jacobian = [Float]()
+    return try MarchingCubes.extract(
+      resolution: (resolution, resolution, resolution), lower: box.lower, upper: box.upper,
+      level: level,
+      evaluate: { points, count, values in
+        if out.count < count * k { out = [Float](repeating: 0, count: count * k) }
+        try out.withUnsafeMutableBufferPointer {
+          try self.predict(points, count: count, into: $0.baseAddress!)
         }
-      }
-      for s in 0..<m { values[start + s] = out[s * outputDim + channel] }
-      start += m
-    }
-    return values
+        for r in 0..<count { values[r] = out[r * k + channel] }
+      },
+      gradient: { points, count, gradients in
+        if jacobian.count < count * k * 3 { jacobian = [Float](repeating: 0, count: count * k * 3) }
+        try jacobian.withUnsafeMutableBufferPointer {
+          try self.inputGradient(points, count: count, into: $0.baseAddress!)
+        }
+        for r in 0..<count {
+          for d in 0..<3 { gradients[3 * r + d] = jacobian[(r * k + channel) * 3 + d] }
+        }
+      })
   }
 }

@@ -149,6 +149,10 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         [_handle, _size, ctypes.c_float, _size, _floats, _floats],
     ),
     "lamina_model_triplane_upsample": (_status, [_handle, _size, _handle_out]),
+    "lamina_model_extract_mesh": (
+        _status,
+        [_handle, _size, ctypes.c_float, _floats, _handle_out],
+    ),
 
     # Training
     "lamina_trainer_create": (_status, [_handle, _text, _handle_out]),
