@@ -204,3 +204,16 @@ final class MeshDistanceTests: XCTestCase {
     XCTAssertLessThan(bvh.nodeCount, 2 * 5000)
   }
 }
+
+/// Agreement with an independent implementation (trimesh), to 1e-4.
+final class MeshSDFReferenceTests: XCTestCase {
+  func testCoarseTorusMatchesTrimesh() {
+    let bvh = TriangleBVH(MeshFixtures.torus(R: 0.6, r: 0.25, nu: 24, nv: 12))
+    let sdf = bvh.signedDistances(MeshSDFReference.points)
+    XCTAssertEqual(sdf.count, MeshSDFReference.sdf.count)
+    XCTAssertEqual(MeshSDFReference.sdf.filter { $0 < 0 }.count, 12)
+    for (i, want) in MeshSDFReference.sdf.enumerated() {
+      XCTAssertEqual(Double(sdf[i]), want, accuracy: 1e-4, "point \(i)")
+    }
+  }
+}

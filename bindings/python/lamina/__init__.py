@@ -34,6 +34,15 @@ from .errors import (
     UnsupportedError,
 )
 from .kan import KAN, create_dataset
+from .mesh_ops import (
+    load_mesh,
+    mesh_closest_point,
+    mesh_sdf,
+    mesh_winding_number,
+    sample_sdf_points,
+    sample_surface,
+    save_mesh,
+)
 from .model import MLP, IncompatibleKeys, Model, load
 from .trainer import History, Progress, Trainer
 
@@ -63,6 +72,13 @@ __all__ = [
     "library_path",
     "library_version",
     "load",
+    "load_mesh",
+    "mesh_closest_point",
+    "mesh_sdf",
+    "mesh_winding_number",
+    "sample_sdf_points",
+    "sample_surface",
+    "save_mesh",
 ]
 
 
