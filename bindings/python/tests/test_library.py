@@ -57,6 +57,7 @@ _C_TYPES = {
     "float": ctypes.c_float,
     "double": ctypes.c_double,
     "int": ctypes.c_int,
+    "uint64_t": ctypes.c_uint64,
 }
 
 
