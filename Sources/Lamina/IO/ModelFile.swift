@@ -75,8 +75,9 @@ extension Model {
 enum FileIO {
   static func errorText() -> String { String(cString: strerror(errno)) }
 
-  /// The whole file, refusing files larger than `limit`.
-  static func readFile(_ path: String, limit: Int) throws -> [UInt8] {
+  /// The whole file, refusing files larger than `limit` (`what` names the kind of file the
+  /// caller expects, for that message).
+  static func readFile(_ path: String, limit: Int, what: String = "model") throws -> [UInt8] {
     // O_NONBLOCK so that opening a FIFO or device cannot hang; cleared once the file is
     // known to be regular.
     let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
@@ -90,7 +91,7 @@ enum FileIO {
     _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
     let size = Int(st.st_size)
     guard size <= limit else {
-      throw LaminaError.format("\"\(path)\" is \(size) bytes, larger than any valid model")
+      throw LaminaError.format("\"\(path)\" is \(size) bytes, larger than any valid \(what)")
     }
     var bytes = [UInt8](repeating: 0, count: size)
     var got = 0
@@ -105,6 +106,7 @@ enum FileIO {
 
   /// Writes `bytes` to a temporary file in the same directory, syncs it, and renames it
   /// over `path`; on any failure the temporary file is removed and `path` is untouched.
+  /// Shared by every file the library writes (models, meshes).
   static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
     // mkstemp picks a name no other thread or process is using.
     var template = Array("\(path).tmp-XXXXXX".utf8CString)

@@ -36,6 +36,15 @@ from .errors import (
 from .field import TriplaneField
 from .kan import KAN, create_dataset
 from . import metrics
+from .mesh_ops import (
+    load_mesh,
+    mesh_closest_point,
+    mesh_sdf,
+    mesh_winding_number,
+    sample_sdf_points,
+    sample_surface,
+    save_mesh,
+)
 from .model import MLP, IncompatibleKeys, Model, load
 from .shapes import marching_cubes, shape_gradient, shape_mesh, shape_sdf
 from .trainer import History, Progress, Trainer
@@ -67,8 +76,15 @@ __all__ = [
     "library_path",
     "library_version",
     "load",
+    "load_mesh",
     "marching_cubes",
+    "mesh_closest_point",
+    "mesh_sdf",
+    "mesh_winding_number",
     "metrics",
+    "sample_sdf_points",
+    "sample_surface",
+    "save_mesh",
     "shape_gradient",
     "shape_mesh",
     "shape_sdf",

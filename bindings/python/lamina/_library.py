@@ -129,6 +129,13 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "lamina_mesh_faces": (_status, [_handle, _uint32s, _size, _size_out]),
     "lamina_mesh_normals": (_status, [_handle, _floats, _size, _size_out]),
     # (mesh files, signed distance and sampling)
+    "lamina_mesh_load": (_status, [_text, _handle_out]),
+    "lamina_mesh_save": (_status, [_handle, _text]),
+    "lamina_mesh_signed_distance": (_status, [_handle, _floats, _size, _floats]),
+    "lamina_mesh_winding_number": (_status, [_handle, _floats, _size, _floats]),
+    "lamina_mesh_closest_point": (_status, [_handle, _floats, _size, _floats, _uint32s]),
+    "lamina_mesh_sample_surface": (_status, [_handle, _size, ctypes.c_uint64, _floats, _floats]),
+    "lamina_mesh_sample_points": (_status, [_handle, _text, _size, _floats, _floats]),
 
     # Analytic shapes, marching cubes and mesh metrics
     "lamina_shape_sdf": (_status, [_text, _floats, _size, _floats]),

@@ -1,0 +1,219 @@
+import XCTest
+
+@testable import Lamina
+
+/// Signed distance, closest points and winding numbers of triangle meshes (TriangleBVH).
+final class MeshDistanceTests: XCTestCase {
+  func testFixturesAreClosedAndOutward() {
+    XCTAssertEqual(MeshFixtures.signedVolume(MeshFixtures.box([0.5, 0.3, 0.4])), 0.48, accuracy: 1e-6)
+    XCTAssertGreaterThan(MeshFixtures.signedVolume(MeshFixtures.icosphere(levels: 2)), 4.0)
+    let torus = MeshFixtures.signedVolume(MeshFixtures.torus())
+    XCTAssertEqual(torus, 2 * .pi * .pi * 0.6 * 0.25 * 0.25, accuracy: 0.02)
+  }
+
+  /// Brute force over every triangle with the same kernel.
+  func bruteNearest(_ mesh: TriangleMesh, _ q: SIMD3<Float>) -> Float {
+    var best = Float.infinity
+    for t in 0..<mesh.faceCount {
+      let p = ClosestPoint.onTriangle(
+        q, mesh.vertex(Int(mesh.faces[3 * t])), mesh.vertex(Int(mesh.faces[3 * t + 1])),
+        mesh.vertex(Int(mesh.faces[3 * t + 2])))
+      best = min(best, ClosestPoint.distanceSquared(q, p))
+    }
+    return best
+  }
+
+  func testClosestPointMatchesBruteForce() throws {
+    // A soup of random triangles (overlapping, unoriented, some slivers) and a torus.
+    var rng = RandomSource(seed: 5)
+    var v: [Float] = []
+    for _ in 0..<300 {
+      let c = (0..<3).map { _ in Float(rng.uniform(-1, 1)) }
+      for _ in 0..<3 { for k in 0..<3 { v.append(c[k] + Float(rng.uniform(-0.2, 0.2))) } }
+    }
+    let soup = try TriangleMesh(vertices: v, faces: (0..<900).map { UInt32($0) })
+    for mesh in [soup, MeshFixtures.torus()] {
+      let bvh = TriangleBVH(mesh)
+      let q = MeshFixtures.randomPoints(500, -1.5, 1.5, seed: 6)
+      for i in 0..<500 {
+        let p = SIMD3(q[3 * i], q[3 * i + 1], q[3 * i + 2])
+        let hit = bvh.nearest(to: p)
+        XCTAssertEqual(hit.distanceSquared, bruteNearest(mesh, p), "query \(i)")
+        // The reported triangle really holds the reported point at that distance.
+        let t = hit.triangle
+        let again = ClosestPoint.onTriangle(
+          p, mesh.vertex(Int(mesh.faces[3 * t])), mesh.vertex(Int(mesh.faces[3 * t + 1])),
+          mesh.vertex(Int(mesh.faces[3 * t + 2])))
+        XCTAssertEqual(again, hit.point)
+      }
+    }
+  }
+
+  func testClosestPointOnTriangleRegions() {
+    let (a, b, c) = (SIMD3<Float>(0, 0, 0), SIMD3<Float>(1, 0, 0), SIMD3<Float>(0, 1, 0))
+    XCTAssertEqual(ClosestPoint.onTriangle([-1, -1, 3], a, b, c), a)
+    XCTAssertEqual(ClosestPoint.onTriangle([2, -0.5, 1], a, b, c), b)
+    XCTAssertEqual(ClosestPoint.onTriangle([-0.1, 2, 0], a, b, c), c)
+    XCTAssertEqual(ClosestPoint.onTriangle([0.5, -1, -2], a, b, c), [0.5, 0, 0])
+    XCTAssertEqual(ClosestPoint.onTriangle([-3, 0.25, 0], a, b, c), [0, 0.25, 0])
+    XCTAssertEqual(ClosestPoint.onTriangle([1, 1, 0], a, b, c), [0.5, 0.5, 0])
+    XCTAssertEqual(ClosestPoint.onTriangle([0.25, 0.25, 7], a, b, c), [0.25, 0.25, 0])
+    // Degenerate triangles: a repeated vertex, and three collinear points.
+    let p = ClosestPoint.onTriangle([0.5, 1, 0], a, a, b)
+    XCTAssertEqual(p, [0.5, 0, 0])
+    let q = ClosestPoint.onTriangle([1.5, 1, 0], a, [2, 0, 0], b)
+    XCTAssertEqual(q, [1.5, 0, 0])
+    let r = ClosestPoint.onTriangle([3, 4, 5], a, a, a)
+    XCTAssertEqual(r, a)
+  }
+
+  /// Exact SDF of the box `[-h, h]`.
+  func boxSDF(_ p: SIMD3<Float>, _ h: SIMD3<Float>) -> Double {
+    let q = SIMD3<Double>(Double(abs(p.x)), Double(abs(p.y)), Double(abs(p.z))) - SIMD3<Double>(h)
+    let outside = pointwiseMax(q, SIMD3<Double>.zero)
+    return (outside * outside).sum().squareRoot() + min(max(q.x, max(q.y, q.z)), 0)
+  }
+
+  func testBoxSDFMatchesAnalytic() {
+    let h = SIMD3<Float>(0.5, 0.3, 0.4)
+    let bvh = TriangleBVH(MeshFixtures.box(h))
+    let q = MeshFixtures.randomPoints(4000, -1, 1, seed: 11)
+    let sdf = bvh.signedDistances(q)
+    var inside = 0
+    for i in 0..<4000 {
+      let p = SIMD3(q[3 * i], q[3 * i + 1], q[3 * i + 2])
+      let want = boxSDF(p, h)
+      XCTAssertEqual(Double(sdf[i]), want, accuracy: 1e-5, "point \(p)")
+      if want < 0 { inside += 1 }
+    }
+    // Enough points on both sides to mean something (the box is 6% of the cube).
+    XCTAssertGreaterThan(inside, 150)
+  }
+
+  func testIcosphereBetweenInscribedAndCircumscribedSpheres() {
+    let mesh = MeshFixtures.icosphere(levels: 3)
+    // Inscribed radius: the nearest face plane to the centre.
+    var inner = Float.infinity
+    for t in 0..<mesh.faceCount {
+      inner = min(inner, (mesh.triangleNormal(t) * mesh.vertex(Int(mesh.faces[3 * t]))).sum())
+    }
+    XCTAssertGreaterThan(inner, 0.98)
+    let bvh = TriangleBVH(mesh)
+    let q = MeshFixtures.randomPoints(3000, -1.6, 1.6, seed: 12)
+    let sdf = bvh.signedDistances(q)
+    for i in 0..<3000 {
+      let r = SIMD3(q[3 * i], q[3 * i + 1], q[3 * i + 2])
+      let norm = (r * r).sum().squareRoot()
+      XCTAssertGreaterThanOrEqual(sdf[i], norm - 1 - 1e-6, "point \(r)")
+      XCTAssertLessThanOrEqual(sdf[i], norm - inner + 1e-6, "point \(r)")
+    }
+  }
+
+  func testFastWindingNumberMatchesExact() {
+    let mesh = MeshFixtures.torus(nu: 48, nv: 24)
+    let fast = TriangleBVH(mesh)
+    let exact = TriangleBVH(mesh, beta: .infinity)
+    let q = MeshFixtures.randomPoints(300, -1.2, 1.2, seed: 13)
+    var worst: Float = 0
+    var total: Float = 0
+    for i in 0..<300 {
+      let p = SIMD3(q[3 * i], q[3 * i + 1], q[3 * i + 2])
+      let we = exact.windingNumber(at: p)
+      let error = abs(we - fast.windingNumber(at: p))
+      worst = max(worst, error)
+      total += error
+      // Exact winding numbers of a closed mesh are integers away from the surface.
+      if fast.distance(to: p) > 1e-3 {
+        XCTAssertEqual(we, we.rounded(), accuracy: 1e-3, "point \(p)")
+      }
+    }
+    // First-order expansions with beta = 2: measured worst 0.025, mean 0.0027 (the error
+    // falls as beta grows: 0.008 and 0.0008 at beta 3). Far below the 0.5 that decides
+    // the sign.
+    XCTAssertLessThan(worst, 0.05)
+    XCTAssertLessThan(total / 300, 0.005)
+    // A wider beta is more accurate.
+    let wide = TriangleBVH(mesh, beta: 4)
+    var wideWorst: Float = 0
+    for i in 0..<300 {
+      let p = SIMD3(q[3 * i], q[3 * i + 1], q[3 * i + 2])
+      wideWorst = max(wideWorst, abs(exact.windingNumber(at: p) - wide.windingNumber(at: p)))
+    }
+    XCTAssertLessThan(wideWorst, 0.01)
+  }
+
+  func testSignsSurviveHolesAndCracks() throws {
+    // An icosphere with three triangles removed (a hole) and the vertices of one more
+    // triangle's neighbourhood pulled apart (a crack), compared with the exact sphere.
+    let sphere = MeshFixtures.icosphere(levels: 3)
+    var faces = sphere.faces
+    faces.removeSubrange(0..<9)
+    var vertices = sphere.vertices
+    let seam = Int(faces[300])
+    // Duplicate one vertex, move the copy 0.01 along x, and use it in half of its faces.
+    vertices += [vertices[3 * seam] + 0.01, vertices[3 * seam + 1], vertices[3 * seam + 2]]
+    var used = 0
+    for k in 0..<faces.count where faces[k] == UInt32(seam) {
+      if used % 2 == 0 { faces[k] = UInt32(vertices.count / 3 - 1) }
+      used += 1
+    }
+    XCTAssertGreaterThan(used, 3)
+    let mesh = try TriangleMesh(vertices: vertices, faces: faces)
+    let bvh = TriangleBVH(mesh)
+    let q = MeshFixtures.randomPoints(3000, -1.5, 1.5, seed: 14)
+    let sdf = bvh.signedDistances(q)
+    var checked = 0
+    for i in 0..<3000 {
+      let p = SIMD3(q[3 * i], q[3 * i + 1], q[3 * i + 2])
+      let r = (p * p).sum().squareRoot()
+      // Points clearly inside or outside: away from the surface by more than the mesh's
+      // deviation from the sphere (about 0.005) plus a margin.
+      guard abs(r - 1) > 0.03 else { continue }
+      checked += 1
+      XCTAssertEqual(sdf[i] < 0, r < 1, "point \(p) at radius \(r)")
+    }
+    XCTAssertGreaterThan(checked, 2500)
+  }
+
+  func testBatchIsDeterministicAndMatchesSinglePoints() {
+    let bvh = TriangleBVH(MeshFixtures.torus())
+    let q = MeshFixtures.randomPoints(5000, -1, 1, seed: 15)
+    let a = bvh.signedDistances(q)
+    let b = bvh.signedDistances(q)
+    XCTAssertEqual(a, b)
+    for i in stride(from: 0, to: 5000, by: 97) {
+      XCTAssertEqual(a[i], bvh.signedDistance(at: SIMD3(q[3 * i], q[3 * i + 1], q[3 * i + 2])))
+    }
+  }
+
+  func testEmptyMesh() throws {
+    let bvh = TriangleBVH(try TriangleMesh(vertices: [0, 0, 0], faces: []))
+    XCTAssertEqual(bvh.nodeCount, 0)
+    XCTAssertEqual(bvh.nearest(to: .zero).triangle, -1)
+    XCTAssertEqual(bvh.windingNumber(at: .zero), 0)
+    XCTAssertEqual(bvh.signedDistance(at: .zero), .infinity)
+  }
+
+  func testCoincidentTrianglesKeepTheTreeShallow() throws {
+    // 5000 copies of one triangle: no plane separates them, so every split is a median.
+    let mesh = try TriangleMesh(
+      vertices: [0, 0, 0, 1, 0, 0, 0, 1, 0], faces: [UInt32](repeating: 0, count: 0)
+        + (0..<5000).flatMap { _ in [UInt32(0), 1, 2] })
+    let bvh = TriangleBVH(mesh)
+    XCTAssertEqual(bvh.nearest(to: [0.2, 0.2, 1]).distanceSquared, 1)
+    XCTAssertLessThan(bvh.nodeCount, 2 * 5000)
+  }
+}
+
+/// Agreement with an independent implementation (trimesh), to 1e-4.
+final class MeshSDFReferenceTests: XCTestCase {
+  func testCoarseTorusMatchesTrimesh() {
+    let bvh = TriangleBVH(MeshFixtures.torus(R: 0.6, r: 0.25, nu: 24, nv: 12))
+    let sdf = bvh.signedDistances(MeshSDFReference.points)
+    XCTAssertEqual(sdf.count, MeshSDFReference.sdf.count)
+    XCTAssertEqual(MeshSDFReference.sdf.filter { $0 < 0 }.count, 12)
+    for (i, want) in MeshSDFReference.sdf.enumerated() {
+      XCTAssertEqual(Double(sdf[i]), want, accuracy: 1e-4, "point \(i)")
+    }
+  }
+}
