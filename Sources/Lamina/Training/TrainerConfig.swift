@@ -124,6 +124,7 @@ public struct TrainerConfig: Equatable, Sendable {
     case "huber": loss = .huber(delta: Float(delta))
     case "bce_with_logits", "bce": loss = .bceWithLogits
     case "cross_entropy": loss = .crossEntropy
+    case "unsigned_distance": loss = .unsignedDistance
     default:
       throw LaminaError.invalid(
         "trainer config: unknown loss \"\(lossName)\" (known: \(Loss.names.joined(separator: ", ")))"

@@ -406,7 +406,7 @@ class TriplaneField(Model):
         points, see :func:`lamina.sample_sdf_points`), computes their exact signed distances
         to the mesh, and calls :meth:`fit_sdf` with the remaining keyword arguments.
         """
-        from .geometry import sample_sdf_points
+        from .mesh_ops import sample_sdf_points
 
         options: Dict[str, Any] = {"bounds": self.bounds.tolist(), "seed": int(seed)}
         if near_fraction is not None:
