@@ -24,7 +24,7 @@ C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.
 C_EXAMPLES := $(patsubst bindings/c/examples/%.c,$(BUILD)/examples/%,$(wildcard bindings/c/examples/*.c))
 
 .PHONY: all lib setup venv test test-swift test-c test-python test-header test-valgrind \
-	test-install demo examples install uninstall clean bench-mlp bench-latency bench-kan python-package install-python
+	test-install demo examples install uninstall clean bench-mlp bench-latency bench-kan bench-mesh python-package install-python
 
 all: lib
 
@@ -124,6 +124,10 @@ bench-latency: $(BUILD)/bench/mlp_predict_latency
 # Adam step time of a [32, 32, 8] cubic B-spline KAN, batch 4096, grids 5, 100 and 1000.
 bench-kan: $(BUILD)/bench/kan_step_time
 	$(BUILD)/bench/kan_step_time 4096 10 5 100 1000
+
+# Signed distance of 1M points to a 50k-triangle torus mesh (BVH + fast winding numbers).
+bench-mesh: $(BUILD)/bench/mesh_sdf
+	$(BUILD)/bench/mesh_sdf 1000000 250 100
 
 # ---- install ----------------------------------------------------------------------------
 install: $(LIB)

@@ -14,7 +14,8 @@ private func queryPoints(_ points: UnsafePointer<Float>?, _ n: Int, in f: String
 {
   let n = try sampleCount(n, in: f)
   guard n <= Limits.maxBatchElements / 3 else {
-    throw LaminaError(.outOfMemory, "\(f): n = \(n) is over the limit of \(Limits.maxBatchElements / 3) points")
+    throw LaminaError(
+      .outOfMemory, "\(f): n = \(n) is over the limit of \(Limits.maxBatchElements / 3) points")
   }
   guard n > 0 else { return nil }
   let p = try require(points, "points", in: f)
@@ -26,7 +27,9 @@ private func queryPoints(_ points: UnsafePointer<Float>?, _ n: Int, in f: String
 
 /// Refuses meshes with no triangles (no surface to measure distance to).
 private func requireTriangles(_ m: MeshHandle, in f: String) throws {
-  guard m.mesh.faceCount > 0 else { throw LaminaError(.invalidArgument, "\(f): the mesh has no triangles") }
+  guard m.mesh.faceCount > 0 else {
+    throw LaminaError(.invalidArgument, "\(f): the mesh has no triangles")
+  }
 }
 
 /// Prefixes an engine error with the function's name.
@@ -39,7 +42,9 @@ private func named<T>(_ f: String, _ body: () throws -> T) throws -> T {
 }
 
 @_cdecl("lamina_mesh_load")
-public func laminaMeshLoad(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?)
+public func laminaMeshLoad(
+  _ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?
+)
   -> lamina_status
 {
   guarded {
@@ -66,7 +71,8 @@ public func laminaMeshSave(_ mesh: OpaquePointer?, _ path: UnsafePointer<CChar>?
 
 @_cdecl("lamina_mesh_signed_distance")
 public func laminaMeshSignedDistance(
-  _ mesh: OpaquePointer?, _ points: UnsafePointer<Float>?, _ n: Int, _ sdf: UnsafeMutablePointer<Float>?
+  _ mesh: OpaquePointer?, _ points: UnsafePointer<Float>?, _ n: Int,
+  _ sdf: UnsafeMutablePointer<Float>?
 ) -> lamina_status {
   guarded {
     let f = "lamina_mesh_signed_distance"
@@ -80,7 +86,8 @@ public func laminaMeshSignedDistance(
 
 @_cdecl("lamina_mesh_winding_number")
 public func laminaMeshWindingNumber(
-  _ mesh: OpaquePointer?, _ points: UnsafePointer<Float>?, _ n: Int, _ winding: UnsafeMutablePointer<Float>?
+  _ mesh: OpaquePointer?, _ points: UnsafePointer<Float>?, _ n: Int,
+  _ winding: UnsafeMutablePointer<Float>?
 ) -> lamina_status {
   guarded {
     let f = "lamina_mesh_winding_number"
@@ -116,7 +123,8 @@ public func laminaMeshSampleSurface(
     let m = try meshHandle(mesh, in: f)
     let n = try sampleCount(n, in: f)
     guard n <= Limits.maxBatchElements / 3 else {
-      throw LaminaError(.outOfMemory, "\(f): n = \(n) is over the limit of \(Limits.maxBatchElements / 3) points")
+      throw LaminaError(
+        .outOfMemory, "\(f): n = \(n) is over the limit of \(Limits.maxBatchElements / 3) points")
     }
     guard n > 0 else { return }
     let out = try require(points, "points", in: f)
@@ -145,16 +153,21 @@ public func laminaMeshSamplePoints(
     var options = SDFSampleOptions()
     if let optionsJSON {
       let text = try string(optionsJSON, "options_json", in: f)
-      options = try named(f) { try SDFSampleOptions(json: JSONValue.parse(text, what: "options_json")) }
+      options = try named(f) {
+        try SDFSampleOptions(json: JSONValue.parse(text, what: "options_json"))
+      }
     }
     try requireTriangles(m, in: f)
     let n = try sampleCount(n, in: f)
     guard n <= Limits.maxBatchElements / 3 else {
-      throw LaminaError(.outOfMemory, "\(f): n = \(n) is over the limit of \(Limits.maxBatchElements / 3) points")
+      throw LaminaError(
+        .outOfMemory, "\(f): n = \(n) is over the limit of \(Limits.maxBatchElements / 3) points")
     }
     guard n > 0 else { return }
     let p = try require(points, "points", in: f)
     let s = try require(sdf, "sdf", in: f)
-    try named(f) { try SDFSampling.sample(m.mesh, bvh: m.bvh, count: n, options: options, points: p, sdf: s) }
+    try named(f) {
+      try SDFSampling.sample(m.mesh, bvh: m.bvh, count: n, options: options, points: p, sdf: s)
+    }
   }
 }

@@ -20,7 +20,9 @@ final class MeshFileTests: XCTestCase {
   override func tearDown() {
     if let d = opendir(directory) {
       while let e = readdir(d) {
-        let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        let name = withUnsafeBytes(of: e.pointee.d_name) {
+          String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+        }
         if name != "." && name != ".." { unlink("\(directory)/\(name)") }
       }
       closedir(d)
@@ -32,7 +34,9 @@ final class MeshFileTests: XCTestCase {
     var names: [String] = []
     if let d = opendir(directory) {
       while let e = readdir(d) {
-        let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        let name = withUnsafeBytes(of: e.pointee.d_name) {
+          String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+        }
         if name != "." && name != ".." { names.append(name) }
       }
       closedir(d)
@@ -52,12 +56,15 @@ final class MeshFileTests: XCTestCase {
   func awkwardMesh(normals: Bool) throws -> TriangleMesh {
     let torus = MeshFixtures.torus(nu: 12, nv: 8)
     let v = torus.vertices.enumerated().map { $0.element * 1.000_000_1 + Float($0.offset) * 1e-7 }
-    let n = normals ? (0..<torus.vertexCount).flatMap { i -> [Float] in [Float(i % 3) - 1, 0.5, -0.25] } : []
+    let n =
+      normals
+      ? (0..<torus.vertexCount).flatMap { i -> [Float] in [Float(i % 3) - 1, 0.5, -0.25] } : []
     return try TriangleMesh(vertices: v, faces: torus.faces, normals: n)
   }
 
   func assertFails(
-    _ body: @autoclosure () throws -> TriangleMesh, _ code: LaminaError.Code = .format, _ containing: String = "",
+    _ body: @autoclosure () throws -> TriangleMesh, _ code: LaminaError.Code = .format,
+    _ containing: String = "",
     file: StaticString = #filePath, line: UInt = #line
   ) {
     do {
@@ -66,7 +73,9 @@ final class MeshFileTests: XCTestCase {
     } catch let e as LaminaError {
       XCTAssertEqual(e.code, code, e.message, file: file, line: line)
       if !containing.isEmpty {
-        XCTAssertTrue(e.message.contains(containing), "\"\(e.message)\" lacks \"\(containing)\"", file: file, line: line)
+        XCTAssertTrue(
+          e.message.contains(containing), "\"\(e.message)\" lacks \"\(containing)\"", file: file,
+          line: line)
       }
     } catch {
       XCTFail("unexpected \(error)", file: file, line: line)
@@ -81,8 +90,10 @@ final class MeshFileTests: XCTestCase {
     XCTAssertEqual(try MeshFile.decodeOBJ(MeshFile.encodeOBJ(plain)), plain)
     XCTAssertEqual(try MeshFile.decodePLY(MeshFile.encodePLY(plain, binary: true)), plain)
     XCTAssertEqual(try MeshFile.decodePLY(MeshFile.encodePLY(plain, binary: false)), plain)
-    XCTAssertEqual(try MeshFile.decodePLY(MeshFile.encodePLY(withNormals, binary: true)), withNormals)
-    XCTAssertEqual(try MeshFile.decodePLY(MeshFile.encodePLY(withNormals, binary: false)), withNormals)
+    XCTAssertEqual(
+      try MeshFile.decodePLY(MeshFile.encodePLY(withNormals, binary: true)), withNormals)
+    XCTAssertEqual(
+      try MeshFile.decodePLY(MeshFile.encodePLY(withNormals, binary: false)), withNormals)
     // OBJ does not carry normals.
     XCTAssertEqual(try MeshFile.decodeOBJ(MeshFile.encodeOBJ(withNormals)), plain)
     // An empty mesh.
@@ -102,7 +113,8 @@ final class MeshFileTests: XCTestCase {
     }
     // .ply is written binary; no temporary files are left behind.
     let bytes = try FileIO.readFile("\(directory)/b.ply", limit: 1 << 20)
-    XCTAssertTrue(String(decoding: bytes.prefix(40), as: UTF8.self).contains("binary_little_endian"))
+    XCTAssertTrue(
+      String(decoding: bytes.prefix(40), as: UTF8.self).contains("binary_little_endian"))
     XCTAssertEqual(files(), ["C.PLY", "a.obj", "b.ply", "d.Obj"])
     // Overwriting replaces the file.
     let box = MeshFixtures.box([1, 1, 1])
@@ -182,7 +194,10 @@ final class MeshFileTests: XCTestCase {
     var rng = RandomSource(seed: 4)
     for _ in 0..<300 {
       let bytes = (0..<Int(rng.index(below: 200))).map { _ in
-        [UInt8(ascii: "v"), UInt8(ascii: "f"), 0x20, 0x0A, 0x2F, 0x2D, UInt8(ascii: "1"), UInt8(ascii: "0"), 0xFF][rng.index(below: 9)]
+        [
+          UInt8(ascii: "v"), UInt8(ascii: "f"), 0x20, 0x0A, 0x2F, 0x2D, UInt8(ascii: "1"),
+          UInt8(ascii: "0"), 0xFF,
+        ][rng.index(below: 9)]
       }
       _ = try? MeshFile.decodeOBJ(bytes)
     }
@@ -191,7 +206,9 @@ final class MeshFileTests: XCTestCase {
   // MARK: - PLY forms
 
   /// Little-endian bytes of a value.
-  func le<T: FixedWidthInteger>(_ x: T) -> [UInt8] { withUnsafeBytes(of: x.littleEndian) { Array($0) } }
+  func le<T: FixedWidthInteger>(_ x: T) -> [UInt8] {
+    withUnsafeBytes(of: x.littleEndian) { Array($0) }
+  }
   func le(_ x: Float) -> [UInt8] { le(x.bitPattern) }
   func le(_ x: Double) -> [UInt8] { le(x.bitPattern) }
 
@@ -227,9 +244,13 @@ final class MeshFileTests: XCTestCase {
     bytes += [1] + [2] + le(Float(0.5)) + le(Float(0.25)) + [2] + [0]
     let corners: [[Double]] = [[0, 0, 0], [1, 0, 0], [1, 1, 0.1], [0, 1, 0]]
     for (i, c) in corners.enumerated() {
-      bytes += [UInt8(i)] + le(c[0]) + le(c[1]) + [UInt8(i % 2)] + (i % 2 == 1 ? le(Int32(7)) : []) + le(c[2])
+      bytes +=
+        [UInt8(i)] + le(c[0]) + le(c[1]) + [UInt8(i % 2)] + (i % 2 == 1 ? le(Int32(7)) : [])
+        + le(c[2])
     }
-    bytes += [9] + le(UInt32(4)) + le(UInt32(0)) + le(UInt32(1)) + le(UInt32(2)) + le(UInt32(3)) + le(Float(1))
+    bytes +=
+      [9] + le(UInt32(4)) + le(UInt32(0)) + le(UInt32(1)) + le(UInt32(2)) + le(UInt32(3))
+      + le(Float(1))
     bytes += [9] + le(UInt32(3)) + le(UInt32(3)) + le(UInt32(2)) + le(UInt32(1)) + le(Float(1))
     bytes += le(Int32(0)) + le(Int32(1))
     let mesh = try MeshFile.decodePLY(bytes)
@@ -281,7 +302,8 @@ final class MeshFileTests: XCTestCase {
     XCTAssertEqual(mesh.vertices, [0, 0, 0, 1, 0, 0, 0, 1, 0])
     XCTAssertEqual(mesh.faces, [0, 1, 2])
     for length in 0..<(text.utf8.count - 3) {
-      XCTAssertThrowsError(try MeshFile.decodePLY(Array(text.utf8.prefix(length))), "length \(length)")
+      XCTAssertThrowsError(
+        try MeshFile.decodePLY(Array(text.utf8.prefix(length))), "length \(length)")
     }
   }
 
@@ -291,7 +313,9 @@ final class MeshFileTests: XCTestCase {
     }
     func ply(_ s: String) throws -> TriangleMesh { try MeshFile.decodePLY(Array(s.utf8)) }
     let vertexProps = "property float x\nproperty float y\nproperty float z\n"
-    let tri = header("element vertex 3\n" + vertexProps + "element face 1\nproperty list uchar int vertex_indices\nend_header\n")
+    let tri = header(
+      "element vertex 3\n" + vertexProps
+        + "element face 1\nproperty list uchar int vertex_indices\nend_header\n")
     XCTAssertNoThrow(try ply(tri + "0 0 0 1 0 0 0 1 0 3 0 1 2\n"))
     assertFails(try ply(tri + "0 0 0 1 0 0 0 1 0 3 0 1 3\n"), .format, "vertex 3")
     assertFails(try ply(tri + "0 0 0 1 0 0 0 1 0 3 0 1 -1\n"), .format)
@@ -308,29 +332,53 @@ final class MeshFileTests: XCTestCase {
     assertFails(try ply(header("end_header\n", format: "utf16")), .format)
     assertFails(try ply(header("property float x\nend_header\n")), .format, "before any element")
     assertFails(try ply(header("element vertex 1\nproperty quad x\nend_header\n")), .format)
-    assertFails(try ply(header("element vertex 1\nproperty list float int x\nend_header\n")), .format)
+    assertFails(
+      try ply(header("element vertex 1\nproperty list float int x\nend_header\n")), .format)
     assertFails(try ply(header("element vertex -1\nend_header\n")), .format)
-    assertFails(try ply(header("element vertex 1\n" + vertexProps + "property float x\nend_header\n")), .format, "twice")
-    assertFails(try ply(header("element vertex 1\nproperty float x\nproperty float y\nend_header\n0 0\n")), .format, "\"z\"")
-    assertFails(try ply(header("element vertex 1\n" + vertexProps + "frobnicate\nend_header\n")), .format, "unknown keyword")
+    assertFails(
+      try ply(header("element vertex 1\n" + vertexProps + "property float x\nend_header\n")),
+      .format, "twice")
+    assertFails(
+      try ply(header("element vertex 1\nproperty float x\nproperty float y\nend_header\n0 0\n")),
+      .format, "\"z\"")
+    assertFails(
+      try ply(header("element vertex 1\n" + vertexProps + "frobnicate\nend_header\n")), .format,
+      "unknown keyword")
     // Face indices must be integers; face lists must exist.
     assertFails(
-      try ply(header("element vertex 3\n" + vertexProps + "element face 1\nproperty list uchar float vertex_indices\nend_header\n")),
+      try ply(
+        header(
+          "element vertex 3\n" + vertexProps
+            + "element face 1\nproperty list uchar float vertex_indices\nend_header\n")),
       .format)
     assertFails(
-      try ply(header("element vertex 0\n" + vertexProps + "element face 1\nproperty int flags\nend_header\n1\n")),
+      try ply(
+        header(
+          "element vertex 0\n" + vertexProps + "element face 1\nproperty int flags\nend_header\n1\n"
+        )),
       .format, "vertex_indices")
     // Huge counts are refused against the file size before any allocation.
-    assertFails(try ply(header("element vertex 2000000000\n" + vertexProps + "end_header\n0 0 0\n")), .format, "more than")
     assertFails(
-      try ply(header("element vertex 2000000000\n" + vertexProps + "end_header\n", format: "binary_little_endian") + "abc"),
+      try ply(header("element vertex 2000000000\n" + vertexProps + "end_header\n0 0 0\n")), .format,
+      "more than")
+    assertFails(
+      try ply(
+        header(
+          "element vertex 2000000000\n" + vertexProps + "end_header\n",
+          format: "binary_little_endian") + "abc"),
       .format, "more than")
     assertFails(
-      try ply(header("element vertex 3\n" + vertexProps + "element face 1\nproperty list int int vertex_indices\nend_header\n",
-        format: "binary_little_endian") + String(repeating: "\0", count: 36) + "\u{7F}\u{7F}\u{7F}\u{7F}"),
+      try ply(
+        header(
+          "element vertex 3\n" + vertexProps
+            + "element face 1\nproperty list int int vertex_indices\nend_header\n",
+          format: "binary_little_endian") + String(repeating: "\0", count: 36)
+          + "\u{7F}\u{7F}\u{7F}\u{7F}"),
       .format, "runs past")
     // An element with no properties costs nothing, whatever its count.
-    XCTAssertNoThrow(try ply(header("element nothing 2000000000\nelement vertex 0\n" + vertexProps + "end_header\n")))
+    XCTAssertNoThrow(
+      try ply(
+        header("element nothing 2000000000\nelement vertex 0\n" + vertexProps + "end_header\n")))
   }
 
   func testBinaryPLYWithNaNIsRefused() {

@@ -86,7 +86,8 @@ enum MeshFixtures {
       let a = SIMD3<Double>(m.vertex(Int(m.faces[3 * t])))
       let b = SIMD3<Double>(m.vertex(Int(m.faces[3 * t + 1])))
       let c = SIMD3<Double>(m.vertex(Int(m.faces[3 * t + 2])))
-      total += (a * SIMD3(b.y * c.z - b.z * c.y, b.z * c.x - b.x * c.z, b.x * c.y - b.y * c.x)).sum()
+      total += (a * SIMD3(b.y * c.z - b.z * c.y, b.z * c.x - b.x * c.z, b.x * c.y - b.y * c.x))
+        .sum()
     }
     return total / 6
   }

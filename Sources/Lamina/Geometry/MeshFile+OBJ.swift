@@ -33,7 +33,8 @@ extension MeshFile {
       guard let keyword = nextToken() else { continue }
       if keyword.count == 1 && keyword[0] == 0x76 {  // "v"
         guard vertices.count / 3 < Limits.maxMeshVertices else {
-          throw LaminaError(.outOfMemory, "line \(line): more than \(Limits.maxMeshVertices) vertices")
+          throw LaminaError(
+            .outOfMemory, "line \(line): more than \(Limits.maxMeshVertices) vertices")
         }
         for axis in 0..<3 {
           guard let token = nextToken() else {
@@ -55,7 +56,8 @@ extension MeshFile {
           var slash = 0
           while slash < token.count && token[slash] != 0x2F { slash += 1 }
           guard let index = integer(UnsafeBufferPointer(rebasing: token[0..<slash])) else {
-            throw LaminaError.format("line \(line): \"\(excerpt(token))\" is not a vertex reference")
+            throw LaminaError.format(
+              "line \(line): \"\(excerpt(token))\" is not a vertex reference")
           }
           let resolved: Int
           if index > 0 {
@@ -75,10 +77,12 @@ extension MeshFile {
           polygon.append(UInt32(resolved))
         }
         guard polygon.count >= 3 else {
-          throw LaminaError.format("line \(line): a face needs at least 3 vertices, found \(polygon.count)")
+          throw LaminaError.format(
+            "line \(line): a face needs at least 3 vertices, found \(polygon.count)")
         }
         guard faces.count / 3 + polygon.count - 2 <= Limits.maxMeshFaces else {
-          throw LaminaError(.outOfMemory, "line \(line): more than \(Limits.maxMeshFaces) triangles")
+          throw LaminaError(
+            .outOfMemory, "line \(line): more than \(Limits.maxMeshFaces) triangles")
         }
         for k in 1..<(polygon.count - 1) {
           faces.append(polygon[0])
@@ -103,11 +107,15 @@ extension MeshFile {
     out.append(contentsOf: "# written by Lamina \(Lamina.version)\n".utf8)
     for i in 0..<mesh.vertexCount {
       out.append(
-        contentsOf: "v \(mesh.vertices[3 * i]) \(mesh.vertices[3 * i + 1]) \(mesh.vertices[3 * i + 2])\n".utf8)
+        contentsOf:
+          "v \(mesh.vertices[3 * i]) \(mesh.vertices[3 * i + 1]) \(mesh.vertices[3 * i + 2])\n".utf8
+      )
     }
     for t in 0..<mesh.faceCount {
       out.append(
-        contentsOf: "f \(mesh.faces[3 * t] + 1) \(mesh.faces[3 * t + 1] + 1) \(mesh.faces[3 * t + 2] + 1)\n".utf8)
+        contentsOf:
+          "f \(mesh.faces[3 * t] + 1) \(mesh.faces[3 * t + 1] + 1) \(mesh.faces[3 * t + 2] + 1)\n"
+          .utf8)
     }
     return out
   }

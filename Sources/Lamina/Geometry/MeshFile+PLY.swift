@@ -91,11 +91,15 @@ extension MeshFile {
       guard lineEnd < text.count else {
         throw LaminaError.format("PLY header has no end_header line")
       }
-      let words = String(decoding: UnsafeBufferPointer(rebasing: text[position..<lineEnd]), as: UTF8.self)
-        .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+      let words = String(
+        decoding: UnsafeBufferPointer(rebasing: text[position..<lineEnd]), as: UTF8.self
+      )
+      .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
       position = lineEnd + 1
       if line == 1 {
-        guard words == ["ply"] else { throw LaminaError.format("not a PLY file (no \"ply\" line first)") }
+        guard words == ["ply"] else {
+          throw LaminaError.format("not a PLY file (no \"ply\" line first)")
+        }
         continue
       }
       guard let keyword = words.first else { continue }
@@ -112,16 +116,19 @@ extension MeshFile {
         switch words[1] {
         case "ascii", "binary_little_endian": format = words[1]
         case "binary_big_endian":
-          throw LaminaError(.unsupported, "PLY header line \(line): binary_big_endian PLY is not supported")
+          throw LaminaError(
+            .unsupported, "PLY header line \(line): binary_big_endian PLY is not supported")
         default:
           throw LaminaError.format("PLY header line \(line): unknown format \"\(words[1])\"")
         }
       case "element":
-        guard words.count == 3, let count = Int(words[2]), count >= 0, count <= Int(Int32.max) else {
+        guard words.count == 3, let count = Int(words[2]), count >= 0, count <= Int(Int32.max)
+        else {
           throw LaminaError.format("PLY header line \(line): malformed element line")
         }
         guard !elements.contains(where: { $0.name == words[1] }) else {
-          throw LaminaError.format("PLY header line \(line): element \"\(words[1])\" is declared twice")
+          throw LaminaError.format(
+            "PLY header line \(line): element \"\(words[1])\" is declared twice")
         }
         elements.append(PLYElement(name: words[1], count: count))
       case "property":
@@ -130,7 +137,8 @@ extension MeshFile {
         }
         let property: PLYProperty
         if words.count == 5 && words[1] == "list" {
-          guard let countType = PLYType(words[2]), countType.isInteger, let type = PLYType(words[3]) else {
+          guard let countType = PLYType(words[2]), countType.isInteger, let type = PLYType(words[3])
+          else {
             throw LaminaError.format("PLY header line \(line): malformed list property")
           }
           property = PLYProperty(name: words[4], type: type, countType: countType)
@@ -139,15 +147,18 @@ extension MeshFile {
         } else {
           throw LaminaError.format("PLY header line \(line): malformed property line")
         }
-        guard !elements[elements.count - 1].properties.contains(where: { $0.name == property.name }) else {
-          throw LaminaError.format("PLY header line \(line): property \"\(property.name)\" is declared twice")
+        guard !elements[elements.count - 1].properties.contains(where: { $0.name == property.name })
+        else {
+          throw LaminaError.format(
+            "PLY header line \(line): property \"\(property.name)\" is declared twice")
         }
         elements[elements.count - 1].properties.append(property)
       case "end_header":
         guard let format else { throw LaminaError.format("PLY header has no format line") }
         return PLYHeader(binary: format != "ascii", elements: elements, dataStart: position)
       default:
-        throw LaminaError.format("PLY header line \(line): unknown keyword \"\(keyword.prefix(40))\"")
+        throw LaminaError.format(
+          "PLY header line \(line): unknown keyword \"\(keyword.prefix(40))\"")
       }
     }
   }
@@ -184,11 +195,15 @@ extension MeshFile {
       }
       needed = sum
     }
-    if let v = header.elements.first(where: { $0.name == "vertex" }), v.count > Limits.maxMeshVertices {
-      throw LaminaError(.outOfMemory, "PLY file has \(v.count) vertices; the limit is \(Limits.maxMeshVertices)")
+    if let v = header.elements.first(where: { $0.name == "vertex" }),
+      v.count > Limits.maxMeshVertices
+    {
+      throw LaminaError(
+        .outOfMemory, "PLY file has \(v.count) vertices; the limit is \(Limits.maxMeshVertices)")
     }
     if let f = header.elements.first(where: { $0.name == "face" }), f.count > Limits.maxMeshFaces {
-      throw LaminaError(.outOfMemory, "PLY file has \(f.count) faces; the limit is \(Limits.maxMeshFaces)")
+      throw LaminaError(
+        .outOfMemory, "PLY file has \(f.count) faces; the limit is \(Limits.maxMeshFaces)")
     }
   }
 
@@ -206,7 +221,9 @@ extension MeshFile {
         sawVertex = true
         func scalar(_ name: String, required: Bool) throws -> Int? {
           guard let k = element.properties.firstIndex(where: { $0.name == name }) else {
-            if required { throw LaminaError.format("PLY vertex element has no \"\(name)\" property") }
+            if required {
+              throw LaminaError.format("PLY vertex element has no \"\(name)\" property")
+            }
             return nil
           }
           guard element.properties[k].countType == nil else {
@@ -235,7 +252,8 @@ extension MeshFile {
           for k in xyz {
             let x = Float(row[k])
             guard x.isFinite else {
-              throw LaminaError.format("PLY vertex \(i): coordinate \(row[k]) is not a finite float")
+              throw LaminaError.format(
+                "PLY vertex \(i): coordinate \(row[k]) is not a finite float")
             }
             vertices.append(x)
           }
@@ -243,7 +261,8 @@ extension MeshFile {
             for k in normal {
               let x = Float(row[k])
               guard x.isFinite else {
-                throw LaminaError.format("PLY vertex \(i): normal component \(row[k]) is not finite")
+                throw LaminaError.format(
+                  "PLY vertex \(i): normal component \(row[k]) is not finite")
               }
               normals.append(x)
             }
@@ -267,7 +286,9 @@ extension MeshFile {
             for (k, property) in element.properties.enumerated() {
               if k == list {
                 let count = try reader.count(property.countType!)
-                guard count >= 3 else { throw LaminaError.format("a face needs 3 or more vertices, not \(count)") }
+                guard count >= 3 else {
+                  throw LaminaError.format("a face needs 3 or more vertices, not \(count)")
+                }
                 try reader.reserve(count, of: property.type)
                 polygon.removeAll(keepingCapacity: true)
                 for _ in 0..<count {
@@ -317,12 +338,14 @@ extension MeshFile {
     let hasNormals = !mesh.normals.isEmpty
     var header = "ply\nformat \(binary ? "binary_little_endian" : "ascii") 1.0\n"
     header += "comment written by Lamina \(Lamina.version)\n"
-    header += "element vertex \(mesh.vertexCount)\nproperty float x\nproperty float y\nproperty float z\n"
+    header +=
+      "element vertex \(mesh.vertexCount)\nproperty float x\nproperty float y\nproperty float z\n"
     if hasNormals { header += "property float nx\nproperty float ny\nproperty float nz\n" }
     header += "element face \(mesh.faceCount)\nproperty list uchar int vertex_indices\nend_header\n"
     var out = Array(header.utf8)
     if binary {
-      out.reserveCapacity(out.count + (hasNormals ? 24 : 12) * mesh.vertexCount + 13 * mesh.faceCount)
+      out.reserveCapacity(
+        out.count + (hasNormals ? 24 : 12) * mesh.vertexCount + 13 * mesh.faceCount)
       func put(_ bits: UInt32) {
         let le = bits.littleEndian
         withUnsafeBytes(of: le) { out.append(contentsOf: $0) }
@@ -338,11 +361,15 @@ extension MeshFile {
     } else {
       for i in 0..<mesh.vertexCount {
         var line = "\(mesh.vertices[3 * i]) \(mesh.vertices[3 * i + 1]) \(mesh.vertices[3 * i + 2])"
-        if hasNormals { line += " \(mesh.normals[3 * i]) \(mesh.normals[3 * i + 1]) \(mesh.normals[3 * i + 2])" }
+        if hasNormals {
+          line += " \(mesh.normals[3 * i]) \(mesh.normals[3 * i + 1]) \(mesh.normals[3 * i + 2])"
+        }
         out.append(contentsOf: (line + "\n").utf8)
       }
       for t in 0..<mesh.faceCount {
-        out.append(contentsOf: "3 \(mesh.faces[3 * t]) \(mesh.faces[3 * t + 1]) \(mesh.faces[3 * t + 2])\n".utf8)
+        out.append(
+          contentsOf: "3 \(mesh.faces[3 * t]) \(mesh.faces[3 * t + 1]) \(mesh.faces[3 * t + 2])\n"
+            .utf8)
       }
     }
     return out
@@ -408,14 +435,25 @@ struct PLYBinaryReader: PLYReader {
     switch type {
     case .int8: return Double(data.load(fromByteOffset: offset, as: Int8.self))
     case .uint8: return Double(data.load(fromByteOffset: offset, as: UInt8.self))
-    case .int16: return Double(Int16(littleEndian: data.loadUnaligned(fromByteOffset: offset, as: Int16.self)))
-    case .uint16: return Double(UInt16(littleEndian: data.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
-    case .int32: return Double(Int32(littleEndian: data.loadUnaligned(fromByteOffset: offset, as: Int32.self)))
-    case .uint32: return Double(UInt32(littleEndian: data.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+    case .int16:
+      return Double(Int16(littleEndian: data.loadUnaligned(fromByteOffset: offset, as: Int16.self)))
+    case .uint16:
+      return Double(
+        UInt16(littleEndian: data.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+    case .int32:
+      return Double(Int32(littleEndian: data.loadUnaligned(fromByteOffset: offset, as: Int32.self)))
+    case .uint32:
+      return Double(
+        UInt32(littleEndian: data.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
     case .float32:
-      return Double(Float(bitPattern: UInt32(littleEndian: data.loadUnaligned(fromByteOffset: offset, as: UInt32.self))))
+      return Double(
+        Float(
+          bitPattern: UInt32(
+            littleEndian: data.loadUnaligned(fromByteOffset: offset, as: UInt32.self))))
     case .float64:
-      return Double(bitPattern: UInt64(littleEndian: data.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+      return Double(
+        bitPattern: UInt64(
+          littleEndian: data.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
     }
   }
 
@@ -461,10 +499,16 @@ struct PLYTextReader: PLYReader {
   init(text: UnsafeBufferPointer<UInt8>) { self.text = text }
 
   mutating func token() throws -> UnsafeBufferPointer<UInt8> {
-    while offset < text.count && (MeshFile.isBlank(text[offset]) || text[offset] == 0x0A) { offset += 1 }
-    guard offset < text.count else { throw LaminaError.format("the file ends in the middle of the data") }
+    while offset < text.count && (MeshFile.isBlank(text[offset]) || text[offset] == 0x0A) {
+      offset += 1
+    }
+    guard offset < text.count else {
+      throw LaminaError.format("the file ends in the middle of the data")
+    }
     let start = offset
-    while offset < text.count && !MeshFile.isBlank(text[offset]) && text[offset] != 0x0A { offset += 1 }
+    while offset < text.count && !MeshFile.isBlank(text[offset]) && text[offset] != 0x0A {
+      offset += 1
+    }
     return UnsafeBufferPointer(rebasing: text[start..<offset])
   }
 
@@ -472,14 +516,19 @@ struct PLYTextReader: PLYReader {
     let t = try token()
     switch type {
     case .float32:
-      guard let x = MeshFile.float(t) else { throw LaminaError.format("\"\(MeshFile.excerpt(t))\" is not a number") }
+      guard let x = MeshFile.float(t) else {
+        throw LaminaError.format("\"\(MeshFile.excerpt(t))\" is not a number")
+      }
       return Double(x)
     case .float64:
-      guard let x = MeshFile.double(t) else { throw LaminaError.format("\"\(MeshFile.excerpt(t))\" is not a number") }
+      guard let x = MeshFile.double(t) else {
+        throw LaminaError.format("\"\(MeshFile.excerpt(t))\" is not a number")
+      }
       return x
     default:
       guard let i = MeshFile.integer(t), i >= type.minimum, i <= type.maximum else {
-        throw LaminaError.format("\"\(MeshFile.excerpt(t))\" is not an integer of the declared type")
+        throw LaminaError.format(
+          "\"\(MeshFile.excerpt(t))\" is not an integer of the declared type")
       }
       return Double(i)
     }

@@ -54,7 +54,9 @@ public enum MeshFile {
 
   /// Whitespace inside a line (space, tab, and the CR of CRLF line ends, vertical tab, form feed).
   @inline(__always)
-  static func isBlank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0B || c == 0x0C }
+  static func isBlank(_ c: UInt8) -> Bool {
+    c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0B || c == 0x0C
+  }
 
   /// A decimal integer with an optional sign, or nil when `text` is not one or overflows.
   static func integer(_ text: UnsafeBufferPointer<UInt8>) -> Int? {

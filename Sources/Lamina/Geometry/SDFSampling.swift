@@ -38,7 +38,8 @@ public struct SDFSampleOptions: Sendable, Equatable {
     if let bounds = r.value("bounds") {
       guard case .array(let items) = bounds, items.count == 2 || items.count == 6 else {
         throw LaminaError.invalid(
-          "sample options: \"bounds\" must be [low, high] or [x_low, y_low, z_low, x_high, y_high, z_high]")
+          "sample options: \"bounds\" must be [low, high] or [x_low, y_low, z_low, x_high, y_high, z_high]"
+        )
       }
       var values: [Double] = []
       for item in items {
@@ -107,7 +108,9 @@ public enum SDFSampling {
       for i in stride(from: count - 1, to: 0, by: -1) {
         let j = rng.index(below: i + 1)
         if j != i {
-          for k in 0..<3 { (points[3 * i + k], points[3 * j + k]) = (points[3 * j + k], points[3 * i + k]) }
+          for k in 0..<3 {
+            (points[3 * i + k], points[3 * j + k]) = (points[3 * j + k], points[3 * i + k])
+          }
         }
       }
     }
@@ -115,7 +118,9 @@ public enum SDFSampling {
   }
 
   /// `sample` into new arrays, building the hierarchy for `mesh`.
-  public static func sample(_ mesh: TriangleMesh, count: Int, options: SDFSampleOptions = SDFSampleOptions())
+  public static func sample(
+    _ mesh: TriangleMesh, count: Int, options: SDFSampleOptions = SDFSampleOptions()
+  )
     throws -> (points: [Float], sdf: [Float])
   {
     guard count >= 0 else { throw LaminaError.invalid("sample count must be >= 0") }
@@ -125,7 +130,9 @@ public enum SDFSampling {
     try points.withUnsafeMutableBufferPointer { p in
       try sdf.withUnsafeMutableBufferPointer { s in
         guard count > 0 else { return }
-        try sample(mesh, bvh: bvh, count: count, options: options, points: p.baseAddress!, sdf: s.baseAddress!)
+        try sample(
+          mesh, bvh: bvh, count: count, options: options, points: p.baseAddress!,
+          sdf: s.baseAddress!)
       }
     }
     return (points, sdf)

@@ -45,7 +45,9 @@ extension TriangleBVH {
           let e1 = b - a
           let e2 = c - a
           // Half the cross product: area times unit normal.
-          let an = 0.5 * SIMD3(e1.y * e2.z - e1.z * e2.y, e1.z * e2.x - e1.x * e2.z, e1.x * e2.y - e1.y * e2.x)
+          let an =
+            0.5
+            * SIMD3(e1.y * e2.z - e1.z * e2.y, e1.z * e2.x - e1.x * e2.z, e1.x * e2.y - e1.y * e2.x)
           let ta = (an * an).sum().squareRoot()
           let centroid = (a + b + c) / 3
           area[index] += ta
