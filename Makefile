@@ -24,7 +24,8 @@ C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.
 C_EXAMPLES := $(patsubst bindings/c/examples/%.c,$(BUILD)/examples/%,$(wildcard bindings/c/examples/*.c))
 
 .PHONY: all lib setup venv test test-swift test-c test-python test-header test-valgrind \
-	test-install demo examples install uninstall clean bench-mlp bench-latency bench-kan python-package install-python
+	test-install demo examples install uninstall clean bench-mlp bench-latency bench-kan \
+	bench-kan-compare bench-smoke python-package install-python
 
 all: lib
 
@@ -124,6 +125,31 @@ bench-latency: $(BUILD)/bench/mlp_predict_latency
 # Adam step time of a [32, 32, 8] cubic B-spline KAN, batch 4096, grids 5, 100 and 1000.
 bench-kan: $(BUILD)/bench/kan_step_time
 	$(BUILD)/bench/kan_step_time 4096 10 5 100 1000
+
+# Lamina against pykan and an efficient-kan-style PyTorch layer: one training step of
+# B-spline KANs ([2, 5, 1] and [64, 64, 10] at G = 5, [64, 64, 10] at G = 100; batch 1024),
+# in one process, interleaved. Needs the network once, for .venv-bench (CPU torch, pykan).
+BENCH_VENV := .venv-bench
+BENCH_PY   := $(BENCH_VENV)/bin/python
+BENCH_THREADS ?= 2
+
+$(BENCH_VENV)/.stamp:
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_PY) -m pip install -q --upgrade pip
+	$(BENCH_PY) -m pip install -q numpy
+	$(BENCH_PY) -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
+	$(BENCH_PY) -m pip install -q pykan matplotlib sympy pandas scikit-learn pyyaml tqdm
+	@touch $@
+
+bench-kan-compare: $(LIB) $(BENCH_VENV)/.stamp
+	PYTHONPATH=$(abspath bindings/python) LAMINA_LIBRARY=$(abspath $(LIB)) \
+		$(BENCH_PY) bench/kan_compare.py --threads $(BENCH_THREADS) \
+		--json bench/results/kan_compare.json
+
+# A few seconds of Lamina's side of the comparison (no torch or pykan needed).
+bench-smoke: $(LIB) venv
+	PYTHONPATH=$(abspath bindings/python) LAMINA_LIBRARY=$(abspath $(LIB)) \
+		$(PY) bench/kan_compare.py --smoke
 
 # ---- install ----------------------------------------------------------------------------
 install: $(LIB)
