@@ -64,9 +64,10 @@ extension Model {
   /// pykan's `model.reg(reg_metric, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff)` after
   /// a forward pass on the `n` rows of `x`: the sum over the B-spline KAN layers of their
   /// sparsity regularisers (see `BSplineKANLayer.sparsityRegularization`); `settings.lamb` is
-  /// not applied. Other layers contribute nothing. Throws `.invalidArgument` for a bad
-  /// batch or non-finite input, `.unsupported` when the model has no B-spline KAN layer or
-  /// the metric is one Lamina does not offer (see `checkRegularization`).
+  /// not applied. Other layers contribute nothing. Throws `.invalidArgument` when x is not
+  /// whole rows, `.shape` for no rows, `.numeric` for non-finite input, `.outOfMemory` past
+  /// the batch limit, `.unsupported` when the model has no B-spline KAN layer or the metric
+  /// is one Lamina does not offer here (see `checkRegularization`).
   public func kanRegularization(
     _ x: [Float], settings: KANRegularization = KANRegularization()
   ) throws -> Double {
