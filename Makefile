@@ -24,7 +24,8 @@ C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.
 C_EXAMPLES := $(patsubst bindings/c/examples/%.c,$(BUILD)/examples/%,$(wildcard bindings/c/examples/*.c))
 
 .PHONY: all lib setup venv test test-swift test-c test-python test-header test-valgrind \
-	test-install demo examples install uninstall clean bench-mlp bench-latency bench-kan bench-mesh python-package install-python
+	test-install demo examples install uninstall clean bench-mlp bench-latency bench-kan \
+	bench-mesh bench-kan-compare bench-smoke python-package install-python
 
 all: lib
 
@@ -128,6 +129,31 @@ bench-kan: $(BUILD)/bench/kan_step_time
 # Signed distance of 1M points to a 50k-triangle torus mesh (BVH + fast winding numbers).
 bench-mesh: $(BUILD)/bench/mesh_sdf
 	$(BUILD)/bench/mesh_sdf 1000000 250 100
+
+# Lamina against pykan and an efficient-kan-style PyTorch layer: one training step of
+# B-spline KANs ([2, 5, 1] and [64, 64, 10] at G = 5, [64, 64, 10] at G = 100; batch 1024),
+# in one process, interleaved. Needs the network once, for .venv-bench (CPU torch, pykan).
+BENCH_VENV := .venv-bench
+BENCH_PY   := $(BENCH_VENV)/bin/python
+BENCH_THREADS ?= 2
+
+$(BENCH_VENV)/.stamp:
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_PY) -m pip install -q --upgrade pip
+	$(BENCH_PY) -m pip install -q numpy
+	$(BENCH_PY) -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
+	$(BENCH_PY) -m pip install -q pykan matplotlib sympy pandas scikit-learn pyyaml tqdm
+	@touch $@
+
+bench-kan-compare: $(LIB) $(BENCH_VENV)/.stamp
+	PYTHONPATH=$(abspath bindings/python) LAMINA_LIBRARY=$(abspath $(LIB)) \
+		$(BENCH_PY) bench/kan_compare.py --threads $(BENCH_THREADS) \
+		--json bench/results/kan_compare.json
+
+# A few seconds of Lamina's side of the comparison (no torch or pykan needed).
+bench-smoke: $(LIB) venv
+	PYTHONPATH=$(abspath bindings/python) LAMINA_LIBRARY=$(abspath $(LIB)) \
+		$(PY) bench/kan_compare.py --smoke
 
 # ---- install ----------------------------------------------------------------------------
 install: $(LIB)

@@ -459,6 +459,26 @@ lamina_status lamina_model_kan_prune(const lamina_model *model, const float *x, 
                                      float node_th, float edge_th, lamina_model **out);
 
 /**
+** The KAN sparsity regulariser, as pykan's model.reg(reg_metric, lamb_l1, lamb_entropy,
+** lamb_coef, lamb_coefdiff) after a forward pass on x (n x input_dim, n >= 1): the value a
+** trainer with "lamb" > 0 multiplies by lamb and adds to the loss (see
+** lamina_trainer_create for the definition), summed over the B-spline KAN layers (other
+** layers add nothing). config_json is a JSON object with the trainer config's
+** regulariser keys and their defaults: lamb_l1 (1), lamb_entropy (2), lamb_coef (0),
+** lamb_coefdiff (0), reg_metric ("edge_forward_spline_n"); NULL means all defaults.
+** "lamb" is not a key here. With n = 1 every standard deviation is 0 (pykan: NaN), so only
+** the coefficient terms remain. Computed in double, returned as float in *reg. READ-ONLY:
+** safe from many threads at once.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL model, x or reg; bad JSON, a value out of
+** range, an unknown key or reg_metric), LAMINA_E_SHAPE (n = 0), LAMINA_E_NUMERIC (NaN/Inf
+** in x, or a regulariser too large for float), LAMINA_E_OUT_OF_MEMORY (n beyond the batch
+** limit), LAMINA_E_UNSUPPORTED (no B-spline KAN layer; "edge_forward_spline_u" or
+** "edge_forward_sum" on a layer with symbolic edges).
+*/
+lamina_status lamina_model_kan_regularization(const lamina_model *model, const float *x,
+                                              size_t n, const char *config_json, float *reg);
+
+/**
 ** Symbolic regression, as pykan's suggest_symbolic / fix_symbolic / auto_symbolic /
 ** symbolic_formula, for B-spline KAN layers built with "symbolic": true (other models give
 ** LAMINA_E_UNSUPPORTED). Edge (layer, i, j) is sampled as pykan does: x = the layer's input i
@@ -883,18 +903,31 @@ typedef struct lamina_trainer lamina_trainer;
 **                                B-spline KAN layer, else LAMINA_E_UNSUPPORTED (0)
 **   lamb_l1, lamb_entropy        weights of reg's edge-score l1 and entropy terms (1, 2)
 **   lamb_coef, lamb_coefdiff     weights of reg's |coef| and |coef difference| terms (0, 0)
+<<<<<<< HEAD
 **   reg_metric "edge_forward_spline_n"   the edge score (the only one supported)
 ** Losses are means, as PyTorch's reduction="mean": over all elements for mse, l1, huber,
 ** bce_with_logits and unsigned_distance (mean of ||prediction| - target|: fits an unsigned
 ** distance field with an output of either sign), over samples for cross_entropy (softmax
 ** over outputs, one-hot targets).
+=======
+**   reg_metric "edge_forward_spline_n" | "edge_forward_spline_u" | "edge_forward_sum"
+**                                the edge score v ("edge_forward_spline_n")
+** Losses are means, as PyTorch's reduction="mean": over all elements for mse, l1, huber and
+** bce_with_logits, over samples for cross_entropy (softmax over outputs, one-hot targets).
+>>>>>>> kbench
 ** Schedules are applied per optimizer step.
 ** reg is pykan's MultKAN.reg, summed over the B-spline KAN layers (other layers add
 ** nothing): per edge v = std(phi_spline(x)) / (std(x) + 0.1) over the batch (unbiased std;
 ** 0 for a 1-row batch), reg = lamb_l1 sum v + lamb_entropy (row + column entropies of v)
 ** + lamb_coef sum|coef| / out + lamb_coefdiff sum|diff(coef)| / out, with its exact
 ** gradient (also through each layer's input into earlier layers). With lamb > 0 the loss a
-** step reports includes lamb * reg; evaluation losses do not.
+** step reports includes lamb * reg; evaluation losses do not. reg_metric
+** "edge_forward_spline_u" takes v = std(phi_spline(x)) (no division), also differentiated;
+** "edge_forward_sum" has the default's v but, as pykan (which detaches it), no gradient
+** through v, so only the lamb_coef and lamb_coefdiff terms train. pykan adds symbolic
+** edges' outputs to these two scores: Lamina refuses them (LAMINA_E_UNSUPPORTED at
+** lamina_trainer_create or at the step) on a layer with symbolic edges. The value alone:
+** lamina_model_kan_regularization.
 ** lbfgs is torch.optim.LBFGS (pykan's fit uses its own copy with history_size 10,
 ** "strong_wolfe" and tolerance_grad, tolerance_change and tolerance_ys of 1e-32): one step runs up to max_iter iterations on its batch,
 ** re-evaluating loss and gradient about max_iter * 5 / 4 times at most (PyTorch's

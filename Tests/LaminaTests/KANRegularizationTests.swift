@@ -75,6 +75,124 @@ final class KANRegularizationTests: XCTestCase {
     assertClose(dx, R.gradX, tolerance: 1e-4, "dx")
   }
 
+  /// pykan's "edge_forward_spline_u" and "edge_forward_sum": value and gradient against
+  /// torch autograd (sum's scores are detached, so only coefficient terms have gradients).
+  func testOtherMetricsMatchPykan() throws {
+    typealias M = KANRegularizationMetricsReference
+    let cases: [(String, [Double], [(String, [Float])], [Float])] = [
+      (
+        "edge_forward_spline_u", M.splineUReg,
+        [
+          ("0.coef", M.splineUGradCoef0), ("0.scale_base", M.splineUGradScaleBase0),
+          ("0.scale_sp", M.splineUGradScaleSp0), ("1.coef", M.splineUGradCoef1),
+          ("1.scale_base", M.splineUGradScaleBase1), ("1.scale_sp", M.splineUGradScaleSp1),
+        ], M.splineUGradX
+      ),
+      (
+        "edge_forward_sum", M.sumReg,
+        [
+          ("0.coef", M.sumGradCoef0), ("0.scale_base", M.sumGradScaleBase0),
+          ("0.scale_sp", M.sumGradScaleSp0), ("1.coef", M.sumGradCoef1),
+          ("1.scale_base", M.sumGradScaleBase1), ("1.scale_sp", M.sumGradScaleSp1),
+        ], M.sumGradX
+      ),
+    ]
+    for (metric, regs, grads, gradX) in cases {
+      let m = try referenceModel()
+      for (w, expected) in zip(R.settings, regs) {
+        var s = settings(w)
+        s.metric = metric
+        let value = try m.kanRegularization(R.x, settings: s)
+        XCTAssertEqual(value, expected, accuracy: 2e-5 * abs(expected), "\(metric) \(w)")
+      }
+      let n = R.x.count / 2
+      let ws = Workspace()
+      ws.wantInputGradient = true
+      var dx = [Float]()
+      var s = settings(R.settings[1], lamb: 1)
+      s.metric = metric
+      R.x.withUnsafeBufferPointer { xb in
+        m.forward(xb.baseAddress!, count: n, workspace: ws)
+        ws.gradientOut.update(repeating: 0, count: n * m.outputDim)
+        let (_, g) = m.backwardRegularized(xb.baseAddress!, count: n, workspace: ws, settings: s)
+        dx = Array(UnsafeBufferPointer(start: g, count: n * 2))
+      }
+      for (name, value) in grads {
+        assertClose(
+          try XCTUnwrap(m.tensor(named: name)).gradient, value, tolerance: 1e-4, "\(metric) \(name)"
+        )
+      }
+      assertClose(dx, gradX, tolerance: 1e-4, "\(metric) dx")
+    }
+  }
+
+  /// The settings object of lamina_model_kan_regularization: defaults, keys, refusals.
+  func testSettingsJSON() throws {
+    let d = try KANRegularization(settings: JSONValue.parse("{}"))
+    XCTAssertEqual(d, KANRegularization())
+    let s = try KANRegularization(
+      settings: JSONValue.parse(
+        #"{"lamb_l1": 0.5, "lamb_entropy": 0, "lamb_coef": 0.3, "lamb_coefdiff": 0.7, "reg_metric": "edge_forward_sum"}"#
+      ))
+    XCTAssertEqual(s.l1, 0.5)
+    XCTAssertEqual(s.entropy, 0)
+    XCTAssertEqual(s.coefDiff, 0.7)
+    XCTAssertEqual(s.metric, "edge_forward_sum")
+    let m = try referenceModel()
+    XCTAssertEqual(
+      try m.kanRegularization(
+        R.x,
+        settings: KANRegularization(
+          settings: JSONValue.parse(
+            #"{"lamb_l1": 0.5, "lamb_entropy": 0, "lamb_coef": 0.3, "lamb_coefdiff": 0.7}"#))),
+      R.reg[2], accuracy: 2e-5 * R.reg[2])
+    for bad in [
+      #"{"lamb": 1}"#, #"{"lamb_l1": -1}"#, #"{"reg_metric": "edge_backward"}"#, "[]",
+      #"{"lamb_coef": "x"}"#,
+    ] {
+      XCTAssertThrowsError(try KANRegularization(settings: JSONValue.parse(bad)), bad) {
+        XCTAssertEqual(($0 as? LaminaError)?.code, .invalidArgument, bad)
+      }
+    }
+  }
+
+  /// Large layers run the regulariser's passes on several threads (one task per input, each
+  /// summing over the samples in order): value and gradients must be bit-identical run to
+  /// run, and the value equal to the one `kanRegularization` reports.
+  func testParallelRegularizerIsDeterministic() throws {
+    let m = try Model(json: #"{"kind": "kan", "widths": [24, 32, 4], "grid": 7, "seed": 2}"#)
+    let n = 1024
+    var rng = RandomSource(seed: 9)
+    let x = (0..<(n * 24)).map { _ in Float(rng.unit() * 2 - 1) }
+    var s = KANRegularization()
+    s.lamb = 1
+    var first: (Double, [[Float]], [Float])? = nil
+    for _ in 0..<3 {
+      let ws = Workspace()
+      ws.wantInputGradient = true
+      for p in m.parameters { p.gradient = [Float](repeating: 0, count: p.count) }
+      var dx = [Float]()
+      var reg = 0.0
+      x.withUnsafeBufferPointer { xb in
+        m.forward(xb.baseAddress!, count: n, workspace: ws)
+        ws.gradientOut.update(repeating: 0, count: n * m.outputDim)
+        let r = m.backwardRegularized(xb.baseAddress!, count: n, workspace: ws, settings: s)
+        reg = r.reg
+        dx = Array(UnsafeBufferPointer(start: r.inputGradient, count: n * 24))
+      }
+      let grads = m.parameters.map(\.gradient)
+      if let first {
+        XCTAssertEqual(reg.bitPattern, first.0.bitPattern)
+        XCTAssertEqual(grads, first.1)
+        XCTAssertEqual(dx, first.2)
+      } else {
+        first = (reg, grads, dx)
+        XCTAssertTrue(grads.joined().contains { $0 != 0 })
+      }
+    }
+    XCTAssertEqual(try m.kanRegularization(x, settings: s), first?.0)
+  }
+
   /// The trainer's loss + lamb * reg and its gradient, every parameter, by central
   /// differences (the objective is computed in Float, so the step is large-ish).
   func testObjectiveGradientByFiniteDifferences() throws {
@@ -176,7 +294,7 @@ final class KANRegularizationTests: XCTestCase {
     XCTAssertEqual(try TrainerConfig(json: set.json), set, "the full form round-trips")
     for bad in [
       #"{"lamb": -1}"#, #"{"lamb_entropy": -0.5}"#, #"{"reg_metric": "edge_backward"}"#,
-      #"{"reg_metric": "nope"}"#, #"{"lamb": "x"}"#,
+      #"{"reg_metric": "nope"}"#, #"{"lamb": "x"}"#, #"{"reg_metric": "node_backward"}"#,
     ] {
       XCTAssertThrowsError(try TrainerConfig(json: JSONValue.parse(bad, what: "t")), bad) {
         XCTAssertEqual(($0 as? LaminaError)?.code, .invalidArgument, bad)

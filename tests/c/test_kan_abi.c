@@ -1,7 +1,8 @@
 /*
 ** test_kan_abi.c -- checks the KAN tools of liblamina (lamina_model_kan_update_grid,
-** lamina_model_kan_refine, lamina_model_kan_edge_curve, the mixed-basis calls) against what include/lamina.h
-** promises for them.
+** lamina_model_kan_refine, lamina_model_kan_edge_curve, attribution, pruning, symbolic
+** regression, lamina_model_kan_regularization and the mixed-basis calls) against what
+** include/lamina.h promises for them.
 **
 ** Plain C99. Each CHECK is one assertion; the last line printed is "N passed, M failed" and
 ** the exit status is non-zero when M > 0. LAMINA_TEST_VERBOSE=1 prints the status and
@@ -880,6 +881,136 @@ done:
     lamina_model_free(kan);
 }
 
+/* =======================================================================================
+** lamina_model_kan_regularization: pykan's model.reg on the reference model of
+** Tests/reference/kan_reg_reference.py and kan_reg_metrics_reference.py (pykan 0.2.8).
+*/
+
+/* The reference scripts' deterministic tensor values. */
+static void fill_ref(float *v, size_t count, double phase)
+{
+    size_t q;
+    for (q = 0; q < count; q++)
+        v[q] = (float)(0.8 * sin(1.3 * (double)q + phase) + 0.1 * cos(0.7 * (double)q));
+}
+
+static lamina_model *reg_reference_model(float x[32])
+{
+    static const float knots[12] = {-2.2f, -1.8f, -1.4f, -1.0f, -0.6f, -0.19999998807907104f,
+                                    0.19999998807907104f, 0.6f, 1.0f, 1.4f, 1.8f, 2.2f};
+    static const size_t ins[2] = {2, 3}, outs[2] = {3, 1};
+    lamina_model *m = mk("{\"kind\": \"kan\", \"widths\": [2, 3, 1], \"grid\": 5, \"seed\": 0}");
+    float buf[64];
+    char name[32];
+    size_t l, q, s;
+    if (!m) return NULL;
+    for (l = 0; l < 2; l++) {
+        size_t e = ins[l] * outs[l];
+        fill_ref(buf, e * 8, 0.3 + (double)l);
+        snprintf(name, sizeof name, "%zu.coef", l);
+        CHECK_OK(lamina_model_tensor_write(m, name, buf, e * 8));
+        fill_ref(buf, e, 1.1 + (double)l);
+        snprintf(name, sizeof name, "%zu.scale_base", l);
+        CHECK_OK(lamina_model_tensor_write(m, name, buf, e));
+        fill_ref(buf, e, 2.2 + (double)l);
+        for (q = 0; q < e; q++) buf[q] = 0.5f + 0.5f * fabsf(buf[q]);
+        snprintf(name, sizeof name, "%zu.scale_sp", l);
+        CHECK_OK(lamina_model_tensor_write(m, name, buf, e));
+        for (q = 0; q < e; q++) buf[q] = 1.0f;
+        if (l == 0) buf[1 * 3 + 2] = 0.0f; /* edge (layer 0, i 1, j 2) masked */
+        snprintf(name, sizeof name, "%zu.mask", l);
+        CHECK_OK(lamina_model_tensor_write(m, name, buf, e));
+        for (q = 0; q < ins[l]; q++) memcpy(buf + 12 * q, knots, sizeof knots);
+        snprintf(name, sizeof name, "%zu.grid", l);
+        CHECK_OK(lamina_model_tensor_write(m, name, buf, 12 * ins[l]));
+    }
+    for (s = 0; s < 16; s++) {
+        x[2 * s] = (float)sin(0.9 * (double)s + 0.2);
+        x[2 * s + 1] = (float)cos(1.7 * (double)s);
+    }
+    return m;
+}
+
+static void test_regularization(void)
+{
+    /* (lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff) and pykan's reg per metric. */
+    static const char *settings[3] = {
+        "\"lamb_l1\": 1, \"lamb_entropy\": 2, \"lamb_coef\": 0, \"lamb_coefdiff\": 0",
+        "\"lamb_l1\": 1, \"lamb_entropy\": 2, \"lamb_coef\": 1, \"lamb_coefdiff\": 1",
+        "\"lamb_l1\": 0.5, \"lamb_entropy\": 0, \"lamb_coef\": 0.3, \"lamb_coefdiff\": 0.7"};
+    static const char *metrics[3] = {"edge_forward_spline_n", "edge_forward_spline_u",
+                                     "edge_forward_sum"};
+    static const double expected[3][3] = {
+        {11.863182067871094, 54.66404724121094, 23.71504783630371},
+        {10.235236167907715, 53.036102294921875, 23.12918472290039},
+        {11.863182067871094, 54.66404724121094, 23.71504783630371}};
+    float x[32], reg = -1.0f, xnan[4] = {0.1f, NAN, 0.3f, 0.4f};
+    char config[256];
+    int a, b;
+    lamina_model *m, *mlp, *sym;
+    section("kan_regularization");
+    m = reg_reference_model(x);
+    if (!m) return;
+    for (a = 0; a < 3; a++) {
+        for (b = 0; b < 3; b++) {
+            snprintf(config, sizeof config, "{%s, \"reg_metric\": \"%s\"}", settings[b], metrics[a]);
+            reg = -1.0f;
+            CHECK_OK(lamina_model_kan_regularization(m, x, 16, config, &reg));
+            CHECK(fabs(reg - expected[a][b]) <= 2e-5 * expected[a][b], "%s: reg %.9g, pykan %.9g",
+                  config, reg, expected[a][b]);
+        }
+    }
+    /* NULL config = all defaults = settings[0] with edge_forward_spline_n; so is "{}". */
+    CHECK_OK(lamina_model_kan_regularization(m, x, 16, NULL, &reg));
+    CHECK(fabs(reg - expected[0][0]) <= 2e-5 * expected[0][0], "defaults: reg %.9g", reg);
+    CHECK_OK(lamina_model_kan_regularization(m, x, 16, "{}", &reg));
+    CHECK(fabs(reg - expected[0][0]) <= 2e-5 * expected[0][0], "{}: reg %.9g", reg);
+    /* One row: every std is 0, only the coefficient terms remain (0 without them). */
+    CHECK_OK(lamina_model_kan_regularization(m, x, 1, NULL, &reg));
+    CHECK(reg == 0.0f, "one row, no coefficient terms: reg %.9g", reg);
+    CHECK_OK(lamina_model_kan_regularization(m, x, 1, "{\"lamb_coef\": 1}", &reg));
+    CHECK(reg > 0.0f, "one row, lamb_coef 1: reg %.9g", reg);
+
+    /* Bad calls leave *reg alone and name the problem. */
+    reg = 7.0f;
+    CHECK_ST(lamina_model_kan_regularization(NULL, x, 16, NULL, &reg), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_regularization(m, NULL, 16, NULL, &reg), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_regularization(m, x, 16, NULL, NULL), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_regularization(m, x, 16, "{", &reg), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_regularization(m, x, 16, "[]", &reg), LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_regularization(m, x, 16, "{\"lamb\": 1}", &reg),
+             LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_regularization(m, x, 16, "{\"lamb_l1\": -1}", &reg),
+             LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_regularization(m, x, 16, "{\"reg_metric\": \"edge_backward\"}", &reg),
+             LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_regularization(m, x, 0, NULL, &reg), LAMINA_E_SHAPE);
+    CHECK_ST(lamina_model_kan_regularization(m, xnan, 2, NULL, &reg), LAMINA_E_NUMERIC);
+    CHECK_ST(lamina_model_kan_regularization(m, x, SIZE_MAX, NULL, &reg), LAMINA_E_OUT_OF_MEMORY);
+    CHECK(reg == 7.0f, "a failed call changed *reg to %g", reg);
+    mlp = mk("{\"kind\": \"mlp\", \"input\": 2, \"hidden\": [4], \"output\": 1}");
+    if (mlp) {
+        CHECK_ST(lamina_model_kan_regularization(mlp, x, 16, NULL, &reg), LAMINA_E_UNSUPPORTED);
+        lamina_model_free(mlp);
+    }
+    /* pykan's spline_u and sum scores include symbolic edges; Lamina refuses them there. */
+    sym = mk("{\"kind\": \"kan\", \"widths\": [2, 1], \"symbolic\": true}");
+    if (sym) {
+        CHECK_OK(lamina_model_kan_regularization(sym, x, 16,
+                                                 "{\"reg_metric\": \"edge_forward_spline_u\"}", &reg));
+        CHECK_OK(lamina_model_kan_fix_symbolic(sym, 0, 0, 0, "sin", x, 16, NULL));
+        CHECK_OK(lamina_model_kan_regularization(sym, x, 16, NULL, &reg));
+        CHECK_ST(lamina_model_kan_regularization(sym, x, 16,
+                                                 "{\"reg_metric\": \"edge_forward_spline_u\"}", &reg),
+                 LAMINA_E_UNSUPPORTED);
+        CHECK_ST(lamina_model_kan_regularization(sym, x, 16, "{\"reg_metric\": \"edge_forward_sum\"}",
+                                                 &reg),
+                 LAMINA_E_UNSUPPORTED);
+        lamina_model_free(sym);
+    }
+    lamina_model_free(m);
+}
+
 int main(void)
 {
     const char *verbose = getenv("LAMINA_TEST_VERBOSE");
@@ -895,6 +1026,7 @@ int main(void)
     test_attribute_and_prune();
     test_symbolic();
     test_mixed();
+    test_regularization();
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail == 0 ? 0 : 1;
 }

@@ -80,27 +80,44 @@ int main(int argc, char **argv) {
     const int spec_count = (int)(sizeof specs / sizeof specs[0]);
     const char *configs[] = {"{\"optimizer\": \"adam\"}",
                              "{\"optimizer\": \"sgd\", \"momentum\": 0.9, \"clip_norm\": 1}"};
-    for (int s = 0; s < spec_count; s++) {
-        for (int c = 0; c < 2; c++) {
-            lamina_model *model = NULL;
-            lamina_trainer *trainer = NULL;
-            if (lamina_model_create(specs[s], &model) != LAMINA_OK ||
-                lamina_trainer_create(model, configs[c], &trainer) != LAMINA_OK) {
-                fprintf(stderr, "setup failed: %s\n", lamina_last_error());
-                return 1;
-            }
-            float loss;
-            for (int i = 0; i < 3; i++) lamina_trainer_step(trainer, x, y, N, &loss);
-            calls = 0;
-            counting = 1;
-            for (int i = 0; i < 20; i++) lamina_trainer_step(trainer, x, y, N, &loss);
-            counting = 0;
-            char what[128];
-            snprintf(what, sizeof what, "20 training steps, spec %d config %d allocate nothing", s, c);
-            expect(calls == 0, what, calls);
-            lamina_trainer_free(trainer);
-            lamina_model_free(model);
+    /* Every spec with every config, then KAN sparsity regularisation (lamb > 0), which
+       keeps its scratch in the trainer's workspace: the last entries pair one spec with
+       one config only. */
+    typedef struct {
+        const char *spec, *config;
+    } run;
+    run runs[64];
+    int run_count = 0;
+    for (int s = 0; s < spec_count; s++)
+        for (int c = 0; c < 2; c++) runs[run_count++] = (run){specs[s], configs[c]};
+    runs[run_count++] = (run){specs[2], "{\"optimizer\": \"adam\", \"lamb\": 0.01}"};
+    runs[run_count++] = (run){specs[2],
+                              "{\"optimizer\": \"adam\", \"lamb\": 0.01, \"lamb_coef\": 0.1, "
+                              "\"lamb_coefdiff\": 0.1, \"reg_metric\": \"edge_forward_spline_u\"}"};
+    runs[run_count++] = (run){"{\"kind\": \"kan\", \"widths\": [3, 4, 4, 1], \"basis\": "
+                              "[\"bspline\", \"chebyshev\", {\"name\": \"bspline\", \"grid\": 20}]}",
+                              "{\"optimizer\": \"sgd\", \"lamb\": 0.1, \"lamb_entropy\": 1}"};
+    for (int r = 0; r < run_count; r++) {
+        lamina_model *model = NULL;
+        lamina_trainer *trainer = NULL;
+        if (lamina_model_create(runs[r].spec, &model) != LAMINA_OK ||
+            lamina_trainer_create(model, runs[r].config, &trainer) != LAMINA_OK) {
+            fprintf(stderr, "setup failed: %s\n", lamina_last_error());
+            return 1;
         }
+        float loss;
+        for (int i = 0; i < 3; i++) lamina_trainer_step(trainer, x, y, N, &loss);
+        calls = 0;
+        counting = 1;
+        int ok = 1;
+        for (int i = 0; i < 20; i++) ok &= lamina_trainer_step(trainer, x, y, N, &loss) == LAMINA_OK;
+        counting = 0;
+        char what[512];
+        snprintf(what, sizeof what, "20 training steps allocate nothing: %s with %s", runs[r].spec,
+                 runs[r].config);
+        expect(ok && calls == 0, what, calls);
+        lamina_trainer_free(trainer);
+        lamina_model_free(model);
     }
     printf("%d passed, %d failed\n", passes, failures);
     return failures ? 1 : 0;

@@ -218,6 +218,8 @@ final class Workspace {
   private(set) var gradientB = UnsafeMutablePointer<Float>.allocate(capacity: 1)
   /// Whether `backward` should compute dL/dx of the first layer.
   var wantInputGradient = true
+  /// Scratch of the KAN sparsity regulariser (lamb > 0), kept so that steps reuse it.
+  let regularizationScratch = ScratchPool()
 
   /// Makes room for `rows` rows of `model`.
   func reserve(rows need: Int, for model: Model) {

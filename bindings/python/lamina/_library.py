@@ -105,6 +105,7 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         _status,
         [_handle, _floats, _size, ctypes.c_float, ctypes.c_float, _handle_out],
     ),
+    "lamina_model_kan_regularization": (_status, [_handle, _floats, _size, _text, _floats]),
     "lamina_model_kan_suggest_symbolic": (
         _status,
         [_handle, _size, _size, _size, _floats, _size, ctypes.c_float, _buffer, _size, _size_out],

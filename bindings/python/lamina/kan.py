@@ -241,9 +241,10 @@ class KAN(Model):
             grid_update_num, start_grid_update_step, stop_grid_update_step: the schedule.
             lamb, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff, reg_metric: pykan's
                 sparsity regularisation (``MultKAN.reg``): the objective becomes
-                ``loss + lamb * reg``. ``lamb = 0`` (the default) is off; only
-                ``"edge_forward_spline_n"`` (pykan's default) is supported, and ``lamb > 0``
-                needs a B-spline KAN (``UnsupportedError`` otherwise).
+                ``loss + lamb * reg``. ``lamb = 0`` (the default) is off; ``reg_metric`` is
+                ``"edge_forward_spline_n"`` (pykan's default), ``"edge_forward_spline_u"``
+                or ``"edge_forward_sum"`` (see :meth:`reg`), and ``lamb > 0`` needs a
+                B-spline KAN (``UnsupportedError`` otherwise).
             **config: further trainer config keys (``loss``, ``weight_decay``, ``clip_norm``,
                 ``schedule``, ``max_iter``, ``seed`` — which also seeds the batch draws, ...).
 
@@ -825,6 +826,53 @@ class KAN(Model):
             ax.text(0.5, high - margin / 2, str(title), ha="center", va="center", fontsize=40 * scale)
         fig.savefig(path, dpi=dpi)
         return fig
+
+    # ---- pykan's sparsity regulariser ----------------------------------------------------
+    def reg(
+        self,
+        x: Any = None,
+        reg_metric: str = "edge_forward_spline_n",
+        lamb_l1: float = 1.0,
+        lamb_entropy: float = 2.0,
+        lamb_coef: float = 0.0,
+        lamb_coefdiff: float = 0.0,
+    ) -> float:
+        """pykan's sparsity regulariser, ``model.reg(reg_metric, lamb_l1, lamb_entropy,
+        lamb_coef, lamb_coefdiff)`` after a forward pass on ``x``: what ``fit(lamb=...)``
+        multiplies by ``lamb`` and adds to the loss (``lamina_model_kan_regularization``).
+
+        ``x`` (n x input_dim, n >= 1) defaults to the training inputs of the last
+        :meth:`fit` (pykan uses the activations of the last forward pass, so pass the
+        settings by keyword). ``reg_metric``: ``"edge_forward_spline_n"`` (pykan's default),
+        ``"edge_forward_spline_u"`` or ``"edge_forward_sum"``. Summed over the B-spline
+        layers (:class:`UnsupportedError` when there are none).
+        """
+        if isinstance(x, str):
+            raise InvalidArgumentError(
+                "KAN.reg: the first argument is the samples x; pass the settings by keyword,"
+                " e.g. reg(x, reg_metric='edge_forward_spline_n', lamb_l1=1.0)"
+            )
+        x2 = self._samples(x, "reg")
+        from .model import to_json
+
+        settings = to_json(
+            {
+                "reg_metric": reg_metric,
+                "lamb_l1": lamb_l1,
+                "lamb_entropy": lamb_entropy,
+                "lamb_coef": lamb_coef,
+                "lamb_coefdiff": lamb_coefdiff,
+            },
+            "regularisation settings",
+        )
+        value = ctypes.c_float(math.nan)
+        _library.check(
+            _library.lib().lamina_model_kan_regularization(
+                self._ptr, _library.as_float_pointer(x2), x2.shape[0],
+                settings.encode("utf-8"), ctypes.byref(value),
+            )
+        )
+        return float(value.value)
 
 
 register_kind("kan", KAN)
