@@ -35,7 +35,7 @@ extension TriplaneEncoding {
           Self.parallel(tasks, work: n * 12 * c * levels.count) { task in
             let start = task * Self.rowsPerTask
             let end = min(n, start + Self.rowsPerTask)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 12 * c) { tmp in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 12 * c + 1) { tmp in
               for r in start..<end {
                 backwardRow(
                   r, x + r * inputDim, dy + r * outputDim, dx.map { $0 + r * inputDim },
@@ -52,7 +52,7 @@ extension TriplaneEncoding {
   }
 
   /// Phase 1 for one row: dL/dx into `dxr` (when non-nil) and, when `g` is non-nil, the
-  /// upstream gradient of each (level, plane) into it. `tmp` holds 12C floats.
+  /// upstream gradient of each (level, plane) into it. `tmp` holds 12C + 1 floats.
   @inline(__always)
   private func backwardRow(
     _ row: Int, _ xr: UnsafePointer<Float>, _ dyr: UnsafePointer<Float>,
@@ -90,12 +90,12 @@ extension TriplaneEncoding {
       )
       let source = sources[l]
       if source.channelLast {
-        // Start the twelve corners' reads together (see `forwardRow`); `f` is overwritten.
+        // Start the twelve corners' reads together (see `forwardRow`).
         let touched =
           source.touch(plane: field * 3, samples.0)
           + source.touch(plane: field * 3 + 1, samples.1)
           + source.touch(plane: field * 3 + 2, samples.2)
-        if touched.isNaN { f[0] = touched }
+        tmp[12 * c] = touched
       }
       source.gatherWithDerivatives(
         plane: field * 3, samples.0, into: f, dw: dw, dh: dh)

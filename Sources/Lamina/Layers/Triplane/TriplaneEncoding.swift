@@ -28,9 +28,10 @@ import Dispatch
 /// `i = (x - lo) * s` with `s = (R - 1) / (hi - lo)` (align_corners) or
 /// `i = fma(x - lo, s, -0.5)` with `s = R / (hi - lo)` (not); corners floor(i) and
 /// floor(i) + 1 with weights `1 - (i - floor(i))` and `i - floor(i)`, combined as
-/// `fma(se, w_se, fma(sw, w_sw, fma(ne, w_ne, nw * w_nw)))`: PyTorch's x86 CPU kernels are
-/// compiled with FMA contraction, and plain multiply-adds would differ from them in the last
-/// bit (see `fusedMultiplyAdd`). Outside the box, `"zeros"` padding reads 0 for every texel off the
+/// `fma(se, w_se, fma(sw, w_sw, fma(ne, w_ne, nw * w_nw)))`: PyTorch's x86 CPU kernels (its
+/// AVX2 and AVX-512 builds, which any recent x86 CPU runs) are compiled with FMA
+/// contraction, and plain multiply-adds would differ from them in the last bit (see
+/// `fusedMultiplyAdd`). Outside the box, `"zeros"` padding reads 0 for every texel off the
 /// grid (features fade to 0 within one texel and are exactly 0 beyond; NaN coordinates give
 /// 0), `"border"` clamps the texel coordinate to [0, R - 1] (NaN clamps to 0), and the input
 /// gradient on a clamped axis is 0 (also exactly on the clamp, as PyTorch's kernel does).
@@ -170,7 +171,7 @@ public final class TriplaneEncoding: Layer {
       Self.parallel(tasks, work: n * 12 * c * levels.count) { task in
         let start = task * Self.rowsPerTask
         let end = min(n, start + Self.rowsPerTask)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * c) { tmp in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * c + 1) { tmp in
           for r in start..<end {
             forwardRow(x + r * inputDim, y + r * outputDim, sources, tmp.baseAddress!)
           }
@@ -179,7 +180,7 @@ public final class TriplaneEncoding: Layer {
     }
   }
 
-  /// One row of forward; `tmp` holds 3C floats.
+  /// One row of forward; `tmp` holds 3C + 1 floats.
   @inline(__always)
   private func forwardRow(
     _ xr: UnsafePointer<Float>, _ yr: UnsafeMutablePointer<Float>, _ sources: [PlaneSource],
@@ -211,12 +212,12 @@ public final class TriplaneEncoding: Layer {
       let out = yr + levelOffset(l)
       if source.channelLast {
         // Read one value of each of the twelve corners before any arithmetic, so that their
-        // cache misses overlap instead of coming one gather at a time. The sum is only
-        // stored where `combine` overwrites it, so nothing changes but the timing.
+        // cache misses overlap instead of coming one gather at a time. The sum goes to the
+        // spare slot past the features, so that the reads are kept and nothing else changes.
         let touched =
           source.touch(plane: field * 3, samples.0) + source.touch(plane: field * 3 + 1, samples.1)
           + source.touch(plane: field * 3 + 2, samples.2)
-        if touched.isNaN { out[0] = touched }
+        tmp[3 * c] = touched
       }
       source.gather(plane: field * 3, samples.0, into: tmp)
       source.gather(plane: field * 3 + 1, samples.1, into: tmp + c)
