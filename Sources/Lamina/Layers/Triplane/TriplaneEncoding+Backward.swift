@@ -35,7 +35,7 @@ extension TriplaneEncoding {
           Self.parallel(tasks, work: n * 12 * c * levels.count) { task in
             let start = task * Self.rowsPerTask
             let end = min(n, start + Self.rowsPerTask)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 12 * c) { tmp in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 12 * c + 1) { tmp in
               for r in start..<end {
                 backwardRow(
                   r, x + r * inputDim, dy + r * outputDim, dx.map { $0 + r * inputDim },
@@ -52,7 +52,7 @@ extension TriplaneEncoding {
   }
 
   /// Phase 1 for one row: dL/dx into `dxr` (when non-nil) and, when `g` is non-nil, the
-  /// upstream gradient of each (level, plane) into it. `tmp` holds 12C floats.
+  /// upstream gradient of each (level, plane) into it. `tmp` holds 12C + 1 floats.
   @inline(__always)
   private func backwardRow(
     _ row: Int, _ xr: UnsafePointer<Float>, _ dyr: UnsafePointer<Float>,
@@ -83,12 +83,26 @@ extension TriplaneEncoding {
       let axes = (
         geo.sample(point.0, axis: 0), geo.sample(point.1, axis: 1), geo.sample(point.2, axis: 2)
       )
-      for plane in 0..<3 {
-        let (a, b) = Self.planeAxes(plane, axes)
-        sources[l].gatherWithDerivatives(
-          plane: field * 3 + plane, Bilinear(a, b, resolution: geo.resolution),
-          into: f + plane * c, dw: dw + plane * c, dh: dh + plane * c)
+      let r = geo.resolution
+      let samples = (
+        Bilinear(axes.0, axes.1, resolution: r), Bilinear(axes.0, axes.2, resolution: r),
+        Bilinear(axes.1, axes.2, resolution: r)
+      )
+      let source = sources[l]
+      if source.channelLast {
+        // Start the twelve corners' reads together (see `forwardRow`).
+        let touched =
+          source.touch(plane: field * 3, samples.0)
+          + source.touch(plane: field * 3 + 1, samples.1)
+          + source.touch(plane: field * 3 + 2, samples.2)
+        tmp[12 * c] = touched
       }
+      source.gatherWithDerivatives(
+        plane: field * 3, samples.0, into: f, dw: dw, dh: dh)
+      source.gatherWithDerivatives(
+        plane: field * 3 + 1, samples.1, into: f + c, dw: dw + c, dh: dh + c)
+      source.gatherWithDerivatives(
+        plane: field * 3 + 2, samples.2, into: f + 2 * c, dw: dw + 2 * c, dh: dh + 2 * c)
       let gy = dyr + levelOffset(l)
       upstream(gy, features: f, into: up)
       if let g { (g + l * 3 * c).update(from: up, count: 3 * c) }
@@ -210,11 +224,11 @@ extension TriplaneEncoding {
         // Lanes run tasks l, l + lanes, ...; each has one channel-last accumulator. Which
         // lane runs a task does not change its result.
         let lanes = min(tasks, 4)
-        scratch.withBuffer(count: lanes * rr * c) { acc in
+        scratch.withBuffer(count: lanes * (rr * c + 1)) { acc in
           levels[l].gradient.withUnsafeMutableBufferPointer { gb in
             let grad = gb.baseAddress!
             Self.parallel(lanes, work: n * 12 * c) { lane in
-              let a = acc + lane * rr * c
+              let a = acc + lane * (rr * c + 1)
               var task = lane
               while task < tasks {
                 let field = task / 3
@@ -239,7 +253,8 @@ extension TriplaneEncoding {
     }
   }
 
-  /// Accumulates one plane's dL/dtexel (channel-last, R*R x C, overwritten) over rows
+  /// Accumulates one plane's dL/dtexel (channel-last, R*R x C, overwritten; one spare value
+  /// after it is scribbled on) over rows
   /// `rows` (indices into `order` when given, else row numbers), in that order.
   @inline(__always)
   private func scatterPlane(
@@ -256,12 +271,30 @@ extension TriplaneEncoding {
     let gWidth = levels.count * 3 * c
     let concatOffset = options.aggregation == .concat ? plane * c : 0
     let mean = options.aggregation == .mean
-    for i in rows.0..<rows.1 {
+    @inline(__always)
+    func sampleRow(_ i: Int) -> (Int, Bilinear) {
       let row = order?[i] ?? i
       let p = x + row * inputDim + pointOffset
-      let sa = geo.sample(p[ia], axis: ia)
-      let sb = geo.sample(p[ib], axis: ib)
-      let s = Bilinear(sa, sb, resolution: r)
+      return (
+        row, Bilinear(geo.sample(p[ia], axis: ia), geo.sample(p[ib], axis: ib), resolution: r)
+      )
+    }
+    guard rows.0 < rows.1 else { return }
+    // One row ahead: the next row's corners are read (their sum kept in the spare slot past
+    // the plane) before this row's additions, so the cache misses of the two overlap.
+    var touched: Float = 0
+    var (row, s) = sampleRow(rows.0)
+    for i in rows.0..<rows.1 {
+      var next: (Int, Bilinear)? = nil
+      if i + 1 < rows.1 {
+        let ahead = sampleRow(i + 1)
+        let b = ahead.1
+        touched +=
+          ((b.valid.0 ? a[b.texel.0 * c] : 0) + (b.valid.1 ? a[b.texel.1 * c] : 0))
+          + ((b.valid.2 ? a[b.texel.2 * c] : 0) + (b.valid.3 ? a[b.texel.3 * c] : 0))
+        next = ahead
+      }
+      defer { if let next { (row, s) = next } }
       let g: UnsafePointer<Float> =
         productGradients.map { $0 + row * gWidth + (l * 3 + plane) * c }
         ?? dy + row * outputDim + levelOffset(l) + concatOffset
@@ -289,5 +322,6 @@ extension TriplaneEncoding {
       if s.valid.2 { add(s.texel.2, s.weight.2) }
       if s.valid.3 { add(s.texel.3, s.weight.3) }
     }
+    a[r * r * c] = touched
   }
 }

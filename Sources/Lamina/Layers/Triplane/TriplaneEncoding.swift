@@ -28,9 +28,10 @@ import Dispatch
 /// `i = (x - lo) * s` with `s = (R - 1) / (hi - lo)` (align_corners) or
 /// `i = fma(x - lo, s, -0.5)` with `s = R / (hi - lo)` (not); corners floor(i) and
 /// floor(i) + 1 with weights `1 - (i - floor(i))` and `i - floor(i)`, combined as
-/// `fma(se, w_se, fma(sw, w_sw, fma(ne, w_ne, nw * w_nw)))`: PyTorch's x86 CPU kernels are
-/// compiled with FMA contraction, and plain multiply-adds would differ from them in the last
-/// bit (see `fusedMultiplyAdd`). Outside the box, `"zeros"` padding reads 0 for every texel off the
+/// `fma(se, w_se, fma(sw, w_sw, fma(ne, w_ne, nw * w_nw)))`: PyTorch's x86 CPU kernels (its
+/// AVX2 and AVX-512 builds, which any recent x86 CPU runs) are compiled with FMA
+/// contraction, and plain multiply-adds would differ from them in the last bit (see
+/// `fusedMultiplyAdd`). Outside the box, `"zeros"` padding reads 0 for every texel off the
 /// grid (features fade to 0 within one texel and are exactly 0 beyond; NaN coordinates give
 /// 0), `"border"` clamps the texel coordinate to [0, R - 1] (NaN clamps to 0), and the input
 /// gradient on a clamped axis is 0 (also exactly on the clamp, as PyTorch's kernel does).
@@ -170,7 +171,7 @@ public final class TriplaneEncoding: Layer {
       Self.parallel(tasks, work: n * 12 * c * levels.count) { task in
         let start = task * Self.rowsPerTask
         let end = min(n, start + Self.rowsPerTask)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * c) { tmp in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * c + 1) { tmp in
           for r in start..<end {
             forwardRow(x + r * inputDim, y + r * outputDim, sources, tmp.baseAddress!)
           }
@@ -179,7 +180,7 @@ public final class TriplaneEncoding: Layer {
     }
   }
 
-  /// One row of forward; `tmp` holds 3C floats.
+  /// One row of forward; `tmp` holds 3C + 1 floats.
   @inline(__always)
   private func forwardRow(
     _ xr: UnsafePointer<Float>, _ yr: UnsafeMutablePointer<Float>, _ sources: [PlaneSource],
@@ -202,12 +203,25 @@ public final class TriplaneEncoding: Layer {
       let axes = (
         g.sample(point.0, axis: 0), g.sample(point.1, axis: 1), g.sample(point.2, axis: 2)
       )
-      for plane in 0..<3 {
-        let (a, b) = Self.planeAxes(plane, axes)
-        sources[l].gather(
-          plane: field * 3 + plane, Bilinear(a, b, resolution: g.resolution), into: tmp + plane * c)
-      }
+      let r = g.resolution
+      let samples = (
+        Bilinear(axes.0, axes.1, resolution: r), Bilinear(axes.0, axes.2, resolution: r),
+        Bilinear(axes.1, axes.2, resolution: r)
+      )
+      let source = sources[l]
       let out = yr + levelOffset(l)
+      if source.channelLast {
+        // Read one value of each of the twelve corners before any arithmetic, so that their
+        // cache misses overlap instead of coming one gather at a time. The sum goes to the
+        // spare slot past the features, so that the reads are kept and nothing else changes.
+        let touched =
+          source.touch(plane: field * 3, samples.0) + source.touch(plane: field * 3 + 1, samples.1)
+          + source.touch(plane: field * 3 + 2, samples.2)
+        tmp[3 * c] = touched
+      }
+      source.gather(plane: field * 3, samples.0, into: tmp)
+      source.gather(plane: field * 3 + 1, samples.1, into: tmp + c)
+      source.gather(plane: field * 3 + 2, samples.2, into: tmp + 2 * c)
       let accumulate = options.multires == .sum && l > 0
       combine(tmp, into: out, accumulate: accumulate)
     }
@@ -533,6 +547,16 @@ struct PlaneSource {
         out[k] = interpolate(a0, a1, a2, a3, s.weight)
       }
     }
+  }
+
+  /// The sum of the first channel of the four corners (off-grid corners read the zero row);
+  /// channel-last sources only. Used to start the corners' memory reads early.
+  @inline(__always)
+  func touch(plane: Int, _ s: Bilinear) -> Float {
+    let rr = resolution * resolution
+    let p = base + plane * (rr + 1) * channels
+    return (p[(s.valid.0 ? s.texel.0 : rr) * channels] + p[(s.valid.1 ? s.texel.1 : rr) * channels])
+      + (p[(s.valid.2 ? s.texel.2 : rr) * channels] + p[(s.valid.3 ? s.texel.3 : rr) * channels])
   }
 
   /// As `gather`, and also the derivatives of each feature with respect to the W and H
