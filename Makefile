@@ -108,6 +108,8 @@ demo: $(LIB) venv $(BUILD)/examples/demo
 	cd $(BUILD) && ./examples/demo
 	@echo "==== Python demo ===="
 	LAMINA_LIBRARY=$(abspath $(LIB)) $(PY) bindings/python/examples/demo.py
+	@echo "==== Python field demo ===="
+	LAMINA_LIBRARY=$(abspath $(LIB)) $(PY) bindings/python/examples/field_demo.py --out $(BUILD)/demo
 
 # ---- benchmarks (not part of make test) ---------------------------------------------------
 $(BUILD)/bench/%: bench/%.c include/lamina.h $(LIB)

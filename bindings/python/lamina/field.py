@@ -305,19 +305,77 @@ class TriplaneField(Model):
         return image
 
     def extract_mesh(
-        self, resolution: int = 128, level: float = 0.0, bounds: Bounds = None
+        self,
+        resolution: int = 128,
+        level: float = 0.0,
+        bounds: Bounds = None,
+        field: Optional[int] = None,
     ) -> Tuple[np.ndarray, np.ndarray]:
         """Marching cubes on the field: ``(vertices (V, 3) float32, faces (F, 3) uint32)``.
 
         ``resolution`` samples per axis over ``bounds`` (default: the field's box); the
         surface is where the first output equals ``level``, triangles counter-clockwise seen
-        from the side where the field is above ``level`` (outside, for an SDF).
+        from the side where the field is above ``level`` (outside, for an SDF). For a model
+        of several fields, ``field`` picks one (its grid is sampled here and meshed by
+        :func:`lamina.marching_cubes`).
         """
+        if self.fields > 1:
+            return self._extract_field_mesh(resolution, level, bounds, field)
         mesh = field_mesh(self, resolution, level, bounds)
         try:
             return mesh.arrays()
         finally:
             mesh.close()
+
+    # ---- several fields --------------------------------------------------------------------
+    @property
+    def fields(self) -> int:
+        """Number of fields fitted at once (spec ``fields``); inputs carry a field index
+        column first when it is more than 1."""
+        return int(self.spec.get("fields", 1))
+
+    def field_points(self, field: int, points: ArrayLike) -> np.ndarray:
+        """Rows ``(field, x, y, z)`` for ``points`` (n, 3) of one field of a multi-field model."""
+        if not 0 <= int(field) < self.fields:
+            raise InvalidArgumentError(f"field {field} is out of range (the model has {self.fields})")
+        p = as_float32(points, "points").reshape(-1, 3)
+        return np.concatenate([np.full((len(p), 1), float(field), np.float32), p], axis=1)
+
+    def field_planes(self, field: int) -> Dict[str, np.ndarray]:
+        """One field's planes by tensor name, each ``[3, C, R, R]`` (xy, xz, yz)."""
+        if not 0 <= int(field) < self.fields:
+            raise InvalidArgumentError(f"field {field} is out of range (the model has {self.fields})")
+        return {k: v[3 * field : 3 * field + 3] for k, v in self.planes.items()}
+
+    def fit_sdf_many(
+        self, points: Sequence[ArrayLike], sdf: Sequence[ArrayLike], **fit: Any
+    ) -> Any:
+        """Fit every field of a multi-field model in one training run: ``points[k]`` (n_k, 3)
+        and ``sdf[k]`` are field k's samples (shuffled together, so each batch mixes fields
+        and the shared decoder sees all). Keyword arguments as :meth:`fit_sdf`."""
+        if len(points) != self.fields or len(sdf) != self.fields:
+            raise InvalidArgumentError(
+                f"need one point set and one sdf array per field ({self.fields}), "
+                f"got {len(points)} and {len(sdf)}"
+            )
+        x = np.concatenate([self.field_points(k, p) for k, p in enumerate(points)])
+        y = np.concatenate([as_float32(v, "sdf").reshape(-1) for v in sdf])
+        return self.fit_sdf(x, y, **fit)
+
+    def _extract_field_mesh(
+        self, resolution: int, level: float, bounds: Bounds, field: Optional[int]
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        from .shapes import marching_cubes
+
+        if field is None:
+            raise InvalidArgumentError(f"this model holds {self.fields} fields: pass field=")
+        six = _bounds6(bounds) if bounds is not None else self.bounds
+        r = int(resolution)
+        axes = [np.linspace(six[d], six[d + 3], r, dtype=np.float32) for d in range(3)]
+        grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+        values = self.predict(self.field_points(field, grid))[:, 0].reshape(r, r, r)
+        vertices, faces = marching_cubes(values, bounds=six.tolist(), level=level)[:2]
+        return vertices, faces
 
     def upsample(self, resolution: int) -> "TriplaneField":
         """A new field whose planes are bilinearly resampled to ``resolution`` (coarse to fine).
@@ -354,7 +412,7 @@ class TriplaneField(Model):
         trainer config keys (``plane_tv``, ``plane_l2``, ``schedule``, ``seed``, ...).
         Returns the :class:`~lamina.History` (one loss per epoch).
         """
-        x = as_float32(points, "points").reshape(-1, 3)
+        x = as_float32(points, "points").reshape(-1, self.input_dim)
         y = as_float32(sdf, "sdf").reshape(-1, 1)
         if x.shape[0] != y.shape[0]:
             raise InvalidArgumentError(f"{x.shape[0]} points but {y.shape[0]} sdf values")
@@ -379,7 +437,7 @@ class TriplaneField(Model):
         The surface is then the 0 level set of the logit, so :meth:`extract_mesh` with the
         default ``level`` works; note the sign is opposite to an SDF's (inside is positive).
         """
-        x = as_float32(points, "points").reshape(-1, 3)
+        x = as_float32(points, "points").reshape(-1, self.input_dim)
         y = as_float32(occupancy, "occupancy").reshape(-1, 1)
         if x.shape[0] != y.shape[0]:
             raise InvalidArgumentError(f"{x.shape[0]} points but {y.shape[0]} occupancy values")

@@ -89,3 +89,59 @@ def test_capsule_fit_from_a_mesh_only() -> None:
     assert q["iou"] > 0.97
     assert q["chamfer"] < 7e-3
     assert q["normal_deg"] < 5.0
+
+
+def test_spec_slice_upsample_and_save(tmp_path) -> None:
+    field = lamina.TriplaneField(resolution=16, channels=4, decoder={"hidden": [8]}, seed=2,
+                                 bounds=[-2, 2], init_std=0.5)
+    spec = field.spec
+    assert spec["kind"] == "triplane" and spec["align_corners"] is True
+    assert field.planes["0.planes"].shape == (3, 4, 16, 16)
+    np.testing.assert_array_equal(field.bounds, [-2, -2, -2, 2, 2, 2])
+    s = field.slice("z", 0.5, resolution=5)
+    assert s.shape == (5, 5)
+    # Row i is y = -2 + i, column j is x = -2 + j (the field's own box).
+    p = np.array([[-1.0, 1.0, 0.5]], np.float32)
+    np.testing.assert_allclose(s[3, 1], field.predict(p)[0, 0], rtol=1e-5, atol=1e-6)
+    up = field.upsample(31)
+    assert isinstance(up, lamina.TriplaneField) and up.planes["0.planes"].shape[-1] == 31
+    x = np.random.default_rng(0).uniform(-2, 2, (500, 3)).astype(np.float32)
+    np.testing.assert_allclose(up.predict(x), field.predict(x), atol=1e-5)
+    path = tmp_path / "field.safetensors"
+    field.save(path)
+    again = lamina.load(path)
+    assert isinstance(again, lamina.TriplaneField)
+    np.testing.assert_array_equal(again.predict(x), field.predict(x))
+    field.save_slice(tmp_path / "slice.png", axis="x")
+    image = field.render(tmp_path / "preview.png", resolution=32)
+    assert image.shape == (32, 32, 3)
+    assert (tmp_path / "slice.png").stat().st_size > 0 and (tmp_path / "preview.png").stat().st_size > 0
+    with pytest.raises(lamina.InvalidArgumentError):
+        field.slice("w")
+
+
+def test_two_fields_fit_in_one_call() -> None:
+    """A sphere and a torus fitted at once: own planes, one shared decoder."""
+    rng = np.random.default_rng(7)
+    sphere = {"type": "sphere", "radius": 0.6}
+    shapes = [sphere, TORUS]
+    points = [rng.uniform(-1, 1, (60_000, 3)).astype(np.float32) for _ in shapes]
+    sdf = [lamina.shape_sdf(s, p) for s, p in zip(shapes, points)]
+    field = lamina.TriplaneField(resolution=32, channels=8, fields=2, seed=0)
+    assert field.input_dim == 4 and field.planes["0.planes"].shape == (6, 8, 32, 32)
+    field.fit_sdf_many(points, sdf, steps=600, batch_size=8192, progress=False)
+    test = rng.uniform(-1, 1, (50_000, 3)).astype(np.float32)
+    for k, shape in enumerate(shapes):
+        pred = field.predict(field.field_points(k, test))[:, 0]
+        assert lamina.metrics.iou(pred, lamina.shape_sdf(shape, test)) > 0.9
+    # Each field's mesh: the sphere's is closed with Euler characteristic 2, the torus's 0.
+    for k, euler in ((0, 2), (1, 0)):
+        v, f = field.extract_mesh(resolution=48, field=k)
+        edges = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
+        unique = np.unique(edges, axis=0)
+        assert len(v) - len(unique) + len(f) == euler
+    assert field.field_planes(1)["0.planes"].shape == (3, 8, 32, 32)
+    with pytest.raises(lamina.InvalidArgumentError):
+        field.predict(np.array([[2, 0, 0, 0]], np.float32))
+    with pytest.raises(lamina.InvalidArgumentError):
+        field.extract_mesh(resolution=16)
