@@ -7,7 +7,7 @@
 ** the exit status is non-zero when M > 0. LAMINA_TEST_VERBOSE=1 prints the status and
 ** message of every call expected to fail.
 */
-#include "lamina.h"
+#include "check.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -15,57 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* =======================================================================================
-** Assertion kit
-*/
-
-static int g_pass, g_fail;
-static int g_verbose;
-static const char *g_ctx = "start";
-
-static int check_(int ok, int line, const char *expr, const char *fmt, ...)
-{
-    va_list ap;
-    if (ok) {
-        g_pass++;
-        return 1;
-    }
-    g_fail++;
-    fprintf(stderr, "FAIL test_geometry_abi.c:%d [%s] %s: ", line, g_ctx, expr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return 0;
-}
-
-#define CHECK(cond, ...) check_((cond) ? 1 : 0, __LINE__, #cond, __VA_ARGS__)
-
-static int st_(lamina_status got, lamina_status want, int line, const char *call)
-{
-    const char *message = lamina_last_error();
-    if (g_verbose && want != LAMINA_OK)
-        printf("   %s -> %s \"%s\"\n", call, lamina_status_string(got), message);
-    if (got == want && (want == LAMINA_OK || message[0] != '\0')) {
-        g_pass++;
-        return 1;
-    }
-    g_fail++;
-    fprintf(stderr, "FAIL test_geometry_abi.c:%d [%s] %s: expected %s, got %s (last_error: \"%s\")\n",
-            line, g_ctx, call, lamina_status_string(want), lamina_status_string(got), message);
-    return 0;
-}
-
-#define CHECK_OK(call) st_((call), LAMINA_OK, __LINE__, #call)
-#define CHECK_ST(call, want) st_((call), (want), __LINE__, #call)
-
-static void section(const char *name)
-{
-    g_ctx = name;
-    printf("-- %s\n", name);
-    fflush(stdout);
-}
 
 /* =======================================================================================
 ** Helpers
@@ -291,10 +240,9 @@ static void test_shape_mesh_and_compare(void)
 
 int main(void)
 {
-    g_verbose = getenv("LAMINA_TEST_VERBOSE") != NULL;
+    check_init();
     test_shape_sdf();
     test_marching_cubes();
     test_shape_mesh_and_compare();
-    printf("%d passed, %d failed\n", g_pass, g_fail);
-    return g_fail ? 1 : 0;
+    return check_summary();
 }
