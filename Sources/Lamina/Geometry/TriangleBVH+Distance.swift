@@ -1,20 +1,8 @@
 /// Closest-point queries: exact unsigned distance from a point to the mesh.
 extension TriangleBVH {
-  /// Squared distance from `q` to the box `[lo, hi]` (0 inside).
-  @inline(__always)
-  static func boxDistanceSquared(_ q: SIMD3<Float>, _ lo: SIMD3<Float>, _ hi: SIMD3<Float>)
-    -> Float
-  {
-    // Scalar max (maxss): the standard library's pointwiseMax honours NaN lane by lane with
-    // branches, several times slower in this innermost loop.
-    let dx = Swift.max(Swift.max(lo.x - q.x, q.x - hi.x), 0)
-    let dy = Swift.max(Swift.max(lo.y - q.y, q.y - hi.y), 0)
-    let dz = Swift.max(Swift.max(lo.z - q.z, q.z - hi.z), 0)
-    return dx * dx + dy * dy + dz * dz
-  }
-
-  /// Lane-wise minimum and maximum as compare-and-select (minps/maxps); the standard
-  /// library's pointwiseMin/Max compile to per-lane branches.
+  /// Lane-wise minimum and maximum as compare-and-select (minps/maxps): the standard
+  /// library's pointwiseMin/Max honour NaN lane by lane with branches, several times slower
+  /// in the innermost loops.
   @inline(__always)
   static func lanewiseMin(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> {
     a.replacing(with: b, where: b .< a)
@@ -35,7 +23,8 @@ extension TriangleBVH {
     }
   }
 
-  /// A pending node and the squared distance to its box.
+  /// A pending wide node (`node >= 0`) or leaf (`-1 - packet`) and the squared distance to
+  /// its box.
   struct StackEntry {
     var node: Int32
     var distanceSquared: Float
