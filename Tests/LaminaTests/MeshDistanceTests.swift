@@ -240,3 +240,56 @@ final class MeshSDFReferenceTests: XCTestCase {
     }
   }
 }
+
+/// Training-point sampling: options, mixture, determinism.
+final class SDFSamplingTests: XCTestCase {
+  func testOptionsParseWithDefaultsAndRefuseBadKeys() throws {
+    let defaults = try SDFSampleOptions(json: JSONValue.parse("{}"))
+    XCTAssertEqual(defaults, SDFSampleOptions())
+    XCTAssertEqual(defaults.nearFraction, 0.5)
+    XCTAssertEqual(defaults.sigma, 0.01)
+    XCTAssertEqual(defaults.sigmaFar, 0)
+    XCTAssertEqual(defaults.low, SIMD3(repeating: -1))
+    let custom = try SDFSampleOptions(
+      json: JSONValue.parse(
+        #"{"near_fraction": 0.8, "sigma": 0.02, "sigma_far": 0.2, "bounds": [-1, -2, -3, 1, 2, 3], "seed": 9}"#
+      ))
+    XCTAssertEqual(custom.high, SIMD3(1, 2, 3))
+    XCTAssertEqual(custom.seed, 9)
+    // The full form reads back to the same options.
+    XCTAssertEqual(try SDFSampleOptions(json: custom.json), custom)
+    for bad in [
+      #"{"near_fraction": -0.1}"#, #"{"sigma": "x"}"#, #"{"bounds": [0, 0]}"#, #"{"bounds": [1]}"#,
+      #"{"bounds": "box"}"#, #"{"seed": 1.5}"#, #"{"sigm": 1}"#, "[]",
+    ] {
+      XCTAssertThrowsError(try SDFSampleOptions(json: JSONValue.parse(bad)), bad) {
+        XCTAssertEqual(($0 as? LaminaError)?.code, .invalidArgument, bad)
+      }
+    }
+  }
+
+  func testMixtureAndDeterminism() throws {
+    let mesh = MeshFixtures.icosphere(levels: 2, radius: 0.5)
+    var options = SDFSampleOptions()
+    options.seed = 3
+    let (p, sdf) = try SDFSampling.sample(mesh, count: 4000, options: options)
+    let again = try SDFSampling.sample(mesh, count: 4000, options: options)
+    XCTAssertEqual(p, again.points)
+    XCTAssertEqual(sdf, again.sdf)
+    // The signed distances are the mesh's.
+    XCTAssertEqual(sdf, TriangleBVH(mesh).signedDistances(p))
+    // About half within a few sigma of the surface; the points are shuffled, so the first
+    // and second halves both hold about the same share.
+    let firstNear = sdf[0..<2000].filter { abs($0) < 0.03 }.count
+    let secondNear = sdf[2000...].filter { abs($0) < 0.03 }.count
+    for share in [firstNear, secondNear] {
+      XCTAssertEqual(Double(share) / 2000, 0.52, accuracy: 0.05)
+    }
+    XCTAssertTrue(p.allSatisfy { abs($0) <= 1 })
+    // Uniform points only: inside share = ball volume / cube volume (~0.065 for the mesh).
+    options.nearFraction = 0
+    let uniform = try SDFSampling.sample(mesh, count: 20000, options: options)
+    let inside = Double(uniform.sdf.filter { $0 < 0 }.count) / 20000
+    XCTAssertEqual(inside, MeshFixtures.signedVolume(mesh) / 8, accuracy: 0.01)
+  }
+}

@@ -35,7 +35,7 @@ extension TriangleBVH {
   ) {
     withSpatialOrder(points, count: count) { order in
       Self.forEachChunk(count) { range in
-        withUnsafeTemporaryAllocation(of: StackEntry.self, capacity: Self.maxDepth + 2) { near in
+        withUnsafeTemporaryAllocation(of: StackEntry.self, capacity: Self.wideStackSize) { near in
           withUnsafeTemporaryAllocation(of: Int32.self, capacity: Self.maxDepth + 2) { wind in
             for k in range {
               let i = order.map { Int($0[k]) } ?? k
@@ -135,7 +135,7 @@ extension TriangleBVH {
   ) {
     withSpatialOrder(points, count: count) { order in
       Self.forEachChunk(count) { range in
-        withUnsafeTemporaryAllocation(of: StackEntry.self, capacity: Self.maxDepth + 2) { near in
+        withUnsafeTemporaryAllocation(of: StackEntry.self, capacity: Self.wideStackSize) { near in
           for k in range {
             let i = order.map { Int($0[k]) } ?? k
             let q = SIMD3(points[3 * i], points[3 * i + 1], points[3 * i + 2])

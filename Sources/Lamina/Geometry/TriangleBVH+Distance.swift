@@ -1,20 +1,8 @@
 /// Closest-point queries: exact unsigned distance from a point to the mesh.
 extension TriangleBVH {
-  /// Squared distance from `q` to the box `[lo, hi]` (0 inside).
-  @inline(__always)
-  static func boxDistanceSquared(_ q: SIMD3<Float>, _ lo: SIMD3<Float>, _ hi: SIMD3<Float>)
-    -> Float
-  {
-    // Scalar max (maxss): the standard library's pointwiseMax honours NaN lane by lane with
-    // branches, several times slower in this innermost loop.
-    let dx = Swift.max(Swift.max(lo.x - q.x, q.x - hi.x), 0)
-    let dy = Swift.max(Swift.max(lo.y - q.y, q.y - hi.y), 0)
-    let dz = Swift.max(Swift.max(lo.z - q.z, q.z - hi.z), 0)
-    return dx * dx + dy * dy + dz * dz
-  }
-
-  /// Lane-wise minimum and maximum as compare-and-select (minps/maxps); the standard
-  /// library's pointwiseMin/Max compile to per-lane branches.
+  /// Lane-wise minimum and maximum as compare-and-select (minps/maxps): the standard
+  /// library's pointwiseMin/Max honour NaN lane by lane with branches, several times slower
+  /// in the innermost loops.
   @inline(__always)
   static func lanewiseMin(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> {
     a.replacing(with: b, where: b .< a)
@@ -30,12 +18,13 @@ extension TriangleBVH {
   public func nearest(to q: SIMD3<Float>) -> (
     point: SIMD3<Float>, triangle: Int, distanceSquared: Float
   ) {
-    withUnsafeTemporaryAllocation(of: StackEntry.self, capacity: Self.maxDepth + 2) { stack in
+    withUnsafeTemporaryAllocation(of: StackEntry.self, capacity: Self.wideStackSize) { stack in
       nearest(to: q, stack: stack.baseAddress!)
     }
   }
 
-  /// A pending node and the squared distance to its box.
+  /// A pending wide node (`node >= 0`) or leaf (`-1 - packet`) and the squared distance to
+  /// its box.
   struct StackEntry {
     var node: Int32
     var distanceSquared: Float
@@ -113,7 +102,7 @@ extension TriangleBVH {
     return edge.replacing(with: plane * plane, where: inside)
   }
 
-  /// `nearest(to:)` with a caller's stack of at least `maxDepth + 2` entries.
+  /// `nearest(to:)` with a caller's stack of at least `wideStackSize` entries.
   @inline(__always)
   func nearest(to q: SIMD3<Float>, stack: UnsafeMutablePointer<StackEntry>) -> (
     point: SIMD3<Float>, triangle: Int, distanceSquared: Float
@@ -123,55 +112,6 @@ extension TriangleBVH {
     // The winner's exact closest point (Ericson), and the distance to it.
     let p = ClosestPoint.onTriangle(q, corners[3 * hit], corners[3 * hit + 1], corners[3 * hit + 2])
     return (p, Int(triangleIndex[hit]), ClosestPoint.distanceSquared(q, p))
-  }
-
-  /// Leaf-order index of the triangle nearest to `q` (-1 for an empty mesh).
-  @inline(__always)
-  func nearestTriangle(to q: SIMD3<Float>, stack: UnsafeMutablePointer<StackEntry>) -> Int {
-    var best = Float.infinity
-    var bestTriangle = -1
-    guard nodeCount > 0 else { return -1 }
-    let (qx, qy, qz) = (
-      SIMD4<Float>(repeating: q.x), SIMD4<Float>(repeating: q.y), SIMD4<Float>(repeating: q.z)
-    )
-    stack[0] = StackEntry(
-      node: 0, distanceSquared: Self.boxDistanceSquared(q, nodes[0].lo, nodes[0].hi))
-    var top = 1
-    while top > 0 {
-      top -= 1
-      let entry = stack[top]
-      // `<` rather than `<=`: a box that merely touches the best sphere cannot hold a
-      // strictly nearer point.
-      guard entry.distanceSquared < best else { continue }
-      let node = nodes[Int(entry.node)]
-      if node.count > 0 {
-        let d = Self.packetDistances(packets + Self.packetStride * Int(node.packet), qx, qy, qz)
-        let m = Swift.min(Swift.min(d[0], d[1]), Swift.min(d[2], d[3]))
-        if m < best {
-          best = m
-          // The first lane holding the minimum (fixed, so ties resolve reproducibly).
-          var lane = 0
-          while lane < 3 && d[lane] != m { lane += 1 }
-          bestTriangle = Int(node.first) + min(lane, Int(node.count) - 1)
-        }
-        continue
-      }
-      let left = Int(node.first)
-      let dl = Self.boxDistanceSquared(q, nodes[left].lo, nodes[left].hi)
-      let dr = Self.boxDistanceSquared(q, nodes[left + 1].lo, nodes[left + 1].hi)
-      // Nearer child on top, so it is searched first and shrinks `best` for the other.
-      let (nearNode, nearD, farNode, farD) =
-        dl <= dr ? (left, dl, left + 1, dr) : (left + 1, dr, left, dl)
-      if farD < best {
-        stack[top] = StackEntry(node: Int32(farNode), distanceSquared: farD)
-        top += 1
-      }
-      if nearD < best {
-        stack[top] = StackEntry(node: Int32(nearNode), distanceSquared: nearD)
-        top += 1
-      }
-    }
-    return bestTriangle
   }
 
   /// Exact unsigned distance from `q` to the mesh (`.infinity` when it has no triangles).

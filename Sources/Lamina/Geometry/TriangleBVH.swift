@@ -59,6 +59,13 @@ public final class TriangleBVH: @unchecked Sendable {
   let packets: UnsafeMutablePointer<SIMD4<Float>>
   /// Number of leaves.
   let leafCount: Int
+  /// The same tree with every second level collapsed (up to four children a node), for
+  /// distance queries; see `TriangleBVH+Wide.swift`.
+  let wide: UnsafeMutablePointer<WideNode>
+  /// Number of wide nodes.
+  let wideCount: Int
+  /// First leaf-order triangle and triangle count of each leaf, by packet index.
+  let leafRanges: UnsafeMutablePointer<SIMD2<Int32>>
   let dipoles: UnsafeMutablePointer<SIMD3<Float>>
   let moments: UnsafeMutablePointer<Float>
 
@@ -143,6 +150,14 @@ public final class TriangleBVH: @unchecked Sendable {
     centers = .allocate(capacity: max(nodeCount, 1))
     dipoles = .allocate(capacity: max(nodeCount, 1))
     moments = .allocate(capacity: max(9 * nodeCount, 1))
+    leafRanges = .allocate(capacity: max(leaves, 1))
+    for i in 0..<nodeCount where built[i].count > 0 {
+      leafRanges[Int(built[i].packet)] = SIMD2(built[i].first, built[i].count)
+    }
+    let collapsed = Self.collapse(built)
+    wideCount = collapsed.count
+    wide = .allocate(capacity: max(wideCount, 1))
+    wide.initialize(from: collapsed, count: wideCount)
     fillPackets()
     computeMoments()
   }
@@ -153,6 +168,8 @@ public final class TriangleBVH: @unchecked Sendable {
     triangleIndex.deallocate()
     centers.deallocate()
     packets.deallocate()
+    wide.deallocate()
+    leafRanges.deallocate()
     dipoles.deallocate()
     moments.deallocate()
   }
