@@ -9,7 +9,7 @@
 */
 #define _POSIX_C_SOURCE 200809L
 
-#include "lamina.h"
+#include "check.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -20,58 +20,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* =======================================================================================
-** Assertion kit
-*/
-
-static int g_pass, g_fail;
-static int g_verbose;
-static const char *g_ctx = "start";
-
-static int check_(int ok, int line, const char *expr, const char *fmt, ...)
-{
-    va_list ap;
-    if (ok) {
-        g_pass++;
-        return 1;
-    }
-    g_fail++;
-    fprintf(stderr, "FAIL test_mesh_abi.c:%d [%s] %s: ", line, g_ctx, expr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return 0;
-}
-
-#define CHECK(cond, ...) check_((cond) ? 1 : 0, __LINE__, #cond, __VA_ARGS__)
-
-static int st_(lamina_status got, lamina_status want, int line, const char *call)
-{
-    const char *message = lamina_last_error();
-    if (g_verbose && want != LAMINA_OK)
-        printf("   %s -> %s \"%s\"\n", call, lamina_status_string(got), message);
-    if (got == want && (want == LAMINA_OK || message[0] != '\0')) {
-        g_pass++;
-        return 1;
-    }
-    g_fail++;
-    fprintf(stderr, "FAIL test_mesh_abi.c:%d [%s] %s: expected %s, got %s (last_error: \"%s\")\n",
-            line, g_ctx, call, lamina_status_string(want), lamina_status_string(got), message);
-    return 0;
-}
-
-/* CHECK_ST also requires a non-empty message when the call fails. */
-#define CHECK_OK(call) st_((call), LAMINA_OK, __LINE__, #call)
-#define CHECK_ST(call, want) st_((call), (want), __LINE__, #call)
-
-static void section(const char *name)
-{
-    g_ctx = name;
-    printf("-- %s\n", name);
-    fflush(stdout);
-}
 
 /* =======================================================================================
 ** Helpers
@@ -452,8 +400,7 @@ static void test_threads(void)
 
 int main(void)
 {
-    const char *verbose = getenv("LAMINA_TEST_VERBOSE");
-    g_verbose = verbose && verbose[0] == '1';
+    check_init();
     strcpy(g_dir, "/tmp/lamina-mesh-abi-XXXXXX");
     if (!mkdtemp(g_dir)) {
         perror("mkdtemp");
@@ -476,6 +423,5 @@ int main(void)
             fprintf(stderr, "FAIL: %s holds files nobody wrote (a temporary file left behind?)\n", g_dir);
         }
     }
-    printf("%d passed, %d failed\n", g_pass, g_fail);
-    return g_fail == 0 ? 0 : 1;
+    return check_summary();
 }
