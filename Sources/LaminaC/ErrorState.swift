@@ -55,14 +55,36 @@ func capacity(_ cap: Int) -> Int { cap < 0 ? Int.max : cap }
 /// A C `size_t` sample count: values past `Int.max` (negative here) exceed every limit.
 func sampleCount(_ n: Int, in function: String) throws -> Int {
   guard n >= 0 else {
-    throw LaminaError(.outOfMemory, "\(function): n = \(UInt(bitPattern: n)) is beyond the batch limit")
+    throw LaminaError(
+      .outOfMemory, "\(function): n = \(UInt(bitPattern: n)) is beyond the batch limit")
   }
   return n
 }
 
+/// A point count for calls that read `3 * n` floats: at most `Limits.maxBatchElements / 3`.
+func pointCount(_ n: Int, in function: String) throws -> Int {
+  let n = try sampleCount(n, in: function)
+  guard n <= Limits.maxBatchElements / 3 else {
+    throw LaminaError(
+      .outOfMemory,
+      "\(function): n = \(n) is over the limit of \(Limits.maxBatchElements / 3) points")
+  }
+  return n
+}
+
+/// Runs `body`, prefixing an engine error's message with the exported function's name.
+func named<T>(_ function: String, _ body: () throws -> T) throws -> T {
+  do {
+    return try body()
+  } catch let e as LaminaError {
+    throw LaminaError(e.code, "\(function): \(e.message)")
+  }
+}
+
 /// A UTF-8 C string as a Swift String, bounded by `limit` bytes.
 func string(
-  _ text: UnsafePointer<CChar>?, _ name: String, in function: String, limit: Int = Limits.maxJSONBytes
+  _ text: UnsafePointer<CChar>?, _ name: String, in function: String,
+  limit: Int = Limits.maxJSONBytes
 ) throws -> String {
   let p = try require(text, name, in: function)
   let length = strnlen(p, limit + 1)
@@ -86,12 +108,15 @@ func copyOut(
   let utf8 = Array(text.utf8)
   length.pointee = utf8.count
   guard let buf else {
-    guard cap == 0 else { throw LaminaError(.invalidArgument, "\(function): buf is NULL but cap is \(cap)") }
+    guard cap == 0 else {
+      throw LaminaError(.invalidArgument, "\(function): buf is NULL but cap is \(cap)")
+    }
     return
   }
   guard cap >= utf8.count + 1 else {
     throw LaminaError(
-      .invalidArgument, "\(function): buffer of \(cap) bytes is too small; \(utf8.count + 1) needed")
+      .invalidArgument, "\(function): buffer of \(cap) bytes is too small; \(utf8.count + 1) needed"
+    )
   }
   utf8.withUnsafeBufferPointer { src in
     buf.withMemoryRebound(to: UInt8.self, capacity: cap) { dst in
@@ -113,7 +138,9 @@ enum Handles {
     guard let handle else { return }
     Unmanaged<T>.fromOpaque(UnsafeRawPointer(handle)).release()
   }
-  static func object<T: AnyObject>(_ handle: OpaquePointer?, as type: T.Type, _ name: String, in function: String) throws -> T {
+  static func object<T: AnyObject>(
+    _ handle: OpaquePointer?, as type: T.Type, _ name: String, in function: String
+  ) throws -> T {
     let h = try require(handle, name, in: function)
     return Unmanaged<T>.fromOpaque(UnsafeRawPointer(h)).takeUnretainedValue()
   }

@@ -7,11 +7,7 @@ func fieldBox(_ bounds: UnsafePointer<Float>?, of model: Model, in function: Str
   -> Model.Box
 {
   guard let bounds else { return model.fieldBox }
-  do {
-    return try Model.Box(Array(UnsafeBufferPointer(start: bounds, count: 6)))
-  } catch let e as LaminaError {
-    throw LaminaError(e.code, "\(function): \(e.message)")
-  }
+  return try named(function) { try Model.Box(Array(UnsafeBufferPointer(start: bounds, count: 6))) }
 }
 
 @_cdecl("lamina_model_slice")
@@ -24,11 +20,9 @@ public func laminaModelSlice(
     let m = try Handles.object(model, as: Model.self, "model", in: f)
     let out = try require(out, "out", in: f)
     let box = try fieldBox(bounds, of: m, in: f)
-    do {
+    try named(f) {
       let values = try m.slice(axis: axis, offset: offset, resolution: resolution, box: box)
       values.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: values.count) }
-    } catch let e as LaminaError {
-      throw LaminaError(e.code, "\(f): \(e.message)")
     }
   }
 }
@@ -46,10 +40,8 @@ public func laminaModelTriplaneUpsample(
       throw LaminaError(
         .invalidArgument, "\(f): resolution \(UInt(bitPattern: resolution)) is out of range")
     }
-    do {
+    try named(f) {
       out.pointee = Handles.retain(try m.triplaneUpsampled(to: resolution))
-    } catch let e as LaminaError {
-      throw LaminaError(e.code, "\(f): \(e.message)")
     }
   }
 }
@@ -72,11 +64,9 @@ public func laminaModelExtractMesh(
       )
     }
     guard level.isFinite else { throw LaminaError(.invalidArgument, "\(f): level must be finite") }
-    do {
+    try named(f) {
       out.pointee = Handles.retain(
         MeshHandle(try m.extractMesh(resolution: resolution, level: level, box: box)))
-    } catch let e as LaminaError {
-      throw LaminaError(e.code, "\(f): \(e.message)")
     }
   }
 }

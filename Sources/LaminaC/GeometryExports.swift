@@ -5,22 +5,7 @@ import Lamina
 /// Parses a shape argument, prefixing errors with the function's name.
 private func parseShape(_ json: UnsafePointer<CChar>?, in function: String) throws -> Shape {
   let text = try string(json, "shape_json", in: function)
-  do {
-    return try Shape(json: text)
-  } catch let e as LaminaError {
-    throw LaminaError(e.code, "\(function): \(e.message)")
-  }
-}
-
-/// A point count for calls that read `3 * n` floats: at most `Limits.maxBatchElements / 3`.
-private func pointCount(_ n: Int, in function: String) throws -> Int {
-  let n = try sampleCount(n, in: function)
-  guard n <= Limits.maxBatchElements / 3 else {
-    throw LaminaError(
-      .outOfMemory,
-      "\(function): n = \(n) is over the limit of \(Limits.maxBatchElements / 3) points")
-  }
-  return n
+  return try named(function) { try Shape(json: text) }
 }
 
 /// Bounds from 6 floats (xmin, ymin, zmin, xmax, ymax, zmax), or [-1, 1]^3 for NULL.
@@ -38,15 +23,6 @@ private func axisSize(_ n: Int, _ name: String, in function: String) throws -> I
       "\(function): \(name) = \(shown); it must be between 2 and \(MarchingCubes.maxResolution)")
   }
   return n
-}
-
-/// Runs `body`, prefixing an engine error's message with the function's name.
-private func named<T>(_ function: String, _ body: () throws -> T) throws -> T {
-  do {
-    return try body()
-  } catch let e as LaminaError {
-    throw LaminaError(e.code, "\(function): \(e.message)")
-  }
 }
 
 @_cdecl("lamina_shape_sdf")

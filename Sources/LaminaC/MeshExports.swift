@@ -63,10 +63,8 @@ public func laminaMeshCreate(
       faceCount > 0
       ? Array(UnsafeBufferPointer(start: try require(faces, "faces", in: f), count: 3 * faceCount))
       : []
-    do {
+    try named(f) {
       out.pointee = Handles.retain(MeshHandle(try TriangleMesh(vertices: v, faces: t)))
-    } catch let e as LaminaError {
-      throw LaminaError(e.code, "\(f): \(e.message)")
     }
   }
 }

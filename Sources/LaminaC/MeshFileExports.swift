@@ -12,11 +12,7 @@ private func meshHandle(_ mesh: OpaquePointer?, in f: String) throws -> MeshHand
 private func queryPoints(_ points: UnsafePointer<Float>?, _ n: Int, in f: String) throws
   -> UnsafePointer<Float>?
 {
-  let n = try sampleCount(n, in: f)
-  guard n <= Limits.maxBatchElements / 3 else {
-    throw LaminaError(
-      .outOfMemory, "\(f): n = \(n) is over the limit of \(Limits.maxBatchElements / 3) points")
-  }
+  let n = try pointCount(n, in: f)
   guard n > 0 else { return nil }
   let p = try require(points, "points", in: f)
   for i in 0..<(3 * n) where !p[i].isFinite {
@@ -29,15 +25,6 @@ private func queryPoints(_ points: UnsafePointer<Float>?, _ n: Int, in f: String
 private func requireTriangles(_ m: MeshHandle, in f: String) throws {
   guard m.mesh.faceCount > 0 else {
     throw LaminaError(.invalidArgument, "\(f): the mesh has no triangles")
-  }
-}
-
-/// Prefixes an engine error with the function's name.
-private func named<T>(_ f: String, _ body: () throws -> T) throws -> T {
-  do {
-    return try body()
-  } catch let e as LaminaError {
-    throw LaminaError(e.code, "\(f): \(e.message)")
   }
 }
 

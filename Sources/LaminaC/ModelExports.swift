@@ -80,12 +80,14 @@ public func laminaModelInputGradient(
     let m = try Handles.object(model, as: Model.self, "model", in: f)
     let n = try sampleCount(n, in: f)
     if n == 0 { return }
-    try m.inputGradient(try require(x, "x", in: f), count: n, into: try require(dydx, "dydx", in: f))
+    try m.inputGradient(
+      try require(x, "x", in: f), count: n, into: try require(dydx, "dydx", in: f))
   }
 }
 
 @_cdecl("lamina_model_save")
-public func laminaModelSave(_ model: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> lamina_status {
+public func laminaModelSave(_ model: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> lamina_status
+{
   guarded {
     let f = "lamina_model_save"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
@@ -121,18 +123,24 @@ public func laminaModelTensorName(
     let f = "lamina_model_tensor_name"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
     guard index >= 0, index < m.tensors.count else {
-      throw LaminaError(.invalidArgument, "\(f): index \(UInt(bitPattern: index)) is out of range (the model has \(m.tensors.count) tensors)")
+      throw LaminaError(
+        .invalidArgument,
+        "\(f): index \(UInt(bitPattern: index)) is out of range (the model has \(m.tensors.count) tensors)"
+      )
     }
     try copyOut(m.tensors[index].name, buf, cap, len, in: f)
   }
 }
 
 /// The tensor called `name`, or an invalid-argument error listing the names.
-private func namedTensor(_ m: Model, _ name: UnsafePointer<CChar>?, in f: String) throws -> Parameter {
+private func namedTensor(_ m: Model, _ name: UnsafePointer<CChar>?, in f: String) throws
+  -> Parameter
+{
   let key = try string(name, "name", in: f, limit: 4096)
   guard let p = m.tensor(named: key) else {
     let names = m.tensors.map(\.name).joined(separator: ", ")
-    throw LaminaError(.invalidArgument, "\(f): no tensor named \"\(key)\" (the model has: \(names))")
+    throw LaminaError(
+      .invalidArgument, "\(f): no tensor named \"\(key)\" (the model has: \(names))")
   }
   return p
 }
@@ -149,11 +157,14 @@ public func laminaModelTensorShape(
     let p = try namedTensor(m, name, in: f)
     r.pointee = p.shape.count
     guard let shape else {
-      guard cap == 0 else { throw LaminaError(.invalidArgument, "\(f): shape is NULL but cap is \(cap)") }
+      guard cap == 0 else {
+        throw LaminaError(.invalidArgument, "\(f): shape is NULL but cap is \(cap)")
+      }
       return
     }
     guard capacity(cap) >= p.shape.count else {
-      throw LaminaError(.invalidArgument, "\(f): cap \(cap) is smaller than the rank \(p.shape.count)")
+      throw LaminaError(
+        .invalidArgument, "\(f): cap \(cap) is smaller than the rank \(p.shape.count)")
     }
     for (i, d) in p.shape.enumerated() { shape[i] = d }
   }
@@ -170,7 +181,8 @@ public func laminaModelTensorRead(
     let p = try namedTensor(m, name, in: f)
     let dest = try require(out, "out", in: f)
     guard count == p.count else {
-      throw LaminaError(.shape, "\(f): tensor has \(p.count) values, count is \(UInt(bitPattern: count))")
+      throw LaminaError(
+        .shape, "\(f): tensor has \(p.count) values, count is \(UInt(bitPattern: count))")
     }
     p.value.withUnsafeBufferPointer { dest.update(from: $0.baseAddress!, count: count) }
   }
@@ -187,7 +199,8 @@ public func laminaModelTensorWrite(
     let p = try namedTensor(m, name, in: f)
     let src = try require(values, "values", in: f)
     guard count == p.count else {
-      throw LaminaError(.shape, "\(f): tensor has \(p.count) values, count is \(UInt(bitPattern: count))")
+      throw LaminaError(
+        .shape, "\(f): tensor has \(p.count) values, count is \(UInt(bitPattern: count))")
     }
     for i in 0..<count where !src[i].isFinite {
       throw LaminaError(.numeric, "\(f): values[\(i)] is \(src[i]); weights must be finite")
