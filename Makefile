@@ -138,19 +138,21 @@ bench-mesh: $(BUILD)/bench/mesh_sdf
 BENCH_VENV := .venv-bench
 BENCH_PY   := $(BENCH_VENV)/bin/python
 BENCH_THREADS ?= 2
+# Where the CPU-only torch wheel comes from; empty = PyPI's default wheel (CPU use only).
+BENCH_TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 $(BENCH_VENV)/.stamp:
 	python3 -m venv $(BENCH_VENV)
 	$(BENCH_PY) -m pip install -q --upgrade pip
 	$(BENCH_PY) -m pip install -q numpy
-	$(BENCH_PY) -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
+	$(BENCH_PY) -m pip install -q torch $(if $(BENCH_TORCH_INDEX),--index-url $(BENCH_TORCH_INDEX))
 	$(BENCH_PY) -m pip install -q pykan matplotlib sympy pandas scikit-learn pyyaml tqdm
 	@touch $@
 
 bench-kan-compare: $(LIB) $(BENCH_VENV)/.stamp
 	PYTHONPATH=$(abspath bindings/python) LAMINA_LIBRARY=$(abspath $(LIB)) \
 		$(BENCH_PY) bench/kan_compare.py --threads $(BENCH_THREADS) \
-		--json bench/results/kan_compare.json
+		--json bench/results/kan_compare.json --markdown bench/results/kan_compare.md
 
 # A few seconds of Lamina's side of the comparison (no torch or pykan needed).
 bench-smoke: $(LIB) venv
