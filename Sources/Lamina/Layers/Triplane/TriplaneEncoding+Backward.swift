@@ -230,11 +230,11 @@ extension TriplaneEncoding {
         // Lanes run tasks l, l + lanes, ...; each has one channel-last accumulator. Which
         // lane runs a task does not change its result.
         let lanes = min(tasks, 4)
-        scratch.withBuffer(count: lanes * (rr * c + 1)) { acc in
+        scratch.withBuffer(count: lanes * rr * c) { acc in
           levels[l].gradient.withUnsafeMutableBufferPointer { gb in
             let grad = gb.baseAddress!
             Self.parallel(lanes, work: n * 12 * c) { lane in
-              let a = acc + lane * (rr * c + 1)
+              let a = acc + lane * rr * c
               var task = lane
               while task < tasks {
                 let field = task / (3 * bands)
@@ -262,9 +262,9 @@ extension TriplaneEncoding {
   }
 
   /// Accumulates one plane's dL/dtexel for the texel rows `heights` (channel-last: those
-  /// rows of the R*R x C accumulator are overwritten, the others untouched, and one spare
-  /// value after the plane is scribbled on) over rows `rows` of the input (indices into
-  /// `order` when given, else row numbers), in that order.
+  /// rows of the R*R x C accumulator are overwritten, the others untouched) over rows
+  /// `rows` of the input (indices into `order` when given, else row numbers), in that
+  /// order. (Reading the next row's corners ahead, as forward does, measured slower here.)
   @inline(__always)
   private func scatterPlane(
     level l: Int, plane: Int, heights: (Int, Int), x: UnsafePointer<Float>,
@@ -291,24 +291,8 @@ extension TriplaneEncoding {
         row, Bilinear(geo.sample(p[ia], axis: ia), geo.sample(p[ib], axis: ib), resolution: r)
       )
     }
-    guard rows.0 < rows.1 else { return }
-    // One row ahead: the next row's corners are read (their sum kept in the spare slot past
-    // the plane) before this row's additions, so the cache misses of the two overlap.
-    var touched: Float = 0
-    var (row, s) = sampleRow(rows.0)
     for i in rows.0..<rows.1 {
-      var next: (Int, Bilinear)? = nil
-      if i + 1 < rows.1 {
-        let ahead = sampleRow(i + 1)
-        let b = ahead.1
-        let (top, bottom) = (inBand(b.b.index), inBand(b.b.index + 1))
-        touched +=
-          ((b.valid.0 && top ? a[b.texel.0 * c] : 0) + (b.valid.1 && top ? a[b.texel.1 * c] : 0))
-          + ((b.valid.2 && bottom ? a[b.texel.2 * c] : 0)
-            + (b.valid.3 && bottom ? a[b.texel.3 * c] : 0))
-        next = ahead
-      }
-      defer { if let next { (row, s) = next } }
+      let (row, s) = sampleRow(i)
       let g: UnsafePointer<Float> =
         productGradients.map { $0 + row * gWidth + (l * 3 + plane) * c }
         ?? dy + row * outputDim + levelOffset(l) + concatOffset
@@ -337,6 +321,5 @@ extension TriplaneEncoding {
       if s.valid.2 && bottom { add(s.texel.2, s.weight.2) }
       if s.valid.3 && bottom { add(s.texel.3, s.weight.3) }
     }
-    a[r * r * c] = touched
   }
 }
