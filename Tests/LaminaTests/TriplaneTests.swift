@@ -51,12 +51,14 @@ final class TriplaneTests: XCTestCase {
     return dx
   }
 
-  /// A coordinate in [lo, hi] at least `margin` away from every texel line (where bilinear
-  /// interpolation has kinks) of the given levels, so finite differences see a smooth function.
+  /// A coordinate of `axis` whose box-normalised value is in [lo, hi] and at least `margin`
+  /// away from every texel line (where bilinear interpolation has kinks) of the given
+  /// levels, so finite differences see a smooth function.
   static func smoothCoordinate(
-    _ rng: inout RandomSource, _ o: TriplaneOptions, lo: Double = -0.95, hi: Double = 0.95,
-    margin: Double = 0.01
+    _ rng: inout RandomSource, _ o: TriplaneOptions, axis: Int = 0, lo: Double = -0.95,
+    hi: Double = 0.95, margin: Double = 0.01
   ) -> Float {
+    let (bl, bh) = (o.bounds[axis][0], o.bounds[axis][1])
     while true {
       let v = rng.uniform(lo, hi)
       var ok = true
@@ -65,7 +67,7 @@ final class TriplaneTests: XCTestCase {
         let step = o.alignCorners ? 2 / Double(r - 1) : 2 / Double(r)
         if abs(t - t.rounded()) * step < margin { ok = false }
       }
-      if ok { return Float(v) }
+      if ok { return Float(bl + (v + 1) / 2 * (bh - bl)) }
     }
   }
 
@@ -212,6 +214,22 @@ final class TriplaneTests: XCTestCase {
     }
   }
 
+  /// A box other than [-1, 1]^3: with align_corners, texel centres sit at lo + k (hi - lo) /
+  /// (R - 1), so a point on one reads that texel exactly; plane xy takes x along W.
+  func testBoundsPutTexelCentresWhereExpected() {
+    let e = encoding {
+      $0.resolutions = [5]
+      $0.channels = 1
+      $0.aggregation = .concat
+      $0.bounds = [[0, 4], [-2, 2], [10, 12]]
+    }
+    let y = forward(e, [1, 0, 11.5])  // texel coordinates x 1, y 2, z 3
+    let v = e.levels[0].value
+    XCTAssertEqual(y[0], v[0 * 25 + 2 * 5 + 1], "xy: h = y index 2, w = x index 1")
+    XCTAssertEqual(y[1], v[1 * 25 + 3 * 5 + 1], "xz: h = z index 3, w = x index 1")
+    XCTAssertEqual(y[2], v[2 * 25 + 3 * 5 + 2], "yz: h = z index 3, w = y index 2")
+  }
+
   func testFourierFeatures() {
     let e = encoding {
       $0.fourier = 3
@@ -250,7 +268,7 @@ final class TriplaneTests: XCTestCase {
         options.maxEntriesPerTensor = 96
         assertGradientsCorrect(of: e, label: "\(aggregation) \(label)", batch: 7, options: options)
         {
-          _, _, rng in Self.smoothCoordinate(&rng, o)
+          _, column, rng in Self.smoothCoordinate(&rng, o, axis: column)
         }
       }
     }
@@ -278,7 +296,8 @@ final class TriplaneTests: XCTestCase {
         {
           $0.resolutions = [4, 5]
           $0.multires = .sum
-          $0.bounds = [[-1, 1], [-1, 1], [-1, 1]]
+          $0.bounds = [[-2, 1], [0, 3], [-0.5, 0.25]]
+          $0.fourier = 1
         }
       ),
       (

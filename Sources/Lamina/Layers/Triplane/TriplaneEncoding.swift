@@ -43,7 +43,8 @@ import Dispatch
 /// with an error instead. The gradient with respect to the index column is 0.
 ///
 /// **Backward** adds dL/dplanes by a scatter whose work is split by plane: each task owns
-/// one (level, field, plane) and visits its points in row order, so every texel's sum is
+/// the texels of one (level, field, plane), or of half a plane's rows when there is one
+/// field, and visits its points in row order, so every texel's sum is
 /// formed in one fixed order and the result is bit-identical run to run and whatever the
 /// thread count (the same as a single-threaded scatter). dL/dx is the exact derivative of
 /// the bilinear weights, so `Model.inputGradient` gives exact normals.
