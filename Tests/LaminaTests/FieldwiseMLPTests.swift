@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 
 @testable import Lamina
@@ -298,6 +299,90 @@ final class FieldwiseMLPTests: XCTestCase {
     let (_, again, surfaceAgain) = try run()
     XCTAssertEqual(after.bitPattern, again.bitPattern, "bit-identical run to run")
     XCTAssertEqual(surface.map(\.bitPattern), surfaceAgain.map(\.bitPattern))
+  }
+}
+
+/// Speed of per-field decoders against the shared decoder (opt-in, as the tri-plane timing).
+final class FieldwiseMLPTimingTests: XCTestCase {
+  func testTiming() throws {
+    guard ProcessInfo.processInfo.environment["LAMINA_TRIPLANE_TIMING"] != nil else {
+      throw XCTSkip("set LAMINA_TRIPLANE_TIMING=1 (and build in release) to measure")
+    }
+    let n = 16_384
+    let widths = [16, 64, 64, 1]
+    var rng = RandomSource(seed: 1)
+    func time(_ label: String, _ body: () -> Void) {
+      body()  // warm-up
+      var cpu: [Double] = []
+      var wall: [Double] = []
+      for _ in 0..<7 {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let c0 = clock()
+        body()
+        cpu.append(Double(clock() - c0) / Double(CLOCKS_PER_SEC) * 1e3)
+        wall.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+      }
+      print(
+        "fieldwise timing: \(label): \(String(format: "%.2f", wall.sorted()[3])) ms wall, "
+          + "\(String(format: "%.2f", cpu.sorted()[3])) ms CPU (medians of 7)")
+    }
+    let features = (0..<(n * 16)).map { _ in Float(rng.uniform(-1, 1)) }
+    let dy = (0..<n).map { _ in Float(rng.uniform(-1, 1)) }
+    // The shared decoder: Dense, ReLU, Dense, ReLU, Dense through the model's layers.
+    let shared = try Model(
+      json: #"{"kind": "mlp", "input": 16, "hidden": [64, 64], "output": 1, "activation": "relu"}"#)
+    var buffers = [features] + shared.layers.map { [Float](repeating: 0, count: n * $0.outputDim) }
+    var grads = buffers.map { [Float](repeating: 0, count: $0.count) }
+    time("shared MLP 16-64-64-1, \(n) rows, forward + backward") {
+      for (i, layer) in shared.layers.enumerated() {
+        buffers[i].withUnsafeBufferPointer { xb in
+          buffers[i + 1].withUnsafeMutableBufferPointer {
+            layer.forward(xb.baseAddress!, $0.baseAddress!, count: n)
+          }
+        }
+      }
+      grads[grads.count - 1] = dy
+      for (i, layer) in shared.layers.enumerated().reversed() {
+        let g = grads[i + 1]
+        buffers[i].withUnsafeBufferPointer { xb in
+          buffers[i + 1].withUnsafeBufferPointer { yb in
+            g.withUnsafeBufferPointer { gb in
+              grads[i].withUnsafeMutableBufferPointer {
+                layer.backward(
+                  xb.baseAddress!, yb.baseAddress!, gb.baseAddress!, $0.baseAddress!, count: n,
+                  parameterGradients: true)
+              }
+            }
+          }
+        }
+      }
+    }
+    for fields in [1, 8, 64] {
+      let layer = try FieldwiseMLP(
+        fields: fields, widths: widths, activations: [.relu, .relu], outputActivation: .identity)
+      layer.initialize(seed: 1)
+      var x = [Float](repeating: 0, count: n * 17)
+      for r in 0..<n {
+        x[r * 17] = Float(rng.index(below: fields))
+        for j in 0..<16 { x[r * 17 + 1 + j] = features[r * 16 + j] }
+      }
+      var y = [Float](repeating: 0, count: n)
+      var dx = [Float](repeating: 0, count: n * 17)
+      time("per-field MLPs, \(fields) fields, \(n) rows, forward + backward") {
+        x.withUnsafeBufferPointer { xb in
+          y.withUnsafeMutableBufferPointer { yb in
+            layer.forward(xb.baseAddress!, yb.baseAddress!, count: n)
+            dy.withUnsafeBufferPointer { db in
+              dx.withUnsafeMutableBufferPointer {
+                layer.backward(
+                  xb.baseAddress!, yb.baseAddress!, db.baseAddress!, $0.baseAddress!, count: n,
+                  parameterGradients: true)
+              }
+            }
+          }
+        }
+      }
+    }
   }
 }
 
