@@ -222,9 +222,16 @@ typedef struct lamina_model lamina_model;
 ** seed (0; the decoder is drawn as its kind draws it, the planes from a derived stream),
 ** decoder ({"hidden": [64], "activation": "relu"}): an MLP (the "mlp" keys but input,
 ** output and seed; "kind": "mlp" optional) or a KAN ({"kind": "kan", "hidden": [...], and
-** the "kan" keys but widths and seed; widths are [features] + hidden + [output]).
+** the "kan" keys but widths and seed; widths are [features] + hidden + [output]),
+** decoder_per_field (false; with fields N > 1, true gives each field its own MLP decoder of
+** the decoder's widths and activations instead of one shared decoder, all trained in the
+** same call; an MLP decoder only, and not with prelu: either is LAMINA_E_INVALID_ARGUMENT;
+** with fields = 1 it is accepted and changes nothing). Field 0's decoder starts as the
+** shared decoder of the same seed would, field k's is drawn after field k - 1's.
 ** Tensors: "0.planes" (or "0.planes_0", "0.planes_1", ... for several resolutions), then the
-** decoder's ("1.weight", "1.bias", ...).
+** decoder's ("1.weight", "1.bias", ...); with per-field decoders, per dense stage s
+** "1.s.weight" [N, out, in] and "1.s.bias" [N, out], slice k being field k's (so
+** "1.0.weight", "1.0.bias", "1.1.weight", ...).
 ** Tri-plane encoding keys: resolution (128; texels per side, 2 to 4096, or a list for a
 **   multi-resolution encoding), channels (16), aggregation ("sum" | "product" | "mean" |
 **   "concat" (3 x channels features)), multires ("concat" | "sum": how levels combine),

@@ -669,7 +669,7 @@ final class TriplaneTests: XCTestCase {
     XCTAssertEqual(m.tensor(named: "0.planes")?.shape, [3, 8, 16, 16])
     XCTAssertEqual(m.tensor(named: "1.weight")?.shape, [32, 8])
     let expected = try JSONValue.parse(
-      #"{"kind": "triplane", "resolution": 16, "channels": 8, "aggregation": "sum", "multires": "concat", "bounds": [[-1, 1], [-1, 1], [-1, 1]], "align_corners": true, "padding": "zeros", "fourier": 0, "fourier_include_input": true, "init": "normal", "init_mean": 0, "init_std": 0.001, "fields": 1, "decoder": {"kind": "mlp", "hidden": [32], "activation": [{"name": "relu"}], "output_activation": {"name": "identity"}, "init": "auto", "bias_init": "auto"}, "output": 1, "seed": 0}"#
+      #"{"kind": "triplane", "resolution": 16, "channels": 8, "aggregation": "sum", "multires": "concat", "bounds": [[-1, 1], [-1, 1], [-1, 1]], "align_corners": true, "padding": "zeros", "fourier": 0, "fourier_include_input": true, "init": "normal", "init_mean": 0, "init_std": 0.001, "fields": 1, "decoder": {"kind": "mlp", "hidden": [32], "activation": [{"name": "relu"}], "output_activation": {"name": "identity"}, "init": "auto", "bias_init": "auto"}, "decoder_per_field": false, "output": 1, "seed": 0}"#
     )
     XCTAssertEqual(m.spec, expected, m.spec.text)
     // Planes: small normal, seeded, and not the decoder's stream.

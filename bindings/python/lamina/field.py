@@ -198,7 +198,10 @@ class TriplaneField(Model):
         bounds: the box the planes cover (default ``[-1, 1]`` on every axis).
         seed: seed of the initialisation.
         **extra: further spec keys (``align_corners``, ``padding``, ``fourier``, ``fields``,
-            ``init_std``; see ``lamina_model_create`` in lamina.h).
+            ``init_std``, ``decoder_per_field``; see ``lamina_model_create`` in lamina.h).
+            ``decoder_per_field=True`` with ``fields=N`` gives each field its own MLP decoder
+            (tensors ``"1.<stage>.weight"`` ``[N, out, in]`` and ``"1.<stage>.bias"``
+            ``[N, out]``) instead of one shared decoder.
     """
 
     def __init__(
@@ -352,7 +355,7 @@ class TriplaneField(Model):
     ) -> Any:
         """Fit every field of a multi-field model in one training run: ``points[k]`` (n_k, 3)
         and ``sdf[k]`` are field k's samples (shuffled together, so each batch mixes fields
-        and the shared decoder sees all). Keyword arguments as :meth:`fit_sdf`."""
+        and a shared decoder sees all; with ``decoder_per_field`` each field trains its own). Keyword arguments as :meth:`fit_sdf`."""
         if len(points) != self.fields or len(sdf) != self.fields:
             raise InvalidArgumentError(
                 f"need one point set and one sdf array per field ({self.fields}), "

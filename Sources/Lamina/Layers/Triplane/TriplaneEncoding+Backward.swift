@@ -25,6 +25,8 @@ extension TriplaneEncoding {
     _ dx: UnsafeMutablePointer<Float>?, count n: Int, parameterGradients: Bool
   ) {
     guard n > 0 else { return }
+    // A passed-on field index takes column 0 of dy; the features' gradients follow it.
+    let dy = dy + featureOffset
     let c = options.channels
     let product = options.aggregation == .product
     let storeG = parameterGradients && product

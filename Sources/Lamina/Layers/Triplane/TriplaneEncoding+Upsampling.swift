@@ -33,7 +33,7 @@ extension TriplaneEncoding {
     o.resolutions = resolutions
     let out: TriplaneEncoding
     do {
-      out = try TriplaneEncoding(options: o)
+      out = try TriplaneEncoding(options: o, passesFieldIndex: passesFieldIndex)
     } catch let error as LaminaError {
       throw LaminaError(error.code, "tri-plane upsampling: " + error.message)
     }

@@ -48,9 +48,17 @@ import Dispatch
 /// formed in one fixed order and the result is bit-identical run to run and whatever the
 /// thread count (the same as a single-threaded scatter). dL/dx is the exact derivative of
 /// the bilinear weights, so `Model.inputGradient` gives exact normals.
+///
+/// **Passing the field index on.** Built with `passesFieldIndex` (only with `fields` > 1),
+/// each output row starts with the input row's field index, copied unchanged, before the
+/// features, so a decoder after it can pick a field's own weights (`FieldwiseMLP`, used by
+/// the `"triplane"` kind's `decoder_per_field`). Its gradient is not propagated (the index
+/// column of dL/dx is 0 as always).
 public final class TriplaneEncoding: Layer {
   /// The settings this layer was built with.
   public let options: TriplaneOptions
+  /// Whether output rows start with the field index (see the type's documentation).
+  public let passesFieldIndex: Bool
   /// One parameter per level, `[fields * 3, C, R, R]` (see the type's documentation).
   public let levels: [Parameter]
   /// Per-level sampling constants.
@@ -61,11 +69,17 @@ public final class TriplaneEncoding: Layer {
   /// An encoding whose planes all hold `options.resolvedInitMean`; call `initialize(rng:)`
   /// to draw them. Throws `.invalidArgument` for settings out of range (see
   /// `TriplaneOptions`) and `.outOfMemory` when the planes would exceed
-  /// `Limits.maxParameters`, before allocating anything.
-  public init(options: TriplaneOptions) throws {
+  /// `Limits.maxParameters`, before allocating anything. `passesFieldIndex` needs
+  /// `fields` > 1 (there is no index column otherwise).
+  public init(options: TriplaneOptions, passesFieldIndex: Bool = false) throws {
     try options.validate(what: "tri-plane encoding")
     try ModelBuilder.checkParameterBudget(options.parameterBudget)
+    guard !passesFieldIndex || options.fields > 1 else {
+      throw LaminaError.invalid(
+        "tri-plane encoding: passing the field index on needs \"fields\" > 1")
+    }
     self.options = options
+    self.passesFieldIndex = passesFieldIndex
     let names =
       options.resolutions.count == 1
       ? ["planes"] : (0..<options.resolutions.count).map { "planes_\($0)" }
@@ -81,6 +95,7 @@ public final class TriplaneEncoding: Layer {
   /// Shares nothing with `other`.
   private init(copying other: TriplaneEncoding) {
     options = other.options
+    passesFieldIndex = other.passesFieldIndex
     levels = other.levels.map { $0.copy() }
     geometry = other.geometry
   }
@@ -102,14 +117,23 @@ public final class TriplaneEncoding: Layer {
 
   /// 3, or 4 (field index first) when `fields` > 1.
   public var inputDim: Int { options.inputDim }
-  /// `options.outputDim`: plane features, then Fourier features.
-  public var outputDim: Int { options.outputDim }
+  /// `options.outputDim` (plane features, then Fourier features), plus the leading field
+  /// index column when `passesFieldIndex`.
+  public var outputDim: Int { options.outputDim + featureOffset }
+
+  /// Where the features start in an output row: 1 after a passed-on field index, else 0.
+  @inline(__always)
+  var featureOffset: Int { passesFieldIndex ? 1 : 0 }
   /// The planes, one parameter per level.
   public var parameters: [Parameter] { levels }
 
-  /// `{"type": "triplane", <every TriplaneOptions key>}`.
+  /// `{"type": "triplane", <every TriplaneOptions key>}`, plus `"pass_field_index": true`
+  /// when set (an internal setting of the `"triplane"` kind's per-field decoders, which a
+  /// sequential model does not accept).
   public var spec: JSONValue {
-    .object([("type", .string("triplane"))] + options.specPairs)
+    .object(
+      [("type", .string("triplane"))] + options.specPairs
+        + (passesFieldIndex ? [("pass_field_index", .bool(true))] : []))
   }
 
   /// A deep copy with its own planes.
@@ -174,7 +198,9 @@ public final class TriplaneEncoding: Layer {
         let end = min(n, start + Self.rowsPerTask)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * c + 1) { tmp in
           for r in start..<end {
-            forwardRow(x + r * inputDim, y + r * outputDim, sources, tmp.baseAddress!)
+            let yr = y + r * outputDim
+            if passesFieldIndex { yr[0] = x[r * inputDim] }
+            forwardRow(x + r * inputDim, yr + featureOffset, sources, tmp.baseAddress!)
           }
         }
       }
@@ -193,7 +219,7 @@ public final class TriplaneEncoding: Layer {
     if options.fields > 1 {
       field = fieldIndex(xr[0])
       guard field >= 0 else {
-        yr.update(repeating: 0, count: outputDim)
+        yr.update(repeating: 0, count: options.outputDim)
         return
       }
       p = xr + 1

@@ -17,7 +17,7 @@
 /// | `init` | `"normal"` | texel initialisation: `"normal"` N(init_mean, init_std^2) or `"uniform"` U(init_mean - init_std, init_mean + init_std) |
 /// | `init_mean` | 0 (1 for `"product"`) | centre of the initial texels; a product of three planes needs them away from zero, so it starts around 1 as K-Planes does |
 /// | `init_std` | 0.001 | spread of the initial texels: the tri-plane processing paper's 1e-3 (planes start near-constant and the decoder's first steps shape them) |
-/// | `fields` | 1 | number of independent fields fitted at once; each has its own planes, the decoder is shared; with more than one, each input row starts with the field index |
+/// | `fields` | 1 | number of independent fields fitted at once; each has its own planes, the decoder is shared (or, with the `"triplane"` kind's `decoder_per_field`, one per field); with more than one, each input row starts with the field index |
 ///
 /// Why `align_corners` defaults to true: the box's faces then lie on texel centres, so with
 /// zeros padding nothing inside the box fades toward zero (with false, the outer half texel
