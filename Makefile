@@ -113,11 +113,14 @@ FUZZ_TARGETS ?= model_spec trainer_config safetensors mesh shape abi_sequence
 
 .PHONY: test-asan test-tsan fuzz fuzz-smoke fuzz-build
 
+# SANITIZE_PARTS=c runs the C programs only, =swift the Swift suite only.
+SANITIZE_PARTS ?= all
+
 test-asan: $(BUILD)/.setup-stamp
-	bash tests/sanitize.sh address
+	bash tests/sanitize.sh address $(SANITIZE_PARTS)
 
 test-tsan: $(BUILD)/.setup-stamp
-	bash tests/sanitize.sh thread
+	bash tests/sanitize.sh thread $(SANITIZE_PARTS)
 
 fuzz-build: $(BUILD)/.setup-stamp
 	bash tests/fuzz/run.sh build

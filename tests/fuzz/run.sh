@@ -30,6 +30,8 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
 
 build() {
+  # SwiftPM does not notice changed link flags; removing the product forces a relink.
+  rm -f "$(swift build -c release --build-path .build-asan --show-bin-path)/liblamina.so"
   swift build -c release -Xswiftc -static-stdlib -Xswiftc -sanitize=fuzzer,address \
     -Xlinker --version-script="$root/scripts/lamina.map" -Xlinker -soname=liblamina.so.0 \
     --build-path .build-asan --product lamina || exit 1
