@@ -4,6 +4,8 @@
 #          tests/fuzz/run.sh run SECONDS [target...]     (targets: model_spec trainer_config
 #                                                         safetensors mesh shape abi_sequence)
 #          tests/fuzz/run.sh replay [target...]          (regression inputs only)
+#          tests/fuzz/run.sh python SECONDS [target...]  (atheris over the Python binding:
+#                                                         spec config safetensors mesh shape)
 #
 # liblamina is built with -sanitize=fuzzer,address into .build-asan (the same library
 # `make test-asan` uses, so the package is compiled once for both); each harness
@@ -101,6 +103,35 @@ case "$cmd" in
       [ $rc -eq 0 ] || tail -40 "$log"
     done
     cat "$out/report.txt" ;;
+  python)
+    # Atheris (in its own venv under build/) drives the Python binding loaded with the ASan
+    # library; the ASan runtime is preloaded into the uninstrumented Python interpreter,
+    # and leak checking is off (CPython keeps its objects until exit).
+    seconds="${1:?usage: run.sh python SECONDS [target...]}"
+    shift
+    build
+    venv="$out/venv-python"
+    [ -x "$venv/bin/python" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q atheris numpy; } || exit 1
+    [ -d "$out/seeds" ] || "$out/make_seeds" "$out/seeds" || exit 1
+    asan_rt="$("$CLANG" -print-file-name=libclang_rt.asan-x86_64.so)"
+    printf '%-12s %10s %8s %s\n' target runs exec/s result > "$out/report-python.txt"
+    for t in ${*:-spec config safetensors mesh shape}; do
+      case "$t" in spec) seeds=model_spec ;; config) seeds=trainer_config ;; *) seeds="$t" ;; esac
+      mkdir -p "$out/corpus-python/$t"
+      log="$out/fuzz-python-$t.log"
+      echo "== atheris $t for ${seconds}s"
+      LD_PRELOAD="$asan_rt" ASAN_OPTIONS=detect_leaks=0 LAMINA_LIBRARY="$out/lib/liblamina.so.0" \
+        "$venv/bin/python" tests/fuzz/fuzz_python.py --target "$t" -max_total_time="$seconds" \
+        -print_final_stats=1 -artifact_prefix="$out/crashes/python-$t-" \
+        "$out/corpus-python/$t" "$out/seeds/$seeds" >"$log" 2>&1
+      rc=$?
+      runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+      eps=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+      result=ok
+      [ $rc -eq 0 ] || { result="FINDING (rc $rc; see $log)"; status=1; }
+      printf '%-12s %10s %8s %s\n' "$t" "${runs:-0}" "${eps:-0}" "$result" >> "$out/report-python.txt"
+    done
+    cat "$out/report-python.txt" ;;
   *) echo "usage: $0 build | run SECONDS [target...] | replay [target...]" >&2; exit 2 ;;
 esac
 exit $status
