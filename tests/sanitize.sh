@@ -85,7 +85,13 @@ run_swift() {
   if [ "$mode" = thread ] && [ -z "$f" ]; then f="$TSAN_DEFAULT_FILTER"; fi
   [ -n "$f" ] && filter=(--filter "$f")
   echo "== swift test --sanitize=$mode ${filter[*]:-}"
-  swift test --sanitize="$mode" --build-path "$build_path" "${filter[@]}" || status=1
+  # Leak checking is off for the Swift suite: XCTest on Linux never frees its test cases,
+  # runs and names (hundreds of reports at exit), and their stacks are cut short in the
+  # uninstrumented Swift runtime, so no suppression could be scoped to XCTest without also
+  # hiding a leak of ours. Leaks are checked where a host would see them: the C programs
+  # above and the fuzz targets run with LeakSanitizer on.
+  ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" \
+    swift test --sanitize="$mode" --build-path "$build_path" "${filter[@]}" || status=1
 }
 TSAN_DEFAULT_FILTER="${TSAN_DEFAULT_FILTER:-ThreadSafe|Concurrent|Parallel|MarchingCubesTests|MeshDistanceTests}"
 
