@@ -102,6 +102,35 @@ test-install: $(LIB)
 test-python: $(LIB) venv
 	LAMINA_LIBRARY=$(abspath $(LIB)) $(PY) -m pytest -q bindings/python/tests
 
+# ---- sanitizers and fuzzing (not part of make test) ---------------------------------------
+# make test-asan / test-tsan: the C test programs and the Swift suite under AddressSanitizer
+# (with LeakSanitizer) / ThreadSanitizer; the sanitized library is built in .build-asan /
+# .build-tsan (see tests/sanitize.sh). TSAN's Swift part runs the concurrent tests only;
+# SWIFT_FILTER=... overrides. make fuzz: libFuzzer targets in tests/fuzz, FUZZ_SECONDS each
+# (see tests/fuzz/README.md); make fuzz-smoke: 10 s each.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= model_spec trainer_config safetensors mesh shape abi_sequence
+
+.PHONY: test-asan test-tsan fuzz fuzz-smoke fuzz-build
+
+# SANITIZE_PARTS=c runs the C programs only, =swift the Swift suite only.
+SANITIZE_PARTS ?= all
+
+test-asan: $(BUILD)/.setup-stamp
+	bash tests/sanitize.sh address $(SANITIZE_PARTS)
+
+test-tsan: $(BUILD)/.setup-stamp
+	bash tests/sanitize.sh thread $(SANITIZE_PARTS)
+
+fuzz-build: $(BUILD)/.setup-stamp
+	bash tests/fuzz/run.sh build
+
+fuzz: $(BUILD)/.setup-stamp
+	bash tests/fuzz/run.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: $(BUILD)/.setup-stamp
+	bash tests/fuzz/run.sh run 10 $(FUZZ_TARGETS)
+
 # ---- demo -------------------------------------------------------------------------------
 demo: $(LIB) venv $(BUILD)/examples/demo
 	@echo "==== C demo ===="

@@ -18,30 +18,12 @@ final class MeshFileTests: XCTestCase {
   }
 
   override func tearDown() {
-    if let d = opendir(directory) {
-      while let e = readdir(d) {
-        let name = withUnsafeBytes(of: e.pointee.d_name) {
-          String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
-        }
-        if name != "." && name != ".." { unlink("\(directory)/\(name)") }
-      }
-      closedir(d)
-    }
+    for name in directoryEntries(directory) { unlink("\(directory)/\(name)") }
     rmdir(directory)
   }
 
   func files() -> [String] {
-    var names: [String] = []
-    if let d = opendir(directory) {
-      while let e = readdir(d) {
-        let name = withUnsafeBytes(of: e.pointee.d_name) {
-          String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
-        }
-        if name != "." && name != ".." { names.append(name) }
-      }
-      closedir(d)
-    }
-    return names.sorted()
+    directoryEntries(directory).sorted()
   }
 
   func write(_ bytes: [UInt8], _ name: String) -> String {

@@ -197,15 +197,10 @@ final class ModelTests: XCTestCase {
     mkdir(dir, 0o755)
     defer { rmdir(dir) }
     XCTAssertThrowsError(try m.save(to: dir))
-    var isEmpty = true
-    if let d = opendir(NSTemporaryDirectory()) {
-      while let e = readdir(d) {
-        let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        if name.hasPrefix("lamina-dir-\(getpid()).tmp") { isEmpty = false }
-      }
-      closedir(d)
+    let leftovers = directoryEntries(NSTemporaryDirectory()).filter {
+      $0.hasPrefix("lamina-dir-\(getpid()).tmp")
     }
-    XCTAssertTrue(isEmpty, "a temporary file was left behind")
+    XCTAssertEqual(leftovers, [], "a temporary file was left behind")
   }
 
   func testCopyIsIndependent() throws {

@@ -1,0 +1,39 @@
+/*
+** Fuzz target: the safetensors model loader (lamina_model_load on a scratch file holding the
+** input). A file that loads must give a usable model: it predicts on a few samples, and
+** saving and loading it again gives a model with the same tensors.
+*/
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *path = fuzz_write_file(data, size, ".safetensors");
+    lamina_model *m = NULL;
+    lamina_status st = lamina_model_load(path, &m);
+    fuzz_check_status(st, "lamina_model_load");
+    if (st != LAMINA_OK) {
+        if (m != NULL) abort();
+        return 0;
+    }
+    size_t in = lamina_model_input_dim(m), out = lamina_model_output_dim(m);
+    if (in == 0 || out == 0) abort();
+    if (lamina_model_parameter_count(m) <= 200000 && in <= 4096 && out <= 4096) {
+        float *x = (float *)calloc(2 * in, sizeof(float));
+        float *y = (float *)malloc(2 * out * sizeof(float));
+        if (x == NULL || y == NULL) abort();
+        fuzz_check_status(lamina_model_predict(m, x, 2, y), "lamina_model_predict");
+        free(x);
+        free(y);
+    }
+    /* Save over the input file and load it back. */
+    fuzz_check_status(lamina_model_save(m, path), "lamina_model_save");
+    lamina_model *again = NULL;
+    if (lamina_model_load(path, &again) != LAMINA_OK) {
+        fprintf(stderr, "a saved model does not load: %s\n", lamina_last_error());
+        abort();
+    }
+    if (lamina_model_tensor_count(again) != lamina_model_tensor_count(m)) abort();
+    lamina_model_free(again);
+    lamina_model_free(m);
+    return 0;
+}
