@@ -49,6 +49,8 @@ from typing import Any, Dict, List, Optional
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 PROTOCOL_FD_ENV = "LAMINA_BENCH_FD"
+#: An implementation named "<impl>-blas1" is <impl> with OPENBLAS_NUM_THREADS=1.
+BLAS1_SUFFIX = "-blas1"
 
 #: Workload modules under bench/workloads, in the order they run.
 MODULES = ["mlp_train", "mlp_infer", "kan_step", "kan_lbfgs", "triplane", "geometry"]
@@ -112,6 +114,11 @@ def worker(workload_name: str, impl: str, smoke: bool, threads: int) -> int:
     """
     out = os.fdopen(int(os.environ[PROTOCOL_FD_ENV]), "w", buffering=1)
     os.dup2(2, 1)  # pykan, tqdm and friends print: send it to stderr
+    if impl.endswith(BLAS1_SUFFIX):
+        # Diagnostic variant: Lamina with a single-threaded OpenBLAS (its own Dispatch loops
+        # still use every core), to show what OpenBLAS's thread pool costs on small GEMMs.
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        impl = impl[: -len(BLAS1_SUFFIX)]
     w = all_workloads()[workload_name]
     runner = w.make(impl, smoke, threads)
 
@@ -319,6 +326,9 @@ def markdown(doc: Dict[str, Any]) -> str:
                 f"{r['peak_rss_mb']:.0f} MB | {ratio} |")
         for impl, why in e.get("failed", {}).items():
             lines.append(f"| {e['name']} | {impl} | failed: {why[:80]} | | | | |")
+    notes = BENCH / "NOTES.md"
+    if notes.exists():  # hand-written profile notes, kept across regenerations
+        lines += ["", notes.read_text().rstrip()]
     lines += ["", "## Workloads", ""]
     for e in doc["workloads"]:
         lines.append(f"- **{e['name']}** — {e['title']}. {e['notes']}")

@@ -12,7 +12,7 @@ import numpy as np
 from .common import REPO, Runner, Workload, import_lamina
 
 NU, NV = 250, 100  # 2 x 250 x 100 = 50,000 triangles, as bench/mesh_sdf.c
-POINTS = {"lamina": 1_000_000, "trimesh": 20_000}
+POINTS = {"lamina": 1_000_000, "trimesh": 2_000}
 SMOKE_POINTS = 10_000
 MC_N, SMOKE_MC_N = 256, 32
 
@@ -99,11 +99,12 @@ WORKLOADS = [
         name="mesh_sdf", title="Mesh signed distance, 50k-triangle torus, points in [-1, 1]^3",
         impls=["lamina", "trimesh"], lamina=["lamina"], make=make_sdf,
         items=lambda impl, smoke: SMOKE_POINTS if smoke else POINTS[impl], unit="points/s",
-        min_calls=1,
+        min_calls=1, reps=3, warmup=0.01,
         notes="Lamina: lamina_mesh_signed_distance (ctypes) on a mesh handle made once (BVH built "
               "in warm-up), 1M points per call. trimesh: trimesh.proximity.signed_distance on a "
-              "Trimesh made once (its rtree built in warm-up), 20k points per call because it is "
-              "slow; compare points/s. trimesh's sign is positive inside, Lamina's negative."),
+              "Trimesh made once (its rtree built in warm-up), 2k points per call because it is "
+              "slow (~270 points/s here) and memory-hungry (20k points per call peaked at 12 GB); "
+              "compare points/s. 3 rounds. trimesh's sign is positive inside, Lamina's negative."),
     Workload(
         name="marching_cubes", title="Marching cubes, 256^3 torus grid",
         impls=["lamina", "scikit-image"], lamina=["lamina"], make=make_mc,

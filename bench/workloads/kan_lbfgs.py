@@ -49,8 +49,11 @@ def make(impl: str, smoke: bool, threads: int) -> Runner:
                 last.update(_summary(hist["test_loss"]))
 
     elif impl == "pykan":
-        torch = torch_setup(threads)
+        import os
         import tempfile
+
+        os.environ["TQDM_DISABLE"] = "1"  # pykan's fit always draws a tqdm bar
+        torch = torch_setup(threads)
 
         from kan import KAN
 
