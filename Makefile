@@ -169,7 +169,7 @@ $(BUILD)/bench/sgemm_peak: bench/sgemm_peak.c
 # bench/results/latest.json and bench/RESULTS.md. BENCH_ONLY=mlp_large,triplane selects.
 bench: $(LIB) $(BENCH_BINS) $(BENCH_PEERS)
 	$(BENCH_ENV) $(BENCH_PY) bench/harness.py --threads $(BENCH_THREADS) --only "$(BENCH_ONLY)" \
-		--json bench/results/latest.json --markdown bench/RESULTS.md
+		--json bench/results/latest.json --markdown bench/RESULTS.md --update
 
 # Lamina's side of every workload at tiny sizes, with .venv (numpy only): seconds.
 bench-smoke: $(LIB) $(BUILD)/bench/mlp_predict_latency venv

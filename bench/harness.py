@@ -332,12 +332,31 @@ def markdown(doc: Dict[str, Any]) -> str:
     lines += ["", "## Workloads", ""]
     for e in doc["workloads"]:
         lines.append(f"- **{e['name']}** — {e['title']}. {e['notes']}")
+        if "run" in e:
+            lines.append(f"  - measured {e['run']['date_utc']} UTC, load {e['run']['load_before'][0]:.2f} "
+                         f"before, by `{e['run']['command']}`")
         for key, value in e.get("derived", {}).items():
             lines.append(f"  - {key}: {value}")
         extras = {impl: r["extra"] for impl, r in e["results"].items() if r["extra"]}
         if extras:
             lines.append("  - " + "; ".join(f"{impl}: {x}" for impl, x in extras.items()))
     return "\n".join(lines) + "\n"
+
+
+def merged(old: Dict[str, Any], new: Dict[str, Any]) -> Dict[str, Any]:
+    """`old` with `new`'s workloads replacing or joining its own (``--update``); each entry
+    keeps the machine record (load, date, command) of the run that measured it."""
+    for doc in (old, new):
+        for e in doc["workloads"]:
+            e.setdefault("run", {"command": doc["command"], "load_before": doc["machine"]["load_before"],
+                                 "load_after": doc["machine"].get("load_after"),
+                                 "date_utc": doc["machine"]["date_utc"]})
+    names = [e["name"] for e in new["workloads"]]
+    out = dict(new)
+    out["workloads"] = [e for e in old["workloads"] if e["name"] not in names] + new["workloads"]
+    out["versions"] = {**old.get("versions", {}), **new["versions"]}
+    out["command"] = "; ".join(dict.fromkeys([old["command"], new["command"]]))
+    return out
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -354,6 +373,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--markdown", type=Path, default=None)
+    p.add_argument("--update", action="store_true",
+                   help="merge into an existing --json file (replace the workloads run now)")
     p.add_argument("--worker", nargs=2, metavar=("WORKLOAD", "IMPL"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.impls = {s for s in args.impls.split(",") if s}
@@ -389,6 +410,8 @@ def main() -> int:
     doc = {"command": "python bench/harness.py " + " ".join(sys.argv[1:]), "machine": info,
            "versions": versions, "reps": args.reps, "block": args.block, "workloads": entries}
     print(f"\nload average after: {info['load_after'][0]:.2f}")
+    if args.update and args.json and args.json.exists():
+        doc = merged(json.loads(args.json.read_text()), doc)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(doc, indent=1) + "\n")
