@@ -83,8 +83,9 @@ WORKLOADS = [
         make=make_trainer(LARGE, 4096), items=lambda impl, smoke: 64 if smoke else 4096,
         notes="Lamina: lamina_trainer_step through ctypes on pointers made once. PyTorch eager "
               "(zero_grad, forward, MSE, backward, torch.optim.Adam); JAX: jit of value_and_grad "
-              "+ hand-written Adam, donated buffers. Same initial weights. lamina-blas1: Lamina with OPENBLAS_NUM_THREADS=1 (diagnostic). Roofline: FLOPs per "
-              "step (2 x batch x (3 x sum(in x out) - 3 x 256)) over the best sgemm GFLOP/s of "
+              "+ hand-written Adam, donated buffers. Same initial weights. lamina-blas1: Lamina "
+              "with OPENBLAS_NUM_THREADS=1 (diagnostic). Roofline: FLOPs per step "
+              "(2 x batch x (3 x sum(in x out) - 3 x 256)) over the best sgemm GFLOP/s of "
               "build/bench/sgemm_peak (system OpenBLAS, same thread count).",
         post=sgemm_roofline),
     Workload(
