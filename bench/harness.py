@@ -262,11 +262,16 @@ def fmt_time(seconds: float) -> str:
     return f"{seconds * 1e9:.3g} ns"
 
 
+def fmt_rate(value: float) -> str:
+    """A throughput with three significant digits below 1000, thousands separators above."""
+    return f"{value:,.0f}" if value >= 1000 else f"{value:.3g}"
+
+
 def print_entry(entry: Dict[str, Any]) -> None:
     """The console lines of one workload."""
     for impl, r in entry["results"].items():
         print(f"  {impl:18s} {fmt_time(r['median_s']):>10s}/call  IQR {fmt_time(r['q1_s'])}-"
-              f"{fmt_time(r['q3_s'])}  {r['items_per_s']:14,.0f} {entry['unit']}  "
+              f"{fmt_time(r['q3_s'])}  {fmt_rate(r['items_per_s']):>14s} {entry['unit']}  "
               f"peak RSS {r['peak_rss_mb']:.0f} MB {r['extra'] or ''}", flush=True)
     for pair, ratio in entry["ratios"].items():
         print(f"  ratio {pair}: {ratio:.2f}", flush=True)
@@ -322,7 +327,7 @@ def markdown(doc: Dict[str, Any]) -> str:
                               if p.startswith(impl + "/"))
             lines.append(
                 f"| {e['name']} | {impl} | {fmt_time(r['median_s'])} | {fmt_time(r['q1_s'])}-"
-                f"{fmt_time(r['q3_s'])} | {r['items_per_s']:,.0f} {e['unit']} | "
+                f"{fmt_time(r['q3_s'])} | {fmt_rate(r['items_per_s'])} {e['unit']} | "
                 f"{r['peak_rss_mb']:.0f} MB | {ratio} |")
         for impl, why in e.get("failed", {}).items():
             lines.append(f"| {e['name']} | {impl} | failed: {why[:80]} | | | | |")
@@ -373,6 +378,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--markdown", type=Path, default=None)
+    p.add_argument("--render", action="store_true",
+                   help="rewrite --markdown from the --json file, measuring nothing")
     p.add_argument("--update", action="store_true",
                    help="merge into an existing --json file (replace the workloads run now)")
     p.add_argument("--worker", nargs=2, metavar=("WORKLOAD", "IMPL"), help=argparse.SUPPRESS)
@@ -388,6 +395,12 @@ def main() -> int:
     set_thread_env(args.threads)
     if args.worker:
         return worker(args.worker[0], args.worker[1], args.smoke, args.threads)
+    if args.render:  # only rewrite the Markdown from an existing JSON file
+        if not (args.json and args.markdown):
+            print("--render needs --json and --markdown", file=sys.stderr)
+            return 2
+        args.markdown.write_text(markdown(json.loads(args.json.read_text())))
+        return 0
     workloads = all_workloads()
     if args.list:
         for w in workloads.values():
