@@ -25,7 +25,7 @@ C_EXAMPLES := $(patsubst bindings/c/examples/%.c,$(BUILD)/examples/%,$(wildcard 
 
 .PHONY: all lib setup venv test test-swift test-c test-python test-header test-valgrind \
 	test-install demo examples install uninstall clean bench-mlp bench-latency bench-kan \
-	bench-mesh bench-kan-compare bench-smoke python-package install-python
+	bench-mesh bench-kan-compare bench bench-smoke python-package install-python
 
 all: lib
 
@@ -165,28 +165,46 @@ bench-mesh: $(BUILD)/bench/mesh_sdf
 # B-spline KANs ([2, 5, 1] and [64, 64, 10] at G = 5, [64, 64, 10] at G = 100; batch 1024),
 # in one process, interleaved. Needs the network once, for .venv-bench (CPU torch, pykan).
 BENCH_VENV := .venv-bench
-BENCH_PY   := $(BENCH_VENV)/bin/python
+# BENCH_PY=/path/to/python uses an existing environment with the peers instead of .venv-bench.
+BENCH_PY   ?= $(BENCH_VENV)/bin/python
+BENCH_PEERS := $(if $(filter $(BENCH_VENV)/bin/python,$(BENCH_PY)),$(BENCH_VENV)/.stamp)
 BENCH_THREADS ?= 2
-# Where the CPU-only torch wheel comes from; empty = PyPI's default wheel (CPU use only).
-BENCH_TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+# Workloads of `make bench` (comma-separated; empty: all; `python bench/harness.py --list`).
+BENCH_ONLY ?=
+BENCH_ENV := PYTHONPATH=$(abspath bindings/python) LAMINA_LIBRARY=$(abspath $(LIB))
+BENCH_BINS := $(BUILD)/bench/mlp_predict_latency $(BUILD)/bench/sgemm_peak
 
+# The CPU-only torch wheel when download.pytorch.org answers, else PyPI's (CUDA) build, of
+# which the benchmarks use only the CPU.
 $(BENCH_VENV)/.stamp:
 	python3 -m venv $(BENCH_VENV)
-	$(BENCH_PY) -m pip install -q --upgrade pip
-	$(BENCH_PY) -m pip install -q numpy
-	$(BENCH_PY) -m pip install -q torch $(if $(BENCH_TORCH_INDEX),--index-url $(BENCH_TORCH_INDEX))
-	$(BENCH_PY) -m pip install -q pykan matplotlib sympy pandas scikit-learn pyyaml tqdm
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q numpy
+	$(BENCH_VENV)/bin/python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu \
+		|| $(BENCH_VENV)/bin/python -m pip install -q torch
+	$(BENCH_VENV)/bin/python -m pip install -q pykan matplotlib sympy pandas scikit-learn pyyaml \
+		tqdm "jax[cpu]" onnxruntime onnx trimesh rtree scikit-image
 	@touch $@
 
-bench-kan-compare: $(LIB) $(BENCH_VENV)/.stamp
-	PYTHONPATH=$(abspath bindings/python) LAMINA_LIBRARY=$(abspath $(LIB)) \
-		$(BENCH_PY) bench/kan_compare.py --threads $(BENCH_THREADS) \
+bench-kan-compare: $(LIB) $(BENCH_PEERS)
+	$(BENCH_ENV) $(BENCH_PY) bench/kan_compare.py --threads $(BENCH_THREADS) \
 		--json bench/results/kan_compare.json --markdown bench/results/kan_compare.md
 
-# A few seconds of Lamina's side of the comparison (no torch or pykan needed).
-bench-smoke: $(LIB) venv
-	PYTHONPATH=$(abspath bindings/python) LAMINA_LIBRARY=$(abspath $(LIB)) \
-		$(PY) bench/kan_compare.py --smoke
+# Peak single-precision GEMM rate of the system OpenBLAS (the roofline of mlp_large).
+$(BUILD)/bench/sgemm_peak: bench/sgemm_peak.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CWARN) -O2 -D_POSIX_C_SOURCE=200809L $$(pkg-config --cflags openblas) $< -o $@ \
+		$$(pkg-config --libs openblas)
+
+# Every workload of bench/harness.py, Lamina against its peers, in one run; writes
+# bench/results/latest.json and bench/RESULTS.md. BENCH_ONLY=mlp_large,triplane selects.
+bench: $(LIB) $(BENCH_BINS) $(BENCH_PEERS)
+	$(BENCH_ENV) $(BENCH_PY) bench/harness.py --threads $(BENCH_THREADS) --only "$(BENCH_ONLY)" \
+		--json bench/results/latest.json --markdown bench/RESULTS.md --update
+
+# Lamina's side of every workload at tiny sizes, with .venv (numpy only): seconds.
+bench-smoke: $(LIB) $(BUILD)/bench/mlp_predict_latency venv
+	$(BENCH_ENV) $(PY) bench/harness.py --smoke --threads $(BENCH_THREADS)
 
 # ---- install ----------------------------------------------------------------------------
 install: $(LIB)

@@ -40,7 +40,8 @@ min, which is less disturbed by other load on the machine; > 1 means Lamina is f
     python bench/kan_compare.py --smoke          # Lamina only, small, seconds (numpy only)
 
 ``make bench-kan-compare`` builds a ``.venv-bench`` with the CPU torch wheel and pykan and
-runs the full comparison; ``make bench-smoke`` runs the smoke mode with ``.venv``.
+runs the full comparison. The harness (bench/harness.py, ``make bench``) reuses this file's
+builders for its kan_* workloads, each implementation in its own process.
 """
 
 from __future__ import annotations
@@ -91,10 +92,13 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-ARGS = parse_args()
-# Thread counts must be fixed before OpenBLAS, MKL or OpenMP start their pools.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(ARGS.threads)
+if __name__ == "__main__":
+    # Run as a script: thread counts must be fixed before OpenBLAS, MKL or OpenMP start their
+    # pools. Imported (bench/workloads/kan_step.py reuses the builders below), the importer
+    # has set them already.
+    ARGS = parse_args()
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = str(ARGS.threads)
 
 import numpy as np  # noqa: E402
 

@@ -17,7 +17,6 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bindings", "python"))
 import lamina  # noqa: E402
-from skimage import measure  # noqa: E402
 
 
 def best(fn, repeats):
@@ -29,11 +28,19 @@ def best(fn, repeats):
     return min(times), out
 
 
-def main(n: int = 256, repeats: int = 5) -> None:
+def torus_grid(n: int) -> np.ndarray:
+    """Signed distance of a torus (radii 0.55, 0.22, axis y) on an n^3 grid over [-1, 1]^3.
+    bench/workloads/geometry.py uses it too."""
     c = np.linspace(-1, 1, n, dtype=np.float32)
     x, y, z = np.meshgrid(c, c, c, indexing="ij")
     q = np.sqrt(x * x + z * z) - np.float32(0.55)
-    values = np.ascontiguousarray(np.sqrt(q * q + y * y) - np.float32(0.22), dtype=np.float32)
+    return np.ascontiguousarray(np.sqrt(q * q + y * y) - np.float32(0.22), dtype=np.float32)
+
+
+def main(n: int = 256, repeats: int = 5) -> None:
+    from skimage import measure
+
+    values = torus_grid(n)
     spacing = (2 / (n - 1),) * 3
     lamina.marching_cubes(values)  # warm up (table generation, thread pool)
     t_lamina, (v, f) = best(lambda: lamina.marching_cubes(values), repeats)

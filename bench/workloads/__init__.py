@@ -1,0 +1,1 @@
+"""Benchmark workloads: one module per kind of work, each exporting ``WORKLOADS``."""

@@ -1,0 +1,102 @@
+"""Tri-plane fitting step: planes 3 x 16 x 128 x 128 (sum of the three bilinear samples,
+align_corners, zero padding), decoder 16-64-64-1 relu, MSE against a sphere's signed
+distance, Adam lr 1e-3, one fixed batch of 65536 points in [-1, 1]^3: Lamina against PyTorch
+``grid_sample`` and a JAX hand-written bilinear gather."""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import numpy as np
+
+from .common import (Runner, Workload, import_lamina, jax_adam_runner, jax_mlp_apply,
+                     lamina_step_runner, torch_setup, torch_step_runner)
+
+RES, CHANNELS, BATCH = 128, 16, 65536
+SMOKE = (16, 4, 1024)
+#: plane order xy, xz, yz; each plane's (W, H) input columns, as Lamina's encoding.
+AXES = [(0, 1), (0, 2), (1, 2)]
+
+
+def spec(res: int, channels: int) -> Dict[str, Any]:
+    """Lamina's model spec of the workload."""
+    return {"kind": "triplane", "resolution": res, "channels": channels, "aggregation": "sum",
+            "decoder": {"hidden": [64, 64], "activation": "relu"}, "output": 1}
+
+
+def make(impl: str, smoke: bool, threads: int) -> Runner:
+    res, ch, batch = SMOKE if smoke else (RES, CHANNELS, BATCH)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (batch, 3)).astype(np.float32)
+    y = (np.linalg.norm(x, axis=1, keepdims=True) - 0.5).astype(np.float32)
+    lamina = import_lamina()
+    model = lamina.Model(spec(res, ch))
+    if impl == "lamina":
+        return lamina_step_runner(model, x, y)
+    state = model.state_dict()
+    planes = [k for k in state if state[k].ndim >= 3]
+    plane = state[planes[0]].reshape(3, ch, res, res) if len(planes) == 1 else \
+        np.stack([state[k].reshape(ch, res, res) for k in planes])
+    dense = sorted((k for k in state if k not in planes), key=lambda k: k)
+    weights = [state[k] for k in dense if k.endswith("weight")]
+    biases = [state[k] for k in dense if k.endswith("bias")]
+    if impl == "pytorch":
+        torch = torch_setup(threads)
+        import torch.nn.functional as F
+
+        class Triplane(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.planes = torch.nn.Parameter(torch.from_numpy(plane.copy()))
+                layers = []
+                for i, (w, b) in enumerate(zip(weights, biases)):
+                    lin = torch.nn.Linear(w.shape[1], w.shape[0])
+                    lin.weight.data.copy_(torch.from_numpy(w))
+                    lin.bias.data.copy_(torch.from_numpy(b))
+                    layers += [lin] + ([torch.nn.ReLU()] if i < len(weights) - 1 else [])
+                self.decoder = torch.nn.Sequential(*layers)
+
+            def forward(self, p: Any) -> Any:
+                grid = torch.stack([p[:, list(a)] for a in AXES]).unsqueeze(2)  # (3, B, 1, 2)
+                f = F.grid_sample(self.planes, grid, mode="bilinear", padding_mode="zeros",
+                                  align_corners=True)  # (3, C, B, 1)
+                return self.decoder(f.sum(0).squeeze(-1).t())
+
+        return torch_step_runner(Triplane(), torch.from_numpy(x), torch.from_numpy(y))
+    if impl == "jax":
+        import jax.numpy as jnp
+
+        def sample(pl: Any, u: Any, v: Any) -> Any:
+            """Bilinear, align_corners, zeros outside: pl (H, W, C), u along W, v along H."""
+            fu, fv = (u + 1) * 0.5 * (res - 1), (v + 1) * 0.5 * (res - 1)
+            u0, v0 = jnp.floor(fu), jnp.floor(fv)
+            du, dv = fu - u0, fv - v0
+            out = 0.0
+            for oi, wi in ((0, 1 - dv), (1, dv)):
+                for oj, wj in ((0, 1 - du), (1, du)):
+                    r, c = (v0 + oi).astype(jnp.int32), (u0 + oj).astype(jnp.int32)
+                    ok = (r >= 0) & (r < res) & (c >= 0) & (c < res)
+                    val = pl[jnp.clip(r, 0, res - 1), jnp.clip(c, 0, res - 1)]
+                    out = out + val * (wi * wj * ok)[:, None]
+            return out
+
+        def apply(params: Any, p: Any) -> Any:
+            f = sum(sample(params["planes"][i], p[:, a], p[:, b]) for i, (a, b) in enumerate(AXES))
+            return jax_mlp_apply(params["mlp"], f)
+
+        params = {"planes": jnp.asarray(plane.transpose(0, 2, 3, 1).copy()),
+                  "mlp": [(jnp.asarray(w.T.copy()), jnp.asarray(b)) for w, b in zip(weights, biases)]}
+        return jax_adam_runner(lambda ps, a, b: jnp.mean((apply(ps, a) - b) ** 2), params, x, y)
+    raise ValueError(impl)
+
+
+WORKLOADS = [
+    Workload(
+        name="triplane", title="Tri-plane fitting step, res 128, 16 ch, sum, decoder 16-64-64-1, batch 65536",
+        impls=["lamina", "lamina-blas1", "pytorch", "jax"], lamina=["lamina", "lamina-blas1"], make=make,
+        items=lambda impl, smoke: SMOKE[2] if smoke else BATCH, unit="points/s",
+        notes="Lamina: model kind triplane through lamina_trainer_step (ctypes). PyTorch: one "
+              "grid_sample over the 3 planes (align_corners=True, zeros), sum, nn.Sequential "
+              "decoder, torch.optim.Adam. JAX: hand-written bilinear gather (planes stored "
+              "H x W x C), jit of value_and_grad + hand-written Adam. Same initial weights. lamina-blas1: Lamina with OPENBLAS_NUM_THREADS=1 (diagnostic)."),
+]
