@@ -1,5 +1,3 @@
-import Dispatch
-
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -278,16 +276,10 @@ public final class BSplineKANLayer: Layer {
   /// `concurrentPerform`, so small calls stay free of allocation.
   static let parallelWork = 131_072
 
-  /// Runs `body(0 ..< count)`, on several threads when there is more than one task and
-  /// `work` is at least `parallelWork`. The tasks are the same either way, so results do
-  /// not depend on which.
+  /// `Parallel.run` with this layer's threshold.
   @inline(__always)
   static func parallel(_ count: Int, work: Int, _ body: (Int) -> Void) {
-    if count > 1 && work >= parallelWork {
-      DispatchQueue.concurrentPerform(iterations: count, execute: body)
-    } else {
-      for task in 0..<count { body(task) }
-    }
+    Parallel.run(count, work: work, threshold: parallelWork, body)
   }
 
   /// Scratch for the per-call tables and gradient sums, reused across calls.

@@ -1,5 +1,3 @@
-import Dispatch
-
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -169,15 +167,10 @@ public final class TriplaneEncoding: Layer {
   /// tasks to other threads costs more than it saves.
   static let parallelWork = 65_536
 
-  /// Runs `body(0 ..< count)`, on several threads when there is more than one task and
-  /// `work` is at least `parallelWork`. The tasks are the same either way.
+  /// `Parallel.run` with this layer's threshold.
   @inline(__always)
   static func parallel(_ count: Int, work: Int, _ body: (Int) -> Void) {
-    if count > 1 && work >= parallelWork {
-      DispatchQueue.concurrentPerform(iterations: count, execute: body)
-    } else {
-      for task in 0..<count { body(task) }
-    }
+    Parallel.run(count, work: work, threshold: parallelWork, body)
   }
 
   /// Features per row from the planes of one level (C, or 3C for concat).
