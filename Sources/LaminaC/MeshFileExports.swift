@@ -108,11 +108,7 @@ public func laminaMeshSampleSurface(
   guarded {
     let f = "lamina_mesh_sample_surface"
     let m = try meshHandle(mesh, in: f)
-    let n = try sampleCount(n, in: f)
-    guard n <= Limits.maxBatchElements / 3 else {
-      throw LaminaError(
-        .outOfMemory, "\(f): n = \(n) is over the limit of \(Limits.maxBatchElements / 3) points")
-    }
+    let n = try pointCount(n, in: f)
     guard n > 0 else { return }
     let out = try require(points, "points", in: f)
     var rng = RandomSource(seed: seed)
@@ -145,11 +141,7 @@ public func laminaMeshSamplePoints(
       }
     }
     try requireTriangles(m, in: f)
-    let n = try sampleCount(n, in: f)
-    guard n <= Limits.maxBatchElements / 3 else {
-      throw LaminaError(
-        .outOfMemory, "\(f): n = \(n) is over the limit of \(Limits.maxBatchElements / 3) points")
-    }
+    let n = try pointCount(n, in: f)
     guard n > 0 else { return }
     let p = try require(points, "points", in: f)
     let s = try require(sdf, "sdf", in: f)
