@@ -6,6 +6,8 @@
 **   make bench-kan                  ([32, 32, 8], cubic, batch 4096, G = 5, 100, 1000)
 **   build/bench/kan_step_time [batch] [steps] [G ...]
 **
+**   KAN_WIDTHS=64,64,10 build/bench/kan_step_time 1024 20 5   (other widths)
+**
 ** Prints ms/step per grid and the ratio to the first grid; the target is G = 100 within
 ** 1.5x of G = 5.
 */
@@ -38,7 +40,10 @@ static int cmp(const void *a, const void *b) {
         }                                                                           \
     } while (0)
 
-enum { IN = 32, HIDDEN = 32, OUT = 8, REPS = 7 };
+enum { REPS = 7 };
+
+/* Widths of the [IN, HIDDEN, OUT] model: 32, 32, 8 unless KAN_WIDTHS="in,hidden,out". */
+static int IN = 32, HIDDEN = 32, OUT = 8;
 
 /* One model and trainer per grid size. */
 typedef struct {
@@ -76,6 +81,12 @@ int main(int argc, char **argv) {
     if (argc > 3) {
         ngrids = 0;
         for (int a = 3; a < argc && ngrids < 16; a++) grids[ngrids++] = atoi(argv[a]);
+    }
+    const char *widths = getenv("KAN_WIDTHS");
+    if (widths && (sscanf(widths, "%d,%d,%d", &IN, &HIDDEN, &OUT) != 3 || IN < 1 || HIDDEN < 1 ||
+                   OUT < 1 || OUT + 8 > IN)) {
+        fprintf(stderr, "KAN_WIDTHS must be in,hidden,out with out + 8 <= in\n");
+        return 1;
     }
     if (batch == 0 || steps <= 0) return 1;
     float *x = malloc(batch * IN * sizeof *x), *y = malloc(batch * OUT * sizeof *y);

@@ -20,8 +20,8 @@ extension BSplineKANLayer: KANEdgeFunctions {
   /// phi_ij(x) = mask_ij * (scale_base_ij * silu(x) + scale_sp_ij * sum_m coef_ijm B_m(x)).
   ///
   /// Computed with the same basis evaluator, the same premultiplied weights and the same
-  /// order of operations as `forward`, so for a layer with one input the edge curve is the
-  /// layer's output to the bit. Cost O(G + n k): the weights of this edge and the basis
+  /// order of operations as `forward` (on the dense path, the same sgemm calls), so for a
+  /// layer with one input the edge curve is the layer's output to the bit. Cost O(G + n k): the weights of this edge and the basis
   /// tables of input i only.
   public func edgeValues(
     input i: Int, output j: Int, at x: UnsafePointer<Float>, count n: Int,
@@ -30,6 +30,10 @@ extension BSplineKANLayer: KANEdgeFunctions {
     precondition(
       i >= 0 && i < inputDim && j >= 0 && j < outputDim, "edgeValues: edge index out of range")
     guard n > 0 else { return }
+    if usesDenseBases {
+      denseEdgeValues(input: i, output: j, at: x, count: n, into: y)
+      return
+    }
     let (nb, k, kc) = (options.basisCount, options.order, options.knotCount)
     let e = i * outputDim + j
     // As `makeTables`: the SiLU weight and the spline row padded by k zeros each side, so

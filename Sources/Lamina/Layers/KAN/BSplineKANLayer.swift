@@ -46,6 +46,11 @@
 /// gradients are summed in fixed row chunks (small tables) or per input (large ones),
 /// grouped by knot interval so sums stay in registers, and reduced in chunk order, so
 /// results are bit-identical run to run whatever the thread count.
+///
+/// Small grids (G + k + 1 <= 4(k + 2), e.g. G <= 13 for cubics) take a dense path instead:
+/// per block of rows, the dense rows [silu, B_0 ... B_{G+k-1}] of every input, multiplied by
+/// sgemm (see BSplineKANLayer+Dense.swift). It does more multiply-adds, but sgemm's wide
+/// vectors make it several times faster there than the portable Swift loops.
 public final class BSplineKANLayer: Layer {
   /// The spec keys of a B-spline KAN layer, every one with pykan's `KAN()` default.
   public struct Options: Equatable, Sendable, KANBasisOptions {
@@ -283,10 +288,10 @@ public final class BSplineKANLayer: Layer {
   }
 
   /// Scratch for the per-call tables and gradient sums, reused across calls.
-  private let tableScratch = ScratchPool()
+  let tableScratch = ScratchPool()
   /// Scratch for the per-task row blocks (one per thread at a time), reused across calls;
   /// apart from `tableScratch` so that small blocks never take (and grow) table buffers.
-  private let blockScratch = ScratchPool()
+  let blockScratch = ScratchPool()
 
   /// Runs `body` with a block of `rowsPerTask` rows in scratch memory of its own.
   @inline(__always)
@@ -307,7 +312,9 @@ public final class BSplineKANLayer: Layer {
   /// What one call reads: the effective weights and one basis evaluator per input.
   /// Built from the current tensors into scratch memory lent to the call (`withTables`).
   struct Tables {
-    /// [in][G + 3k][out]: coef * scale_sp * mask, rows shifted by k, zero padding.
+    /// Sparse path: [in][G + 3k][out], coef * scale_sp * mask, rows shifted by k, zero
+    /// padding. Dense path (`dense`): [in][G + k + 1][out], row 0 of each input scale_base *
+    /// mask, rows 1 + m coef_m * scale_sp * mask (see BSplineKANLayer+Dense.swift).
     var spline: UnsafeMutablePointer<Float>
     /// [in][out]: scale_base * mask.
     var base: UnsafeMutablePointer<Float>
@@ -315,13 +322,16 @@ public final class BSplineKANLayer: Layer {
     var reciprocals: UnsafeMutablePointer<Float>
     /// One evaluator per input.
     var bases: UnsafeMutablePointer<BSpline.InputBasis>
+    /// Whether `spline` has the dense layout and the call takes the dense path.
+    var dense: Bool
   }
 
   /// Runs `body` with the call's tables, built in scratch memory from the current tensors
   /// and `knots` (which must stay valid meanwhile).
   func withTables<R>(knots: UnsafePointer<Float>, _ body: (Tables) -> R) -> R {
     let (nIn, nOut, k) = (inputDim, outputDim, options.order)
-    let splineCount = nIn * paddedRows * nOut
+    let dense = usesDenseBases
+    let splineCount = nIn * (dense ? denseColumnsPerInput : paddedRows) * nOut
     let reciprocalCount = nIn * BSpline.InputBasis.tableCount(knots: options.knotCount, order: k)
     let bytes =
       ScratchPool.bytes(Float.self, splineCount) + ScratchPool.bytes(Float.self, nIn * nOut)
@@ -332,7 +342,7 @@ public final class BSplineKANLayer: Layer {
       let tables = Tables(
         spline: cursor.take(Float.self, splineCount), base: cursor.take(Float.self, nIn * nOut),
         reciprocals: cursor.take(Float.self, reciprocalCount),
-        bases: cursor.take(BSpline.InputBasis.self, nIn))
+        bases: cursor.take(BSpline.InputBasis.self, nIn), dense: dense)
       fillTables(tables, knots: knots)
       return body(tables)
     }
@@ -361,6 +371,23 @@ public final class BSplineKANLayer: Layer {
                 to: BSpline.InputBasis(
                   knots: knots + i * perInput, count: perInput, order: k,
                   table: reciprocals + i * tableCount))
+              if tables.dense {
+                // [silu row, nb basis rows] per input: the GEMM operand of the dense path.
+                let table = spline + i * (nb + 1) * nOut
+                for j in 0..<nOut {
+                  let e = i * nOut + j
+                  base[e] = sbase[e] * ms[e]
+                  table[j] = base[e]
+                  let f = sp[e] * ms[e]
+                  let src = c + e * nb
+                  var dst = table + nOut + j
+                  for m in 0..<nb {
+                    dst.pointee = src[m] * f
+                    dst += nOut
+                  }
+                }
+                return
+              }
               let table = spline + i * rows * nOut
               table.update(repeating: 0, count: k * nOut)
               (table + (k + nb) * nOut).update(repeating: 0, count: k * nOut)
@@ -395,6 +422,10 @@ public final class BSplineKANLayer: Layer {
     defer { symbolicForward(x, y, count: n) }  // adds the symbolic branch, if any
     grid.value.withUnsafeBufferPointer { gb in
       withTables(knots: gb.baseAddress!) { tables in
+        if tables.dense {
+          denseForward(x, y, n, tables, inputs: inputDim)
+          return
+        }
         let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
         let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
         Self.parallel(tasks, work: n * nIn * nOut * (k + 2)) { task in
@@ -459,6 +490,10 @@ public final class BSplineKANLayer: Layer {
     }
     grid.value.withUnsafeBufferPointer { gb in
       withTables(knots: gb.baseAddress!) { tables in
+        if tables.dense {
+          denseBackward(x, dy, dx, n, tables, parameterGradients: parameterGradients)
+          return
+        }
         if let dx { inputGradient(x, dy, dx, n, tables) }
         if parameterGradients { accumulateParameterGradients(x, dy, n, tables) }
       }
@@ -536,7 +571,7 @@ public final class BSplineKANLayer: Layer {
   /// than input by input (which keeps memory at one table per input for large grids).
   static let rowMajorGradientLimit = 131_072
   /// Rows per chunk of the row-major parameter-gradient strategy.
-  static let rowsPerGradientChunk = 1024
+  static let rowsPerGradientChunk = 256
 
   /// Adds sum_r dy_r B_m(x_ri) (rows m + k of `g`, padded [G + 3k][out] layout) and
   /// sum_r dy_r silu(x_ri) (row G + 3k of `g`) over `count` rows from `start` to `g`.
@@ -727,16 +762,18 @@ public final class BSplineKANLayer: Layer {
           }
         }
       }
-      addParameterGradients(sums: sums, inputStride: inputStride)
+      addParameterGradients(
+        sums: sums, inputStride: inputStride, basisRow: options.order, baseRow: rows)
     }
   }
 
-  /// Turns the reduced sums (per input: basis rows in padded layout, then the SiLU row, at
-  /// `inputStride` apart) into dL/dcoef, dL/dscale_base and dL/dscale_sp.
-  private func addParameterGradients(sums: UnsafeMutablePointer<Float>, inputStride: Int) {
-    let (nIn, nOut, k, nb, rows) = (
-      inputDim, outputDim, options.order, options.basisCount, paddedRows
-    )
+  /// Turns the reduced sums (per input, `inputStride` floats apart: sum_r dy_r B_m(x_ri) in
+  /// rows `basisRow` + m, sum_r dy_r silu(x_ri) in row `baseRow`, rows of `out` floats)
+  /// into dL/dcoef, dL/dscale_base and dL/dscale_sp.
+  func addParameterGradients(
+    sums: UnsafeMutablePointer<Float>, inputStride: Int, basisRow: Int, baseRow: Int
+  ) {
+    let (nIn, nOut, nb) = (inputDim, outputDim, options.basisCount)
     coef.gradient.withUnsafeMutableBufferPointer { cgb in
       scaleBase.gradient.withUnsafeMutableBufferPointer { bgb in
         scaleSp.gradient.withUnsafeMutableBufferPointer { sgb in
@@ -746,8 +783,8 @@ public final class BSplineKANLayer: Layer {
                 let (cg, bg, sg) = (cgb.baseAddress!, bgb.baseAddress!, sgb.baseAddress!)
                 let (c, sp, ms) = (cb.baseAddress!, sb.baseAddress!, mb.baseAddress!)
                 Self.parallel(nIn, work: nIn * nOut * nb) { i in
-                  let g = sums + i * inputStride + k * nOut  // row of basis 0
-                  let gBase = sums + i * inputStride + rows * nOut
+                  let g = sums + i * inputStride + basisRow * nOut  // row of basis 0
+                  let gBase = sums + i * inputStride + baseRow * nOut
                   for j in 0..<nOut {
                     let e = i * nOut + j
                     let f = sp[e] * ms[e]

@@ -1,0 +1,311 @@
+import CBLAS
+
+/// The dense path of `BSplineKANLayer`, taken on small grids (few bases per input).
+///
+/// Per block of rows, the layer writes the dense rows
+///
+///     a_r = [silu(x_r0), B_0(x_r0) ... B_{G+k-1}(x_r0), silu(x_r1), B_0(x_r1), ...]
+///
+/// (in * (G + k + 1) columns, at most k + 2 non-zero per input) and hands the products to
+/// sgemm: forward y = A W, parameter-gradient sums A^T dy, input gradient through
+/// dA = dy W^T, with W the [in * (G + k + 1)] x [out] table of `Tables` in its dense layout
+/// (per input: scale_base * mask, then coef_m * scale_sp * mask). On small grids this does
+/// (G + k + 1) / (k + 2) times the multiply-adds of the sparse path, but sgemm runs them with
+/// the machine's widest vectors and fused multiply-adds (OpenBLAS picks its kernel at run
+/// time), which the portable Swift build cannot: for G = 5, k = 3 the dense step is several
+/// times faster (see bench/NOTES.md). On large grids the sparse path's G-independent cost
+/// wins, so the path is chosen from the widths (`usesDenseBases`).
+///
+/// Rows are split into fixed blocks that depend only on the batch size and the layer's
+/// widths; each block's parameter-gradient sums go to a slot of their own and slots are
+/// added in block order, so results are bit-identical whatever the thread count.
+extension BSplineKANLayer {
+  /// Columns of the dense rows per input: SiLU, then the G + k bases.
+  var denseColumnsPerInput: Int { options.basisCount + 1 }
+
+  /// The dense path is taken while the dense rows are at most this many times wider than
+  /// the k + 2 non-zero terms per input (4: G <= 3k + 4, e.g. G <= 13 for cubics).
+  static let denseWidthFactor = 4
+
+  /// Whether forward and backward take the dense path (see the extension's comment).
+  var usesDenseBases: Bool {
+    return denseColumnsPerInput <= Self.denseWidthFactor * (options.order + 2)
+  }
+
+  /// Floats of dense rows one block aims at (512 KB: big enough that sgemm's packing of
+  /// the weight table is paid over many rows, small enough to stay near the core).
+  static let denseBlockFloats = 131_072
+
+  /// Most parameter-gradient slots (one per task, each summing its blocks in order).
+  static let denseGradientSlots = 8
+
+  /// The fixed split of `n` rows of `inputs` inputs into blocks: `tasks` blocks of `rows`
+  /// rows (a multiple of 8; the last block may be shorter), from the widths and `n` only.
+  func denseSplit(_ n: Int, inputs: Int) -> (tasks: Int, rows: Int) {
+    let width = inputs * denseColumnsPerInput
+    let maxRows = max(8, min(1024, Self.denseBlockFloats / max(width, 1)))
+    var tasks = (n + maxRows - 1) / maxRows
+    // An even count, so that two threads get equal shares.
+    if tasks > 1 { tasks += tasks & 1 }
+    let rows = ((n + tasks - 1) / tasks + 7) & ~7
+    return ((n + rows - 1) / rows, rows)
+  }
+
+  /// Runs `body` with a basis block of `rows` rows and room for `rows` SiLU derivatives.
+  @inline(__always)
+  func withBasisBlock<R>(rows: Int, _ body: (KANBlock, UnsafeMutablePointer<Float>) -> R) -> R {
+    let blockBytes = KANBlock.byteCount(capacity: rows, order: options.order)
+    return blockScratch.withBytes(blockBytes + ScratchPool.bytes(Float.self, rows)) { raw in
+      // blockBytes is a whole number of cache lines, so the derivatives start aligned.
+      let sd = (raw + blockBytes).bindMemory(to: Float.self, capacity: rows)
+      return body(KANBlock(capacity: rows, order: options.order, memory: raw), sd)
+    }
+  }
+
+  /// Blocks per group when the passes run phase by phase (OpenBLAS threaded): the groups'
+  /// dense rows (`floats` per block, `buffers` buffers) stay within 16 MB.
+  static func denseGroup(blocks: Int, floats: Int, buffers: Int) -> Int {
+    max(1, min(blocks, (1 << 22) / max(1, floats * buffers)))
+  }
+
+  /// Writes the dense rows of the `count` rows from `start`, transposed, into `a`
+  /// (width x `block.capacity`, column q of row c holding A[q, c]) and, when `dA` is given
+  /// (same layout), dx_ri = silu'(x_ri) dA[r, iP] + sum_m B'_m(x_ri) dA[r, iP + 1 + m]
+  /// (P = G + k + 1) into `dx`.
+  ///
+  /// Transposed, each input's P rows are one contiguous region of a few KB, so the scatter
+  /// of the k + 2 non-zero values per row stays in L1 instead of touching one cache line of
+  /// a large buffer per sample and input.
+  @inline(__always)
+  private func fillDenseColumns(
+    _ x: UnsafePointer<Float>, start: Int, count: Int, into a: UnsafeMutablePointer<Float>,
+    block: KANBlock, tables: Tables, inputs nIn: Int, dA: UnsafePointer<Float>?,
+    siluDerivative sd: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?
+  ) {
+    let (k, nb) = (options.order, options.basisCount)
+    let p = nb + 1
+    let c = block.capacity
+    let gradient = dA != nil && dx != nil
+    for i in 0..<nIn {
+      block.prepare(
+        tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
+        siluDerivative: false, withDerivatives: gradient)
+      let (b, d) = (block.values, block.derivatives)
+      let region = a + i * p * c
+      region.update(from: block.silu, count: count)
+      // Basis m of row q is region[(1 + m) * c + q].
+      let basis0 = region + c
+      basis0.update(repeating: 0, count: nb * c)
+      if k == 3 {
+        for q in 0..<count {
+          let first = block.interval[q] - 3
+          guard first >= -3 else { continue }  // outside the grid
+          let dst = basis0 + first * c + q
+          if first >= 0 && first + 3 < nb {
+            dst[0] = b[q]
+            dst[c] = b[c + q]
+            dst[2 * c] = b[2 * c + q]
+            dst[3 * c] = b[3 * c + q]
+          } else {
+            for t in 0...3 where first + t >= 0 && first + t < nb { dst[t * c] = b[t * c + q] }
+          }
+        }
+      } else {
+        for q in 0..<count {
+          let mu = block.interval[q]
+          guard mu >= 0 else { continue }
+          let first = mu - k
+          for t in 0...k where first + t >= 0 && first + t < nb {
+            basis0[(first + t) * c + q] = b[t * c + q]
+          }
+        }
+      }
+      guard gradient, let dA, let dx else { continue }
+      // silu'(x) = s (1 + x (1 - s)), s = sigmoid(x), eight rows at a time (the block's x
+      // is zero-padded to whole vectors).
+      let padded = (count + 7) & ~7
+      var q = 0
+      while q < padded {
+        let v = KANBlock.load(block.x + q)
+        let s = KANMath.sigmoid(v)
+        KANBlock.store(s * (1 + v * (1 - s)), sd + q)
+        q += 8
+      }
+      let g = dA + i * p * c
+      let g0 = g + c
+      for q in 0..<count {
+        var total = sd[q] * g[q]
+        let mu = block.interval[q]
+        if mu >= 0 {
+          let first = mu - k
+          for t in 0...k where first + t >= 0 && first + t < nb {
+            total += d[t * c + q] * g0[(first + t) * c + q]
+          }
+        }
+        dx[(start + q) * nIn + i] = total
+      }
+    }
+  }
+
+  /// Forward on the dense path: y = A W block by block. With OpenBLAS single-threaded each
+  /// block is filled and multiplied by one task; otherwise the blocks of a group are filled
+  /// in parallel and then multiplied one after another on OpenBLAS's threads. Each block's
+  /// sgemm is the same call either way.
+  ///
+  /// `inputs` is the inputs per row of `x` and in `tables` (`inputDim`, or 1 for one edge's
+  /// input, see `denseEdgeValues`).
+  func denseForward(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, _ tables: Tables,
+    inputs: Int
+  ) {
+    let (nOut, width) = (outputDim, inputs * denseColumnsPerInput)
+    let (blocks, rows) = denseSplit(n, inputs: inputs)
+    let floats = rows * width
+    let work = n * width * nOut
+    func fill(_ b: Int, _ a: UnsafeMutablePointer<Float>) {
+      withBasisBlock(rows: rows) { block, sd in
+        let start = b * rows
+        fillDenseColumns(
+          x, start: start, count: min(n, start + rows) - start, into: a, block: block,
+          tables: tables, inputs: inputs, dA: nil, siluDerivative: sd, dx: nil)
+      }
+    }
+    func multiply(_ b: Int, _ a: UnsafePointer<Float>) {
+      let start = b * rows
+      BLAS.gemm(
+        transA: true, transB: false, m: min(n, start + rows) - start, n: nOut, k: width,
+        alpha: 1, a, lda: rows, tables.spline, ldb: nOut, beta: 0, y + start * nOut, ldc: nOut)
+    }
+    if openblas_get_num_threads() <= 1 {
+      Self.parallel(blocks, work: work) { b in
+        blockScratch.withBuffer(count: floats) { a in
+          fill(b, a)
+          multiply(b, a)
+        }
+      }
+      return
+    }
+    let group = Self.denseGroup(blocks: blocks, floats: floats, buffers: 1)
+    tableScratch.withBuffer(count: group * floats) { all in
+      var first = 0
+      while first < blocks {
+        let m = min(group, blocks - first)
+        Self.parallel(m, work: work) { t in fill(first + t, all + t * floats) }
+        for t in 0..<m { multiply(first + t, all + t * floats) }
+        first += m
+      }
+    }
+  }
+
+  /// Backward on the dense path: per block, dA = dy W^T and dx from it (when asked), and
+  /// the block's sums A^T dy added to a slot (block b to slot b mod S, in block order, the
+  /// first block of a slot overwriting it); slots are added in slot order and turned into
+  /// parameter gradients (when asked). Executed as `denseForward` is, with the same calls.
+  func denseBackward(
+    _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?,
+    _ n: Int, _ tables: Tables, parameterGradients: Bool
+  ) {
+    let (nOut, p) = (outputDim, denseColumnsPerInput)
+    let width = inputDim * p
+    let (blocks, rows) = denseSplit(n, inputs: inputDim)
+    let slots = min(blocks, Self.denseGradientSlots)
+    let slot = width * nOut
+    let floats = rows * width
+    let work = n * width * nOut * ((dx != nil ? 1 : 0) + (parameterGradients ? 1 : 0))
+    // dA^T = W dy^T for block b (width x count, leading dimension rows).
+    func inputProducts(_ b: Int, _ dA: UnsafeMutablePointer<Float>) {
+      let start = b * rows
+      BLAS.gemm(
+        transA: false, transB: true, m: width, n: min(n, start + rows) - start, k: nOut,
+        alpha: 1, tables.spline, lda: nOut, dy + start * nOut, ldb: nOut, beta: 0, dA,
+        ldc: rows)
+    }
+    func fill(_ b: Int, _ a: UnsafeMutablePointer<Float>, _ dA: UnsafePointer<Float>) {
+      withBasisBlock(rows: rows) { block, sd in
+        let start = b * rows
+        fillDenseColumns(
+          x, start: start, count: min(n, start + rows) - start, into: a, block: block,
+          tables: tables, inputs: inputDim, dA: dx != nil ? dA : nil, siluDerivative: sd,
+          dx: dx)
+      }
+    }
+    func sum(_ b: Int, _ a: UnsafePointer<Float>, _ sums: UnsafeMutablePointer<Float>) {
+      let start = b * rows
+      BLAS.gemm(
+        transA: false, transB: false, m: width, n: nOut, k: min(n, start + rows) - start,
+        alpha: 1, a, lda: rows, dy + start * nOut, ldb: nOut, beta: b < slots ? 0 : 1,
+        sums + (b % slots) * slot, ldc: nOut)
+    }
+    let buffers = dx != nil ? 2 : 1
+    tableScratch.withBuffer(count: parameterGradients ? slots * slot : 1) { sums in
+      if openblas_get_num_threads() <= 1 {
+        Self.parallel(slots, work: work) { task in
+          blockScratch.withBuffer(count: buffers * floats) { a in
+            let dA = buffers > 1 ? a + floats : a
+            for b in stride(from: task, to: blocks, by: slots) {
+              if dx != nil { inputProducts(b, dA) }
+              fill(b, a, dA)
+              if parameterGradients { sum(b, a, sums) }
+            }
+          }
+        }
+      } else {
+        let group = Self.denseGroup(blocks: blocks, floats: floats, buffers: buffers)
+        tableScratch.withBuffer(count: group * buffers * floats) { all in
+          let dAll = all + group * floats
+          var first = 0
+          while first < blocks {
+            let m = min(group, blocks - first)
+            if dx != nil {
+              for t in 0..<m { inputProducts(first + t, dAll + t * floats) }
+            }
+            Self.parallel(m, work: work) { t in
+              fill(first + t, all + t * floats, buffers > 1 ? dAll + t * floats : all)
+            }
+            if parameterGradients {
+              for t in 0..<m { sum(first + t, all + t * floats, sums) }
+            }
+            first += m
+          }
+        }
+      }
+      guard parameterGradients else { return }
+      if slots > 1 {
+        // Slots added in order; the columns are split in fixed pieces.
+        let pieces = max(1, min(8, slot / 4096))
+        let per = (slot + pieces - 1) / pieces
+        Self.parallel(pieces, work: slots * slot) { piece in
+          let (from, to) = (piece * per, min(slot, (piece + 1) * per))
+          guard from < to else { return }
+          for t in 1..<slots {
+            let other = sums + t * slot
+            for e in from..<to { sums[e] += other[e] }
+          }
+        }
+      }
+      addParameterGradients(sums: sums, inputStride: p * nOut, basisRow: 1, baseRow: 0)
+    }
+  }
+
+  /// phi_ij at `n` points on the dense path: the dense forward of input i alone against all
+  /// outputs (the same block split and sgemm calls as `forward` of a one-input layer, so
+  /// such a layer's edge curve is its output to the bit), column j kept.
+  func denseEdgeValues(
+    input i: Int, output j: Int, at x: UnsafePointer<Float>, count n: Int,
+    into y: UnsafeMutablePointer<Float>
+  ) {
+    let nOut = outputDim
+    grid.value.withUnsafeBufferPointer { gb in
+      withTables(knots: gb.baseAddress!) { tables in
+        var one = tables
+        one.spline = tables.spline + i * denseColumnsPerInput * nOut
+        one.base = tables.base + i * nOut
+        one.bases = tables.bases + i
+        tableScratch.withBuffer(count: n * nOut) { out in
+          denseForward(x, out, n, one, inputs: 1)
+          for s in 0..<n { y[s] = out[s * nOut + j] }
+        }
+      }
+    }
+  }
+}
