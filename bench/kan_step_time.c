@@ -84,8 +84,8 @@ int main(int argc, char **argv) {
     }
     const char *widths = getenv("KAN_WIDTHS");
     if (widths && (sscanf(widths, "%d,%d,%d", &IN, &HIDDEN, &OUT) != 3 || IN < 1 || HIDDEN < 1 ||
-                   OUT < 1 || OUT + 8 > IN)) {
-        fprintf(stderr, "KAN_WIDTHS must be in,hidden,out with out + 8 <= in\n");
+                   OUT < 1)) {
+        fprintf(stderr, "KAN_WIDTHS must be three positive widths: in,hidden,out\n");
         return 1;
     }
     if (batch == 0 || steps <= 0) return 1;
@@ -94,7 +94,7 @@ int main(int argc, char **argv) {
     srand(1);
     for (size_t i = 0; i < batch; i++) {
         for (int j = 0; j < IN; j++) x[i * IN + j] = 2.0f * (float)rand() / (float)RAND_MAX - 1.0f;
-        for (int o = 0; o < OUT; o++) y[i * OUT + o] = sinf(3 * x[i * IN + o]) * x[i * IN + o + 8];
+        for (int o = 0; o < OUT; o++) y[i * OUT + o] = sinf(3 * x[i * IN + o % IN]) * x[i * IN + (o + 8) % IN];
     }
     /* Runs of the grid sizes are interleaved so that load from other processes affects
        them alike; each grid's time is the median of its runs. */
