@@ -39,7 +39,18 @@
 ** - Handles are opaque. `*_free(NULL)` is a no-op.
 ** - Thread safety: calls documented as READ-ONLY may run on one model from many threads at
 **   once. Calls documented as EXCLUSIVE change a model or trainer and must not overlap any
-**   other call on the same object (a trainer counts as using its model).
+**   other call on the same object (a trainer counts as using its model). The library checks
+**   this on models, at the cost of two atomic operations per call, and never waits: a call
+**   that would overlap an EXCLUSIVE call on the same model (lamina_trainer_step, _evaluate,
+**   _fit, lamina_model_tensor_write, lamina_model_kan_update_grid, _fix_symbolic,
+**   _auto_symbolic), or an EXCLUSIVE call that would overlap any call on it, fails with
+**   LAMINA_E_INVALID_ARGUMENT, "model is in use by another call on another thread (EXCLUSIVE
+**   calls must not overlap ...)", and changes nothing; retry once the other call has
+**   returned. A progress callback may make READ-ONLY calls on the model being trained
+**   (predict, save: the weights are those of the last completed step) but not EXCLUSIVE
+**   ones. Not checked: calls that only read what never changes (input_dim, output_dim,
+**   parameter_count, tensor_count, tensor_name, tensor_shape, trainer_config), and the
+**   *_free calls, which must not overlap any call on the object they free.
 ** - No input crashes the process: NULL pointers, zero or absurd sizes, NaN/Inf data,
 **   malformed JSON and hostile files give an error code and a message.
 */

@@ -30,6 +30,8 @@ public func laminaModelKanSuggestSymbolic(
   guarded {
     let f = "lamina_model_kan_suggest_symbolic"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     guard weightSimple.isFinite, weightSimple >= 0, weightSimple <= 1 else {
       throw LaminaError(.invalidArgument, "\(f): weight_simple must be in [0, 1]")
     }
@@ -48,6 +50,8 @@ public func laminaModelKanFixSymbolic(
   guarded {
     let f = "lamina_model_kan_fix_symbolic"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginChanging(m, in: f)
+    defer { m.useGuard.endExclusive() }
     let name = try string(function, "function", in: f, limit: 64)
     let fit = try m.kanFixSymbolic(
       layer: layer, input: i, output: j, function: name, samples: try samples(m, x, n, in: f))
@@ -63,6 +67,8 @@ public func laminaModelKanAutoSymbolic(
   guarded {
     let f = "lamina_model_kan_auto_symbolic"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginChanging(m, in: f)
+    defer { m.useGuard.endExclusive() }
     guard r2Threshold.isFinite, weightSimple.isFinite, weightSimple >= 0, weightSimple <= 1
     else {
       throw LaminaError(
@@ -89,6 +95,8 @@ public func laminaModelKanSymbolicFormula(
   guarded {
     let f = "lamina_model_kan_symbolic_formula"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     try copyOut(try m.kanSymbolicFormula().joined(separator: "\n"), buf, cap, len, in: f)
   }
 }

@@ -22,6 +22,9 @@ public final class Model {
   public let parameters: [Parameter]
   /// The widest row any layer reads or writes.
   let widest: Int
+  /// Which calls of the C interface are using the model (reading or changing it), so that
+  /// overlapping calls that break its thread-safety rule are refused, not raced.
+  public let useGuard = UseGuard()
 
   /// Builds a model from a spec, drawing its initial weights from the spec's seed.
   public convenience init(spec: JSONValue) throws {
