@@ -9,6 +9,13 @@ private func samples(_ m: Model, _ x: UnsafePointer<Float>?, _ n: Int, in f: Str
 {
   let n = try sampleCount(n, in: f)
   guard n > 0 else { throw LaminaError(.shape, "\(f): needs at least one sample; n is 0") }
+  // n x input_dim can overflow before any check downstream sees it.
+  let (total, overflow) = n.multipliedReportingOverflow(by: m.inputDim)
+  guard !overflow, total <= Limits.maxBatchElements else {
+    throw LaminaError(
+      .outOfMemory,
+      "\(f): n = \(n) samples is over the limit of \(Limits.maxBatchElements / m.inputDim)")
+  }
   return Array(UnsafeBufferPointer(start: try require(x, "x", in: f), count: n * m.inputDim))
 }
 

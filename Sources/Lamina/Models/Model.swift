@@ -135,6 +135,7 @@ public final class Model {
       throw LaminaError.shape("input has \(x.count) values, not a multiple of \(inputDim)")
     }
     let n = x.count / inputDim
+    try checkBatch(n)  // before taking memory for the outputs
     var y = [Float](repeating: 0, count: n * outputDim)
     try x.withUnsafeBufferPointer { xb in
       try y.withUnsafeMutableBufferPointer { yb in
