@@ -123,6 +123,7 @@ static int in_child(child_fn fn, void *arg, void (*setup)(void))
     pid = fork();
     if (pid == 0) {
         lamina_status s;
+        alarm(120); /* a hang fails the check below (as signal 14) instead of the run */
         if (setup) setup();
         s = fn(arg);
         if (s != LAMINA_OK && g_verbose) printf("   (child) %s \"%s\"\n", lamina_status_string(s), lamina_last_error());
