@@ -376,7 +376,11 @@ lamina_status lamina_model_input_gradient(const lamina_model *model, const float
 /**
 ** Save the model (spec and weights) as a safetensors file at `path`. The write is atomic: a
 ** temporary file in the same directory is written, flushed and renamed over `path`, so a
-** failure never damages an existing file. READ-ONLY: may run while other threads predict.
+** failure never damages an existing file: after a full disk, an unwritable directory or the
+** process being killed mid-save, `path` holds the previous file or the new one, complete.
+** A failed save removes its temporary file; a killed one leaves it, named
+** "<path>.tmp-XXXXXX" (X: letters and digits), for the host to delete. READ-ONLY: may run
+** while other threads predict.
 ** Errors: LAMINA_E_INVALID_ARGUMENT, LAMINA_E_IO.
 */
 lamina_status lamina_model_save(const lamina_model *model, const char *path);
@@ -689,8 +693,9 @@ lamina_status lamina_mesh_load(const char *path, lamina_mesh **out);
 /**
 ** Save a mesh as OBJ (.obj) or binary little-endian PLY (.ply, with normals when the mesh has
 ** them). The write is atomic: a temporary file beside `path` is written, flushed and renamed
-** over it, so a failure never damages an existing file. Floats are written so that they read
-** back bit-exact. Thread-safe.
+** over it, so a failure never damages an existing file (as lamina_model_save: a killed
+** process may leave "<path>.tmp-XXXXXX"). Floats are written so that they read back
+** bit-exact. Thread-safe.
 ** Errors: LAMINA_E_INVALID_ARGUMENT (NULL mesh or path, unknown extension), LAMINA_E_IO.
 */
 lamina_status lamina_mesh_save(const lamina_mesh *mesh, const char *path);
