@@ -39,7 +39,18 @@
 ** - Handles are opaque. `*_free(NULL)` is a no-op.
 ** - Thread safety: calls documented as READ-ONLY may run on one model from many threads at
 **   once. Calls documented as EXCLUSIVE change a model or trainer and must not overlap any
-**   other call on the same object (a trainer counts as using its model).
+**   other call on the same object (a trainer counts as using its model). The library checks
+**   this on models, at the cost of two atomic operations per call, and never waits: a call
+**   that would overlap an EXCLUSIVE call on the same model (lamina_trainer_step, _evaluate,
+**   _fit, lamina_model_tensor_write, lamina_model_kan_update_grid, _fix_symbolic,
+**   _auto_symbolic), or an EXCLUSIVE call that would overlap any call on it, fails with
+**   LAMINA_E_INVALID_ARGUMENT, "model is in use by another call on another thread (EXCLUSIVE
+**   calls must not overlap ...)", and changes nothing; retry once the other call has
+**   returned. A progress callback may make READ-ONLY calls on the model being trained
+**   (predict, save: the weights are those of the last completed step) but not EXCLUSIVE
+**   ones. Not checked: calls that only read what never changes (input_dim, output_dim,
+**   parameter_count, tensor_count, tensor_name, tensor_shape, trainer_config), and the
+**   *_free calls, which must not overlap any call on the object they free.
 ** - No input crashes the process: NULL pointers, zero or absurd sizes, NaN/Inf data,
 **   malformed JSON and hostile files give an error code and a message.
 */
@@ -75,6 +86,58 @@ const char *lamina_version(void);
 ** parameters, n x width of a call) and LAMINA_E_FORMAT for anything read from a file.
 ** JSON nesting is limited to 128 levels; JSON must be strict RFC 8259 (no trailing commas,
 ** no comments, no duplicate keys).
+**
+** Every limit, in one list (the macros below, and where a section states its own):
+**
+**   Text and files
+**     spec, config, options and shape JSON    LAMINA_MAX_JSON_BYTES bytes, 128 levels deep
+**     paths, tensor names, symbolic libraries 4096 bytes; symbolic function names 64 bytes
+**     model file                              LAMINA_MAX_HEADER_BYTES of header; at most
+**                                             8 + header + 4 x LAMINA_MAX_PARAMETERS bytes
+**     mesh file (OBJ, PLY)                    4 GiB; PLY header 1 MiB; counts checked against
+**                                             the file's size before memory is taken
+**   Models (lamina_model_create)
+**     any layer's input or output             1 to LAMINA_MAX_WIDTH features
+**     layers                                  LAMINA_MAX_LAYERS
+**     trainable scalars (total)               LAMINA_MAX_PARAMETERS (LAMINA_E_OUT_OF_MEMORY)
+**     activation hyper-parameters             magnitude 1e6
+**     KAN bspline                             grid 1 to 10000, order 0 to 10
+**     KAN chebyshev                           degree 1 to 64
+**     KAN fourier                             grid (frequencies) 1 to 1024
+**     KAN rbf                                 grid 2 to 1024; inputs x grid <= 1048576
+**     KAN rational                            groups 0 to LAMINA_MAX_WIDTH (dividing widths)
+**     KAN mixed                               temperature 1e-6 to 1e6; bases without repeats
+**     tri-plane                               resolution 1 to 4096 per level; at most 16
+**                                             levels; channels 1 to LAMINA_MAX_WIDTH;
+**                                             features per point (planes and Fourier) at most
+**                                             LAMINA_MAX_WIDTH; fourier 0 to 24 frequencies;
+**                                             fields 1 to 16777216; output 1 to
+**                                             LAMINA_MAX_WIDTH
+**   Calls
+**     n samples x the widest layer             LAMINA_MAX_BATCH_ELEMENTS (LAMINA_E_OUT_OF_MEMORY;
+**                                             predict, gradients, trainer calls, KAN tools,
+**                                             symbolic fits); KAN edge_curve: count at most
+**                                             LAMINA_MAX_BATCH_ELEMENTS
+**     points of mesh, shape and sampling calls at most 715827882 (3 n floats within
+**                                             LAMINA_MAX_BATCH_ELEMENTS)
+**     lamina_model_kan_refine                 grid 1 to 10000 (and the new model's parameters)
+**     lamina_model_slice                      resolution 1 to 2048; resolution^2 samples within
+**                                             the batch limit
+**     lamina_model_extract_mesh,              resolution 2 to 1024 and resolution^3 at most
+**     lamina_shape_mesh                       2^28 samples (the grid is held in memory)
+**     lamina_marching_cubes                   2 to 1024 samples per axis
+**     lamina_model_triplane_upsample          resolution 2 to 4096 (and the parameter limit)
+**     lamina_mesh_compare                     samples 1 to 16777216
+**     meshes (Triangle meshes)                at most 67108864 vertices, 134217728 triangles
+**                                             (LAMINA_E_OUT_OF_MEMORY from loads and
+**                                             extractions; LAMINA_E_INVALID_ARGUMENT from
+**                                             lamina_mesh_create)
+**     shapes (Analytic shapes)                coordinates and lengths of magnitude 1e6
+**   Trainers (lamina_trainer_create)
+**     batch_size 1 to 2^24; epochs 1 to 2^30; patience and progress_every up to 2^30 and 2^40;
+**     warmup_steps, decay_steps up to 2^40; lbfgs max_iter 1 to 2^20, history_size 1 to 10000,
+**     and its memory, (2 history_size + 11) x parameters floats, at most
+**     LAMINA_MAX_LBFGS_SCALARS (LAMINA_E_OUT_OF_MEMORY)
 */
 #define LAMINA_MAX_WIDTH 65536            /**< features of any one layer's input or output */
 #define LAMINA_MAX_LAYERS 1024            /**< layers in one model */
@@ -82,6 +145,7 @@ const char *lamina_version(void);
 #define LAMINA_MAX_BATCH_ELEMENTS 2147483647 /**< n x widest layer in one call */
 #define LAMINA_MAX_JSON_BYTES 16777216    /**< spec or config text */
 #define LAMINA_MAX_HEADER_BYTES 67108864  /**< safetensors header */
+#define LAMINA_MAX_LBFGS_SCALARS 2147483648 /**< floats an lbfgs trainer keeps (8 GiB) */
 
 /* ---------------------------------------------------------------------------------------
 ** Errors
@@ -312,7 +376,11 @@ lamina_status lamina_model_input_gradient(const lamina_model *model, const float
 /**
 ** Save the model (spec and weights) as a safetensors file at `path`. The write is atomic: a
 ** temporary file in the same directory is written, flushed and renamed over `path`, so a
-** failure never damages an existing file. READ-ONLY: may run while other threads predict.
+** failure never damages an existing file: after a full disk, an unwritable directory or the
+** process being killed mid-save, `path` holds the previous file or the new one, complete.
+** A failed save removes its temporary file; a killed one leaves it, named
+** "<path>.tmp-XXXXXX" (X: letters and digits), for the host to delete. READ-ONLY: may run
+** while other threads predict.
 ** Errors: LAMINA_E_INVALID_ARGUMENT, LAMINA_E_IO.
 */
 lamina_status lamina_model_save(const lamina_model *model, const char *path);
@@ -625,8 +693,9 @@ lamina_status lamina_mesh_load(const char *path, lamina_mesh **out);
 /**
 ** Save a mesh as OBJ (.obj) or binary little-endian PLY (.ply, with normals when the mesh has
 ** them). The write is atomic: a temporary file beside `path` is written, flushed and renamed
-** over it, so a failure never damages an existing file. Floats are written so that they read
-** back bit-exact. Thread-safe.
+** over it, so a failure never damages an existing file (as lamina_model_save: a killed
+** process may leave "<path>.tmp-XXXXXX"). Floats are written so that they read back
+** bit-exact. Thread-safe.
 ** Errors: LAMINA_E_INVALID_ARGUMENT (NULL mesh or path, unknown extension), LAMINA_E_IO.
 */
 lamina_status lamina_mesh_save(const lamina_mesh *mesh, const char *path);
@@ -818,7 +887,8 @@ lamina_status lamina_mesh_compare(const lamina_mesh *a, const lamina_mesh *b, si
 ** resolution * output_dim floats: element [i][j][k] is output k at b = b_min + (b_max -
 ** b_min) * i / (resolution - 1), a = a_min + (a_max - a_min) * j / (resolution - 1), so rows
 ** follow b (for axis 2: x across, y up). resolution is 1 to 2048.
-** Errors: LAMINA_E_INVALID_ARGUMENT, LAMINA_E_SHAPE (the model has not 3 inputs).
+** Errors: LAMINA_E_INVALID_ARGUMENT, LAMINA_E_SHAPE (the model has not 3 inputs),
+** LAMINA_E_OUT_OF_MEMORY (resolution^2 samples over the batch limit).
 */
 lamina_status lamina_model_slice(const lamina_model *model, size_t axis, float offset,
                                  size_t resolution, const float *bounds, float *out);
@@ -946,7 +1016,8 @@ typedef struct lamina_trainer lamina_trainer;
 ** and nesterov = true, which needs sgd with momentum > 0 (a contradiction is an error).
 **
 ** The trainer holds its own reference to the model and changes its weights; while it is in
-** use, the model is EXCLUSIVE to it. Errors: LAMINA_E_INVALID_ARGUMENT.
+** use, the model is EXCLUSIVE to it. Errors: LAMINA_E_INVALID_ARGUMENT, LAMINA_E_OUT_OF_MEMORY
+** (lbfgs memory over LAMINA_MAX_LBFGS_SCALARS).
 */
 lamina_status lamina_trainer_create(lamina_model *model, const char *config_json,
                                     lamina_trainer **out);

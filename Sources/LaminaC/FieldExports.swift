@@ -18,6 +18,8 @@ public func laminaModelSlice(
   guarded {
     let f = "lamina_model_slice"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     let out = try require(out, "out", in: f)
     let box = try fieldBox(bounds, of: m, in: f)
     try named(f) {
@@ -36,6 +38,8 @@ public func laminaModelTriplaneUpsample(
     let out = try require(out, "out", in: f)
     out.pointee = nil
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     guard resolution >= 0 else {
       throw LaminaError(
         .invalidArgument, "\(f): resolution \(UInt(bitPattern: resolution)) is out of range")
@@ -56,6 +60,8 @@ public func laminaModelExtractMesh(
     let out = try require(out, "out", in: f)
     out.pointee = nil
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     let box = try fieldBox(bounds, of: m, in: f)
     guard resolution >= 2, resolution <= MarchingCubes.maxResolution else {
       throw LaminaError(

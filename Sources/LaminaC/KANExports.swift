@@ -9,6 +9,8 @@ public func laminaModelKanUpdateGrid(
   guarded {
     let f = "lamina_model_kan_update_grid"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginChanging(m, in: f)
+    defer { m.useGuard.endExclusive() }
     let n = try sampleCount(n, in: f)
     guard n > 0 else { throw LaminaError(.shape, "\(f): needs at least one sample; n is 0") }
     try m.updateGrid(samples: try require(x, "x", in: f), count: n, gridEps: Double(gridEps))
@@ -25,6 +27,8 @@ public func laminaModelKanRefine(
     let out = try require(out, "out", in: f)
     out.pointee = nil
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     guard grid >= 0 else {
       throw LaminaError(
         .invalidArgument,
@@ -45,6 +49,8 @@ public func laminaModelKanEdgeCurve(
   guarded {
     let f = "lamina_model_kan_edge_curve"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     _ = try m.kanEdgeLayer(layer, input: i, output: j)
     let n = try sampleCount(count, in: f)
     if n == 0 { return }
@@ -62,6 +68,8 @@ public func laminaModelKanAttribute(
   guarded {
     let f = "lamina_model_kan_attribute"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     let length = try require(len, "len", in: f)
     let kans = try m.bsplineKANLayers(f)
     // Edge scores of every layer, then node scores of every level (inputs first).
@@ -100,6 +108,8 @@ public func laminaModelKanPrune(
     let out = try require(out, "out", in: f)
     out.pointee = nil
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     let count = try sampleCount(n, in: f)
     _ = try m.bsplineKANLayers(f)
     let pruned = try m.kanPrune(

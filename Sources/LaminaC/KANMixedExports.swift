@@ -10,6 +10,8 @@ public func laminaModelKanMixture(
   guarded {
     let f = "lamina_model_kan_mixture"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     let length = try require(len, "len", in: f)
     let mixed = try m.kanMixedLayer(layer, what: f)
     let a = mixed.mixture
@@ -37,6 +39,8 @@ public func laminaModelKanKeepStrongest(
     let out = try require(out, "out", in: f)
     out.pointee = nil
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     out.pointee = Handles.retain(try m.kanKeepStrongest())
   }
 }

@@ -11,6 +11,8 @@ public func laminaModelKanRegularization(
     let f = "lamina_model_kan_regularization"
     let out = try require(reg, "reg", in: f)
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     let settings =
       config == nil
       ? KANRegularization()

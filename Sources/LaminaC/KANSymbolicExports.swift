@@ -9,6 +9,13 @@ private func samples(_ m: Model, _ x: UnsafePointer<Float>?, _ n: Int, in f: Str
 {
   let n = try sampleCount(n, in: f)
   guard n > 0 else { throw LaminaError(.shape, "\(f): needs at least one sample; n is 0") }
+  // n x input_dim can overflow before any check downstream sees it.
+  let (total, overflow) = n.multipliedReportingOverflow(by: m.inputDim)
+  guard !overflow, total <= Limits.maxBatchElements else {
+    throw LaminaError(
+      .outOfMemory,
+      "\(f): n = \(n) samples is over the limit of \(Limits.maxBatchElements / m.inputDim)")
+  }
   return Array(UnsafeBufferPointer(start: try require(x, "x", in: f), count: n * m.inputDim))
 }
 
@@ -30,6 +37,8 @@ public func laminaModelKanSuggestSymbolic(
   guarded {
     let f = "lamina_model_kan_suggest_symbolic"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     guard weightSimple.isFinite, weightSimple >= 0, weightSimple <= 1 else {
       throw LaminaError(.invalidArgument, "\(f): weight_simple must be in [0, 1]")
     }
@@ -48,6 +57,8 @@ public func laminaModelKanFixSymbolic(
   guarded {
     let f = "lamina_model_kan_fix_symbolic"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginChanging(m, in: f)
+    defer { m.useGuard.endExclusive() }
     let name = try string(function, "function", in: f, limit: 64)
     let fit = try m.kanFixSymbolic(
       layer: layer, input: i, output: j, function: name, samples: try samples(m, x, n, in: f))
@@ -63,6 +74,8 @@ public func laminaModelKanAutoSymbolic(
   guarded {
     let f = "lamina_model_kan_auto_symbolic"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginChanging(m, in: f)
+    defer { m.useGuard.endExclusive() }
     guard r2Threshold.isFinite, weightSimple.isFinite, weightSimple >= 0, weightSimple <= 1
     else {
       throw LaminaError(
@@ -89,6 +102,8 @@ public func laminaModelKanSymbolicFormula(
   guarded {
     let f = "lamina_model_kan_symbolic_formula"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     try copyOut(try m.kanSymbolicFormula().joined(separator: "\n"), buf, cap, len, in: f)
   }
 }

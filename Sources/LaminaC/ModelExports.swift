@@ -27,6 +27,8 @@ public func laminaModelClone(
     let out = try require(out, "out", in: "lamina_model_clone")
     out.pointee = nil
     let m = try Handles.object(model, as: Model.self, "model", in: "lamina_model_clone")
+    try beginReading(m, in: "lamina_model_clone")
+    defer { m.useGuard.endShared() }
     out.pointee = Handles.retain(m.copy())
   }
 }
@@ -38,6 +40,8 @@ public func laminaModelSpec(
 ) -> lamina_status {
   guarded {
     let m = try Handles.object(model, as: Model.self, "model", in: "lamina_model_spec")
+    try beginReading(m, in: "lamina_model_spec")
+    defer { m.useGuard.endShared() }
     try copyOut(m.spec.text, buf, cap, len, in: "lamina_model_spec")
   }
 }
@@ -64,6 +68,8 @@ public func laminaModelPredict(
   guarded {
     let f = "lamina_model_predict"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     let n = try sampleCount(n, in: f)
     if n == 0 { return }
     try m.predict(try require(x, "x", in: f), count: n, into: try require(y, "y", in: f))
@@ -78,6 +84,8 @@ public func laminaModelInputGradient(
   guarded {
     let f = "lamina_model_input_gradient"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     let n = try sampleCount(n, in: f)
     if n == 0 { return }
     try m.inputGradient(
@@ -91,6 +99,8 @@ public func laminaModelSave(_ model: OpaquePointer?, _ path: UnsafePointer<CChar
   guarded {
     let f = "lamina_model_save"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     try m.save(to: try string(path, "path", in: f, limit: 4096))
   }
 }
@@ -178,6 +188,8 @@ public func laminaModelTensorRead(
   guarded {
     let f = "lamina_model_tensor_read"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     let p = try namedTensor(m, name, in: f)
     let dest = try require(out, "out", in: f)
     guard count == p.count else {
@@ -196,6 +208,8 @@ public func laminaModelTensorWrite(
   guarded {
     let f = "lamina_model_tensor_write"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginChanging(m, in: f)
+    defer { m.useGuard.endExclusive() }
     let p = try namedTensor(m, name, in: f)
     let src = try require(values, "values", in: f)
     guard count == p.count else {

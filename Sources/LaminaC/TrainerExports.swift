@@ -12,6 +12,8 @@ public func laminaTrainerCreate(
     let out = try require(out, "out", in: f)
     out.pointee = nil
     let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
     let text = config == nil ? "{}" : try string(config, "config_json", in: f)
     out.pointee = Handles.retain(try Trainer(model: m, json: text))
   }
@@ -41,6 +43,8 @@ public func laminaTrainerStep(
   guarded {
     let f = "lamina_trainer_step"
     let t = try Handles.object(trainer, as: Trainer.self, "trainer", in: f)
+    try beginChanging(t.model, in: f)
+    defer { t.model.useGuard.endExclusive() }
     let n = try sampleCount(n, in: f)
     let l = try t.step(try require(x, "x", in: f), try require(y, "y", in: f), count: n)
     loss?.pointee = l
@@ -55,6 +59,8 @@ public func laminaTrainerEvaluate(
   guarded {
     let f = "lamina_trainer_evaluate"
     let t = try Handles.object(trainer, as: Trainer.self, "trainer", in: f)
+    try beginChanging(t.model, in: f)
+    defer { t.model.useGuard.endExclusive() }
     let n = try sampleCount(n, in: f)
     let l = try t.evaluate(try require(x, "x", in: f), try require(y, "y", in: f), count: n)
     loss?.pointee = l
@@ -70,6 +76,8 @@ public func laminaTrainerFit(
   guarded {
     let f = "lamina_trainer_fit"
     let t = try Handles.object(trainer, as: Trainer.self, "trainer", in: f)
+    try beginChanging(t.model, in: f)
+    defer { t.model.useGuard.endExclusive() }
     let xs = try require(x, "x", in: f)
     let ys = try require(y, "y", in: f)
     var callback: ((TrainingProgress) -> Bool)? = nil

@@ -71,6 +71,7 @@ extension Model {
     let others = [0, 1, 2].filter { $0 != axis }
     let (a, b) = (others[0], others[1])
     let r = resolution
+    try checkBatch(r * r)  // before taking memory for the points and r * r outputs
     var points = [Float](repeating: 0, count: r * r * 3)
     func coordinate(_ d: Int, _ index: Int) -> Float {
       r == 1
@@ -103,25 +104,39 @@ extension Model {
     }
     let box = box ?? fieldBox
     let k = outputDim
+    // The marching-cubes chunks hold many points; evaluating them `rows` at a time keeps
+    // the k outputs (and 3k gradients) per point within the usual ~1 MB scratch, whatever
+    // the model's output width.
+    let rows = chunkRows
     var out = [Float]()
     var jacobian = [Float]()
     return try MarchingCubes.extract(
       resolution: (resolution, resolution, resolution), lower: box.lower, upper: box.upper,
       level: level,
       evaluate: { points, count, values in
-        if out.count < count * k { out = [Float](repeating: 0, count: count * k) }
-        try out.withUnsafeMutableBufferPointer {
-          try self.predict(points, count: count, into: $0.baseAddress!)
+        var start = 0
+        while start < count {
+          let m = min(rows, count - start)
+          if out.count < m * k { out = [Float](repeating: 0, count: m * k) }
+          try out.withUnsafeMutableBufferPointer {
+            try self.predict(points + 3 * start, count: m, into: $0.baseAddress!)
+          }
+          for r in 0..<m { values[start + r] = out[r * k + channel] }
+          start += m
         }
-        for r in 0..<count { values[r] = out[r * k + channel] }
       },
       gradient: { points, count, gradients in
-        if jacobian.count < count * k * 3 { jacobian = [Float](repeating: 0, count: count * k * 3) }
-        try jacobian.withUnsafeMutableBufferPointer {
-          try self.inputGradient(points, count: count, into: $0.baseAddress!)
-        }
-        for r in 0..<count {
-          for d in 0..<3 { gradients[3 * r + d] = jacobian[(r * k + channel) * 3 + d] }
+        var start = 0
+        while start < count {
+          let m = min(rows, count - start)
+          if jacobian.count < m * k * 3 { jacobian = [Float](repeating: 0, count: m * k * 3) }
+          try jacobian.withUnsafeMutableBufferPointer {
+            try self.inputGradient(points + 3 * start, count: m, into: $0.baseAddress!)
+          }
+          for r in 0..<m {
+            for d in 0..<3 { gradients[3 * (start + r) + d] = jacobian[(r * k + channel) * 3 + d] }
+          }
+          start += m
         }
       })
   }

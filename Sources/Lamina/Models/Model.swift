@@ -22,6 +22,9 @@ public final class Model {
   public let parameters: [Parameter]
   /// The widest row any layer reads or writes.
   let widest: Int
+  /// Which calls of the C interface are using the model (reading or changing it), so that
+  /// overlapping calls that break its thread-safety rule are refused, not raced.
+  public let useGuard = UseGuard()
 
   /// Builds a model from a spec, drawing its initial weights from the spec's seed.
   public convenience init(spec: JSONValue) throws {
@@ -132,6 +135,7 @@ public final class Model {
       throw LaminaError.shape("input has \(x.count) values, not a multiple of \(inputDim)")
     }
     let n = x.count / inputDim
+    try checkBatch(n)  // before taking memory for the outputs
     var y = [Float](repeating: 0, count: n * outputDim)
     try x.withUnsafeBufferPointer { xb in
       try y.withUnsafeMutableBufferPointer { yb in

@@ -51,4 +51,6 @@ public enum Limits {
   public static let maxMeshVertices = 67_108_864
   /// Triangles in one triangle mesh.
   public static let maxMeshFaces = 134_217_728
+  /// Floats an L-BFGS trainer keeps: (2 history_size + 11) x parameters (8 GiB).
+  public static let maxLBFGSScalars = 2_147_483_648
 }

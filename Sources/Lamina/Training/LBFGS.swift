@@ -76,6 +76,20 @@ final class LBFGS {
   private let c2 = 0.9
   private let bracketTolerance = 1e-9
 
+  /// Throws `.outOfMemory` when the memory of `historySize` pairs for `parameters` scalars,
+  /// (2 historySize + 11) floats per scalar, would exceed `Limits.maxLBFGSScalars`.
+  static func checkMemory(historySize: Int, parameters: Int) throws {
+    let (total, overflow) = (2 * historySize + 11).multipliedReportingOverflow(by: parameters)
+    guard !overflow, total <= Limits.maxLBFGSScalars else {
+      throw LaminaError(
+        .outOfMemory,
+        "trainer config: lbfgs with \"history_size\" \(historySize) would keep (2 x \(historySize) "
+          + "+ 11) x \(parameters) floats for this model's \(parameters) parameters, over the limit "
+          + "of \(Limits.maxLBFGSScalars); history_size may be at most "
+          + "\(max(0, (Limits.maxLBFGSScalars / max(1, parameters) - 11) / 2))")
+    }
+  }
+
   init(config: TrainerConfig, parameters: [Parameter]) {
     maxIter = config.maxIter
     maxEval = config.maxIter * 5 / 4

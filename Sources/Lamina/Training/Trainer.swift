@@ -65,6 +65,9 @@ public final class Trainer {
         .unsupported,
         "trainer config: \"plane_tv\" and \"plane_l2\" need a model with a tri-plane encoding")
     }
+    if config.optimizer == .lbfgs {
+      try LBFGS.checkMemory(historySize: config.historySize, parameters: model.parameterCount)
+    }
     self.init(model: model, config: config)
   }
 
