@@ -1,0 +1,193 @@
+import XCTest
+
+@testable import Lamina
+
+/// `BLAS.gemm`'s parallel split: blocks of rows or columns of C, each one single-threaded
+/// sgemm over all of k, must give the same C as one call (the same products and sums, so to
+/// float rounding; in practice the same bits), for every transpose and leading dimension.
+final class BLASTests: XCTestCase {
+  /// Reference C = alpha op(A) op(B) + beta C in Double, row-major, with leading dimensions.
+  func naive(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: [Float], lda: Int,
+    b: [Float], ldb: Int, beta: Float, c: inout [Float], ldc: Int
+  ) {
+    for i in 0..<m {
+      for j in 0..<n {
+        var s = 0.0
+        for p in 0..<k {
+          let av = transA ? a[p * lda + i] : a[i * lda + p]
+          let bv = transB ? b[j * ldb + p] : b[p * ldb + j]
+          s += Double(av) * Double(bv)
+        }
+        c[i * ldc + j] = Float(Double(alpha) * s + Double(beta) * Double(c[i * ldc + j]))
+      }
+    }
+  }
+
+  func testSplitPlans() throws {
+    // Small products stay whole; large ones split over rows, or columns when C has few rows.
+    XCTAssertNil(BLAS.split(m: 256, n: 64, k: 64))
+    XCTAssertNil(BLAS.split(m: 512, n: 64, k: 64), "the allocation test's size stays whole")
+    let rows = try XCTUnwrap(BLAS.split(m: 4096, n: 256, k: 256))
+    XCTAssertTrue(rows.rows)
+    XCTAssertEqual(rows.blocks, BLAS.maxBlocks)
+    XCTAssertEqual(rows.size * rows.blocks, 4096)
+    let columns = try XCTUnwrap(BLAS.split(m: 1, n: 65536, k: 256))
+    XCTAssertFalse(columns.rows)
+    XCTAssertGreaterThan(columns.blocks, 1)
+    XCTAssertGreaterThanOrEqual(columns.size * columns.blocks, 65536)
+    XCTAssertLessThan(columns.size * (columns.blocks - 1), 65536, "no empty block")
+    XCTAssertNil(BLAS.split(m: 8, n: 8, k: 1 << 20), "too narrow to split either way")
+    // Odd sizes: the blocks cover the dimension exactly once, the last one shorter.
+    for m in [33, 100, 1000, 4097] {
+      let plan = try XCTUnwrap(BLAS.split(m: m, n: 64, k: 4096), "m \(m)")
+      XCTAssertTrue(plan.rows)
+      XCTAssertEqual(plan.size % BLAS.blockRows, 0)
+      XCTAssertGreaterThanOrEqual(plan.size * plan.blocks, m)
+      XCTAssertLessThan(plan.size * (plan.blocks - 1), m)
+    }
+  }
+
+  func testSplitProductsMatchOneCallAndReference() {
+    var rng = RandomSource(seed: 11)
+    // Shapes large enough to split (>= BLAS.splitWork multiply-adds), odd sizes, both
+    // transposes, padded leading dimensions, beta 0 and 1, column splits (m small).
+    let shapes: [(m: Int, n: Int, k: Int)] = [
+      (1001, 67, 65), (97, 131, 1029), (5, 4099, 257), (20, 3000, 97), (333, 33, 400),
+    ]
+    for (m, n, k) in shapes {
+      XCTAssertNotNil(BLAS.split(m: m, n: n, k: k), "\(m)x\(n)x\(k) should split")
+      for transA in [false, true] {
+        for transB in [false, true] {
+          for beta: Float in [0, 1] {
+            let lda = (transA ? m : k) + 3
+            let ldb = (transB ? k : n) + 1
+            let ldc = n + 2
+            let a = (0..<((transA ? k : m) * lda)).map { _ in Float(rng.uniform(-1, 1)) }
+            let b = (0..<((transB ? n : k) * ldb)).map { _ in Float(rng.uniform(-1, 1)) }
+            let c0 = (0..<(m * ldc)).map { _ in Float(rng.uniform(-1, 1)) }
+            var split = c0
+            var whole = c0
+            var reference = c0
+            a.withUnsafeBufferPointer { ab in
+              b.withUnsafeBufferPointer { bb in
+                split.withUnsafeMutableBufferPointer { cb in
+                  BLAS.gemm(
+                    transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5,
+                    ab.baseAddress!, lda: lda, bb.baseAddress!, ldb: ldb, beta: beta,
+                    cb.baseAddress!, ldc: ldc)
+                }
+                whole.withUnsafeMutableBufferPointer { cb in
+                  _ = BLAS.singleThreaded
+                  BLAS.call(
+                    transA, transB, m, n, k, 0.5, ab.baseAddress!, lda, bb.baseAddress!, ldb,
+                    beta, cb.baseAddress!, ldc)
+                }
+              }
+            }
+            // The Double reference is slow in debug builds: check it for half the cases.
+            let checkReference = transA == transB
+            if checkReference {
+              naive(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda,
+                b: b, ldb: ldb, beta: beta, c: &reference, ldc: ldc)
+            }
+            let label = "\(m)x\(n)x\(k) transA \(transA) transB \(transB) beta \(beta)"
+            var worstWhole: Float = 0
+            var worstReference: Float = 0
+            for i in 0..<m {
+              for j in 0..<ldc {
+                let idx = i * ldc + j
+                if j >= n {
+                  // Padding between rows of C is never written.
+                  XCTAssertEqual(split[idx], c0[idx], "\(label): padding changed")
+                  continue
+                }
+                worstWhole = max(worstWhole, abs(split[idx] - whole[idx]))
+                if checkReference {
+                  worstReference = max(worstReference, abs(split[idx] - reference[idx]))
+                }
+              }
+            }
+            // Same products and sums as one call: equal up to rounding of a k-term sum.
+            XCTAssertLessThanOrEqual(worstWhole, 1e-5 * Float(k).squareRoot(), label)
+            XCTAssertLessThanOrEqual(worstReference, 1e-4 * Float(k).squareRoot(), label)
+          }
+        }
+      }
+    }
+  }
+
+  /// The same product twice gives the same bits (blocks are fixed by the shape).
+  func testSplitIsDeterministic() {
+    var rng = RandomSource(seed: 5)
+    let (m, n, k) = (2048, 96, 160)
+    let a = (0..<(m * k)).map { _ in Float(rng.uniform(-1, 1)) }
+    let b = (0..<(n * k)).map { _ in Float(rng.uniform(-1, 1)) }
+    func run() -> [Float] {
+      var c = [Float](repeating: 0, count: m * n)
+      a.withUnsafeBufferPointer { ab in
+        b.withUnsafeBufferPointer { bb in
+          c.withUnsafeMutableBufferPointer { cb in
+            BLAS.gemm(
+              transA: false, transB: true, m: m, n: n, k: k, alpha: 1, ab.baseAddress!, lda: k,
+              bb.baseAddress!, ldb: k, beta: 0, cb.baseAddress!, ldc: n)
+          }
+        }
+      }
+      return c
+    }
+    let first = run()
+    for _ in 0..<3 { XCTAssertEqual(run(), first) }
+  }
+
+  /// The vectorised Adam update equals the scalar formula lane for lane (Adam with L2, AdamW
+  /// with decoupled decay), including the tail past the last multiple of eight.
+  func testVectorisedAdamMatchesScalar() {
+    var rng = RandomSource(seed: 9)
+    let count = 37
+    for (decay, l2): (Float, Float) in [(1, 0), (1, 0.01), (0.999, 0)] {
+      var w = (0..<count).map { _ in Float(rng.uniform(-1, 1)) }
+      let g = (0..<count).map { _ in Float(rng.uniform(-1, 1)) }
+      var m = (0..<count).map { _ in Float(rng.uniform(-0.1, 0.1)) }
+      var v = (0..<count).map { _ in Float(rng.uniform(0, 0.1)) }
+      var (ws, ms, vs) = (w, m, v)
+      let (b1, b2, eps, stepSize, bc2Root): (Float, Float, Float, Float, Float) = (
+        0.9, 0.999, 1e-8, 1e-3 / 0.1, 0.0447
+      )
+      for i in 0..<count {
+        let wi = ws[i] * decay
+        let gi = g[i] + l2 * wi
+        ms[i] = b1 * ms[i] + (1 - b1) * gi
+        vs[i] = b2 * vs[i] + (1 - b2) * gi * gi
+        ws[i] = wi - stepSize * ms[i] / (vs[i].squareRoot() / bc2Root + eps)
+      }
+      w.withUnsafeMutableBufferPointer { wb in
+        m.withUnsafeMutableBufferPointer { mb in
+          v.withUnsafeMutableBufferPointer { vb in
+            g.withUnsafeBufferPointer { gb in
+              Optimizer.adam(
+                wb.baseAddress!, gb.baseAddress!, mb.baseAddress!, vb.baseAddress!,
+                count: count, beta1: b1, beta2: b2, epsilon: eps, stepSize: stepSize,
+                bc2Root: bc2Root, decay: decay, l2: l2)
+            }
+          }
+        }
+      }
+      XCTAssertEqual(w, ws, "decay \(decay) l2 \(l2)")
+      XCTAssertEqual(m, ms)
+      XCTAssertEqual(v, vs)
+    }
+  }
+
+  func testSumOfSquares() {
+    for count in [0, 1, 7, 8, 9, 100] {
+      let x = (0..<count).map { Float($0 % 5) - 1.5 }
+      let expected = x.reduce(0.0) { $0 + Double($1) * Double($1) }
+      let got = x.withUnsafeBufferPointer { b in
+        b.baseAddress.map { Trainer.sumOfSquares($0, count: count) } ?? 0
+      }
+      XCTAssertEqual(Double(got), expected, accuracy: 1e-4, "count \(count)")
+    }
+  }
+}
