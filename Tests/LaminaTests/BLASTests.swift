@@ -39,7 +39,7 @@ final class BLASTests: XCTestCase {
     XCTAssertLessThan(columns.size * (columns.blocks - 1), 65536, "no empty block")
     XCTAssertNil(BLAS.split(m: 8, n: 8, k: 1 << 20), "too narrow to split either way")
     // Odd sizes: the blocks cover the dimension exactly once, the last one shorter.
-    for m in [33, 100, 1000, 4097] {
+    for m in [2 * BLAS.blockRows + 1, 1000, 4097] {
       let plan = try XCTUnwrap(BLAS.split(m: m, n: 64, k: 4096), "m \(m)")
       XCTAssertTrue(plan.rows)
       XCTAssertEqual(plan.size % BLAS.blockRows, 0)
@@ -53,7 +53,7 @@ final class BLASTests: XCTestCase {
     // Shapes large enough to split (>= BLAS.splitWork multiply-adds), odd sizes, both
     // transposes, padded leading dimensions, beta 0 and 1, column splits (m small).
     let shapes: [(m: Int, n: Int, k: Int)] = [
-      (1001, 67, 65), (97, 131, 1029), (5, 4099, 257), (20, 3000, 97), (333, 33, 400),
+      (1001, 67, 65), (97, 331, 1029), (5, 4099, 257), (20, 3000, 97), (333, 33, 400),
     ]
     for (m, n, k) in shapes {
       XCTAssertNotNil(BLAS.split(m: m, n: n, k: k), "\(m)x\(n)x\(k) should split")
@@ -188,6 +188,81 @@ final class BLASTests: XCTestCase {
         b.baseAddress.map { Trainer.sumOfSquares($0, count: count) } ?? 0
       }
       XCTAssertEqual(Double(got), expected, accuracy: 1e-4, "count \(count)")
+    }
+  }
+  /// The model's fused Dense + activation passes (forward per row block, backward with the
+  /// activation and dx per row block) give what the layers give one at a time: outputs,
+  /// every parameter gradient and the input gradient, for small batches (dot products),
+  /// mid-size ones (one block) and large ones (parallel blocks), with a PReLU slope whose
+  /// gradient keeps that pair unfused.
+  func testFusedDenseActivationMatchesLayerByLayer() throws {
+    let spec =
+      #"{"kind": "mlp", "input": 5, "hidden": [96, 80, 72], "output": 3, "activation": ["relu", "tanh", {"name": "prelu", "init": 0.2}]}"#
+    for n in [2, 37, 1500] {
+      let model = try Model(json: spec)
+      XCTAssertEqual(model.fused.compactMap { $0 }.count, 3, "three Dense + activation pairs")
+      if n == 1500 {
+        XCTAssertNotNil(BLAS.split(m: n, n: 96, k: 80), "large enough for parallel blocks")
+      }
+      var rng = RandomSource(seed: UInt64(n))
+      let x = (0..<(n * 5)).map { _ in Float(rng.uniform(-1, 1)) }
+      let dOut = (0..<(n * 3)).map { _ in Float(rng.uniform(-1, 1)) }
+      // Fused: the model's own passes.
+      let ws = Workspace()
+      ws.wantInputGradient = true
+      for p in model.parameters { p.gradient = [Float](repeating: 0, count: p.count) }
+      var fusedOut: [Float] = []
+      var fusedDx: [Float] = []
+      x.withUnsafeBufferPointer { xb in
+        let out = model.forward(xb.baseAddress!, count: n, workspace: ws)
+        fusedOut = Array(UnsafeBufferPointer(start: out, count: n * 3))
+        ws.gradientOut.update(from: dOut, count: n * 3)
+        let dx = model.backward(xb.baseAddress!, count: n, workspace: ws, parameterGradients: true)
+        fusedDx = Array(UnsafeBufferPointer(start: dx, count: n * 5))
+      }
+      let fusedGradients = model.parameters.map(\.gradient)
+      // Layer by layer, through the Layer protocol.
+      for p in model.parameters { p.gradient = [Float](repeating: 0, count: p.count) }
+      var acts: [[Float]] = [x]
+      for layer in model.layers {
+        var y = [Float](repeating: 0, count: n * layer.outputDim)
+        acts.last!.withUnsafeBufferPointer { xb in
+          y.withUnsafeMutableBufferPointer {
+            layer.forward(xb.baseAddress!, $0.baseAddress!, count: n)
+          }
+        }
+        acts.append(y)
+      }
+      var dy = dOut
+      for (i, layer) in model.layers.enumerated().reversed() {
+        var dx = [Float](repeating: 0, count: n * layer.inputDim)
+        acts[i].withUnsafeBufferPointer { xb in
+          acts[i + 1].withUnsafeBufferPointer { yb in
+            dy.withUnsafeBufferPointer { db in
+              dx.withUnsafeMutableBufferPointer {
+                layer.backward(
+                  xb.baseAddress!, yb.baseAddress!, db.baseAddress!, $0.baseAddress!, count: n,
+                  parameterGradients: true)
+              }
+            }
+          }
+        }
+        dy = dx
+      }
+      func close(_ a: [Float], _ b: [Float], _ what: String) {
+        XCTAssertEqual(a.count, b.count, what)
+        let worst = zip(a, b).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+        XCTAssertLessThanOrEqual(worst, 1e-5, "n \(n): \(what)")
+      }
+      close(fusedOut, acts.last!, "output")
+      close(fusedDx, dy, "input gradient")
+      for (i, p) in model.parameters.enumerated() {
+        close(fusedGradients[i], p.gradient, "gradient of parameter \(i)")
+        XCTAssertTrue(p.gradient.contains { $0 != 0 }, "n \(n): parameter \(i) got a gradient")
+      }
+      // Batch prediction fuses the same way.
+      let predicted = try model.predict(x)
+      close(predicted, acts.last!, "predict")
     }
   }
 }

@@ -24,12 +24,16 @@ enum BLAS {
   static let splitWork = 4 << 20
   /// Fewest multiply-adds per block, so each single-threaded call amortises its packing.
   static let blockWork = 1 << 20
-  /// Fewest rows (or columns) of C per block: a multiple of the sgemm micro-kernel's tile.
-  static let blockRows = 16
-  /// At most this many blocks per product: enough for Dispatch to balance two to eight
+  /// Fewest rows (or columns) of C per block, a multiple of the sgemm micro-kernel's tile.
+  /// Each block's call packs the whole shared operand (all of op(B) for a row block) again,
+  /// about `1 / blockRows` of the block's multiply-adds in copies that are several times
+  /// slower each: with 16-row blocks, the weight gradient dY^T X (256 x 256 x 4096) spent
+  /// more time repacking X than multiplying.
+  static let blockRows = 128
+  /// At most this many blocks per product: enough for Dispatch to balance two to four
   /// cores (and a core that another process holds), few enough that repacking the shared
-  /// operand per block stays negligible.
-  static let maxBlocks = 16
+  /// operand per block stays small.
+  static let maxBlocks = 8
 
   /// C = alpha * op(A) op(B) + beta * C, where op transposes when asked.
   /// op(A) is m x k, op(B) is k x n, C is m x n. Large products are split over rows of C
@@ -59,6 +63,23 @@ enum BLAS {
         let bBlock = transB ? b + start * ldb : b + start
         call(transA, transB, m, size, k, alpha, a, lda, bBlock, ldb, beta, c + start, ldc)
       }
+    }
+  }
+
+  /// Runs `body(start, count)` over blocks of rows `start ..< start + count` covering
+  /// `0 ..< m`, in parallel as `gemm` would split an m x n x k product over rows (one block,
+  /// `body(0, m)`, when it would not). For callers that do per-row work around the product
+  /// (bias, activation) while each block is in cache: `body` calls `BLAS.call` on its rows.
+  static func forEachRowBlock(m: Int, n: Int, k: Int, _ body: (Int, Int) -> Void) {
+    _ = singleThreaded
+    guard m > 0 else { return }
+    guard let plan = split(m: m, n: n, k: k), plan.rows else {
+      body(0, m)
+      return
+    }
+    Parallel.run(plan.blocks, work: 1, threshold: 0) { block in
+      let start = block * plan.size
+      body(start, min(plan.size, m - start))
     }
   }
 
