@@ -40,6 +40,9 @@
 ** - Thread safety: calls documented as READ-ONLY may run on one model from many threads at
 **   once. Calls documented as EXCLUSIVE change a model or trainer and must not overlap any
 **   other call on the same object (a trainer counts as using its model).
+** - Threads: Lamina sets OpenBLAS to one thread (openblas_set_num_threads(1), process-wide)
+**   and splits large products and loops itself over Dispatch's pool (one thread per core),
+**   in fixed blocks, so results are the same on any core count. See README "Threads".
 ** - No input crashes the process: NULL pointers, zero or absurd sizes, NaN/Inf data,
 **   malformed JSON and hostile files give an error code and a message.
 */
