@@ -197,12 +197,15 @@ final class BLASTests: XCTestCase {
   /// gradient keeps that pair unfused.
   func testFusedDenseActivationMatchesLayerByLayer() throws {
     let spec =
-      #"{"kind": "mlp", "input": 5, "hidden": [96, 80, 72], "output": 3, "activation": ["relu", "tanh", {"name": "prelu", "init": 0.2}]}"#
-    for n in [2, 37, 1500] {
+      #"{"kind": "mlp", "input": 5, "hidden": [24, 128, 40], "output": 3, "activation": ["relu", "tanh", {"name": "prelu", "init": 0.2}]}"#
+    // Widths grow (24 -> 128), so a fused block writing where a later block still reads
+    // its input would show; 2500 rows make two prediction chunks (2048 rows each at most).
+    for n in [2, 37, 2500] {
       let model = try Model(json: spec)
       XCTAssertEqual(model.fused.compactMap { $0 }.count, 3, "three Dense + activation pairs")
-      if n == 1500 {
-        XCTAssertNotNil(BLAS.split(m: n, n: 96, k: 80), "large enough for parallel blocks")
+      if n == 2500 {
+        XCTAssertEqual(model.chunkRows, 2048)
+        XCTAssertNotNil(BLAS.split(m: 2048, n: 128, k: 24), "large enough for parallel blocks")
       }
       var rng = RandomSource(seed: UInt64(n))
       let x = (0..<(n * 5)).map { _ in Float(rng.uniform(-1, 1)) }

@@ -129,10 +129,12 @@ public final class Model {
       while i < layers.count {
         let dest = i == layers.count - 1 ? y + start * outputDim : cur
         if let pair = fused[i] {
-          // Dense into `cur`, its activation into the other buffer (or y when last).
-          let activated = i + 1 == layers.count - 1 ? y + start * outputDim : other
-          pair.dense.forward(input, dest, count: m, then: pair.activation, activated)
-          input = UnsafePointer(activated)
+          // Dense into `cur` (or y when its activation is last), the activation in place
+          // there: `other` holds the input, which later row blocks are still reading.
+          let out = i + 1 == layers.count - 1 ? y + start * outputDim : cur
+          pair.dense.forward(input, out, count: m, then: pair.activation, out)
+          input = UnsafePointer(out)
+          swap(&cur, &other)
           i += 2
           continue
         }
