@@ -29,19 +29,25 @@ final class BLASTests: XCTestCase {
     XCTAssertNil(BLAS.split(m: 256, n: 64, k: 64))
     XCTAssertNil(BLAS.split(m: 512, n: 64, k: 64), "the allocation test's size stays whole")
     let rows = try XCTUnwrap(BLAS.split(m: 4096, n: 256, k: 256))
-    XCTAssertTrue(rows.rows)
+    XCTAssertEqual(rows.axis, .rows)
     XCTAssertEqual(rows.blocks, BLAS.maxBlocks)
     XCTAssertEqual(rows.size * rows.blocks, 4096)
     let columns = try XCTUnwrap(BLAS.split(m: 1, n: 65536, k: 256))
-    XCTAssertFalse(columns.rows)
+    XCTAssertEqual(columns.axis, .columns)
     XCTAssertGreaterThan(columns.blocks, 1)
     XCTAssertGreaterThanOrEqual(columns.size * columns.blocks, 65536)
     XCTAssertLessThan(columns.size * (columns.blocks - 1), 65536, "no empty block")
-    XCTAssertNil(BLAS.split(m: 8, n: 8, k: 1 << 20), "too narrow to split either way")
+    // C too small to split, long k (a weight gradient over a large batch): k is split.
+    let inner = try XCTUnwrap(BLAS.split(m: 64, n: 64, k: 65536))
+    XCTAssertEqual(inner.axis, .inner)
+    XCTAssertEqual(inner.blocks, BLAS.maxInnerBlocks)
+    XCTAssertEqual(inner.size * inner.blocks, 65536)
+    XCTAssertNil(BLAS.split(m: 64, n: 64, k: 1500), "too small every way")
+    XCTAssertNil(BLAS.split(m: 200, n: 200, k: 200), "fewer than two row blocks, k short")
     // Odd sizes: the blocks cover the dimension exactly once, the last one shorter.
     for m in [2 * BLAS.blockRows + 1, 1000, 4097] {
       let plan = try XCTUnwrap(BLAS.split(m: m, n: 64, k: 4096), "m \(m)")
-      XCTAssertTrue(plan.rows)
+      XCTAssertEqual(plan.axis, .rows)
       XCTAssertEqual(plan.size % BLAS.blockRows, 0)
       XCTAssertGreaterThanOrEqual(plan.size * plan.blocks, m)
       XCTAssertLessThan(plan.size * (plan.blocks - 1), m)
@@ -54,6 +60,7 @@ final class BLASTests: XCTestCase {
     // transposes, padded leading dimensions, beta 0 and 1, column splits (m small).
     let shapes: [(m: Int, n: Int, k: Int)] = [
       (1001, 67, 65), (97, 331, 1029), (5, 4099, 257), (20, 3000, 97), (333, 33, 400),
+      (40, 50, 9000), (100, 7, 6001),
     ]
     for (m, n, k) in shapes {
       XCTAssertNotNil(BLAS.split(m: m, n: n, k: k), "\(m)x\(n)x\(k) should split")
