@@ -125,6 +125,26 @@ final class BLASTests: XCTestCase {
     }
   }
 
+  /// Row blocks cover every row exactly once, in parallel blocks or as one.
+  func testRowBlocksCoverEveryRowOnce() {
+    for (m, rowWork) in [(1, 10), (300, 100), (5000, 64 * 24), (4097, 256 * 19)] {
+      let hits = UnsafeMutablePointer<Int32>.allocate(capacity: m)
+      defer { hits.deallocate() }
+      hits.initialize(repeating: 0, count: m)
+      var calls = 0
+      let lock = NSLock()
+      BLAS.forEachRowBlock(m: m, rowWork: rowWork) { start, count in
+        for r in start..<(start + count) { hits[r] += 1 }
+        lock.lock()
+        calls += 1
+        lock.unlock()
+      }
+      XCTAssertTrue((0..<m).allSatisfy { hits[$0] == 1 }, "m \(m) work \(rowWork)")
+      let plan = BLAS.split(m: m, n: 1, k: rowWork)
+      XCTAssertEqual(calls, plan?.blocks ?? 1, "m \(m) work \(rowWork)")
+    }
+  }
+
   /// The same product twice gives the same bits (blocks are fixed by the shape).
   func testSplitIsDeterministic() {
     var rng = RandomSource(seed: 5)
@@ -212,7 +232,9 @@ final class BLASTests: XCTestCase {
       XCTAssertEqual(model.fused.compactMap { $0 }.count, 3, "three Dense + activation pairs")
       if n == 2500 {
         XCTAssertEqual(model.chunkRows, 2048)
-        XCTAssertNotNil(BLAS.split(m: 2048, n: 128, k: 24), "large enough for parallel blocks")
+        XCTAssertNotNil(
+          BLAS.split(m: 2048, n: 1, k: 128 * (24 + 2 * BLAS.elementWork)),
+          "large enough for parallel blocks")
       }
       var rng = RandomSource(seed: UInt64(n))
       let x = (0..<(n * 5)).map { _ in Float(rng.uniform(-1, 1)) }

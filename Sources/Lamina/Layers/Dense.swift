@@ -62,7 +62,8 @@ public final class Dense: Layer {
     weight.value.withUnsafeBufferPointer { wb in
       let w = wb.baseAddress!
       withBias { b in
-        BLAS.forEachRowBlock(m: n, n: out, k: inp) { start, rows in
+        // The product, plus the bias and activation passes over each output.
+        BLAS.forEachRowBlock(m: n, rowWork: out * (inp + 2 * BLAS.elementWork)) { start, rows in
           let zb = z + start * out
           if let b {
             for r in 0..<rows { (zb + r * out).update(from: b, count: out) }
@@ -181,7 +182,7 @@ public final class Dense: Layer {
   /// Back-propagates through this layer and the parameter-free `activation` after it, as
   /// the two layers' `backward` in turn would: dz = activation'(z) * da into `dz` (n x
   /// outputDim scratch), then dx = dz W and the parameter gradients. The activation runs in
-  /// the parallel row blocks of the dx product (it was one pass on one thread); dx is
+  /// parallel row blocks for large batches (it was one pass on one thread); dx is
   /// written only after every block has read `da`, since the model passes the same buffer
   /// for both. `z` is this layer's output, `a` the activation's.
   func backward(
@@ -191,7 +192,7 @@ public final class Dense: Layer {
   ) {
     guard n > 0 else { return }
     let (inp, out) = (inputDim, outputDim)
-    BLAS.forEachRowBlock(m: n, n: inp, k: out) { start, rows in
+    BLAS.forEachRowBlock(m: n, rowWork: out * BLAS.elementWork) { start, rows in
       let offset = start * out
       activation.backward(
         z + offset, a + offset, da + offset, dz + offset, count: rows, parameterGradients: false)

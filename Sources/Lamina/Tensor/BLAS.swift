@@ -112,13 +112,14 @@ enum BLAS {
   }
 
   /// Runs `body(start, count)` over blocks of rows `start ..< start + count` covering
-  /// `0 ..< m`, in parallel as `gemm` would split an m x n x k product over rows (one block,
-  /// `body(0, m)`, when it would not). For callers that do per-row work around the product
-  /// (bias, activation) while each block is in cache: `body` calls `BLAS.call` on its rows.
-  static func forEachRowBlock(m: Int, n: Int, k: Int, _ body: (Int, Int) -> Void) {
+  /// `0 ..< m`, where each row costs about `rowWork` multiply-adds: in parallel, in the
+  /// blocks `gemm` would use for a product of that much work (one block, `body(0, m)`, when
+  /// it would stay whole). For per-row work around a product (bias, activation) done while
+  /// each block is in cache: `body` calls `BLAS.call` on its rows.
+  static func forEachRowBlock(m: Int, rowWork: Int, _ body: (Int, Int) -> Void) {
     _ = singleThreaded
     guard m > 0 else { return }
-    guard let plan = split(m: m, n: n, k: k), plan.axis == .rows else {
+    guard let plan = split(m: m, n: 1, k: max(rowWork, 1)), plan.axis == .rows else {
       body(0, m)
       return
     }
@@ -127,6 +128,11 @@ enum BLAS {
       body(start, min(plan.size, m - start))
     }
   }
+
+  /// Multiply-adds one elementwise operation (bias, activation, its derivative) is counted
+  /// as when sizing row blocks: a memory-bound pass costs about as much per element as a
+  /// few multiply-adds of a product, which runs at several per cycle.
+  static let elementWork = 8
 
   /// Which dimension `gemm` splits: rows of C, columns of C, or the inner dimension k.
   enum Axis { case rows, columns, inner }
