@@ -51,6 +51,9 @@
 **   ones. Not checked: calls that only read what never changes (input_dim, output_dim,
 **   parameter_count, tensor_count, tensor_name, tensor_shape, trainer_config), and the
 **   *_free calls, which must not overlap any call on the object they free.
+** - Threads: Lamina sets OpenBLAS to one thread (openblas_set_num_threads(1), process-wide)
+**   and splits large products and loops itself over Dispatch's pool (one thread per core),
+**   in fixed blocks, so results are the same on any core count. See README "Threads".
 ** - No input crashes the process: NULL pointers, zero or absurd sizes, NaN/Inf data,
 **   malformed JSON and hostile files give an error code and a message.
 */
@@ -980,18 +983,12 @@ typedef struct lamina_trainer lamina_trainer;
 **                                B-spline KAN layer, else LAMINA_E_UNSUPPORTED (0)
 **   lamb_l1, lamb_entropy        weights of reg's edge-score l1 and entropy terms (1, 2)
 **   lamb_coef, lamb_coefdiff     weights of reg's |coef| and |coef difference| terms (0, 0)
-<<<<<<< HEAD
-**   reg_metric "edge_forward_spline_n"   the edge score (the only one supported)
+**   reg_metric "edge_forward_spline_n" | "edge_forward_spline_u" | "edge_forward_sum"
+**                                the edge score v ("edge_forward_spline_n")
 ** Losses are means, as PyTorch's reduction="mean": over all elements for mse, l1, huber,
 ** bce_with_logits and unsigned_distance (mean of ||prediction| - target|: fits an unsigned
 ** distance field with an output of either sign), over samples for cross_entropy (softmax
 ** over outputs, one-hot targets).
-=======
-**   reg_metric "edge_forward_spline_n" | "edge_forward_spline_u" | "edge_forward_sum"
-**                                the edge score v ("edge_forward_spline_n")
-** Losses are means, as PyTorch's reduction="mean": over all elements for mse, l1, huber and
-** bce_with_logits, over samples for cross_entropy (softmax over outputs, one-hot targets).
->>>>>>> kbench
 ** Schedules are applied per optimizer step.
 ** reg is pykan's MultKAN.reg, summed over the B-spline KAN layers (other layers add
 ** nothing): per edge v = std(phi_spline(x)) / (std(x) + 0.1) over the batch (unbiased std;

@@ -9,7 +9,8 @@
 #  (d) the header compiles as C99 and C++17 with -Wall -Wextra -Werror -pedantic (gcc and, when
 #      present, clang), and a C++ program links and calls it;
 #  (e) the same set, with the same arity and ABI types, is what swiftc generates for the
-#      @_cdecl functions in Sources/LaminaC (-emit-clang-header-path).
+#      @_cdecl functions in Sources/LaminaC (-emit-clang-header-path);
+#  (f) no tracked file outside Markdown holds merge conflict markers.
 #
 # Prints what differs and exits non-zero on any failure. Does not build the library.
 set -uo pipefail
@@ -212,6 +213,11 @@ PY
   fi
 fi
 
+# A merge that left conflict markers behind (one once sat unnoticed in a header comment).
+if git -C "$(dirname "$0")/.." grep -nE '^(<<<<<<<|>>>>>>>) ' -- ':!*.md' >&2 2>/dev/null; then
+  echo "check_header: merge conflict markers in tracked files" >&2
+  fail=1
+fi
 if [ "$fail" -ne 0 ]; then
   echo "check_header: FAILED" >&2
   exit 1

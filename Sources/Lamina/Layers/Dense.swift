@@ -23,7 +23,8 @@ public final class Dense: Layer {
     weight = Parameter(
       name: "weight", shape: [output, input], value: [Float](repeating: 0, count: output * input))
     self.bias =
-      bias ? Parameter(name: "bias", shape: [output], value: [Float](repeating: 0, count: output)) : nil
+      bias
+      ? Parameter(name: "bias", shape: [output], value: [Float](repeating: 0, count: output)) : nil
     self.initializer = initializer
     self.biasInitializer = biasInitializer
   }
@@ -39,21 +40,50 @@ public final class Dense: Layer {
   }
 
   public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
+    forward(x, y, count: n, then: nil, nil)
+  }
+
+  /// z = x W^T + b; with `activation`, also a = activation(z) into `a`, applied to each
+  /// block of rows right after its product, while the block is in cache (the model's
+  /// forward pass fuses a Dense layer with the activation layer after it this way). Large
+  /// batches run in parallel row blocks (`BLAS.forEachRowBlock`); each block's bias, product
+  /// and activation are the same operations as unfused, so the values are too.
+  func forward(
+    _ x: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, count n: Int,
+    then activation: ActivationLayer?, _ a: UnsafeMutablePointer<Float>?
+  ) {
     guard n > 0 else { return }
     if n < Dense.smallBatch {
-      forwardSmall(x, y, count: n)
+      forwardSmall(x, z, count: n)
+      if let activation, let a { activation.forward(z, a, count: n) }
       return
     }
-    let out = outputDim
-    if let bias {
-      bias.value.withUnsafeBufferPointer { b in
-        for r in 0..<n { (y + r * out).update(from: b.baseAddress!, count: out) }
+    let (inp, out) = (inputDim, outputDim)
+    weight.value.withUnsafeBufferPointer { wb in
+      let w = wb.baseAddress!
+      withBias { b in
+        // The product, plus the bias and activation passes over each output.
+        BLAS.forEachRowBlock(m: n, rowWork: out * (inp + 2 * BLAS.elementWork)) { start, rows in
+          let zb = z + start * out
+          if let b {
+            for r in 0..<rows { (zb + r * out).update(from: b, count: out) }
+          }
+          BLAS.call(
+            false, true, rows, out, inp, 1, x + start * inp, inp, w, inp, b == nil ? 0 : 1, zb,
+            out)
+          if let activation, let a { activation.forward(zb, a + start * out, count: rows) }
+        }
       }
     }
-    weight.value.withUnsafeBufferPointer { w in
-      BLAS.gemm(
-        transA: false, transB: true, m: n, n: out, k: inputDim, alpha: 1, x, lda: inputDim,
-        w.baseAddress!, ldb: inputDim, beta: bias == nil ? 0 : 1, y, ldc: out)
+  }
+
+  /// Calls `body` with the bias values, or nil for a layer without bias.
+  @inline(__always)
+  private func withBias(_ body: (UnsafePointer<Float>?) -> Void) {
+    if let bias {
+      bias.value.withUnsafeBufferPointer { body($0.baseAddress!) }
+    } else {
+      body(nil)
     }
   }
 
@@ -65,7 +95,9 @@ public final class Dense: Layer {
   /// y = x W^T + b row by row: four outputs at a time share each load of x and keep four
   /// independent accumulators (a single chain would wait on the adder's latency), eight
   /// lanes of each dot product at once.
-  private func forwardSmall(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
+  private func forwardSmall(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int
+  ) {
     let (inp, out) = (inputDim, outputDim)
     let whole = inp & ~7
     @inline(__always)
@@ -79,7 +111,9 @@ public final class Dense: Layer {
         let yr = y + r * out
         var j = 0
         while j + 4 <= out {
-          let (w0, w1, w2, w3) = (w + j * inp, w + (j + 1) * inp, w + (j + 2) * inp, w + (j + 3) * inp)
+          let (w0, w1, w2, w3) = (
+            w + j * inp, w + (j + 1) * inp, w + (j + 2) * inp, w + (j + 3) * inp
+          )
           var (a0, a1, a2, a3) = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
           var k = 0
           while k < whole {
@@ -135,28 +169,61 @@ public final class Dense: Layer {
     guard n > 0 else { return }
     let out = outputDim
     let inp = inputDim
-    if parameterGradients {
-      // dW += dy^T x ; db += column sums of dy.
-      weight.gradient.withUnsafeMutableBufferPointer { g in
-        BLAS.gemm(
-          transA: true, transB: false, m: out, n: inp, k: n, alpha: 1, dy, lda: out, x, ldb: inp,
-          beta: 1, g.baseAddress!, ldc: inp)
-      }
-      if let bias {
-        bias.gradient.withUnsafeMutableBufferPointer { g in
-          let gb = g.baseAddress!
-          for r in 0..<n {
-            let row = dy + r * out
-            for j in 0..<out { gb[j] += row[j] }
-          }
-        }
-      }
-    }
+    if parameterGradients { addParameterGradients(x, dy, count: n) }
     if let dx {
       weight.value.withUnsafeBufferPointer { w in
         BLAS.gemm(
           transA: false, transB: false, m: n, n: inp, k: out, alpha: 1, dy, lda: out,
           w.baseAddress!, ldb: inp, beta: 0, dx, ldc: inp)
+      }
+    }
+  }
+
+  /// Back-propagates through this layer and the parameter-free `activation` after it, as
+  /// the two layers' `backward` in turn would: dz = activation'(z) * da into `dz` (n x
+  /// outputDim scratch), then dx = dz W and the parameter gradients. The activation runs in
+  /// parallel row blocks for large batches (it was one pass on one thread); dx is
+  /// written only after every block has read `da`, since the model passes the same buffer
+  /// for both. `z` is this layer's output, `a` the activation's.
+  func backward(
+    then activation: ActivationLayer, _ x: UnsafePointer<Float>, _ z: UnsafePointer<Float>,
+    _ a: UnsafePointer<Float>, _ da: UnsafePointer<Float>, dz: UnsafeMutablePointer<Float>,
+    _ dx: UnsafeMutablePointer<Float>?, count n: Int, parameterGradients: Bool
+  ) {
+    guard n > 0 else { return }
+    let (inp, out) = (inputDim, outputDim)
+    BLAS.forEachRowBlock(m: n, rowWork: out * BLAS.elementWork) { start, rows in
+      let offset = start * out
+      activation.backward(
+        z + offset, a + offset, da + offset, dz + offset, count: rows, parameterGradients: false)
+    }
+    if parameterGradients { addParameterGradients(x, dz, count: n) }
+    if let dx {
+      weight.value.withUnsafeBufferPointer { w in
+        BLAS.gemm(
+          transA: false, transB: false, m: n, n: inp, k: out, alpha: 1, dz, lda: out,
+          w.baseAddress!, ldb: inp, beta: 0, dx, ldc: inp)
+      }
+    }
+  }
+
+  /// dW += dy^T x ; db += column sums of dy.
+  private func addParameterGradients(
+    _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, count n: Int
+  ) {
+    let (inp, out) = (inputDim, outputDim)
+    weight.gradient.withUnsafeMutableBufferPointer { g in
+      BLAS.gemm(
+        transA: true, transB: false, m: out, n: inp, k: n, alpha: 1, dy, lda: out, x, ldb: inp,
+        beta: 1, g.baseAddress!, ldc: inp)
+    }
+    if let bias {
+      bias.gradient.withUnsafeMutableBufferPointer { g in
+        let gb = g.baseAddress!
+        for r in 0..<n {
+          let row = dy + r * out
+          for j in 0..<out { gb[j] += row[j] }
+        }
       }
     }
   }

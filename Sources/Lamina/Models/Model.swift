@@ -25,6 +25,10 @@ public final class Model {
   /// Which calls of the C interface are using the model (reading or changing it), so that
   /// overlapping calls that break its thread-safety rule are refused, not raced.
   public let useGuard = UseGuard()
+  /// For each layer index, the Dense layer there and the activation layer after it, which
+  /// forward and backward passes run as one fused step (`Dense.forward(_:_:count:then:_:)`);
+  /// nil elsewhere. Found once here, so passes do no dynamic casts.
+  let fused: [(dense: Dense, activation: ActivationLayer)?]
 
   /// Builds a model from a spec, drawing its initial weights from the spec's seed.
   public convenience init(spec: JSONValue) throws {
@@ -51,6 +55,12 @@ public final class Model {
     tensors = named
     parameters = layers.flatMap(\.parameters)
     widest = layers.reduce(inputDim) { max($0, $1.outputDim) }
+    fused = layers.indices.map { i in
+      guard i + 1 < layers.count, let dense = layers[i] as? Dense,
+        let activation = layers[i + 1] as? ActivationLayer
+      else { return nil }
+      return (dense, activation)
+    }
   }
 
   /// Number of trainable scalars (buffers are not counted, as in PyTorch).
@@ -118,11 +128,23 @@ public final class Model {
       let m = min(rows, n - start)
       var input = UnsafePointer(x + start * inputDim)
       var (cur, other) = (a, b)
-      for (i, layer) in layers.enumerated() {
+      var i = 0
+      while i < layers.count {
         let dest = i == layers.count - 1 ? y + start * outputDim : cur
-        layer.forward(input, dest, count: m)
+        if let pair = fused[i] {
+          // Dense into `cur` (or y when its activation is last), the activation in place
+          // there: `other` holds the input, which later row blocks are still reading.
+          let out = i + 1 == layers.count - 1 ? y + start * outputDim : cur
+          pair.dense.forward(input, out, count: m, then: pair.activation, out)
+          input = UnsafePointer(out)
+          swap(&cur, &other)
+          i += 2
+          continue
+        }
+        layers[i].forward(input, dest, count: m)
         input = UnsafePointer(dest)
         swap(&cur, &other)
+        i += 1
       }
       if layers.isEmpty { (y + start * outputDim).update(from: input, count: m * outputDim) }
       start += m
@@ -184,9 +206,17 @@ public final class Model {
   {
     ws.reserve(rows: n, for: self)
     var input = x
-    for (i, layer) in layers.enumerated() {
-      layer.forward(input, ws.outputs[i], count: n)
-      input = UnsafePointer(ws.outputs[i])
+    var i = 0
+    while i < layers.count {
+      if let pair = fused[i] {
+        pair.dense.forward(input, ws.outputs[i], count: n, then: pair.activation, ws.outputs[i + 1])
+        input = UnsafePointer(ws.outputs[i + 1])
+        i += 2
+      } else {
+        layers[i].forward(input, ws.outputs[i], count: n)
+        input = UnsafePointer(ws.outputs[i])
+        i += 1
+      }
     }
     return ws.outputs[layers.count - 1]
   }
@@ -199,7 +229,22 @@ public final class Model {
   ) -> UnsafeMutablePointer<Float> {
     var dy = UnsafePointer(ws.gradientOut)
     var (cur, other) = (ws.gradientA, ws.gradientB)
-    for i in stride(from: layers.count - 1, through: 0, by: -1) {
+    var i = layers.count - 1
+    while i >= 0 {
+      if i >= 1, let pair = fused[i - 1],
+        pair.activation.parameters.isEmpty || !parameterGradients
+      {
+        // Activation layer i and Dense layer i - 1 in one step: dz into `cur`, dx into
+        // `other`, as the two separate steps would leave them.
+        let input = i == 1 ? x : UnsafePointer(ws.outputs[i - 2])
+        let needDx = i > 1 || ws.wantInputGradient
+        pair.dense.backward(
+          then: pair.activation, input, ws.outputs[i - 1], ws.outputs[i], dy, dz: cur,
+          needDx ? other : nil, count: n, parameterGradients: parameterGradients)
+        dy = UnsafePointer(other)
+        i -= 2
+        continue
+      }
       let input = i == 0 ? x : UnsafePointer(ws.outputs[i - 1])
       let needDx = i > 0 || ws.wantInputGradient
       layers[i].backward(
@@ -207,6 +252,7 @@ public final class Model {
         parameterGradients: parameterGradients)
       dy = UnsafePointer(cur)
       swap(&cur, &other)
+      i -= 1
     }
     return UnsafeMutablePointer(mutating: dy)
   }

@@ -1,14 +1,188 @@
 import CBLAS
 
-/// Thin, typed wrappers over the OpenBLAS calls the engine uses. All matrices are row-major.
+/// Typed wrappers over the OpenBLAS calls the engine uses. All matrices are row-major.
+///
+/// Threads: Lamina runs OpenBLAS single-threaded and parallelises products itself.
+/// OpenBLAS's own pool spin-waits (`sched_yield`) between calls, which on a shared or busy
+/// machine costs more than the products it splits, and it splits even small products
+/// (256 x 64 x 64) over every core. So before its first BLAS call Lamina sets OpenBLAS to
+/// one thread (`openblas_set_num_threads(1)`, process-wide: a host that also calls the same
+/// OpenBLAS gets one thread too), and `gemm` splits large products into fixed row (or
+/// column) blocks run on Dispatch's pool, one thread per core (`Parallel.run`), each
+/// element of C computed by one single-threaded call over the whole of k. Only when C is too
+/// small to split (a weight gradient over a large batch) is k split, and the partial
+/// products are added in a fixed order. The blocks depend on the shape only: results are
+/// bit-identical on any number of cores.
 enum BLAS {
+  /// Sets OpenBLAS to one thread. A static's initialiser runs exactly once, on first use,
+  /// thread-safely; every entry point that calls OpenBLAS reads it first.
+  static let singleThreaded: Void = openblas_set_num_threads(1)
+
+  /// Products of fewer multiply-adds (m n k) than this run on the calling thread: below it,
+  /// handing blocks to other threads (waking them, and Dispatch's per-call heap block)
+  /// costs about what the second core saves. Measured on the 2-core project machine; it
+  /// also keeps the steady-state allocation test's 512 x 64 x 64 products on one thread.
+  static let splitWork = 4 << 20
+  /// Fewest multiply-adds per block, so each single-threaded call amortises its packing.
+  static let blockWork = 1 << 20
+  /// Fewest rows (or columns) of C per block, a multiple of the sgemm micro-kernel's tile.
+  /// Each block's call packs the whole shared operand (all of op(B) for a row block) again,
+  /// about `1 / blockRows` of the block's multiply-adds in copies that are several times
+  /// slower each: with 16-row blocks, the weight gradient dY^T X (256 x 256 x 4096) spent
+  /// more time repacking X than multiplying.
+  static let blockRows = 128
+  /// At most this many blocks per product: enough for Dispatch to balance two to four
+  /// cores (and a core that another process holds), few enough that repacking the shared
+  /// operand per block stays small.
+  static let maxBlocks = 8
+
   /// C = alpha * op(A) op(B) + beta * C, where op transposes when asked.
-  /// op(A) is m x k, op(B) is k x n, C is m x n.
+  /// op(A) is m x k, op(B) is k x n, C is m x n. Large products are split over rows of C
+  /// (columns when C has few rows) and run in parallel; see the type's notes.
   @inline(__always)
   static func gemm(
     transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
     _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
     beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    _ = singleThreaded
+    guard let plan = split(m: m, n: n, k: k) else {
+      call(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+      return
+    }
+    switch plan.axis {
+    case .rows:
+      Parallel.run(plan.blocks, work: 1, threshold: 0) { block in
+        // Rows start..<start+size of C: the same rows of op(A), all of B.
+        let start = block * plan.size
+        let size = min(plan.size, m - start)
+        let aBlock = transA ? a + start : a + start * lda
+        call(
+          transA, transB, size, n, k, alpha, aBlock, lda, b, ldb, beta, c + start * ldc, ldc)
+      }
+    case .columns:
+      Parallel.run(plan.blocks, work: 1, threshold: 0) { block in
+        // Columns start..<start+size of C: all of op(A), the same columns of op(B).
+        let start = block * plan.size
+        let size = min(plan.size, n - start)
+        let bBlock = transB ? b + start * ldb : b + start
+        call(transA, transB, m, size, k, alpha, a, lda, bBlock, ldb, beta, c + start, ldc)
+      }
+    case .inner:
+      gemmSplitInner(
+        plan, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b,
+        ldb: ldb, beta: beta, c, ldc: ldc)
+    }
+  }
+
+  /// A product with a long inner dimension and a small C (a weight gradient dY^T X over a
+  /// large batch, m and n below two blocks): block 0 of k accumulates into C with the
+  /// caller's beta, the other blocks into scratch, which is then added to C block by block
+  /// in order, so the sums are the same on any core count.
+  private static func gemmSplitInner(
+    _ plan: (axis: Axis, blocks: Int, size: Int), transA: Bool, transB: Bool, m: Int, n: Int,
+    k: Int, alpha: Float, _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>,
+    ldb: Int, beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    let area = m * n
+    // Products this large already allocate in Dispatch; C is small here (m, n < 256).
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (plan.blocks - 1) * area)
+    defer { scratch.deallocate() }
+    Parallel.run(plan.blocks, work: 1, threshold: 0) { block in
+      // Columns start..<start+size of op(A), the same rows of op(B).
+      let start = block * plan.size
+      let size = min(plan.size, k - start)
+      let aBlock = transA ? a + start * lda : a + start
+      let bBlock = transB ? b + start : b + start * ldb
+      if block == 0 {
+        call(transA, transB, m, n, size, alpha, aBlock, lda, bBlock, ldb, beta, c, ldc)
+      } else {
+        call(
+          transA, transB, m, n, size, alpha, aBlock, lda, bBlock, ldb, 0,
+          scratch + (block - 1) * area, n)
+      }
+    }
+    for part in 0..<(plan.blocks - 1) {
+      let p = scratch + part * area
+      for i in 0..<m {
+        let (ci, pi) = (c + i * ldc, p + i * n)
+        for j in 0..<n { ci[j] += pi[j] }
+      }
+    }
+  }
+
+  /// Runs `body(start, count)` over blocks of rows `start ..< start + count` covering
+  /// `0 ..< m`, where each row costs about `rowWork` multiply-adds: in parallel, in the
+  /// blocks `gemm` would use for a product of that much work (one block, `body(0, m)`, when
+  /// it would stay whole). For per-row work around a product (bias, activation) done while
+  /// each block is in cache: `body` calls `BLAS.call` on its rows.
+  static func forEachRowBlock(m: Int, rowWork: Int, _ body: (Int, Int) -> Void) {
+    _ = singleThreaded
+    guard m > 0 else { return }
+    guard let plan = split(m: m, n: 1, k: max(rowWork, 1)), plan.axis == .rows else {
+      body(0, m)
+      return
+    }
+    Parallel.run(plan.blocks, work: 1, threshold: 0) { block in
+      let start = block * plan.size
+      body(start, min(plan.size, m - start))
+    }
+  }
+
+  /// Multiply-adds one elementwise operation (bias, activation, its derivative) is counted
+  /// as when sizing row blocks: a memory-bound pass costs about as much per element as a
+  /// few multiply-adds of a product, which runs at several per cycle.
+  static let elementWork = 8
+
+  /// Which dimension `gemm` splits: rows of C, columns of C, or the inner dimension k.
+  enum Axis { case rows, columns, inner }
+
+  /// Fewest inner-dimension elements per block of an inner split.
+  static let innerBlock = 1024
+  /// At most this many inner blocks: each but the first costs an m x n scratch and a pass
+  /// adding it to C on the calling thread.
+  static let maxInnerBlocks = 4
+
+  /// How `gemm` splits an m x n x k product: over rows of C when it has at least two blocks
+  /// of them, else columns, else (C small, k long) the inner dimension, into `blocks` blocks
+  /// of `size` (the last may be shorter); nil to run it as one call. Depends on the shape
+  /// only, never on the core count, so results do not either.
+  static func split(m: Int, n: Int, k: Int) -> (axis: Axis, blocks: Int, size: Int)? {
+    // Compared in Double: m n k of valid shapes can exceed Int for no real product, but a
+    // caller's mistake must not trap here.
+    let work = Double(m) * Double(n) * Double(k)
+    guard work >= Double(splitWork) else { return nil }
+    let byWork = Int(min(work / Double(blockWork), Double(Int.max / 2)))
+    let axis: Axis
+    let dim: Int
+    let blocks: Int
+    let unit: Int
+    if m >= 2 * blockRows || n >= 2 * blockRows {
+      axis = m >= 2 * blockRows ? .rows : .columns
+      dim = axis == .rows ? m : n
+      blocks = min(maxBlocks, dim / blockRows, byWork)
+      unit = blockRows
+    } else if k >= 2 * innerBlock {
+      axis = .inner
+      dim = k
+      blocks = min(maxInnerBlocks, k / innerBlock, byWork)
+      unit = 64
+    } else {
+      return nil
+    }
+    guard blocks > 1 else { return nil }
+    // Equal blocks rounded up to the unit, so the shorter last block is the only odd one.
+    var size = (dim + blocks - 1) / blocks
+    size = (size + unit - 1) / unit * unit
+    return (axis, (dim + size - 1) / size, size)
+  }
+
+  /// One cblas_sgemm on the calling thread, unsplit (`gemm`'s blocks; tests compare with it).
+  @inline(__always)
+  static func call(
+    _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+    _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+    _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
   ) {
     cblas_sgemm(
       CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,

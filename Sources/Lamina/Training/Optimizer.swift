@@ -1,3 +1,6 @@
+#if arch(x86_64)
+  import _Builtin_intrinsics.intel
+#endif
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -82,20 +85,65 @@ final class Optimizer {
                 let v = vb.baseAddress!
                 let (b1, b2, eps) = (beta1, beta2, epsilon)
                 let stepSize = lr / bc1
-                let decoupled = kind == .adamw
-                let wd = weightDecay
-                for i in 0..<count {
-                  var gi = g[i]
-                  if decoupled { w[i] *= 1 - lr * wd } else { gi += wd * w[i] }
-                  m[i] = b1 * m[i] + (1 - b1) * gi
-                  v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                  w[i] -= stepSize * m[i] / (v[i].squareRoot() / bc2Root + eps)
-                }
+                Optimizer.adam(
+                  w, g, m, v, count: count, beta1: b1, beta2: b2, epsilon: eps,
+                  stepSize: stepSize, bc2Root: bc2Root,
+                  decay: kind == .adamw ? 1 - lr * weightDecay : 1,
+                  l2: kind == .adamw ? 0 : weightDecay)
               }
             }
           }
         }
       }
+    }
+  }
+
+  /// Adam's update of `count` weights, four lanes at a time: w *= decay (AdamW's decoupled
+  /// decay; 1 for Adam), g' = g + l2 w (Adam's L2 term; 0 for AdamW), m and v updated, then
+  /// w -= stepSize m / (sqrt(v) / bc2Root + eps), as torch.optim.Adam(W). Each lane does the
+  /// scalar tail's operations in the same order (sqrt and division are exact in SIMD too),
+  /// so the result does not depend on the vector width. The square root was the cost here:
+  /// `squareRoot()` of a SIMD vector lowers to one libm call per lane, so x86-64 uses
+  /// SSE's `sqrtps` directly.
+  @inline(__always)
+  static func adam(
+    _ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+    _ v: UnsafeMutablePointer<Float>, count: Int, beta1 b1: Float, beta2 b2: Float,
+    epsilon eps: Float, stepSize: Float, bc2Root: Float, decay: Float, l2: Float
+  ) {
+    typealias V = SIMD4<Float>
+    @inline(__always) func load(_ p: UnsafePointer<Float>) -> V {
+      UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+    @inline(__always) func store(_ x: V, _ p: UnsafeMutablePointer<Float>) {
+      UnsafeMutableRawPointer(p).storeBytes(of: x, as: V.self)
+    }
+    @inline(__always) func squareRoot(_ x: V) -> V {
+      #if arch(x86_64)
+        return _mm_sqrt_ps(x)
+      #else
+        return x.squareRoot()
+      #endif
+    }
+    let (c1, c2) = (1 - b1, 1 - b2)
+    var i = 0
+    while i + 4 <= count {
+      let wi = load(w + i) * decay
+      let gi = load(g + i) + l2 * wi
+      let mi = b1 * load(m + i) + c1 * gi
+      let vi = b2 * load(v + i) + c2 * gi * gi
+      store(mi, m + i)
+      store(vi, v + i)
+      store(wi - stepSize * mi / (squareRoot(vi) / bc2Root + eps), w + i)
+      i += 4
+    }
+    while i < count {
+      let wi = w[i] * decay
+      let gi = g[i] + l2 * wi
+      m[i] = b1 * m[i] + c1 * gi
+      v[i] = b2 * v[i] + c2 * gi * gi
+      w[i] = wi - stepSize * m[i] / (v[i].squareRoot() / bc2Root + eps)
+      i += 1
     }
   }
 }
