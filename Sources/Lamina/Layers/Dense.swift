@@ -41,7 +41,7 @@ public final class Dense: Layer {
   public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
     guard n > 0 else { return }
     if n < Dense.smallBatch {
-      forwardSmall(x, y, count: n)
+      forwardFewRows(x, y, count: n)
       return
     }
     let out = outputDim
@@ -65,7 +65,7 @@ public final class Dense: Layer {
   /// y = x W^T + b row by row: four outputs at a time share each load of x and keep four
   /// independent accumulators (a single chain would wait on the adder's latency), eight
   /// lanes of each dot product at once.
-  private func forwardSmall(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
+  func forwardSmall(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
     let (inp, out) = (inputDim, outputDim)
     let whole = inp & ~7
     @inline(__always)
