@@ -85,7 +85,9 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "lamina_model_input_dim": (_size, [_handle]),
     "lamina_model_output_dim": (_size, [_handle]),
     "lamina_model_parameter_count": (_size, [_handle]),
-    "lamina_model_predict": (_status, [_handle, _floats, _size, _floats]),
+    # x and y as void pointers: Model.predict passes plain addresses, bytes and ctypes
+    # arrays (cheaper than numpy's data_as); float pointers are accepted as well.
+    "lamina_model_predict": (_status, [_handle, ctypes.c_void_p, _size, ctypes.c_void_p]),
     "lamina_model_input_gradient": (_status, [_handle, _floats, _size, _floats]),
     "lamina_model_save": (_status, [_handle, _text]),
     "lamina_model_load": (_status, [_text, _handle_out]),
