@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import lamina
+from lamina import _library
 
 from conftest import bits, states_equal
 
@@ -212,25 +213,44 @@ def test_read_only_float32_input_is_not_copied(small_model, spy):
     assert calls[-1][1] == x.ctypes.data
 
 
-def test_small_inputs_take_the_short_path_with_the_same_results(small_model, spy, rng):
+def spy_untyped(monkeypatch, name):
+    """Like the spy fixture, for _library.untyped(name) (the short path's function): the
+    model must not have run a prediction before (it caches the function)."""
+    real = _library.untyped(name)
+    calls = []
+
+    def wrapper(*args):
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setitem(_library._untyped, name, wrapper)
+    return calls
+
+
+def test_small_inputs_take_the_short_path_with_the_same_results(
+    small_model, spy, rng, monkeypatch
+):
     # Up to SMALL_INPUT elements the input crosses as a bytes copy (cheaper than numpy's
     # address lookup) and the output is a ctypes-backed array; results are bit-identical
     # to the general path, which a float64 copy of the same values takes. Strided float32
     # views take the short path too (tobytes copies in C order).
+    short_calls = spy_untyped(monkeypatch, "lamina_model_predict")
     calls = spy("lamina_model_predict")
     for shape in [(1, 3), (3,), (5, 3), (lamina.model.SMALL_INPUT // 3, 3)]:
         x = rng.normal(size=shape).astype(np.float32)
+        count = len(short_calls)
         y = small_model.predict(x)
-        assert isinstance(calls[-1][1], bytes) and calls[-1][1] == x.tobytes()
+        assert len(short_calls) == count + 1 and short_calls[-1][1] == x.tobytes()
+        assert short_calls[-1][2].value == int(np.prod(shape[:-1]))
         assert y.shape == shape[:-1] + (2,) and y.dtype == np.float32
         assert y.flags.c_contiguous and y.flags.writeable and y.flags.aligned
         general = small_model.predict(x.astype(np.float64))
-        assert not isinstance(calls[-1][1], bytes)
+        assert len(short_calls) == count + 1 and isinstance(calls[-1][1], int)
         np.testing.assert_array_equal(y, general)
         strided = np.repeat(x.reshape(-1, 3), 2, axis=0)[::2]
         assert len(strided) == 1 or not strided.flags.c_contiguous
         np.testing.assert_array_equal(small_model.predict(strided).reshape(y.shape), y)
-        assert isinstance(calls[-1][1], bytes)
+        assert len(short_calls) == count + 2
     y[...] = 7  # the result owns its memory: writing it changes nothing else
     np.testing.assert_array_equal(small_model.predict(x), general)
 
@@ -572,3 +592,25 @@ def test_numpy_scalars_in_specs():
     spec = {"kind": "mlp", "input": np.int64(3), "hidden": np.array([5]), "output": 2}
     assert lamina.Model.from_spec(spec).input_dim == 3
     assert lamina.Model(spec).spec == lamina.Model.from_spec(spec).spec
+
+
+def test_short_path_is_thread_safe(small_model, rng):
+    # Every call makes its own input bytes and output buffer; the cached ctypes arguments
+    # are only read. Threads predicting one model at once get exactly their own results.
+    import threading
+
+    xs = [rng.normal(size=(k % 4 + 1, 3)).astype(np.float32) for k in range(8)]
+    expected = [small_model.predict(x) for x in xs]
+    failures = []
+
+    def work(k):
+        for _ in range(300):
+            if not np.array_equal(small_model.predict(xs[k]), expected[k]):
+                failures.append(k)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(xs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
