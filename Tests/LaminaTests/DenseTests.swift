@@ -35,7 +35,9 @@ final class DenseTests: XCTestCase {
     // the scalar tail), sgemv for moderate layers (64 x 64, 32 x 40), the dot products
     // for the rest (64 -> 1, 8 -> 4, 100 x 100 above the sgemv limit); with and without
     // bias, one to three rows.
-    let shapes = [(3, 64), (3, 6), (5, 9), (1, 1), (7, 3), (64, 64), (32, 40), (64, 1), (8, 4), (100, 100)]
+    let shapes = [
+      (3, 64), (3, 6), (5, 9), (1, 1), (7, 3), (64, 64), (32, 40), (64, 1), (8, 4), (100, 100),
+    ]
     for (i, o) in shapes {
       for n in 1..<Dense.smallBatch {
         for bias in [true, false] { checkForward(makeDense(i, o, bias: bias), n: n) }
