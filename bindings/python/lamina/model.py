@@ -54,11 +54,17 @@ ArrayLike = Any
 SMALL_INPUT = 4096
 
 _F32 = np.dtype(np.float32)
+_NDARRAY = np.ndarray
 _C_FLOAT = ctypes.c_float
 #: ctypes array types by length (c_float * k), made once each.
 _FLOAT_ARRAYS: Dict[int, Any] = {}
 #: c_size_t values of small batch sizes, made once each (never mutated: passed by value).
 _SIZE_ARGS: Dict[int, ctypes.c_size_t] = {}
+
+
+def _float_array(count: int) -> Any:
+    """The ctypes type ``c_float * count``, made once per count."""
+    return _FLOAT_ARRAYS.setdefault(count, _C_FLOAT * count)
 
 
 def _size_arg(n: int) -> ctypes.c_size_t:
@@ -301,7 +307,7 @@ class Model:
         with ready-made ctypes arguments (argtypes conversion costs ~0.3 us per call).
         """
         lib, handle, in_dim, out_dim, raw_predict, handle_arg = self._fast or self._fast_state()
-        if type(x) is np.ndarray and x.dtype is _F32:
+        if type(x) is _NDARRAY and x.dtype is _F32:
             shape = x.shape
             ndim = len(shape)
             if ndim == 2 and shape[1] == in_dim:
@@ -316,14 +322,14 @@ class Model:
                 count = n * out_dim
                 if out is None:
                     if count <= SMALL_INPUT:
-                        array_type = _FLOAT_ARRAYS.get(count)
-                        if array_type is None:
-                            array_type = _FLOAT_ARRAYS.setdefault(count, _C_FLOAT * count)
-                        buffer = array_type()
-                        status = raw_predict(handle_arg, x.tobytes(), _size_arg(n), buffer)
+                        # Cache hits stay inline: a Python-level call costs more than
+                        # the lookups.
+                        buffer = (_FLOAT_ARRAYS.get(count) or _float_array(count))()
+                        size = _SIZE_ARGS.get(n) or _size_arg(n)
+                        status = raw_predict(handle_arg, x.tobytes(), size, buffer)
                         if status:
                             _library.check(status)
-                        return np.ndarray(result_shape, _F32, buffer)
+                        return _NDARRAY(result_shape, _F32, buffer)
                 else:
                     y_arg = ctypes.c_void_p(self._out_address(out, result_shape))
                     status = raw_predict(handle_arg, x.tobytes(), _size_arg(n), y_arg)
