@@ -30,6 +30,42 @@ final class DenseTests: XCTestCase {
     }
   }
 
+  func testFewRowKernelsMatchNaiveLoops() {
+    // Dense+FewRows.swift: narrow inputs (< 8 features; outputs not a multiple of 4 test
+    // the scalar tail), sgemv for moderate layers (64 x 64, 32 x 40), the dot products
+    // for the rest (64 -> 1, 8 -> 4, 100 x 100 above the sgemv limit); with and without
+    // bias, one to three rows.
+    let shapes = [
+      (3, 64), (3, 6), (5, 9), (1, 1), (7, 3), (64, 64), (32, 40), (64, 1), (8, 4), (100, 100),
+    ]
+    for (i, o) in shapes {
+      for n in 1..<Dense.smallBatch {
+        for bias in [true, false] { checkForward(makeDense(i, o, bias: bias), n: n) }
+      }
+    }
+    let d = makeDense(3, 64)
+    XCTAssertTrue(d.inputDim < Dense.narrowInput)
+    XCTAssertTrue((Dense.gemvMinElements..<Dense.gemvMaxElements).contains(64 * 64))
+  }
+
+  func testFewRowKernelsOverwriteGarbage() {
+    // The sgemv path accumulates into y (beta 1); it must not see what y held before.
+    for (i, o) in [(64, 64), (3, 8)] {
+      for bias in [true, false] {
+        let d = makeDense(i, o, bias: bias)
+        let x = [Float](repeating: 0.5, count: i)
+        var y = [Float](repeating: .nan, count: o)
+        var z = [Float](repeating: 1e30, count: o)
+        x.withUnsafeBufferPointer { xb in
+          y.withUnsafeMutableBufferPointer { d.forward(xb.baseAddress!, $0.baseAddress!, count: 1) }
+          z.withUnsafeMutableBufferPointer { d.forward(xb.baseAddress!, $0.baseAddress!, count: 1) }
+        }
+        XCTAssertEqual(y, z, "\(i)->\(o) bias \(bias)")
+        XCTAssertTrue(y.allSatisfy(\.isFinite))
+      }
+    }
+  }
+
   func checkForward(_ d: Dense, n: Int) {
     var rng = RandomSource(seed: 9)
     let (i, o) = (d.inputDim, d.outputDim)
@@ -38,7 +74,7 @@ final class DenseTests: XCTestCase {
     x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { d.forward(xb.baseAddress!, $0.baseAddress!, count: n) } }
     for r in 0..<n {
       for j in 0..<o {
-        var s = Double(d.bias!.value[j])
+        var s = Double(d.bias?.value[j] ?? 0)
         for k in 0..<i { s += Double(d.weight.value[j * i + k]) * Double(x[r * i + k]) }
         XCTAssertEqual(Double(y[r * o + j]), s, accuracy: 1e-5, "\(i)->\(o) n \(n) row \(r) out \(j)")
       }

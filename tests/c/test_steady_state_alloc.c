@@ -115,6 +115,37 @@ int main(int argc, char **argv) {
         lamina_trainer_free(trainer);
         lamina_model_free(model);
     }
+    /* Predictions of one to three rows (the few-row kernels: narrow inputs, sgemv, dot
+       products) and of a full batch allocate nothing either. */
+    const char *predict_specs[] = {
+        specs[0],
+        "{\"kind\": \"mlp\", \"input\": 3, \"hidden\": [64, 64], \"output\": 1, "
+        "\"activation\": \"tanh\"}",
+        "{\"kind\": \"mlp\", \"input\": 3, \"hidden\": [128, 200], \"output\": 4}",
+        specs[2],
+    };
+    for (size_t s = 0; s < sizeof predict_specs / sizeof predict_specs[0]; s++) {
+        lamina_model *model = NULL;
+        if (lamina_model_create(predict_specs[s], &model) != LAMINA_OK) {
+            fprintf(stderr, "setup failed: %s\n", lamina_last_error());
+            return 1;
+        }
+        static float out[N * 4];
+        const size_t rows[] = {1, 2, 3, N};
+        for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+            lamina_model_predict(model, x, rows[r], out);
+            calls = 0;
+            counting = 1;
+            int ok = 1;
+            for (int i = 0; i < 20; i++) ok &= lamina_model_predict(model, x, rows[r], out) == LAMINA_OK;
+            counting = 0;
+            char what[512];
+            snprintf(what, sizeof what, "20 predictions of %zu rows allocate nothing: %s", rows[r],
+                     predict_specs[s]);
+            expect(ok && calls == 0, what, calls);
+        }
+        lamina_model_free(model);
+    }
     printf("%d passed, %d failed\n", passes, failures);
     return failures ? 1 : 0;
 }

@@ -54,7 +54,7 @@ public final class Dense: Layer {
   ) {
     guard n > 0 else { return }
     if n < Dense.smallBatch {
-      forwardSmall(x, z, count: n)
+      forwardFewRows(x, z, count: n)
       if let activation, let a { activation.forward(z, a, count: n) }
       return
     }
@@ -95,9 +95,7 @@ public final class Dense: Layer {
   /// y = x W^T + b row by row: four outputs at a time share each load of x and keep four
   /// independent accumulators (a single chain would wait on the adder's latency), eight
   /// lanes of each dot product at once.
-  private func forwardSmall(
-    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int
-  ) {
+  func forwardSmall(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
     let (inp, out) = (inputDim, outputDim)
     let whole = inp & ~7
     @inline(__always)

@@ -189,4 +189,16 @@ enum BLAS {
       blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c,
       blasint(ldc))
   }
+
+  /// y = alpha * op(A) x + beta * y for one vector, where A is m x n (row-major, leading
+  /// dimension lda) and op transposes when asked; x and y are contiguous.
+  @inline(__always)
+  static func gemv(
+    trans: Bool, m: Int, n: Int, alpha: Float, _ a: UnsafePointer<Float>, lda: Int,
+    _ x: UnsafePointer<Float>, beta: Float, _ y: UnsafeMutablePointer<Float>
+  ) {
+    cblas_sgemv(
+      CblasRowMajor, trans ? CblasTrans : CblasNoTrans, blasint(m), blasint(n), alpha, a,
+      blasint(lda), x, 1, beta, y, 1)
+  }
 }

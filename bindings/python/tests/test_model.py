@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import lamina
+from lamina import _library
 
 from conftest import bits, states_equal
 
@@ -189,25 +190,144 @@ def test_one_input_feature_accepts_1d_batches():
 
 
 def test_float32_contiguous_input_is_not_copied(small_model, spy):
+    # Above SMALL_INPUT elements; smaller inputs are copied on purpose (next test).
     calls = spy("lamina_model_predict")
-    x = np.ones((4, 3), np.float32)
+    rows = lamina.model.SMALL_INPUT // 3 + 1
+    x = np.ones((rows, 3), np.float32)
     small_model.predict(x)
     assert calls[-1][1] == x.ctypes.data
-    assert calls[-1][2] == 4
+    assert calls[-1][2] == rows
     x64 = x.astype(np.float64)
     small_model.predict(x64)
     assert calls[-1][1] != x64.ctypes.data  # converted to a float32 copy
     grad_calls = spy("lamina_model_input_gradient")
-    small_model.gradient(x)
+    small_model.gradient(x[:4])
     assert grad_calls[-1][1] == x.ctypes.data
 
 
 def test_read_only_float32_input_is_not_copied(small_model, spy):
     calls = spy("lamina_model_predict")
-    x = np.ones((4, 3), np.float32)
+    x = np.ones((lamina.model.SMALL_INPUT // 3 + 1, 3), np.float32)
     x.flags.writeable = False
     small_model.predict(x)
     assert calls[-1][1] == x.ctypes.data
+
+
+def spy_untyped(monkeypatch, name):
+    """Like the spy fixture, for _library.untyped(name) (the short path's function): the
+    model must not have run a prediction before (it caches the function)."""
+    real = _library.untyped(name)
+    calls = []
+
+    def wrapper(*args):
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setitem(_library._untyped, name, wrapper)
+    return calls
+
+
+def test_small_inputs_take_the_short_path_with_the_same_results(
+    small_model, spy, rng, monkeypatch
+):
+    # Up to SMALL_INPUT elements the input crosses as a bytes copy (cheaper than numpy's
+    # address lookup) and the output is a ctypes-backed array; results are bit-identical
+    # to the general path, which a float64 copy of the same values takes. Strided float32
+    # views take the short path too (tobytes copies in C order).
+    short_calls = spy_untyped(monkeypatch, "lamina_model_predict")
+    calls = spy("lamina_model_predict")
+    for shape in [(1, 3), (3,), (5, 3), (lamina.model.SMALL_INPUT // 3, 3)]:
+        x = rng.normal(size=shape).astype(np.float32)
+        count = len(short_calls)
+        y = small_model.predict(x)
+        assert len(short_calls) == count + 1 and short_calls[-1][1] == x.tobytes()
+        assert short_calls[-1][2].value == int(np.prod(shape[:-1]))
+        assert y.shape == shape[:-1] + (2,) and y.dtype == np.float32
+        assert y.flags.c_contiguous and y.flags.writeable and y.flags.aligned
+        general = small_model.predict(x.astype(np.float64))
+        assert len(short_calls) == count + 1 and isinstance(calls[-1][1], int)
+        np.testing.assert_array_equal(y, general)
+        strided = np.repeat(x.reshape(-1, 3), 2, axis=0)[::2]
+        assert len(strided) == 1 or not strided.flags.c_contiguous
+        np.testing.assert_array_equal(small_model.predict(strided).reshape(y.shape), y)
+        assert len(short_calls) == count + 2
+    y[...] = 7  # the result owns its memory: writing it changes nothing else
+    np.testing.assert_array_equal(small_model.predict(x), general)
+
+
+def test_predict_into_out(small_model, rng):
+    x = rng.normal(size=(6, 3)).astype(np.float32)
+    expected = small_model.predict(x)
+    out = np.full((6, 2), np.nan, np.float32)
+    assert small_model.predict(x, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+    # reused (its address is cached), and with other inputs; general path too
+    out[...] = np.nan
+    assert small_model.predict(x, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+    assert small_model.predict(x.astype(np.float64), out=out) is out
+    np.testing.assert_array_equal(out, expected)
+    single = np.empty(2, np.float32)
+    assert small_model.predict(x[2], out=single) is single
+    np.testing.assert_allclose(single, expected[2], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(single, small_model.predict(x[2]))
+    # a large batch into out
+    big = rng.normal(size=(lamina.model.SMALL_INPUT, 3)).astype(np.float32)
+    big_out = np.empty((len(big), 2), np.float32)
+    small_model.predict(big, out=big_out)
+    np.testing.assert_array_equal(big_out, small_model.predict(big))
+    # the cached address never outlives a resize: numpy refuses while the model holds the
+    # last out (big_out), and an earlier one is no longer cached
+    with pytest.raises(ValueError):
+        big_out.resize((2 * len(big), 2))
+    out.resize((12, 2), refcheck=False)
+    out[...] = np.nan
+    small_model.predict(np.concatenate([x, x]), out=out)
+    np.testing.assert_array_equal(out, np.concatenate([expected, expected]))
+
+
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        (np.empty((6, 3), np.float32), lamina.ShapeError),
+        (np.empty((6,), np.float32), lamina.ShapeError),
+        (np.empty((6, 2), np.float64), lamina.InvalidArgumentError),
+        (np.empty((2, 6), np.float32).T, lamina.InvalidArgumentError),
+        ([[0.0, 0.0]] * 6, lamina.InvalidArgumentError),
+    ],
+)
+def test_predict_rejects_unusable_out(small_model, bad, error):
+    x = np.zeros((6, 3), np.float32)
+    with pytest.raises(error):
+        small_model.predict(x, out=bad)
+    with pytest.raises(error):
+        small_model.predict(x.astype(np.float64), out=bad)
+
+
+def test_predict_rejects_read_only_out(small_model):
+    out = np.empty((1, 2), np.float32)
+    out.flags.writeable = False
+    with pytest.raises(lamina.InvalidArgumentError):
+        small_model.predict(np.zeros((1, 3), np.float32), out=out)
+
+
+def test_closed_model_refuses_predict_after_caching(small_model):
+    x = np.zeros((1, 3), np.float32)
+    small_model.predict(x)  # fills the cached dimensions
+    assert small_model.input_dim == 3 and small_model.output_dim == 2
+    small_model.close()
+    with pytest.raises(lamina.InvalidArgumentError):
+        small_model.predict(x)
+    with pytest.raises(lamina.InvalidArgumentError):
+        small_model.input_dim
+
+
+def test_short_path_reports_non_finite_input(small_model):
+    x = np.array([[0.0, np.nan, 1.0]], np.float32)
+    with pytest.raises(lamina.NumericError):
+        small_model.predict(x)
+    with pytest.raises(lamina.NumericError):
+        small_model.predict(x, out=np.empty((1, 2), np.float32))
 
 
 def test_conversions(small_model, rng):
@@ -472,3 +592,25 @@ def test_numpy_scalars_in_specs():
     spec = {"kind": "mlp", "input": np.int64(3), "hidden": np.array([5]), "output": 2}
     assert lamina.Model.from_spec(spec).input_dim == 3
     assert lamina.Model(spec).spec == lamina.Model.from_spec(spec).spec
+
+
+def test_short_path_is_thread_safe(small_model, rng):
+    # Every call makes its own input bytes and output buffer; the cached ctypes arguments
+    # are only read. Threads predicting one model at once get exactly their own results.
+    import threading
+
+    xs = [rng.normal(size=(k % 4 + 1, 3)).astype(np.float32) for k in range(8)]
+    expected = [small_model.predict(x) for x in xs]
+    failures = []
+
+    def work(k):
+        for _ in range(300):
+            if not np.array_equal(small_model.predict(xs[k]), expected[k]):
+                failures.append(k)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(xs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []

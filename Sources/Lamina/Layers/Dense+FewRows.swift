@@ -1,0 +1,132 @@
+/// Dense forward for batches below `Dense.smallBatch` rows: the one-sample latency path.
+///
+/// Profile of one-sample predict on a 3-64-64-1 MLP (callgrind, before these kernels): ~87%
+/// of the instructions were the dot-product loop of `forwardSmall`, which runs two SSE
+/// halves per `SIMD8` (the library is built for baseline x86-64) and pays a horizontal
+/// reduction per four outputs, and which for a 3-wide input does almost nothing but those
+/// reductions. Two cheaper shapes:
+///
+/// - Narrow inputs (fewer than `narrowInput` features, such as the 3 coordinates of a field
+///   query) accumulate four outputs at once as `bias + sum_k x[k] * W[j..j+3, k]`: no
+///   horizontal sums at all.
+/// - Moderate layers use OpenBLAS's `sgemv`, whose runtime-dispatched kernels use the CPU's
+///   widest vectors and fused multiply-adds (AVX2/FMA here), which a baseline Swift build
+///   cannot. Its fixed cost is far below `sgemm`'s (no packing, no thread hand-off).
+///
+/// Results differ from the sgemm path only by float rounding (summation order).
+extension Dense {
+  /// Inputs narrower than this take `forwardNarrow`.
+  static let narrowInput = 8
+
+  /// Layers with fewer weights than this, or fewer than `gemvMinOutput` outputs, keep the
+  /// Swift dot products: sgemv's fixed cost (argument checks, kernel dispatch, ~300
+  /// instructions) outweighs its faster arithmetic there (a 64 -> 1 layer: ~100
+  /// instructions in Swift, ~430 through sgemv).
+  static let gemvMinElements = 1024
+
+  /// See `gemvMinElements`.
+  static let gemvMinOutput = 8
+
+  /// Layers with `inputDim * outputDim` below this take `sgemv`. OpenBLAS runs `sgemv` on
+  /// the calling thread below 2304 x GEMM_MULTITHREAD_THRESHOLD (4) elements, so a
+  /// one-sample call never waits on its thread pool (nor mallocs its job buffer); larger
+  /// layers keep the Swift loop, whose cost is then dominated by the arithmetic anyway.
+  static let gemvMaxElements = 9216
+
+  /// `sgemv` takes a scratch vector of about `inputDim + outputDim + 32` floats from the
+  /// stack below 2048 bytes (MAX_STACK_ALLOC) and from its locked buffer pool above; stay
+  /// below that.
+  static let gemvMaxInputPlusOutput = 448
+
+  /// Forward of `n < Dense.smallBatch` rows, by the cheapest kernel for this layer's shape.
+  func forwardFewRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
+    let (inp, out) = (inputDim, outputDim)
+    if inp < Dense.narrowInput {
+      forwardNarrow(x, y, count: n)
+    } else if out >= Dense.gemvMinOutput,
+      (Dense.gemvMinElements..<Dense.gemvMaxElements).contains(inp * out),
+      inp + out <= Dense.gemvMaxInputPlusOutput
+    {
+      forwardGEMV(x, y, count: n)
+    } else {
+      forwardSmall(x, y, count: n)
+    }
+  }
+
+  /// y = x W^T + b by `sgemv`, one row at a time: y starts as the bias (or zeros, so that
+  /// uninitialised scratch never reaches the result through beta * y) and beta is 1.
+  func forwardGEMV(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
+    let (inp, out) = (inputDim, outputDim)
+    if let bias {
+      bias.value.withUnsafeBufferPointer { b in
+        for r in 0..<n { (y + r * out).update(from: b.baseAddress!, count: out) }
+      }
+    } else {
+      y.update(repeating: 0, count: n * out)
+    }
+    weight.value.withUnsafeBufferPointer { wb in
+      for r in 0..<n {
+        BLAS.gemv(
+          trans: false, m: out, n: inp, alpha: 1, wb.baseAddress!, lda: inp, x + r * inp,
+          beta: 1, y + r * out)
+      }
+    }
+  }
+
+  /// y = x W^T + b for inputs of fewer than `narrowInput` features: four outputs per pass,
+  /// each lane one output, each step over k a broadcast of x[k] times a column of four
+  /// weights. The bias is the accumulator's starting value.
+  func forwardNarrow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
+    let (inp, out) = (inputDim, outputDim)
+    // Offsets of rows j+1, j+2, j+3 from row j. Pointer steps and wrapping arithmetic keep
+    // overflow checks out of the loop (the sizes were validated when the model was built).
+    let (o1, o2, o3) = (inp, inp &* 2, inp &* 3)
+    let blockStep = inp &* 4
+    weight.value.withUnsafeBufferPointer { wb in
+      let w = wb.baseAddress!
+      withBiasPointer { b in
+        for r in 0..<n {
+          let xr = x + r &* inp
+          let xEnd = xr + inp
+          let yr = y + r &* out
+          var j = 0
+          var wj = w
+          while j &+ 4 <= out {
+            var acc = SIMD4<Float>.zero
+            if let b { acc = UnsafeRawPointer(b + j).loadUnaligned(as: SIMD4<Float>.self) }
+            var wk = wj
+            var xk = xr
+            while xk < xEnd {
+              acc += xk.pointee * SIMD4<Float>(wk[0], wk[o1], wk[o2], wk[o3])
+              wk += 1
+              xk += 1
+            }
+            UnsafeMutableRawPointer(yr + j).storeBytes(of: acc, as: SIMD4<Float>.self)
+            j &+= 4
+            wj += blockStep
+          }
+          while j < out {
+            var s = b?[j] ?? 0
+            var wk = wj
+            var xk = xr
+            while xk < xEnd {
+              s += xk.pointee * wk.pointee
+              wk += 1
+              xk += 1
+            }
+            yr[j] = s
+            j &+= 1
+            wj += inp
+          }
+        }
+      }
+    }
+  }
+
+  /// Runs `body` with a pointer to the bias values, or nil for a layer without bias.
+  @inline(__always)
+  private func withBiasPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let bias else { return body(nil) }
+    return bias.value.withUnsafeBufferPointer { body($0.baseAddress!) }
+  }
+}
