@@ -54,6 +54,9 @@
 ** - Threads: Lamina sets OpenBLAS to one thread (openblas_set_num_threads(1), process-wide)
 **   and splits large products and loops itself over Dispatch's pool (one thread per core),
 **   in fixed blocks, so results are the same on any core count. See README "Threads".
+** - fork(): as with most threaded libraries, a child created by fork() without exec() must
+**   not call Lamina if the parent had used it (its worker threads and one-time
+**   initialisation locks do not survive the fork; such a child was seen to hang).
 ** - No input crashes the process: NULL pointers, zero or absurd sizes, NaN/Inf data,
 **   malformed JSON and hostile files give an error code and a message.
 */

@@ -108,10 +108,9 @@ WORKLOADS = [
               "PyTorch: module(x) under inference_mode from Python."),
     Workload(
         name="mlp_batch", title="MLP 3-64-64-1 relu inference, 1M points per call",
-        impls=["lamina-py", "lamina-py-blas1", "onnxruntime", "pytorch"],
-        lamina=["lamina-py", "lamina-py-blas1"],
+        impls=["lamina-py", "onnxruntime", "pytorch"],
+        lamina=["lamina-py"],
         make=make_predictor(1_000_000, 4096), items=lambda impl, smoke: 4096 if smoke else 1_000_000,
         unit="points/s", notes="lamina.Model.predict on a (1M, 3) array (output allocated per call, "
-                               "as onnxruntime and PyTorch do). lamina-py-blas1: with "
-                               "OPENBLAS_NUM_THREADS=1 (diagnostic)."),
+                               "as onnxruntime and PyTorch do)."),
 ]

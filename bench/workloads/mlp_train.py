@@ -79,18 +79,17 @@ def sgemm_roofline(entry: Dict[str, Any], args: Any) -> None:
 WORKLOADS = [
     Workload(
         name="mlp_large", title="MLP training 3-256-256-256-1 relu, Adam, batch 4096",
-        impls=["lamina", "lamina-blas1", "pytorch", "jax"], lamina=["lamina", "lamina-blas1"],
+        impls=["lamina", "pytorch", "jax"], lamina=["lamina"],
         make=make_trainer(LARGE, 4096), items=lambda impl, smoke: 64 if smoke else 4096,
         notes="Lamina: lamina_trainer_step through ctypes on pointers made once. PyTorch eager "
               "(zero_grad, forward, MSE, backward, torch.optim.Adam); JAX: jit of value_and_grad "
-              "+ hand-written Adam, donated buffers. Same initial weights. lamina-blas1: Lamina "
-              "with OPENBLAS_NUM_THREADS=1 (diagnostic). Roofline: FLOPs per step "
+              "+ hand-written Adam, donated buffers. Same initial weights. Roofline: FLOPs per step "
               "(2 x batch x (3 x sum(in x out) - 3 x 256)) over the best sgemm GFLOP/s of "
               "build/bench/sgemm_peak (system OpenBLAS, same thread count).",
         post=sgemm_roofline),
     Workload(
         name="mlp_small", title="MLP training 2-64-64-1 relu, Adam, batch 256 (overhead-bound)",
-        impls=["lamina", "lamina-blas1", "pytorch", "jax"], lamina=["lamina", "lamina-blas1"],
+        impls=["lamina", "pytorch", "jax"], lamina=["lamina"],
         make=make_trainer(SMALL, 256), items=lambda impl, smoke: 64 if smoke else 256,
         notes="As mlp_large."),
 ]

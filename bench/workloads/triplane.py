@@ -93,10 +93,10 @@ def make(impl: str, smoke: bool, threads: int) -> Runner:
 WORKLOADS = [
     Workload(
         name="triplane", title="Tri-plane fitting step, res 128, 16 ch, sum, decoder 16-64-64-1, batch 65536",
-        impls=["lamina", "lamina-blas1", "pytorch", "jax"], lamina=["lamina", "lamina-blas1"], make=make,
+        impls=["lamina", "pytorch", "jax"], lamina=["lamina"], make=make,
         items=lambda impl, smoke: SMOKE[2] if smoke else BATCH, unit="points/s",
         notes="Lamina: model kind triplane through lamina_trainer_step (ctypes). PyTorch: one "
               "grid_sample over the 3 planes (align_corners=True, zeros), sum, nn.Sequential "
               "decoder, torch.optim.Adam. JAX: hand-written bilinear gather (planes stored "
-              "H x W x C), jit of value_and_grad + hand-written Adam. Same initial weights. lamina-blas1: Lamina with OPENBLAS_NUM_THREADS=1 (diagnostic)."),
+              "H x W x C), jit of value_and_grad + hand-written Adam. Same initial weights."),
 ]

@@ -129,7 +129,9 @@ class Model:
     Make one with :meth:`from_spec`, :class:`MLP` or :func:`load`. Reading calls
     (:meth:`predict`, :meth:`gradient`, :meth:`save`, :meth:`state_dict`) may run from many
     threads at once; calls that change the weights (training, :meth:`load_state_dict`) need
-    the model to themselves.
+    the model to themselves. The library checks this: a call that would overlap a change of
+    the weights from another thread raises :class:`~lamina.errors.InvalidArgumentError`
+    ("model is in use by another call") and changes nothing.
     """
 
     _handle: ctypes.c_void_p
