@@ -109,6 +109,10 @@ public final class Model {
     try Model.checkFinite(x, count: n * inputDim, what: "input x")
     try checkTriplaneInput(x, count: n)
     guard n > 0 else { return }
+    if let rows = parallelPredictRows(), n >= 2 * rows {
+      predictInParallel(x, count: n, rows: rows, into: y)
+      return
+    }
     let rows = min(n, chunkRows)
     // Two ping-pong buffers; small ones live on the stack, so one-sample calls allocate
     // nothing.
@@ -116,6 +120,51 @@ public final class Model {
       predictChunks(
         x, count: n, rows: rows, a: scratch.baseAddress!, b: scratch.baseAddress! + rows * widest,
         into: y)
+    }
+  }
+
+  /// Tasks a large prediction is split into by `predictInParallel`: fixed, so the chunks,
+  /// and with them the results, do not depend on the core count.
+  static let predictTasks = 8
+
+  /// Rows per chunk when a plain MLP predicts a large batch chunk-parallel: as many as keep
+  /// every product and activation pass of a chunk under BLAS's split size, so a chunk runs
+  /// whole on one thread and stays in its cache, instead of each layer splitting its own
+  /// product (which left the narrow first and last layers of a 3-64-64-1 net on one
+  /// thread). Nil for models with other layers (those parallelise themselves) or products
+  /// so wide that such a chunk would be too short for an efficient product.
+  func parallelPredictRows() -> Int? {
+    var widestWork = 1
+    for layer in layers {
+      if let dense = layer as? Dense {
+        widestWork = max(
+          widestWork, dense.outputDim * (dense.inputDim + 2 * BLAS.elementWork))
+      } else if !(layer is ActivationLayer) {
+        return nil
+      }
+    }
+    let rows = min(chunkRows, (BLAS.splitWork - 1) / widestWork)
+    return rows >= 64 ? rows : nil
+  }
+
+  /// `predictChunks` over `Model.predictTasks` contiguous runs of whole chunks of `rows`
+  /// rows, in parallel, each with its own ping-pong buffers. Chunk boundaries are the same
+  /// multiples of `rows` as one thread would use.
+  private func predictInParallel(
+    _ x: UnsafePointer<Float>, count n: Int, rows: Int, into y: UnsafeMutablePointer<Float>
+  ) {
+    let chunks = (n + rows - 1) / rows
+    let tasks = min(Model.predictTasks, chunks)
+    let chunksPerTask = (chunks + tasks - 1) / tasks
+    Parallel.run(tasks, work: 1, threshold: 0) { task in
+      let first = task * chunksPerTask * rows
+      guard first < n else { return }
+      let count = min(chunksPerTask * rows, n - first)
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * rows * widest) { scratch in
+        predictChunks(
+          x + first * inputDim, count: count, rows: rows, a: scratch.baseAddress!,
+          b: scratch.baseAddress! + rows * widest, into: y + first * outputDim)
+      }
     }
   }
 
