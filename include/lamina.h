@@ -47,7 +47,8 @@
 **   LAMINA_E_INVALID_ARGUMENT, "model is in use by another call on another thread (EXCLUSIVE
 **   calls must not overlap ...)", and changes nothing; retry once the other call has
 **   returned. A progress callback may make READ-ONLY calls on the model being trained
-**   (predict, save: the weights are those of the last completed step) but not EXCLUSIVE
+**   (predict, save: the weights are those of the last completed step), from its own
+**   thread only (the same calls handed to other threads are refused), but not EXCLUSIVE
 **   ones. Not checked: calls that only read what never changes (input_dim, output_dim,
 **   parameter_count, tensor_count, tensor_name, tensor_shape, trainer_config), and the
 **   *_free calls, which must not overlap any call on the object they free.

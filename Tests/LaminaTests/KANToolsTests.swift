@@ -81,6 +81,27 @@ final class KANToolsTests: XCTestCase {
     }
   }
 
+  /// More points than one chunk of the dense path's edge evaluation: every chunk lands in
+  /// its own rows, and the curve matches the layer's forward to rounding (the forward splits
+  /// its blocks for the whole batch, the edge curve per chunk).
+  func testEdgeCurveOverSeveralChunks() {
+    let single = layer(1, 4, grid: 5, order: 3, nonUniform: false)
+    let n = BSplineKANLayer.edgeValueChunk * 2 + 37
+    var rng = RandomSource(seed: 9)
+    let x = (0..<n).map { _ in Float(rng.uniform(-3, 3)) }
+    let y = forward(single, x)
+    var phi = [Float](repeating: .nan, count: n)
+    x.withUnsafeBufferPointer { xb in
+      phi.withUnsafeMutableBufferPointer {
+        single.edgeValues(input: 0, output: 2, at: xb.baseAddress!, count: n, into: $0.baseAddress!)
+      }
+    }
+    for s in 0..<n where !(abs(phi[s] - y[s * 4 + 2]) <= 1e-5 * (1 + abs(y[s * 4 + 2]))) {
+      XCTFail("row \(s): edge curve \(phi[s]) vs forward \(y[s * 4 + 2])")
+      break
+    }
+  }
+
   func testModelEdgeCurveChecksItsArguments() throws {
     let m = try Model(
       json:

@@ -221,9 +221,10 @@ class Model:
         """Free the library's model now (it is freed on garbage collection otherwise)."""
         handle = getattr(self, "_handle", None)
         if handle is not None and handle.value:
+            # The handle first: a _fast_state() racing this sees it gone and drops its cache.
+            self._handle = ctypes.c_void_p()
             self._fast = None
             self._out_cache = None
-            self._handle = ctypes.c_void_p()
             _library.lib().lamina_model_free(handle)
 
     def __del__(self) -> None:
@@ -261,6 +262,9 @@ class Model:
             ctypes.c_void_p(handle.value),
         )
         self._fast = state
+        if getattr(self, "_handle", None) is None or self._handle.value != state[1]:
+            self._fast = None  # closed meanwhile: never keep a freed handle
+            raise InvalidArgumentError("this model has been closed")
         return state
 
     @property
@@ -347,6 +351,8 @@ class Model:
         else:
             y = out
             y_address = self._out_address(out, result_shape)
+            if np.may_share_memory(out, x2):
+                x2 = x2.copy()  # the layers write outputs while still reading inputs
         _library.check(lib.lamina_model_predict(handle, x2.ctypes.data, n, y_address))
         return y.reshape(result_shape) if out is None else out
 

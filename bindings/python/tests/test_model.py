@@ -255,6 +255,29 @@ def test_small_inputs_take_the_short_path_with_the_same_results(
     np.testing.assert_array_equal(small_model.predict(x), general)
 
 
+def test_predict_out_may_be_the_input(rng):
+    # A square layer predicting in place: the layers write outputs while still reading
+    # inputs, so an overlapping out must not corrupt the result (large: the general path).
+    m = lamina.MLP(input=8, hidden=[], output=8, seed=3)
+    x = rng.normal(size=(1000, 8)).astype(np.float32)
+    expected = m.predict(x.copy())
+    assert m.predict(x, out=x) is x
+    np.testing.assert_array_equal(x, expected)
+    small = rng.normal(size=(4, 8)).astype(np.float32)
+    expected = m.predict(small.copy())
+    m.predict(small, out=small)
+    np.testing.assert_array_equal(small, expected)
+
+
+def test_closed_model_predict_raises_after_a_cached_call(small_model):
+    small_model.predict(np.zeros((1, 3), np.float32))  # caches the fast state
+    small_model.close()
+    with pytest.raises(lamina.InvalidArgumentError):
+        small_model.predict(np.zeros((1, 3), np.float32))
+    with pytest.raises(lamina.InvalidArgumentError):
+        _ = small_model.input_dim
+
+
 def test_predict_into_out(small_model, rng):
     x = rng.normal(size=(6, 3)).astype(np.float32)
     expected = small_model.predict(x)

@@ -176,6 +176,7 @@ extension BSplineKANLayer {
         transA: true, transB: false, m: min(n, start + rows) - start, n: nOut, k: width,
         alpha: 1, a, lda: rows, tables.spline, ldb: nOut, beta: 0, y + start * nOut, ldc: nOut)
     }
+    _ = BLAS.singleThreaded  // set before it is read below
     if openblas_get_num_threads() <= 1 {
       Self.parallel(blocks, work: work) { b in
         blockScratch.withBuffer(count: floats) { a in
@@ -238,6 +239,7 @@ extension BSplineKANLayer {
     }
     let buffers = dx != nil ? 2 : 1
     tableScratch.withBuffer(count: parameterGradients ? slots * slot : 1) { sums in
+      _ = BLAS.singleThreaded  // set before it is read below
       if openblas_get_num_threads() <= 1 {
         Self.parallel(slots, work: work) { task in
           blockScratch.withBuffer(count: buffers * floats) { a in
@@ -287,9 +289,13 @@ extension BSplineKANLayer {
     }
   }
 
+  /// Rows per chunk of `denseEdgeValues`, which bounds its scratch to this many rows.
+  static let edgeValueChunk = 16384
+
   /// phi_ij at `n` points on the dense path: the dense forward of input i alone against all
   /// outputs (the same block split and sgemm calls as `forward` of a one-input layer, so
-  /// such a layer's edge curve is its output to the bit), column j kept.
+  /// for up to `edgeValueChunk` points such a layer's edge curve is its output to the bit),
+  /// column j kept.
   func denseEdgeValues(
     input i: Int, output j: Int, at x: UnsafePointer<Float>, count n: Int,
     into y: UnsafeMutablePointer<Float>
@@ -301,9 +307,17 @@ extension BSplineKANLayer {
         one.spline = tables.spline + i * denseColumnsPerInput * nOut
         one.base = tables.base + i * nOut
         one.bases = tables.bases + i
-        tableScratch.withBuffer(count: n * nOut) { out in
-          denseForward(x, out, n, one, inputs: 1)
-          for s in 0..<n { y[s] = out[s * nOut + j] }
+        // In bounded chunks: the scratch holds every output of a row, and `n` is only
+        // limited by the batch limit (n x 64 outputs could be hundreds of GB at once).
+        let chunk = min(n, Self.edgeValueChunk)
+        tableScratch.withBuffer(count: chunk * nOut) { out in
+          var start = 0
+          while start < n {
+            let m = min(chunk, n - start)
+            denseForward(x + start, out, m, one, inputs: 1)
+            for s in 0..<m { y[start + s] = out[s * nOut + j] }
+            start += m
+          }
         }
       }
     }
