@@ -12,6 +12,7 @@
 #define _XOPEN_SOURCE 700
 
 #include "lamina.h"
+#include "dir_entries.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -361,26 +362,6 @@ static unsigned char *read_file(const char *path, size_t *n)
     if (!b.p) sb_puts(&b, "");
     *n = b.n;
     return (unsigned char *)b.p;
-}
-
-/* Number of entries in a directory other than "." and ".."; names joined into `names`. */
-static int dir_entries(const char *path, char *names, size_t cap)
-{
-    DIR *d = opendir(path);
-    struct dirent *e;
-    int n = 0;
-    if (names && cap) names[0] = '\0';
-    if (!d) return -1;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        n++;
-        if (names && strlen(names) + strlen(e->d_name) + 2 < cap) {
-            strcat(names, e->d_name);
-            strcat(names, " ");
-        }
-    }
-    closedir(d);
-    return n;
 }
 
 static void rm_tree(const char *path)
@@ -1254,11 +1235,11 @@ static void test_threads(void)
         CHECK(memcmp(y0, y1, TH_N * 3 * sizeof(float)) == 0, "concurrently saved file predicts differently");
         lamina_model_free(loaded);
     }
-    CHECK(dir_entries(g_dir, NULL, 0) >= 0, "temp dir readable");
+    CHECK(dir_entries(g_dir, NULL, 0, NULL, NULL) >= 0, "temp dir readable");
     remove(P("threads.safetensors"));
     {
         char names[512];
-        int n = dir_entries(g_dir, names, sizeof names);
+        int n = dir_entries(g_dir, names, sizeof names, NULL, NULL);
         CHECK(n == 0, "concurrent saves left files behind: %s", names);
     }
     free(x);
@@ -1622,7 +1603,7 @@ static void test_save_load(void)
     mkdir(P("fresh"), 0755);
     if (CHECK_OK(lamina_model_save(m, P("fresh/a.safetensors")))) {
         char names[512];
-        int n = dir_entries(P("fresh"), names, sizeof names);
+        int n = dir_entries(P("fresh"), names, sizeof names, NULL, NULL);
         CHECK(n == 1, "after one save the directory holds: %s", names);
         remove(P("fresh/a.safetensors"));
     }
@@ -3081,9 +3062,9 @@ static lamina_status b_save_over_dir(const bad_case *c)
     mkdir(P("savedir"), 0755);
     mkdir(P("savedir/target"), 0755);
     s = lamina_model_save(g_ref, P("savedir/target"));
-    n = dir_entries(P("savedir"), names, sizeof names);
+    n = dir_entries(P("savedir"), names, sizeof names, NULL, NULL);
     CHECK(n == 1, "failed save left temporary files: %s", names);
-    n = dir_entries(P("savedir/target"), names, sizeof names);
+    n = dir_entries(P("savedir/target"), names, sizeof names, NULL, NULL);
     CHECK(n == 0, "failed save wrote into the directory: %s", names);
     return s;
 }
@@ -3121,7 +3102,7 @@ static lamina_status b_save_write_error(const bad_case *c)
     after = read_file(P("savefail/model.safetensors"), &na);
     CHECK(before && after && nb == na && memcmp(before, after, nb) == 0,
           "failed save changed the existing file (%zu -> %zu bytes)", nb, na);
-    n = dir_entries(P("savefail"), names, sizeof names);
+    n = dir_entries(P("savefail"), names, sizeof names, NULL, NULL);
     CHECK(n == 1, "failed save left temporary files: %s", names);
     free(before);
     free(after);

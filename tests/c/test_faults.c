@@ -25,6 +25,7 @@
 #define _XOPEN_SOURCE 700
 
 #include "check.h"
+#include "dir_entries.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -83,33 +84,6 @@ static int same_file(const char *path, const unsigned char *want, size_t wlen)
     int same = got != NULL && n == wlen && memcmp(got, want, n) == 0;
     free(got);
     return same;
-}
-
-/* Entries of `dir` other than "." and ".."; names listed in `names`. Those starting with
-** `prefix` (when not NULL) are removed and counted in *removed. */
-static int entries(const char *dir, char *names, size_t cap, const char *prefix, int *removed)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-    if (names && cap) names[0] = '\0';
-    if (!d) return -1;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        if (prefix && strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
-            char full[1024];
-            snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
-            if (remove(full) == 0 && removed) (*removed)++;
-            continue;
-        }
-        n++;
-        if (names && strlen(names) + strlen(e->d_name) + 2 < cap) {
-            strcat(names, e->d_name);
-            strcat(names, " ");
-        }
-    }
-    closedir(d);
-    return n;
 }
 
 /* Runs fn(arg) in a forked child (after `setup`); returns its lamina_status, or -signal. */
@@ -178,13 +152,13 @@ static void check_failed_save(const char *what, save_job *job, void (*setup)(voi
     size_t n0 = 0;
     unsigned char *before = read_all(job->path, &n0);
     char names0[512], names1[512];
-    int e0 = entries(dir, names0, sizeof names0, NULL, NULL), e1, r;
+    int e0 = dir_entries(dir, names0, sizeof names0, NULL, NULL), e1, r;
     if (!CHECK(before != NULL, "%s: the old file is missing", what)) return;
     r = in_child(do_save, job, setup);
     CHECK(r == (int)want, "%s: the save gave %s%d, not %s", what, r < 0 ? "signal " : "status ",
           r < 0 ? -r : r, lamina_status_string(want));
     CHECK(same_file(job->path, before, n0), "%s: the old file changed", what);
-    e1 = entries(dir, names1, sizeof names1, NULL, NULL);
+    e1 = dir_entries(dir, names1, sizeof names1, NULL, NULL);
     CHECK(e1 == e0, "%s: the directory held %d entries (%s), now %d (%s)", what, e0, names0, e1, names1);
     free(before);
 }
@@ -373,7 +347,7 @@ static void test_killed_saves(void)
             }
             lamina_model_free(l);
         }
-        entries(P("kill"), NULL, 0, "m.safetensors.tmp-", &temps);
+        dir_entries(P("kill"), NULL, 0, "m.safetensors.tmp-", &temps);
     }
     printf("   %d kills: the file was model A (the old one) %d times, model B %d times; "
            "%d temporary files left (\"m.safetensors.tmp-XXXXXX\")\n",
@@ -381,7 +355,7 @@ static void test_killed_saves(void)
     CHECK(as_a > 0 && as_b > 0, "the kills did not hit both before and after a completed save");
     CHECK(bad == 0, "%d of %d kills left a file that is neither model", bad, killed);
     CHECK(killed == 30, "only %d children were killed", killed);
-    CHECK(entries(P("kill"), names, sizeof names, NULL, NULL) == 1, "left in the directory: %s", names);
+    CHECK(dir_entries(P("kill"), names, sizeof names, NULL, NULL) == 1, "left in the directory: %s", names);
 
     section("a process killed while saving a mesh leaves the old or the new file");
     {
@@ -421,7 +395,7 @@ static void test_killed_saves(void)
                     fprintf(stderr, "%s kill %d: \"%s\"\n", targets[t], k, lamina_last_error());
                 }
                 lamina_mesh_free(l);
-                entries(P("kill"), NULL, 0, prefixes[t], &mesh_temps);
+                dir_entries(P("kill"), NULL, 0, prefixes[t], &mesh_temps);
             }
             printf("   %s: %d kills, old mesh %d, new mesh %d, %d temporary files left\n", targets[t],
                    mesh_killed, mesh_a, mesh_b, mesh_temps);
@@ -431,7 +405,7 @@ static void test_killed_saves(void)
         }
     }
     remove(P("kill/m.safetensors"));
-    CHECK(entries(P("kill"), names, sizeof names, NULL, NULL) == 0, "left in the directory: %s", names);
+    CHECK(dir_entries(P("kill"), names, sizeof names, NULL, NULL) == 0, "left in the directory: %s", names);
     rmdir(P("kill"));
 out:
     lamina_mesh_free(mb);
@@ -509,7 +483,7 @@ int main(void)
     test_truncations();
     {
         char names[512];
-        int left = entries(g_dir, names, sizeof names, NULL, NULL);
+        int left = dir_entries(g_dir, names, sizeof names, NULL, NULL);
         CHECK(left == 0, "left in the test directory: %s", names);
     }
     rmdir(g_dir);
