@@ -300,6 +300,22 @@ static unsigned next_delay(int k)
     }
 }
 
+/* Forks a child that saves *a and *b in turn until killed, kills it with SIGKILL after
+** next_delay(k) and reaps it. Returns its wait status, or -1 when fork failed. */
+static int kill_saver(save_job *a, save_job *b, int k)
+{
+    pid_t pid;
+    int status = 0;
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) save_forever(a, b);
+    if (pid < 0) return -1;
+    sleep_us(next_delay(k));
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return status;
+}
+
 static void test_killed_saves(void)
 {
     lamina_model *a = make_model(BIG_A), *b = make_model(BIG_B);
@@ -318,20 +334,14 @@ static void test_killed_saves(void)
     CHECK_OK(lamina_model_save(a, P("kill/m.safetensors")));
     for (k = 0; k < 30; k++) {
         save_job ja, jb;
-        pid_t pid;
         int status;
         ja.model = a;
         ja.mesh = NULL;
         ja.path = P("kill/m.safetensors");
         jb = ja;
         jb.model = b;
-        fflush(stdout);
-        pid = fork();
-        if (pid == 0) save_forever(&ja, &jb);
-        if (pid < 0) break;
-        sleep_us(next_delay(k));
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
+        status = kill_saver(&ja, &jb, k);
+        if (status == -1) break;
         if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) killed++;
         else CHECK(0, "the saving child ended by itself (status %d)", status);
         {
@@ -369,7 +379,6 @@ static void test_killed_saves(void)
             CHECK_OK(lamina_mesh_save(ma, P(targets[t])));
             for (k = 0; k < 12; k++) {
                 save_job ja, jb;
-                pid_t pid;
                 int status;
                 lamina_mesh *l = NULL;
                 ja.model = NULL;
@@ -377,13 +386,8 @@ static void test_killed_saves(void)
                 ja.path = P(targets[t]);
                 jb = ja;
                 jb.mesh = mb;
-                fflush(stdout);
-                pid = fork();
-                if (pid == 0) save_forever(&ja, &jb);
-                if (pid < 0) break;
-                sleep_us(next_delay(k));
-                kill(pid, SIGKILL);
-                waitpid(pid, &status, 0);
+                status = kill_saver(&ja, &jb, k);
+                if (status == -1) break;
                 if (WIFSIGNALED(status)) mesh_killed++;
                 if (lamina_mesh_load(P(targets[t]), &l) == LAMINA_OK) {
                     size_t nv = lamina_mesh_vertex_count(l);
