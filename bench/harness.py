@@ -279,16 +279,20 @@ def print_entry(entry: Dict[str, Any]) -> None:
         print(f"  {key}: {value}", flush=True)
 
 
-def machine_info(args: argparse.Namespace) -> Dict[str, Any]:
-    """CPU, core count, threads, load and Lamina's build."""
-    cpu = platform.processor() or ""
+def cpu_name() -> str:
+    """The CPU's model name from /proc/cpuinfo (platform.processor() elsewhere)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or ""
+
+
+def machine_info(args: argparse.Namespace) -> Dict[str, Any]:
+    """CPU, core count, threads, load and Lamina's build."""
+    cpu = cpu_name()
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True, check=False).stdout.strip()
     blas = subprocess.run(["pkg-config", "--modversion", "openblas"], capture_output=True,

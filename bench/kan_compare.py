@@ -59,6 +59,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from harness import cpu_name  # bench/ is this script's own directory, first on sys.path
+
 REPO = Path(__file__).resolve().parents[1]
 
 CONFIGS: List[Tuple[List[int], int]] = [([2, 5, 1], 5), ([64, 64, 10], 5), ([64, 64, 10], 100)]
@@ -277,14 +279,7 @@ def measure(runners: Dict[str, Callable[[int], float]], args: argparse.Namespace
 
 
 def machine_info(threads: int) -> Dict[str, Any]:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     info: Dict[str, Any] = {
         "cpu": cpu,
         "cores": os.cpu_count(),
