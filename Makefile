@@ -186,9 +186,9 @@ $(BENCH_VENV)/.stamp:
 		tqdm "jax[cpu]" onnxruntime onnx trimesh rtree scikit-image
 	@touch $@
 
-bench-kan-compare: $(LIB) $(BENCH_PEERS)
-	$(BENCH_ENV) $(BENCH_PY) bench/kan_compare.py --threads $(BENCH_THREADS) \
-		--json bench/results/kan_compare.json --markdown bench/results/kan_compare.md
+# The three KAN step workloads of bench/harness.py alone (results merged into latest.json).
+bench-kan-compare:
+	$(MAKE) bench BENCH_ONLY=kan_2_5_1,kan_64_64_10,kan_64_64_10_g100
 
 # Peak single-precision GEMM rate of the system OpenBLAS (the roofline of mlp_large).
 $(BUILD)/bench/sgemm_peak: bench/sgemm_peak.c

@@ -1,40 +1,80 @@
 """KAN training step (forward, MSE, backward, Adam lr 1e-3) of cubic B-spline KANs at batch
 1024: Lamina against pykan, pykan in fit mode, an efficient-kan-style PyTorch layer and the
-same layer in JAX. The Lamina, pykan and PyTorch builders are bench/kan_compare.py's."""
+same layer in JAX."""
 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, List
+import tempfile
+from typing import Any, List
 
 import numpy as np
 
-from .common import REPO, Runner, Workload, jax_adam_runner, torch_setup
+from .common import (Runner, Workload, import_lamina, jax_adam_runner, lamina_step_runner,
+                     torch_setup, torch_step_runner)
 
 ORDER = 3
 BATCH = 1024
 SMOKE_BATCH = 256
 
 
-def _kan_compare() -> Any:
-    import sys
+def pykan_model(widths: List[int], grid: int, fit_mode: bool) -> Any:
+    """pykan's ``KAN`` (MultKAN) with its constructor defaults except ``auto_save=False``
+    (no checkpoint files). Its default forward also runs the symbolic branch (a Python loop
+    over every edge) and records activation statistics (``save_act``). With `fit_mode`,
+    both are off, as pykan's own ``fit()`` runs for ``lamb = 0`` with no symbolic edge
+    (``disable_symbolic_in_fit``): pykan's fastest own path."""
+    import torch
+    from kan import KAN
 
-    sys.path.insert(0, str(REPO / "bench"))
-    import kan_compare
+    torch.manual_seed(0)
+    ckpt = tempfile.mkdtemp(prefix="lamina_bench_pykan_")
+    # pykan rewrites the width list it is given in place ([2, 5, 1] -> [[2, 0], [5, 0], ...]).
+    model = KAN(width=list(widths), grid=grid, k=ORDER, seed=0, auto_save=False, ckpt_path=ckpt)
+    if fit_mode:
+        model.symbolic_enabled = False
+        model.save_act = False
+    return model
 
-    return kan_compare
 
+def efficient_kan_model(widths: List[int], grid: int) -> Any:
+    """A PyTorch network of layers in efficient-kan's formulation: every one of the G + k
+    bases of every input is evaluated densely (Cox-de Boor from degree 0 up), so the spline
+    branch is one GEMM of (batch, in (G + k)) by (in (G + k), out) and the base branch
+    another of (batch, in) by (in, out)."""
+    import torch
+    import torch.nn.functional as F
 
-def _quiet(run: Callable[[int], float]) -> Runner:
-    """kan_compare's runners return the last loss; the harness reads a return as seconds."""
+    class DenseBSplineKANLayer(torch.nn.Module):
+        def __init__(self, n_in: int, n_out: int) -> None:
+            super().__init__()
+            self.n_in, self.n_out = n_in, n_out
+            knots = torch.arange(-ORDER, grid + ORDER + 1, dtype=torch.float32) * (2.0 / grid) - 1.0
+            self.register_buffer("grid", knots.unsqueeze(0).repeat(n_in, 1))
+            self.base_weight = torch.nn.Parameter(
+                torch.empty(n_out, n_in).uniform_(-1, 1) / n_in**0.5)
+            self.spline_weight = torch.nn.Parameter(
+                0.1 * torch.randn(n_out, n_in, grid + ORDER) / n_in**0.5)
+            self.spline_scaler = torch.nn.Parameter(torch.ones(n_out, n_in))
 
-    def wrapped(steps: int) -> None:
-        wrapped.loss = run(steps)  # type: ignore[attr-defined]
+        def bases(self, x: Any) -> Any:
+            """(batch, in) -> (batch, in, G + k)."""
+            g = self.grid
+            xe = x.unsqueeze(-1)
+            b = ((xe >= g[:, :-1]) & (xe < g[:, 1:])).to(x.dtype)
+            for d in range(1, ORDER + 1):
+                left = (xe - g[:, : -(d + 1)]) / (g[:, d:-1] - g[:, : -(d + 1)]) * b[:, :, :-1]
+                right = (g[:, d + 1:] - xe) / (g[:, d + 1:] - g[:, 1:-d]) * b[:, :, 1:]
+                b = left + right
+            return b
 
-    wrapped.loss = float("nan")  # type: ignore[attr-defined]
-    wrapped.extra = lambda: {"last_loss": float(wrapped.loss)}  # type: ignore[attr-defined]
-    wrapped.keep = run  # type: ignore[attr-defined]
-    return wrapped
+        def forward(self, x: Any) -> Any:
+            base = F.linear(F.silu(x), self.base_weight)
+            w = (self.spline_weight * self.spline_scaler.unsqueeze(-1)).view(self.n_out, -1)
+            return base + F.linear(self.bases(x).view(x.shape[0], -1), w)
+
+    torch.manual_seed(0)
+    return torch.nn.Sequential(*[DenseBSplineKANLayer(a, b) for a, b in zip(widths[:-1], widths[1:])])
 
 
 def jax_efficient_kan(widths: List[int], grid: int, x: np.ndarray, y: np.ndarray) -> Runner:
@@ -78,20 +118,19 @@ def make_kan(widths: List[int], grid: int, smoke_widths: List[int], smoke_grid: 
     def make(impl: str, smoke: bool, threads: int) -> Runner:
         w, g = (smoke_widths, smoke_grid) if smoke else (widths, grid)
         batch = SMOKE_BATCH if smoke else BATCH
-        kc = _kan_compare()
         rng = np.random.default_rng(0)
         x = rng.uniform(-1, 1, (batch, w[0])).astype(np.float32)
         y = rng.uniform(-1, 1, (batch, w[-1])).astype(np.float32)
         if impl == "lamina":
-            return _quiet(kc.make_lamina(w, g, x, y))
+            return lamina_step_runner(import_lamina().KAN(width=w, grid=g, k=ORDER, seed=0), x, y)
         if impl == "efficient-kan-jax":
             return jax_efficient_kan(w, g, x, y)
         torch = torch_setup(threads)
         tx, ty = torch.from_numpy(x), torch.from_numpy(y)
         if impl == "efficient-kan":
-            return _quiet(kc.make_efficient_kan(w, g, tx, ty))
+            return torch_step_runner(efficient_kan_model(w, g), tx, ty)
         if impl in ("pykan", "pykan-fit"):
-            return _quiet(kc.make_pykan(w, g, tx, ty, fit_mode=impl == "pykan-fit"))
+            return torch_step_runner(pykan_model(w, g, fit_mode=impl == "pykan-fit"), tx, ty)
         raise ValueError(impl)
 
     return make
@@ -100,7 +139,7 @@ def make_kan(widths: List[int], grid: int, smoke_widths: List[int], smoke_grid: 
 NOTES = ("Lamina: lamina_trainer_step via ctypes. pykan: KAN(width, grid, k=3, auto_save=False) "
          "with its default forward (symbolic branch, save_act); pykan-fit: symbolic_enabled and "
          "save_act off, as pykan's fit() runs. efficient-kan(-jax): dense bases + two GEMMs per "
-         "layer, PyTorch eager / JAX jit with hand-written Adam. See bench/kan_compare.py.")
+         "layer, PyTorch eager / JAX jit with hand-written Adam. See bench/workloads/kan_step.py.")
 
 
 def _workload(name: str, widths: List[int], grid: int, smoke_widths: List[int], smoke_grid: int) -> Workload:
