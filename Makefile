@@ -194,7 +194,7 @@ bench-kan-compare:
 $(BUILD)/bench/sgemm_peak: bench/sgemm_peak.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CWARN) -O2 -D_POSIX_C_SOURCE=200809L $$(pkg-config --cflags openblas) $< -o $@ \
-		$$(pkg-config --libs openblas)
+		$$(pkg-config --libs openblas) -pthread
 
 # Every workload of bench/harness.py, Lamina against its peers, in one run; writes
 # bench/results/latest.json and bench/RESULTS.md. BENCH_ONLY=mlp_large,triplane selects.

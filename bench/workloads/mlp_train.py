@@ -59,7 +59,9 @@ def step_flops(widths: List[int], batch: int) -> float:
 
 
 def sgemm_roofline(entry: Dict[str, Any], args: Any) -> None:
-    """Adds the measured OpenBLAS sgemm peak and Lamina's fraction of it to `entry`."""
+    """Adds the measured OpenBLAS sgemm peak and each side's fraction of it to `entry`: the
+    best rate of any shape in either of bench/sgemm_peak.c's modes (one call threaded by
+    OpenBLAS, or one single-threaded call per core at once, as Lamina runs it)."""
     binary = BUILD_BENCH / "sgemm_peak"
     if args.smoke or not binary.exists() or "lamina" not in entry["results"]:
         return
