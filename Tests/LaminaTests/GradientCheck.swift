@@ -281,3 +281,55 @@ func assertGradientsCorrect(
     result.checkedEntries, 0, "\(label): the gradient check compared nothing", file: file,
     line: line)
 }
+
+/// Test wrapper: a layer whose first input column is a field index, seen as a layer without
+/// it whose row r takes field `field(r)`, so the gradient checker never perturbs the index.
+final class IndexPinned: Layer {
+  let inner: Layer
+  let field: (Int) -> Int
+  init(_ inner: Layer, field: @escaping (Int) -> Int) {
+    self.inner = inner
+    self.field = field
+  }
+  var inputDim: Int { inner.inputDim - 1 }
+  var outputDim: Int { inner.outputDim }
+  var parameters: [Parameter] { inner.parameters }
+  var spec: JSONValue { inner.spec }
+  func copy() -> Layer { IndexPinned(inner.copy(), field: field) }
+
+  func withIndexed<R>(_ x: UnsafePointer<Float>, _ n: Int, _ body: (UnsafePointer<Float>) -> R) -> R
+  {
+    let d = inputDim
+    var xi = [Float](repeating: 0, count: n * (d + 1))
+    for r in 0..<n {
+      xi[r * (d + 1)] = Float(field(r))
+      for a in 0..<d { xi[r * (d + 1) + 1 + a] = x[r * d + a] }
+    }
+    return xi.withUnsafeBufferPointer { body($0.baseAddress!) }
+  }
+
+  func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
+    withIndexed(x, n) { inner.forward($0, y, count: n) }
+  }
+
+  func backward(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+    _ dx: UnsafeMutablePointer<Float>?, count n: Int, parameterGradients: Bool
+  ) {
+    let d = inputDim
+    withIndexed(x, n) { xi in
+      var dxi = [Float](repeating: .nan, count: n * (d + 1))
+      dxi.withUnsafeMutableBufferPointer { db in
+        inner.backward(
+          xi, y, dy, dx == nil ? nil : db.baseAddress!, count: n,
+          parameterGradients: parameterGradients)
+      }
+      if let dx {
+        for r in 0..<n {
+          XCTAssertEqual(dxi[r * (d + 1)], 0, "index column gradient")
+          for a in 0..<d { dx[r * d + a] = dxi[r * (d + 1) + 1 + a] }
+        }
+      }
+    }
+  }
+}

@@ -348,7 +348,9 @@ final class TriplaneTests: XCTestCase {
         $0.fourier = 1
       }
       let o = e.options
-      assertGradientsCorrect(of: FieldPinned(e), label: "fields \(aggregation)", batch: 8) {
+      assertGradientsCorrect(
+        of: IndexPinned(e, field: { $0 % o.fields }), label: "fields \(aggregation)", batch: 8
+      ) {
         _, _, rng in Self.smoothCoordinate(&rng, o)
       }
     }
@@ -853,49 +855,6 @@ final class TriplaneTests: XCTestCase {
     }
     try time("model predict") { _ = try m.predict(x) }
     try time("model input gradient (normals)") { _ = try m.inputGradient(x) }
-  }
-}
-
-/// Test wrapper: an encoding with several fields seen as a 3-input layer whose rows take
-/// field `row % fields`, so the gradient checker never perturbs the index column.
-final class FieldPinned: Layer {
-  let inner: TriplaneEncoding
-  init(_ inner: TriplaneEncoding) { self.inner = inner }
-  var inputDim: Int { 3 }
-  var outputDim: Int { inner.outputDim }
-  var parameters: [Parameter] { inner.parameters }
-  var spec: JSONValue { inner.spec }
-  func copy() -> Layer { FieldPinned(inner.copy() as! TriplaneEncoding) }
-
-  func withIndexed<R>(_ x: UnsafePointer<Float>, _ n: Int, _ body: (UnsafePointer<Float>) -> R) -> R
-  {
-    var xi = [Float](repeating: 0, count: n * 4)
-    for r in 0..<n {
-      xi[r * 4] = Float(r % inner.options.fields)
-      for a in 0..<3 { xi[r * 4 + 1 + a] = x[r * 3 + a] }
-    }
-    return xi.withUnsafeBufferPointer { body($0.baseAddress!) }
-  }
-
-  func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
-    withIndexed(x, n) { inner.forward($0, y, count: n) }
-  }
-
-  func backward(
-    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-    _ dx: UnsafeMutablePointer<Float>?, count n: Int, parameterGradients: Bool
-  ) {
-    withIndexed(x, n) { xi in
-      var dxi = [Float](repeating: .nan, count: n * 4)
-      dxi.withUnsafeMutableBufferPointer { d in
-        inner.backward(
-          xi, y, dy, dx == nil ? nil : d.baseAddress!, count: n,
-          parameterGradients: parameterGradients)
-      }
-      if let dx {
-        for r in 0..<n { for a in 0..<3 { dx[r * 3 + a] = dxi[r * 4 + 1 + a] } }
-      }
-    }
   }
 }
 
