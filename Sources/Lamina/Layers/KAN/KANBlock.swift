@@ -132,6 +132,20 @@ struct KANBlock {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
   }
 
+  /// silu'(x) of the block's (prepared) rows into `out`, eight rows at a time, exactly as
+  /// `prepare(siluDerivative: true)` computes it.
+  @inline(__always)
+  func siluDerivative(count: Int, into out: UnsafeMutablePointer<Float>) {
+    let padded = (count + 7) & ~7
+    var q = 0
+    while q < padded {
+      let v = Self.load(x + q)
+      let s = KANMath.sigmoid(v)
+      Self.store(s * (1 + v * (1 - s)), out + q)
+      q += 8
+    }
+  }
+
   /// Fills the block for `count` rows whose x values are column[q * stride]: the SiLU
   /// branch (`siluDerivative` picks silu' instead of silu), the intervals and the k + 1
   /// bases (and their derivatives when `withDerivatives`). Lanes past `count` are computed
