@@ -102,32 +102,40 @@ extension BSplineKANLayer {
       if let a {
         let region = a + i * p * c
         region.update(from: block.silu, count: count)
-        // Basis m of row q is region[(1 + m) * c + q].
+        // Basis m of row q is region[(1 + m) * c + q]: B_{first+t} = b_t where
+        // m - first = t for some t in 0...k, else 0. Eight rows at a time, each value
+        // stored once (vector compares against the float index of the first basis), instead
+        // of zeroing the region and scattering k + 1 values per row.
         let basis0 = region + c
-        basis0.update(repeating: 0, count: nb * c)
-        if k == 3 {
-          for q in 0..<count {
-            let first = block.interval[q] - 3
-            guard first >= -3 else { continue }  // outside the grid
-            let dst = basis0 + first * c + q
-            if first >= 0 && first + 3 < nb {
-              dst[0] = b[q]
-              dst[c] = b[c + q]
-              dst[2 * c] = b[2 * c + q]
-              dst[3 * c] = b[3 * c + q]
-            } else {
-              for t in 0...3 where first + t >= 0 && first + t < nb { dst[t * c] = b[t * c + q] }
+        let padded = (count + 7) & ~7
+        var q = 0
+        while q < padded {
+          let first = KANBlock.load(block.firstBasis + q)
+          if k == 3 {
+            let (b0, b1, b2, b3) = (
+              KANBlock.load(b + q), KANBlock.load(b + c + q), KANBlock.load(b + 2 * c + q),
+              KANBlock.load(b + 3 * c + q)
+            )
+            for m in 0..<nb {
+              let rel = Float(m) - first
+              var v = SIMD8<Float>(repeating: 0)
+              v.replace(with: b0, where: rel .== 0)
+              v.replace(with: b1, where: rel .== 1)
+              v.replace(with: b2, where: rel .== 2)
+              v.replace(with: b3, where: rel .== 3)
+              KANBlock.store(v, basis0 + m * c + q)
+            }
+          } else {
+            for m in 0..<nb {
+              let rel = Float(m) - first
+              var v = SIMD8<Float>(repeating: 0)
+              for t in 0...k {
+                v.replace(with: KANBlock.load(b + t * c + q), where: rel .== Float(t))
+              }
+              KANBlock.store(v, basis0 + m * c + q)
             }
           }
-        } else {
-          for q in 0..<count {
-            let mu = block.interval[q]
-            guard mu >= 0 else { continue }
-            let first = mu - k
-            for t in 0...k where first + t >= 0 && first + t < nb {
-              basis0[(first + t) * c + q] = b[t * c + q]
-            }
-          }
+          q += 8
         }
       }
       guard gradient, let dA, let dx else { continue }
@@ -146,7 +154,14 @@ extension BSplineKANLayer {
       for q in 0..<count {
         var total = sd[q] * g[q]
         let mu = block.interval[q]
-        if mu >= 0 {
+        if k == 3 && mu >= 3 && mu < nb {
+          // Interior cubic row: the four terms in the loop's order, without its tests.
+          let src = g0 + (mu - 3) * c + q
+          total += d[q] * src[0]
+          total += d[c + q] * src[c]
+          total += d[2 * c + q] * src[2 * c]
+          total += d[3 * c + q] * src[3 * c]
+        } else if mu >= 0 {
           let first = mu - k
           for t in 0...k where first + t >= 0 && first + t < nb {
             total += d[t * c + q] * g0[(first + t) * c + q]
