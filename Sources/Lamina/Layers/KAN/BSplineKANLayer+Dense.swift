@@ -112,18 +112,20 @@ extension BSplineKANLayer {
         while q < padded {
           let first = KANBlock.load(block.firstBasis + q)
           if k == 3 {
+            // Column m = (b0 & [first = m]) | (b1 & [first = m - 1]) | ... : one compare
+            // per column, the three previous columns' masks carried along.
             let (b0, b1, b2, b3) = (
-              KANBlock.load(b + q), KANBlock.load(b + c + q), KANBlock.load(b + 2 * c + q),
-              KANBlock.load(b + 3 * c + q)
+              Self.bits(KANBlock.load(b + q)), Self.bits(KANBlock.load(b + c + q)),
+              Self.bits(KANBlock.load(b + 2 * c + q)), Self.bits(KANBlock.load(b + 3 * c + q))
+            )
+            var (e1, e2, e3) = (
+              Self.mask(first, -1), Self.mask(first, -2), Self.mask(first, -3)
             )
             for m in 0..<nb {
-              let rel = Float(m) - first
-              var v = SIMD8<Float>(repeating: 0)
-              v.replace(with: b0, where: rel .== 0)
-              v.replace(with: b1, where: rel .== 1)
-              v.replace(with: b2, where: rel .== 2)
-              v.replace(with: b3, where: rel .== 3)
-              KANBlock.store(v, basis0 + m * c + q)
+              let e0 = Self.mask(first, Float(m))
+              let v = (b0 & e0) | (b1 & e1) | (b2 & e2) | (b3 & e3)
+              KANBlock.store(unsafeBitCast(v, to: SIMD8<Float>.self), basis0 + m * c + q)
+              (e3, e2, e1) = (e2, e1, e0)
             }
           } else {
             for m in 0..<nb {
@@ -170,6 +172,18 @@ extension BSplineKANLayer {
         dx[(start + q) * nIn + i] = total
       }
     }
+  }
+
+  /// The bits of eight floats.
+  @inline(__always)
+  static func bits(_ v: SIMD8<Float>) -> SIMD8<UInt32> { unsafeBitCast(v, to: SIMD8<UInt32>.self) }
+
+  /// All ones in the lanes where `v` equals `value`, zeros elsewhere.
+  @inline(__always)
+  static func mask(_ v: SIMD8<Float>, _ value: Float) -> SIMD8<UInt32> {
+    var m = SIMD8<UInt32>(repeating: 0)
+    m.replace(with: SIMD8<UInt32>(repeating: ~0), where: v .== SIMD8<Float>(repeating: value))
+    return m
   }
 
   /// Forward on the dense path: y = A W block by block. With OpenBLAS single-threaded each

@@ -182,17 +182,31 @@ struct KANBlock {
       )
       let widths = basis.reciprocal + k
       let (xs, iv, fb, us, ws) = (x, interval, firstBasis, u, inverseWidth)
+      // The direct guesses round((x - t_0) M / (t_M - t_0) - 1/2), eight rows at a time by
+      // the 1.5 * 2^23 trick (the integer lands in the low mantissa bits), parked in the
+      // `firstBasis` plane; each is checked against the knots below, so a guess that is off
+      // (rounding, ties, x outside the grid) only costs the locator's search.
+      let guesses = UnsafeMutableRawPointer(fb)
+      if inv > 0 {
+        let magic = SIMD8<Float>(repeating: 12_582_912)
+        let (first8, inv8) = (SIMD8<Float>(repeating: first), SIMD8<Float>(repeating: inv))
+        let low = SIMD8<UInt32>(repeating: 0x3F_FFFF)
+        var q = 0
+        while q < padded {
+          let shifted = (Self.load(xs + q) - first8) * inv8 - 0.5 + magic
+          guesses.storeBytes(
+            of: unsafeBitCast(shifted, to: SIMD8<UInt32>.self) & low, toByteOffset: 4 * q,
+            as: SIMD8<UInt32>.self)
+          q += 8
+        }
+      }
       for q in 0..<count {
         let xv = xs[q]
         var mu = -1
         if xv >= first && xv < last {
-          if inv > 0 {
-            let guess = min(Int((xv - first) * inv), m - 1)
-            if t[guess] <= xv && xv < t[guess + 1] {
-              mu = guess
-            } else {
-              mu = locator.interval(xv)
-            }
+          let guess = min(Int(guesses.load(fromByteOffset: 4 * q, as: UInt32.self)), m - 1)
+          if inv > 0 && t[guess] <= xv && xv < t[guess + 1] {
+            mu = guess
           } else {
             mu = locator.interval(xv)
           }
