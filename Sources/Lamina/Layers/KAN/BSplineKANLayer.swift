@@ -439,6 +439,7 @@ public final class BSplineKANLayer: Layer {
   ) {
     let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
     let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
+    let vectorEnd = nOut & ~7
     Self.parallel(tasks, work: n * nIn * nOut * (k + 2)) { task in
       withBlock { scratchBlock in
         let c = scratchBlock.capacity
@@ -467,8 +468,20 @@ public final class BSplineKANLayer: Layer {
             if k == 3 {
               let (b0, b1, b2, b3) = (b[q], b[c + q], b[2 * c + q], b[3 * c + q])
               let (w1, w2, w3) = (w + nOut, w + 2 * nOut, w + 3 * nOut)
-              for j in 0..<nOut {
+              // Explicit vectors: the compiler's own vectorisation of this loop checked
+              // the pointers for overlap on every row, as long as the loop itself on a
+              // 10-output layer. Each lane computes the scalar expression (same bits).
+              var j = 0
+              while j < vectorEnd {
+                let v =
+                  s * Self.load8(wb + j) + b0 * Self.load8(w + j) + b1 * Self.load8(w1 + j)
+                  + b2 * Self.load8(w2 + j) + b3 * Self.load8(w3 + j)
+                KANBlock.store(Self.load8(yr + j) + v, yr + j)
+                j += 8
+              }
+              while j < nOut {
                 yr[j] += s * wb[j] + b0 * w[j] + b1 * w1[j] + b2 * w2[j] + b3 * w3[j]
+                j += 1
               }
             } else {
               for j in 0..<nOut { yr[j] += s * wb[j] }
