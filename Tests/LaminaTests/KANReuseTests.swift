@@ -234,6 +234,23 @@ final class KANReuseTests: XCTestCase {
     }
   }
 
+  /// A pass too large for the cache's limit keeps nothing and recomputes (same bits).
+  func testOversizedPassKeepsNothing() {
+    let layer = makeLayer(6, 4, grid: 5, order: 3)
+    let n = 200
+    let x = inputs(n, 6, seed: 31)
+    var rng = RandomSource(seed: 32)
+    let dy = (0..<(n * 4)).map { _ in Float(rng.uniform(-1, 1)) }
+    let cache = ForwardCache()
+    cache.byteLimit = layer.cacheLayout(n).bytes - 1
+    let reused = run(layer, x, dy, rows: n, cache: cache)
+    XCTAssertFalse(cache.isFilled)
+    XCTAssertEqual(reused, run(layer, x, dy, rows: n, cache: nil))
+    cache.byteLimit = layer.cacheLayout(n).bytes
+    _ = run(layer, x, dy, rows: n, cache: cache)
+    XCTAssertTrue(cache.isFilled)
+  }
+
   /// Through the model: a training forward (`keep`) then backward gives the gradients of a
   /// plain forward then backward, bit for bit; any later forward on the workspace retires
   /// the caches (the backward after it does not read them).
