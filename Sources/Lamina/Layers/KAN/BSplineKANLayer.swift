@@ -657,31 +657,18 @@ public final class BSplineKANLayer: Layer {
       KANBlock.store(Self.load8(gBase + j + 24) + a3, gBase + j + 24)
       j += 32
     }
-    // The last chunks (up to three) and the tail outputs (up to seven, as lanes of one
-    // vector) in one pass.
-    let chunks = (vectorEnd - j) / 8
-    let tail = nOut - vectorEnd
-    if chunks > 0 || tail > 0 {
-      var (a0, a1, a2, at) = (
-        SIMD8<Float>(repeating: 0), SIMD8<Float>(repeating: 0), SIMD8<Float>(repeating: 0),
-        SIMD8<Float>(repeating: 0)
-      )
-      for q in 0..<count {
-        let (sq, row) = (silu[q], rowsDy + q * nOut + j)
-        if chunks > 0 { a0 += sq * Self.load8(row) }
-        if chunks > 1 { a1 += sq * Self.load8(row + 8) }
-        if chunks > 2 { a2 += sq * Self.load8(row + 16) }
-        if tail > 0 {
-          let rest = rowsDy + q * nOut + vectorEnd
-          var v = SIMD8<Float>(repeating: 0)
-          for l in 0..<tail { v[l] = rest[l] }
-          at += sq * v
-        }
-      }
-      if chunks > 0 { KANBlock.store(Self.load8(gBase + j) + a0, gBase + j) }
-      if chunks > 1 { KANBlock.store(Self.load8(gBase + j + 8) + a1, gBase + j + 8) }
-      if chunks > 2 { KANBlock.store(Self.load8(gBase + j + 16) + a2, gBase + j + 16) }
-      for l in 0..<tail { gBase[vectorEnd + l] += at[l] }
+    // The last chunks (up to three), then the tail outputs one by one.
+    while j < vectorEnd {
+      var a = SIMD8<Float>(repeating: 0)
+      for q in 0..<count { a += silu[q] * Self.load8(rowsDy + q * nOut + j) }
+      KANBlock.store(Self.load8(gBase + j) + a, gBase + j)
+      j += 8
+    }
+    while j < nOut {
+      var a: Float = 0
+      for q in 0..<count { a += silu[q] * rowsDy[q * nOut + j] }
+      gBase[j] += a
+      j += 1
     }
     if block.buckets > 0 {
       block.groupByInterval(count: count)
