@@ -96,7 +96,8 @@ extension BSplineKANLayer {
       if !prepared {
         block.prepare(
           tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
-          siluDerivative: false, withDerivatives: gradient || derivatives)
+          siluDerivative: false, withDerivatives: gradient || derivatives,
+          keepSiluPrime: derivatives)
       }
       let (b, d) = (block.values, block.derivatives)
       if let a {
@@ -142,14 +143,17 @@ extension BSplineKANLayer {
       }
       guard gradient, let dA, let dx else { continue }
       // silu'(x) = s (1 + x (1 - s)), s = sigmoid(x), eight rows at a time (the block's x
-      // is zero-padded to whole vectors).
-      let padded = (count + 7) & ~7
-      var q = 0
-      while q < padded {
-        let v = KANBlock.load(block.x + q)
-        let s = KANMath.sigmoid(v)
-        KANBlock.store(s * (1 + v * (1 - s)), sd + q)
-        q += 8
+      // is zero-padded to whole vectors); a cached block has it already.
+      let sd = prepared ? UnsafeMutablePointer(block.siluPrime) : sd
+      if !prepared {
+        let padded = (count + 7) & ~7
+        var q = 0
+        while q < padded {
+          let v = KANBlock.load(block.x + q)
+          let s = KANMath.sigmoid(v)
+          KANBlock.store(s * (1 + v * (1 - s)), sd + q)
+          q += 8
+        }
       }
       let g = dA + i * p * c
       let g0 = g + c

@@ -454,7 +454,7 @@ public final class BSplineKANLayer: Layer {
           let block = cache?.block(task, i) ?? scratchBlock
           block.prepare(
             tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
-            siluDerivative: false, withDerivatives: cache != nil)
+            siluDerivative: false, withDerivatives: cache != nil, keepSiluPrime: cache != nil)
           let b = block.values
           for q in 0..<count {
             let yr = y + (start + q) * nOut
@@ -526,8 +526,8 @@ public final class BSplineKANLayer: Layer {
   /// dx_ri = sum_j dy_rj (base_ij silu'(x_ri) + sum_m W_ijm B'_m(x_ri)), one fused pass
   /// over the outputs per sample and input, reduced in 8-wide vectors in a fixed order.
   ///
-  /// With `cache`, the blocks `sparseForward` left there are read (silu' is computed from
-  /// their x as `KANBlock.prepare` computes it) instead of prepared again.
+  /// With `cache`, the blocks `sparseForward` left there (with silu' kept) are read
+  /// instead of prepared again.
   func inputGradient(
     _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
     _ n: Int, _ tables: Tables, cache: BasisCache? = nil
@@ -547,9 +547,7 @@ public final class BSplineKANLayer: Layer {
           let siluDerivative: UnsafeMutablePointer<Float>
           if let cache {
             block = cache.block(task, i)
-            // The scratch block's SiLU row is free: silu' goes there.
-            siluDerivative = scratchBlock.silu
-            block.siluDerivative(count: count, into: siluDerivative)
+            siluDerivative = block.siluPrime
           } else {
             block = scratchBlock
             block.prepare(

@@ -46,6 +46,9 @@ struct KANBlock {
   let x: UnsafeMutablePointer<Float>
   /// silu(x), or silu'(x) when the block is prepared for input gradients.
   let silu: UnsafeMutablePointer<Float>
+  /// silu'(x) besides silu(x), when `prepare` is asked to keep it (training forward passes
+  /// that leave the block to backward in a `ForwardCache`).
+  let siluPrime: UnsafeMutablePointer<Float>
   /// Knot interval of each row, -1 outside the extended grid.
   let interval: UnsafeMutablePointer<Int>
   /// mu - k as a float, the index of the row's first non-zero basis (-(k + 1) outside the
@@ -79,7 +82,7 @@ struct KANBlock {
   static func byteCount(capacity rows: Int, order k: Int, intervals: Int = 0) -> Int {
     let padded = paddedRows(rows)
     let buckets = bucketCount(intervals: intervals)
-    return 5 * ScratchPool.bytes(Float.self, padded) + ScratchPool.bytes(Int.self, padded)
+    return 6 * ScratchPool.bytes(Float.self, padded) + ScratchPool.bytes(Int.self, padded)
       + 2 * ScratchPool.bytes(Float.self, (k + 1) * padded)
       + ScratchPool.bytes(Float.self, 5 * (k + 1))
       + ScratchPool.bytes(Int.self, buckets > 0 ? padded : 1)
@@ -96,6 +99,7 @@ struct KANBlock {
     var cursor = ScratchCursor(memory)
     x = cursor.take(Float.self, padded)
     silu = cursor.take(Float.self, padded)
+    siluPrime = cursor.take(Float.self, padded)
     interval = cursor.take(Int.self, padded)
     firstBasis = cursor.take(Float.self, padded)
     u = cursor.take(Float.self, padded)
@@ -136,20 +140,6 @@ struct KANBlock {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
   }
 
-  /// silu'(x) of the block's (prepared) rows into `out`, eight rows at a time, exactly as
-  /// `prepare(siluDerivative: true)` computes it.
-  @inline(__always)
-  func siluDerivative(count: Int, into out: UnsafeMutablePointer<Float>) {
-    let padded = (count + 7) & ~7
-    var q = 0
-    while q < padded {
-      let v = Self.load(x + q)
-      let s = KANMath.sigmoid(v)
-      Self.store(s * (1 + v * (1 - s)), out + q)
-      q += 8
-    }
-  }
-
   /// Fills the block for `count` rows whose x values are column[q * stride]: the SiLU
   /// branch (`siluDerivative` picks silu' instead of silu), the intervals and the k + 1
   /// bases (and their derivatives when `withDerivatives`). Lanes past `count` are computed
@@ -157,7 +147,7 @@ struct KANBlock {
   @inline(__always)
   func prepare(
     _ basis: BSpline.InputBasis, column: UnsafePointer<Float>, stride: Int, count: Int,
-    siluDerivative: Bool, withDerivatives: Bool
+    siluDerivative: Bool, withDerivatives: Bool, keepSiluPrime: Bool = false
   ) {
     let k = order
     let padded = (count + 7) & ~7
@@ -168,6 +158,7 @@ struct KANBlock {
       let v = Self.load(x + q)
       let s = KANMath.sigmoid(v)
       Self.store(siluDerivative ? s * (1 + v * (1 - s)) : v * s, silu + q)
+      if keepSiluPrime { Self.store(s * (1 + v * (1 - s)), siluPrime + q) }
       q += 8
     }
     let locator = basis.locator
