@@ -34,7 +34,10 @@ public final class Parameter {
 /// Layers keep no per-call state: `forward` only reads the layer, so many threads may
 /// predict at once, and `backward` recomputes what it needs from the saved input `x` and
 /// output `y`. Every model family (dense, activation, KAN, tri-plane encoding) is a Layer,
-/// so one model type and one trainer serve them all.
+/// so one model type and one trainer serve them all. (In the model's own training passes a
+/// layer may also implement the internal `ForwardReusingLayer`, which lets a B-spline KAN
+/// keep forward's basis rows in a cache owned by the training workspace for the backward
+/// pass of the same step; see ForwardCache.swift. The methods below stay stateless.)
 public protocol Layer: AnyObject {
   /// Features per input row.
   var inputDim: Int { get }

@@ -231,7 +231,7 @@ public final class Model {
     while start < n {
       let m = min(rows, n - start)
       let xs = x + start * inputDim
-      forward(xs, count: m, workspace: scratch)
+      forward(xs, count: m, workspace: scratch, keep: true)
       for k in 0..<outputDim {
         let seed = scratch.gradientOut
         seed.update(repeating: 0, count: m * outputDim)
@@ -249,11 +249,17 @@ public final class Model {
   // MARK: - Training passes
 
   /// Forward pass keeping every layer's output in `workspace`; returns the output rows.
+  ///
+  /// With `keep`, layers that can (`ForwardReusingLayer`) also leave work for the
+  /// `backward` that follows in their caches in `workspace` (the same outputs to the bit).
+  /// Every call starts a new workspace generation, so caches of an earlier pass are never
+  /// read by a later backward.
   @discardableResult
-  func forward(_ x: UnsafePointer<Float>, count n: Int, workspace ws: Workspace)
-    -> UnsafeMutablePointer<Float>
-  {
+  func forward(
+    _ x: UnsafePointer<Float>, count n: Int, workspace ws: Workspace, keep: Bool = false
+  ) -> UnsafeMutablePointer<Float> {
     ws.reserve(rows: n, for: self)
+    ws.generation &+= 1
     var input = x
     var i = 0
     while i < layers.count {
@@ -262,7 +268,13 @@ public final class Model {
         input = UnsafePointer(ws.outputs[i + 1])
         i += 2
       } else {
-        layers[i].forward(input, ws.outputs[i], count: n)
+        if keep, let reusing = layers[i] as? ForwardReusingLayer {
+          let cache = ws.cache(i, layers: layers.count)
+          reusing.forward(input, ws.outputs[i], count: n, keeping: cache)
+          cache.generation = ws.generation
+        } else {
+          layers[i].forward(input, ws.outputs[i], count: n)
+        }
         input = UnsafePointer(ws.outputs[i])
         i += 1
       }
@@ -296,14 +308,31 @@ public final class Model {
       }
       let input = i == 0 ? x : UnsafePointer(ws.outputs[i - 1])
       let needDx = i > 0 || ws.wantInputGradient
-      layers[i].backward(
-        input, ws.outputs[i], dy, needDx ? cur : nil, count: n,
+      backwardLayer(
+        i, input, dy, needDx ? cur : nil, count: n, workspace: ws,
         parameterGradients: parameterGradients)
       dy = UnsafePointer(cur)
       swap(&cur, &other)
       i -= 1
     }
     return UnsafeMutablePointer(mutating: dy)
+  }
+
+  /// `layers[i].backward` on the workspace's rows, reading the layer's forward cache when
+  /// the last forward pass on `ws` filled it (`ForwardReusingLayer`; same results).
+  func backwardLayer(
+    _ i: Int, _ input: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+    _ dx: UnsafeMutablePointer<Float>?, count n: Int, workspace ws: Workspace,
+    parameterGradients: Bool
+  ) {
+    if let reusing = layers[i] as? ForwardReusingLayer, let cache = ws.currentCache(i) {
+      reusing.backward(
+        input, ws.outputs[i], dy, dx, count: n, parameterGradients: parameterGradients,
+        reusing: cache)
+    } else {
+      layers[i].backward(
+        input, ws.outputs[i], dy, dx, count: n, parameterGradients: parameterGradients)
+    }
   }
 }
 
@@ -319,6 +348,24 @@ final class Workspace {
   var wantInputGradient = true
   /// Scratch of the KAN sparsity regulariser (lamb > 0), kept so that steps reuse it.
   let regularizationScratch = ScratchPool()
+  /// Number of the current forward pass (bumped by every `Model.forward` on the workspace).
+  var generation: UInt64 = 0
+  /// Per-layer forward caches (`ForwardCache`), made on first use.
+  private var caches: [ForwardCache] = []
+
+  /// Layer i's cache, for a model of `layers` layers.
+  func cache(_ i: Int, layers: Int) -> ForwardCache {
+    if caches.count != layers {
+      caches = (0..<layers).map { _ in ForwardCache() }
+    }
+    return caches[i]
+  }
+
+  /// Layer i's cache when the current forward pass filled it, else nil.
+  func currentCache(_ i: Int) -> ForwardCache? {
+    guard i < caches.count, caches[i].generation == generation else { return nil }
+    return caches[i]
+  }
 
   /// Makes room for `rows` rows of `model`.
   func reserve(rows need: Int, for model: Model) {

@@ -147,8 +147,8 @@ extension Model {
     for i in stride(from: layers.count - 1, through: 0, by: -1) {
       let input = i == 0 ? x : UnsafePointer(ws.outputs[i - 1])
       let needDx = i > 0 || ws.wantInputGradient
-      layers[i].backward(
-        input, ws.outputs[i], dy, needDx ? cur : nil, count: n, parameterGradients: true)
+      backwardLayer(
+        i, input, dy, needDx ? cur : nil, count: n, workspace: ws, parameterGradients: true)
       if let kan = layers[i] as? BSplineKANLayer {
         total += kan.sparsityRegularization(
           input, count: n, weights: settings.weights, scratch: ws.regularizationScratch,

@@ -141,7 +141,7 @@ public final class Trainer {
     for p in parameters {
       p.gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
-    let out = model.forward(x, count: n, workspace: workspace)
+    let out = model.forward(x, count: n, workspace: workspace, keep: true)
     var loss = config.loss.evaluate(
       out, y, rows: n, columns: model.outputDim, truncation: Float(config.truncation),
       gradient: workspace.gradientOut)

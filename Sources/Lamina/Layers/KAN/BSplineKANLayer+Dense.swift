@@ -68,75 +68,106 @@ extension BSplineKANLayer {
     max(1, min(blocks, (1 << 22) / max(1, floats * buffers)))
   }
 
-  /// Writes the dense rows of the `count` rows from `start`, transposed, into `a`
-  /// (width x `block.capacity`, column q of row c holding A[q, c]) and, when `dA` is given
-  /// (same layout), dx_ri = silu'(x_ri) dA[r, iP] + sum_m B'_m(x_ri) dA[r, iP + 1 + m]
+  /// Writes the dense rows of the `count` rows from `start`, transposed, into `a` when it is
+  /// non-nil (width x `block.capacity`, column q of row c holding A[q, c]) and, when `dA` is
+  /// given (same layout), dx_ri = silu'(x_ri) dA[r, iP] + sum_m B'_m(x_ri) dA[r, iP + 1 + m]
   /// (P = G + k + 1) into `dx`.
+  ///
+  /// `block(i)` is input i's basis block: prepared here (with derivatives when `dA` and
+  /// `dx` are given or `derivatives` asks for them) unless `prepared`, when it holds what a
+  /// forward pass left in a `ForwardCache` (the same bits).
   ///
   /// Transposed, each input's P rows are one contiguous region of a few KB, so the scatter
   /// of the k + 2 non-zero values per row stays in L1 instead of touching one cache line of
   /// a large buffer per sample and input.
   @inline(__always)
-  private func fillDenseColumns(
-    _ x: UnsafePointer<Float>, start: Int, count: Int, into a: UnsafeMutablePointer<Float>,
-    block: KANBlock, tables: Tables, inputs nIn: Int, dA: UnsafePointer<Float>?,
-    siluDerivative sd: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?
+  func fillDenseColumns(
+    _ x: UnsafePointer<Float>, start: Int, count: Int, into a: UnsafeMutablePointer<Float>?,
+    block blockOf: (Int) -> KANBlock, prepared: Bool, derivatives: Bool, tables: Tables,
+    inputs nIn: Int, dA: UnsafePointer<Float>?, siluDerivative sd: UnsafeMutablePointer<Float>,
+    dx: UnsafeMutablePointer<Float>?
   ) {
     let (k, nb) = (options.order, options.basisCount)
     let p = nb + 1
-    let c = block.capacity
     let gradient = dA != nil && dx != nil
     for i in 0..<nIn {
-      block.prepare(
-        tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
-        siluDerivative: false, withDerivatives: gradient)
+      let block = blockOf(i)
+      let c = block.capacity
+      if !prepared {
+        block.prepare(
+          tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
+          siluDerivative: false, withDerivatives: gradient || derivatives,
+          keepSiluPrime: derivatives)
+      }
       let (b, d) = (block.values, block.derivatives)
-      let region = a + i * p * c
-      region.update(from: block.silu, count: count)
-      // Basis m of row q is region[(1 + m) * c + q].
-      let basis0 = region + c
-      basis0.update(repeating: 0, count: nb * c)
-      if k == 3 {
-        for q in 0..<count {
-          let first = block.interval[q] - 3
-          guard first >= -3 else { continue }  // outside the grid
-          let dst = basis0 + first * c + q
-          if first >= 0 && first + 3 < nb {
-            dst[0] = b[q]
-            dst[c] = b[c + q]
-            dst[2 * c] = b[2 * c + q]
-            dst[3 * c] = b[3 * c + q]
+      if let a {
+        let region = a + i * p * c
+        region.update(from: block.silu, count: count)
+        // Basis m of row q is region[(1 + m) * c + q]: B_{first+t} = b_t where
+        // m - first = t for some t in 0...k, else 0. Eight rows at a time, each value
+        // stored once (vector compares against the float index of the first basis), instead
+        // of zeroing the region and scattering k + 1 values per row.
+        let basis0 = region + c
+        let padded = (count + 7) & ~7
+        var q = 0
+        while q < padded {
+          let first = KANBlock.load(block.firstBasis + q)
+          if k == 3 {
+            // Column m = (b0 & [first = m]) | (b1 & [first = m - 1]) | ... : one compare
+            // per column, the three previous columns' masks carried along.
+            let (b0, b1, b2, b3) = (
+              Self.bits(KANBlock.load(b + q)), Self.bits(KANBlock.load(b + c + q)),
+              Self.bits(KANBlock.load(b + 2 * c + q)), Self.bits(KANBlock.load(b + 3 * c + q))
+            )
+            var (e1, e2, e3) = (
+              Self.mask(first, -1), Self.mask(first, -2), Self.mask(first, -3)
+            )
+            for m in 0..<nb {
+              let e0 = Self.mask(first, Float(m))
+              let v = (b0 & e0) | (b1 & e1) | (b2 & e2) | (b3 & e3)
+              KANBlock.store(unsafeBitCast(v, to: SIMD8<Float>.self), basis0 + m * c + q)
+              (e3, e2, e1) = (e2, e1, e0)
+            }
           } else {
-            for t in 0...3 where first + t >= 0 && first + t < nb { dst[t * c] = b[t * c + q] }
+            for m in 0..<nb {
+              let rel = Float(m) - first
+              var v = SIMD8<Float>(repeating: 0)
+              for t in 0...k {
+                v.replace(with: KANBlock.load(b + t * c + q), where: rel .== Float(t))
+              }
+              KANBlock.store(v, basis0 + m * c + q)
+            }
           }
-        }
-      } else {
-        for q in 0..<count {
-          let mu = block.interval[q]
-          guard mu >= 0 else { continue }
-          let first = mu - k
-          for t in 0...k where first + t >= 0 && first + t < nb {
-            basis0[(first + t) * c + q] = b[t * c + q]
-          }
+          q += 8
         }
       }
       guard gradient, let dA, let dx else { continue }
       // silu'(x) = s (1 + x (1 - s)), s = sigmoid(x), eight rows at a time (the block's x
-      // is zero-padded to whole vectors).
-      let padded = (count + 7) & ~7
-      var q = 0
-      while q < padded {
-        let v = KANBlock.load(block.x + q)
-        let s = KANMath.sigmoid(v)
-        KANBlock.store(s * (1 + v * (1 - s)), sd + q)
-        q += 8
+      // is zero-padded to whole vectors); a cached block has it already.
+      let sd = prepared ? UnsafeMutablePointer(block.siluPrime) : sd
+      if !prepared {
+        let padded = (count + 7) & ~7
+        var q = 0
+        while q < padded {
+          let v = KANBlock.load(block.x + q)
+          let s = KANMath.sigmoid(v)
+          KANBlock.store(s * (1 + v * (1 - s)), sd + q)
+          q += 8
+        }
       }
       let g = dA + i * p * c
       let g0 = g + c
       for q in 0..<count {
         var total = sd[q] * g[q]
         let mu = block.interval[q]
-        if mu >= 0 {
+        if k == 3 && mu >= 3 && mu < nb {
+          // Interior cubic row: the four terms in the loop's order, without its tests.
+          let src = g0 + (mu - 3) * c + q
+          total += d[q] * src[0]
+          total += d[c + q] * src[c]
+          total += d[2 * c + q] * src[2 * c]
+          total += d[3 * c + q] * src[3 * c]
+        } else if mu >= 0 {
           let first = mu - k
           for t in 0...k where first + t >= 0 && first + t < nb {
             total += d[t * c + q] * g0[(first + t) * c + q]
@@ -147,6 +178,18 @@ extension BSplineKANLayer {
     }
   }
 
+  /// The bits of eight floats.
+  @inline(__always)
+  static func bits(_ v: SIMD8<Float>) -> SIMD8<UInt32> { unsafeBitCast(v, to: SIMD8<UInt32>.self) }
+
+  /// All ones in the lanes where `v` equals `value`, zeros elsewhere.
+  @inline(__always)
+  static func mask(_ v: SIMD8<Float>, _ value: Float) -> SIMD8<UInt32> {
+    var m = SIMD8<UInt32>(repeating: 0)
+    m.replace(with: SIMD8<UInt32>(repeating: ~0), where: v .== SIMD8<Float>(repeating: value))
+    return m
+  }
+
   /// Forward on the dense path: y = A W block by block. With OpenBLAS single-threaded each
   /// block is filled and multiplied by one task; otherwise the blocks of a group are filled
   /// in parallel and then multiplied one after another on OpenBLAS's threads. Each block's
@@ -154,9 +197,12 @@ extension BSplineKANLayer {
   ///
   /// `inputs` is the inputs per row of `x` and in `tables` (`inputDim`, or 1 for one edge's
   /// input, see `denseEdgeValues`).
+  ///
+  /// With `cache` (training, `BSplineKANLayer+Reuse.swift`), each block's basis blocks are
+  /// prepared with derivatives and, like its dense rows, left in the cache for `backward`.
   func denseForward(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, _ tables: Tables,
-    inputs: Int
+    inputs: Int, cache: BasisCache? = nil
   ) {
     let (nOut, width) = (outputDim, inputs * denseColumnsPerInput)
     let (blocks, rows) = denseSplit(n, inputs: inputs)
@@ -166,8 +212,9 @@ extension BSplineKANLayer {
       withBasisBlock(rows: rows) { block, sd in
         let start = b * rows
         fillDenseColumns(
-          x, start: start, count: min(n, start + rows) - start, into: a, block: block,
-          tables: tables, inputs: inputs, dA: nil, siluDerivative: sd, dx: nil)
+          x, start: start, count: min(n, start + rows) - start, into: a, block: { _ in block },
+          prepared: false, derivatives: false, tables: tables, inputs: inputs, dA: nil,
+          siluDerivative: sd, dx: nil)
       }
     }
     func multiply(_ b: Int, _ a: UnsafePointer<Float>) {
@@ -175,6 +222,28 @@ extension BSplineKANLayer {
       BLAS.gemm(
         transA: true, transB: false, m: min(n, start + rows) - start, n: nOut, k: width,
         alpha: 1, a, lda: rows, tables.spline, ldb: nOut, beta: 0, y + start * nOut, ldc: nOut)
+    }
+    if let cache {
+      // Dense rows and basis blocks straight into the cache.
+      func fillCached(_ b: Int) {
+        let start = b * rows
+        let a = cache.dense(b)
+        fillDenseColumns(
+          x, start: start, count: min(n, start + rows) - start, into: a,
+          block: { cache.block(b, $0) }, prepared: false, derivatives: true, tables: tables,
+          inputs: inputs, dA: nil, siluDerivative: a, dx: nil)
+      }
+      _ = BLAS.singleThreaded  // set before it is read below
+      if openblas_get_num_threads() <= 1 {
+        Self.parallel(blocks, work: work) { b in
+          fillCached(b)
+          multiply(b, cache.dense(b))
+        }
+      } else {
+        Self.parallel(blocks, work: work) { b in fillCached(b) }
+        for b in 0..<blocks { multiply(b, cache.dense(b)) }
+      }
+      return
     }
     _ = BLAS.singleThreaded  // set before it is read below
     if openblas_get_num_threads() <= 1 {
@@ -202,9 +271,12 @@ extension BSplineKANLayer {
   /// the block's sums A^T dy added to a slot (block b to slot b mod S, in block order, the
   /// first block of a slot overwriting it); slots are added in slot order and turned into
   /// parameter gradients (when asked). Executed as `denseForward` is, with the same calls.
+  ///
+  /// With `cache` (filled by `denseForward` for this x), the dense rows and basis blocks
+  /// are read from it instead of being rebuilt; the products and sums are the same calls.
   func denseBackward(
     _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?,
-    _ n: Int, _ tables: Tables, parameterGradients: Bool
+    _ n: Int, _ tables: Tables, parameterGradients: Bool, cache: BasisCache? = nil
   ) {
     let (nOut, p) = (outputDim, denseColumnsPerInput)
     let width = inputDim * p
@@ -225,9 +297,9 @@ extension BSplineKANLayer {
       withBasisBlock(rows: rows) { block, sd in
         let start = b * rows
         fillDenseColumns(
-          x, start: start, count: min(n, start + rows) - start, into: a, block: block,
-          tables: tables, inputs: inputDim, dA: dx != nil ? dA : nil, siluDerivative: sd,
-          dx: dx)
+          x, start: start, count: min(n, start + rows) - start, into: a, block: { _ in block },
+          prepared: false, derivatives: false, tables: tables, inputs: inputDim,
+          dA: dx != nil ? dA : nil, siluDerivative: sd, dx: dx)
       }
     }
     func sum(_ b: Int, _ a: UnsafePointer<Float>, _ sums: UnsafeMutablePointer<Float>) {
@@ -237,10 +309,41 @@ extension BSplineKANLayer {
         alpha: 1, a, lda: rows, dy + start * nOut, ldb: nOut, beta: b < slots ? 0 : 1,
         sums + (b % slots) * slot, ldc: nOut)
     }
+    // dx of block b from its cached basis blocks and dA (in `buffer`: floats, then rows).
+    func cachedBlock(
+      _ b: Int, _ cache: BasisCache, _ buffer: UnsafeMutablePointer<Float>,
+      _ sums: UnsafeMutablePointer<Float>
+    ) {
+      if let dx {
+        let start = b * rows
+        inputProducts(b, buffer)
+        fillDenseColumns(
+          x, start: start, count: min(n, start + rows) - start, into: nil,
+          block: { cache.block(b, $0) }, prepared: true, derivatives: true, tables: tables,
+          inputs: inputDim, dA: buffer, siluDerivative: buffer + floats, dx: dx)
+      }
+      if parameterGradients { sum(b, cache.dense(b), sums) }
+    }
     let buffers = dx != nil ? 2 : 1
     tableScratch.withBuffer(count: parameterGradients ? slots * slot : 1) { sums in
       _ = BLAS.singleThreaded  // set before it is read below
-      if openblas_get_num_threads() <= 1 {
+      if let cache {
+        let scratch = dx != nil ? floats + rows : 1
+        if openblas_get_num_threads() <= 1 {
+          Self.parallel(slots, work: work) { task in
+            blockScratch.withBuffer(count: scratch) { buffer in
+              for b in stride(from: task, to: blocks, by: slots) {
+                cachedBlock(b, cache, buffer, sums)
+              }
+            }
+          }
+        } else {
+          // OpenBLAS threads the products; blocks one after another.
+          blockScratch.withBuffer(count: scratch) { buffer in
+            for b in 0..<blocks { cachedBlock(b, cache, buffer, sums) }
+          }
+        }
+      } else if openblas_get_num_threads() <= 1 {
         Self.parallel(slots, work: work) { task in
           blockScratch.withBuffer(count: buffers * floats) { a in
             let dA = buffers > 1 ? a + floats : a

@@ -424,47 +424,70 @@ public final class BSplineKANLayer: Layer {
       withTables(knots: gb.baseAddress!) { tables in
         if tables.dense {
           denseForward(x, y, n, tables, inputs: inputDim)
-          return
+        } else {
+          sparseForward(x, y, n, tables)
         }
-        let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
-        let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
-        Self.parallel(tasks, work: n * nIn * nOut * (k + 2)) { task in
-          withBlock { block in
-            let c = block.capacity
-            let start = task * Self.rowsPerTask
-            let count = min(n, start + Self.rowsPerTask) - start
-            (y + start * nOut).update(repeating: 0, count: count * nOut)
-            // Input-major within the chunk: one input's weight table stays in cache while the
-            // chunk's rows visit it at random intervals.
-            for i in 0..<nIn {
-              let wb = tables.base + i * nOut
-              let table = tables.spline + i * rows * nOut
-              block.prepare(
-                tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
-                siluDerivative: false, withDerivatives: false)
-              let b = block.values
-              for q in 0..<count {
-                let yr = y + (start + q) * nOut
-                let s = block.silu[q]
-                let mu = block.interval[q]
-                guard mu >= 0 else {
-                  for j in 0..<nOut { yr[j] += s * wb[j] }
-                  continue
-                }
-                let w = table + mu * nOut
-                if k == 3 {
-                  let (b0, b1, b2, b3) = (b[q], b[c + q], b[2 * c + q], b[3 * c + q])
-                  let (w1, w2, w3) = (w + nOut, w + 2 * nOut, w + 3 * nOut)
-                  for j in 0..<nOut {
-                    yr[j] += s * wb[j] + b0 * w[j] + b1 * w1[j] + b2 * w2[j] + b3 * w3[j]
-                  }
-                } else {
-                  for j in 0..<nOut { yr[j] += s * wb[j] }
-                  for t in 0...k {
-                    let (bt, wt) = (b[t * c + q], w + t * nOut)
-                    for j in 0..<nOut { yr[j] += bt * wt[j] }
-                  }
-                }
+      }
+    }
+  }
+
+  /// Forward on the sparse path (large grids). With `cache` (training), the basis blocks
+  /// are prepared with derivatives in the cache, for `backward` to reuse.
+  func sparseForward(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, _ tables: Tables,
+    cache: BasisCache? = nil
+  ) {
+    let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
+    let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
+    let vectorEnd = nOut & ~7
+    Self.parallel(tasks, work: n * nIn * nOut * (k + 2)) { task in
+      withBlock { scratchBlock in
+        let c = scratchBlock.capacity
+        let start = task * Self.rowsPerTask
+        let count = min(n, start + Self.rowsPerTask) - start
+        (y + start * nOut).update(repeating: 0, count: count * nOut)
+        // Input-major within the chunk: one input's weight table stays in cache while the
+        // chunk's rows visit it at random intervals.
+        for i in 0..<nIn {
+          let wb = tables.base + i * nOut
+          let table = tables.spline + i * rows * nOut
+          let block = cache?.block(task, i) ?? scratchBlock
+          block.prepare(
+            tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
+            siluDerivative: false, withDerivatives: cache != nil, keepSiluPrime: cache != nil)
+          let b = block.values
+          for q in 0..<count {
+            let yr = y + (start + q) * nOut
+            let s = block.silu[q]
+            let mu = block.interval[q]
+            guard mu >= 0 else {
+              for j in 0..<nOut { yr[j] += s * wb[j] }
+              continue
+            }
+            let w = table + mu * nOut
+            if k == 3 {
+              let (b0, b1, b2, b3) = (b[q], b[c + q], b[2 * c + q], b[3 * c + q])
+              let (w1, w2, w3) = (w + nOut, w + 2 * nOut, w + 3 * nOut)
+              // Explicit vectors: the compiler's own vectorisation of this loop checked
+              // the pointers for overlap on every row, as long as the loop itself on a
+              // 10-output layer. Each lane computes the scalar expression (same bits).
+              var j = 0
+              while j < vectorEnd {
+                let v =
+                  s * Self.load8(wb + j) + b0 * Self.load8(w + j) + b1 * Self.load8(w1 + j)
+                  + b2 * Self.load8(w2 + j) + b3 * Self.load8(w3 + j)
+                KANBlock.store(Self.load8(yr + j) + v, yr + j)
+                j += 8
+              }
+              while j < nOut {
+                yr[j] += s * wb[j] + b0 * w[j] + b1 * w1[j] + b2 * w2[j] + b3 * w3[j]
+                j += 1
+              }
+            } else {
+              for j in 0..<nOut { yr[j] += s * wb[j] }
+              for t in 0...k {
+                let (bt, wt) = (b[t * c + q], w + t * nOut)
+                for j in 0..<nOut { yr[j] += bt * wt[j] }
               }
             }
           }
@@ -502,28 +525,40 @@ public final class BSplineKANLayer: Layer {
 
   /// dx_ri = sum_j dy_rj (base_ij silu'(x_ri) + sum_m W_ijm B'_m(x_ri)), one fused pass
   /// over the outputs per sample and input, reduced in 8-wide vectors in a fixed order.
-  private func inputGradient(
+  ///
+  /// With `cache`, the blocks `sparseForward` left there (with silu' kept) are read
+  /// instead of prepared again.
+  func inputGradient(
     _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-    _ n: Int, _ tables: Tables
+    _ n: Int, _ tables: Tables, cache: BasisCache? = nil
   ) {
     let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
     let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
     let vectorEnd = nOut & ~7
     Self.parallel(tasks, work: n * nIn * nOut * (k + 2)) { task in
-      withBlock { block in
-        let c = block.capacity
-        let d = block.derivatives
+      withBlock { scratchBlock in
+        let c = scratchBlock.capacity
         let start = task * Self.rowsPerTask
         let count = min(n, start + Self.rowsPerTask) - start
         for i in 0..<nIn {
           let wb = UnsafePointer(tables.base + i * nOut)
           let table = UnsafePointer(tables.spline + i * rows * nOut)
-          block.prepare(
-            tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
-            siluDerivative: true, withDerivatives: true)
+          let block: KANBlock
+          let siluDerivative: UnsafeMutablePointer<Float>
+          if let cache {
+            block = cache.block(task, i)
+            siluDerivative = block.siluPrime
+          } else {
+            block = scratchBlock
+            block.prepare(
+              tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
+              siluDerivative: true, withDerivatives: true)
+            siluDerivative = block.silu
+          }
+          let d = block.derivatives
           for q in 0..<count {
             let dyr = dy + (start + q) * nOut
-            let sd = block.silu[q]
+            let sd = siluDerivative[q]
             let mu = block.interval[q]
             // Terms: silu' * wb plus, inside the grid, B'_t * (row mu + t of the spline table).
             let inside = mu >= 0
@@ -579,10 +614,12 @@ public final class BSplineKANLayer: Layer {
   /// The sums are accumulated in registers and stored once per block (SiLU row) or once
   /// per group of rows sharing a knot interval (spline rows, when the grid has few enough
   /// intervals to group), instead of a read-modify-write of k + 2 rows per sample.
+  ///
+  /// `prepared`: `block` already holds these rows (from a `BasisCache`).
   @inline(__always)
   private func accumulateSums(
     input i: Int, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, start: Int, count: Int,
-    into g: UnsafeMutablePointer<Float>, block: KANBlock, tables: Tables
+    into g: UnsafeMutablePointer<Float>, block: KANBlock, prepared: Bool = false, tables: Tables
   ) {
     let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
     let c = block.capacity
@@ -590,11 +627,35 @@ public final class BSplineKANLayer: Layer {
     let gBase = g + rows * nOut
     let rowsDy = dy + start * nOut
     let vectorEnd = nOut & ~7
-    block.prepare(
-      tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
-      siluDerivative: false, withDerivatives: false)
+    if !prepared {
+      block.prepare(
+        tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
+        siluDerivative: false, withDerivatives: false)
+    }
     let silu = block.silu
+    // sum_r dy_r silu(x_ri): every output's sum runs over the rows in order (one chain
+    // per lane, as a scalar loop would), but several outputs' chains share one pass over
+    // the rows: a single chain waits on the adder's latency every row.
     var j = 0
+    while j + 32 <= vectorEnd {
+      var (a0, a1, a2, a3) = (
+        SIMD8<Float>(repeating: 0), SIMD8<Float>(repeating: 0), SIMD8<Float>(repeating: 0),
+        SIMD8<Float>(repeating: 0)
+      )
+      for q in 0..<count {
+        let (sq, row) = (silu[q], rowsDy + q * nOut + j)
+        a0 += sq * Self.load8(row)
+        a1 += sq * Self.load8(row + 8)
+        a2 += sq * Self.load8(row + 16)
+        a3 += sq * Self.load8(row + 24)
+      }
+      KANBlock.store(Self.load8(gBase + j) + a0, gBase + j)
+      KANBlock.store(Self.load8(gBase + j + 8) + a1, gBase + j + 8)
+      KANBlock.store(Self.load8(gBase + j + 16) + a2, gBase + j + 16)
+      KANBlock.store(Self.load8(gBase + j + 24) + a3, gBase + j + 24)
+      j += 32
+    }
+    // The last chunks (up to three), then the tail outputs one by one.
     while j < vectorEnd {
       var a = SIMD8<Float>(repeating: 0)
       for q in 0..<count { a += silu[q] * Self.load8(rowsDy + q * nOut + j) }
@@ -689,9 +750,20 @@ public final class BSplineKANLayer: Layer {
   /// Adds dL/dcoef, dL/dscale_base and dL/dscale_sp. The sums over samples are split into
   /// fixed chunks (by rows when the per-chunk tables are small, else by input and, for few
   /// inputs, rows) and reduced in chunk order, so they never depend on the thread count.
-  private func accumulateParameterGradients(
-    _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ n: Int, _ tables: Tables
+  ///
+  /// With `cache`, row blocks that coincide with `sparseForward`'s blocks (start a multiple
+  /// of `rowsPerTask`, full length) are read from it; others are prepared as without.
+  func accumulateParameterGradients(
+    _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ n: Int, _ tables: Tables,
+    cache: BasisCache? = nil
   ) {
+    // The cached block of `count` rows from `start`, if forward made exactly that block.
+    func cached(_ start: Int, _ count: Int, _ i: Int) -> KANBlock? {
+      guard let cache, start % Self.rowsPerTask == 0,
+        count == min(Self.rowsPerTask, n - start)
+      else { return nil }
+      return cache.block(start / Self.rowsPerTask, i)
+    }
     let (nIn, nOut, rows) = (inputDim, outputDim, paddedRows)
     // Per input: sum_r dy_r B(x_ri) in padded [G + 3k][out] layout, then
     // sum_r dy_r silu(x_ri) [out].
@@ -720,9 +792,10 @@ public final class BSplineKANLayer: Layer {
             while start < last {
               let count = min(Self.rowsPerTask, last - start)
               for i in 0..<nIn {
+                let reused = cached(start, count, i)
                 accumulateSums(
-                  input: i, x, dy, start: start, count: count, into: g + i * stride, block: block,
-                  tables: tables)
+                  input: i, x, dy, start: start, count: count, into: g + i * stride,
+                  block: reused ?? block, prepared: reused != nil, tables: tables)
               }
               start += count
             }
@@ -745,8 +818,10 @@ public final class BSplineKANLayer: Layer {
             let last = min(n, (chunk + 1) * chunkRows)
             while start < last {
               let count = min(Self.rowsPerTask, last - start)
+              let reused = cached(start, count, i)
               accumulateSums(
-                input: i, x, dy, start: start, count: count, into: g, block: block, tables: tables)
+                input: i, x, dy, start: start, count: count, into: g, block: reused ?? block,
+                prepared: reused != nil, tables: tables)
               start += count
             }
           }

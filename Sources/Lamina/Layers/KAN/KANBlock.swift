@@ -46,8 +46,14 @@ struct KANBlock {
   let x: UnsafeMutablePointer<Float>
   /// silu(x), or silu'(x) when the block is prepared for input gradients.
   let silu: UnsafeMutablePointer<Float>
+  /// silu'(x) besides silu(x), when `prepare` is asked to keep it (training forward passes
+  /// that leave the block to backward in a `ForwardCache`).
+  let siluPrime: UnsafeMutablePointer<Float>
   /// Knot interval of each row, -1 outside the extended grid.
   let interval: UnsafeMutablePointer<Int>
+  /// mu - k as a float, the index of the row's first non-zero basis (-(k + 1) outside the
+  /// grid and in padding lanes): lets the dense path place the bases with vector compares.
+  let firstBasis: UnsafeMutablePointer<Float>
   /// Local coordinate and inverse interval width (uniform path).
   let u: UnsafeMutablePointer<Float>
   let inverseWidth: UnsafeMutablePointer<Float>
@@ -76,7 +82,7 @@ struct KANBlock {
   static func byteCount(capacity rows: Int, order k: Int, intervals: Int = 0) -> Int {
     let padded = paddedRows(rows)
     let buckets = bucketCount(intervals: intervals)
-    return 4 * ScratchPool.bytes(Float.self, padded) + ScratchPool.bytes(Int.self, padded)
+    return 6 * ScratchPool.bytes(Float.self, padded) + ScratchPool.bytes(Int.self, padded)
       + 2 * ScratchPool.bytes(Float.self, (k + 1) * padded)
       + ScratchPool.bytes(Float.self, 5 * (k + 1))
       + ScratchPool.bytes(Int.self, buckets > 0 ? padded : 1)
@@ -93,7 +99,9 @@ struct KANBlock {
     var cursor = ScratchCursor(memory)
     x = cursor.take(Float.self, padded)
     silu = cursor.take(Float.self, padded)
+    siluPrime = cursor.take(Float.self, padded)
     interval = cursor.take(Int.self, padded)
+    firstBasis = cursor.take(Float.self, padded)
     u = cursor.take(Float.self, padded)
     inverseWidth = cursor.take(Float.self, padded)
     values = cursor.take(Float.self, (k + 1) * padded)
@@ -139,7 +147,7 @@ struct KANBlock {
   @inline(__always)
   func prepare(
     _ basis: BSpline.InputBasis, column: UnsafePointer<Float>, stride: Int, count: Int,
-    siluDerivative: Bool, withDerivatives: Bool
+    siluDerivative: Bool, withDerivatives: Bool, keepSiluPrime: Bool = false
   ) {
     let k = order
     let padded = (count + 7) & ~7
@@ -150,21 +158,67 @@ struct KANBlock {
       let v = Self.load(x + q)
       let s = KANMath.sigmoid(v)
       Self.store(siluDerivative ? s * (1 + v * (1 - s)) : v * s, silu + q)
+      if keepSiluPrime { Self.store(s * (1 + v * (1 - s)), siluPrime + q) }
       q += 8
     }
-    let t = basis.locator.knots
-    for q in 0..<count { interval[q] = basis.locator.interval(x[q]) }
+    let locator = basis.locator
+    let t = locator.knots
+    let outside = -Float(k + 1)
     if basis.uniform && k == 3 {
-      for q in 0..<padded {
-        let mu = q < count ? interval[q] : -1
-        if mu >= 0 {
-          let w = basis.reciprocal[mu + k]
-          inverseWidth[q] = w
-          u[q] = (x[q] - t[mu]) * w
-        } else {
-          inverseWidth[q] = 0
-          u[q] = 0
+      // Interval, local coordinate and inverse width in one pass, the pointers in locals
+      // (read through `basis` they were reloaded for every row). The interval is the
+      // locator's: the direct guess, checked against the stored knots, searched otherwise.
+      let (first, last, inv, m) = (
+        locator.first, locator.last, locator.inverseSpacing, locator.intervals
+      )
+      let widths = basis.reciprocal + k
+      let (xs, iv, fb, us, ws) = (x, interval, firstBasis, u, inverseWidth)
+      // The direct guesses round((x - t_0) M / (t_M - t_0) - 1/2), eight rows at a time by
+      // the 1.5 * 2^23 trick (the integer lands in the low mantissa bits), parked in the
+      // `firstBasis` plane; each is checked against the knots below, so a guess that is off
+      // (rounding, ties, x outside the grid) only costs the locator's search.
+      let guesses = UnsafeMutableRawPointer(fb)
+      if inv > 0 {
+        let magic = SIMD8<Float>(repeating: 12_582_912)
+        let (first8, inv8) = (SIMD8<Float>(repeating: first), SIMD8<Float>(repeating: inv))
+        let low = SIMD8<UInt32>(repeating: 0x3F_FFFF)
+        var q = 0
+        while q < padded {
+          let shifted = (Self.load(xs + q) - first8) * inv8 - 0.5 + magic
+          guesses.storeBytes(
+            of: unsafeBitCast(shifted, to: SIMD8<UInt32>.self) & low, toByteOffset: 4 * q,
+            as: SIMD8<UInt32>.self)
+          q += 8
         }
+      }
+      for q in 0..<count {
+        let xv = xs[q]
+        var mu = -1
+        if xv >= first && xv < last {
+          let guess = min(Int(guesses.load(fromByteOffset: 4 * q, as: UInt32.self)), m - 1)
+          if inv > 0 && t[guess] <= xv && xv < t[guess + 1] {
+            mu = guess
+          } else {
+            mu = locator.interval(xv)
+          }
+        }
+        iv[q] = mu
+        if mu >= 0 {
+          let w = widths[mu]
+          ws[q] = w
+          us[q] = (xv - t[mu]) * w
+          fb[q] = Float(mu - k)
+        } else {
+          ws[q] = 0
+          us[q] = 0
+          fb[q] = outside
+        }
+      }
+      for q in count..<padded {
+        iv[q] = -1
+        ws[q] = 0
+        us[q] = 0
+        fb[q] = outside
       }
       // The cardinal cubic pieces, as `InputBasis.evaluate` computes them, eight rows at once.
       let sixth = SIMD8<Float>(repeating: 1.0 / 6.0)
@@ -190,6 +244,12 @@ struct KANBlock {
       }
       return
     }
+    for q in 0..<count {
+      let mu = locator.interval(x[q])
+      interval[q] = mu
+      firstBasis[q] = mu >= 0 ? Float(mu - k) : outside
+    }
+    for q in count..<padded { firstBasis[q] = outside }
     let n = scratch + 3 * (k + 1)
     let d = scratch + 4 * (k + 1)
     for q in 0..<count {
