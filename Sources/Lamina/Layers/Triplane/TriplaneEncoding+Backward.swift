@@ -1,3 +1,5 @@
+import CLaminaKernels
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -188,9 +190,33 @@ extension TriplaneEncoding {
 
   // MARK: - Phase 2: the scatter into the planes
 
+  /// Texel rows per band of the scatter: as many as keep a band's channel-last accumulator
+  /// (rows x R x C floats) within about 128 KB, so that it stays in L2 while its points are
+  /// added at random texels (a whole plane at R 128, C 16 is 1 MB).
+  static func bandHeight(resolution r: Int, channels c: Int) -> Int {
+    max(1, min(r, 32_768 / max(1, r * c)))
+  }
+
+  /// The bands of a point's two corner rows `k` and `k + 1`: each band index, or -1 when
+  /// that row is off the grid; `hi` is also -1 when it equals `lo`.
+  @inline(__always)
+  static func bands(of k: Int, resolution r: Int, height: Int) -> (lo: Int, hi: Int) {
+    let lo = k >= 0 && k < r ? k / height : -1
+    let hi = k + 1 >= 0 && k + 1 < r ? (k + 1) / height : -1
+    return (lo, hi == lo ? -1 : hi)
+  }
+
   /// Adds dL/dplanes into every level's gradient. `productGradients` holds phase 1's
   /// per-plane upstream gradients for product aggregation (nil otherwise, when they are
   /// read straight from `dy`).
+  ///
+  /// Each plane is cut into bands of `bandHeight` texel rows, and one task owns one
+  /// (field, plane, band). A first pass lists, per (field, plane) and band, the input rows
+  /// whose bilinear corners touch the band (a point's two corner rows lie in at most two
+  /// bands), in row order; each band task then visits only its rows, accumulating into a
+  /// zeroed channel-last band, which it adds into the NCHW gradient. No two tasks write the
+  /// same texels and each texel's sum is formed in row order, so the result is the same
+  /// as a single-threaded scatter's on any thread count.
   func scatter(
     _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, count n: Int,
     productGradients: UnsafePointer<Float>?
@@ -221,40 +247,102 @@ extension TriplaneEncoding {
         for f in stride(from: fields, to: 0, by: -1) { start[f] = start[f - 1] }
         start[0] = 0
       }
+      let total = fields > 1 ? start[fields] : n
+      @inline(__always)
+      func fieldRows(_ f: Int) -> (Int, Int) { fields > 1 ? (start[f], start[f + 1]) : (0, n) }
+      @inline(__always)
+      func rowAt(_ i: Int) -> Int { fields > 1 ? order[i] : i }
       for l in 0..<levels.count {
-        let r = geometry[l].resolution
-        let rr = r * r
-        // With one field, each plane is split into two bands of texel rows, so that six
-        // tasks share two cores evenly; a task adds only into its band (visiting every row
-        // of its plane), so each texel still sums its rows in row order.
-        let bands = fields == 1 ? 2 : 1
-        let tasks = fields * 3 * bands
-        // Lanes run tasks l, l + lanes, ...; each has one channel-last accumulator. Which
-        // lane runs a task does not change its result.
-        let lanes = min(tasks, 4)
-        scratch.withBuffer(count: lanes * rr * c) { acc in
-          levels[l].gradient.withUnsafeMutableBufferPointer { gb in
-            let grad = gb.baseAddress!
-            Self.parallel(lanes, work: n * 12 * c) { lane in
-              let a = acc + lane * rr * c
-              var task = lane
-              while task < tasks {
-                let field = task / (3 * bands)
-                let plane = (task / bands) % 3
-                let band = task % bands
-                let heights = (band * r / bands, (band + 1) * r / bands)
-                let rows: (Int, Int) = fields > 1 ? (start[field], start[field + 1]) : (0, n)
-                scatterPlane(
-                  level: l, plane: plane, heights: heights, x: x, dy: dy, rows: rows,
-                  order: fields > 1 ? UnsafePointer(order) : nil,
-                  productGradients: productGradients, accumulator: a)
-                // Add the band's channel-last sums into the NCHW gradient of this plane.
-                let gp = grad + (field * 3 + plane) * c * rr
-                for ch in 0..<c {
-                  let gc = gp + ch * rr
-                  for t in (heights.0 * r)..<(heights.1 * r) { gc[t] += a[t * c + ch] }
+        let geo = geometry[l]
+        let r = geo.resolution
+        let height = Self.bandHeight(resolution: r, channels: c)
+        let bands = (r + height - 1) / height
+        let pointOffset = fields > 1 ? 1 : 0
+        // Per (field, plane): bands + 1 list offsets; the lists, 2 x the field's rows each
+        // at most (a point's corners touch at most two bands).
+        let offsetCount = fields * 3 * (bands + 1)
+        let entryCount = 6 * total
+        let bytes =
+          ScratchPool.bytes(Int.self, offsetCount) + ScratchPool.bytes(Int.self, entryCount)
+          + ScratchPool.bytes(Int32.self, 3 * total)
+        scratch.withBytes(bytes) { raw in
+          var cursor = ScratchCursor(raw)
+          let offsets = cursor.take(Int.self, offsetCount)
+          let entries = cursor.take(Int.self, entryCount)
+          let heights = cursor.take(Int32.self, 3 * total)
+          // Pass 1, one task per plane: the lists of every field's rows by band.
+          Self.parallel(3, work: total * 3 * 8) { plane in
+            let ib = Self.planeAxisIndices(plane).1
+            let hs = heights + plane * total
+            for f in 0..<fields {
+              let (s0, s1) = fieldRows(f)
+              let o = offsets + (f * 3 + plane) * (bands + 1)
+              let list = entries + 6 * s0 + plane * 2 * (s1 - s0)
+              o.update(repeating: 0, count: bands + 1)
+              for i in s0..<s1 {
+                let k = geo.sample(x[rowAt(i) * inputDim + pointOffset + ib], axis: ib).index
+                hs[i] = Int32(truncatingIfNeeded: k)
+                let (lo, hi) = Self.bands(of: k, resolution: r, height: height)
+                if lo >= 0 { o[lo + 1] += 1 }
+                if hi >= 0 { o[hi + 1] += 1 }
+              }
+              for b in 0..<bands { o[b + 1] += o[b] }
+              // o[b] is band b's next free slot while filling; shifted back afterwards.
+              for i in s0..<s1 {
+                let k = Int(hs[i])
+                let (lo, hi) = Self.bands(of: k, resolution: r, height: height)
+                let row = rowAt(i)
+                if lo >= 0 {
+                  list[o[lo]] = row
+                  o[lo] += 1
                 }
-                task += lanes
+                if hi >= 0 {
+                  list[o[hi]] = row
+                  o[hi] += 1
+                }
+              }
+              for b in stride(from: bands, to: 0, by: -1) { o[b] = o[b - 1] }
+              o[0] = 0
+            }
+          }
+          // Pass 2: lanes run tasks lane, lane + lanes, ...; each lane has one band
+          // accumulator. Which lane runs a task does not change its result.
+          let tasks = fields * 3 * bands
+          let lanes = min(tasks, 8)
+          let bandSize = height * r * c
+          scratch.withBuffer(count: lanes * bandSize) { acc in
+            levels[l].gradient.withUnsafeMutableBufferPointer { gb in
+              let grad = gb.baseAddress!
+              Self.parallel(lanes, work: n * 12 * c) { lane in
+                let a = acc + lane * bandSize
+                var task = lane
+                while task < tasks {
+                  let field = task / (3 * bands)
+                  let plane = (task / bands) % 3
+                  let band = task % bands
+                  let (h0, h1) = (band * height, min(r, (band + 1) * height))
+                  let (s0, s1) = fieldRows(field)
+                  let o = offsets + (field * 3 + plane) * (bands + 1)
+                  let list = entries + 6 * s0 + plane * 2 * (s1 - s0)
+                  scatterBand(
+                    level: l, plane: plane, heights: (h0, h1), x: x, dy: dy,
+                    rows: UnsafePointer(list + o[band]), count: o[band + 1] - o[band],
+                    productGradients: productGradients, accumulator: a)
+                  // Add the band's channel-last sums into the NCHW gradient of this plane,
+                  // in blocks of texels so that both sides stay in L1.
+                  let gp = grad + (field * 3 + plane) * c * r * r
+                  var t0 = h0 * r
+                  while t0 < h1 * r {
+                    let t1 = min(h1 * r, t0 + 64)
+                    for ch in 0..<c {
+                      let gc = gp + ch * r * r
+                      let ac = a + ch
+                      for t in t0..<t1 { gc[t] += ac[(t - h0 * r) * c] }
+                    }
+                    t0 = t1
+                  }
+                  task += lanes
+                }
               }
             }
           }
@@ -263,21 +351,20 @@ extension TriplaneEncoding {
     }
   }
 
-  /// Accumulates one plane's dL/dtexel for the texel rows `heights` (channel-last: those
-  /// rows of the R*R x C accumulator are overwritten, the others untouched) over rows
-  /// `rows` of the input (indices into `order` when given, else row numbers), in that
-  /// order. (Reading the next row's corners ahead, as forward does, measured slower here.)
+  /// Accumulates one plane's dL/dtexel for the texel rows `heights` into `a`, a
+  /// channel-last accumulator of those rows only (zeroed here first), over the input rows
+  /// listed in `rows` (in that order).
   @inline(__always)
-  private func scatterPlane(
+  private func scatterBand(
     level l: Int, plane: Int, heights: (Int, Int), x: UnsafePointer<Float>,
-    dy: UnsafePointer<Float>,
-    rows: (Int, Int), order: UnsafePointer<Int>?, productGradients: UnsafePointer<Float>?,
-    accumulator a: UnsafeMutablePointer<Float>
+    dy: UnsafePointer<Float>, rows: UnsafePointer<Int>, count: Int,
+    productGradients: UnsafePointer<Float>?, accumulator a: UnsafeMutablePointer<Float>
   ) {
     let c = options.channels
     let geo = geometry[l]
     let r = geo.resolution
-    (a + heights.0 * r * c).update(repeating: 0, count: (heights.1 - heights.0) * r * c)
+    a.update(repeating: 0, count: (heights.1 - heights.0) * r * c)
+    let first = heights.0 * r
     @inline(__always)
     func inBand(_ h: Int) -> Bool { h >= heights.0 && h < heights.1 }
     let (ia, ib) = Self.planeAxisIndices(plane)
@@ -286,21 +373,26 @@ extension TriplaneEncoding {
     let concatOffset = options.aggregation == .concat ? plane * c : 0
     let mean = options.aggregation == .mean
     @inline(__always)
-    func sampleRow(_ i: Int) -> (Int, Bilinear) {
-      let row = order?[i] ?? i
-      let p = x + row * inputDim + pointOffset
-      return (
-        row, Bilinear(geo.sample(p[ia], axis: ia), geo.sample(p[ib], axis: ib), resolution: r)
-      )
-    }
-    for i in rows.0..<rows.1 {
-      let (row, s) = sampleRow(i)
-      let g: UnsafePointer<Float> =
-        productGradients.map { $0 + row * gWidth + (l * 3 + plane) * c }
+    func upstream(_ row: Int) -> UnsafePointer<Float> {
+      productGradients.map { $0 + row * gWidth + (l * 3 + plane) * c }
         ?? dy + row * outputDim + levelOffset(l) + concatOffset
+    }
+    for i in 0..<count {
+      if i + Self.lookahead < count {
+        // The listed rows skip through x and dy: start their reads early.
+        let ahead = rows[i + Self.lookahead]
+        lamina_prefetch(x + ahead * inputDim)
+        let g = upstream(ahead)
+        lamina_prefetch(g)
+        lamina_prefetch(g + c - 1)
+      }
+      let row = rows[i]
+      let p = x + row * inputDim + pointOffset
+      let s = Bilinear(geo.sample(p[ia], axis: ia), geo.sample(p[ib], axis: ib), resolution: r)
+      let g = upstream(row)
       @inline(__always)
       func add(_ texel: Int, _ w: Float) {
-        let t = a + texel * c
+        let t = a + (texel - first) * c
         if mean {
           for k in 0..<c { t[k] += (g[k] / 3) * w }
         } else {
