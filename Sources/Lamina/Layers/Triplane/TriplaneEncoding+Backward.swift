@@ -190,19 +190,21 @@ extension TriplaneEncoding {
 
   // MARK: - Phase 2: the scatter into the planes
 
-  /// Texel rows per band of the scatter: as many as keep a band's channel-last accumulator
-  /// (rows x R x C floats) within about 128 KB, so that it stays in L2 while its points are
-  /// added at random texels (a whole plane at R 128, C 16 is 1 MB).
-  static func bandHeight(resolution r: Int, channels c: Int) -> Int {
-    max(1, min(r, 32_768 / max(1, r * c)))
+  /// Texel rows per band of the scatter, as a power of two 2^shift (so a row's band is a
+  /// shift, not a division): the most that keep a band's channel-last accumulator (rows x
+  /// R x C floats) within about 128 KB, so that it stays in L2 while its points are added
+  /// at random texels (a whole plane at R 128, C 16 is 1 MB). May exceed R (one band).
+  static func bandShift(resolution r: Int, channels c: Int) -> Int {
+    let rows = max(1, 32_768 / max(1, r * c))
+    return Int.bitWidth - 1 - rows.leadingZeroBitCount
   }
 
   /// The bands of a point's two corner rows `k` and `k + 1`: each band index, or -1 when
   /// that row is off the grid; `hi` is also -1 when it equals `lo`.
   @inline(__always)
-  static func bands(of k: Int, resolution r: Int, height: Int) -> (lo: Int, hi: Int) {
-    let lo = k >= 0 && k < r ? k / height : -1
-    let hi = k + 1 >= 0 && k + 1 < r ? (k + 1) / height : -1
+  static func bands(of k: Int, resolution r: Int, shift: Int) -> (lo: Int, hi: Int) {
+    let lo = k >= 0 && k < r ? k >> shift : -1
+    let hi = k + 1 >= 0 && k + 1 < r ? (k + 1) >> shift : -1
     return (lo, hi == lo ? -1 : hi)
   }
 
@@ -210,7 +212,7 @@ extension TriplaneEncoding {
   /// per-plane upstream gradients for product aggregation (nil otherwise, when they are
   /// read straight from `dy`).
   ///
-  /// Each plane is cut into bands of `bandHeight` texel rows, and one task owns one
+  /// Each plane is cut into bands of 2^`bandShift` texel rows, and one task owns one
   /// (field, plane, band). A first pass lists, per (field, plane) and band, the input rows
   /// whose bilinear corners touch the band (a point's two corner rows lie in at most two
   /// bands), in row order; each band task then visits only its rows, accumulating into a
@@ -255,7 +257,8 @@ extension TriplaneEncoding {
       for l in 0..<levels.count {
         let geo = geometry[l]
         let r = geo.resolution
-        let height = Self.bandHeight(resolution: r, channels: c)
+        let shift = Self.bandShift(resolution: r, channels: c)
+        let height = min(r, 1 << shift)
         let bands = (r + height - 1) / height
         let pointOffset = fields > 1 ? 1 : 0
         // Per (field, plane): bands + 1 list offsets; the lists, 2 x the field's rows each
@@ -282,7 +285,7 @@ extension TriplaneEncoding {
               for i in s0..<s1 {
                 let k = geo.sample(x[rowAt(i) * inputDim + pointOffset + ib], axis: ib).index
                 hs[i] = Int32(truncatingIfNeeded: k)
-                let (lo, hi) = Self.bands(of: k, resolution: r, height: height)
+                let (lo, hi) = Self.bands(of: k, resolution: r, shift: shift)
                 if lo >= 0 { o[lo + 1] += 1 }
                 if hi >= 0 { o[hi + 1] += 1 }
               }
@@ -290,7 +293,7 @@ extension TriplaneEncoding {
               // o[b] is band b's next free slot while filling; shifted back afterwards.
               for i in s0..<s1 {
                 let k = Int(hs[i])
-                let (lo, hi) = Self.bands(of: k, resolution: r, height: height)
+                let (lo, hi) = Self.bands(of: k, resolution: r, shift: shift)
                 let row = rowAt(i)
                 if lo >= 0 {
                   list[o[lo]] = row

@@ -65,6 +65,14 @@ public final class TriplaneEncoding: Layer {
   let geometry: [LevelGeometry]
   /// Scratch for channel-last copies of the planes and for backward's work arrays.
   let scratch = ScratchPool()
+  /// Whether sampling runs the AVX2/FMA kernels (`CLaminaKernels`): true on CPUs that have
+  /// them. They give PyTorch's rounding exactly; the baseline x86-64 path emulates each
+  /// fused multiply-add in Double, which differs from a true one in about 2^-29 of cases
+  /// (see `fusedMultiplyAdd`). Tests turn it off to compare the two paths.
+  var usesFMAKernels = TriplaneEncoding.cpuHasFMA
+
+  /// Whether this CPU runs the AVX2/FMA kernels (checked once).
+  static let cpuHasFMA = lamina_cpu_has_avx2_fma() != 0
 
   /// An encoding whose planes all hold `options.resolvedInitMean`; call `initialize(rng:)`
   /// to draw them. Throws `.invalidArgument` for settings out of range (see
@@ -395,10 +403,14 @@ public final class TriplaneEncoding: Layer {
             let dest = buffer + offsets[l]
             Self.channelLast(values[l], into: dest, planes: planes, channels: c, texels: r * r)
             sources.append(
-              PlaneSource(base: UnsafePointer(dest), channelLast: true, resolution: r, channels: c))
+              PlaneSource(
+                base: UnsafePointer(dest), channelLast: true, resolution: r, channels: c,
+                fma: usesFMAKernels))
           } else {
             sources.append(
-              PlaneSource(base: values[l], channelLast: false, resolution: r, channels: c))
+              PlaneSource(
+                base: values[l], channelLast: false, resolution: r, channels: c,
+                fma: usesFMAKernels))
           }
         }
         return body(sources)
@@ -558,6 +570,8 @@ struct PlaneSource {
   let resolution: Int
   /// Features per texel.
   let channels: Int
+  /// Whether to use the AVX2/FMA kernels (see `TriplaneEncoding.usesFMAKernels`).
+  let fma: Bool
 
   /// The C features of plane `plane` at `s`, off-grid corners reading 0, as PyTorch's CPU
   /// kernel computes them: fma(se, w_se, fma(sw, w_sw, fma(ne, w_ne, nw * w_nw))).
@@ -572,6 +586,10 @@ struct PlaneSource {
       let p1 = p + (s.valid.1 ? s.texel.1 : rr) * c
       let p2 = p + (s.valid.2 ? s.texel.2 : rr) * c
       let p3 = p + (s.valid.3 ? s.texel.3 : rr) * c
+      if fma {
+        lamina_bilinear_fma(p0, p1, p2, p3, c, out, w0, w1, w2, w3)
+        return
+      }
       var k = 0
       let (v0, v1, v2, v3) = (
         SIMD8(repeating: w0), SIMD8(repeating: w1), SIMD8(repeating: w2), SIMD8(repeating: w3)
@@ -585,7 +603,7 @@ struct PlaneSource {
         k += 8
       }
       while k < c {
-        out[k] = interpolate(p0[k], p1[k], p2[k], p3[k], s.weight)
+        out[k] = interpolate(p0[k], p1[k], p2[k], p3[k], s.weight, fma: false)
         k += 1
       }
     } else {
@@ -596,7 +614,7 @@ struct PlaneSource {
         let a1: Float = s.valid.1 ? q[s.texel.1] : 0
         let a2: Float = s.valid.2 ? q[s.texel.2] : 0
         let a3: Float = s.valid.3 ? q[s.texel.3] : 0
-        out[k] = interpolate(a0, a1, a2, a3, s.weight)
+        out[k] = interpolate(a0, a1, a2, a3, s.weight, fma: fma)
       }
     }
   }
@@ -659,13 +677,18 @@ struct PlaneSource {
       let (vw, ve, vn, vs) = (
         SIMD8(repeating: fw), SIMD8(repeating: fe), SIMD8(repeating: fn), SIMD8(repeating: fs)
       )
+      // With the FMA kernel the values of every channel are written here (the scalar tail
+      // below writes the same values again).
+      if fma { lamina_bilinear_fma(p0, p1, p2, p3, c, out, w0, w1, w2, w3) }
       while k + 8 <= c {
         let (a0, a1, a2, a3) = (load8(p0 + k), load8(p1 + k), load8(p2 + k), load8(p3 + k))
-        var r = a0 * v0
-        r = fusedMultiplyAdd(a1, v1, r)
-        r = fusedMultiplyAdd(a2, v2, r)
-        r = fusedMultiplyAdd(a3, v3, r)
-        UnsafeMutableRawPointer(out + k).storeBytes(of: r, as: SIMD8<Float>.self)
+        if !fma {
+          var r = a0 * v0
+          r = fusedMultiplyAdd(a1, v1, r)
+          r = fusedMultiplyAdd(a2, v2, r)
+          r = fusedMultiplyAdd(a3, v3, r)
+          UnsafeMutableRawPointer(out + k).storeBytes(of: r, as: SIMD8<Float>.self)
+        }
         let gw = vs * (a1 - a0) + vn * (a3 - a2)
         UnsafeMutableRawPointer(dw + k).storeBytes(of: gw, as: SIMD8<Float>.self)
         let gh = ve * (a2 - a0) + vw * (a3 - a1)
@@ -684,18 +707,21 @@ struct PlaneSource {
       let a1 = value(k, s.texel.1, s.valid.1)
       let a2 = value(k, s.texel.2, s.valid.2)
       let a3 = value(k, s.texel.3, s.valid.3)
-      out[k] = interpolate(a0, a1, a2, a3, s.weight)
+      out[k] = interpolate(a0, a1, a2, a3, s.weight, fma: fma)
       dw[k] = fs * (a1 - a0) + fn * (a3 - a2)
       dh[k] = fe * (a2 - a0) + fw * (a3 - a1)
     }
   }
 }
 
-/// fma(nw, w.0, ...) chained as PyTorch's kernel does (see `PlaneSource.gather`).
+/// fma(nw, w.0, ...) chained as PyTorch's kernel does (see `PlaneSource.gather`): by the
+/// C kernel (a true FMA) when `fma`, else emulated.
 @inline(__always)
 func interpolate(
-  _ a0: Float, _ a1: Float, _ a2: Float, _ a3: Float, _ w: (Float, Float, Float, Float)
+  _ a0: Float, _ a1: Float, _ a2: Float, _ a3: Float, _ w: (Float, Float, Float, Float),
+  fma: Bool
 ) -> Float {
+  if fma { return lamina_interpolate_fma(a0, a1, a2, a3, w.0, w.1, w.2, w.3) }
   var r = a0 * w.0
   r = fusedMultiplyAdd(a1, w.1, r)
   r = fusedMultiplyAdd(a2, w.2, r)
