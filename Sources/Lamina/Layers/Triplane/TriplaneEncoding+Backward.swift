@@ -11,15 +11,15 @@ import CLaminaKernels
 /// Two phases. Phase 1 runs over rows in fixed chunks (rows are independent): it re-samples
 /// the planes with the derivatives of the bilinear weights and writes dL/dx, and, for
 /// product aggregation, each plane's upstream gradient (which needs the other two planes'
-/// features). Phase 2 scatters into the planes: one task per (level, field, plane) owns that
-/// plane's texels (with a single field, one task per half of the plane's texel rows, so six
-/// tasks keep two cores evenly busy), accumulates channel-last (one contiguous run of C per
-/// corner) over its points in row order, then adds the sums into the NCHW gradient. No two
-/// tasks write the same memory and each texel's additions come in row order, so the
+/// features). Phase 2 scatters into the planes: each plane is cut into bands of texel rows
+/// small enough that a band's channel-last accumulator stays in L2, one task per (level,
+/// field, plane, band) owns that band's texels and visits, in row order, the points whose
+/// corners fall in it (listed by a first pass), then adds its sums into the NCHW gradient.
+/// No two tasks write the same memory and each texel's additions come in row order, so the
 /// gradient is bit-identical to a single-threaded scatter whatever the thread count.
 /// (Per-thread gradient copies reduced in fixed order would also be deterministic, but cost
-/// a zeroed and summed copy of every plane per chunk; at the sizes that matter, R 64-128,
-/// C 16, 16k-65k points, the plane-owned scatter is a small part of the backward pass.)
+/// a zeroed and summed copy of every plane per chunk, and would round differently from the
+/// single-threaded scatter.)
 extension TriplaneEncoding {
   /// Back-propagates `dy`; see `Layer.backward`.
   public func backward(

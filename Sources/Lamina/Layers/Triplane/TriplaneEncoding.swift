@@ -30,8 +30,9 @@ import CLaminaKernels
 /// floor(i) + 1 with weights `1 - (i - floor(i))` and `i - floor(i)`, combined as
 /// `fma(se, w_se, fma(sw, w_sw, fma(ne, w_ne, nw * w_nw)))`: PyTorch's x86 CPU kernels (its
 /// AVX2 and AVX-512 builds, which any recent x86 CPU runs) are compiled with FMA
-/// contraction, and plain multiply-adds would differ from them in the last bit (see
-/// `fusedMultiplyAdd`). Outside the box, `"zeros"` padding reads 0 for every texel off the
+/// contraction, and plain multiply-adds would differ from them in the last bit. On CPUs
+/// with AVX2 and FMA the sampling runs C kernels with true FMAs; elsewhere each FMA is
+/// emulated in Double (see `fusedMultiplyAdd` and `usesFMAKernels`). Outside the box, `"zeros"` padding reads 0 for every texel off the
 /// grid (features fade to 0 within one texel and are exactly 0 beyond; NaN coordinates give
 /// 0), `"border"` clamps the texel coordinate to [0, R - 1] (NaN clamps to 0), and the input
 /// gradient on a clamped axis is 0 (also exactly on the clamp, as PyTorch's kernel does).
@@ -42,11 +43,12 @@ import CLaminaKernels
 /// `checkFieldIndices(_:count:)` (or `Model.checkTriplaneInput`) first to reject such input
 /// with an error instead. The gradient with respect to the index column is 0.
 ///
-/// **Backward** adds dL/dplanes by a scatter whose work is split by plane: each task owns
-/// the texels of one (level, field, plane), or of half a plane's rows when there is one
-/// field, and visits its points in row order, so every texel's sum is
-/// formed in one fixed order and the result is bit-identical run to run and whatever the
-/// thread count (the same as a single-threaded scatter). dL/dx is the exact derivative of
+/// **Backward** adds dL/dplanes by a scatter whose work is split by plane region: each
+/// task owns the texels of one band of texel rows of one (level, field, plane) (16 rows at
+/// R 128, C 16, so a band's accumulator stays in L2; see `bandShift`) and visits the points
+/// touching its band in row order, so every texel's sum is formed in one fixed order and
+/// the result is bit-identical run to run and whatever the thread count (the same as a
+/// single-threaded scatter). dL/dx is the exact derivative of
 /// the bilinear weights, so `Model.inputGradient` gives exact normals.
 ///
 /// **Passing the field index on.** Built with `passesFieldIndex` (only with `fields` > 1),
