@@ -17,7 +17,9 @@ let package = Package(
       providers: [.apt(["libopenblas-dev"])]),
     // The public C header, imported so the exports use its exact types.
     .systemLibrary(name: "CLaminaABI", path: "Sources/CLaminaABI"),
-    .target(name: "Lamina", dependencies: ["CBLAS"]),
+    // Private header-only C helpers of the core (prefetch hints), not API.
+    .systemLibrary(name: "CLaminaKernels", path: "Sources/CLaminaKernels"),
+    .target(name: "Lamina", dependencies: ["CBLAS", "CLaminaKernels"]),
     .target(name: "LaminaC", dependencies: ["Lamina", "CLaminaABI"]),
     .testTarget(name: "LaminaTests", dependencies: ["Lamina"]),
     .executableTarget(

@@ -386,15 +386,28 @@ final class TriplaneTests: XCTestCase {
   /// (so it is the same on any thread count), and two runs are bit-identical; enough rows
   /// that the work is split across threads.
   func testBackwardIsDeterministicAndMatchesSerialScatter() {
-    for (fields, aggregation) in [(1, TriplaneOptions.Aggregation.sum), (3, .concat), (2, .mean)] {
+    // R 8 is one scatter band; R 64 and 128 cut the planes into 2 and 8 bands at C 16
+    // (`TriplaneEncoding.bandShift`), and R 100 at C 3 into bands of 64 and 36 rows,
+    // with a scalar channel tail.
+    let cases: [(Int, TriplaneOptions.Aggregation, Int, Int)] = [
+      (1, .sum, 8, 16), (3, .concat, 8, 16), (2, .mean, 8, 16), (1, .sum, 64, 16),
+      (1, .sum, 128, 16), (2, .concat, 100, 3), (3, .mean, 64, 16),
+    ]
+    XCTAssertEqual(TriplaneEncoding.bandShift(resolution: 128, channels: 16), 4)
+    XCTAssertEqual(TriplaneEncoding.bandShift(resolution: 100, channels: 3), 6)
+    XCTAssertEqual(TriplaneEncoding.bandShift(resolution: 64, channels: 16), 5)
+    XCTAssertEqual(TriplaneEncoding.bandShift(resolution: 8, channels: 16), 8)
+    for (fields, aggregation, resolution, channels) in cases {
       let e = encoding {
-        $0.resolutions = [8]
-        $0.channels = 16
+        $0.resolutions = [resolution]
+        $0.channels = channels
         $0.fields = fields
         $0.aggregation = aggregation
       }
       var rng = RandomSource(seed: 21)
-      let n = 12_000
+      // Enough rows for the parallel paths; fewer for the large planes, whose serial
+      // reference is slow in debug builds.
+      let n = resolution > 8 ? 6_000 : 12_000
       let d = e.inputDim
       var x = [Float](repeating: 0, count: n * d)
       for r in 0..<n {
@@ -409,13 +422,46 @@ final class TriplaneTests: XCTestCase {
       }
       let first = run()
       let second = run()
-      XCTAssertEqual(first.map(\.bitPattern), second.map(\.bitPattern), "fields \(fields)")
+      let label = "fields \(fields) \(aggregation) R \(resolution) C \(channels)"
+      XCTAssertEqual(first.map(\.bitPattern), second.map(\.bitPattern), label)
       let serial = serialScatter(e, x, dy)
       var differing = 0
       for (a, b) in zip(first, serial) where a.bitPattern != b.bitPattern { differing += 1 }
-      XCTAssertEqual(
-        differing, 0, "fields \(fields) \(aggregation): texels differing from the serial scatter")
-      XCTAssertGreaterThan(first.filter { $0 != 0 }.count, first.count / 2)
+      XCTAssertEqual(differing, 0, "\(label): texels differing from the serial scatter")
+      // At R 128 the 12k points touch only part of the texels.
+      XCTAssertGreaterThan(first.filter { $0 != 0 }.count, first.count / (resolution > 64 ? 4 : 2))
+    }
+  }
+
+  /// The AVX2/FMA sampling kernels give the same bits as the emulated path (a true FMA
+  /// and the Double emulation differ only on rare exact ties, which these points do not
+  /// hit): forward through channel-last copies (large batch) and in place (small batch),
+  /// and dL/dx, for 16 channels (SIMD) and 3 (scalar tail).
+  func testFMAKernelsMatchEmulatedSampling() throws {
+    guard TriplaneEncoding.cpuHasFMA else { throw XCTSkip("this CPU has no AVX2/FMA") }
+    for (channels, aggregation) in [(16, TriplaneOptions.Aggregation.sum), (3, .product)] {
+      let e = encoding {
+        $0.resolutions = [32]
+        $0.channels = channels
+        $0.aggregation = aggregation
+      }
+      var rng = RandomSource(seed: 5)
+      let n = 20_000
+      let x = (0..<(n * 3)).map { _ in Float(rng.uniform(-1.05, 1.05)) }
+      let dy = (0..<(n * e.outputDim)).map { _ in Float(rng.uniform(-1, 1)) }
+      func run(fma: Bool) -> (large: [Float], small: [Float], dx: [Float]) {
+        e.usesFMAKernels = fma
+        defer { e.usesFMAKernels = TriplaneEncoding.cpuHasFMA }
+        return (
+          forward(e, x), forward(e, Array(x[0..<(30 * 3)])), backward(e, x, dy, parameters: false)
+        )
+      }
+      let (kernel, emulated) = (run(fma: true), run(fma: false))
+      let label = "C \(channels) \(aggregation)"
+      XCTAssertEqual(kernel.large.map(\.bitPattern), emulated.large.map(\.bitPattern), label)
+      XCTAssertEqual(kernel.small.map(\.bitPattern), emulated.small.map(\.bitPattern), label)
+      XCTAssertEqual(kernel.dx.map(\.bitPattern), emulated.dx.map(\.bitPattern), label)
+      XCTAssertEqual(Array(kernel.large[0..<(30 * e.outputDim)]), kernel.small, label)
     }
   }
 

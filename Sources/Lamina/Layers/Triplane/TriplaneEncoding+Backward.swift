@@ -1,3 +1,5 @@
+import CLaminaKernels
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -9,15 +11,15 @@
 /// Two phases. Phase 1 runs over rows in fixed chunks (rows are independent): it re-samples
 /// the planes with the derivatives of the bilinear weights and writes dL/dx, and, for
 /// product aggregation, each plane's upstream gradient (which needs the other two planes'
-/// features). Phase 2 scatters into the planes: one task per (level, field, plane) owns that
-/// plane's texels (with a single field, one task per half of the plane's texel rows, so six
-/// tasks keep two cores evenly busy), accumulates channel-last (one contiguous run of C per
-/// corner) over its points in row order, then adds the sums into the NCHW gradient. No two
-/// tasks write the same memory and each texel's additions come in row order, so the
+/// features). Phase 2 scatters into the planes: each plane is cut into bands of texel rows
+/// small enough that a band's channel-last accumulator stays in L2, one task per (level,
+/// field, plane, band) owns that band's texels and visits, in row order, the points whose
+/// corners fall in it (listed by a first pass), then adds its sums into the NCHW gradient.
+/// No two tasks write the same memory and each texel's additions come in row order, so the
 /// gradient is bit-identical to a single-threaded scatter whatever the thread count.
 /// (Per-thread gradient copies reduced in fixed order would also be deterministic, but cost
-/// a zeroed and summed copy of every plane per chunk; at the sizes that matter, R 64-128,
-/// C 16, 16k-65k points, the plane-owned scatter is a small part of the backward pass.)
+/// a zeroed and summed copy of every plane per chunk, and would round differently from the
+/// single-threaded scatter.)
 extension TriplaneEncoding {
   /// Back-propagates `dy`; see `Layer.backward`.
   public func backward(
@@ -188,9 +190,35 @@ extension TriplaneEncoding {
 
   // MARK: - Phase 2: the scatter into the planes
 
+  /// Texel rows per band of the scatter, as a power of two 2^shift (so a row's band is a
+  /// shift, not a division): the most that keep a band's channel-last accumulator (rows x
+  /// R x C floats) within about 128 KB, so that it stays in L2 while its points are added
+  /// at random texels (a whole plane at R 128, C 16 is 1 MB). May exceed R (one band).
+  static func bandShift(resolution r: Int, channels c: Int) -> Int {
+    let rows = max(1, 32_768 / max(1, r * c))
+    return Int.bitWidth - 1 - rows.leadingZeroBitCount
+  }
+
+  /// The bands of a point's two corner rows `k` and `k + 1`: each band index, or -1 when
+  /// that row is off the grid; `hi` is also -1 when it equals `lo`.
+  @inline(__always)
+  static func bands(of k: Int, resolution r: Int, shift: Int) -> (lo: Int, hi: Int) {
+    let lo = k >= 0 && k < r ? k >> shift : -1
+    let hi = k + 1 >= 0 && k + 1 < r ? (k + 1) >> shift : -1
+    return (lo, hi == lo ? -1 : hi)
+  }
+
   /// Adds dL/dplanes into every level's gradient. `productGradients` holds phase 1's
   /// per-plane upstream gradients for product aggregation (nil otherwise, when they are
   /// read straight from `dy`).
+  ///
+  /// Each plane is cut into bands of 2^`bandShift` texel rows, and one task owns one
+  /// (field, plane, band). A first pass lists, per (field, plane) and band, the input rows
+  /// whose bilinear corners touch the band (a point's two corner rows lie in at most two
+  /// bands), in row order; each band task then visits only its rows, accumulating into a
+  /// zeroed channel-last band, which it adds into the NCHW gradient. No two tasks write the
+  /// same texels and each texel's sum is formed in row order, so the result is the same
+  /// as a single-threaded scatter's on any thread count.
   func scatter(
     _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, count n: Int,
     productGradients: UnsafePointer<Float>?
@@ -221,40 +249,103 @@ extension TriplaneEncoding {
         for f in stride(from: fields, to: 0, by: -1) { start[f] = start[f - 1] }
         start[0] = 0
       }
+      let total = fields > 1 ? start[fields] : n
+      @inline(__always)
+      func fieldRows(_ f: Int) -> (Int, Int) { fields > 1 ? (start[f], start[f + 1]) : (0, n) }
+      @inline(__always)
+      func rowAt(_ i: Int) -> Int { fields > 1 ? order[i] : i }
       for l in 0..<levels.count {
-        let r = geometry[l].resolution
-        let rr = r * r
-        // With one field, each plane is split into two bands of texel rows, so that six
-        // tasks share two cores evenly; a task adds only into its band (visiting every row
-        // of its plane), so each texel still sums its rows in row order.
-        let bands = fields == 1 ? 2 : 1
-        let tasks = fields * 3 * bands
-        // Lanes run tasks l, l + lanes, ...; each has one channel-last accumulator. Which
-        // lane runs a task does not change its result.
-        let lanes = min(tasks, 4)
-        scratch.withBuffer(count: lanes * rr * c) { acc in
-          levels[l].gradient.withUnsafeMutableBufferPointer { gb in
-            let grad = gb.baseAddress!
-            Self.parallel(lanes, work: n * 12 * c) { lane in
-              let a = acc + lane * rr * c
-              var task = lane
-              while task < tasks {
-                let field = task / (3 * bands)
-                let plane = (task / bands) % 3
-                let band = task % bands
-                let heights = (band * r / bands, (band + 1) * r / bands)
-                let rows: (Int, Int) = fields > 1 ? (start[field], start[field + 1]) : (0, n)
-                scatterPlane(
-                  level: l, plane: plane, heights: heights, x: x, dy: dy, rows: rows,
-                  order: fields > 1 ? UnsafePointer(order) : nil,
-                  productGradients: productGradients, accumulator: a)
-                // Add the band's channel-last sums into the NCHW gradient of this plane.
-                let gp = grad + (field * 3 + plane) * c * rr
-                for ch in 0..<c {
-                  let gc = gp + ch * rr
-                  for t in (heights.0 * r)..<(heights.1 * r) { gc[t] += a[t * c + ch] }
+        let geo = geometry[l]
+        let r = geo.resolution
+        let shift = Self.bandShift(resolution: r, channels: c)
+        let height = min(r, 1 << shift)
+        let bands = (r + height - 1) / height
+        let pointOffset = fields > 1 ? 1 : 0
+        // Per (field, plane): bands + 1 list offsets; the lists, 2 x the field's rows each
+        // at most (a point's corners touch at most two bands).
+        let offsetCount = fields * 3 * (bands + 1)
+        let entryCount = 6 * total
+        let bytes =
+          ScratchPool.bytes(Int.self, offsetCount) + ScratchPool.bytes(Int.self, entryCount)
+          + ScratchPool.bytes(Int32.self, 3 * total)
+        scratch.withBytes(bytes) { raw in
+          var cursor = ScratchCursor(raw)
+          let offsets = cursor.take(Int.self, offsetCount)
+          let entries = cursor.take(Int.self, entryCount)
+          let heights = cursor.take(Int32.self, 3 * total)
+          // Pass 1, one task per plane: the lists of every field's rows by band.
+          Self.parallel(3, work: total * 3 * 8) { plane in
+            let ib = Self.planeAxisIndices(plane).1
+            let hs = heights + plane * total
+            for f in 0..<fields {
+              let (s0, s1) = fieldRows(f)
+              let o = offsets + (f * 3 + plane) * (bands + 1)
+              let list = entries + 6 * s0 + plane * 2 * (s1 - s0)
+              o.update(repeating: 0, count: bands + 1)
+              for i in s0..<s1 {
+                let k = geo.sample(x[rowAt(i) * inputDim + pointOffset + ib], axis: ib).index
+                hs[i] = Int32(truncatingIfNeeded: k)
+                let (lo, hi) = Self.bands(of: k, resolution: r, shift: shift)
+                if lo >= 0 { o[lo + 1] += 1 }
+                if hi >= 0 { o[hi + 1] += 1 }
+              }
+              for b in 0..<bands { o[b + 1] += o[b] }
+              // o[b] is band b's next free slot while filling; shifted back afterwards.
+              for i in s0..<s1 {
+                let k = Int(hs[i])
+                let (lo, hi) = Self.bands(of: k, resolution: r, shift: shift)
+                let row = rowAt(i)
+                if lo >= 0 {
+                  list[o[lo]] = row
+                  o[lo] += 1
                 }
-                task += lanes
+                if hi >= 0 {
+                  list[o[hi]] = row
+                  o[hi] += 1
+                }
+              }
+              for b in stride(from: bands, to: 0, by: -1) { o[b] = o[b - 1] }
+              o[0] = 0
+            }
+          }
+          // Pass 2: lanes run tasks lane, lane + lanes, ...; each lane has one band
+          // accumulator. Which lane runs a task does not change its result.
+          let tasks = fields * 3 * bands
+          let lanes = min(tasks, 8)
+          let bandSize = height * r * c
+          scratch.withBuffer(count: lanes * bandSize) { acc in
+            levels[l].gradient.withUnsafeMutableBufferPointer { gb in
+              let grad = gb.baseAddress!
+              Self.parallel(lanes, work: n * 12 * c) { lane in
+                let a = acc + lane * bandSize
+                var task = lane
+                while task < tasks {
+                  let field = task / (3 * bands)
+                  let plane = (task / bands) % 3
+                  let band = task % bands
+                  let (h0, h1) = (band * height, min(r, (band + 1) * height))
+                  let (s0, s1) = fieldRows(field)
+                  let o = offsets + (field * 3 + plane) * (bands + 1)
+                  let list = entries + 6 * s0 + plane * 2 * (s1 - s0)
+                  scatterBand(
+                    level: l, plane: plane, heights: (h0, h1), x: x, dy: dy,
+                    rows: UnsafePointer(list + o[band]), count: o[band + 1] - o[band],
+                    productGradients: productGradients, accumulator: a)
+                  // Add the band's channel-last sums into the NCHW gradient of this plane,
+                  // in blocks of texels so that both sides stay in L1.
+                  let gp = grad + (field * 3 + plane) * c * r * r
+                  var t0 = h0 * r
+                  while t0 < h1 * r {
+                    let t1 = min(h1 * r, t0 + 64)
+                    for ch in 0..<c {
+                      let gc = gp + ch * r * r
+                      let ac = a + ch
+                      for t in t0..<t1 { gc[t] += ac[(t - h0 * r) * c] }
+                    }
+                    t0 = t1
+                  }
+                  task += lanes
+                }
               }
             }
           }
@@ -263,21 +354,20 @@ extension TriplaneEncoding {
     }
   }
 
-  /// Accumulates one plane's dL/dtexel for the texel rows `heights` (channel-last: those
-  /// rows of the R*R x C accumulator are overwritten, the others untouched) over rows
-  /// `rows` of the input (indices into `order` when given, else row numbers), in that
-  /// order. (Reading the next row's corners ahead, as forward does, measured slower here.)
+  /// Accumulates one plane's dL/dtexel for the texel rows `heights` into `a`, a
+  /// channel-last accumulator of those rows only (zeroed here first), over the input rows
+  /// listed in `rows` (in that order).
   @inline(__always)
-  private func scatterPlane(
+  private func scatterBand(
     level l: Int, plane: Int, heights: (Int, Int), x: UnsafePointer<Float>,
-    dy: UnsafePointer<Float>,
-    rows: (Int, Int), order: UnsafePointer<Int>?, productGradients: UnsafePointer<Float>?,
-    accumulator a: UnsafeMutablePointer<Float>
+    dy: UnsafePointer<Float>, rows: UnsafePointer<Int>, count: Int,
+    productGradients: UnsafePointer<Float>?, accumulator a: UnsafeMutablePointer<Float>
   ) {
     let c = options.channels
     let geo = geometry[l]
     let r = geo.resolution
-    (a + heights.0 * r * c).update(repeating: 0, count: (heights.1 - heights.0) * r * c)
+    a.update(repeating: 0, count: (heights.1 - heights.0) * r * c)
+    let first = heights.0 * r
     @inline(__always)
     func inBand(_ h: Int) -> Bool { h >= heights.0 && h < heights.1 }
     let (ia, ib) = Self.planeAxisIndices(plane)
@@ -286,21 +376,26 @@ extension TriplaneEncoding {
     let concatOffset = options.aggregation == .concat ? plane * c : 0
     let mean = options.aggregation == .mean
     @inline(__always)
-    func sampleRow(_ i: Int) -> (Int, Bilinear) {
-      let row = order?[i] ?? i
-      let p = x + row * inputDim + pointOffset
-      return (
-        row, Bilinear(geo.sample(p[ia], axis: ia), geo.sample(p[ib], axis: ib), resolution: r)
-      )
-    }
-    for i in rows.0..<rows.1 {
-      let (row, s) = sampleRow(i)
-      let g: UnsafePointer<Float> =
-        productGradients.map { $0 + row * gWidth + (l * 3 + plane) * c }
+    func upstream(_ row: Int) -> UnsafePointer<Float> {
+      productGradients.map { $0 + row * gWidth + (l * 3 + plane) * c }
         ?? dy + row * outputDim + levelOffset(l) + concatOffset
+    }
+    for i in 0..<count {
+      if i + Self.lookahead < count {
+        // The listed rows skip through x and dy: start their reads early.
+        let ahead = rows[i + Self.lookahead]
+        lamina_prefetch(x + ahead * inputDim)
+        let g = upstream(ahead)
+        lamina_prefetch(g)
+        lamina_prefetch(g + c - 1)
+      }
+      let row = rows[i]
+      let p = x + row * inputDim + pointOffset
+      let s = Bilinear(geo.sample(p[ia], axis: ia), geo.sample(p[ib], axis: ib), resolution: r)
+      let g = upstream(row)
       @inline(__always)
       func add(_ texel: Int, _ w: Float) {
-        let t = a + texel * c
+        let t = a + (texel - first) * c
         if mean {
           for k in 0..<c { t[k] += (g[k] / 3) * w }
         } else {

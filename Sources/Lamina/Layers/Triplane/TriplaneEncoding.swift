@@ -1,3 +1,5 @@
+import CLaminaKernels
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -28,8 +30,9 @@
 /// floor(i) + 1 with weights `1 - (i - floor(i))` and `i - floor(i)`, combined as
 /// `fma(se, w_se, fma(sw, w_sw, fma(ne, w_ne, nw * w_nw)))`: PyTorch's x86 CPU kernels (its
 /// AVX2 and AVX-512 builds, which any recent x86 CPU runs) are compiled with FMA
-/// contraction, and plain multiply-adds would differ from them in the last bit (see
-/// `fusedMultiplyAdd`). Outside the box, `"zeros"` padding reads 0 for every texel off the
+/// contraction, and plain multiply-adds would differ from them in the last bit. On CPUs
+/// with AVX2 and FMA the sampling runs C kernels with true FMAs; elsewhere each FMA is
+/// emulated in Double (see `fusedMultiplyAdd` and `usesFMAKernels`). Outside the box, `"zeros"` padding reads 0 for every texel off the
 /// grid (features fade to 0 within one texel and are exactly 0 beyond; NaN coordinates give
 /// 0), `"border"` clamps the texel coordinate to [0, R - 1] (NaN clamps to 0), and the input
 /// gradient on a clamped axis is 0 (also exactly on the clamp, as PyTorch's kernel does).
@@ -40,11 +43,12 @@
 /// `checkFieldIndices(_:count:)` (or `Model.checkTriplaneInput`) first to reject such input
 /// with an error instead. The gradient with respect to the index column is 0.
 ///
-/// **Backward** adds dL/dplanes by a scatter whose work is split by plane: each task owns
-/// the texels of one (level, field, plane), or of half a plane's rows when there is one
-/// field, and visits its points in row order, so every texel's sum is
-/// formed in one fixed order and the result is bit-identical run to run and whatever the
-/// thread count (the same as a single-threaded scatter). dL/dx is the exact derivative of
+/// **Backward** adds dL/dplanes by a scatter whose work is split by plane region: each
+/// task owns the texels of one band of texel rows of one (level, field, plane) (16 rows at
+/// R 128, C 16, so a band's accumulator stays in L2; see `bandShift`) and visits the points
+/// touching its band in row order, so every texel's sum is formed in one fixed order and
+/// the result is bit-identical run to run and whatever the thread count (the same as a
+/// single-threaded scatter). dL/dx is the exact derivative of
 /// the bilinear weights, so `Model.inputGradient` gives exact normals.
 ///
 /// **Passing the field index on.** Built with `passesFieldIndex` (only with `fields` > 1),
@@ -63,6 +67,14 @@ public final class TriplaneEncoding: Layer {
   let geometry: [LevelGeometry]
   /// Scratch for channel-last copies of the planes and for backward's work arrays.
   let scratch = ScratchPool()
+  /// Whether sampling runs the AVX2/FMA kernels (`CLaminaKernels`): true on CPUs that have
+  /// them. They give PyTorch's rounding exactly; the baseline x86-64 path emulates each
+  /// fused multiply-add in Double, which differs from a true one in about 2^-29 of cases
+  /// (see `fusedMultiplyAdd`). Tests turn it off to compare the two paths.
+  var usesFMAKernels = TriplaneEncoding.cpuHasFMA
+
+  /// Whether this CPU runs the AVX2/FMA kernels (checked once).
+  static let cpuHasFMA = lamina_cpu_has_avx2_fma() != 0
 
   /// An encoding whose planes all hold `options.resolvedInitMean`; call `initialize(rng:)`
   /// to draw them. Throws `.invalidArgument` for settings out of range (see
@@ -191,12 +203,42 @@ public final class TriplaneEncoding: Layer {
         let end = min(n, start + Self.rowsPerTask)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * c + 1) { tmp in
           for r in start..<end {
+            if r + Self.lookahead < end {
+              prefetchRow(x + (r + Self.lookahead) * inputDim, sources)
+            }
             let yr = y + r * outputDim
             if passesFieldIndex { yr[0] = x[r * inputDim] }
             forwardRow(x + r * inputDim, yr + featureOffset, sources, tmp.baseAddress!)
           }
         }
       }
+    }
+  }
+
+  /// Rows ahead whose corners the sampling loops prefetch: the texels of a row are random
+  /// reads over planes larger than L2 (3 MB at R 128, C 16), and without the hint each row
+  /// waits for its twelve corners in turn.
+  static let lookahead = 8
+
+  /// Starts loading the corners row `xr` will read from the channel-last sources (a hint:
+  /// changes no value).
+  @inline(__always)
+  func prefetchRow(_ xr: UnsafePointer<Float>, _ sources: [PlaneSource]) {
+    var field = 0
+    var p = xr
+    if options.fields > 1 {
+      field = fieldIndex(xr[0])
+      guard field >= 0 else { return }
+      p = xr + 1
+    }
+    for l in 0..<levels.count where sources[l].channelLast {
+      let g = geometry[l]
+      let axes = (g.sample(p[0], axis: 0), g.sample(p[1], axis: 1), g.sample(p[2], axis: 2))
+      let r = g.resolution
+      let source = sources[l]
+      source.prefetch(plane: field * 3, Bilinear(axes.0, axes.1, resolution: r))
+      source.prefetch(plane: field * 3 + 1, Bilinear(axes.0, axes.2, resolution: r))
+      source.prefetch(plane: field * 3 + 2, Bilinear(axes.1, axes.2, resolution: r))
     }
   }
 
@@ -363,10 +405,14 @@ public final class TriplaneEncoding: Layer {
             let dest = buffer + offsets[l]
             Self.channelLast(values[l], into: dest, planes: planes, channels: c, texels: r * r)
             sources.append(
-              PlaneSource(base: UnsafePointer(dest), channelLast: true, resolution: r, channels: c))
+              PlaneSource(
+                base: UnsafePointer(dest), channelLast: true, resolution: r, channels: c,
+                fma: usesFMAKernels))
           } else {
             sources.append(
-              PlaneSource(base: values[l], channelLast: false, resolution: r, channels: c))
+              PlaneSource(
+                base: values[l], channelLast: false, resolution: r, channels: c,
+                fma: usesFMAKernels))
           }
         }
         return body(sources)
@@ -526,6 +572,8 @@ struct PlaneSource {
   let resolution: Int
   /// Features per texel.
   let channels: Int
+  /// Whether to use the AVX2/FMA kernels (see `TriplaneEncoding.usesFMAKernels`).
+  let fma: Bool
 
   /// The C features of plane `plane` at `s`, off-grid corners reading 0, as PyTorch's CPU
   /// kernel computes them: fma(se, w_se, fma(sw, w_sw, fma(ne, w_ne, nw * w_nw))).
@@ -540,6 +588,10 @@ struct PlaneSource {
       let p1 = p + (s.valid.1 ? s.texel.1 : rr) * c
       let p2 = p + (s.valid.2 ? s.texel.2 : rr) * c
       let p3 = p + (s.valid.3 ? s.texel.3 : rr) * c
+      if fma {
+        lamina_bilinear_fma(p0, p1, p2, p3, c, out, w0, w1, w2, w3)
+        return
+      }
       var k = 0
       let (v0, v1, v2, v3) = (
         SIMD8(repeating: w0), SIMD8(repeating: w1), SIMD8(repeating: w2), SIMD8(repeating: w3)
@@ -553,7 +605,7 @@ struct PlaneSource {
         k += 8
       }
       while k < c {
-        out[k] = interpolate(p0[k], p1[k], p2[k], p3[k], s.weight)
+        out[k] = interpolate(p0[k], p1[k], p2[k], p3[k], s.weight, fma: false)
         k += 1
       }
     } else {
@@ -564,9 +616,28 @@ struct PlaneSource {
         let a1: Float = s.valid.1 ? q[s.texel.1] : 0
         let a2: Float = s.valid.2 ? q[s.texel.2] : 0
         let a3: Float = s.valid.3 ? q[s.texel.3] : 0
-        out[k] = interpolate(a0, a1, a2, a3, s.weight)
+        out[k] = interpolate(a0, a1, a2, a3, s.weight, fma: fma)
       }
     }
+  }
+
+  /// Prefetches the first and last channel of the four corners (channel-last sources
+  /// only): with C = 16 and the copies cache-line aligned, each corner is one line.
+  @inline(__always)
+  func prefetch(plane: Int, _ s: Bilinear) {
+    let rr = resolution * resolution
+    let c = channels
+    let p = base + plane * (rr + 1) * c
+    @inline(__always)
+    func fetch(_ valid: Bool, _ texel: Int) {
+      let q = p + (valid ? texel : rr) * c
+      lamina_prefetch(q)
+      lamina_prefetch(q + c - 1)
+    }
+    fetch(s.valid.0, s.texel.0)
+    fetch(s.valid.1, s.texel.1)
+    fetch(s.valid.2, s.texel.2)
+    fetch(s.valid.3, s.texel.3)
   }
 
   /// The sum of the first channel of the four corners (off-grid corners read the zero row);
@@ -608,13 +679,18 @@ struct PlaneSource {
       let (vw, ve, vn, vs) = (
         SIMD8(repeating: fw), SIMD8(repeating: fe), SIMD8(repeating: fn), SIMD8(repeating: fs)
       )
+      // With the FMA kernel the values of every channel are written here (the scalar tail
+      // below writes the same values again).
+      if fma { lamina_bilinear_fma(p0, p1, p2, p3, c, out, w0, w1, w2, w3) }
       while k + 8 <= c {
         let (a0, a1, a2, a3) = (load8(p0 + k), load8(p1 + k), load8(p2 + k), load8(p3 + k))
-        var r = a0 * v0
-        r = fusedMultiplyAdd(a1, v1, r)
-        r = fusedMultiplyAdd(a2, v2, r)
-        r = fusedMultiplyAdd(a3, v3, r)
-        UnsafeMutableRawPointer(out + k).storeBytes(of: r, as: SIMD8<Float>.self)
+        if !fma {
+          var r = a0 * v0
+          r = fusedMultiplyAdd(a1, v1, r)
+          r = fusedMultiplyAdd(a2, v2, r)
+          r = fusedMultiplyAdd(a3, v3, r)
+          UnsafeMutableRawPointer(out + k).storeBytes(of: r, as: SIMD8<Float>.self)
+        }
         let gw = vs * (a1 - a0) + vn * (a3 - a2)
         UnsafeMutableRawPointer(dw + k).storeBytes(of: gw, as: SIMD8<Float>.self)
         let gh = ve * (a2 - a0) + vw * (a3 - a1)
@@ -633,18 +709,21 @@ struct PlaneSource {
       let a1 = value(k, s.texel.1, s.valid.1)
       let a2 = value(k, s.texel.2, s.valid.2)
       let a3 = value(k, s.texel.3, s.valid.3)
-      out[k] = interpolate(a0, a1, a2, a3, s.weight)
+      out[k] = interpolate(a0, a1, a2, a3, s.weight, fma: fma)
       dw[k] = fs * (a1 - a0) + fn * (a3 - a2)
       dh[k] = fe * (a2 - a0) + fw * (a3 - a1)
     }
   }
 }
 
-/// fma(nw, w.0, ...) chained as PyTorch's kernel does (see `PlaneSource.gather`).
+/// fma(nw, w.0, ...) chained as PyTorch's kernel does (see `PlaneSource.gather`): by the
+/// C kernel (a true FMA) when `fma`, else emulated.
 @inline(__always)
 func interpolate(
-  _ a0: Float, _ a1: Float, _ a2: Float, _ a3: Float, _ w: (Float, Float, Float, Float)
+  _ a0: Float, _ a1: Float, _ a2: Float, _ a3: Float, _ w: (Float, Float, Float, Float),
+  fma: Bool
 ) -> Float {
+  if fma { return lamina_interpolate_fma(a0, a1, a2, a3, w.0, w.1, w.2, w.3) }
   var r = a0 * w.0
   r = fusedMultiplyAdd(a1, w.1, r)
   r = fusedMultiplyAdd(a2, w.2, r)
