@@ -133,10 +133,12 @@ if [ ! -d "$modules" ]; then
 elif ! command -v swiftc >/dev/null 2>&1; then
   bad "swiftc not found"
 else
+  # Every C module of the package (CLaminaABI, CBLAS, CLaminaKernels, ...), since the
+  # Lamina module's interface names the ones it imports.
+  maps=()
+  for m in Sources/C*/module.modulemap; do maps+=(-Xcc "-fmodule-map-file=$m"); done
   # shellcheck disable=SC2046
-  if swiftc -typecheck -module-name LaminaC Sources/LaminaC/*.swift -I "$modules" \
-       -Xcc -fmodule-map-file=Sources/CLaminaABI/module.modulemap \
-       -Xcc -fmodule-map-file=Sources/CBLAS/module.modulemap \
+  if swiftc -typecheck -module-name LaminaC Sources/LaminaC/*.swift -I "$modules" "${maps[@]}" \
        $(pkg-config --cflags openblas | sed 's/-I/-Xcc -I/g') \
        -emit-clang-header-path "$gen" >"$work/swiftc.log" 2>&1; then
     python3 - "$work/header.i" "$gen" "$work/exports.txt" <<'PY' || fail=1
