@@ -80,7 +80,8 @@ if ldd "$real" | grep -i 'libswift'; then
 else
   ok "ldd lists no libswift*"
 fi
-if ldd "$real" | grep -q 'not found'; then bad "unresolved dependencies:"; ldd "$real" | grep 'not found' >&2; fi
+# Captured first: `ldd | grep -q` under pipefail fails when grep exits early (SIGPIPE).
+if grep -q 'not found' <<<"$(ldd "$real")"; then bad "unresolved dependencies:"; ldd "$real" | grep 'not found' >&2; fi
 readelf -d "$real" | sed -n 's/.*(NEEDED).*\[\(.*\)\].*/\1/p' >"$work/needed.txt"
 while read -r need; do
   case "$need" in

@@ -48,7 +48,10 @@ if ( cd "$tmp" && ./quickstart-pkgconfig ); then
 else
   bad "quickstart built with pkg-config failed"
 fi
-if ldd "$tmp/quickstart-pkgconfig" | grep -q "$prefix/lib/liblamina.so.0"; then :; else
+# ldd's output is captured first: with pipefail, `ldd | grep -q` fails whenever grep exits on
+# its first match before ldd has finished writing (SIGPIPE), which made this check flaky.
+linked="$(ldd "$tmp/quickstart-pkgconfig")"
+if grep -q "$prefix/lib/liblamina.so.0" <<<"$linked"; then :; else
   bad "pkg-config build does not load the installed library:"; ldd "$tmp/quickstart-pkgconfig" >&2
 fi
 unset PKG_CONFIG_PATH
