@@ -131,13 +131,15 @@ final class WorkerPool: @unchecked Sendable {
     let job = (claim.load(ordering: .relaxed) >> WorkerPool.indexBits) &+ 1
     claim.store(job << WorkerPool.indexBits, ordering: .releasing)
     signal.wrappingAdd(1, ordering: .sequentiallyConsistent)
-    if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+    let asleep = sleepers.load(ordering: .sequentiallyConsistent)
+    if asleep > 0 {
       pthread_mutex_lock(mutex)
       pthread_cond_broadcast(condition)
       pthread_mutex_unlock(mutex)
     }
     let start = WorkerPool.nanoseconds()
-    work()
+    let ran = work()
+    noteHelp(missed: ran == count && asleep == 0)
     if pending.load(ordering: .acquiring) != 0 {
       // Tasks other threads claimed are still running.
       let ownEnd = WorkerPool.nanoseconds()
@@ -196,6 +198,32 @@ final class WorkerPool: @unchecked Sendable {
   /// stop competing for the cores. The tasks, and so the results, are the same either way.
   private func noteWait(_ wait: Int, ownWork: Int) {
     guard wait > WorkerPool.stallNanoseconds, wait > 2 * ownWork else { return }
+    backOff()
+  }
+
+  /// Calls in a row in which the caller ran every task although no worker was asleep
+  /// (owner only, under `busy`).
+  private var misses = 0
+  /// Calls in a row missed this often mean the workers are not getting a core.
+  static let missesBeforeBackOff = 3
+
+  /// Backs off when spinning workers keep missing calls: on a busy machine they are
+  /// preempted more often than not, and a worker that is scheduled on the caller's own core
+  /// only takes time from it. Backing off lets them go to sleep.
+  private func noteHelp(missed: Bool) {
+    guard missed else {
+      misses = 0
+      return
+    }
+    misses += 1
+    if misses >= WorkerPool.missesBeforeBackOff {
+      misses = 0
+      backOff()
+    }
+  }
+
+  /// Starts a back-off period (see `noteWait`).
+  private func backOff() {
     let now = WorkerPool.nanoseconds()
     stalls = now - lastStall < 2 * WorkerPool.maxBackOffNanoseconds ? min(stalls + 1, 16) : 1
     lastStall = now
@@ -205,7 +233,9 @@ final class WorkerPool: @unchecked Sendable {
   }
 
   /// Claims and runs tasks of the current job until none are left.
-  private func work() {
+  @discardableResult
+  private func work() -> Int {
+    var ran = 0
     var word = claim.load(ordering: .acquiring)
     while true {
       let index = Int(word & WorkerPool.indexMask)
@@ -213,7 +243,7 @@ final class WorkerPool: @unchecked Sendable {
       let count = taskCount.load(ordering: .relaxed)
       let context = contextAddress.load(ordering: .relaxed)
       let task = taskAddress.load(ordering: .relaxed)
-      guard index < count else { return }
+      guard index < count else { return ran }
       let (exchanged, current) = claim.compareExchange(
         expected: word, desired: word + 1, ordering: .acquiringAndReleasing)
       guard exchanged else {
@@ -224,6 +254,7 @@ final class WorkerPool: @unchecked Sendable {
         unsafeBitCast(task, to: PoolTask.self)(context, index)
       }
       pending.wrappingSubtract(1, ordering: .releasing)
+      ran += 1
       word = claim.load(ordering: .acquiring)
     }
   }
