@@ -15,14 +15,17 @@ import Synchronization
 /// Why not Dispatch: `DispatchQueue.concurrentPerform` copies its block onto the heap on
 /// every call, which the steady-state allocation rule forbids in a warm training step, and
 /// its hand-off costs more than a 256 x 64 x 64 product saves. Here a call stores a pointer
-/// to the caller's closure, bumps a counter the workers watch, and every thread claims task
-/// indices with a compare-and-swap until none are left; nothing is allocated.
+/// to the caller's job (a `PoolJob` struct on its stack) and a C function pointer, bumps a
+/// counter the workers watch, and every thread claims task indices with a compare-and-swap
+/// until none are left; nothing is allocated. (A Swift closure cannot cross threads without
+/// `withoutActuallyEscaping`, which allocates; the closure entry point serves cold paths.)
 ///
 /// Rules: one caller owns the pool at a time. A call that finds it owned (a second user
 /// thread, or a task calling `run` again from inside the pool) runs its tasks one after
 /// another on its own thread, so nesting never deadlocks and results are the same. Tasks are
-/// claimed dynamically, so a core held by another process slows the pool down but never
-/// stalls it: the caller keeps claiming tasks until none are left.
+/// claimed dynamically: a worker that is not running costs nothing unless it was preempted
+/// holding a task, which the caller must wait out; then, or when spinning workers keep
+/// missing calls, the pool backs off to the caller alone for a while (`noteWait`).
 ///
 /// Idle workers spin for `spinNanoseconds` (so the next product of the same training step
 /// finds them awake), then sleep on a condition variable, so an idle process costs no CPU.
