@@ -178,11 +178,14 @@ final class WorkerPool: @unchecked Sendable {
   }
 
   /// Waits longer than this, and than twice the caller's own share, mean a worker lost its
-  /// core in the middle of a task.
-  static let stallNanoseconds = 50_000
-  /// First and longest back-off after a stall.
-  static let firstBackOffNanoseconds = 20_000_000
-  static let maxBackOffNanoseconds = 1_000_000_000
+  /// core in the middle of a task (a time slice is milliseconds; shorter hiccups, which an
+  /// idle machine has too, are not worth giving up the second core for).
+  static let stallNanoseconds = 500_000
+  /// First and longest back-off after a stall: short, so that a machine that becomes idle
+  /// again gets the workers back within a few steps, and a stalled probe (one time slice,
+  /// a few ms) costs a loaded machine a few percent.
+  static let firstBackOffNanoseconds = 2_000_000
+  static let maxBackOffNanoseconds = 64_000_000
 
   /// Stalls in a row, each within twice `maxBackOffNanoseconds` of the one before, and when
   /// the last one was (owner only, under `busy`).
@@ -196,8 +199,8 @@ final class WorkerPool: @unchecked Sendable {
   /// a worker is preempted for a whole time slice (milliseconds) in the middle of its block,
   /// and the caller, which needs that block, waits it out: measured on the shared 2-core
   /// machine, a small MLP's step took 250 us instead of 160 us serial. After such a wait the
-  /// pool runs calls on the caller alone for a while (20 ms, doubling for each further
-  /// stall within 2 s of the last, up to 1 s), during which the workers go to sleep and
+  /// pool runs calls on the caller alone for a while (2 ms, doubling for each further
+  /// stall within 128 ms of the last, up to 64 ms), during which the workers go to sleep and
   /// stop competing for the cores. The tasks, and so the results, are the same either way.
   private func noteWait(_ wait: Int, ownWork: Int) {
     guard wait > WorkerPool.stallNanoseconds, wait > 2 * ownWork else { return }
@@ -208,7 +211,7 @@ final class WorkerPool: @unchecked Sendable {
   /// (owner only, under `busy`).
   private var misses = 0
   /// Calls in a row missed this often mean the workers are not getting a core.
-  static let missesBeforeBackOff = 3
+  static let missesBeforeBackOff = 32
 
   /// Backs off when spinning workers keep missing calls: on a busy machine they are
   /// preempted more often than not, and a worker that is scheduled on the caller's own core
