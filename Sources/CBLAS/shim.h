@@ -8,4 +8,20 @@
 void sgelsd_(const int *m, const int *n, const int *nrhs, float *a, const int *lda, float *b,
              const int *ldb, float *s, const float *rcond, int *rank, float *work,
              const int *lwork, int *iwork, int *info);
+
+/// glibc's sched_getaffinity under another name: its declaration in <sched.h> needs
+/// _GNU_SOURCE, which Swift's Glibc module is not built with. `mask` is a cpu_set_t.
+extern int lamina_sched_getaffinity(int pid, unsigned long size, void *mask)
+    __asm__("sched_getaffinity");
+
+/// A spin-wait hint to the core (x86 `pause`, Arm `yield`) for Lamina's worker pool, so a
+/// spinning thread yields its pipeline to a hyper-threaded sibling. Here because Swift
+/// cannot call the compiler builtin, and `_mm_pause` is not inlined in debug builds.
+static inline void lamina_spin_hint(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
 #endif

@@ -26,8 +26,17 @@ final class BLASTests: XCTestCase {
 
   func testSplitPlans() throws {
     // Small products stay whole; large ones split over rows, or columns when C has few rows.
-    XCTAssertNil(BLAS.split(m: 256, n: 64, k: 64))
-    XCTAssertNil(BLAS.split(m: 512, n: 64, k: 64), "the allocation test's size stays whole")
+    XCTAssertNil(BLAS.split(m: 128, n: 64, k: 64))
+    XCTAssertNil(BLAS.split(m: 2, n: 64, k: 64), "a one-row predict never reaches the pool")
+    // A small MLP's training products (batch 256, width 64) split in two.
+    let small = try XCTUnwrap(BLAS.split(m: 256, n: 64, k: 64))
+    XCTAssertEqual(small.axis, .rows)
+    XCTAssertEqual(small.blocks, 2)
+    let gradient = try XCTUnwrap(BLAS.split(m: 64, n: 64, k: 256))
+    XCTAssertEqual(gradient.axis, .columns, "C small, k short: narrow column blocks")
+    XCTAssertEqual(gradient.blocks, 2)
+    XCTAssertEqual(gradient.size, BLAS.blockColumns)
+    XCTAssertEqual(BLAS.split(m: 512, n: 64, k: 64)?.blocks, 4)
     let rows = try XCTUnwrap(BLAS.split(m: 4096, n: 256, k: 256))
     XCTAssertEqual(rows.axis, .rows)
     XCTAssertEqual(rows.blocks, BLAS.maxBlocks)
@@ -42,8 +51,13 @@ final class BLASTests: XCTestCase {
     XCTAssertEqual(inner.axis, .inner)
     XCTAssertEqual(inner.blocks, BLAS.maxInnerBlocks)
     XCTAssertEqual(inner.size * inner.blocks, 65536)
-    XCTAssertNil(BLAS.split(m: 64, n: 64, k: 1500), "too small every way")
-    XCTAssertNil(BLAS.split(m: 200, n: 200, k: 200), "fewer than two row blocks, k short")
+    XCTAssertNil(BLAS.split(m: 64, n: 63, k: 250), "too small every way")
+    XCTAssertNil(BLAS.split(m: 200, n: 40, k: 200), "fewer than two blocks of anything")
+    let narrow = try XCTUnwrap(BLAS.split(m: 200, n: 200, k: 200))
+    XCTAssertEqual(narrow.axis, .columns, "fewer than two row blocks, k short")
+    XCTAssertEqual(narrow.size % BLAS.blockColumns, 0)
+    XCTAssertGreaterThanOrEqual(narrow.size * narrow.blocks, 200)
+    XCTAssertLessThan(narrow.size * (narrow.blocks - 1), 200)
     // Odd sizes: the blocks cover the dimension exactly once, the last one shorter.
     for m in [2 * BLAS.blockRows + 1, 1000, 4097] {
       let plan = try XCTUnwrap(BLAS.split(m: m, n: 64, k: 4096), "m \(m)")

@@ -6,9 +6,9 @@
 **
 ** OpenBLAS's multi-threaded sgemm driver mallocs a job buffer on every threaded call; Lamina
 ** sets OpenBLAS to one thread itself, so the test runs with the environment as it finds it
-** (no OPENBLAS_NUM_THREADS) and checks that too. Large products, B-spline KAN layers and
-** tri-plane encodings hand big calls to Dispatch's concurrentPerform, which copies a block
-** per call; the sizes here are small enough to run on the calling thread.
+** (no OPENBLAS_NUM_THREADS) and checks that too. Lamina's own parallel work runs on its
+** worker pool (Support/WorkerPool.swift), which allocates nothing per call: the MLP's
+** 512 x 64 x 64 products here are split and handed to it, so the pool is checked too.
 */
 #define _GNU_SOURCE
 #define _DEFAULT_SOURCE

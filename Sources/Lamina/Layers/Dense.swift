@@ -60,20 +60,48 @@ public final class Dense: Layer {
     }
     let (inp, out) = (inputDim, outputDim)
     weight.value.withUnsafeBufferPointer { wb in
-      let w = wb.baseAddress!
       withBias { b in
         // The product, plus the bias and activation passes over each output.
-        BLAS.forEachRowBlock(m: n, rowWork: out * (inp + 2 * BLAS.elementWork)) { start, rows in
-          let zb = z + start * out
-          if let b {
-            for r in 0..<rows { (zb + r * out).update(from: b, count: out) }
-          }
-          BLAS.call(
-            false, true, rows, out, inp, 1, x + start * inp, inp, w, inp, b == nil ? 0 : 1, zb,
-            out)
-          if let activation, let a { activation.forward(zb, a + start * out, count: rows) }
+        var job = ForwardBlocks(
+          x: x, z: z, w: wb.baseAddress!, b: b, activation: activation, a: a, inp: inp, out: out,
+          m: n, size: n)
+        if let plan = BLAS.rowBlocks(m: n, rowWork: out * (inp + 2 * BLAS.elementWork)) {
+          job.size = plan.size
+          Parallel.run(plan.blocks, &job)
+        } else {
+          job.run(0)
         }
       }
+    }
+  }
+
+  /// The fused forward pass over blocks of `size` rows, as a pool job.
+  private struct ForwardBlocks: PoolJob {
+    let x: UnsafePointer<Float>
+    let z: UnsafeMutablePointer<Float>
+    let w: UnsafePointer<Float>
+    let b: UnsafePointer<Float>?
+    let activation: ActivationLayer?
+    let a: UnsafeMutablePointer<Float>?
+    let inp: Int
+    let out: Int
+    let m: Int
+    var size: Int
+
+    static let task: PoolTask = { context, block in
+      context.assumingMemoryBound(to: ForwardBlocks.self).pointee.run(block)
+    }
+
+    func run(_ block: Int) {
+      let start = block * size
+      let rows = min(size, m - start)
+      let zb = z + start * out
+      if let b {
+        for r in 0..<rows { (zb + r * out).update(from: b, count: out) }
+      }
+      BLAS.call(
+        false, true, rows, out, inp, 1, x + start * inp, inp, w, inp, b == nil ? 0 : 1, zb, out)
+      if let activation, let a { activation.forward(zb, a + start * out, count: rows) }
     }
   }
 
@@ -190,10 +218,13 @@ public final class Dense: Layer {
   ) {
     guard n > 0 else { return }
     let (inp, out) = (inputDim, outputDim)
-    BLAS.forEachRowBlock(m: n, rowWork: out * BLAS.elementWork) { start, rows in
-      let offset = start * out
-      activation.backward(
-        z + offset, a + offset, da + offset, dz + offset, count: rows, parameterGradients: false)
+    var job = ActivationBackwardBlocks(
+      activation: activation, z: z, a: a, da: da, dz: dz, out: out, m: n, size: n)
+    if let plan = BLAS.rowBlocks(m: n, rowWork: out * BLAS.elementWork) {
+      job.size = plan.size
+      Parallel.run(plan.blocks, &job)
+    } else {
+      job.run(0)
     }
     if parameterGradients { addParameterGradients(x, dz, count: n) }
     if let dx {
@@ -202,6 +233,29 @@ public final class Dense: Layer {
           transA: false, transB: false, m: n, n: inp, k: out, alpha: 1, dz, lda: out,
           w.baseAddress!, ldb: inp, beta: 0, dx, ldc: inp)
       }
+    }
+  }
+
+  /// The activation's backward pass over blocks of `size` rows, as a pool job.
+  private struct ActivationBackwardBlocks: PoolJob {
+    let activation: ActivationLayer
+    let z: UnsafePointer<Float>
+    let a: UnsafePointer<Float>
+    let da: UnsafePointer<Float>
+    let dz: UnsafeMutablePointer<Float>
+    let out: Int
+    let m: Int
+    var size: Int
+
+    static let task: PoolTask = { context, block in
+      context.assumingMemoryBound(to: ActivationBackwardBlocks.self).pointee.run(block)
+    }
+
+    func run(_ block: Int) {
+      let offset = block * size * out
+      let rows = min(size, m - block * size)
+      activation.backward(
+        z + offset, a + offset, da + offset, dz + offset, count: rows, parameterGradients: false)
     }
   }
 

@@ -128,7 +128,7 @@ public final class Model {
   static let predictTasks = 8
 
   /// Rows per chunk when a plain MLP predicts a large batch chunk-parallel: as many as keep
-  /// every product and activation pass of a chunk under BLAS's split size, so a chunk runs
+  /// every product and activation pass of a chunk under `BLAS.chunkWork`, so a chunk runs
   /// whole on one thread and stays in its cache, instead of each layer splitting its own
   /// product (which left the narrow first and last layers of a 3-64-64-1 net on one
   /// thread). Nil for models with other layers (those parallelise themselves) or products
@@ -143,7 +143,7 @@ public final class Model {
         return nil
       }
     }
-    let rows = min(chunkRows, (BLAS.splitWork - 1) / widestWork)
+    let rows = min(chunkRows, (BLAS.chunkWork - 1) / widestWork)
     return rows >= 64 ? rows : nil
   }
 
@@ -155,15 +155,34 @@ public final class Model {
   ) {
     let chunks = (n + rows - 1) / rows
     let tasks = min(Model.predictTasks, chunks)
-    let chunksPerTask = (chunks + tasks - 1) / tasks
-    Parallel.run(tasks, work: 1, threshold: 0) { task in
+    var job = PredictTasks(
+      model: self, x: x, y: y, n: n, rows: rows, chunksPerTask: (chunks + tasks - 1) / tasks)
+    Parallel.run(tasks, &job)
+  }
+
+  /// `predictInParallel`'s tasks, as a pool job: task i predicts chunks
+  /// `i * chunksPerTask ..< (i + 1) * chunksPerTask`.
+  private struct PredictTasks: PoolJob {
+    let model: Model
+    let x: UnsafePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    let n: Int
+    let rows: Int
+    let chunksPerTask: Int
+
+    static let task: PoolTask = { context, task in
+      context.assumingMemoryBound(to: PredictTasks.self).pointee.run(task)
+    }
+
+    func run(_ task: Int) {
       let first = task * chunksPerTask * rows
       guard first < n else { return }
       let count = min(chunksPerTask * rows, n - first)
+      let (rows, widest) = (self.rows, model.widest)
       withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * rows * widest) { scratch in
-        predictChunks(
-          x + first * inputDim, count: count, rows: rows, a: scratch.baseAddress!,
-          b: scratch.baseAddress! + rows * widest, into: y + first * outputDim)
+        model.predictChunks(
+          x + first * model.inputDim, count: count, rows: rows, a: scratch.baseAddress!,
+          b: scratch.baseAddress! + rows * widest, into: y + first * model.outputDim)
       }
     }
   }

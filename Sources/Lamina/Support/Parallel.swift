@@ -1,20 +1,25 @@
-import Dispatch
-
 /// Runs a fixed set of tasks, on several threads only when the work pays for it.
 enum Parallel {
-  /// Runs `body(0 ..< count)`: through Dispatch's `concurrentPerform` when there is more
-  /// than one task and `work` is at least `threshold`, otherwise one task after another on
-  /// the calling thread. The tasks are the same either way, so a caller that splits its work
+  /// Runs `body(0 ..< count)`: on the process's `WorkerPool` when there is more than one
+  /// task and `work` is at least `threshold`, otherwise one task after another on the
+  /// calling thread. The tasks are the same either way, so a caller that splits its work
   /// into fixed tasks and reduces them in a fixed order gets the same bits on any thread
-  /// count. Below the threshold, handing tasks to other threads costs more than it saves,
-  /// and Dispatch copies a block onto the heap for every `concurrentPerform`, so small calls
-  /// stay free of allocation.
+  /// count. The pool allocates nothing per call; the threshold is where handing tasks to
+  /// another thread (a few microseconds) stops paying.
   @inline(__always)
   static func run(_ count: Int, work: Int, threshold: Int, _ body: (Int) -> Void) {
     if count > 1 && work >= threshold {
-      DispatchQueue.concurrentPerform(iterations: count, execute: body)
+      WorkerPool.shared.run(count, body)
     } else {
       for task in 0..<count { body(task) }
     }
+  }
+
+  /// Runs `job`'s tasks 0 ..< count on the process's `WorkerPool` (serially when it is
+  /// busy or backing off); allocates nothing. Callers decide from their fixed task plan
+  /// whether to split at all.
+  @inline(__always)
+  static func run<Job: PoolJob>(_ count: Int, _ job: inout Job) {
+    WorkerPool.shared.run(count, &job)
   }
 }

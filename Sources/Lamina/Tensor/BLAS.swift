@@ -8,7 +8,7 @@ import CBLAS
 /// (256 x 64 x 64) over every core. So before its first BLAS call Lamina sets OpenBLAS to
 /// one thread (`openblas_set_num_threads(1)`, process-wide: a host that also calls the same
 /// OpenBLAS gets one thread too), and `gemm` splits large products into fixed row (or
-/// column) blocks run on Dispatch's pool, one thread per core (`Parallel.run`), each
+/// column) blocks run on Lamina's `WorkerPool`, one thread per core (`Parallel.run`), each
 /// element of C computed by one single-threaded call over the whole of k. Only when C is too
 /// small to split (a weight gradient over a large batch) is k split, and the partial
 /// products are added in a fixed order. The blocks depend on the shape only: results are
@@ -19,18 +19,27 @@ enum BLAS {
   static let singleThreaded: Void = openblas_set_num_threads(1)
 
   /// Products of fewer multiply-adds (m n k) than this run on the calling thread: below it,
-  /// handing blocks to other threads (waking them, and Dispatch's per-call heap block)
-  /// costs about what the second core saves. Measured on the 2-core project machine; it
-  /// also keeps the steady-state allocation test's 512 x 64 x 64 products on one thread.
-  static let splitWork = 4 << 20
+  /// handing blocks to another thread (a worker pool hand-off, a few microseconds, plus
+  /// repacking the shared operand per block) costs about what the second core saves. The
+  /// pool allocates nothing, so the 256 x 64 x 64 products of a small MLP's training step
+  /// (about 20 us each on one core) split in two. (It was 4 << 20 with Dispatch, whose
+  /// hand-off cost more and which allocated per call.)
+  static let splitWork = 1 << 20
   /// Fewest multiply-adds per block, so each single-threaded call amortises its packing.
-  static let blockWork = 1 << 20
+  static let blockWork = 1 << 18
+  /// Rows per chunk of a chunk-parallel prediction are sized so that a chunk's products stay
+  /// below this many multiply-adds (`Model.parallelPredictRows`): a chunk runs whole on one
+  /// thread, and chunks, not products, are what run in parallel.
+  static let chunkWork = 4 << 20
   /// Fewest rows (or columns) of C per block, a multiple of the sgemm micro-kernel's tile.
   /// Each block's call packs the whole shared operand (all of op(B) for a row block) again,
   /// about `1 / blockRows` of the block's multiply-adds in copies that are several times
   /// slower each: with 16-row blocks, the weight gradient dY^T X (256 x 256 x 4096) spent
   /// more time repacking X than multiplying.
   static let blockRows = 128
+  /// Fewest columns of C per block when C is small and k short (a 64 x 64 weight gradient
+  /// over a 256-row batch), so that such a product still splits in two.
+  static let blockColumns = 32
   /// At most this many blocks per product: enough for Dispatch to balance two to four
   /// cores (and a core that another process holds), few enough that repacking the shared
   /// operand per block stays small.
@@ -50,28 +59,69 @@ enum BLAS {
       call(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
       return
     }
-    switch plan.axis {
-    case .rows:
-      Parallel.run(plan.blocks, work: 1, threshold: 0) { block in
-        // Rows start..<start+size of C: the same rows of op(A), all of B.
-        let start = block * plan.size
-        let size = min(plan.size, m - start)
-        let aBlock = transA ? a + start : a + start * lda
-        call(
-          transA, transB, size, n, k, alpha, aBlock, lda, b, ldb, beta, c + start * ldc, ldc)
-      }
-    case .columns:
-      Parallel.run(plan.blocks, work: 1, threshold: 0) { block in
-        // Columns start..<start+size of C: all of op(A), the same columns of op(B).
-        let start = block * plan.size
-        let size = min(plan.size, n - start)
-        let bBlock = transB ? b + start * ldb : b + start
-        call(transA, transB, m, size, k, alpha, a, lda, bBlock, ldb, beta, c + start, ldc)
-      }
-    case .inner:
+    if plan.axis == .inner {
       gemmSplitInner(
         plan, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b,
         ldb: ldb, beta: beta, c, ldc: ldc)
+      return
+    }
+    var job = GemmBlocks(
+      transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
+      ldb: ldb, beta: beta, c: c, ldc: ldc, axis: plan.axis, size: plan.size, scratch: nil)
+    Parallel.run(plan.blocks, &job)
+  }
+
+  /// The blocks of one split product, as a pool job (no closure, so no allocation).
+  struct GemmBlocks: PoolJob {
+    let transA: Bool
+    let transB: Bool
+    let m: Int
+    let n: Int
+    let k: Int
+    let alpha: Float
+    let a: UnsafePointer<Float>
+    let lda: Int
+    let b: UnsafePointer<Float>
+    let ldb: Int
+    let beta: Float
+    let c: UnsafeMutablePointer<Float>
+    let ldc: Int
+    let axis: Axis
+    let size: Int
+    /// Inner splits: where blocks after the first put their m x n partial products.
+    let scratch: UnsafeMutablePointer<Float>?
+
+    static let task: PoolTask = { context, block in
+      context.assumingMemoryBound(to: GemmBlocks.self).pointee.run(block)
+    }
+
+    /// Block `block` of the product.
+    func run(_ block: Int) {
+      let start = block * size
+      switch axis {
+      case .rows:
+        // Rows start..<start+size of C: the same rows of op(A), all of B.
+        let rows = min(size, m - start)
+        let aBlock = transA ? a + start : a + start * lda
+        call(transA, transB, rows, n, k, alpha, aBlock, lda, b, ldb, beta, c + start * ldc, ldc)
+      case .columns:
+        // Columns start..<start+size of C: all of op(A), the same columns of op(B).
+        let columns = min(size, n - start)
+        let bBlock = transB ? b + start * ldb : b + start
+        call(transA, transB, m, columns, k, alpha, a, lda, bBlock, ldb, beta, c + start, ldc)
+      case .inner:
+        // Columns start..<start+size of op(A), the same rows of op(B).
+        let depth = min(size, k - start)
+        let aBlock = transA ? a + start * lda : a + start
+        let bBlock = transB ? b + start : b + start * ldb
+        if block == 0 {
+          call(transA, transB, m, n, depth, alpha, aBlock, lda, bBlock, ldb, beta, c, ldc)
+        } else if let scratch {
+          call(
+            transA, transB, m, n, depth, alpha, aBlock, lda, bBlock, ldb, 0,
+            scratch + (block - 1) * m * n, n)
+        }
+      }
     }
   }
 
@@ -88,20 +138,10 @@ enum BLAS {
     // Products this large already allocate in Dispatch; C is small here (m, n < 256).
     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (plan.blocks - 1) * area)
     defer { scratch.deallocate() }
-    Parallel.run(plan.blocks, work: 1, threshold: 0) { block in
-      // Columns start..<start+size of op(A), the same rows of op(B).
-      let start = block * plan.size
-      let size = min(plan.size, k - start)
-      let aBlock = transA ? a + start * lda : a + start
-      let bBlock = transB ? b + start : b + start * ldb
-      if block == 0 {
-        call(transA, transB, m, n, size, alpha, aBlock, lda, bBlock, ldb, beta, c, ldc)
-      } else {
-        call(
-          transA, transB, m, n, size, alpha, aBlock, lda, bBlock, ldb, 0,
-          scratch + (block - 1) * area, n)
-      }
-    }
+    var job = GemmBlocks(
+      transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
+      ldb: ldb, beta: beta, c: c, ldc: ldc, axis: .inner, size: plan.size, scratch: scratch)
+    Parallel.run(plan.blocks, &job)
     for part in 0..<(plan.blocks - 1) {
       let p = scratch + part * area
       for i in 0..<m {
@@ -116,10 +156,12 @@ enum BLAS {
   /// blocks `gemm` would use for a product of that much work (one block, `body(0, m)`, when
   /// it would stay whole). For per-row work around a product (bias, activation) done while
   /// each block is in cache: `body` calls `BLAS.call` on its rows.
+  ///
+  /// Hot paths (the Dense layer's fused passes) use `rowBlocks` with a `PoolJob` instead, as
+  /// handing this closure to the pool allocates.
   static func forEachRowBlock(m: Int, rowWork: Int, _ body: (Int, Int) -> Void) {
-    _ = singleThreaded
     guard m > 0 else { return }
-    guard let plan = split(m: m, n: 1, k: max(rowWork, 1)), plan.axis == .rows else {
+    guard let plan = rowBlocks(m: m, rowWork: rowWork) else {
       body(0, m)
       return
     }
@@ -127,6 +169,16 @@ enum BLAS {
       let start = block * plan.size
       body(start, min(plan.size, m - start))
     }
+  }
+
+  /// The row blocks `forEachRowBlock` uses for `m` rows of `rowWork` multiply-adds each:
+  /// block i is rows `i * size ..< min((i + 1) * size, m)`; nil to run them as one block.
+  static func rowBlocks(m: Int, rowWork: Int) -> (blocks: Int, size: Int)? {
+    _ = singleThreaded
+    guard m > 0, let plan = split(m: m, n: 1, k: max(rowWork, 1)), plan.axis == .rows else {
+      return nil
+    }
+    return (plan.blocks, plan.size)
   }
 
   /// Multiply-adds one elementwise operation (bias, activation, its derivative) is counted
@@ -144,9 +196,10 @@ enum BLAS {
   static let maxInnerBlocks = 4
 
   /// How `gemm` splits an m x n x k product: over rows of C when it has at least two blocks
-  /// of them, else columns, else (C small, k long) the inner dimension, into `blocks` blocks
-  /// of `size` (the last may be shorter); nil to run it as one call. Depends on the shape
-  /// only, never on the core count, so results do not either.
+  /// of them, else columns, else (C small, k long) the inner dimension, else (C small, k
+  /// short) narrow column blocks, into `blocks` blocks of `size` (the last may be shorter);
+  /// nil to run it as one call. Depends on the shape only, never on the core count, so
+  /// results do not either.
   static func split(m: Int, n: Int, k: Int) -> (axis: Axis, blocks: Int, size: Int)? {
     // Compared in Double: m n k of valid shapes can exceed Int for no real product, but a
     // caller's mistake must not trap here.
@@ -167,6 +220,11 @@ enum BLAS {
       dim = k
       blocks = min(maxInnerBlocks, k / innerBlock, byWork)
       unit = 64
+    } else if n >= 2 * blockColumns {
+      axis = .columns
+      dim = n
+      blocks = min(maxBlocks, n / blockColumns, byWork)
+      unit = blockColumns
     } else {
       return nil
     }

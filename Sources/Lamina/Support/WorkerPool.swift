@@ -1,0 +1,366 @@
+// A persistent fork-join pool that hands tasks to other threads without allocating.
+import CBLAS
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A fixed set of worker threads, one fewer than the cores this process may use (capped),
+/// created once on first use, that run the tasks of `run(_:_:)` together with the calling
+/// thread.
+///
+/// Why not Dispatch: `DispatchQueue.concurrentPerform` copies its block onto the heap on
+/// every call, which the steady-state allocation rule forbids in a warm training step, and
+/// its hand-off costs more than a 256 x 64 x 64 product saves. Here a call stores a pointer
+/// to the caller's job (a `PoolJob` struct on its stack) and a C function pointer, bumps a
+/// counter the workers watch, and every thread claims task indices with a compare-and-swap
+/// until none are left; nothing is allocated. (A Swift closure cannot cross threads without
+/// `withoutActuallyEscaping`, which allocates; the closure entry point serves cold paths.)
+///
+/// Rules: one caller owns the pool at a time. A call that finds it owned (a second user
+/// thread, or a task calling `run` again from inside the pool) runs its tasks one after
+/// another on its own thread, so nesting never deadlocks and results are the same. Tasks are
+/// claimed dynamically: a worker that is not running costs nothing unless it was preempted
+/// holding a task, which the caller must wait out; then, or when spinning workers keep
+/// missing calls, the pool backs off to the caller alone for a while (`noteWait`).
+///
+/// Idle workers spin for `spinNanoseconds` (so the next product of the same training step
+/// finds them awake), then sleep on a condition variable, so an idle process costs no CPU.
+final class WorkerPool: @unchecked Sendable {
+  /// The process's pool, created on first use.
+  static let shared = WorkerPool(threads: WorkerPool.defaultThreads())
+
+  /// Most threads (caller included) a pool uses: the fixed task plans split into at most
+  /// eight blocks, so more threads would idle.
+  static let maxThreads = 8
+
+  /// How long an idle worker polls for new work before it sleeps. A training step's
+  /// products are separated by a few microseconds of single-threaded work (bias, loss,
+  /// small layers) and steps by the host's loop overhead; a worker woken from sleep takes
+  /// tens of microseconds to run on a busy machine, which is what a small product costs.
+  static let spinNanoseconds = 50_000
+
+  /// Index bits of `claim`: the low bits count claimed tasks, the high bits number jobs, so
+  /// a worker that read an old job's state can never claim in a newer one.
+  private static let indexBits: UInt64 = 24
+  private static let indexMask: UInt64 = (1 << indexBits) - 1
+  /// Most tasks one call hands to the pool; larger counts run on the calling thread.
+  static let maxTasks = Int(indexMask)
+
+  /// Worker threads asked for (the caller is one more).
+  let workers: Int
+  /// Whether a caller owns the pool.
+  private let busy = Atomic<Bool>(false)
+  /// Job number << indexBits | next task index to claim.
+  private let claim = Atomic<UInt64>(0)
+  /// The current job's task count, context and task function. Written
+  /// by the owner before it publishes the job through `claim` and `signal`; a worker reads
+  /// them after loading `claim`, and its claim succeeds only if they were this job's.
+  private let taskCount = Atomic<Int>(0)
+  private let contextAddress = Atomic<UInt>(0)
+  private let taskAddress = Atomic<UInt>(0)
+  /// Claimed tasks not yet finished; the owner returns when it reaches 0.
+  private let pending = Atomic<Int>(0)
+  /// Bumped for every job; idle workers watch it.
+  private let signal = Atomic<UInt32>(0)
+  /// Workers sleeping (or about to) on `condition`; the owner broadcasts only when > 0.
+  private let sleepers = Atomic<Int>(0)
+  private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+  private let condition: UnsafeMutablePointer<pthread_cond_t>
+
+  /// A pool of `threads - 1` workers (none for 1 thread). Threads are started here.
+  init(threads: Int) {
+    mutex = .allocate(capacity: 1)
+    condition = .allocate(capacity: 1)
+    pthread_mutex_init(mutex, nil)
+    pthread_cond_init(condition, nil)
+    _ = WorkerPool.forkedChild.load(ordering: .relaxed)
+    _ = WorkerPool.registerForkHandler
+    workers = max(0, min(threads, WorkerPool.maxThreads) - 1)
+    // A thread the system refuses only costs parallelism: the caller claims its tasks.
+    for _ in 0..<workers {
+      _ = WorkerPool.startThread(Unmanaged.passRetained(self).toOpaque())
+    }
+  }
+
+  /// Cores this process may run on (its affinity mask, so `taskset -c 0` gives one
+  /// thread, not a worker spinning on the caller's core), at most `maxThreads`.
+  static func defaultThreads() -> Int {
+    #if os(Linux)
+      // 1024 CPUs, as glibc's cpu_set_t.
+      var mask = (
+        UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0),
+        UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0),
+        UInt64(0)
+      )
+      let size = MemoryLayout.size(ofValue: mask)
+      if lamina_sched_getaffinity(0, UInt(size), &mask) == 0 {
+        let cores = withUnsafeBytes(of: &mask) { $0.reduce(0) { $0 + $1.nonzeroBitCount } }
+        if cores > 0 { return min(cores, maxThreads) }
+      }
+    #endif
+    return min(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))), maxThreads)
+  }
+
+  /// Runs `task(context, 0 ..< count)`, each index exactly once, on the workers and the
+  /// calling thread, and returns when all have finished; serially on the calling thread
+  /// when the pool is owned by another call (nested or concurrent), has no workers, is
+  /// backing off (see `noteWait`), or `count` < 2. Allocates nothing: `context` (the
+  /// caller's job, on its stack) and `task` are plain pointers.
+  func run(_ count: Int, context: UnsafeRawPointer, _ task: PoolTask) {
+    guard count > 1, count <= WorkerPool.maxTasks, workers > 0,
+      !WorkerPool.forkedChild.load(ordering: .relaxed),
+      busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+    else {
+      for index in 0..<count { task(context, index) }
+      return
+    }
+    if backOffUntil != 0 {
+      if WorkerPool.nanoseconds() < backOffUntil {
+        busy.store(false, ordering: .releasing)
+        for index in 0..<count { task(context, index) }
+        return
+      }
+      backOffUntil = 0
+    }
+    taskCount.store(count, ordering: .relaxed)
+    contextAddress.store(UInt(bitPattern: context), ordering: .relaxed)
+    taskAddress.store(unsafeBitCast(task, to: UInt.self), ordering: .relaxed)
+    pending.store(count, ordering: .relaxed)
+    // The next job number with index 0; releasing publishes the stores above.
+    let job = (claim.load(ordering: .relaxed) >> WorkerPool.indexBits) &+ 1
+    claim.store(job << WorkerPool.indexBits, ordering: .releasing)
+    signal.wrappingAdd(1, ordering: .sequentiallyConsistent)
+    let asleep = sleepers.load(ordering: .sequentiallyConsistent)
+    if asleep > 0 {
+      pthread_mutex_lock(mutex)
+      pthread_cond_broadcast(condition)
+      pthread_mutex_unlock(mutex)
+    }
+    let start = WorkerPool.nanoseconds()
+    let ran = work()
+    noteHelp(missed: ran == count && asleep == 0)
+    if pending.load(ordering: .acquiring) != 0 {
+      // Tasks other threads claimed are still running.
+      let ownEnd = WorkerPool.nanoseconds()
+      var spins = 0
+      while pending.load(ordering: .acquiring) != 0 {
+        spins += 1
+        if spins < 4096 { WorkerPool.pause() } else { sched_yield() }
+      }
+      noteWait(WorkerPool.nanoseconds() - ownEnd, ownWork: ownEnd - start)
+    }
+    busy.store(false, ordering: .releasing)
+  }
+
+  /// Runs `job.run(0 ..< count)` as `run(_:context:_:)` does, with `job` on the caller's
+  /// stack; allocates nothing.
+  @inline(__always)
+  func run<Job: PoolJob>(_ count: Int, _ job: inout Job) {
+    withUnsafePointer(to: &job) { run(count, context: UnsafeRawPointer($0), Job.task) }
+  }
+
+  /// Runs `body(0 ..< count)` as `run(_:context:_:)` does. Handing a closure to other
+  /// threads needs `withoutActuallyEscaping`, which allocates a small context per call, so
+  /// hot paths use a `PoolJob` instead; this serves large work and tests.
+  func run(_ count: Int, _ body: (Int) -> Void) {
+    guard count > 1 else {
+      for index in 0..<count { body(index) }
+      return
+    }
+    withoutActuallyEscaping(body) { escapable in
+      var job = ClosureJob(body: escapable)
+      run(count, &job)
+    }
+  }
+
+  /// Waits longer than this, and than twice the caller's own share, mean a worker lost its
+  /// core in the middle of a task (a time slice is milliseconds; shorter hiccups, which an
+  /// idle machine has too, are not worth giving up the second core for).
+  static let stallNanoseconds = 500_000
+  /// First and longest back-off after a stall: short, so that a machine that becomes idle
+  /// again gets the workers back within a few steps, and a stalled probe (one time slice,
+  /// a few ms) costs a loaded machine a few percent.
+  static let firstBackOffNanoseconds = 2_000_000
+  static let maxBackOffNanoseconds = 64_000_000
+
+  /// Stalls in a row, each within twice `maxBackOffNanoseconds` of the one before, and when
+  /// the last one was (owner only, under `busy`).
+  private var stalls = 0
+  private var lastStall = 0
+  /// Until this time (`nanoseconds()`), calls run on the caller alone; 0 for none (owner
+  /// only, under `busy`).
+  private var backOffUntil = 0
+
+  /// Backs off after a stall. On a machine whose other cores are busy with other processes
+  /// a worker is preempted for a whole time slice (milliseconds) in the middle of its block,
+  /// and the caller, which needs that block, waits it out: measured on the shared 2-core
+  /// machine, a small MLP's step took 250 us instead of 160 us serial. After such a wait the
+  /// pool runs calls on the caller alone for a while (2 ms, doubling for each further
+  /// stall within 128 ms of the last, up to 64 ms), during which the workers go to sleep and
+  /// stop competing for the cores. The tasks, and so the results, are the same either way.
+  private func noteWait(_ wait: Int, ownWork: Int) {
+    guard wait > WorkerPool.stallNanoseconds, wait > 2 * ownWork else { return }
+    backOff()
+  }
+
+  /// Calls in a row in which the caller ran every task although no worker was asleep
+  /// (owner only, under `busy`).
+  private var misses = 0
+  /// Calls in a row missed this often mean the workers are not getting a core.
+  static let missesBeforeBackOff = 32
+
+  /// Backs off when spinning workers keep missing calls: on a busy machine they are
+  /// preempted more often than not, and a worker that is scheduled on the caller's own core
+  /// only takes time from it. Backing off lets them go to sleep.
+  private func noteHelp(missed: Bool) {
+    guard missed else {
+      misses = 0
+      return
+    }
+    misses += 1
+    if misses >= WorkerPool.missesBeforeBackOff {
+      misses = 0
+      backOff()
+    }
+  }
+
+  /// Starts a back-off period (see `noteWait`).
+  private func backOff() {
+    let now = WorkerPool.nanoseconds()
+    stalls = now - lastStall < 2 * WorkerPool.maxBackOffNanoseconds ? min(stalls + 1, 16) : 1
+    lastStall = now
+    let backOff = min(
+      WorkerPool.firstBackOffNanoseconds << (stalls - 1), WorkerPool.maxBackOffNanoseconds)
+    backOffUntil = now + backOff
+  }
+
+  /// Claims and runs tasks of the current job until none are left.
+  @discardableResult
+  private func work() -> Int {
+    var ran = 0
+    var word = claim.load(ordering: .acquiring)
+    while true {
+      let index = Int(word & WorkerPool.indexMask)
+      // Possibly a newer job's values; then the exchange below fails and they are unused.
+      let count = taskCount.load(ordering: .relaxed)
+      let context = contextAddress.load(ordering: .relaxed)
+      let task = taskAddress.load(ordering: .relaxed)
+      guard index < count else { return ran }
+      let (exchanged, current) = claim.compareExchange(
+        expected: word, desired: word + 1, ordering: .acquiringAndReleasing)
+      guard exchanged else {
+        word = current
+        continue
+      }
+      if let context = UnsafeRawPointer(bitPattern: context), task != 0 {
+        unsafeBitCast(task, to: PoolTask.self)(context, index)
+      }
+      pending.wrappingSubtract(1, ordering: .releasing)
+      ran += 1
+      word = claim.load(ordering: .acquiring)
+    }
+  }
+
+  /// A worker thread's loop: wait for a job, help run it, repeat.
+  private func workerLoop() -> Never {
+    var seen = signal.load(ordering: .acquiring)
+    while true {
+      seen = waitForSignal(after: seen)
+      work()
+    }
+  }
+
+  /// Waits until `signal` differs from `seen`, spinning for `spinNanoseconds` and then
+  /// sleeping on the condition variable; returns the new value.
+  private func waitForSignal(after seen: UInt32) -> UInt32 {
+    let start = WorkerPool.nanoseconds()
+    var spins = 0
+    while true {
+      let now = signal.load(ordering: .acquiring)
+      if now != seen { return now }
+      spins += 1
+      if spins & 255 == 0, WorkerPool.nanoseconds() - start > WorkerPool.spinNanoseconds {
+        break
+      }
+      WorkerPool.pause()
+    }
+    pthread_mutex_lock(mutex)
+    // Counted before the check, both sequentially consistent: either the owner sees the
+    // sleeper and broadcasts under the mutex, or this check sees the new signal.
+    sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
+    var now = signal.load(ordering: .sequentiallyConsistent)
+    while now == seen {
+      pthread_cond_wait(condition, mutex)
+      now = signal.load(ordering: .sequentiallyConsistent)
+    }
+    sleepers.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+    pthread_mutex_unlock(mutex)
+    return now
+  }
+
+  /// Starts one detached worker thread for the pool at `context` (retained); false if the
+  /// system refused.
+  private static func startThread(_ context: UnsafeMutableRawPointer) -> Bool {
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    defer { pthread_attr_destroy(&attributes) }
+    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+    #if canImport(Glibc)
+      var thread = pthread_t()
+    #else
+      var thread: pthread_t?
+    #endif
+    let result = pthread_create(
+      &thread, &attributes,
+      { context in
+        guard let context else { return nil }
+        Unmanaged<WorkerPool>.fromOpaque(context).takeUnretainedValue().workerLoop()
+      }, context)
+    if result != 0 { Unmanaged<WorkerPool>.fromOpaque(context).release() }
+    return result == 0
+  }
+
+  /// Set in a forked child, where the workers do not exist: its calls then run serially.
+  static let forkedChild = Atomic<Bool>(false)
+  private static let registerForkHandler: Void = {
+    pthread_atfork(nil, nil) { WorkerPool.forkedChild.store(true, ordering: .relaxed) }
+  }()
+
+  /// A monotonic clock in nanoseconds (vDSO; no system call).
+  @inline(__always)
+  private static func nanoseconds() -> Int {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+  }
+
+  /// A spin-wait hint to the core (x86 `pause`; see the CBLAS shim).
+  @inline(__always)
+  private static func pause() {
+    lamina_spin_hint()
+  }
+}
+
+/// A pool task: called with the job's context and a task index.
+typealias PoolTask = @convention(c) (UnsafeRawPointer, Int) -> Void
+
+/// Work for `WorkerPool.run(_:_:)`: a struct holding a call's operands, and a C function
+/// that runs task `index` of the struct at `context`. A C function pointer and a pointer to
+/// the caller's stack cross threads without allocating, where a Swift closure would need a
+/// heap context; conformers implement `task` as a non-capturing closure.
+protocol PoolJob {
+  /// Runs task `index` of the `Self` at `context`.
+  static var task: PoolTask { get }
+}
+
+/// A closure as a `PoolJob` (see `WorkerPool.run(_:_:)` taking a closure).
+private struct ClosureJob: PoolJob {
+  let body: (Int) -> Void
+  static let task: PoolTask = { context, index in
+    context.assumingMemoryBound(to: ClosureJob.self).pointee.body(index)
+  }
+}
