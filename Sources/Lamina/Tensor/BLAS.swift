@@ -40,7 +40,7 @@ enum BLAS {
   /// Fewest columns of C per block when C is small and k short (a 64 x 64 weight gradient
   /// over a 256-row batch), so that such a product still splits in two.
   static let blockColumns = 32
-  /// At most this many blocks per product: enough for Dispatch to balance two to four
+  /// At most this many blocks per product: enough for the worker pool to balance two to four
   /// cores (and a core that another process holds), few enough that repacking the shared
   /// operand per block stays small.
   static let maxBlocks = 8
@@ -135,7 +135,8 @@ enum BLAS {
     ldb: Int, beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
     let area = m * n
-    // Products this large already allocate in Dispatch; C is small here (m, n < 256).
+    // Allocated per call: an inner split needs k >= 2048, so the product costs far more
+    // than the allocation; C is small here (m, n < 256).
     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (plan.blocks - 1) * area)
     defer { scratch.deallocate() }
     var job = GemmBlocks(

@@ -277,8 +277,8 @@ public final class BSplineKANLayer: Layer {
 
   /// Work (multiply-adds or stores in the inner loops) under which a call's tasks run one
   /// after another on the calling thread: below it, handing tasks to other threads costs
-  /// more than it saves, and Dispatch copies a block onto the heap for every
-  /// `concurrentPerform`, so small calls stay free of allocation.
+  /// more than it saves. (`Parallel.run`'s closure form allocates a small context per
+  /// call, so calls below it also stay free of allocation.)
   static let parallelWork = 131_072
 
   /// `Parallel.run` with this layer's threshold.
