@@ -4,36 +4,9 @@ import XCTest
 
 /// The training passes that reuse forward's basis rows in backward (`ForwardCache`,
 /// BSplineKANLayer+Reuse.swift): the same outputs and gradients to the bit as the stateless
-/// passes, the cache really read, and a stale cache never read.
+/// passes, the cache really read, and a stale cache never read. Layers come from
+/// `randomKANLayer` (KANTests.swift), with a partial mask.
 final class KANReuseTests: XCTestCase {
-  /// A layer with seeded random tensors; `nonUniform` gives sorted random knots (the
-  /// general Cox-de Boor path), `masked` a partial mask.
-  func makeLayer(
-    _ input: Int, _ output: Int, grid: Int, order: Int, nonUniform: Bool = false,
-    seed: UInt64 = 11
-  ) -> BSplineKANLayer {
-    var options = BSplineKANLayer.Options()
-    options.grid = grid
-    options.order = order
-    let layer = BSplineKANLayer(input: input, output: output, options: options)
-    var rng = RandomSource(seed: seed)
-    layer.initialize(rng: &rng)
-    for e in layer.coef.value.indices { layer.coef.value[e] = Float(rng.uniform(-1, 1)) }
-    for e in layer.scaleSp.value.indices { layer.scaleSp.value[e] = Float(rng.uniform(0.3, 1.2)) }
-    for e in layer.mask.value.indices where e % 5 == 2 { layer.mask.value[e] = 0 }
-    if nonUniform {
-      let count = options.knotCount
-      for i in 0..<input {
-        var t = Float(rng.uniform(-2.5, -1.5))
-        for j in 0..<count {
-          layer.grid.value[i * count + j] = t
-          t += Float(rng.uniform(0.05, 1.0)) * 4 / Float(count)
-        }
-      }
-    }
-    return layer
-  }
-
   /// n rows mostly inside the grid, some outside (only SiLU there), some on knots.
   func inputs(_ n: Int, _ nIn: Int, seed: UInt64) -> [Float] {
     var rng = RandomSource(seed: seed)
@@ -104,7 +77,7 @@ final class KANReuseTests: XCTestCase {
 
   func testReusingPassesGiveTheSameBits() {
     for (i, o, g, k, n, nonUniform) in cases {
-      let layer = makeLayer(i, o, grid: g, order: k, nonUniform: nonUniform)
+      let layer = randomKANLayer(i, o, grid: g, order: k, nonUniform: nonUniform, masked: true)
       let x = inputs(n, i, seed: 3)
       var rng = RandomSource(seed: 4)
       let dy = (0..<(n * o)).map { _ in Float(rng.uniform(-1, 1)) }
@@ -129,7 +102,7 @@ final class KANReuseTests: XCTestCase {
       (3, 5, 5, 3, 600, false), (5, 7, 100, 3, 512, false), (4, 6, 5, 2, 300, true),
     ] {
       let label = "\(i)->\(o) G \(g) k \(k)"
-      let layer = makeLayer(i, o, grid: g, order: k, nonUniform: nonUniform)
+      let layer = randomKANLayer(i, o, grid: g, order: k, nonUniform: nonUniform, masked: true)
       let x = inputs(n, i, seed: 8)
       var rng = RandomSource(seed: 9)
       let dy = (0..<(n * o)).map { _ in Float(rng.uniform(-1, 1)) }
@@ -236,7 +209,7 @@ final class KANReuseTests: XCTestCase {
 
   /// A pass too large for the cache's limit keeps nothing and recomputes (same bits).
   func testOversizedPassKeepsNothing() {
-    let layer = makeLayer(6, 4, grid: 5, order: 3)
+    let layer = randomKANLayer(6, 4, grid: 5, order: 3, masked: true)
     let n = 200
     let x = inputs(n, 6, seed: 31)
     var rng = RandomSource(seed: 32)

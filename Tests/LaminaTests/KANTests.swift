@@ -9,39 +9,6 @@ import XCTest
 final class KANTests: XCTestCase {
   // MARK: - Helpers
 
-  /// A layer with the given shape and random (seeded) tensors, optionally a non-uniform grid
-  /// and a partial mask, so gradient checks see every term.
-  func makeLayer(
-    _ input: Int, _ output: Int, grid: Int, order: Int, seed: UInt64 = 5,
-    nonUniform: Bool = false, masked: Bool = false
-  ) -> BSplineKANLayer {
-    var options = BSplineKANLayer.Options()
-    options.grid = grid
-    options.order = order
-    let layer = BSplineKANLayer(input: input, output: output, options: options)
-    var rng = RandomSource(seed: seed)
-    layer.initialize(rng: &rng)
-    // Spline weights of order 1, so the spline branch matters as much as the SiLU branch.
-    for e in layer.coef.value.indices { layer.coef.value[e] = Float(rng.uniform(-1, 1)) }
-    for e in layer.scaleSp.value.indices { layer.scaleSp.value[e] = Float(rng.uniform(0.3, 1.2)) }
-    if nonUniform {
-      // Sorted knots with random gaps (as after a grid update), per input.
-      let count = options.knotCount
-      for i in 0..<input {
-        var t: Float = Float(rng.uniform(-2.5, -1.5))
-        for j in 0..<count {
-          layer.grid.value[i * count + j] = t
-          t += Float(rng.uniform(0.05, 1.0)) * 4 / Float(count)
-        }
-      }
-    }
-    if masked {
-      for e in layer.mask.value.indices where e % 3 == 1 { layer.mask.value[e] = 0 }
-      if layer.mask.value.count > 2 { layer.mask.value[2] = 0.5 }
-    }
-    return layer
-  }
-
   func forward(_ layer: Layer, _ x: [Float]) -> [Float] {
     let n = x.count / layer.inputDim
     var y = [Float](repeating: .nan, count: n * layer.outputDim)
@@ -288,7 +255,7 @@ final class KANTests: XCTestCase {
       (5, 3, 6, 3, false, true),
     ]
     for (i, o, g, k, nonUniform, masked) in cases {
-      let layer = makeLayer(i, o, grid: g, order: k, nonUniform: nonUniform, masked: masked)
+      let layer = randomKANLayer(i, o, grid: g, order: k, nonUniform: nonUniform, masked: masked)
       // Partly outside the extended grid (|x| > 1 + k h), to check the SiLU-only region.
       assertGradientsCorrect(
         of: layer, label: "kan \(i)->\(o) G \(g) k \(k) nonuniform \(nonUniform) masked \(masked)",
@@ -299,7 +266,7 @@ final class KANTests: XCTestCase {
 
   /// Order 0 is piecewise constant: probe away from the knots (the derivative there is 0).
   func testGradientCheckOrderZero() {
-    let layer = makeLayer(3, 2, grid: 4, order: 0)
+    let layer = randomKANLayer(3, 2, grid: 4, order: 0)
     assertGradientsCorrect(of: layer, label: "kan order 0", batch: 6) { _, _, rng in
       Float(-0.75 + 0.5 * Double(rng.index(below: 4)) + rng.uniform(-0.2, 0.2))
     }
@@ -310,7 +277,7 @@ final class KANTests: XCTestCase {
     var options = GradientCheckOptions()
     options.maxEntriesPerTensor = 10
     for (i, o, n) in [(1, 3, 1100), (20, 2, 600)] {
-      let layer = makeLayer(i, o, grid: 8, order: 3, masked: true)
+      let layer = randomKANLayer(i, o, grid: 8, order: 3, masked: true)
       assertGradientsCorrect(
         of: layer, label: "kan \(i)->\(o) batch \(n)", batch: n, options: options
       ) { _, _, rng in Float(rng.uniform(-1.5, 1.5)) }
@@ -331,7 +298,7 @@ final class KANTests: XCTestCase {
       (2, 8, 2100, 1, 30),  // scattered, order 1
     ]
     for (i, o, g, k, n) in cases {
-      let layer = makeLayer(i, o, grid: g, order: k, masked: true)
+      let layer = randomKANLayer(i, o, grid: g, order: k, masked: true)
       if g > 100 {
         // Smooth splines on fine grids, so that finite differences resolve them.
         let nb = layer.options.basisCount
@@ -348,7 +315,7 @@ final class KANTests: XCTestCase {
   /// Parameter gradients are bit-identical run to run (fixed chunks, ordered reduction),
   /// and the chunked sum equals the sum of per-chunk backward passes up to rounding.
   func testParameterGradientsAreDeterministic() {
-    let layer = makeLayer(2, 3, grid: 6, order: 3)
+    let layer = randomKANLayer(2, 3, grid: 6, order: 3)
     var rng = RandomSource(seed: 2)
     let n = 9000
     let x = (0..<(n * 2)).map { _ in Float(rng.uniform(-1.2, 1.2)) }
@@ -386,7 +353,7 @@ final class KANTests: XCTestCase {
   // MARK: - Conventions
 
   func testOutsideTheGridOnlySiLURemains() {
-    let layer = makeLayer(2, 3, grid: 5, order: 3)
+    let layer = randomKANLayer(2, 3, grid: 5, order: 3)
     // The extended grid is [-2.2, 2.2); at and beyond its end the splines vanish.
     let x: [Float] = [2.2, -2.3, 7, -9, 2.2000003, 100]
     let y = forward(layer, x)
@@ -404,7 +371,7 @@ final class KANTests: XCTestCase {
   }
 
   func testMaskRemovesAnEdge() {
-    let layer = makeLayer(2, 3, grid: 5, order: 3)
+    let layer = randomKANLayer(2, 3, grid: 5, order: 3)
     let x: [Float] = [0.3, -0.4, -0.9, 0.8, 1.5, 0.1]
     let before = forward(layer, x)
     layer.mask.value[1 * 3 + 2] = 0  // edge from input 1 to output 2
@@ -442,7 +409,7 @@ final class KANTests: XCTestCase {
   /// A G = 1000 layer computes exactly what the dense definition (all G + k bases) gives.
   func testFineGridMatchesDenseEvaluation() {
     for (g, k, nonUniform) in [(1000, 3, false), (1000, 2, true), (300, 5, false)] {
-      let layer = makeLayer(3, 2, grid: g, order: k, nonUniform: nonUniform)
+      let layer = randomKANLayer(3, 2, grid: g, order: k, nonUniform: nonUniform)
       var rng = RandomSource(seed: 8)
       let x = (0..<(40 * 3)).map { _ in Float(rng.uniform(-2.5, 2.5)) }
       let y = forward(layer, x)
@@ -452,7 +419,7 @@ final class KANTests: XCTestCase {
   }
 
   func testForwardIsThreadSafeAndDeterministic() {
-    let layer = makeLayer(4, 3, grid: 30, order: 3)
+    let layer = randomKANLayer(4, 3, grid: 30, order: 3)
     var rng = RandomSource(seed: 4)
     let x = (0..<(700 * 4)).map { _ in Float(rng.uniform(-2, 2)) }
     let reference = forward(layer, x).map(\.bitPattern)
@@ -940,4 +907,37 @@ final class KANTests: XCTestCase {
       XCTAssertEqual(($0 as? LaminaError)?.code, .invalidArgument)
     }
   }
+}
+
+/// A B-spline KAN layer with the given shape and random (seeded) tensors, optionally a non-uniform grid
+/// and a partial mask, so gradient checks see every term.
+func randomKANLayer(
+  _ input: Int, _ output: Int, grid: Int, order: Int, seed: UInt64 = 5,
+  nonUniform: Bool = false, masked: Bool = false
+) -> BSplineKANLayer {
+  var options = BSplineKANLayer.Options()
+  options.grid = grid
+  options.order = order
+  let layer = BSplineKANLayer(input: input, output: output, options: options)
+  var rng = RandomSource(seed: seed)
+  layer.initialize(rng: &rng)
+  // Spline weights of order 1, so the spline branch matters as much as the SiLU branch.
+  for e in layer.coef.value.indices { layer.coef.value[e] = Float(rng.uniform(-1, 1)) }
+  for e in layer.scaleSp.value.indices { layer.scaleSp.value[e] = Float(rng.uniform(0.3, 1.2)) }
+  if nonUniform {
+    // Sorted knots with random gaps (as after a grid update), per input.
+    let count = options.knotCount
+    for i in 0..<input {
+      var t: Float = Float(rng.uniform(-2.5, -1.5))
+      for j in 0..<count {
+        layer.grid.value[i * count + j] = t
+        t += Float(rng.uniform(0.05, 1.0)) * 4 / Float(count)
+      }
+    }
+  }
+  if masked {
+    for e in layer.mask.value.indices where e % 3 == 1 { layer.mask.value[e] = 0 }
+    if layer.mask.value.count > 2 { layer.mask.value[2] = 0.5 }
+  }
+  return layer
 }
