@@ -16,8 +16,11 @@ CC        ?= cc
 CWARN     := -std=c99 -Wall -Wextra -Werror -pedantic
 CFLAGS_T  := $(CWARN) -O2 -Iinclude
 LDFLAGS_T := -L$(LIBDIR) -llamina -Wl,-rpath,$(abspath $(LIBDIR)) -lm -pthread
+# -z nodelete: the library's worker threads live as long as the process, so dlclose()
+# must not unmap the code they run.
 SWIFT_RELEASE := -c release -Xswiftc -static-stdlib \
-	-Xlinker --version-script=$(abspath scripts/lamina.map) -Xlinker -soname=$(SONAME)
+	-Xlinker --version-script=$(abspath scripts/lamina.map) -Xlinker -soname=$(SONAME) \
+	-Xlinker -z -Xlinker nodelete
 SWIFT_SOURCES := $(shell find Sources -type f) Package.swift include/lamina.h
 
 C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))

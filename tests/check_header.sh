@@ -5,7 +5,7 @@
 #      build/lib/liblamina.so (nm -D --defined-only);
 #  (b) nothing else is exported except what the linker itself adds (the version node);
 #  (c) the library is self-contained: ldd lists no libswift*, and it needs only libc, libm,
-#      libstdc++/libgcc and OpenBLAS; its soname is liblamina.so.0;
+#      libstdc++/libgcc and OpenBLAS; its soname is liblamina.so.0; it is marked NODELETE;
 #  (d) the header compiles as C99 and C++17 with -Wall -Wextra -Werror -pedantic (gcc and, when
 #      present, clang), and a C++ program links and calls it;
 #  (e) the same set, with the same arity and ABI types, is what swiftc generates for the
@@ -70,6 +70,8 @@ fi
 echo "== (c) dependencies and soname"
 soname="$(readelf -d "$real" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')"
 if [ "$soname" = "liblamina.so.0" ]; then ok "soname $soname"; else bad "soname is '$soname', want liblamina.so.0"; fi
+# Worker threads outlive any dlclose(), so the library must never be unmapped.
+if grep -q 'NODELETE' <<<"$(readelf -d "$real")"; then ok "marked NODELETE (dlclose keeps it mapped)"; else bad "not linked with -z nodelete"; fi
 if [ "$(readlink "$lib")" = "liblamina.so.0" ] || [ "$(basename "$real")" = "liblamina.so.0" ]; then
   ok "$lib -> $(basename "$real")"
 else

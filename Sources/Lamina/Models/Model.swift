@@ -250,7 +250,8 @@ public final class Model {
     while start < n {
       let m = min(rows, n - start)
       let xs = x + start * inputDim
-      forward(xs, count: m, workspace: scratch, keep: true)
+      // Layers keep what backward can reuse only when there are several backward passes.
+      forward(xs, count: m, workspace: scratch, keep: outputDim > 1)
       for k in 0..<outputDim {
         let seed = scratch.gradientOut
         seed.update(repeating: 0, count: m * outputDim)

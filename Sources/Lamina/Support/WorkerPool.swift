@@ -47,6 +47,8 @@ final class WorkerPool: @unchecked Sendable {
   /// a worker that read an old job's state can never claim in a newer one.
   private static let indexBits: UInt64 = 24
   private static let indexMask: UInt64 = (1 << indexBits) - 1
+  /// Job numbers wrap within the bits above the index.
+  private static let jobMask: UInt64 = (1 << (64 - indexBits)) - 1
   /// Most tasks one call hands to the pool; larger counts run on the calling thread.
   static let maxTasks = Int(indexMask)
 
@@ -56,10 +58,14 @@ final class WorkerPool: @unchecked Sendable {
   private let busy = Atomic<Bool>(false)
   /// Job number << indexBits | next task index to claim.
   private let claim = Atomic<UInt64>(0)
-  /// The current job's task count, context and task function. Written
-  /// by the owner before it publishes the job through `claim` and `signal`; a worker reads
-  /// them after loading `claim`, and its claim succeeds only if they were this job's.
-  private let taskCount = Atomic<Int>(0)
+  /// The current job's number << indexBits | task count, context and task function.
+  /// Written by the owner before it publishes the job through `claim` and `signal`; a
+  /// worker reads them after loading `claim`. The count carries its job number because a
+  /// worker holding the last job's final `claim` word may already see the next job's count
+  /// (the owner's `claim` store still in flight): a bare count would let it claim index
+  /// `count(old)` of the old word, run a task twice or against a dead job, and break the
+  /// `pending` tally. With the number, it sees the mismatch and reloads `claim`.
+  private let jobCount = Atomic<UInt64>(0)
   private let contextAddress = Atomic<UInt>(0)
   private let taskAddress = Atomic<UInt>(0)
   /// Claimed tasks not yet finished; the owner returns when it reaches 0.
@@ -126,12 +132,14 @@ final class WorkerPool: @unchecked Sendable {
       }
       backOffUntil = 0
     }
-    taskCount.store(count, ordering: .relaxed)
+    // The next job number (40 bits, wrapping), index 0 in `claim`.
+    let job = ((claim.load(ordering: .relaxed) >> WorkerPool.indexBits) &+ 1) & WorkerPool.jobMask
+    jobCount.store(job << WorkerPool.indexBits | UInt64(count), ordering: .relaxed)
     contextAddress.store(UInt(bitPattern: context), ordering: .relaxed)
     taskAddress.store(unsafeBitCast(task, to: UInt.self), ordering: .relaxed)
     pending.store(count, ordering: .relaxed)
-    // The next job number with index 0; releasing publishes the stores above.
-    let job = (claim.load(ordering: .relaxed) >> WorkerPool.indexBits) &+ 1
+    // Releasing publishes the stores above to every thread that acquires this word (or a
+    // later claim of the same job, which continues its release sequence).
     claim.store(job << WorkerPool.indexBits, ordering: .releasing)
     signal.wrappingAdd(1, ordering: .sequentiallyConsistent)
     let asleep = sleepers.load(ordering: .sequentiallyConsistent)
@@ -245,11 +253,20 @@ final class WorkerPool: @unchecked Sendable {
     var word = claim.load(ordering: .acquiring)
     while true {
       let index = Int(word & WorkerPool.indexMask)
-      // Possibly a newer job's values; then the exchange below fails and they are unused.
-      let count = taskCount.load(ordering: .relaxed)
+      let published = jobCount.load(ordering: .acquiring)
+      if published >> WorkerPool.indexBits != word >> WorkerPool.indexBits {
+        // `word` is from a finished job and the owner is publishing the next one (its
+        // `claim` store not yet seen here): read `claim` again until it is.
+        WorkerPool.pause()
+        word = claim.load(ordering: .acquiring)
+        continue
+      }
+      let count = Int(published & WorkerPool.indexMask)
+      guard index < count else { return ran }
+      // This job's values: it is unfinished while index < count is unclaimed, and the owner
+      // writes the next job's only after it finishes (a failed exchange discards them).
       let context = contextAddress.load(ordering: .relaxed)
       let task = taskAddress.load(ordering: .relaxed)
-      guard index < count else { return ran }
       let (exchanged, current) = claim.compareExchange(
         expected: word, desired: word + 1, ordering: .acquiringAndReleasing)
       guard exchanged else {
