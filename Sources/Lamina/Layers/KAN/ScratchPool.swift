@@ -1,4 +1,8 @@
-import Synchronization
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 /// Reusable scratch memory for layers whose passes need more room than the model's
 /// workspace gives them (basis matrices, effective weight tables, per-block work arrays).
@@ -40,19 +44,31 @@ final class ScratchPool: @unchecked Sendable {
     deinit { pointer.deallocate() }
   }
 
-  /// Buffers not lent out, under a lock. The array keeps its capacity, so lending and
-  /// taking back allocates nothing once the pool has warmed up.
-  private let idle: Mutex<[Buffer]>
+  /// Buffers not lent out. Its storage keeps its capacity, so lending and taking back
+  /// allocates nothing once the pool has warmed up.
+  private var idle: [Buffer] = []
+  /// Guards `idle`; heap-allocated because a pthread mutex must not move.
+  private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
   /// An empty pool; buffers are made on first use.
   init() {
-    var buffers: [Buffer] = []
-    buffers.reserveCapacity(8)
-    idle = Mutex(buffers)
+    mutex = .allocate(capacity: 1)
+    mutex.initialize(to: pthread_mutex_t())
+    pthread_mutex_init(mutex, nil)
+    idle.reserveCapacity(8)
+  }
+
+  deinit {
+    pthread_mutex_destroy(mutex)
+    mutex.deallocate()
   }
 
   /// The sizes of the buffers not lent out, in the order they would be searched (for tests).
-  var idleByteCounts: [Int] { idle.withLock { $0.map(\.byteCount) } }
+  var idleByteCounts: [Int] {
+    pthread_mutex_lock(mutex)
+    defer { pthread_mutex_unlock(mutex) }
+    return idle.map(\.byteCount)
+  }
 
   /// `count` values of `T` in bytes, rounded up to whole cache lines (at least one), so
   /// that regions laid out one after another all stay aligned (see `ScratchCursor`).
@@ -65,21 +81,25 @@ final class ScratchPool: @unchecked Sendable {
   /// caller uses until `body` returns.
   func withBytes<R>(_ byteCount: Int, _ body: (UnsafeMutableRawPointer) throws -> R) rethrows -> R {
     let need = max(byteCount, 1)
-    let taken: Buffer? = idle.withLock { idle in
-      var fit = -1
-      var largest = -1
-      for i in idle.indices {
-        let size = idle[i].byteCount
-        if size >= need && (fit < 0 || size < idle[fit].byteCount) { fit = i }
-        if largest < 0 || size > idle[largest].byteCount { largest = i }
-      }
-      let pick = fit >= 0 ? fit : largest
-      return pick >= 0 ? idle.remove(at: pick) : nil
+    pthread_mutex_lock(mutex)
+    var fit = -1
+    var largest = -1
+    for i in idle.indices {
+      let size = idle[i].byteCount
+      if size >= need && (fit < 0 || size < idle[fit].byteCount) { fit = i }
+      if largest < 0 || size > idle[largest].byteCount { largest = i }
     }
+    let pick = fit >= 0 ? fit : largest
+    let taken = pick >= 0 ? idle.remove(at: pick) : nil
+    pthread_mutex_unlock(mutex)
     // Allocation (first use, or growth) happens outside the lock.
     let lent = taken ?? Buffer(byteCount: need)
     lent.reserve(need)
-    defer { idle.withLock { $0.append(lent) } }
+    defer {
+      pthread_mutex_lock(mutex)
+      idle.append(lent)
+      pthread_mutex_unlock(mutex)
+    }
     return try body(lent.pointer)
   }
 
