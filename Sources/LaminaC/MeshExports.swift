@@ -1,26 +1,39 @@
 // Exports: triangle mesh handles (create, free, read back).
 import CLaminaABI
 import Lamina
-import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// What a `lamina_mesh` handle points at: an immutable mesh. Later calls may cache derived
 /// structures (a BVH, say) here; they must be safe to build from many threads at once.
 final class MeshHandle {
   let mesh: TriangleMesh
-  init(_ mesh: TriangleMesh) { self.mesh = mesh }
+  init(_ mesh: TriangleMesh) {
+    self.mesh = mesh
+    lock.initialize(to: pthread_mutex_t())
+    pthread_mutex_init(lock, nil)
+  }
 
-  /// The BVH once built; the lock makes concurrent first uses build it once.
-  private let cachedBVH = Mutex<TriangleBVH?>(nil)
+  deinit {
+    pthread_mutex_destroy(lock)
+    lock.deallocate()
+  }
+
+  /// Guards `cachedBVH` (a pthread mutex at a stable address, so no Foundation is needed).
+  private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+  private var cachedBVH: TriangleBVH?
 
   /// The mesh's bounding volume hierarchy, built on first use (once, whichever thread asks
   /// first; others wait for it) and kept for the handle's life.
   var bvh: TriangleBVH {
-    cachedBVH.withLock { cached in
-      if let cached { return cached }
-      let built = TriangleBVH(mesh)
-      cached = built
-      return built
-    }
+    pthread_mutex_lock(lock)
+    defer { pthread_mutex_unlock(lock) }
+    if let cachedBVH { return cachedBVH }
+    let built = TriangleBVH(mesh)
+    cachedBVH = built
+    return built
   }
 }
 

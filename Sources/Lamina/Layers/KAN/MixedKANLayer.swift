@@ -1,5 +1,3 @@
-import Synchronization
-
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -642,18 +640,32 @@ extension MixedKANLayer: KANEdgeFunctions {
 /// the idle sets, a caller with none idle makes one (outside the lock), and sets come back
 /// after use, so steady state allocates nothing and concurrent callers never share a set.
 final class ShadowPool: @unchecked Sendable {
-  private let idle: Mutex<[[Layer]]>
+  private var idle: [[Layer]] = []
+  private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
   init() {
-    var sets: [[Layer]] = []
-    sets.reserveCapacity(8)
-    idle = Mutex(sets)
+    mutex = .allocate(capacity: 1)
+    mutex.initialize(to: pthread_mutex_t())
+    pthread_mutex_init(mutex, nil)
+    idle.reserveCapacity(8)
+  }
+
+  deinit {
+    pthread_mutex_destroy(mutex)
+    mutex.deallocate()
   }
 
   /// Runs `body` with a set no other caller uses meanwhile (`make` builds one if needed).
   func with<R>(make: () -> [Layer], _ body: ([Layer]) -> R) -> R {
-    let set = idle.withLock { $0.popLast() } ?? make()
-    defer { idle.withLock { $0.append(set) } }
+    pthread_mutex_lock(mutex)
+    let taken = idle.popLast()
+    pthread_mutex_unlock(mutex)
+    let set = taken ?? make()
+    defer {
+      pthread_mutex_lock(mutex)
+      idle.append(set)
+      pthread_mutex_unlock(mutex)
+    }
     return body(set)
   }
 }
