@@ -22,6 +22,9 @@ final class MeshHandle {
   }
 
   /// Guards `cachedBVH` (a pthread mutex at a stable address, so no Foundation is needed).
+  /// Not `Synchronization.Mutex`: on Linux that is a bare futex, which ThreadSanitizer
+  /// does not see, so `make test-tsan` reported the lock's own accesses as races (the same
+  /// holds for `ScratchPool` and `ShadowPool`).
   private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
   private var cachedBVH: TriangleBVH?
 
