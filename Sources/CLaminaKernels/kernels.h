@@ -8,9 +8,6 @@
 /// for it. A hint only: it never faults, so any address may be passed.
 static inline void lamina_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 
-/// As `lamina_prefetch`, for a line about to be written.
-static inline void lamina_prefetch_write(const void *p) { __builtin_prefetch(p, 1, 3); }
-
 #if defined(__x86_64__) && defined(__clang__)
 #include <cpuid.h>
 #include <immintrin.h>
