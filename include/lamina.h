@@ -55,7 +55,8 @@
 ** - Threads: Lamina sets OpenBLAS to one thread (openblas_set_num_threads(1), process-wide)
 **   and splits large products and loops itself over its own worker pool (one thread per
 **   core in the affinity mask, at most 8; idle workers sleep after 50 us), in fixed blocks,
-**   so results are the same on any core count. See README "Threads".
+**   so results are the same on any core count; the workers take on the calling thread's
+**   floating-point mode (rounding, flush-to-zero) for each call. See README "Threads".
 ** - fork(): as with most threaded libraries, a child created by fork() without exec() must
 **   not call Lamina if the parent had used it (its worker threads and one-time
 **   initialisation locks do not survive the fork; such a child was seen to hang).

@@ -24,4 +24,32 @@ static inline void lamina_spin_hint(void) {
   __asm__ __volatile__("yield");
 #endif
 }
+
+/// The calling thread's floating-point control bits: rounding mode and flush-to-zero /
+/// denormals-are-zero (x86 MXCSR without its sticky exception flags; Arm FPCR), 0 where
+/// unknown. Lamina's worker pool copies the caller's bits to the threads that run its tasks,
+/// so a host that sets flush-to-zero gets the same results on one core as on several.
+static inline unsigned long lamina_float_control(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  return __builtin_ia32_stmxcsr() & ~0x3Fu;
+#elif defined(__aarch64__)
+  unsigned long fpcr;
+  __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
+  return fpcr;
+#else
+  return 0;
+#endif
+}
+
+/// Sets the calling thread's floating-point control bits to `bits` from
+/// `lamina_float_control` (clearing x86's sticky exception flags).
+static inline void lamina_set_float_control(unsigned long bits) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_ldmxcsr((unsigned)bits & ~0x3Fu);
+#elif defined(__aarch64__)
+  __asm__ __volatile__("msr fpcr, %0" : : "r"(bits));
+#else
+  (void)bits;
+#endif
+}
 #endif

@@ -1,3 +1,4 @@
+import CBLAS
 import Dispatch
 import Synchronization
 import XCTest
@@ -185,5 +186,56 @@ final class WorkerPoolTests: XCTestCase {
       }
       XCTAssertEqual(pooled, serial, "\(m)x\(n)x\(k)")
     }
+  }
+
+  /// Tasks on worker threads run with the calling thread's floating-point control bits: with
+  /// flush-to-zero set by the caller (as a host may), a subnormal product is zero in every
+  /// task, not only in those the caller happens to run itself.
+  func testTasksRunWithTheCallersFloatControl() throws {
+    let saved = lamina_float_control()
+    #if arch(x86_64) || arch(i386)
+      let flushing = saved | 0x8040  // MXCSR flush-to-zero (bit 15), denormals-are-zero (6)
+    #elseif arch(arm64)
+      let flushing = saved | (1 << 24)  // FPCR flush-to-zero
+    #else
+      throw XCTSkip("no known floating-point control bits on this architecture")
+    #endif
+    let count = 16
+    let tiny = [Float](repeating: Float.leastNormalMagnitude, count: count)
+    var results = [Float](repeating: -1, count: count)
+    var threads = [pthread_t](repeating: pthread_self(), count: count)
+    var sawWorker = false
+    // Start the workers before the bits change: a new thread inherits its creator's.
+    _ = hits(Self.wide, 4)
+    // Each task spins ~0.2 ms so a worker claims some; retried in case none did (a busy
+    // machine), since only a task on a worker can tell.
+    for _ in 0..<50 where !sawWorker {
+      lamina_set_float_control(flushing)
+      XCTAssertEqual(tiny.withUnsafeBufferPointer { $0[0] * 0.5 }, 0, "flushed on the caller")
+      tiny.withUnsafeBufferPointer { t in
+        results.withUnsafeMutableBufferPointer { r in
+          threads.withUnsafeMutableBufferPointer { th in
+            Self.wide.run(count) { i in
+              let start = DispatchTime.now().uptimeNanoseconds
+              while DispatchTime.now().uptimeNanoseconds - start < 200_000 {}
+              r[i] = t[i] * 0.5
+              th[i] = pthread_self()
+            }
+          }
+        }
+      }
+      lamina_set_float_control(saved)
+      let caller = pthread_self()
+      sawWorker = threads.contains { pthread_equal($0, caller) == 0 }
+      XCTAssertEqual(results, [Float](repeating: 0, count: count))
+    }
+    XCTAssertTrue(sawWorker, "no task ran on a worker thread in 50 calls")
+    // Back to the saved bits, the same subnormal survives on every thread.
+    tiny.withUnsafeBufferPointer { t in
+      results.withUnsafeMutableBufferPointer { r in
+        Self.wide.run(count) { i in r[i] = t[i] * 0.5 }
+      }
+    }
+    XCTAssertEqual(results, [Float](repeating: Float.leastNormalMagnitude / 2, count: count))
   }
 }

@@ -68,6 +68,12 @@ final class WorkerPool: @unchecked Sendable {
   private let jobCount = Atomic<UInt64>(0)
   private let contextAddress = Atomic<UInt>(0)
   private let taskAddress = Atomic<UInt>(0)
+  /// The owner's floating-point control bits (rounding, flush-to-zero; see
+  /// `lamina_float_control`), which a worker takes on before it runs a task: a thread
+  /// inherits them from the thread that created it, not from later callers, so without this
+  /// a host that turns on flush-to-zero would get different results on several cores than
+  /// on one.
+  private let floatControl = Atomic<UInt>(0)
   /// Claimed tasks not yet finished; the owner returns when it reaches 0.
   private let pending = Atomic<Int>(0)
   /// Bumped for every job; idle workers watch it.
@@ -137,6 +143,7 @@ final class WorkerPool: @unchecked Sendable {
     jobCount.store(job << WorkerPool.indexBits | UInt64(count), ordering: .relaxed)
     contextAddress.store(UInt(bitPattern: context), ordering: .relaxed)
     taskAddress.store(unsafeBitCast(task, to: UInt.self), ordering: .relaxed)
+    floatControl.store(lamina_float_control(), ordering: .relaxed)
     pending.store(count, ordering: .relaxed)
     // Releasing publishes the stores above to every thread that acquires this word (or a
     // later claim of the same job, which continues its release sequence).
@@ -267,12 +274,15 @@ final class WorkerPool: @unchecked Sendable {
       // writes the next job's only after it finishes (a failed exchange discards them).
       let context = contextAddress.load(ordering: .relaxed)
       let task = taskAddress.load(ordering: .relaxed)
+      let control = floatControl.load(ordering: .relaxed)
       let (exchanged, current) = claim.compareExchange(
         expected: word, desired: word + 1, ordering: .acquiringAndReleasing)
       guard exchanged else {
         word = current
         continue
       }
+      // A few cycles per task; the owner's own bits always match.
+      if lamina_float_control() != control { lamina_set_float_control(control) }
       if let context = UnsafeRawPointer(bitPattern: context), task != 0 {
         unsafeBitCast(task, to: PoolTask.self)(context, index)
       }
