@@ -722,6 +722,31 @@ final class ActivationTests: XCTestCase {
     }
   }
 
+  /// The eight-lane ReLU forward gives, bit for bit, what `max(x, 0)` does on every lane and
+  /// in the tail: NaN kept, -0 to +0, infinities, subnormals, and x aliasing y.
+  func testReLUForwardLanesMatchScalarMax() {
+    let specials: [Float] = [
+      .nan, -0.0, 0, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNonzeroMagnitude,
+      -1.5, 2.25, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+    ]
+    for count in [1, 7, 8, 9, 16, 21, 33] {
+      let x = (0..<count).map { specials[($0 * 5 + count) % specials.count] }
+      let expected = x.map { max($0, 0).bitPattern }
+      var y = [Float](repeating: 7, count: count)
+      x.withUnsafeBufferPointer { xb in
+        y.withUnsafeMutableBufferPointer { yb in
+          Activation.relu.forward(xb.baseAddress!, yb.baseAddress!, count: count)
+        }
+      }
+      XCTAssertEqual(y.map(\.bitPattern), expected, "count \(count)")
+      var inPlace = x
+      inPlace.withUnsafeMutableBufferPointer { b in
+        Activation.relu.forward(b.baseAddress!, b.baseAddress!, count: count)
+      }
+      XCTAssertEqual(inPlace.map(\.bitPattern), expected, "in place, count \(count)")
+    }
+  }
+
   /// Every activation reads back from its spec, as a value and as JSON text.
   func testSpecRoundTrip() throws {
     for act in allActivations {

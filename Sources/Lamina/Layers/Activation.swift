@@ -286,8 +286,7 @@ extension Activation {
     case .identity:
       if UnsafePointer(y) != x { y.update(from: x, count: count) }
     case .relu:
-      // max(x, 0) keeps a NaN (as PyTorch does), so a diverged network shows as non-finite.
-      for i in 0..<count { y[i] = max(x[i], 0) }
+      Activation.reluForward(x, y, count: count)
     case .leakyReLU(let negativeSlope):
       let a = Float(negativeSlope)
       for i in 0..<count { y[i] = x[i] > 0 ? x[i] : a * x[i] }
@@ -458,6 +457,26 @@ extension Activation {
 }
 
 extension Activation {
+  /// y = max(x, 0), eight lanes at a time. A NaN stays NaN (as in PyTorch), so a diverged
+  /// network shows as non-finite; -0 gives +0, as `max` does. The scalar loop did not
+  /// vectorise (`max` is a branch on NaN-ordered compares) and cost about 1 ns per element,
+  /// a tenth of a one-sample 3-64-64-1 prediction.
+  @inline(__always)
+  static func reluForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    var i = 0
+    let zero = SIMD8<Float>(repeating: 0)
+    while i + 8 <= count {
+      let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+      let r = xv.replacing(with: zero, where: xv .<= zero)
+      UnsafeMutableRawPointer(y + i).storeBytes(of: r, as: SIMD8<Float>.self)
+      i += 8
+    }
+    while i < count {
+      y[i] = max(x[i], 0)
+      i += 1
+    }
+  }
+
   /// dx = dy where x > 0, a * dy elsewhere (NaN x counts as not positive, as the scalar
   /// `x > 0 ? ...` does). Eight lanes at a time with a select instead of a branch: the
   /// signs of pre-activations are random, so the scalar branch mispredicts about half the
