@@ -135,22 +135,25 @@ enum BLAS {
     ldb: Int, beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
     let area = m * n
-    // Allocated per call: an inner split needs k >= 2048, so the product costs far more
-    // than the allocation; C is small here (m, n < 256).
-    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (plan.blocks - 1) * area)
-    defer { scratch.deallocate() }
-    var job = GemmBlocks(
-      transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
-      ldb: ldb, beta: beta, c: c, ldc: ldc, axis: .inner, size: plan.size, scratch: scratch)
-    Parallel.run(plan.blocks, &job)
-    for part in 0..<(plan.blocks - 1) {
-      let p = scratch + part * area
-      for i in 0..<m {
-        let (ci, pi) = (c + i * ldc, p + i * n)
-        for j in 0..<n { ci[j] += pi[j] }
+    // The partial products' room is borrowed, so a training step allocates nothing here
+    // after its first call; C is small (m, n < 256), at most 3 x 256 KB.
+    innerScratch.withBuffer(count: (plan.blocks - 1) * area) { scratch in
+      var job = GemmBlocks(
+        transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
+        ldb: ldb, beta: beta, c: c, ldc: ldc, axis: .inner, size: plan.size, scratch: scratch)
+      Parallel.run(plan.blocks, &job)
+      for part in 0..<(plan.blocks - 1) {
+        let p = scratch + part * area
+        for i in 0..<m {
+          let (ci, pi) = (c + i * ldc, p + i * n)
+          for j in 0..<n { ci[j] += pi[j] }
+        }
       }
     }
   }
+
+  /// Room for `gemmSplitInner`'s partial products, one buffer per concurrent caller.
+  private static let innerScratch = ScratchPool()
 
   /// Runs `body(start, count)` over blocks of rows `start ..< start + count` covering
   /// `0 ..< m`, where each row costs about `rowWork` multiply-adds: in parallel, in the
