@@ -51,6 +51,14 @@ final class BLASTests: XCTestCase {
     XCTAssertEqual(inner.axis, .inner)
     XCTAssertEqual(inner.blocks, BLAS.maxInnerBlocks)
     XCTAssertEqual(inner.size * inner.blocks, 65536)
+    // A 256-wide weight gradient over 4096 rows: k long against m and n, so k is split
+    // (B is packed once, not once per row block).
+    let weightGradient = try XCTUnwrap(BLAS.split(m: 256, n: 256, k: 4096))
+    XCTAssertEqual(weightGradient.axis, .inner)
+    XCTAssertEqual(weightGradient.size * weightGradient.blocks, 4096)
+    XCTAssertEqual(try XCTUnwrap(BLAS.split(m: 512, n: 256, k: 4096)).axis, .rows)
+    XCTAssertEqual(try XCTUnwrap(BLAS.split(m: 256, n: 256, k: 2047)).axis, .rows)
+    XCTAssertEqual(try XCTUnwrap(BLAS.split(m: 300, n: 300, k: 65536)).axis, .rows, "C large")
     XCTAssertNil(BLAS.split(m: 64, n: 63, k: 250), "too small every way")
     XCTAssertNil(BLAS.split(m: 200, n: 40, k: 200), "fewer than two blocks of anything")
     let narrow = try XCTUnwrap(BLAS.split(m: 200, n: 200, k: 200))
@@ -60,7 +68,7 @@ final class BLASTests: XCTestCase {
     XCTAssertLessThan(narrow.size * (narrow.blocks - 1), 200)
     // Odd sizes: the blocks cover the dimension exactly once, the last one shorter.
     for m in [2 * BLAS.blockRows + 1, 1000, 4097] {
-      let plan = try XCTUnwrap(BLAS.split(m: m, n: 64, k: 4096), "m \(m)")
+      let plan = try XCTUnwrap(BLAS.split(m: m, n: 64, k: 1024), "m \(m)")
       XCTAssertEqual(plan.axis, .rows)
       XCTAssertEqual(plan.size % BLAS.blockRows, 0)
       XCTAssertGreaterThanOrEqual(plan.size * plan.blocks, m)

@@ -199,11 +199,23 @@ enum BLAS {
   /// adding it to C on the calling thread.
   static let maxInnerBlocks = 4
 
-  /// How `gemm` splits an m x n x k product: over rows of C when it has at least two blocks
-  /// of them, else columns, else (C small, k long) the inner dimension, else (C small, k
-  /// short) narrow column blocks, into `blocks` blocks of `size` (the last may be shorter);
-  /// nil to run it as one call. Depends on the shape only, never on the core count, so
-  /// results do not either.
+  /// An inner split is preferred to a row (or column) split when k is at least this many
+  /// times m and n and C has at most `maxInnerArea` elements. A row block's call repacks all
+  /// of B (k x n) again, about 1/m copies per multiply-add for each extra block, while an
+  /// inner split adds an m x n partial to C per extra block, about 1/k: for the weight
+  /// gradient dY^T X of a 256-wide layer over 4096 rows (256 x 256 x 4096), the inner split
+  /// used 9% less CPU than two row blocks (a C program timing both, thread CPU time, six
+  /// rounds: 6.8-7.9 ms against 7.6-9.0 ms per product).
+  static let innerOverOuter = 8
+  /// See `innerOverOuter`: the largest C (256 x 256) an inner split takes from a row split.
+  static let maxInnerArea = 1 << 16
+
+  /// How `gemm` splits an m x n x k product: over the inner dimension when k is long
+  /// compared with m and n (`innerOverOuter`), else over rows of C when it has at least two
+  /// blocks of them, else columns, else (C small, k long) the inner dimension, else (C
+  /// small, k short) narrow column blocks, into `blocks` blocks of `size` (the last may be
+  /// shorter); nil to run it as one call. Depends on the shape only, never on the core
+  /// count, so results do not either.
   static func split(m: Int, n: Int, k: Int) -> (axis: Axis, blocks: Int, size: Int)? {
     // Compared in Double: m n k of valid shapes can exceed Int for no real product, but a
     // caller's mistake must not trap here.
@@ -214,7 +226,10 @@ enum BLAS {
     let dim: Int
     let blocks: Int
     let unit: Int
-    if m >= 2 * blockRows || n >= 2 * blockRows {
+    let longInner =
+      k >= 2 * innerBlock && Double(m) * Double(n) <= Double(maxInnerArea)
+      && k >= innerOverOuter * max(m, n)
+    if !longInner && (m >= 2 * blockRows || n >= 2 * blockRows) {
       axis = m >= 2 * blockRows ? .rows : .columns
       dim = axis == .rows ? m : n
       blocks = min(maxBlocks, dim / blockRows, byWork)
