@@ -12,6 +12,10 @@ public final class Dense: Layer {
   public let initializer: Initializer
   /// How the bias was initialised.
   public let biasInitializer: Initializer
+  /// Whether layers of small widths run the AVX2/FMA kernels (`Dense+FMA.swift`) instead of
+  /// sgemm: true on CPUs that have them. Tests turn it off to compare the two paths and to
+  /// exercise the fallback.
+  var usesFMAKernels = Dense.cpuHasFMA
 
   /// A layer with zero weights; the model builder draws the initial values.
   public init(
@@ -56,6 +60,10 @@ public final class Dense: Layer {
     if n < Dense.smallBatch {
       forwardFewRows(x, z, count: n)
       if let activation, let a { activation.forward(z, a, count: n) }
+      return
+    }
+    if takesFMAPath {
+      forwardFMA(x, z, count: n, then: activation, a)
       return
     }
     let (inp, out) = (inputDim, outputDim)
@@ -193,6 +201,10 @@ public final class Dense: Layer {
     _ dx: UnsafeMutablePointer<Float>?, count n: Int, parameterGradients: Bool
   ) {
     guard n > 0 else { return }
+    if takesFMAPath {
+      backwardFMA(x, dy, dx, count: n, parameterGradients: parameterGradients)
+      return
+    }
     let out = outputDim
     let inp = inputDim
     if parameterGradients { addParameterGradients(x, dy, count: n) }
@@ -225,6 +237,10 @@ public final class Dense: Layer {
       Parallel.run(plan.blocks, &job)
     } else {
       job.run(0)
+    }
+    if takesFMAPath {
+      backwardFMA(x, dz, dx, count: n, parameterGradients: parameterGradients)
+      return
     }
     if parameterGradients { addParameterGradients(x, dz, count: n) }
     if let dx {
@@ -285,6 +301,7 @@ public final class Dense: Layer {
       input: inputDim, output: outputDim, bias: bias != nil, initializer: initializer,
       biasInitializer: biasInitializer)
     d.weight.value = weight.value
+    d.usesFMAKernels = usesFMAKernels
     if let b = bias { d.bias?.value = b.value }
     return d
   }
