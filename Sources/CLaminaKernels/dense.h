@@ -104,8 +104,10 @@ LAMINA_DENSE_INLINE void lamina__dense_rows_column(
 LAMINA_DENSE_KERNEL void lamina_dense_rows_fma(
     long rows, long p_count, long q_count, const float *a, long lda, const float *b, long ldb,
     const float *bias, float *c, long ldc, float *act) {
-  // Rows in chunks whose A stays in L1 while every tile column passes over it.
-  const long chunk = 96;
+  // Rows in chunks whose A (about 24 KB) stays in L1 while every tile column passes over
+  // it: 96 rows of 64 inputs, 48 of 128.
+  long chunk = 24576 / (4 * (p_count > 0 ? p_count : 1)) / 6 * 6;
+  chunk = chunk < 6 ? 6 : chunk > 96 ? 96 : chunk;
   for (long r0 = 0; r0 < rows; r0 += chunk) {
     const long m = rows - r0 < chunk ? rows - r0 : chunk;
     const float *ar = a + r0 * lda;
