@@ -13,9 +13,9 @@ import CLaminaKernels
 ///
 /// Threads and determinism: forward rows are independent (any split gives the same bits).
 /// The weight and bias gradients are summed per fixed block of `gradientBlockRows` rows
-/// (in chunks of `gradientChunkRows`, which stay in L1), and the blocks' sums are added to the gradient in
-/// block order, so the bits depend on the shape only, not on the number of cores. The
-/// gradient blocks and the input gradient's row blocks run as one pool job.
+/// (in chunks of `gradientChunkRows`, which stay in L1), and the blocks' sums are added to
+/// the gradient in block order, so the bits depend on the shape only, not on the number of
+/// cores. The gradient blocks and the input gradient's row blocks run as one pool job.
 ///
 /// Results differ from the sgemm path only by float rounding (summation order, fused
 /// multiply-adds).
@@ -23,9 +23,16 @@ extension Dense {
   /// Whether this CPU runs the AVX2/FMA kernels (checked once).
   static let cpuHasFMA = lamina_cpu_has_avx2_fma() != 0
 
-  /// Layers with more inputs or outputs than this keep sgemm. At 256 x 256 (the large MLP)
-  /// sgemm's packing is amortised and its kernel beats these tiles; at 64 the kernels are
-  /// several times faster (measured: bench/NOTES.md).
+  /// Scratch for the packed weights and the gradient blocks' partial sums, lent per call:
+  /// steady-state steps allocate nothing (a temporary allocation above 1 KB may come from
+  /// the heap), and concurrent forward passes each get their own buffer.
+  static let fmaScratch = ScratchPool()
+
+  /// Layers with more inputs or outputs than this keep sgemm. Measured one thread at a time
+  /// on the project machine (Zen 3, GFLOP/s, kernel vs sgemm): forward and dx at
+  /// 256 x 64 x 64 about 90 vs 55-65, weight gradient 93 vs 83; at 65536 x 64 x 64 about 70
+  /// vs 45; at 128 x 128 the two are even (62-77 vs 66-83); at 4096 x 256 x 256 (the large
+  /// MLP) sgemm's packing is amortised and it wins (72 vs 51-59).
   static let fmaMaxWidth = 128
 
   /// Forward passes with at most this many outputs use dot products along the inputs
@@ -96,8 +103,7 @@ extension Dense {
     weight.value.withUnsafeBufferPointer { wb in
       let w = wb.baseAddress!
       withBiasValues { b in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(packed, 1)) { scratch in
-          let s = scratch.baseAddress!
+        Dense.fmaScratch.withBuffer(count: max(packed, 1)) { s in
           var packedBias: UnsafePointer<Float>? = nil
           if !dot {
             for k in 0..<inp {
@@ -197,9 +203,7 @@ extension Dense {
     weight.value.withUnsafeBufferPointer { wb in
       weight.gradient.withUnsafeMutableBufferPointer { gwb in
         withBiasGradient { gb in
-          withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, partialCount + packCount))
-          { scratch in
-            let s = scratch.baseAddress!
+          Dense.fmaScratch.withBuffer(count: max(1, partialCount + packCount)) { s in
             var w = wb.baseAddress!
             if packCount > 0 {
               let p = s + partialCount

@@ -1,6 +1,8 @@
 /// A fully connected layer, y = x W^T + b, as PyTorch's `nn.Linear`: `weight` is
-/// [output, input] and `bias` is [output]. Forward and backward are single sgemm calls over
-/// the whole batch.
+/// [output, input] and `bias` is [output]. Forward and backward are sgemm calls over the
+/// whole batch (split in row blocks over the worker pool), except for layers of small
+/// widths on CPUs with AVX2/FMA, which take the packing-free kernels of `Dense+FMA.swift`,
+/// and batches below `smallBatch` rows (`Dense+FewRows.swift`).
 public final class Dense: Layer {
   public let inputDim: Int
   public let outputDim: Int
