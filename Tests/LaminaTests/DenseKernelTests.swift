@@ -201,6 +201,25 @@ final class DenseKernelTests: XCTestCase {
       XCTAssertEqual(a.map(\.bitPattern), expected.map(\.bitPattern), "\(i)->\(o)")
       XCTAssertTrue(a[(5 * o)..<(6 * o)].allSatisfy(\.isNaN), "NaN row \(i)->\(o)")
     }
+    // z = -0 exactly: bias -0 plus 0 * (negative weight) = -0 + -0.
+    let d = makeDense(1, 9)
+    d.weight.value = [Float](repeating: -1, count: 9)
+    d.bias!.value = [Float](repeating: -0.0, count: 9)
+    let n = 7
+    let x = [Float](repeating: 0, count: n)
+    var z = [Float](repeating: 1, count: n * 9)
+    var a = [Float](repeating: 1, count: n * 9)
+    x.withUnsafeBufferPointer { xb in
+      z.withUnsafeMutableBufferPointer { zb in
+        a.withUnsafeMutableBufferPointer {
+          d.forward(
+            xb.baseAddress!, zb.baseAddress!, count: n,
+            then: ActivationLayer(width: 9, activation: .relu), $0.baseAddress!)
+        }
+      }
+    }
+    XCTAssertTrue(z.allSatisfy { $0 == 0 && $0.sign == .minus }, "z is -0")
+    XCTAssertTrue(a.allSatisfy { $0 == 0 && $0.sign == .plus }, "relu(-0) is +0, as max(-0, 0)")
   }
 
   func testGradientCheck() {
