@@ -1,6 +1,8 @@
 /// A fully connected layer, y = x W^T + b, as PyTorch's `nn.Linear`: `weight` is
-/// [output, input] and `bias` is [output]. Forward and backward are single sgemm calls over
-/// the whole batch.
+/// [output, input] and `bias` is [output]. Forward and backward are sgemm calls over the
+/// whole batch (split in row blocks over the worker pool), except for layers of small
+/// widths on CPUs with AVX2/FMA, which take the packing-free kernels of `Dense+FMA.swift`,
+/// and batches below `smallBatch` rows (`Dense+FewRows.swift`).
 public final class Dense: Layer {
   public let inputDim: Int
   public let outputDim: Int
@@ -12,6 +14,10 @@ public final class Dense: Layer {
   public let initializer: Initializer
   /// How the bias was initialised.
   public let biasInitializer: Initializer
+  /// Whether layers of small widths run the AVX2/FMA kernels (`Dense+FMA.swift`) instead of
+  /// sgemm: true on CPUs that have them. Tests turn it off to compare the two paths and to
+  /// exercise the fallback.
+  var usesFMAKernels = Dense.cpuHasFMA
 
   /// A layer with zero weights; the model builder draws the initial values.
   public init(
@@ -56,6 +62,10 @@ public final class Dense: Layer {
     if n < Dense.smallBatch {
       forwardFewRows(x, z, count: n)
       if let activation, let a { activation.forward(z, a, count: n) }
+      return
+    }
+    if takesFMAPath {
+      forwardFMA(x, z, count: n, then: activation, a)
       return
     }
     let (inp, out) = (inputDim, outputDim)
@@ -193,6 +203,10 @@ public final class Dense: Layer {
     _ dx: UnsafeMutablePointer<Float>?, count n: Int, parameterGradients: Bool
   ) {
     guard n > 0 else { return }
+    if takesFMAPath {
+      backwardFMA(x, dy, dx, count: n, parameterGradients: parameterGradients)
+      return
+    }
     let out = outputDim
     let inp = inputDim
     if parameterGradients { addParameterGradients(x, dy, count: n) }
@@ -225,6 +239,10 @@ public final class Dense: Layer {
       Parallel.run(plan.blocks, &job)
     } else {
       job.run(0)
+    }
+    if takesFMAPath {
+      backwardFMA(x, dz, dx, count: n, parameterGradients: parameterGradients)
+      return
     }
     if parameterGradients { addParameterGradients(x, dz, count: n) }
     if let dx {
@@ -285,6 +303,7 @@ public final class Dense: Layer {
       input: inputDim, output: outputDim, bias: bias != nil, initializer: initializer,
       biasInitializer: biasInitializer)
     d.weight.value = weight.value
+    d.usesFMAKernels = usesFMAKernels
     if let b = bias { d.bias?.value = b.value }
     return d
   }

@@ -1,0 +1,351 @@
+import CLaminaKernels
+
+/// Dense forward and backward for small widths by the AVX2/FMA kernels of
+/// `CLaminaKernels/dense.h`, instead of sgemm.
+///
+/// Why: a small MLP's training step (2-64-64-1, batch 256) spent ~41% of its time in sgemm,
+/// most of it packing and per-call overhead at 256 x 64 x 64, plus separate passes for the
+/// bias broadcast, relu and the bias column sums. Here the weights (at most
+/// `fmaMaxWidth`^2 floats) are transposed once per call into a scratch that stays in L1,
+/// the product runs in register tiles with the bias as the accumulators' start and relu
+/// written from the same registers, and the weight and bias gradients are one pass over
+/// the rows.
+///
+/// Threads and determinism: forward rows are independent (any split gives the same bits).
+/// The weight and bias gradients are summed per fixed block of `gradientBlockRows` rows
+/// (in chunks of `gradientChunkRows`, which stay in L1), and the blocks' sums are added to
+/// the gradient in block order, so the bits depend on the shape only, not on the number of
+/// cores. The gradient blocks and the input gradient's row blocks run as one pool job.
+///
+/// Results differ from the sgemm path only by float rounding (summation order, fused
+/// multiply-adds).
+extension Dense {
+  /// Whether this CPU runs the AVX2/FMA kernels (checked once).
+  static let cpuHasFMA = lamina_cpu_has_avx2_fma() != 0
+
+  /// Scratch for the packed weights and the gradient blocks' partial sums, lent per call:
+  /// steady-state steps allocate nothing (a temporary allocation above 1 KB may come from
+  /// the heap), and concurrent forward passes each get their own buffer.
+  static let fmaScratch = ScratchPool()
+
+  /// Layers with more inputs or outputs than this keep sgemm. Measured one thread at a time
+  /// on the project machine (Zen 3, GFLOP/s, kernel vs sgemm): forward and dx at
+  /// 256 x 64 x 64 about 90 vs 55-65, weight gradient 93 vs 83; at 65536 x 64 x 64 about 70
+  /// vs 45; at 128 x 128 the two are even (62-77 vs 66-83); at 4096 x 256 x 256 (the large
+  /// MLP) sgemm's packing is amortised and it wins (72 vs 51-59).
+  static let fmaMaxWidth = 128
+
+  /// Forward passes with at most this many outputs use dot products along the inputs
+  /// (`lamina_dense_dot_fma`): with fewer outputs than a vector, the register tiles would
+  /// be mostly padding.
+  static let dotMaxOutput = 4
+
+  /// Below this many multiply-adds (rows x inputs x outputs) a pass runs on the calling
+  /// thread: handing a task to a worker costs a few microseconds, about what a 256 x 64 x 64
+  /// product takes in these kernels.
+  static let fmaSplitWork = 1 << 20
+
+  /// Fewest multiply-adds per task of a split pass.
+  static let fmaBlockWork = 1 << 19
+
+  /// Rows per block of the weight-gradient sums: a fixed size, so the blocks, and the order
+  /// in which their sums are added, depend on the batch only.
+  static let gradientBlockRows = 4096
+
+  /// Bytes of x and dz per chunk of a gradient block: every register tile of the weight
+  /// gradient passes over the chunk's rows, so they should stay in L1 (32 KB). Measured at
+  /// 256 x 64 x 64 on the project machine (Zen 3): 256-row chunks (L2) ran at 71 GFLOP/s,
+  /// 48-64 rows at 93 (sgemm: 83).
+  static let gradientChunkBytes = 24 << 10
+
+  /// Rows per chunk of a gradient block for this layer's widths (a multiple of 8, 16 to
+  /// 256); each chunk's sums are added to the block's, so this fixes the summation order
+  /// and depends on the shape only.
+  var gradientChunkRows: Int {
+    let rowBytes = (inputDim + outputDim) * MemoryLayout<Float>.size
+    return min(256, max(16, (Dense.gradientChunkBytes / rowBytes) & ~7))
+  }
+
+  /// Whether this layer's passes take the AVX2/FMA kernels: the CPU has them, the layer
+  /// allows them (`usesFMAKernels`; tests turn it off) and both widths are at most
+  /// `fmaMaxWidth`.
+  var takesFMAPath: Bool {
+    usesFMAKernels && inputDim <= Dense.fmaMaxWidth && outputDim <= Dense.fmaMaxWidth
+  }
+
+  /// The number of tasks and rows per task for `n` rows of `rowWork` multiply-adds each:
+  /// one task below `fmaSplitWork`, else up to `BLAS.maxBlocks` of at least 64 rows and
+  /// `fmaBlockWork` multiply-adds.
+  static func fmaRowBlocks(rows n: Int, rowWork: Int) -> (blocks: Int, size: Int) {
+    let work = n &* max(rowWork, 1)
+    guard n > 0, work >= fmaSplitWork else { return (1, max(n, 1)) }
+    let blocks = max(1, min(BLAS.maxBlocks, n / 64, work / fmaBlockWork))
+    let size = (n + blocks - 1) / blocks
+    return ((n + size - 1) / size, size)
+  }
+
+  // MARK: - Forward
+
+  /// z = x W^T + b for `n` rows; with `activation`, also a = activation(z) into `a` (relu
+  /// written from the product's registers, others by the activation over each block).
+  func forwardFMA(
+    _ x: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, count n: Int,
+    then activation: ActivationLayer?, _ a: UnsafeMutablePointer<Float>?
+  ) {
+    let (inp, out) = (inputDim, outputDim)
+    let dot = out <= Dense.dotMaxOutput
+    // W^T padded to whole vectors of outputs, then the bias padded the same way.
+    let ldb = (out + 7) & ~7
+    let packed = dot ? 0 : inp * ldb + ldb
+    var relu = false
+    if let activation, case .relu = activation.activation { relu = true }
+    let plan = Dense.fmaRowBlocks(rows: n, rowWork: inp * out)
+    weight.value.withUnsafeBufferPointer { wb in
+      let w = wb.baseAddress!
+      withBiasValues { b in
+        Dense.fmaScratch.withBuffer(count: max(packed, 1)) { s in
+          var packedBias: UnsafePointer<Float>? = nil
+          if !dot {
+            for k in 0..<inp {
+              let row = s + k * ldb
+              for j in 0..<out { row[j] = w[j * inp + k] }
+              for j in out..<ldb { row[j] = 0 }
+            }
+            if let b {
+              let pb = s + inp * ldb
+              pb.update(from: b, count: out)
+              for j in out..<ldb { pb[j] = 0 }
+              packedBias = UnsafePointer(pb)
+            }
+          }
+          var job = FMAForwardBlocks(
+            x: x, z: z, w: dot ? w : UnsafePointer(s), ldb: dot ? inp : ldb,
+            bias: dot ? b : packedBias, dot: dot, relu: relu,
+            activation: relu ? nil : activation, a: a, inp: inp, out: out, m: n, size: plan.size)
+          if plan.blocks > 1 {
+            Parallel.run(plan.blocks, &job)
+          } else {
+            job.run(0)
+          }
+        }
+      }
+    }
+  }
+
+  /// The forward pass over blocks of `size` rows, as a pool job.
+  private struct FMAForwardBlocks: PoolJob {
+    let x: UnsafePointer<Float>
+    let z: UnsafeMutablePointer<Float>
+    /// W as stored (`dot`) or W^T packed with row stride `ldb`.
+    let w: UnsafePointer<Float>
+    let ldb: Int
+    /// The bias (padded to `ldb` unless `dot`), or nil.
+    let bias: UnsafePointer<Float>?
+    let dot: Bool
+    let relu: Bool
+    /// A non-relu activation to run over each block after its product.
+    let activation: ActivationLayer?
+    let a: UnsafeMutablePointer<Float>?
+    let inp: Int
+    let out: Int
+    let m: Int
+    let size: Int
+
+    static let task: PoolTask = { context, block in
+      context.assumingMemoryBound(to: FMAForwardBlocks.self).pointee.run(block)
+    }
+
+    func run(_ block: Int) {
+      let start = block * size
+      let rows = min(size, m - start)
+      guard rows > 0 else { return }
+      let zb = z + start * out
+      let ab = a.map { $0 + start * out }
+      let act = relu ? ab : nil
+      if dot {
+        lamina_dense_dot_fma(rows, inp, out, x + start * inp, inp, w, ldb, bias, zb, out, act)
+      } else {
+        lamina_dense_rows_fma(rows, inp, out, x + start * inp, inp, w, ldb, bias, zb, out, act)
+      }
+      if let activation, let ab { activation.forward(zb, ab, count: rows) }
+    }
+  }
+
+  // MARK: - Backward
+
+  /// Given dz (n x outputDim): dx = dz W when `dx` is non-nil, and with
+  /// `parameterGradients`, dW += dz^T x and db += column sums of dz. `dz` must not overlap
+  /// `dx`.
+  func backwardFMA(
+    _ x: UnsafePointer<Float>, _ dz: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?,
+    count n: Int, parameterGradients: Bool
+  ) {
+    guard n > 0, parameterGradients || dx != nil else { return }
+    let (inp, out) = (inputDim, outputDim)
+    // With fewer inputs than a vector, the gradient is summed as dW^T (vectors along the
+    // outputs) and added transposed.
+    let transposed = inp < 8
+    let gradientBlocks =
+      parameterGradients ? (n + Dense.gradientBlockRows - 1) / Dense.gradientBlockRows : 0
+    // One block straight into the gradient; otherwise (or transposed) one partial sum per
+    // block, [dW or dW^T, db], added in block order afterwards.
+    let direct = gradientBlocks == 1 && !transposed
+    let area = inp * out + out
+    let partialCount = parameterGradients && !direct ? gradientBlocks * area : 0
+    // W padded to whole vectors of inputs for dx, unless its rows already are.
+    let ldw = (inp + 7) & ~7
+    let packCount = dx != nil && ldw != inp ? out * ldw : 0
+    let dxPlan =
+      dx != nil ? Dense.fmaRowBlocks(rows: n, rowWork: inp * out) : (blocks: 0, size: 1)
+    let tasks = gradientBlocks + dxPlan.blocks
+    let hasBias = bias != nil
+
+    weight.value.withUnsafeBufferPointer { wb in
+      weight.gradient.withUnsafeMutableBufferPointer { gwb in
+        withBiasGradient { gb in
+          Dense.fmaScratch.withBuffer(count: max(1, partialCount + packCount)) { s in
+            var w = wb.baseAddress!
+            if packCount > 0 {
+              let p = s + partialCount
+              for j in 0..<out {
+                let row = p + j * ldw
+                row.update(from: w + j * inp, count: inp)
+                for k in inp..<ldw { row[k] = 0 }
+              }
+              w = UnsafePointer(p)
+            }
+            var job = FMABackwardJob(
+              x: x, dz: dz, dx: dx, w: w, ldw: ldw == inp || packCount > 0 ? ldw : inp,
+              gradient: gwb.baseAddress!, biasGradient: hasBias ? gb : nil,
+              partials: direct ? nil : s, transposed: transposed, inp: inp, out: out, m: n,
+              gradientBlocks: gradientBlocks, chunkRows: gradientChunkRows, dxSize: dxPlan.size)
+            let work = Double(n) * Double(inp * out) * (dx != nil && parameterGradients ? 2 : 1)
+            if tasks > 1 && work >= Double(Dense.fmaSplitWork) {
+              Parallel.run(tasks, &job)
+            } else {
+              for t in 0..<tasks { job.run(t) }
+            }
+            if partialCount > 0 {
+              Dense.addPartials(
+                s, blocks: gradientBlocks, transposed: transposed, inp: inp, out: out,
+                gradient: gwb.baseAddress!, biasGradient: hasBias ? gb : nil)
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// Adds the blocks' partial sums ([dW or dW^T, db] each) to the gradients, block by block
+  /// in order.
+  private static func addPartials(
+    _ partials: UnsafePointer<Float>, blocks: Int, transposed: Bool, inp: Int, out: Int,
+    gradient g: UnsafeMutablePointer<Float>, biasGradient gb: UnsafeMutablePointer<Float>?
+  ) {
+    let area = inp * out + out
+    for block in 0..<blocks {
+      let p = partials + block * area
+      if transposed {
+        for j in 0..<out {
+          let gj = g + j * inp
+          for k in 0..<inp { gj[k] += p[k * out + j] }
+        }
+      } else {
+        for i in 0..<(inp * out) { g[i] += p[i] }
+      }
+      if let gb {
+        let pb = p + inp * out
+        for j in 0..<out { gb[j] += pb[j] }
+      }
+    }
+  }
+
+  /// The backward pass as one pool job: tasks 0 ..< gradientBlocks sum the parameter
+  /// gradients of one fixed block of rows each, the rest compute dx for blocks of `dxSize`
+  /// rows.
+  private struct FMABackwardJob: PoolJob {
+    let x: UnsafePointer<Float>
+    let dz: UnsafePointer<Float>
+    let dx: UnsafeMutablePointer<Float>?
+    /// W, rows padded to `ldw` floats.
+    let w: UnsafePointer<Float>
+    let ldw: Int
+    let gradient: UnsafeMutablePointer<Float>
+    let biasGradient: UnsafeMutablePointer<Float>?
+    /// Per-block partial sums, or nil to add the one block's sums to the gradients.
+    let partials: UnsafeMutablePointer<Float>?
+    let transposed: Bool
+    let inp: Int
+    let out: Int
+    let m: Int
+    let gradientBlocks: Int
+    /// Rows per chunk of a gradient block (`gradientChunkRows`).
+    let chunkRows: Int
+    let dxSize: Int
+
+    static let task: PoolTask = { context, index in
+      context.assumingMemoryBound(to: FMABackwardJob.self).pointee.run(index)
+    }
+
+    func run(_ index: Int) {
+      if index < gradientBlocks {
+        runGradient(index)
+      } else if let dx {
+        let start = (index - gradientBlocks) * dxSize
+        let rows = min(dxSize, m - start)
+        guard rows > 0 else { return }
+        lamina_dense_rows_fma(
+          rows, out, inp, dz + start * out, out, w, ldw, nil, dx + start * inp, inp, nil)
+      }
+    }
+
+    /// dW and db over rows of block `block`, chunk by chunk.
+    private func runGradient(_ block: Int) {
+      let start = block * Dense.gradientBlockRows
+      let end = min(m, start + Dense.gradientBlockRows)
+      let area = inp * out + out
+      let (g, gb): (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?)
+      if let partials {
+        let p = partials + block * area
+        (g, gb) = (p, biasGradient == nil ? nil : p + inp * out)
+      } else {
+        (g, gb) = (gradient, biasGradient)
+      }
+      // Straight into the gradients every chunk adds; into a partial the first one stores.
+      var accumulate: Int32 = partials == nil ? 1 : 0
+      var r = start
+      while r < end {
+        let rows = min(chunkRows, end - r)
+        let (xr, dzr) = (x + r * inp, dz + r * out)
+        if transposed {
+          lamina_dense_outer_fma(rows, inp, out, xr, inp, dzr, out, g, out, accumulate)
+        } else {
+          lamina_dense_outer_fma(rows, out, inp, dzr, out, xr, inp, g, inp, accumulate)
+        }
+        if let gb { lamina_dense_colsum_fma(rows, out, dzr, out, gb, accumulate) }
+        accumulate = 1
+        r += rows
+      }
+    }
+  }
+
+  /// Calls `body` with the bias values, or nil for a layer without bias.
+  @inline(__always)
+  fileprivate func withBiasValues(_ body: (UnsafePointer<Float>?) -> Void) {
+    if let bias {
+      bias.value.withUnsafeBufferPointer { body($0.baseAddress!) }
+    } else {
+      body(nil)
+    }
+  }
+
+  /// Calls `body` with the bias gradient, or nil for a layer without bias.
+  @inline(__always)
+  fileprivate func withBiasGradient(_ body: (UnsafeMutablePointer<Float>?) -> Void) {
+    if let bias {
+      bias.gradient.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+    } else {
+      body(nil)
+    }
+  }
+}
