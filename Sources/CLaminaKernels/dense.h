@@ -347,8 +347,50 @@ LAMINA_DENSE_KERNEL void lamina_dense_colsum_fma(
   }
 }
 
+/// y = bias + W x for one row: x has p_count values, W is q_count x p_count (row-major,
+/// leading dimension ldw), `bias` NULL or q_count values. The one-sample (latency) path:
+/// four outputs at a time in independent accumulators (a single chain of multiply-adds
+/// would wait on the adder's latency; `lamina_dense_dot_fma` keeps one per output), reduced
+/// together by horizontal adds; no packing, so nothing is copied per call.
+LAMINA_DENSE_KERNEL void lamina_dense_matvec_fma(
+    long p_count, long q_count, const float *x, const float *w, long ldw, const float *bias,
+    float *y) {
+  const long whole = p_count & ~7L;
+  const __m256i tail = lamina__dense_mask(p_count - whole);
+  long q = 0;
+  for (; q + 4 <= q_count; q += 4) {
+    const float *w0 = w + q * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    long p = 0;
+    for (; p < whole; p += 8) {
+      const __m256 xv = _mm256_loadu_ps(x + p);
+      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + p), xv, a0);
+      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + p), xv, a1);
+      a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + p), xv, a2);
+      a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + p), xv, a3);
+    }
+    if (p < p_count) {
+      const __m256 xv = _mm256_maskload_ps(x + p, tail);
+      a0 = _mm256_fmadd_ps(_mm256_maskload_ps(w0 + p, tail), xv, a0);
+      a1 = _mm256_fmadd_ps(_mm256_maskload_ps(w1 + p, tail), xv, a1);
+      a2 = _mm256_fmadd_ps(_mm256_maskload_ps(w2 + p, tail), xv, a2);
+      a3 = _mm256_fmadd_ps(_mm256_maskload_ps(w3 + p, tail), xv, a3);
+    }
+    // Lanes of each accumulator summed pairwise: s holds the four sums of each half.
+    const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    __m128 r = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    if (bias) r = _mm_add_ps(r, _mm_loadu_ps(bias + q));
+    _mm_storeu_ps(y + q, r);
+  }
+  if (q < q_count) {
+    lamina_dense_dot_fma(1, p_count, q_count - q, x, p_count, w + q * ldw, ldw,
+                         bias ? bias + q : 0, y + q, q_count - q, 0);
+  }
+}
+
 #undef LAMINA_DENSE_KERNEL
 #undef LAMINA_DENSE_INLINE
+
 #else
 // No AVX2/FMA kernels on this architecture: never called (`lamina_cpu_has_avx2_fma` is
 // 0); present so that the Swift code compiles.
@@ -377,6 +419,12 @@ static inline void lamina_dense_outer_fma(
 static inline void lamina_dense_colsum_fma(
     long rows, long q_count, const float *a, long lda, float *out, int accumulate) {
   (void)rows; (void)q_count; (void)a; (void)lda; (void)out; (void)accumulate;
+}
+
+static inline void lamina_dense_matvec_fma(
+    long p_count, long q_count, const float *x, const float *w, long ldw, const float *bias,
+    float *y) {
+  (void)p_count; (void)q_count; (void)x; (void)w; (void)ldw; (void)bias; (void)y;
 }
 #endif
 

@@ -106,6 +106,45 @@ final class DenseKernelTests: XCTestCase {
     }
   }
 
+  /// The one-sample path (`forwardMatvecFMA`, batches below `Dense.smallBatch`) against a
+  /// Double reference and against the path with the kernels off: widths around the kernel's
+  /// 8-lane vectors and 4-output groups, with and without bias, 1 to 3 rows.
+  func testFewRowsMatvecMatchesReference() throws {
+    try XCTSkipUnless(Dense.cpuHasFMA, "no AVX2/FMA on this CPU")
+    for i in [8, 9, 15, 33, 64, 65, 128, 300] {
+      for o in [4, 5, 7, 8, 64, 66, 129] {
+        for (n, bias) in [(1, true), (3, false)] {
+          let d = makeDense(i, o, bias: bias)
+          let x = randomValues(n * i, seed: UInt64(i * 17 + o))
+          func forward(_ layer: Dense) -> [Float] {
+            var y = [Float](repeating: .nan, count: n * o)
+            x.withUnsafeBufferPointer { xb in
+              y.withUnsafeMutableBufferPointer {
+                layer.forward(xb.baseAddress!, $0.baseAddress!, count: n)
+              }
+            }
+            return y
+          }
+          let fast = forward(d)
+          let fallback = d.copy() as! Dense
+          fallback.usesFMAKernels = false
+          let slow = forward(fallback)
+          var reference = [Double](repeating: 0, count: n * o)
+          for r in 0..<n {
+            for j in 0..<o {
+              var sum = Double(d.bias?.value[j] ?? 0)
+              for k in 0..<i { sum += Double(x[r * i + k]) * Double(d.weight.value[j * i + k]) }
+              reference[r * o + j] = sum
+            }
+          }
+          let label = "\(i)->\(o) n \(n) bias \(bias)"
+          assertClose(fast, reference, tolerance: 1e-5, "matvec " + label)
+          assertClose(slow, reference, tolerance: 1e-5, "fallback " + label)
+        }
+      }
+    }
+  }
+
   func testKernelsMatchSgemmPath() {
     // Several gradient blocks (n > gradientBlockRows) and split passes; the fallback
     // (sgemm) as reference, within float rounding of sums over many rows.
