@@ -1,0 +1,200 @@
+/// The training step of a model whose first layer (the head, a tri-plane encoding) is
+/// followed only by small row-local layers (the tail: Dense and activation layers, the
+/// "triplane" kind's MLP decoder), run so that the tail's activations never leave the cache.
+///
+/// Why: the whole-batch step writes and re-reads every tail activation for the whole batch
+/// (65536 x 64 floats, 16 MB each, about ten of them per step for a 16-64-64-1 decoder), so
+/// the decoder waits on DRAM; and its bias sums and loss run on one thread. Here the head's
+/// forward pass runs over the whole batch as before, writing the n x F feature matrix; then
+/// the tail runs in row blocks of `blockRows` rows: forward through the tail, the loss and
+/// its gradient for the block's rows, and backward through the tail to d(features) for those
+/// rows, all in per-task scratch that stays in L2; last, the head's backward pass (the plane
+/// scatter) runs once over the whole batch.
+///
+/// Determinism: the blocks are cut from the batch size alone and dealt to `tasks` fixed
+/// tasks (contiguous runs of blocks), whatever the core count. Each task runs its blocks in
+/// order through its own copy of the tail (`TaskState.tail`, values synced from the model at
+/// the start of every step), so the tail's parameter gradients accumulate per task in a fixed
+/// order; they are then added into the model's gradients task by task, and the loss sums of
+/// the blocks are added in block order. So a step's results are bit-identical run to run and
+/// on any number of cores. They equal the whole-batch step's up to float rounding (the
+/// weight gradients are summed over blocks, not by one long product; everything per row,
+/// and the loss gradient, is the same to the bit).
+///
+/// The tail's layers are the model's own types, run through the same `Model` passes (a
+/// tail-only `Model` per task), so the Dense layers' kernels and fused activation steps are
+/// used block by block.
+final class RowPipeline {
+  /// Rows per block. A block's tail working set (for a 16-64-64-1 decoder: four 64-wide
+  /// activations, two 64-wide gradient buffers, the 16 features and their gradient, about
+  /// 1.6 KB a row) must stay in a core's L2 (512 KB on the benchmark machine), and every
+  /// product of a block must stay below `BLAS.splitWork` (64 x 64 x rows), so that it runs
+  /// as one call instead of splitting again inside the task.
+  static let blockRows = 192
+
+  /// Fixed task count: each task owns a contiguous run of blocks and one tail copy. Eight
+  /// balance two to eight cores; the copies' gradients cost `tasks` x the tail's parameters
+  /// to sum (5k floats each for the benchmark decoder).
+  static let tasks = 8
+
+  /// Batches of fewer rows take the whole-batch path: a few blocks gain nothing.
+  static let minimumRows = 4 * blockRows
+
+  /// The model trained.
+  let model: Model
+  /// The head layer (index 0) whose forward and backward run over the whole batch.
+  let head: Layer
+  /// The model's tail parameters, in the order of each task's tail model's parameters.
+  let tailParameters: [Parameter]
+
+  /// One task's copy of the tail and its scratch.
+  final class TaskState {
+    /// The tail layers as a model of their own (copies of the model's layers).
+    let tail: Model
+    /// The tail's scratch, `blockRows` rows.
+    let workspace = Workspace()
+
+    init(tail: Model) {
+      self.tail = tail
+      workspace.wantInputGradient = true
+      workspace.reserve(rows: RowPipeline.blockRows, for: tail)
+    }
+  }
+
+  /// Per task.
+  let states: [TaskState]
+  /// n x F features (the head's output), and their gradient; grown on demand.
+  private var features = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+  private var featureGradients = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+  private var rows = 0
+  /// Per block: the sum of its loss terms.
+  private var blockLosses = UnsafeMutablePointer<Double>.allocate(capacity: 1)
+  private var blockCapacity = 0
+
+  /// A pipeline for `model`, or nil when the model does not have that shape: a tri-plane
+  /// encoding first, then only Dense and activation layers (at least one).
+  init?(model: Model) {
+    guard model.layers.count >= 2, model.layers[0] is TriplaneEncoding,
+      model.layers.dropFirst().allSatisfy({ $0 is Dense || $0 is ActivationLayer })
+    else { return nil }
+    self.model = model
+    head = model.layers[0]
+    let tailLayers = Array(model.layers.dropFirst())
+    let features = head.outputDim
+    func tailModel(_ layers: [Layer]) -> Model {
+      Model(kind: "tail", spec: .null, layers: layers, inputDim: features)
+    }
+    tailParameters = tailModel(tailLayers).parameters
+    states = (0..<RowPipeline.tasks).map { _ in
+      TaskState(tail: tailModel(tailLayers.map { $0.copy() }))
+    }
+  }
+
+  deinit {
+    features.deallocate()
+    featureGradients.deallocate()
+    blockLosses.deallocate()
+  }
+
+  /// Makes room for a batch of `n` rows.
+  private func reserve(rows n: Int) {
+    let blocks = (n + RowPipeline.blockRows - 1) / RowPipeline.blockRows
+    if blocks > blockCapacity {
+      blockLosses.deallocate()
+      blockCapacity = blocks
+      blockLosses = .allocate(capacity: blocks)
+    }
+    guard n > rows else { return }
+    features.deallocate()
+    featureGradients.deallocate()
+    rows = n
+    let width = max(head.outputDim, 1)
+    features = .allocate(capacity: n * width)
+    featureGradients = .allocate(capacity: n * width)
+  }
+
+  /// Forward, loss and backward for `n` rows of `x` against targets `y`, as the trainer's
+  /// whole-batch `lossAndGradient` does without regularisers: adds dL/dparameter into every
+  /// parameter's gradient (zeroed by the caller) and returns the mean loss (truncated as
+  /// `truncation` asks, see `Loss.evaluate`).
+  func lossAndGradient(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int, loss: Loss,
+    truncation: Float
+  ) -> Float {
+    reserve(rows: n)
+    // Each task's tail starts from the model's current weights, with zero gradients.
+    for state in states {
+      for (mine, theirs) in zip(state.tail.parameters, tailParameters) {
+        mine.value.withUnsafeMutableBufferPointer { dest in
+          theirs.value.withUnsafeBufferPointer {
+            dest.baseAddress!.update(from: $0.baseAddress!, count: $0.count)
+          }
+        }
+        mine.gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+      }
+    }
+    head.forward(x, features, count: n)
+
+    let blocks = (n + RowPipeline.blockRows - 1) / RowPipeline.blockRows
+    let tasks = min(RowPipeline.tasks, blocks)
+    var job = Blocks(
+      pipeline: self, x: x, y: y, n: n, blocksPerTask: (blocks + tasks - 1) / tasks, loss: loss,
+      truncation: truncation)
+    Parallel.run(tasks, &job)
+
+    // Fixed order: tasks in index order, blocks in row order.
+    for (j, parameter) in tailParameters.enumerated() {
+      parameter.gradient.withUnsafeMutableBufferPointer { g in
+        for state in states {
+          state.tail.parameters[j].gradient.withUnsafeBufferPointer { part in
+            for i in g.indices { g[i] += part[i] }
+          }
+        }
+      }
+    }
+    var total: Double = 0
+    for b in 0..<blocks { total += blockLosses[b] }
+
+    head.backward(
+      x, features, featureGradients, nil, count: n, parameterGradients: true)
+    return Float(total / Double(loss.denominator(rows: n, columns: model.outputDim)))
+  }
+
+  /// The tail's blocks, as a pool job: task t runs blocks `t * blocksPerTask ..< (t + 1) *
+  /// blocksPerTask` in order on its own tail copy.
+  private struct Blocks: PoolJob {
+    let pipeline: RowPipeline
+    let x: UnsafePointer<Float>
+    let y: UnsafePointer<Float>
+    let n: Int
+    let blocksPerTask: Int
+    let loss: Loss
+    let truncation: Float
+
+    static let task: PoolTask = { context, task in
+      context.assumingMemoryBound(to: Blocks.self).pointee.run(task)
+    }
+
+    func run(_ task: Int) {
+      let state = pipeline.states[task]
+      let tail = state.tail
+      let ws = state.workspace
+      let (f, out) = (tail.inputDim, tail.outputDim)
+      let size = RowPipeline.blockRows
+      var block = task * blocksPerTask
+      let end = min((task + 1) * blocksPerTask, (n + size - 1) / size)
+      while block < end {
+        let start = block * size
+        let m = min(size, n - start)
+        let input = UnsafePointer(pipeline.features + start * f)
+        let output = tail.forward(input, count: m, workspace: ws)
+        pipeline.blockLosses[block] = loss.sum(
+          output, y + start * out, rows: m, columns: out, truncation: truncation, of: n,
+          gradient: ws.gradientOut)
+        let dx = tail.backward(input, count: m, workspace: ws, parameterGradients: true)
+        (pipeline.featureGradients + start * f).update(from: dx, count: m * f)
+        block += 1
+      }
+    }
+  }
+}
