@@ -162,4 +162,31 @@ final class RowPipelineTests: XCTestCase {
     )
     XCTAssertNil(RowPipeline(model: perField))
   }
+
+  /// Large `predict` and `inputGradient` calls share one channel-last plane copy over
+  /// their chunks; the results must be those of calling them chunk by chunk (each call then
+  /// makes its own copy), to the bit.
+  func testChunkedPredictAndInputGradientMatchChunkByChunk() throws {
+    let m = try model(output: 2)
+    // Over `chunkRows` (8192 rows at 32 wide), and so over several of the input gradient's
+    // chunks (a sixth of that, one per layer).
+    let n = m.chunkRows + 300
+    let (x, _) = data(n, output: 1)
+    let y = try m.predict(x)
+    let g = try m.inputGradient(x)
+    for (rows, values, width) in [
+      (m.chunkRows, y, 2), (m.chunkRows / m.layers.count, g, 6),
+    ] {
+      var start = 0
+      while start < n {
+        let end = min(n, start + rows)
+        let part = Array(x[(start * 3)..<(end * 3)])
+        let expected = width == 2 ? try m.predict(part) : try m.inputGradient(part)
+        XCTAssertEqual(
+          values[(start * width)..<(end * width)].map(\.bitPattern), expected.map(\.bitPattern),
+          "rows \(start)..<\(end)")
+        start = end
+      }
+    }
+  }
 }

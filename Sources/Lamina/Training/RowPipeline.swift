@@ -4,12 +4,13 @@
 ///
 /// Why: the whole-batch step writes and re-reads every tail activation for the whole batch
 /// (65536 x 64 floats, 16 MB each, about ten of them per step for a 16-64-64-1 decoder), so
-/// the decoder waits on DRAM; and its bias sums and loss run on one thread. Here the head's
-/// forward pass runs over the whole batch as before, writing the n x F feature matrix; then
-/// the tail runs in row blocks of `blockRows` rows: forward through the tail, the loss and
-/// its gradient for the block's rows, and backward through the tail to d(features) for those
-/// rows, all in per-task scratch that stays in L2; last, the head's backward pass (the plane
-/// scatter) runs once over the whole batch.
+/// the decoder waits on DRAM; and its bias sums and loss run on one thread. Here the step
+/// runs in row blocks of `blockRows` rows: the head's forward pass for the block's rows
+/// (sampling a channel-last plane copy made once per step), forward through the tail, the
+/// loss and its gradient for the block's rows, and backward through the tail to
+/// d(features) for those rows, all in per-task scratch that stays in L2; only d(features)
+/// (n x F) is written for the whole batch. Last, the head's backward pass (the plane
+/// scatter, which needs every row's d(features)) runs once over the whole batch.
 ///
 /// Determinism: the blocks are cut from the batch size alone and dealt to `tasks` fixed
 /// tasks (contiguous runs of blocks), whatever the core count. Each task runs its blocks in
@@ -42,8 +43,9 @@ final class RowPipeline {
 
   /// The model trained.
   let model: Model
-  /// The head layer (index 0) whose forward and backward run over the whole batch.
-  let head: Layer
+  /// The head layer (index 0): its forward pass runs block by block in the tasks (on plane
+  /// sources made once per step), its backward pass over the whole batch.
+  let head: TriplaneEncoding
   /// The model's tail parameters, in the order of each task's tail model's parameters.
   let tailParameters: [Parameter]
 
@@ -53,18 +55,22 @@ final class RowPipeline {
     let tail: Model
     /// The tail's scratch, `blockRows` rows.
     let workspace = Workspace()
+    /// A block's features (the head's output), `blockRows` x F.
+    let features: UnsafeMutablePointer<Float>
 
     init(tail: Model) {
       self.tail = tail
       workspace.wantInputGradient = true
       workspace.reserve(rows: RowPipeline.blockRows, for: tail)
+      features = .allocate(capacity: RowPipeline.blockRows * max(tail.inputDim, 1))
     }
+
+    deinit { features.deallocate() }
   }
 
   /// Per task.
   let states: [TaskState]
-  /// n x F features (the head's output), and their gradient; grown on demand.
-  private var features = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+  /// n x F gradients of the features (the head's output); grown on demand.
   private var featureGradients = UnsafeMutablePointer<Float>.allocate(capacity: 1)
   private var rows = 0
   /// Per block: the sum of its loss terms.
@@ -74,11 +80,11 @@ final class RowPipeline {
   /// A pipeline for `model`, or nil when the model does not have that shape: a tri-plane
   /// encoding first, then only Dense and activation layers (at least one).
   init?(model: Model) {
-    guard model.layers.count >= 2, model.layers[0] is TriplaneEncoding,
+    guard model.layers.count >= 2, let head = model.layers[0] as? TriplaneEncoding,
       model.layers.dropFirst().allSatisfy({ $0 is Dense || $0 is ActivationLayer })
     else { return nil }
     self.model = model
-    head = model.layers[0]
+    self.head = head
     let tailLayers = Array(model.layers.dropFirst())
     let features = head.outputDim
     func tailModel(_ layers: [Layer]) -> Model {
@@ -91,7 +97,6 @@ final class RowPipeline {
   }
 
   deinit {
-    features.deallocate()
     featureGradients.deallocate()
     blockLosses.deallocate()
   }
@@ -105,12 +110,9 @@ final class RowPipeline {
       blockLosses = .allocate(capacity: blocks)
     }
     guard n > rows else { return }
-    features.deallocate()
     featureGradients.deallocate()
     rows = n
-    let width = max(head.outputDim, 1)
-    features = .allocate(capacity: n * width)
-    featureGradients = .allocate(capacity: n * width)
+    featureGradients = .allocate(capacity: n * max(head.outputDim, 1))
   }
 
   /// Forward, loss and backward for `n` rows of `x` against targets `y`, as the trainer's
@@ -133,14 +135,15 @@ final class RowPipeline {
         mine.gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
       }
     }
-    head.forward(x, features, count: n)
-
     let blocks = (n + RowPipeline.blockRows - 1) / RowPipeline.blockRows
     let tasks = min(RowPipeline.tasks, blocks)
-    var job = Blocks(
-      pipeline: self, x: x, y: y, n: n, blocksPerTask: (blocks + tasks - 1) / tasks, loss: loss,
-      truncation: truncation)
-    Parallel.run(tasks, &job)
+    // The planes' channel-last copy is made once for every block's gather.
+    head.withSources(rows: n) { sources in
+      var job = Blocks(
+        pipeline: self, sources: sources, x: x, y: y, n: n,
+        blocksPerTask: (blocks + tasks - 1) / tasks, loss: loss, truncation: truncation)
+      Parallel.run(tasks, &job)
+    }
 
     // Fixed order: tasks in index order, blocks in row order.
     for (j, parameter) in tailParameters.enumerated() {
@@ -155,8 +158,9 @@ final class RowPipeline {
     var total: Double = 0
     for b in 0..<blocks { total += blockLosses[b] }
 
+    // The encoding's backward pass reads x and the features' gradients, not the features.
     head.backward(
-      x, features, featureGradients, nil, count: n, parameterGradients: true)
+      x, featureGradients, featureGradients, nil, count: n, parameterGradients: true)
     return Float(total / Double(loss.denominator(rows: n, columns: model.outputDim)))
   }
 
@@ -164,6 +168,8 @@ final class RowPipeline {
   /// blocksPerTask` in order on its own tail copy.
   private struct Blocks: PoolJob {
     let pipeline: RowPipeline
+    /// The head's plane sources for this step.
+    let sources: [PlaneSource]
     let x: UnsafePointer<Float>
     let y: UnsafePointer<Float>
     let n: Int
@@ -186,7 +192,10 @@ final class RowPipeline {
       while block < end {
         let start = block * size
         let m = min(size, n - start)
-        let input = UnsafePointer(pipeline.features + start * f)
+        // The block's features, gathered here so they are in cache for the tail.
+        pipeline.head.forward(
+          x + start * pipeline.head.inputDim, state.features, count: m, sources: sources)
+        let input = UnsafePointer(state.features)
         let output = tail.forward(input, count: m, workspace: ws)
         pipeline.blockLosses[block] = loss.sum(
           output, y + start * out, rows: m, columns: out, truncation: truncation, of: n,
