@@ -33,10 +33,12 @@ final class RowPipeline {
   /// as one call instead of splitting again inside the task.
   static let blockRows = 192
 
-  /// Fixed task count: each task owns a contiguous run of blocks and one tail copy. Eight
-  /// balance two to eight cores; the copies' gradients cost `tasks` x the tail's parameters
-  /// to sum (5k floats each for the benchmark decoder).
-  static let tasks = 8
+  /// Fixed task count: each task owns a contiguous run of blocks, one tail copy and its
+  /// scratch (about 0.3 MB for the benchmark decoder). Sixteen balance two to eight cores,
+  /// and keep a task short (about a millisecond at batch 65536) so that a thread losing
+  /// its core in the middle of one holds the step up briefly. The copies' gradients cost
+  /// `tasks` x the tail's parameters to sum (5k floats each for the benchmark decoder).
+  static let tasks = 16
 
   /// Batches of fewer rows take the whole-batch path: a few blocks gain nothing.
   static let minimumRows = 4 * blockRows
@@ -141,7 +143,7 @@ final class RowPipeline {
     head.withSources(rows: n) { sources in
       var job = Blocks(
         pipeline: self, sources: sources, x: x, y: y, n: n,
-        blocksPerTask: (blocks + tasks - 1) / tasks, loss: loss, truncation: truncation)
+        blocks: blocks, tasks: tasks, loss: loss, truncation: truncation)
       Parallel.run(tasks, &job)
     }
 
@@ -164,8 +166,8 @@ final class RowPipeline {
     return Float(total / Double(loss.denominator(rows: n, columns: model.outputDim)))
   }
 
-  /// The tail's blocks, as a pool job: task t runs blocks `t * blocksPerTask ..< (t + 1) *
-  /// blocksPerTask` in order on its own tail copy.
+  /// The tail's blocks, as a pool job: task t runs blocks `t * blocks / tasks ..< (t + 1) *
+  /// blocks / tasks` (as even a split as whole blocks allow) in order on its own tail copy.
   private struct Blocks: PoolJob {
     let pipeline: RowPipeline
     /// The head's plane sources for this step.
@@ -173,7 +175,8 @@ final class RowPipeline {
     let x: UnsafePointer<Float>
     let y: UnsafePointer<Float>
     let n: Int
-    let blocksPerTask: Int
+    let blocks: Int
+    let tasks: Int
     let loss: Loss
     let truncation: Float
 
@@ -187,8 +190,8 @@ final class RowPipeline {
       let ws = state.workspace
       let (f, out) = (tail.inputDim, tail.outputDim)
       let size = RowPipeline.blockRows
-      var block = task * blocksPerTask
-      let end = min((task + 1) * blocksPerTask, (n + size - 1) / size)
+      var block = task * blocks / tasks
+      let end = (task + 1) * blocks / tasks
       while block < end {
         let start = block * size
         let m = min(size, n - start)
