@@ -18,9 +18,9 @@
 /// the start of every step), so the tail's parameter gradients accumulate per task in a fixed
 /// order; they are then added into the model's gradients task by task, and the loss sums of
 /// the blocks are added in block order. So a step's results are bit-identical run to run and
-/// on any number of cores. They equal the whole-batch step's up to float rounding (the
-/// weight gradients are summed over blocks, not by one long product; everything per row,
-/// and the loss gradient, is the same to the bit).
+/// on any number of cores. They equal the whole-batch step's up to float rounding: the
+/// weight and bias gradients are summed block by block instead of by one long product, and
+/// the loss in Double per block; the per-row operations are the same, on fewer rows.
 ///
 /// The tail's layers are the model's own types, run through the same `Model` passes (a
 /// tail-only `Model` per task), so the Dense layers' kernels and fused activation steps are
