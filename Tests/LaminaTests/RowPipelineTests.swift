@@ -92,6 +92,37 @@ final class RowPipelineTests: XCTestCase {
     }
   }
 
+  func testPipelineWithFieldsLevelsProductAndPlaneRegularizers() throws {
+    // Two fields (a field-index column, one shared decoder), two concatenated levels,
+    // product aggregation (whose backward re-samples the planes), and the plane TV and L2
+    // penalties, which the trainer adds after the pipeline's backward pass.
+    let m = try Model(
+      json: """
+        {"kind": "triplane", "resolution": [8, 16], "channels": 4, "fields": 2,
+         "aggregation": "product", "init_mean": 1, "init_std": 0.2,
+         "decoder": {"hidden": [16], "activation": "relu"}, "seed": 3}
+        """)
+    XCTAssertNotNil(RowPipeline(model: m))
+    let (points, y) = data(900, output: 1)
+    var x: [Float] = []
+    for r in 0..<900 { x += [Float(r % 2)] + points[(r * 3)..<(r * 3 + 3)] }
+    let config =
+      #"{"optimizer": "sgd", "learning_rate": 0.05, "plane_tv": 0.01, "plane_l2": 0.001}"#
+    let b = m.copy()
+    let piped = try train(m, config: config, pipeline: true, x: x, y: y, steps: 3)
+    let whole = try train(b, config: config, pipeline: false, x: x, y: y, steps: 3)
+    for (s, (l1, l2)) in zip(piped.losses, whole.losses).enumerated() {
+      XCTAssertEqual(l1, l2, accuracy: 1e-6 * max(1, abs(l2)), "loss of step \(s)")
+    }
+    for (i, p) in m.parameters.enumerated() {
+      XCTAssertLessThan(
+        relativeDifference(piped.gradients[i], whole.gradients[i]), 1e-5, "gradient of \(p.name)")
+      XCTAssertLessThan(
+        relativeDifference(piped.values[i], whole.values[i]), 1e-5, "value of \(p.name)")
+    }
+    XCTAssertNotEqual(piped.losses[0], piped.losses[2])
+  }
+
   func testPipelineIsBitIdenticalRunToRunAndOnOneThread() throws {
     // 33 blocks over 16 tasks (one of 3 blocks, the others 2), so tail copies accumulate
     // over several blocks each, and the last block is short.
