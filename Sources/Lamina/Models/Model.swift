@@ -117,9 +117,16 @@ public final class Model {
     // Two ping-pong buffers; small ones live on the stack, so one-sample calls allocate
     // nothing.
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * rows * widest) { scratch in
-      predictChunks(
-        x, count: n, rows: rows, a: scratch.baseAddress!, b: scratch.baseAddress! + rows * widest,
-        into: y)
+      let (a, b) = (scratch.baseAddress!, scratch.baseAddress! + rows * widest)
+      if n > rows, let encoding = layers.first as? TriplaneEncoding {
+        // The encoding's channel-last plane copy is made once for all chunks.
+        encoding.withSources(rows: n) { sources in
+          predictChunks(
+            x, count: n, rows: rows, a: a, b: b, into: y, head: (encoding, sources))
+        }
+      } else {
+        predictChunks(x, count: n, rows: rows, a: a, b: b, into: y)
+      }
     }
   }
 
@@ -187,9 +194,12 @@ public final class Model {
     }
   }
 
+  /// Runs the layers over chunks of `rows` rows with ping-pong buffers `a` and `b`. With
+  /// `head`, layer 0 (that encoding) samples the given plane sources.
   private func predictChunks(
     _ x: UnsafePointer<Float>, count n: Int, rows: Int, a: UnsafeMutablePointer<Float>,
-    b: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>
+    b: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
+    head: (TriplaneEncoding, [PlaneSource])? = nil
   ) {
     var start = 0
     while start < n {
@@ -209,7 +219,11 @@ public final class Model {
           i += 2
           continue
         }
-        layers[i].forward(input, dest, count: m)
+        if i == 0, let (encoding, sources) = head {
+          encoding.forward(input, dest, count: m, sources: sources)
+        } else {
+          layers[i].forward(input, dest, count: m)
+        }
         input = UnsafePointer(dest)
         swap(&cur, &other)
         i += 1
@@ -246,6 +260,23 @@ public final class Model {
     let rows = min(n, max(1, chunkRows / max(1, layers.count)))
     let scratch = Workspace()
     scratch.reserve(rows: rows, for: self)
+    if n > rows, let encoding = layers.first as? TriplaneEncoding {
+      // The encoding's channel-last plane copy is made once for every chunk's passes.
+      encoding.withSources(rows: n) { sources in
+        scratch.headSources = sources
+        inputGradientChunks(x, count: n, rows: rows, into: dydx, scratch: scratch)
+        scratch.headSources = nil
+      }
+    } else {
+      inputGradientChunks(x, count: n, rows: rows, into: dydx, scratch: scratch)
+    }
+  }
+
+  /// `inputGradient`'s work over chunks of `rows` rows.
+  private func inputGradientChunks(
+    _ x: UnsafePointer<Float>, count n: Int, rows: Int, into dydx: UnsafeMutablePointer<Float>,
+    scratch: Workspace
+  ) {
     var start = 0
     while start < n {
       let m = min(rows, n - start)
@@ -288,7 +319,9 @@ public final class Model {
         input = UnsafePointer(ws.outputs[i + 1])
         i += 2
       } else {
-        if keep, let reusing = layers[i] as? ForwardReusingLayer {
+        if i == 0, let sources = ws.headSources, let encoding = layers[0] as? TriplaneEncoding {
+          encoding.forward(input, ws.outputs[0], count: n, sources: sources)
+        } else if keep, let reusing = layers[i] as? ForwardReusingLayer {
           let cache = ws.cache(i, layers: layers.count)
           reusing.forward(input, ws.outputs[i], count: n, keeping: cache)
           cache.generation = ws.generation
@@ -345,7 +378,11 @@ public final class Model {
     _ dx: UnsafeMutablePointer<Float>?, count n: Int, workspace ws: Workspace,
     parameterGradients: Bool
   ) {
-    if let reusing = layers[i] as? ForwardReusingLayer, let cache = ws.currentCache(i) {
+    if i == 0, let sources = ws.headSources, let encoding = layers[0] as? TriplaneEncoding {
+      encoding.backward(
+        input, ws.outputs[0], dy, dx, count: n, parameterGradients: parameterGradients,
+        sources: sources)
+    } else if let reusing = layers[i] as? ForwardReusingLayer, let cache = ws.currentCache(i) {
       reusing.backward(
         input, ws.outputs[i], dy, dx, count: n, parameterGradients: parameterGradients,
         reusing: cache)
@@ -366,6 +403,10 @@ final class Workspace {
   private(set) var gradientB = UnsafeMutablePointer<Float>.allocate(capacity: 1)
   /// Whether `backward` should compute dL/dx of the first layer.
   var wantInputGradient = true
+  /// Plane sources a tri-plane encoding at layer 0 samples in this workspace's passes
+  /// (set by `Model.inputGradient` for the duration of a call, so the planes are copied
+  /// channel-last once, not per chunk); nil: the encoding makes its own per pass.
+  var headSources: [PlaneSource]?
   /// Scratch of the KAN sparsity regulariser (lamb > 0), kept so that steps reuse it.
   let regularizationScratch = ScratchPool()
   /// Number of the current forward pass (bumped by every `Model.forward` on the workspace).

@@ -55,13 +55,34 @@ public enum Loss: Equatable, Sendable {
     _ p: UnsafePointer<Float>, _ t: UnsafePointer<Float>, rows n: Int, columns k: Int,
     truncation: Float, gradient grad: UnsafeMutablePointer<Float>?
   ) -> Float {
+    let total = sum(p, t, rows: n, columns: k, truncation: truncation, of: n, gradient: grad)
+    return n * k > 0 ? Float(total / Double(denominator(rows: n, columns: k))) : 0
+  }
+
+  /// What the loss is the mean over for `n` rows of `k` columns: every element, or every
+  /// row for cross-entropy.
+  func denominator(rows n: Int, columns k: Int) -> Int {
+    self == .crossEntropy ? n : n * k
+  }
+
+  /// The unreduced sum of the loss terms of `n` rows that are part of a batch of
+  /// `batchRows` rows, with, when `grad` is given, dL/dp of the batch's mean loss for those
+  /// rows: these sums over consecutive row ranges, added in order and divided by
+  /// `denominator(rows: batchRows, ...)`, are `evaluate` on the whole batch up to the
+  /// rounding of the Double sums, and the gradient is the same to the bit.
+  /// (The pipelined training step evaluates its row blocks this way.)
+  func sum(
+    _ p: UnsafePointer<Float>, _ t: UnsafePointer<Float>, rows n: Int, columns k: Int,
+    truncation: Float, of batchRows: Int, gradient grad: UnsafeMutablePointer<Float>?
+  ) -> Double {
     guard truncation > 0, isElementwiseDistance else {
-      return evaluate(p, t, rows: n, columns: k, gradient: grad)
+      return sum(p, t, rows: n, columns: k, of: batchRows, gradient: grad)
     }
     // Clamp one element at a time through a one-element loss, so nothing is allocated; the
     // elementwise losses are means, so per-element values and gradients rescale exactly.
     let count = n * k
     guard count > 0 else { return 0 }
+    let scale = Float(denominator(rows: batchRows, columns: k))
     var total: Double = 0
     var pc: Float = 0
     var tc: Float = 0
@@ -73,9 +94,9 @@ public enum Loss: Equatable, Sendable {
         withUnsafeMutablePointer(to: &g) { gp in
           evaluate(&pc, &tc, rows: 1, columns: 1, gradient: gp)
         })
-      if let grad { grad[i] = abs(p[i]) < truncation ? g / Float(count) : 0 }
+      if let grad { grad[i] = abs(p[i]) < truncation ? g / scale : 0 }
     }
-    return Float(total / Double(count))
+    return total
   }
 
   /// The loss of `p` against `t` (n x k each); when `grad` is given, writes dL/dp into it.
@@ -83,28 +104,40 @@ public enum Loss: Equatable, Sendable {
     _ p: UnsafePointer<Float>, _ t: UnsafePointer<Float>, rows n: Int, columns k: Int,
     gradient grad: UnsafeMutablePointer<Float>?
   ) -> Float {
+    guard n * k > 0 else { return 0 }
+    let total = sum(p, t, rows: n, columns: k, of: n, gradient: grad)
+    return Float(total / Double(denominator(rows: n, columns: k)))
+  }
+
+  /// `sum(_:_:rows:columns:truncation:of:gradient:)` without truncation.
+  func sum(
+    _ p: UnsafePointer<Float>, _ t: UnsafePointer<Float>, rows n: Int, columns k: Int,
+    of batchRows: Int, gradient grad: UnsafeMutablePointer<Float>?
+  ) -> Double {
     let count = n * k
     guard count > 0 else { return 0 }
+    // The mean's divisor: the whole batch's elements (rows for cross-entropy).
+    let whole = Float(denominator(rows: batchRows, columns: k))
     var total: Double = 0
     switch self {
     case .mse:
-      let scale = 2 / Float(count)
+      let scale = 2 / whole
       for i in 0..<count {
         let d = p[i] - t[i]
         total += Double(d * d)
         grad?[i] = scale * d
       }
-      return Float(total / Double(count))
+      return total
     case .l1:
-      let scale = 1 / Float(count)
+      let scale = 1 / whole
       for i in 0..<count {
         let d = p[i] - t[i]
         total += Double(abs(d))
         grad?[i] = d > 0 ? scale : (d < 0 ? -scale : 0)
       }
-      return Float(total / Double(count))
+      return total
     case .huber(let delta):
-      let scale = 1 / Float(count)
+      let scale = 1 / whole
       for i in 0..<count {
         let d = p[i] - t[i]
         if abs(d) < delta {
@@ -115,9 +148,9 @@ public enum Loss: Equatable, Sendable {
           grad?[i] = scale * (d > 0 ? delta : -delta)
         }
       }
-      return Float(total / Double(count))
+      return total
     case .bceWithLogits:
-      let scale = 1 / Float(count)
+      let scale = 1 / whole
       for i in 0..<count {
         let x = p[i]
         let y = t[i]
@@ -126,9 +159,9 @@ public enum Loss: Equatable, Sendable {
         let s = x >= 0 ? 1 / (1 + expf(-x)) : expf(x) / (1 + expf(x))
         grad?[i] = scale * (s - y)
       }
-      return Float(total / Double(count))
+      return total
     case .crossEntropy:
-      let scale = 1 / Float(n)
+      let scale = 1 / whole
       for r in 0..<n {
         let row = p + r * k
         let target = t + r * k
@@ -146,16 +179,16 @@ public enum Loss: Equatable, Sendable {
           for j in 0..<k { grad[r * k + j] = scale * (expf(row[j] - logZ) * tsum - target[j]) }
         }
       }
-      return Float(total / Double(n))
+      return total
     case .unsignedDistance:
-      let scale = 1 / Float(count)
+      let scale = 1 / whole
       for i in 0..<count {
         let d = abs(p[i]) - t[i]
         total += Double(abs(d))
         let outer: Float = d > 0 ? scale : (d < 0 ? -scale : 0)
         grad?[i] = p[i] >= 0 ? outer : -outer
       }
-      return Float(total / Double(count))
+      return total
     }
   }
 }

@@ -33,6 +33,12 @@ public final class Trainer {
   private var horizon = 0
   private var batchX: [Float] = []
   private var batchY: [Float] = []
+  /// Whether training steps may run the row-block pipeline (`RowPipeline`) for models of
+  /// its shape: nil (the default) for batches of at least `RowPipeline.minimumRows` rows,
+  /// true for every batch, false never. Tests force it to compare both paths.
+  var usesRowPipeline: Bool? = nil
+  /// The row-block pipeline, made on first use; nil when the model does not have its shape.
+  private lazy var rowPipeline: RowPipeline? = RowPipeline(model: model)
 
   /// A trainer for `model` with `config`.
   ///
@@ -141,16 +147,27 @@ public final class Trainer {
     for p in parameters {
       p.gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
-    let out = model.forward(x, count: n, workspace: workspace, keep: true)
-    var loss = config.loss.evaluate(
-      out, y, rows: n, columns: model.outputDim, truncation: Float(config.truncation),
-      gradient: workspace.gradientOut)
+    let reg = config.regularization
+    let pipelined =
+      !reg.isActive && (usesRowPipeline ?? (n >= RowPipeline.minimumRows))
+      ? rowPipeline : nil
+    var loss: Float
+    if let pipelined {
+      loss = pipelined.lossAndGradient(
+        x, y, count: n, loss: config.loss, truncation: Float(config.truncation))
+    } else {
+      let out = model.forward(x, count: n, workspace: workspace, keep: true)
+      loss = config.loss.evaluate(
+        out, y, rows: n, columns: model.outputDim, truncation: Float(config.truncation),
+        gradient: workspace.gradientOut)
+    }
     guard loss.isFinite else {
       throw LaminaError.numeric(
         "training diverged: the loss is \(loss); weights left as before the step")
     }
-    let reg = config.regularization
-    if reg.isActive {
+    if pipelined != nil {
+      // The pipeline ran the backward pass too.
+    } else if reg.isActive {
       try Model.checkRegularization(reg, model: model)
       let value = model.backwardRegularized(x, count: n, workspace: workspace, settings: reg).reg
       loss += Float(reg.lamb * value)

@@ -26,6 +26,15 @@ extension TriplaneEncoding {
     _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
     _ dx: UnsafeMutablePointer<Float>?, count n: Int, parameterGradients: Bool
   ) {
+    backward(x, y, dy, dx, count: n, parameterGradients: parameterGradients, sources: nil)
+  }
+
+  /// `backward`, sampling `given` sources when non-nil (see `forward(_:_:count:sources:)`).
+  func backward(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+    _ dx: UnsafeMutablePointer<Float>?, count n: Int, parameterGradients: Bool,
+    sources given: [PlaneSource]?
+  ) {
     guard n > 0 else { return }
     // A passed-on field index takes column 0 of dy; the features' gradients follow it.
     let dy = dy + featureOffset
@@ -36,7 +45,7 @@ extension TriplaneEncoding {
     // Product's per-plane upstream gradients: n x levels x 3 x C.
     scratch.withBuffer(count: storeG ? n * gWidth : 0) { gbuf in
       if dx != nil || storeG {
-        withSources(rows: n) { sources in
+        withSources(rows: n, given: given) { sources in
           let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
           Self.parallel(tasks, work: n * 12 * c * levels.count) { task in
             let start = task * Self.rowsPerTask

@@ -194,8 +194,18 @@ public final class TriplaneEncoding: Layer {
 
   /// y = encoding(x) for `n` rows. Reads the layer only.
   public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
+    forward(x, y, count: n, sources: nil)
+  }
+
+  /// `forward`, sampling `given` sources (from a `withSources` call around several passes,
+  /// so a caller that evaluates a large batch chunk by chunk copies the planes once), or
+  /// its own when nil.
+  func forward(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int,
+    sources given: [PlaneSource]?
+  ) {
     guard n > 0 else { return }
-    withSources(rows: n) { sources in
+    withSources(rows: n, given: given) { sources in
       let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
       let c = options.channels
       Self.parallel(tasks, work: n * 12 * c * levels.count) { task in
@@ -383,6 +393,12 @@ public final class TriplaneEncoding: Layer {
   /// read), so each corner's C channels are one contiguous run; for few rows, the planes in
   /// place (a copy would cost more than it saves). Both give bit-identical results.
   func withSources<R>(rows n: Int, _ body: ([PlaneSource]) -> R) -> R {
+    withSources(rows: n, given: nil, body)
+  }
+
+  /// `body(given)` when `given` is non-nil, else `withSources(rows:_:)`.
+  func withSources<R>(rows n: Int, given: [PlaneSource]?, _ body: ([PlaneSource]) -> R) -> R {
+    if let given { return body(given) }
     let c = options.channels
     let planes = options.fields * 3
     // A copy pays when the rows read about as many texels as the planes hold.
