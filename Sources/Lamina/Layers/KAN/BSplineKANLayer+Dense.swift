@@ -199,10 +199,12 @@ extension BSplineKANLayer {
   /// input, see `denseEdgeValues`).
   ///
   /// With `cache` (training, `BSplineKANLayer+Reuse.swift`), each block's basis blocks are
-  /// prepared with derivatives and, like its dense rows, left in the cache for `backward`.
+  /// prepared with derivatives and, like its dense rows, left in the cache for `backward`;
+  /// with `prepared` too, the cache already holds them for this x and knots and only the
+  /// products are computed.
   func denseForward(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, _ tables: Tables,
-    inputs: Int, cache: BasisCache? = nil
+    inputs: Int, cache: BasisCache? = nil, prepared: Bool = false
   ) {
     let (nOut, width) = (outputDim, inputs * denseColumnsPerInput)
     let (blocks, rows) = denseSplit(n, inputs: inputs)
@@ -226,6 +228,7 @@ extension BSplineKANLayer {
     if let cache {
       // Dense rows and basis blocks straight into the cache.
       func fillCached(_ b: Int) {
+        guard !prepared else { return }
         let start = b * rows
         let a = cache.dense(b)
         fillDenseColumns(
@@ -240,7 +243,7 @@ extension BSplineKANLayer {
           multiply(b, cache.dense(b))
         }
       } else {
-        Self.parallel(blocks, work: work) { b in fillCached(b) }
+        if !prepared { Self.parallel(blocks, work: work) { b in fillCached(b) } }
         for b in 0..<blocks { multiply(b, cache.dense(b)) }
       }
       return

@@ -432,10 +432,11 @@ public final class BSplineKANLayer: Layer {
   }
 
   /// Forward on the sparse path (large grids). With `cache` (training), the basis blocks
-  /// are prepared with derivatives in the cache, for `backward` to reuse.
+  /// are prepared with derivatives in the cache, for `backward` to reuse; with `prepared`
+  /// too, the cache already holds them for this x and knots and they are only read.
   func sparseForward(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, _ tables: Tables,
-    cache: BasisCache? = nil
+    cache: BasisCache? = nil, prepared: Bool = false
   ) {
     let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
     let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
@@ -452,9 +453,11 @@ public final class BSplineKANLayer: Layer {
           let wb = tables.base + i * nOut
           let table = tables.spline + i * rows * nOut
           let block = cache?.block(task, i) ?? scratchBlock
-          block.prepare(
-            tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
-            siluDerivative: false, withDerivatives: cache != nil, keepSiluPrime: cache != nil)
+          if !(prepared && cache != nil) {
+            block.prepare(
+              tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
+              siluDerivative: false, withDerivatives: cache != nil, keepSiluPrime: cache != nil)
+          }
           let b = block.values
           for q in 0..<count {
             let yr = y + (start + q) * nOut
