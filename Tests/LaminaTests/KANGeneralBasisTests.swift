@@ -72,7 +72,12 @@ final class KANGeneralBasisTests: XCTestCase {
     }
     var ulp = random
     if count > 3 { ulp[count / 2 + 1] = ulp[count / 2].nextUp }
-    return [random, quantile, repeated, ulp]
+    // A knot at exactly +0 and one at -0 (x = -0 and +0 are at or above both).
+    let middle = random[count / 2]
+    let zeroKnot = random.map { $0 - middle }
+    var negativeZeroKnot = zeroKnot
+    negativeZeroKnot[count / 2] = -0.0
+    return [random, quantile, repeated, ulp, zeroKnot, negativeZeroKnot]
   }
 
   /// Knot sets that took the general path (a few tiny ones are uniform).

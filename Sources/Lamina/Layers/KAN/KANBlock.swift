@@ -316,11 +316,13 @@ struct KANBlock {
       // On sorted knots x's interval is the number of knots t_1 ... t_{M-1} at or below x
       // (the binary search's answer: the largest i with t_i <= x), counted in vectors as
       // M - 1 minus the knots above x: x - t_i has its sign bit set exactly when x < t_i
-      // (x == t_i gives +0). Rows outside the grid, NaN included, are caught below.
+      // (x == t_i gives +0). Adding +0 first turns x = -0 into +0, so that -0 - (+0) does
+      // not come out as -0 (a knot at 0 is at or below x = -0). Rows outside the grid, NaN
+      // included, are caught below.
       let below = UnsafeMutableRawPointer(inverseWidth)
       var q = 0
       while q < padded {
-        let xv = Self.load(x + q)
+        let xv = Self.load(x + q) + 0
         var above = SIMD8<UInt32>(repeating: 0)
         for i in 1..<max(m, 1) {
           above &+= unsafeBitCast(xv - SIMD8(repeating: t[i]), to: SIMD8<UInt32>.self) &>> 31
@@ -353,7 +355,8 @@ struct KANBlock {
     func masked(_ v: SIMD8<Float>, _ q: Int) -> SIMD8<Float> {
       let bits = unsafeBitCast(v, to: SIMD8<UInt32>.self)
       return unsafeBitCast(
-        bits & keep.load(fromByteOffset: 4 * q, as: SIMD8<UInt32>.self), to: SIMD8<Float>.self)
+        bits & keep.loadUnaligned(fromByteOffset: 4 * q, as: SIMD8<UInt32>.self),
+        to: SIMD8<Float>.self)
     }
     let zero = SIMD8<Float>(repeating: 0)
     guard k > 0 else {
