@@ -287,6 +287,20 @@ public final class BSplineKANLayer: Layer {
     Parallel.run(count, work: work, threshold: parallelWork, body)
   }
 
+  /// `job`'s tasks 0 ..< count: on the worker pool (allocation-free, unlike the closure
+  /// form) when there is more than one and `work` reaches this layer's threshold, otherwise
+  /// one after another on the calling thread. The same tasks either way.
+  @inline(__always)
+  static func parallel<Job: PoolJob>(_ count: Int, work: Int, _ job: inout Job) {
+    if count > 1 && work >= parallelWork {
+      Parallel.run(count, &job)
+    } else {
+      withUnsafePointer(to: &job) { p in
+        for task in 0..<count { Job.task(UnsafeRawPointer(p), task) }
+      }
+    }
+  }
+
   /// Scratch for the per-call tables and gradient sums, reused across calls.
   let tableScratch = ScratchPool()
   /// Scratch for the per-task row blocks (one per thread at a time), reused across calls;
