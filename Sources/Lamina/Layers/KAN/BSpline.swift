@@ -111,6 +111,9 @@ public enum BSpline {
     let locator: Locator
     let order: Int
     let uniform: Bool
+    /// Whether the knots are sorted (non-decreasing, no NaN), so that x's interval is the
+    /// count of knots at or below it (`KANBlock.prepareGeneral`).
+    let sorted: Bool
     /// reciprocal[(d - 1) * stride + a + k] = 1 / (t_{a+d} - t_a) (clamped knots; 0 for an
     /// empty span), d = 1 ... k, a = -k ..< M + k.
     let reciprocal: UnsafePointer<Float>
@@ -135,6 +138,9 @@ public enum BSpline {
         isUniform = abs((knots[a + 1] - knots[a]) - mean) <= InputBasis.uniformTolerance * mean
       }
       uniform = isUniform
+      var isSorted = true
+      for a in 0..<m where isSorted { isSorted = knots[a] <= knots[a + 1] }
+      sorted = isSorted
       // The uniform path reads only the widths (d = 1).
       for d in 1...(isUniform ? 1 : max(k, 1)) {
         let row = table + (d - 1) * stride

@@ -199,60 +199,29 @@ extension BSplineKANLayer {
   /// input, see `denseEdgeValues`).
   ///
   /// With `cache` (training, `BSplineKANLayer+Reuse.swift`), each block's basis blocks are
-  /// prepared with derivatives and, like its dense rows, left in the cache for `backward`.
+  /// prepared with derivatives and, like its dense rows, left in the cache for `backward`;
+  /// with `prepared` too, the cache already holds them for this x and knots and only the
+  /// products are computed.
   func denseForward(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, _ tables: Tables,
-    inputs: Int, cache: BasisCache? = nil
+    inputs: Int, cache: BasisCache? = nil, prepared: Bool = false
   ) {
-    let (nOut, width) = (outputDim, inputs * denseColumnsPerInput)
     let (blocks, rows) = denseSplit(n, inputs: inputs)
-    let floats = rows * width
-    let work = n * width * nOut
-    func fill(_ b: Int, _ a: UnsafeMutablePointer<Float>) {
-      withBasisBlock(rows: rows) { block, sd in
-        let start = b * rows
-        fillDenseColumns(
-          x, start: start, count: min(n, start + rows) - start, into: a, block: { _ in block },
-          prepared: false, derivatives: false, tables: tables, inputs: inputs, dA: nil,
-          siluDerivative: sd, dx: nil)
-      }
-    }
-    func multiply(_ b: Int, _ a: UnsafePointer<Float>) {
-      let start = b * rows
-      BLAS.gemm(
-        transA: true, transB: false, m: min(n, start + rows) - start, n: nOut, k: width,
-        alpha: 1, a, lda: rows, tables.spline, ldb: nOut, beta: 0, y + start * nOut, ldc: nOut)
+    var job = DenseForwardBlocks(
+      layer: self, x: x, y: y, n: n, tables: tables, inputs: inputs, rows: rows, cache: cache,
+      prepared: prepared)
+    let floats = job.floats
+    let work = n * job.width * outputDim
+    _ = BLAS.singleThreaded  // set before it is read below
+    if openblas_get_num_threads() <= 1 {
+      // Each block filled (or read from the cache) and multiplied by one task.
+      Self.parallel(blocks, work: work, &job)
+      return
     }
     if let cache {
       // Dense rows and basis blocks straight into the cache.
-      func fillCached(_ b: Int) {
-        let start = b * rows
-        let a = cache.dense(b)
-        fillDenseColumns(
-          x, start: start, count: min(n, start + rows) - start, into: a,
-          block: { cache.block(b, $0) }, prepared: false, derivatives: true, tables: tables,
-          inputs: inputs, dA: nil, siluDerivative: a, dx: nil)
-      }
-      _ = BLAS.singleThreaded  // set before it is read below
-      if openblas_get_num_threads() <= 1 {
-        Self.parallel(blocks, work: work) { b in
-          fillCached(b)
-          multiply(b, cache.dense(b))
-        }
-      } else {
-        Self.parallel(blocks, work: work) { b in fillCached(b) }
-        for b in 0..<blocks { multiply(b, cache.dense(b)) }
-      }
-      return
-    }
-    _ = BLAS.singleThreaded  // set before it is read below
-    if openblas_get_num_threads() <= 1 {
-      Self.parallel(blocks, work: work) { b in
-        blockScratch.withBuffer(count: floats) { a in
-          fill(b, a)
-          multiply(b, a)
-        }
-      }
+      if !prepared { Self.parallel(blocks, work: work) { b in job.fillCached(b) } }
+      for b in 0..<blocks { job.multiply(b, cache.dense(b)) }
       return
     }
     let group = Self.denseGroup(blocks: blocks, floats: floats, buffers: 1)
@@ -260,10 +229,78 @@ extension BSplineKANLayer {
       var first = 0
       while first < blocks {
         let m = min(group, blocks - first)
-        Self.parallel(m, work: work) { t in fill(first + t, all + t * floats) }
-        for t in 0..<m { multiply(first + t, all + t * floats) }
+        Self.parallel(m, work: work) { t in job.fill(first + t, all + t * floats) }
+        for t in 0..<m { job.multiply(first + t, all + t * floats) }
         first += m
       }
+    }
+  }
+
+  /// `denseForward`'s blocks as a pool job (handed to the worker pool without allocating),
+  /// and the pieces its OpenBLAS-threaded schedule calls one phase at a time.
+  struct DenseForwardBlocks: PoolJob {
+    unowned(unsafe) let layer: BSplineKANLayer
+    let x: UnsafePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    let n: Int
+    let tables: Tables
+    let inputs: Int
+    /// Rows per block (`denseSplit`).
+    let rows: Int
+    let cache: BasisCache?
+    let prepared: Bool
+
+    /// Dense columns of a row, and floats of one block's dense rows.
+    var width: Int { inputs * layer.denseColumnsPerInput }
+    var floats: Int { rows * width }
+
+    static let task: PoolTask = { context, b in
+      context.assumingMemoryBound(to: DenseForwardBlocks.self).pointee.run(b)
+    }
+
+    /// Block b: its dense rows (in the cache, or in scratch) and its product.
+    func run(_ b: Int) {
+      if let cache {
+        fillCached(b)
+        multiply(b, cache.dense(b))
+        return
+      }
+      layer.blockScratch.withBuffer(count: floats) { a in
+        fill(b, a)
+        multiply(b, a)
+      }
+    }
+
+    /// Block b's dense rows into `a`, its bases prepared in scratch.
+    func fill(_ b: Int, _ a: UnsafeMutablePointer<Float>) {
+      layer.withBasisBlock(rows: rows) { block, sd in
+        let start = b * rows
+        layer.fillDenseColumns(
+          x, start: start, count: min(n, start + rows) - start, into: a, block: { _ in block },
+          prepared: false, derivatives: false, tables: tables, inputs: inputs, dA: nil,
+          siluDerivative: sd, dx: nil)
+      }
+    }
+
+    /// Block b's dense rows and basis blocks (with derivatives) into the cache, unless it
+    /// holds them already (`prepared`).
+    func fillCached(_ b: Int) {
+      guard let cache, !prepared else { return }
+      let start = b * rows
+      let a = cache.dense(b)
+      layer.fillDenseColumns(
+        x, start: start, count: min(n, start + rows) - start, into: a,
+        block: { cache.block(b, $0) }, prepared: false, derivatives: true, tables: tables,
+        inputs: inputs, dA: nil, siluDerivative: a, dx: nil)
+    }
+
+    /// y of block b = its dense rows `a` times the weights.
+    func multiply(_ b: Int, _ a: UnsafePointer<Float>) {
+      let start = b * rows
+      let nOut = layer.outputDim
+      BLAS.gemm(
+        transA: true, transB: false, m: min(n, start + rows) - start, n: nOut, k: width,
+        alpha: 1, a, lda: rows, tables.spline, ldb: nOut, beta: 0, y + start * nOut, ldc: nOut)
     }
   }
 
@@ -278,81 +315,27 @@ extension BSplineKANLayer {
     _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?,
     _ n: Int, _ tables: Tables, parameterGradients: Bool, cache: BasisCache? = nil
   ) {
-    let (nOut, p) = (outputDim, denseColumnsPerInput)
-    let width = inputDim * p
+    let nOut = outputDim
+    let width = inputDim * denseColumnsPerInput
     let (blocks, rows) = denseSplit(n, inputs: inputDim)
     let slots = min(blocks, Self.denseGradientSlots)
     let slot = width * nOut
     let floats = rows * width
     let work = n * width * nOut * ((dx != nil ? 1 : 0) + (parameterGradients ? 1 : 0))
-    // dA^T = W dy^T for block b (width x count, leading dimension rows).
-    func inputProducts(_ b: Int, _ dA: UnsafeMutablePointer<Float>) {
-      let start = b * rows
-      BLAS.gemm(
-        transA: false, transB: true, m: width, n: min(n, start + rows) - start, k: nOut,
-        alpha: 1, tables.spline, lda: nOut, dy + start * nOut, ldb: nOut, beta: 0, dA,
-        ldc: rows)
-    }
-    func fill(_ b: Int, _ a: UnsafeMutablePointer<Float>, _ dA: UnsafePointer<Float>) {
-      withBasisBlock(rows: rows) { block, sd in
-        let start = b * rows
-        fillDenseColumns(
-          x, start: start, count: min(n, start + rows) - start, into: a, block: { _ in block },
-          prepared: false, derivatives: false, tables: tables, inputs: inputDim,
-          dA: dx != nil ? dA : nil, siluDerivative: sd, dx: dx)
-      }
-    }
-    func sum(_ b: Int, _ a: UnsafePointer<Float>, _ sums: UnsafeMutablePointer<Float>) {
-      let start = b * rows
-      BLAS.gemm(
-        transA: false, transB: false, m: width, n: nOut, k: min(n, start + rows) - start,
-        alpha: 1, a, lda: rows, dy + start * nOut, ldb: nOut, beta: b < slots ? 0 : 1,
-        sums + (b % slots) * slot, ldc: nOut)
-    }
-    // dx of block b from its cached basis blocks and dA (in `buffer`: floats, then rows).
-    func cachedBlock(
-      _ b: Int, _ cache: BasisCache, _ buffer: UnsafeMutablePointer<Float>,
-      _ sums: UnsafeMutablePointer<Float>
-    ) {
-      if let dx {
-        let start = b * rows
-        inputProducts(b, buffer)
-        fillDenseColumns(
-          x, start: start, count: min(n, start + rows) - start, into: nil,
-          block: { cache.block(b, $0) }, prepared: true, derivatives: true, tables: tables,
-          inputs: inputDim, dA: buffer, siluDerivative: buffer + floats, dx: dx)
-      }
-      if parameterGradients { sum(b, cache.dense(b), sums) }
-    }
     let buffers = dx != nil ? 2 : 1
     tableScratch.withBuffer(count: parameterGradients ? slots * slot : 1) { sums in
+      var job = DenseBackwardSlots(
+        layer: self, x: x, dy: dy, dx: dx, n: n, tables: tables,
+        parameterGradients: parameterGradients, cache: cache, sums: sums, rows: rows,
+        blocks: blocks, slots: slots)
       _ = BLAS.singleThreaded  // set before it is read below
-      if let cache {
-        let scratch = dx != nil ? floats + rows : 1
-        if openblas_get_num_threads() <= 1 {
-          Self.parallel(slots, work: work) { task in
-            blockScratch.withBuffer(count: scratch) { buffer in
-              for b in stride(from: task, to: blocks, by: slots) {
-                cachedBlock(b, cache, buffer, sums)
-              }
-            }
-          }
-        } else {
-          // OpenBLAS threads the products; blocks one after another.
-          blockScratch.withBuffer(count: scratch) { buffer in
-            for b in 0..<blocks { cachedBlock(b, cache, buffer, sums) }
-          }
-        }
-      } else if openblas_get_num_threads() <= 1 {
-        Self.parallel(slots, work: work) { task in
-          blockScratch.withBuffer(count: buffers * floats) { a in
-            let dA = buffers > 1 ? a + floats : a
-            for b in stride(from: task, to: blocks, by: slots) {
-              if dx != nil { inputProducts(b, dA) }
-              fill(b, a, dA)
-              if parameterGradients { sum(b, a, sums) }
-            }
-          }
+      if openblas_get_num_threads() <= 1 {
+        // Slot s's blocks s, s + S, ... by one task.
+        Self.parallel(slots, work: work, &job)
+      } else if let cache {
+        // OpenBLAS threads the products; blocks one after another.
+        blockScratch.withBuffer(count: dx != nil ? floats + rows : 1) { buffer in
+          for b in 0..<blocks { job.cachedBlock(b, cache, buffer) }
         }
       } else {
         let group = Self.denseGroup(blocks: blocks, floats: floats, buffers: buffers)
@@ -362,13 +345,13 @@ extension BSplineKANLayer {
           while first < blocks {
             let m = min(group, blocks - first)
             if dx != nil {
-              for t in 0..<m { inputProducts(first + t, dAll + t * floats) }
+              for t in 0..<m { job.inputProducts(first + t, dAll + t * floats) }
             }
             Self.parallel(m, work: work) { t in
-              fill(first + t, all + t * floats, buffers > 1 ? dAll + t * floats : all)
+              job.fill(first + t, all + t * floats, buffers > 1 ? dAll + t * floats : all)
             }
             if parameterGradients {
-              for t in 0..<m { sum(first + t, all + t * floats, sums) }
+              for t in 0..<m { job.sum(first + t, all + t * floats) }
             }
             first += m
           }
@@ -378,17 +361,123 @@ extension BSplineKANLayer {
       if slots > 1 {
         // Slots added in order; the columns are split in fixed pieces.
         let pieces = max(1, min(8, slot / 4096))
-        let per = (slot + pieces - 1) / pieces
-        Self.parallel(pieces, work: slots * slot) { piece in
-          let (from, to) = (piece * per, min(slot, (piece + 1) * per))
-          guard from < to else { return }
-          for t in 1..<slots {
-            let other = sums + t * slot
-            for e in from..<to { sums[e] += other[e] }
-          }
+        var sum = SlotSums(sums: sums, slots: slots, slot: slot, per: (slot + pieces - 1) / pieces)
+        Self.parallel(pieces, work: slots * slot, &sum)
+      }
+      addParameterGradients(
+        sums: sums, inputStride: denseColumnsPerInput * nOut, basisRow: 1, baseRow: 0)
+    }
+  }
+
+  /// `denseBackward`'s slots as a pool job (handed to the worker pool without allocating),
+  /// and the pieces its OpenBLAS-threaded schedule calls one phase at a time.
+  struct DenseBackwardSlots: PoolJob {
+    unowned(unsafe) let layer: BSplineKANLayer
+    let x: UnsafePointer<Float>
+    let dy: UnsafePointer<Float>
+    let dx: UnsafeMutablePointer<Float>?
+    let n: Int
+    let tables: Tables
+    let parameterGradients: Bool
+    let cache: BasisCache?
+    /// `slots` partial sums of `slot` floats each (when `parameterGradients`).
+    let sums: UnsafeMutablePointer<Float>
+    let rows: Int
+    let blocks: Int
+    let slots: Int
+
+    var nOut: Int { layer.outputDim }
+    var width: Int { layer.inputDim * layer.denseColumnsPerInput }
+    var floats: Int { rows * width }
+    var slot: Int { width * nOut }
+
+    static let task: PoolTask = { context, task in
+      context.assumingMemoryBound(to: DenseBackwardSlots.self).pointee.run(task)
+    }
+
+    /// Slot `task`: blocks task, task + slots, ... in order, with scratch of its own.
+    func run(_ task: Int) {
+      if let cache {
+        layer.blockScratch.withBuffer(count: dx != nil ? floats + rows : 1) { buffer in
+          for b in stride(from: task, to: blocks, by: slots) { cachedBlock(b, cache, buffer) }
+        }
+        return
+      }
+      let buffers = dx != nil ? 2 : 1
+      layer.blockScratch.withBuffer(count: buffers * floats) { a in
+        let dA = buffers > 1 ? a + floats : a
+        for b in stride(from: task, to: blocks, by: slots) {
+          if dx != nil { inputProducts(b, dA) }
+          fill(b, a, dA)
+          if parameterGradients { sum(b, a) }
         }
       }
-      addParameterGradients(sums: sums, inputStride: p * nOut, basisRow: 1, baseRow: 0)
+    }
+
+    /// dA^T = W dy^T for block b (width x count, leading dimension rows).
+    func inputProducts(_ b: Int, _ dA: UnsafeMutablePointer<Float>) {
+      let start = b * rows
+      BLAS.gemm(
+        transA: false, transB: true, m: width, n: min(n, start + rows) - start, k: nOut,
+        alpha: 1, tables.spline, lda: nOut, dy + start * nOut, ldb: nOut, beta: 0, dA,
+        ldc: rows)
+    }
+
+    /// Block b's dense rows into `a` and its dx from dA (when asked).
+    func fill(_ b: Int, _ a: UnsafeMutablePointer<Float>, _ dA: UnsafePointer<Float>) {
+      layer.withBasisBlock(rows: rows) { block, sd in
+        let start = b * rows
+        layer.fillDenseColumns(
+          x, start: start, count: min(n, start + rows) - start, into: a, block: { _ in block },
+          prepared: false, derivatives: false, tables: tables, inputs: layer.inputDim,
+          dA: dx != nil ? dA : nil, siluDerivative: sd, dx: dx)
+      }
+    }
+
+    /// Block b's sums A^T dy into its slot (the slot's first block overwrites it).
+    func sum(_ b: Int, _ a: UnsafePointer<Float>) {
+      let start = b * rows
+      BLAS.gemm(
+        transA: false, transB: false, m: width, n: nOut, k: min(n, start + rows) - start,
+        alpha: 1, a, lda: rows, dy + start * nOut, ldb: nOut, beta: b < slots ? 0 : 1,
+        sums + (b % slots) * slot, ldc: nOut)
+    }
+
+    /// dx of block b from its cached basis blocks and dA (in `buffer`: floats, then rows),
+    /// and its sums from its cached dense rows.
+    func cachedBlock(_ b: Int, _ cache: BasisCache, _ buffer: UnsafeMutablePointer<Float>) {
+      if let dx {
+        let start = b * rows
+        inputProducts(b, buffer)
+        layer.fillDenseColumns(
+          x, start: start, count: min(n, start + rows) - start, into: nil,
+          block: { cache.block(b, $0) }, prepared: true, derivatives: true, tables: tables,
+          inputs: layer.inputDim, dA: buffer, siluDerivative: buffer + floats, dx: dx)
+      }
+      if parameterGradients { sum(b, cache.dense(b)) }
+    }
+  }
+
+  /// The slot reduction of `denseBackward` as a pool job: piece p adds slots 1 ... S - 1,
+  /// in order, into slot 0 over its fixed range of columns.
+  struct SlotSums: PoolJob {
+    let sums: UnsafeMutablePointer<Float>
+    let slots: Int
+    let slot: Int
+    /// Columns per piece.
+    let per: Int
+
+    static let task: PoolTask = { context, piece in
+      context.assumingMemoryBound(to: SlotSums.self).pointee.run(piece)
+    }
+
+    func run(_ piece: Int) {
+      let (from, to) = (piece * per, min(slot, (piece + 1) * per))
+      guard from < to else { return }
+      for t in 1..<slots {
+        let other = sums + t * slot
+        for e in from..<to { sums[e] += other[e] }
+      }
     }
   }
 

@@ -79,9 +79,23 @@ extension BSplineKANLayer: ForwardReusingLayer {
     let bytes =
       ScratchPool.bytes(Float.self, n * nIn)
       + ScratchPool.bytes(Float.self, grid.value.count) + blocks * stride
-    return (
-      rows, blocks, denseFloats, intervals, blockBytes, stride, bytes, rows * 2 + (dense ? 1 : 0)
-    )
+    // The tag describes everything the layout and the cached values depend on besides the
+    // compared x and knots (whose copies must have the current sizes): a forward pass
+    // reuses blocks on a tag match, without the generation check `backward` has. (Hasher
+    // is seeded per process; tags are only compared within one.)
+    var hasher = Hasher()
+    hasher.combine(rows)
+    hasher.combine(blocks)
+    hasher.combine(denseFloats)
+    hasher.combine(intervals)
+    hasher.combine(blockBytes)
+    hasher.combine(bytes)
+    hasher.combine(k)
+    hasher.combine(nIn)
+    hasher.combine(grid.value.count)
+    hasher.combine(dense)
+    let tag = hasher.finalize()
+    return (rows, blocks, denseFloats, intervals, blockBytes, stride, bytes, tag)
   }
 
   /// The view of `memory` for `n` rows (`cacheLayout`).
@@ -107,16 +121,41 @@ extension BSplineKANLayer: ForwardReusingLayer {
   }
 
   /// `forward`, leaving the basis blocks (and dense rows) in `cache`; the same outputs.
+  ///
+  /// When the cache already holds this layer's blocks for the same input values and knots
+  /// (the previous training pass saw the same x: full-batch LBFGS evaluating new weights on
+  /// the same data, whose first layer's input never changes), they are kept and only the
+  /// products with the current weights are computed: nothing cached depends on the weights.
   func forward(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int,
     keeping cache: ForwardCache
   ) {
-    cache.clear()
     guard n > 0, outputDim > 0, cachedPassesApply else {
+      cache.clear()
       forward(x, y, count: n)
       return
     }
     let layout = cacheLayout(n)
+    if let memory = cache.contents(for: self, input: x, rows: n, layout: layout.tag) {
+      let view = basisCache(memory, n)
+      let reusable = grid.value.withUnsafeBufferPointer { gb in
+        ForwardCache.sameBits(view.knots, gb.baseAddress!, count: gb.count)
+          && ForwardCache.sameBits(view.xCopy, x, count: n * inputDim)
+      }
+      if reusable {
+        grid.value.withUnsafeBufferPointer { gb in
+          withTables(knots: gb.baseAddress!) { tables in
+            if tables.dense {
+              denseForward(x, y, n, tables, inputs: inputDim, cache: view, prepared: true)
+            } else {
+              sparseForward(x, y, n, tables, cache: view, prepared: true)
+            }
+          }
+        }
+        return
+      }
+    }
+    cache.clear()
     guard
       let memory = cache.begin(self, input: x, rows: n, layout: layout.tag, bytes: layout.bytes)
     else {

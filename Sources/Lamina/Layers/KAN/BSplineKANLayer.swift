@@ -287,6 +287,20 @@ public final class BSplineKANLayer: Layer {
     Parallel.run(count, work: work, threshold: parallelWork, body)
   }
 
+  /// `job`'s tasks 0 ..< count: on the worker pool (allocation-free, unlike the closure
+  /// form) when there is more than one and `work` reaches this layer's threshold, otherwise
+  /// one after another on the calling thread. The same tasks either way.
+  @inline(__always)
+  static func parallel<Job: PoolJob>(_ count: Int, work: Int, _ job: inout Job) {
+    if count > 1 && work >= parallelWork {
+      Parallel.run(count, &job)
+    } else {
+      withUnsafePointer(to: &job) { p in
+        for task in 0..<count { Job.task(UnsafeRawPointer(p), task) }
+      }
+    }
+  }
+
   /// Scratch for the per-call tables and gradient sums, reused across calls.
   let tableScratch = ScratchPool()
   /// Scratch for the per-task row blocks (one per thread at a time), reused across calls;
@@ -352,9 +366,6 @@ public final class BSplineKANLayer: Layer {
   private func fillTables(_ tables: Tables, knots: UnsafePointer<Float>) {
     let (nIn, nOut, nb, k) = (inputDim, outputDim, options.basisCount, options.order)
     let rows = paddedRows
-    let (spline, base, reciprocals, evaluators) = (
-      tables.spline, tables.base, tables.reciprocals, tables.bases
-    )
     let perInput = options.knotCount
     let tableCount = BSpline.InputBasis.tableCount(knots: perInput, order: k)
     coef.value.withUnsafeBufferPointer { cb in
@@ -366,43 +377,10 @@ public final class BSplineKANLayer: Layer {
             )
             // Per input: its slice of the tables (O(G out) work, so split over threads
             // when large: it is the part of a call that grows with G).
-            Self.parallel(nIn, work: nIn * rows * nOut) { i in
-              (evaluators + i).initialize(
-                to: BSpline.InputBasis(
-                  knots: knots + i * perInput, count: perInput, order: k,
-                  table: reciprocals + i * tableCount))
-              if tables.dense {
-                // [silu row, nb basis rows] per input: the GEMM operand of the dense path.
-                let table = spline + i * (nb + 1) * nOut
-                for j in 0..<nOut {
-                  let e = i * nOut + j
-                  base[e] = sbase[e] * ms[e]
-                  table[j] = base[e]
-                  let f = sp[e] * ms[e]
-                  let src = c + e * nb
-                  var dst = table + nOut + j
-                  for m in 0..<nb {
-                    dst.pointee = src[m] * f
-                    dst += nOut
-                  }
-                }
-                return
-              }
-              let table = spline + i * rows * nOut
-              table.update(repeating: 0, count: k * nOut)
-              (table + (k + nb) * nOut).update(repeating: 0, count: k * nOut)
-              for j in 0..<nOut {
-                let e = i * nOut + j
-                base[e] = sbase[e] * ms[e]
-                let f = sp[e] * ms[e]
-                let src = c + e * nb
-                var dst = table + k * nOut + j
-                for m in 0..<nb {
-                  dst.pointee = src[m] * f
-                  dst += nOut
-                }
-              }
-            }
+            var job = TableFill(
+              tables: tables, knots: knots, c: c, sp: sp, sbase: sbase, ms: ms, nOut: nOut,
+              nb: nb, k: k, rows: rows, perInput: perInput, tableCount: tableCount)
+            Self.parallel(nIn, work: nIn * rows * nOut, &job)
           }
         }
       }
@@ -432,67 +410,97 @@ public final class BSplineKANLayer: Layer {
   }
 
   /// Forward on the sparse path (large grids). With `cache` (training), the basis blocks
-  /// are prepared with derivatives in the cache, for `backward` to reuse.
+  /// are prepared with derivatives in the cache, for `backward` to reuse; with `prepared`
+  /// too, the cache already holds them for this x and knots and they are only read.
   func sparseForward(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, _ tables: Tables,
-    cache: BasisCache? = nil
+    cache: BasisCache? = nil, prepared: Bool = false
+  ) {
+    let (nIn, nOut, k) = (inputDim, outputDim, options.order)
+    let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
+    var job = SparseForwardTasks(
+      layer: self, x: x, y: y, n: n, tables: tables, cache: cache, prepared: prepared)
+    Self.parallel(tasks, work: n * nIn * nOut * (k + 2), &job)
+  }
+
+  /// Task `task` of `sparseForward`: its block of `rowsPerTask` rows.
+  func sparseForwardTask(
+    _ task: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
+    _ tables: Tables,
+    cache: BasisCache?, prepared: Bool
   ) {
     let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
-    let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
     let vectorEnd = nOut & ~7
-    Self.parallel(tasks, work: n * nIn * nOut * (k + 2)) { task in
-      withBlock { scratchBlock in
-        let c = scratchBlock.capacity
-        let start = task * Self.rowsPerTask
-        let count = min(n, start + Self.rowsPerTask) - start
-        (y + start * nOut).update(repeating: 0, count: count * nOut)
-        // Input-major within the chunk: one input's weight table stays in cache while the
-        // chunk's rows visit it at random intervals.
-        for i in 0..<nIn {
-          let wb = tables.base + i * nOut
-          let table = tables.spline + i * rows * nOut
-          let block = cache?.block(task, i) ?? scratchBlock
+    withBlock { scratchBlock in
+      let c = scratchBlock.capacity
+      let start = task * Self.rowsPerTask
+      let count = min(n, start + Self.rowsPerTask) - start
+      (y + start * nOut).update(repeating: 0, count: count * nOut)
+      // Input-major within the chunk: one input's weight table stays in cache while the
+      // chunk's rows visit it at random intervals.
+      for i in 0..<nIn {
+        let wb = tables.base + i * nOut
+        let table = tables.spline + i * rows * nOut
+        let block = cache?.block(task, i) ?? scratchBlock
+        if !(prepared && cache != nil) {
           block.prepare(
             tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
             siluDerivative: false, withDerivatives: cache != nil, keepSiluPrime: cache != nil)
-          let b = block.values
-          for q in 0..<count {
-            let yr = y + (start + q) * nOut
-            let s = block.silu[q]
-            let mu = block.interval[q]
-            guard mu >= 0 else {
-              for j in 0..<nOut { yr[j] += s * wb[j] }
-              continue
+        }
+        let b = block.values
+        for q in 0..<count {
+          let yr = y + (start + q) * nOut
+          let s = block.silu[q]
+          let mu = block.interval[q]
+          guard mu >= 0 else {
+            for j in 0..<nOut { yr[j] += s * wb[j] }
+            continue
+          }
+          let w = table + mu * nOut
+          if k == 3 {
+            let (b0, b1, b2, b3) = (b[q], b[c + q], b[2 * c + q], b[3 * c + q])
+            let (w1, w2, w3) = (w + nOut, w + 2 * nOut, w + 3 * nOut)
+            // Explicit vectors: the compiler's own vectorisation of this loop checked
+            // the pointers for overlap on every row, as long as the loop itself on a
+            // 10-output layer. Each lane computes the scalar expression (same bits).
+            var j = 0
+            while j < vectorEnd {
+              let v =
+                s * Self.load8(wb + j) + b0 * Self.load8(w + j) + b1 * Self.load8(w1 + j)
+                + b2 * Self.load8(w2 + j) + b3 * Self.load8(w3 + j)
+              KANBlock.store(Self.load8(yr + j) + v, yr + j)
+              j += 8
             }
-            let w = table + mu * nOut
-            if k == 3 {
-              let (b0, b1, b2, b3) = (b[q], b[c + q], b[2 * c + q], b[3 * c + q])
-              let (w1, w2, w3) = (w + nOut, w + 2 * nOut, w + 3 * nOut)
-              // Explicit vectors: the compiler's own vectorisation of this loop checked
-              // the pointers for overlap on every row, as long as the loop itself on a
-              // 10-output layer. Each lane computes the scalar expression (same bits).
-              var j = 0
-              while j < vectorEnd {
-                let v =
-                  s * Self.load8(wb + j) + b0 * Self.load8(w + j) + b1 * Self.load8(w1 + j)
-                  + b2 * Self.load8(w2 + j) + b3 * Self.load8(w3 + j)
-                KANBlock.store(Self.load8(yr + j) + v, yr + j)
-                j += 8
-              }
-              while j < nOut {
-                yr[j] += s * wb[j] + b0 * w[j] + b1 * w1[j] + b2 * w2[j] + b3 * w3[j]
-                j += 1
-              }
-            } else {
-              for j in 0..<nOut { yr[j] += s * wb[j] }
-              for t in 0...k {
-                let (bt, wt) = (b[t * c + q], w + t * nOut)
-                for j in 0..<nOut { yr[j] += bt * wt[j] }
-              }
+            while j < nOut {
+              yr[j] += s * wb[j] + b0 * w[j] + b1 * w1[j] + b2 * w2[j] + b3 * w3[j]
+              j += 1
+            }
+          } else {
+            for j in 0..<nOut { yr[j] += s * wb[j] }
+            for t in 0...k {
+              let (bt, wt) = (b[t * c + q], w + t * nOut)
+              for j in 0..<nOut { yr[j] += bt * wt[j] }
             }
           }
         }
       }
+    }
+  }
+
+  /// `sparseForward`'s row tasks as a pool job (handed to the worker pool without allocating).
+  struct SparseForwardTasks: PoolJob {
+    unowned(unsafe) let layer: BSplineKANLayer
+    let x: UnsafePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    let n: Int
+    let tables: Tables
+    let cache: BasisCache?
+    let prepared: Bool
+
+    static let task: PoolTask = { context, task in
+      let job = context.assumingMemoryBound(to: SparseForwardTasks.self).pointee
+      job.layer.sparseForwardTask(
+        task, job.x, job.y, job.n, job.tables, cache: job.cache, prepared: job.prepared)
     }
   }
 
@@ -532,72 +540,98 @@ public final class BSplineKANLayer: Layer {
     _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
     _ n: Int, _ tables: Tables, cache: BasisCache? = nil
   ) {
-    let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
+    let (nIn, nOut, k) = (inputDim, outputDim, options.order)
     let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
+    var job = InputGradientTasks(
+      layer: self, x: x, dy: dy, dx: dx, n: n, tables: tables, cache: cache)
+    Self.parallel(tasks, work: n * nIn * nOut * (k + 2), &job)
+  }
+
+  /// Task `task` of `inputGradient`: its block of `rowsPerTask` rows.
+  func inputGradientTask(
+    _ task: Int, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+    _ dx: UnsafeMutablePointer<Float>,
+    _ n: Int, _ tables: Tables, cache: BasisCache?
+  ) {
+    let (nIn, nOut, k, rows) = (inputDim, outputDim, options.order, paddedRows)
     let vectorEnd = nOut & ~7
-    Self.parallel(tasks, work: n * nIn * nOut * (k + 2)) { task in
-      withBlock { scratchBlock in
-        let c = scratchBlock.capacity
-        let start = task * Self.rowsPerTask
-        let count = min(n, start + Self.rowsPerTask) - start
-        for i in 0..<nIn {
-          let wb = UnsafePointer(tables.base + i * nOut)
-          let table = UnsafePointer(tables.spline + i * rows * nOut)
-          let block: KANBlock
-          let siluDerivative: UnsafeMutablePointer<Float>
-          if let cache {
-            block = cache.block(task, i)
-            siluDerivative = block.siluPrime
+    withBlock { scratchBlock in
+      let c = scratchBlock.capacity
+      let start = task * Self.rowsPerTask
+      let count = min(n, start + Self.rowsPerTask) - start
+      for i in 0..<nIn {
+        let wb = UnsafePointer(tables.base + i * nOut)
+        let table = UnsafePointer(tables.spline + i * rows * nOut)
+        let block: KANBlock
+        let siluDerivative: UnsafeMutablePointer<Float>
+        if let cache {
+          block = cache.block(task, i)
+          siluDerivative = block.siluPrime
+        } else {
+          block = scratchBlock
+          block.prepare(
+            tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
+            siluDerivative: true, withDerivatives: true)
+          siluDerivative = block.silu
+        }
+        let d = block.derivatives
+        for q in 0..<count {
+          let dyr = dy + (start + q) * nOut
+          let sd = siluDerivative[q]
+          let mu = block.interval[q]
+          // Terms: silu' * wb plus, inside the grid, B'_t * (row mu + t of the spline table).
+          let inside = mu >= 0
+          let w = table + max(mu, 0) * nOut
+          var acc = SIMD8<Float>(repeating: 0)
+          var j = 0
+          if inside && k == 3 {
+            let (d0, d1, d2, d3) = (d[q], d[c + q], d[2 * c + q], d[3 * c + q])
+            let (w1, w2, w3) = (w + nOut, w + 2 * nOut, w + 3 * nOut)
+            while j < vectorEnd {
+              let v =
+                sd * Self.load8(wb + j) + d0 * Self.load8(w + j) + d1 * Self.load8(w1 + j)
+                + d2 * Self.load8(w2 + j) + d3 * Self.load8(w3 + j)
+              acc += Self.load8(dyr + j) * v
+              j += 8
+            }
           } else {
-            block = scratchBlock
-            block.prepare(
-              tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
-              siluDerivative: true, withDerivatives: true)
-            siluDerivative = block.silu
-          }
-          let d = block.derivatives
-          for q in 0..<count {
-            let dyr = dy + (start + q) * nOut
-            let sd = siluDerivative[q]
-            let mu = block.interval[q]
-            // Terms: silu' * wb plus, inside the grid, B'_t * (row mu + t of the spline table).
-            let inside = mu >= 0
-            let w = table + max(mu, 0) * nOut
-            var acc = SIMD8<Float>(repeating: 0)
-            var j = 0
-            if inside && k == 3 {
-              let (d0, d1, d2, d3) = (d[q], d[c + q], d[2 * c + q], d[3 * c + q])
-              let (w1, w2, w3) = (w + nOut, w + 2 * nOut, w + 3 * nOut)
-              while j < vectorEnd {
-                let v =
-                  sd * Self.load8(wb + j) + d0 * Self.load8(w + j) + d1 * Self.load8(w1 + j)
-                  + d2 * Self.load8(w2 + j) + d3 * Self.load8(w3 + j)
-                acc += Self.load8(dyr + j) * v
-                j += 8
-              }
-            } else {
-              while j < vectorEnd {
-                var v = sd * Self.load8(wb + j)
-                if inside {
-                  for t in 0...k { v += d[t * c + q] * Self.load8(w + t * nOut + j) }
-                }
-                acc += Self.load8(dyr + j) * v
-                j += 8
-              }
-            }
-            var total = acc.sum()
-            while j < nOut {
-              var v = sd * wb[j]
+            while j < vectorEnd {
+              var v = sd * Self.load8(wb + j)
               if inside {
-                for t in 0...k { v += d[t * c + q] * w[t * nOut + j] }
+                for t in 0...k { v += d[t * c + q] * Self.load8(w + t * nOut + j) }
               }
-              total += dyr[j] * v
-              j += 1
+              acc += Self.load8(dyr + j) * v
+              j += 8
             }
-            dx[(start + q) * nIn + i] = total
           }
+          var total = acc.sum()
+          while j < nOut {
+            var v = sd * wb[j]
+            if inside {
+              for t in 0...k { v += d[t * c + q] * w[t * nOut + j] }
+            }
+            total += dyr[j] * v
+            j += 1
+          }
+          dx[(start + q) * nIn + i] = total
         }
       }
+    }
+  }
+
+  /// `inputGradient`'s row tasks as a pool job (handed to the worker pool without allocating).
+  struct InputGradientTasks: PoolJob {
+    unowned(unsafe) let layer: BSplineKANLayer
+    let x: UnsafePointer<Float>
+    let dy: UnsafePointer<Float>
+    let dx: UnsafeMutablePointer<Float>
+    let n: Int
+    let tables: Tables
+    let cache: BasisCache?
+
+    static let task: PoolTask = { context, task in
+      let job = context.assumingMemoryBound(to: InputGradientTasks.self).pointee
+      job.layer.inputGradientTask(task, job.x, job.dy, job.dx, job.n, job.tables, cache: job.cache)
     }
   }
 
@@ -757,13 +791,6 @@ public final class BSplineKANLayer: Layer {
     _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ n: Int, _ tables: Tables,
     cache: BasisCache? = nil
   ) {
-    // The cached block of `count` rows from `start`, if forward made exactly that block.
-    func cached(_ start: Int, _ count: Int, _ i: Int) -> KANBlock? {
-      guard let cache, start % Self.rowsPerTask == 0,
-        count == min(Self.rowsPerTask, n - start)
-      else { return nil }
-      return cache.block(start / Self.rowsPerTask, i)
-    }
     let (nIn, nOut, rows) = (inputDim, outputDim, paddedRows)
     // Per input: sum_r dy_r B(x_ri) in padded [G + 3k][out] layout, then
     // sum_r dy_r silu(x_ri) [out].
@@ -778,67 +805,150 @@ public final class BSplineKANLayer: Layer {
         ? 1
         : max(
           1, min((n + Self.samplesPerGradientChunk - 1) / Self.samplesPerGradientChunk, 16 / nIn))
-    let chunkRows = (n + chunks - 1) / chunks
     // Distance between inputs' reduced sums.
     let inputStride = rowMajor ? stride : chunks * stride
     tableScratch.withBuffer(count: chunks * nIn * stride) { sums in
+      var job = GradientChunks(
+        layer: self, x: x, dy: dy, n: n, tables: tables, cache: cache, sums: sums,
+        chunks: chunks, chunkRows: (n + chunks - 1) / chunks, stride: stride, rowMajor: rowMajor)
+      Self.parallel(
+        rowMajor ? chunks : nIn * chunks, work: n * nIn * nOut * (options.order + 2), &job)
       if rowMajor {
-        Self.parallel(chunks, work: n * nIn * nOut * (options.order + 2)) { chunk in
-          withBlock(intervals: options.knotCount - 1) { block in
-            let g = sums + chunk * nIn * stride
-            g.update(repeating: 0, count: nIn * stride)
-            var start = chunk * chunkRows
-            let last = min(n, (chunk + 1) * chunkRows)
-            while start < last {
-              let count = min(Self.rowsPerTask, last - start)
-              for i in 0..<nIn {
-                let reused = cached(start, count, i)
-                accumulateSums(
-                  input: i, x, dy, start: start, count: count, into: g + i * stride,
-                  block: reused ?? block, prepared: reused != nil, tables: tables)
-              }
-              start += count
-            }
-          }
-        }
         if chunks > 1 {  // reduce in chunk order
           for chunk in 1..<chunks {
             let other = sums + chunk * nIn * stride
             for e in 0..<(nIn * stride) { sums[e] += other[e] }
           }
         }
-      } else {
-        Self.parallel(nIn * chunks, work: n * nIn * nOut * (options.order + 2)) { task in
-          let i = task / chunks
-          let chunk = task % chunks
-          withBlock(intervals: options.knotCount - 1) { block in
-            let g = sums + task * stride
-            g.update(repeating: 0, count: stride)
-            var start = chunk * chunkRows
-            let last = min(n, (chunk + 1) * chunkRows)
-            while start < last {
-              let count = min(Self.rowsPerTask, last - start)
-              let reused = cached(start, count, i)
-              accumulateSums(
-                input: i, x, dy, start: start, count: count, into: g, block: reused ?? block,
-                prepared: reused != nil, tables: tables)
-              start += count
-            }
-          }
-        }
+      } else if chunks > 1 {
         // Reduce chunks in order into the first chunk of each input.
-        if chunks > 1 {
-          for i in 0..<nIn {
-            let first = sums + i * chunks * stride
-            for c in 1..<chunks {
-              let other = first + c * stride
-              for e in 0..<stride { first[e] += other[e] }
-            }
+        for i in 0..<nIn {
+          let first = sums + i * chunks * stride
+          for c in 1..<chunks {
+            let other = first + c * stride
+            for e in 0..<stride { first[e] += other[e] }
           }
         }
       }
       addParameterGradients(
         sums: sums, inputStride: inputStride, basisRow: options.order, baseRow: rows)
+    }
+  }
+
+  /// `accumulateParameterGradients`' chunks as a pool job (handed to the worker pool
+  /// without allocating): row-major, task c sums row chunk c into every input's table of
+  /// chunk c; input-major, task i * chunks + c sums row chunk c of input i into its own.
+  struct GradientChunks: PoolJob {
+    unowned(unsafe) let layer: BSplineKANLayer
+    let x: UnsafePointer<Float>
+    let dy: UnsafePointer<Float>
+    let n: Int
+    let tables: Tables
+    let cache: BasisCache?
+    let sums: UnsafeMutablePointer<Float>
+    let chunks: Int
+    let chunkRows: Int
+    /// Floats of one input's table of sums.
+    let stride: Int
+    let rowMajor: Bool
+
+    static let task: PoolTask = { context, task in
+      context.assumingMemoryBound(to: GradientChunks.self).pointee.run(task)
+    }
+
+    /// The cached block of `count` rows from `start`, if forward made exactly that block.
+    func cached(_ start: Int, _ count: Int, _ i: Int) -> KANBlock? {
+      guard let cache, start % BSplineKANLayer.rowsPerTask == 0,
+        count == min(BSplineKANLayer.rowsPerTask, n - start)
+      else { return nil }
+      return cache.block(start / BSplineKANLayer.rowsPerTask, i)
+    }
+
+    func run(_ task: Int) {
+      let nIn = layer.inputDim
+      let chunk = rowMajor ? task : task % chunks
+      // Row-major: every input's table of this chunk; input-major: input i's alone.
+      let inputs = rowMajor ? 0..<nIn : (task / chunks)..<(task / chunks + 1)
+      layer.withBlock(intervals: layer.options.knotCount - 1) { block in
+        let g = sums + (rowMajor ? chunk * nIn * stride : task * stride)
+        g.update(repeating: 0, count: inputs.count * stride)
+        var start = chunk * chunkRows
+        let last = min(n, (chunk + 1) * chunkRows)
+        while start < last {
+          let count = min(BSplineKANLayer.rowsPerTask, last - start)
+          for i in inputs {
+            let reused = cached(start, count, i)
+            layer.accumulateSums(
+              input: i, x, dy, start: start, count: count,
+              into: g + (rowMajor ? i * stride : 0), block: reused ?? block,
+              prepared: reused != nil, tables: tables)
+          }
+          start += count
+        }
+      }
+    }
+  }
+
+  /// `fillTables`' per-input work as a pool job (handed to the worker pool without
+  /// allocating): task i writes input i's evaluator, base weights and spline table.
+  struct TableFill: PoolJob {
+    let tables: Tables
+    let knots: UnsafePointer<Float>
+    /// coef, scale_sp, scale_base and mask values.
+    let c: UnsafePointer<Float>
+    let sp: UnsafePointer<Float>
+    let sbase: UnsafePointer<Float>
+    let ms: UnsafePointer<Float>
+    let nOut: Int
+    let nb: Int
+    let k: Int
+    let rows: Int
+    let perInput: Int
+    let tableCount: Int
+
+    static let task: PoolTask = { context, i in
+      context.assumingMemoryBound(to: TableFill.self).pointee.run(i)
+    }
+
+    func run(_ i: Int) {
+      let (spline, base, reciprocals, evaluators) = (
+        tables.spline, tables.base, tables.reciprocals, tables.bases
+      )
+      (evaluators + i).initialize(
+        to: BSpline.InputBasis(
+          knots: knots + i * perInput, count: perInput, order: k,
+          table: reciprocals + i * tableCount))
+      if tables.dense {
+        // [silu row, nb basis rows] per input: the GEMM operand of the dense path.
+        let table = spline + i * (nb + 1) * nOut
+        for j in 0..<nOut {
+          let e = i * nOut + j
+          base[e] = sbase[e] * ms[e]
+          table[j] = base[e]
+          let f = sp[e] * ms[e]
+          let src = c + e * nb
+          var dst = table + nOut + j
+          for m in 0..<nb {
+            dst.pointee = src[m] * f
+            dst += nOut
+          }
+        }
+        return
+      }
+      let table = spline + i * rows * nOut
+      table.update(repeating: 0, count: k * nOut)
+      (table + (k + nb) * nOut).update(repeating: 0, count: k * nOut)
+      for j in 0..<nOut {
+        let e = i * nOut + j
+        base[e] = sbase[e] * ms[e]
+        let f = sp[e] * ms[e]
+        let src = c + e * nb
+        var dst = table + k * nOut + j
+        for m in 0..<nb {
+          dst.pointee = src[m] * f
+          dst += nOut
+        }
+      }
     }
   }
 
@@ -857,28 +967,55 @@ public final class BSplineKANLayer: Layer {
               mask.value.withUnsafeBufferPointer { mb in
                 let (cg, bg, sg) = (cgb.baseAddress!, bgb.baseAddress!, sgb.baseAddress!)
                 let (c, sp, ms) = (cb.baseAddress!, sb.baseAddress!, mb.baseAddress!)
-                Self.parallel(nIn, work: nIn * nOut * nb) { i in
-                  let g = sums + i * inputStride + basisRow * nOut  // row of basis 0
-                  let gBase = sums + i * inputStride + baseRow * nOut
-                  for j in 0..<nOut {
-                    let e = i * nOut + j
-                    let f = sp[e] * ms[e]
-                    bg[e] += ms[e] * gBase[j]
-                    var spSum: Float = 0
-                    let ce = c + e * nb
-                    let cge = cg + e * nb
-                    for m in 0..<nb {
-                      let v = g[m * nOut + j]
-                      cge[m] += f * v
-                      spSum += ce[m] * v
-                    }
-                    sg[e] += ms[e] * spSum
-                  }
-                }
+                var job = GradientTerms(
+                  sums: sums, inputStride: inputStride, basisRow: basisRow, baseRow: baseRow,
+                  cg: cg, bg: bg, sg: sg, c: c, sp: sp, ms: ms, nOut: nOut, nb: nb)
+                Self.parallel(nIn, work: nIn * nOut * nb, &job)
               }
             }
           }
         }
+      }
+    }
+  }
+
+  /// `addParameterGradients`' per-input work as a pool job (handed to the worker pool
+  /// without allocating): task i adds input i's gradients.
+  struct GradientTerms: PoolJob {
+    let sums: UnsafeMutablePointer<Float>
+    let inputStride: Int
+    let basisRow: Int
+    let baseRow: Int
+    /// Gradients of coef, scale_base and scale_sp; values of coef, scale_sp and mask.
+    let cg: UnsafeMutablePointer<Float>
+    let bg: UnsafeMutablePointer<Float>
+    let sg: UnsafeMutablePointer<Float>
+    let c: UnsafePointer<Float>
+    let sp: UnsafePointer<Float>
+    let ms: UnsafePointer<Float>
+    let nOut: Int
+    let nb: Int
+
+    static let task: PoolTask = { context, i in
+      context.assumingMemoryBound(to: GradientTerms.self).pointee.run(i)
+    }
+
+    func run(_ i: Int) {
+      let g = sums + i * inputStride + basisRow * nOut  // row of basis 0
+      let gBase = sums + i * inputStride + baseRow * nOut
+      for j in 0..<nOut {
+        let e = i * nOut + j
+        let f = sp[e] * ms[e]
+        bg[e] += ms[e] * gBase[j]
+        var spSum: Float = 0
+        let ce = c + e * nb
+        let cge = cg + e * nb
+        for m in 0..<nb {
+          let v = g[m * nOut + j]
+          cge[m] += f * v
+          spSum += ce[m] * v
+        }
+        sg[e] += ms[e] * spSum
       }
     }
   }

@@ -62,6 +62,12 @@ struct KANBlock {
   let derivatives: UnsafeMutablePointer<Float>
   /// Per-row scratch of the scalar evaluator: 3(k + 1) + 2(k + 1) floats.
   let scratch: UnsafeMutablePointer<Float>
+  /// Gather planes of the vectorised general path (`laneFloats`): for a chunk of
+  /// `gatherRows` rows, the knots and reciprocals each row's Cox-de Boor triangle reads,
+  /// stored row by row and then read eight rows at a time, so the triangle runs on whole
+  /// vectors. (Gathering a whole chunk before reading it keeps the vector loads from
+  /// waiting on the scalar stores just made, as inserting lanes one by one did.)
+  let lanes: UnsafeMutablePointer<Float>
   /// Rows grouped by interval (`groupByInterval`): row indices, and the start of each
   /// interval's group (buckets + 1 entries); empty when grouping is off.
   let sorted: UnsafeMutablePointer<Int>
@@ -78,6 +84,19 @@ struct KANBlock {
   /// Grouping buckets for a grid of `intervals` knot intervals (0: grouping off).
   static func bucketCount(intervals: Int) -> Int { intervals <= maxBuckets ? intervals : 0 }
 
+  /// Rows per chunk of the general path's gather planes.
+  static let gatherRows = 32
+
+  /// Floats of the gather planes: the 2k knots t_{mu-k+1} ... t_{mu+k}, the k(k + 1) / 2
+  /// reciprocals of the triangle and the k + 1 of the derivatives, `gatherRows` rows each.
+  static func laneFloats(order k: Int) -> Int {
+    gatherRows * (2 * k + k * (k + 1) / 2 + k + 1)
+  }
+
+  /// Largest extended grid (intervals) whose rows find their interval by counting the knots
+  /// at or below x in vectors (M - 1 compares per eight rows) rather than by binary search.
+  static let countedIntervals = 64
+
   /// Scratch bytes a block of these sizes lays out in `init(capacity:order:intervals:memory:)`.
   static func byteCount(capacity rows: Int, order k: Int, intervals: Int = 0) -> Int {
     let padded = paddedRows(rows)
@@ -85,6 +104,7 @@ struct KANBlock {
     return 6 * ScratchPool.bytes(Float.self, padded) + ScratchPool.bytes(Int.self, padded)
       + 2 * ScratchPool.bytes(Float.self, (k + 1) * padded)
       + ScratchPool.bytes(Float.self, 5 * (k + 1))
+      + ScratchPool.bytes(Float.self, laneFloats(order: k))
       + ScratchPool.bytes(Int.self, buckets > 0 ? padded : 1)
       + ScratchPool.bytes(Int.self, buckets + 1)
   }
@@ -107,6 +127,7 @@ struct KANBlock {
     values = cursor.take(Float.self, (k + 1) * padded)
     derivatives = cursor.take(Float.self, (k + 1) * padded)
     scratch = cursor.take(Float.self, 5 * (k + 1))
+    lanes = cursor.take(Float.self, Self.laneFloats(order: k))
     sorted = cursor.take(Int.self, buckets > 0 ? padded : 1)
     groupStart = cursor.take(Int.self, buckets + 1)
   }
@@ -144,10 +165,14 @@ struct KANBlock {
   /// branch (`siluDerivative` picks silu' instead of silu), the intervals and the k + 1
   /// bases (and their derivatives when `withDerivatives`). Lanes past `count` are computed
   /// on zeros and ignored, so every row's values are the same bits wherever it falls.
+  ///
+  /// `vectorized: false` evaluates non-uniform knots row by row with
+  /// `InputBasis.evaluate` (the reference the vectorised path matches to the bit; tests).
   @inline(__always)
   func prepare(
     _ basis: BSpline.InputBasis, column: UnsafePointer<Float>, stride: Int, count: Int,
-    siluDerivative: Bool, withDerivatives: Bool, keepSiluPrime: Bool = false
+    siluDerivative: Bool, withDerivatives: Bool, keepSiluPrime: Bool = false,
+    vectorized: Bool = true
   ) {
     let k = order
     let padded = (count + 7) & ~7
@@ -244,6 +269,10 @@ struct KANBlock {
       }
       return
     }
+    if vectorized && !basis.uniform {
+      prepareGeneral(basis, count: count, withDerivatives: withDerivatives)
+      return
+    }
     for q in 0..<count {
       let mu = locator.interval(x[q])
       interval[q] = mu
@@ -261,6 +290,260 @@ struct KANBlock {
       if withDerivatives {
         for r in 0...k { derivatives[r * capacity + q] = d[r] }
       }
+    }
+  }
+
+  /// The intervals and the k + 1 bases (and derivatives) of the block's rows on general
+  /// (non-uniform) knots, eight rows at a time: each lane's knots and reciprocals are
+  /// gathered into the `lanes` planes, then the Cox-de Boor triangle of
+  /// `InputBasis.evaluate` runs on vectors with the same operations in the same order, so
+  /// every row gets the scalar path's bits. `x` is filled (zero-padded to whole vectors).
+  ///
+  /// Rows outside the grid (and padding lanes) get interval -1 and all-zero bases. The
+  /// vector code uses only arithmetic and integer bit operations: Swift's SIMD comparisons
+  /// (masks) compiled to lane-by-lane loops through the stack here, slower than scalar code.
+  @inline(__always)
+  func prepareGeneral(_ basis: BSpline.InputBasis, count: Int, withDerivatives: Bool) {
+    let k = order
+    let c = capacity
+    let padded = (count + 7) & ~7
+    let locator = basis.locator
+    let (t, m) = (locator.knots, locator.intervals)
+    let (first, last) = (locator.first, locator.last)
+    // Per row all ones inside the grid, 0 outside: the general path's use of the `u` plane.
+    let keep = UnsafeMutableRawPointer(u)
+    if basis.sorted && m <= Self.countedIntervals {
+      // On sorted knots x's interval is the number of knots t_1 ... t_{M-1} at or below x
+      // (the binary search's answer: the largest i with t_i <= x), counted in vectors as
+      // M - 1 minus the knots above x: x - t_i has its sign bit set exactly when x < t_i
+      // (x == t_i gives +0). Adding +0 first turns x = -0 into +0, so that -0 - (+0) does
+      // not come out as -0 (a knot at 0 is at or below x = -0). Rows outside the grid, NaN
+      // included, are caught below.
+      let below = UnsafeMutableRawPointer(inverseWidth)
+      var q = 0
+      while q < padded {
+        let xv = Self.load(x + q) + 0
+        var above = SIMD8<UInt32>(repeating: 0)
+        for i in 1..<max(m, 1) {
+          above &+= unsafeBitCast(xv - SIMD8(repeating: t[i]), to: SIMD8<UInt32>.self) &>> 31
+        }
+        below.storeBytes(of: above, toByteOffset: 4 * q, as: SIMD8<UInt32>.self)
+        q += 8
+      }
+      for q in 0..<count {
+        let xv = x[q]
+        let inside = xv >= first && xv < last
+        let mu = inside ? m - 1 - Int(below.load(fromByteOffset: 4 * q, as: UInt32.self)) : -1
+        interval[q] = mu
+        firstBasis[q] = Float(inside ? mu - k : -(k + 1))
+        keep.storeBytes(of: inside ? ~0 : 0, toByteOffset: 4 * q, as: UInt32.self)
+      }
+    } else {
+      for q in 0..<count {
+        let mu = locator.interval(x[q])
+        interval[q] = mu
+        firstBasis[q] = Float(mu >= 0 ? mu - k : -(k + 1))
+        keep.storeBytes(of: mu >= 0 ? ~0 : 0, toByteOffset: 4 * q, as: UInt32.self)
+      }
+    }
+    for q in count..<padded {
+      interval[q] = -1
+      firstBasis[q] = -Float(k + 1)
+      keep.storeBytes(of: 0, toByteOffset: 4 * q, as: UInt32.self)
+    }
+    @inline(__always)
+    func masked(_ v: SIMD8<Float>, _ q: Int) -> SIMD8<Float> {
+      let bits = unsafeBitCast(v, to: SIMD8<UInt32>.self)
+      return unsafeBitCast(
+        bits & keep.loadUnaligned(fromByteOffset: 4 * q, as: SIMD8<UInt32>.self),
+        to: SIMD8<Float>.self)
+    }
+    let zero = SIMD8<Float>(repeating: 0)
+    guard k > 0 else {
+      var q = 0
+      while q < padded {
+        Self.store(masked(SIMD8(repeating: 1), q), values + q)
+        if withDerivatives { Self.store(zero, derivatives + q) }
+        q += 8
+      }
+      return
+    }
+    // Planes (`gatherRows` floats each): knots[i] = t_{mu-k+1+i} (i < 2k), then the
+    // triangle's reciprocals 1 / (t_{a+j} - t_a), a = mu + 1 - j + r (j = 1 ... k, r < j,
+    // in that order), then the derivative row's, a = mu - k + r (r = 0 ... k).
+    let w = Self.gatherRows
+    let knots = lanes
+    let triangle = lanes + w * 2 * k
+    let slope = triangle + w * (k * (k + 1) / 2)
+    let reciprocal = basis.reciprocal
+    let rs = basis.stride
+    var start = 0
+    while start < padded {
+      let rows = min(w, padded - start)
+      if k == 3 {
+        cubicGeneral(start, rows: rows, basis, withDerivatives: withDerivatives, mask: masked)
+        start += rows
+        continue
+      }
+      for l in 0..<rows {
+        // Rows outside the grid read interval 0's (finite) values and are zeroed below.
+        let mu = max(interval[start + l], 0)
+        for i in 0..<(2 * k) { knots[w * i + l] = BSpline.knot(t, mu - k + 1 + i, m) }
+        var o = 0
+        for j in 1...k {
+          let row = reciprocal + (j - 1) * rs + k + mu + 1 - j
+          for r in 0..<j { triangle[w * (o + r) + l] = row[r] }
+          o += j
+        }
+        if withDerivatives {
+          let row = reciprocal + (k - 1) * rs + mu
+          for r in 0...k { slope[w * r + l] = row[r] }
+        }
+      }
+      var l = 0
+      while l < rows {
+        let q = start + l
+        let xv = Self.load(x + q)
+        Self.store(SIMD8(repeating: 1), values + q)
+        var o = 0
+        for j in 1...k {
+          if j == k && withDerivatives {
+            // The order k - 1 bases, kept (in the derivative planes) for the derivatives.
+            for r in 0..<k { Self.store(Self.load(values + r * c + q), derivatives + r * c + q) }
+          }
+          // As `InputBasis.evaluate`: right[r + 1] = t_{mu+r+1} - x, left[j - r] =
+          // x - t_{mu+1-j+r}, temp = n[r] / (t_{mu+1+r} - t_{mu+1-j+r}).
+          var saved = zero
+          for r in 0..<j {
+            let temp = Self.load(values + r * c + q) * Self.load(triangle + w * (o + r) + l)
+            let right = Self.load(knots + w * (k + r) + l) - xv
+            let left = xv - Self.load(knots + w * (k - j + r) + l)
+            Self.store(saved + right * temp, values + r * c + q)
+            saved = left * temp
+          }
+          Self.store(saved, values + j * c + q)
+          o += j
+        }
+        if withDerivatives {
+          // d[r] = k (lower[r - 1] / (t_{a+k} - t_a) - lower[r] / (...)), in place from the
+          // top: plane r still holds lower[r] when d[r] is computed, and lower[r - 1] stays.
+          let kf = SIMD8<Float>(repeating: Float(k))
+          for r in stride(from: k, through: 0, by: -1) {
+            var v = zero
+            if r >= 1 {
+              v += Self.load(derivatives + (r - 1) * c + q) * Self.load(slope + w * r + l)
+            }
+            if r < k {
+              v -= Self.load(derivatives + r * c + q) * Self.load(slope + w * (r + 1) + l)
+            }
+            Self.store(masked(kf * v, q), derivatives + r * c + q)
+          }
+        }
+        for r in 0...k { Self.store(masked(Self.load(values + r * c + q), q), values + r * c + q) }
+        l += 8
+      }
+      start += rows
+    }
+  }
+
+  /// `prepareGeneral`'s triangle for cubics on `rows` rows (a multiple of 8, at most
+  /// `gatherRows`) from row `start`: the gathers with constant offsets, the arithmetic in
+  /// registers, each operation the generic loop's (and so `InputBasis.evaluate`'s) in its
+  /// order.
+  @inline(__always)
+  func cubicGeneral(
+    _ start: Int, rows: Int, _ basis: BSpline.InputBasis, withDerivatives: Bool,
+    mask: (SIMD8<Float>, Int) -> SIMD8<Float>
+  ) {
+    let (c, w) = (capacity, Self.gatherRows)
+    let t = basis.locator.knots
+    let m = basis.locator.intervals
+    // Rows d = 1, 2, 3 of the reciprocal table at a = mu + 1 - j + r (offset k = 3).
+    let (r1, r2, r3) = (
+      basis.reciprocal + 3, basis.reciprocal + basis.stride + 2,
+      basis.reciprocal + 2 &* basis.stride + 1
+    )
+    let g = lanes
+    for l in 0..<rows {
+      // Rows outside the grid read interval 0's (finite) values and are masked below.
+      let mu = max(interval[start &+ l], 0)
+      if mu >= 2 && mu &+ 3 <= m {
+        let p = t + (mu &- 2)
+        g[l] = p[0]
+        g[w &+ l] = p[1]
+        g[2 &* w &+ l] = p[2]
+        g[3 &* w &+ l] = p[3]
+        g[4 &* w &+ l] = p[4]
+        g[5 &* w &+ l] = p[5]
+      } else {
+        for i in 0..<6 { g[i * w + l] = BSpline.knot(t, mu - 2 + i, m) }
+      }
+      g[6 &* w &+ l] = r1[mu]
+      g[7 &* w &+ l] = r2[mu]
+      g[8 &* w &+ l] = r2[mu &+ 1]
+      g[9 &* w &+ l] = r3[mu]
+      g[10 &* w &+ l] = r3[mu &+ 1]
+      g[11 &* w &+ l] = r3[mu &+ 2]
+    }
+    // The derivative row (d = 3, a = mu - 3 + r) is r3[mu - 1 + r]; only r = 1 ... 3 are
+    // used, and those are t3 ... t5.
+    let zero = SIMD8<Float>(repeating: 0)
+    var l = 0
+    while l < rows {
+      let q = start + l
+      let p = g + l
+      let (k0, k1, k2) = (Self.load(p), Self.load(p + w), Self.load(p + 2 * w))
+      let (k3, k4, k5) = (Self.load(p + 3 * w), Self.load(p + 4 * w), Self.load(p + 5 * w))
+      let (t0, t1, t2) = (Self.load(p + 6 * w), Self.load(p + 7 * w), Self.load(p + 8 * w))
+      let (t3, t4, t5) = (Self.load(p + 9 * w), Self.load(p + 10 * w), Self.load(p + 11 * w))
+      let x = Self.load(self.x + q)
+      // j = 1
+      var temp = SIMD8<Float>(repeating: 1) * t0
+      var n0 = zero + (k3 - x) * temp
+      var saved = (x - k2) * temp
+      var n1 = saved
+      // j = 2
+      temp = n0 * t1
+      n0 = zero + (k3 - x) * temp
+      saved = (x - k1) * temp
+      temp = n1 * t2
+      n1 = saved + (k4 - x) * temp
+      saved = (x - k2) * temp
+      var n2 = saved
+      let (l0, l1, l2) = (n0, n1, n2)
+      // j = 3
+      temp = n0 * t3
+      n0 = zero + (k3 - x) * temp
+      saved = (x - k0) * temp
+      temp = n1 * t4
+      n1 = saved + (k4 - x) * temp
+      saved = (x - k1) * temp
+      temp = n2 * t5
+      n2 = saved + (k5 - x) * temp
+      saved = (x - k2) * temp
+      let n3 = saved
+      Self.store(mask(n0, q), values + q)
+      Self.store(mask(n1, q), values + c + q)
+      Self.store(mask(n2, q), values + 2 * c + q)
+      Self.store(mask(n3, q), values + 3 * c + q)
+      if withDerivatives {
+        let three = SIMD8<Float>(repeating: 3)
+        var v = zero
+        v -= l0 * t3
+        Self.store(mask(three * v, q), derivatives + q)
+        v = zero
+        v += l0 * t3
+        v -= l1 * t4
+        Self.store(mask(three * v, q), derivatives + c + q)
+        v = zero
+        v += l1 * t4
+        v -= l2 * t5
+        Self.store(mask(three * v, q), derivatives + 2 * c + q)
+        v = zero
+        v += l2 * t5
+        Self.store(mask(three * v, q), derivatives + 3 * c + q)
+      }
+      l += 8
     }
   }
 }
