@@ -59,6 +59,12 @@ final class BLASTests: XCTestCase {
     XCTAssertEqual(try XCTUnwrap(BLAS.split(m: 512, n: 256, k: 4096)).axis, .rows)
     XCTAssertEqual(try XCTUnwrap(BLAS.split(m: 256, n: 256, k: 2047)).axis, .rows)
     XCTAssertEqual(try XCTUnwrap(BLAS.split(m: 300, n: 300, k: 65536)).axis, .rows, "C large")
+    // Row blocks of per-row work (a 256 -> 256 layer's fused forward: 256 x (256 + 16)
+    // multiply-adds a row) still split: that "product" has no inner dimension to split.
+    for m in [1024, 4096] {
+      let blocks = try XCTUnwrap(BLAS.rowBlocks(m: m, rowWork: 256 * 272), "m \(m)")
+      XCTAssertGreaterThan(blocks.blocks, 1)
+    }
     XCTAssertNil(BLAS.split(m: 64, n: 63, k: 250), "too small every way")
     XCTAssertNil(BLAS.split(m: 200, n: 40, k: 200), "fewer than two blocks of anything")
     let narrow = try XCTUnwrap(BLAS.split(m: 200, n: 200, k: 200))

@@ -146,6 +146,12 @@ final class DenseKernelTests: XCTestCase {
   }
 
   func testKernelsMatchSgemmPath() {
+    // Gradient blocks: 4096 rows, at most `maxGradientBlocks` of them for huge batches.
+    XCTAssertEqual(Dense.gradientBlockRows(9000), Dense.minGradientBlockRows)
+    XCTAssertEqual(Dense.gradientBlockRows(1 << 20), (1 << 20) / Dense.maxGradientBlocks)
+    let huge = 10_000_001
+    let hugeRows = Dense.gradientBlockRows(huge)
+    XCTAssertEqual((huge + hugeRows - 1) / hugeRows, Dense.maxGradientBlocks)
     // Several gradient blocks (n > gradientBlockRows) and split passes; the fallback
     // (sgemm) as reference, within float rounding of sums over many rows.
     for (i, o, n, bias) in [(64, 64, 9000, true), (3, 64, 4099, true), (16, 1, 4500, false)] {

@@ -2,6 +2,12 @@ import XCTest
 
 @testable import Lamina
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// The vectorised evaluation of B-spline bases on non-uniform knots (`KANBlock.prepare` on
 /// the general path, `KANBlock.prepareGeneral`): the same bits as the row-by-row
 /// `InputBasis.evaluate` on every row inside the grid, zeros outside, and close to a Double
@@ -105,6 +111,27 @@ final class KANGeneralBasisTests: XCTestCase {
     }
     XCTAssertGreaterThan(checkedRows, 10000)
     XCTAssertGreaterThan(generalSets, 500)
+  }
+
+  /// Under every rounding mode a host may set (round-toward-negative makes x - x = -0, which
+  /// the vector interval count reads), the fast path still gives the scalar path's bits for
+  /// rows exactly on knots, at -0 and beside knots.
+  func testRoundingModesKeepScalarBits() {
+    var rng = RandomSource(seed: 5)
+    let saved = fegetround()
+    defer { fesetround(saved) }
+    let modes: [Int32] = [FE_DOWNWARD, FE_UPWARD, FE_TOWARDZERO, FE_TONEAREST]
+    for mode in modes {
+      for k in [0, 1, 3] {
+        for knots in Self.knotSets(intervals: 5, order: k, rng: &rng) {
+          var xs = knots + knots.map { $0.nextDown } + knots.map { $0.nextUp }
+          xs += [0, -0.0, 0.5, -0.5]
+          XCTAssertEqual(fesetround(mode), 0)
+          _ = compare(knots: knots, order: k, xs: xs, label: "mode \(mode) k \(k)")
+          fesetround(saved)
+        }
+      }
+    }
   }
 
   /// Prepares the rows both ways in blocks of `xs.count` rows and compares them; returns

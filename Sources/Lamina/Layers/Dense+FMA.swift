@@ -12,7 +12,7 @@ import CLaminaKernels
 /// the rows.
 ///
 /// Threads and determinism: forward rows are independent (any split gives the same bits).
-/// The weight and bias gradients are summed per fixed block of `gradientBlockRows` rows
+/// The weight and bias gradients are summed per fixed block of `gradientBlockRows(n)` rows
 /// (in chunks of `gradientChunkRows`, which stay in L1), and the blocks' sums are added to
 /// the gradient in block order, so the bits depend on the shape only, not on the number of
 /// cores. The gradient blocks and the input gradient's row blocks run as one pool job.
@@ -48,9 +48,18 @@ extension Dense {
   /// Fewest multiply-adds per task of a split pass.
   static let fmaBlockWork = 1 << 19
 
-  /// Rows per block of the weight-gradient sums: a fixed size, so the blocks, and the order
-  /// in which their sums are added, depend on the batch only.
-  static let gradientBlockRows = 4096
+  /// Fewest rows per block of the weight-gradient sums.
+  static let minGradientBlockRows = 4096
+  /// Most blocks of the weight-gradient sums: each but a lone one costs a partial sum of
+  /// the layer's size (64 KB at 128 x 128) from a scratch pool that keeps its largest size,
+  /// so a batch of a million rows must not make hundreds of them.
+  static let maxGradientBlocks = 16
+
+  /// Rows per block of the weight-gradient sums for a batch of `n` rows: depends on the
+  /// batch only, so the blocks, and the order in which their sums are added, do too.
+  static func gradientBlockRows(_ n: Int) -> Int {
+    max(minGradientBlockRows, (n + maxGradientBlocks - 1) / maxGradientBlocks)
+  }
 
   /// Bytes of x and dz per chunk of a gradient block: every register tile of the weight
   /// gradient passes over the chunk's rows, so they should stay in L1 (32 KB). Measured at
@@ -185,8 +194,8 @@ extension Dense {
     // With fewer inputs than a vector, the gradient is summed as dW^T (vectors along the
     // outputs) and added transposed.
     let transposed = inp < 8
-    let gradientBlocks =
-      parameterGradients ? (n + Dense.gradientBlockRows - 1) / Dense.gradientBlockRows : 0
+    let blockRows = Dense.gradientBlockRows(n)
+    let gradientBlocks = parameterGradients ? (n + blockRows - 1) / blockRows : 0
     // One block straight into the gradient; otherwise (or transposed) one partial sum per
     // block, [dW or dW^T, db], added in block order afterwards.
     let direct = gradientBlocks == 1 && !transposed
@@ -218,7 +227,8 @@ extension Dense {
               x: x, dz: dz, dx: dx, w: w, ldw: ldw == inp || packCount > 0 ? ldw : inp,
               gradient: gwb.baseAddress!, biasGradient: hasBias ? gb : nil,
               partials: direct ? nil : s, transposed: transposed, inp: inp, out: out, m: n,
-              gradientBlocks: gradientBlocks, chunkRows: gradientChunkRows, dxSize: dxPlan.size)
+              gradientBlocks: gradientBlocks, blockRows: blockRows, chunkRows: gradientChunkRows,
+              dxSize: dxPlan.size)
             let work = Double(n) * Double(inp * out) * (dx != nil && parameterGradients ? 2 : 1)
             if tasks > 1 && work >= Double(Dense.fmaSplitWork) {
               Parallel.run(tasks, &job)
@@ -279,6 +289,8 @@ extension Dense {
     let out: Int
     let m: Int
     let gradientBlocks: Int
+    /// Rows per gradient block (`gradientBlockRows`).
+    let blockRows: Int
     /// Rows per chunk of a gradient block (`gradientChunkRows`).
     let chunkRows: Int
     let dxSize: Int
@@ -301,8 +313,8 @@ extension Dense {
 
     /// dW and db over rows of block `block`, chunk by chunk.
     private func runGradient(_ block: Int) {
-      let start = block * Dense.gradientBlockRows
-      let end = min(m, start + Dense.gradientBlockRows)
+      let start = block * blockRows
+      let end = min(m, start + blockRows)
       let area = inp * out + out
       let (g, gb): (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?)
       if let partials {

@@ -179,7 +179,9 @@ enum BLAS {
   /// block i is rows `i * size ..< min((i + 1) * size, m)`; nil to run them as one block.
   static func rowBlocks(m: Int, rowWork: Int) -> (blocks: Int, size: Int)? {
     _ = singleThreaded
-    guard m > 0, let plan = split(m: m, n: 1, k: max(rowWork, 1)), plan.axis == .rows else {
+    guard m > 0, let plan = split(m: m, n: 1, k: max(rowWork, 1), preferInner: false),
+      plan.axis == .rows
+    else {
       return nil
     }
     return (plan.blocks, plan.size)
@@ -216,7 +218,12 @@ enum BLAS {
   /// small, k short) narrow column blocks, into `blocks` blocks of `size` (the last may be
   /// shorter); nil to run it as one call. Depends on the shape only, never on the core
   /// count, so results do not either.
-  static func split(m: Int, n: Int, k: Int) -> (axis: Axis, blocks: Int, size: Int)? {
+  ///
+  /// `preferInner` false skips the inner preference: `rowBlocks` sizes row blocks of
+  /// per-row work as an m x 1 x rowWork "product", which has no inner dimension to split.
+  static func split(m: Int, n: Int, k: Int, preferInner: Bool = true) -> (
+    axis: Axis, blocks: Int, size: Int
+  )? {
     // Compared in Double: m n k of valid shapes can exceed Int for no real product, but a
     // caller's mistake must not trap here.
     let work = Double(m) * Double(n) * Double(k)
@@ -227,7 +234,7 @@ enum BLAS {
     let blocks: Int
     let unit: Int
     let longInner =
-      k >= 2 * innerBlock && Double(m) * Double(n) <= Double(maxInnerArea)
+      preferInner && k >= 2 * innerBlock && Double(m) * Double(n) <= Double(maxInnerArea)
       && k >= innerOverOuter * max(m, n)
     if !longInner && (m >= 2 * blockRows || n >= 2 * blockRows) {
       axis = m >= 2 * blockRows ? .rows : .columns

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// Vectorised per-sample work of the KAN layers: the SiLU branch and the B-spline bases of
 /// one input for a block of rows, computed eight rows at a time before the (already
 /// vectorised) accumulation over the outputs. Without this the scalar per-sample work
@@ -312,7 +318,10 @@ struct KANBlock {
     let (first, last) = (locator.first, locator.last)
     // Per row all ones inside the grid, 0 outside: the general path's use of the `u` plane.
     let keep = UnsafeMutableRawPointer(u)
-    if basis.sorted && m <= Self.countedIntervals {
+    // The count reads a sign bit: under round-toward-negative x - x is -0 and -0 + 0 stays
+    // -0, which would put rows exactly on a knot one interval low, so a host that set that
+    // mode gets the binary search (any other mode, flush-to-zero included, is safe).
+    if basis.sorted && m <= Self.countedIntervals && fegetround() != FE_DOWNWARD {
       // On sorted knots x's interval is the number of knots t_1 ... t_{M-1} at or below x
       // (the binary search's answer: the largest i with t_i <= x), counted in vectors as
       // M - 1 minus the knots above x: x - t_i has its sign bit set exactly when x < t_i
