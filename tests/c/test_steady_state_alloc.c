@@ -19,25 +19,7 @@
 
 #include "lamina.h"
 
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-
-static volatile int counting = 0;
-static volatile long calls = 0;
-
-void *malloc(size_t n) {
-    if (counting) calls++;
-    return __libc_malloc(n);
-}
-void *calloc(size_t a, size_t b) {
-    if (counting) calls++;
-    return __libc_calloc(a, b);
-}
-void *realloc(void *p, size_t n) {
-    if (counting) calls++;
-    return __libc_realloc(p, n);
-}
+#include "malloc_counter.h"
 
 static int failures = 0, passes = 0;
 static void expect(int ok, const char *what, long value) {
