@@ -210,36 +210,34 @@ extension Dense {
     let hasBias = bias != nil
 
     weight.value.withUnsafeBufferPointer { wb in
-      weight.gradient.withUnsafeMutableBufferPointer { gwb in
-        withBiasGradient { gb in
-          Dense.fmaScratch.withBuffer(count: max(1, partialCount + packCount)) { s in
-            var w = wb.baseAddress!
-            if packCount > 0 {
-              let p = s + partialCount
-              for j in 0..<out {
-                let row = p + j * ldw
-                row.update(from: w + j * inp, count: inp)
-                for k in inp..<ldw { row[k] = 0 }
-              }
-              w = UnsafePointer(p)
+      withGradients(parameterGradients) { gw, gb in
+        Dense.fmaScratch.withBuffer(count: max(1, partialCount + packCount)) { s in
+          var w = wb.baseAddress!
+          if packCount > 0 {
+            let p = s + partialCount
+            for j in 0..<out {
+              let row = p + j * ldw
+              row.update(from: w + j * inp, count: inp)
+              for k in inp..<ldw { row[k] = 0 }
             }
-            var job = FMABackwardJob(
-              x: x, dz: dz, dx: dx, w: w, ldw: ldw == inp || packCount > 0 ? ldw : inp,
-              gradient: gwb.baseAddress!, biasGradient: hasBias ? gb : nil,
-              partials: direct ? nil : s, transposed: transposed, inp: inp, out: out, m: n,
-              gradientBlocks: gradientBlocks, blockRows: blockRows, chunkRows: gradientChunkRows,
-              dxSize: dxPlan.size)
-            let work = Double(n) * Double(inp * out) * (dx != nil && parameterGradients ? 2 : 1)
-            if tasks > 1 && work >= Double(Dense.fmaSplitWork) {
-              Parallel.run(tasks, &job)
-            } else {
-              for t in 0..<tasks { job.run(t) }
-            }
-            if partialCount > 0 {
-              Dense.addPartials(
-                s, blocks: gradientBlocks, transposed: transposed, inp: inp, out: out,
-                gradient: gwb.baseAddress!, biasGradient: hasBias ? gb : nil)
-            }
+            w = UnsafePointer(p)
+          }
+          var job = FMABackwardJob(
+            x: x, dz: dz, dx: dx, w: w, ldw: ldw == inp || packCount > 0 ? ldw : inp,
+            gradient: gw, biasGradient: hasBias ? gb : nil,
+            partials: direct ? nil : s, transposed: transposed, inp: inp, out: out, m: n,
+            gradientBlocks: gradientBlocks, blockRows: blockRows, chunkRows: gradientChunkRows,
+            dxSize: dxPlan.size)
+          let work = Double(n) * Double(inp * out) * (dx != nil && parameterGradients ? 2 : 1)
+          if tasks > 1 && work >= Double(Dense.fmaSplitWork) {
+            Parallel.run(tasks, &job)
+          } else {
+            for t in 0..<tasks { job.run(t) }
+          }
+          if partialCount > 0, let gw {
+            Dense.addPartials(
+              s, blocks: gradientBlocks, transposed: transposed, inp: inp, out: out,
+              gradient: gw, biasGradient: hasBias ? gb : nil)
           }
         }
       }
@@ -280,7 +278,9 @@ extension Dense {
     /// W, rows padded to `ldw` floats.
     let w: UnsafePointer<Float>
     let ldw: Int
-    let gradient: UnsafeMutablePointer<Float>
+    /// dW, or nil when the call computes no parameter gradients (then there are no
+    /// gradient tasks).
+    let gradient: UnsafeMutablePointer<Float>?
     let biasGradient: UnsafeMutablePointer<Float>?
     /// Per-block partial sums, or nil to add the one block's sums to the gradients.
     let partials: UnsafeMutablePointer<Float>?
@@ -320,8 +320,10 @@ extension Dense {
       if let partials {
         let p = partials + block * area
         (g, gb) = (p, biasGradient == nil ? nil : p + inp * out)
-      } else {
+      } else if let gradient {
         (g, gb) = (gradient, biasGradient)
+      } else {
+        return
       }
       // Straight into the gradients every chunk adds; into a partial the first one stores.
       var accumulate: Int32 = partials == nil ? 1 : 0
@@ -351,13 +353,22 @@ extension Dense {
     }
   }
 
-  /// Calls `body` with the bias gradient, or nil for a layer without bias.
+  /// Calls `body` with the weight and bias gradients (nil for a layer without bias), or
+  /// with nil for both when `wanted` is false: a pass without parameter gradients (an input
+  /// gradient, which several threads may take of one model at once) must not touch the
+  /// gradient arrays, since even taking their mutable storage writes to them.
   @inline(__always)
-  fileprivate func withBiasGradient(_ body: (UnsafeMutablePointer<Float>?) -> Void) {
-    if let bias {
-      bias.gradient.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
-    } else {
-      body(nil)
+  fileprivate func withGradients(
+    _ wanted: Bool,
+    _ body: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
+  ) {
+    guard wanted else { return body(nil, nil) }
+    weight.gradient.withUnsafeMutableBufferPointer { gw in
+      if let bias {
+        bias.gradient.withUnsafeMutableBufferPointer { body(gw.baseAddress!, $0.baseAddress!) }
+      } else {
+        body(gw.baseAddress!, nil)
+      }
     }
   }
 }
