@@ -322,6 +322,9 @@ extension TriplaneEncoding {
           let tasks = fields * 3 * bands
           let lanes = min(tasks, 8)
           let bandSize = height * r * c
+          let kernel = scatterKernel
+          let gWidth = levels.count * 3 * c
+          let concatOffset = options.aggregation == .concat ? c : 0
           scratch.withBuffer(count: lanes * bandSize) { acc in
             levels[l].gradient.withUnsafeMutableBufferPointer { gb in
               let grad = gb.baseAddress!
@@ -336,13 +339,27 @@ extension TriplaneEncoding {
                   let (s0, s1) = fieldRows(field)
                   let o = offsets + (field * 3 + plane) * (bands + 1)
                   let list = entries + 6 * s0 + plane * 2 * (s1 - s0)
+                  let gp = grad + (field * 3 + plane) * c * r * r
+                  if kernel {
+                    // The same sums, in C (see `scatterKernel`).
+                    let (ia, ib) = Self.planeAxisIndices(plane)
+                    let (gbase, gstride) =
+                      productGradients.map { ($0 + (l * 3 + plane) * c, gWidth) }
+                      ?? (dy + levelOffset(l) + concatOffset * plane, outputDim)
+                    var g = kernelGeometry[l]
+                    lamina_triplane_scatter_band(
+                      &g, x + pointOffset, inputDim, Int32(ia), Int32(ib), gbase, gstride,
+                      list + o[band], o[band + 1] - o[band], h0, h1, c, a)
+                    lamina_triplane_add_band(a, (h1 - h0) * r, c, gp + h0 * r, r * r)
+                    task += lanes
+                    continue
+                  }
                   scatterBand(
                     level: l, plane: plane, heights: (h0, h1), x: x, dy: dy,
                     rows: UnsafePointer(list + o[band]), count: o[band + 1] - o[band],
                     productGradients: productGradients, accumulator: a)
                   // Add the band's channel-last sums into the NCHW gradient of this plane,
                   // in blocks of texels so that both sides stay in L1.
-                  let gp = grad + (field * 3 + plane) * c * r * r
                   var t0 = h0 * r
                   while t0 < h1 * r {
                     let t1 = min(h1 * r, t0 + 64)
