@@ -465,6 +465,25 @@ final class TriplaneTests: XCTestCase {
     }
   }
 
+  /// The scatter's listing pass in row chunks (one field) keeps every band's rows in row
+  /// order for batch sizes that do not divide into the chunks, smaller than the chunk count,
+  /// and with the kernels on and off: the gradient equals the plain serial scatter's.
+  func testChunkedListingMatchesSerialScatter() {
+    for (n, resolution, kernels) in [(5, 64, true), (1_003, 64, true), (20_011, 128, false)] {
+      let e = encoding {
+        $0.resolutions = [resolution]
+        $0.channels = 16
+      }
+      e.usesBlockKernels = kernels && TriplaneEncoding.cpuHasFMA
+      var rng = RandomSource(seed: UInt64(n))
+      let x = (0..<(n * 3)).map { _ in Float(rng.uniform(-1.1, 1.1)) }
+      let dy = (0..<(n * 16)).map { _ in Float(rng.uniform(-1, 1)) }
+      _ = backward(e, x, dy, parameters: true)
+      let serial = serialScatter(e, x, dy)
+      XCTAssertEqual(e.levels[0].gradient.map(\.bitPattern), serial.map(\.bitPattern), "n \(n)")
+    }
+  }
+
   /// The block kernels (`triplane.h`: the gather of a run of rows, the scatter of a band and
   /// its transposed add into NCHW) give the Swift loops' bits: forward (large batch, so
   /// through channel-last copies) and the plane gradient, for both align_corners and both
