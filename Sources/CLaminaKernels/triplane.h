@@ -140,11 +140,50 @@ __attribute__((target("avx2,fma"))) static void lamina_triplane_gather(
   }
 }
 
+/// One listed row of a scatter band: its upstream gradient's row, the four corners'
+/// offsets in the band's accumulator (-1 where a corner is off the grid or outside the
+/// band) and their weights.
+typedef struct {
+  long row;
+  long at[4];
+  float weight[4];
+} lamina_tri_scatter_entry;
+
+/// Fills `e` for input row `row` and prefetches the accumulator lines it will add into.
+__attribute__((target("avx2,fma"))) static inline void lamina_tri_scatter_prepare(
+    const lamina_tri_geometry *g, const float *x, long xstride, int ia, int ib, long row,
+    long h0, long h1, long c, float *acc, lamina_tri_scatter_entry *e) {
+  long r = g->resolution;
+  const float *p = x + row * xstride;
+  lamina_tri_axis a = lamina_tri_sample(g, p[ia], ia);
+  lamina_tri_axis b = lamina_tri_sample(g, p[ib], ib);
+  float w = a.fraction, ew = 1 - w, n = b.fraction, s = 1 - n;
+  e->row = row;
+  e->weight[0] = s * ew;
+  e->weight[1] = s * w;
+  e->weight[2] = n * ew;
+  e->weight[3] = n * w;
+  long nw = (b.index - h0) * r + a.index;
+  int top = b.index >= h0 && b.index < h1;
+  int bottom = b.index + 1 >= h0 && b.index + 1 < h1;
+  e->at[0] = (a.low_in && b.low_in && top) ? nw * c : -1;
+  e->at[1] = (a.high_in && b.low_in && top) ? (nw + 1) * c : -1;
+  e->at[2] = (a.low_in && b.high_in && bottom) ? (nw + r) * c : -1;
+  e->at[3] = (a.high_in && b.high_in && bottom) ? (nw + r + 1) * c : -1;
+  for (int q = 0; q < 4; q++) {
+    if (e->at[q] < 0) continue;
+    __builtin_prefetch(acc + e->at[q], 1, 3);
+    __builtin_prefetch(acc + e->at[q] + c - 1, 1, 3);
+  }
+}
+
 /// One band of the scatter (`TriplaneEncoding.scatterBand` without mean): zeroes `acc`
 /// (texel rows [h0, h1) of one plane, channel-last, c floats a texel), then for each listed
 /// row in order adds g * w (rounded product, then sum) into the corners of its sample that
 /// lie in the band. The row's point is x[row * xstride + ia], x[row * xstride + ib] (the
-/// plane's W and H columns); its upstream gradient is g[row * gstride + k], k < c.
+/// plane's W and H columns); its upstream gradient is g[row * gstride + k], k < c. Rows'
+/// x and g are prefetched 2 x LAMINA_TRI_AHEAD rows ahead, their accumulator lines
+/// LAMINA_TRI_AHEAD rows ahead (the band's accumulator is in L2, not L1).
 /// Needs AVX2, c a multiple of 8.
 __attribute__((target("avx2,fma"))) static void lamina_triplane_scatter_band(
     const lamina_tri_geometry *g, const float *x, long xstride, int ia, int ib,
@@ -152,32 +191,34 @@ __attribute__((target("avx2,fma"))) static void lamina_triplane_scatter_band(
     long c, float *acc) {
   long r = g->resolution;
   __builtin_memset(acc, 0, sizeof(float) * (size_t)((h1 - h0) * r * c));
-  long first = h0 * r;
+  lamina_tri_scatter_entry ring[2 * LAMINA_TRI_AHEAD];
+  const long mask = 2 * LAMINA_TRI_AHEAD - 1;
+  for (long i = LAMINA_TRI_AHEAD; i < count && i < 2 * LAMINA_TRI_AHEAD; i++) {
+    __builtin_prefetch(x + rows[i] * xstride, 0, 3);
+    __builtin_prefetch(grad + rows[i] * gstride, 0, 3);
+  }
+  for (long i = 0; i < count && i < LAMINA_TRI_AHEAD; i++) {
+    __builtin_prefetch(grad + rows[i] * gstride, 0, 3);
+    lamina_tri_scatter_prepare(g, x, xstride, ia, ib, rows[i], h0, h1, c, acc, &ring[i]);
+  }
   for (long i = 0; i < count; i++) {
-    if (i + LAMINA_TRI_AHEAD < count) {
-      long ahead = rows[i + LAMINA_TRI_AHEAD];
-      __builtin_prefetch(x + ahead * xstride, 0, 3);
-      const float *ga = grad + ahead * gstride;
-      __builtin_prefetch(ga, 0, 3);
-      __builtin_prefetch(ga + c - 1, 0, 3);
+    if (i + 2 * LAMINA_TRI_AHEAD < count) {
+      long far = rows[i + 2 * LAMINA_TRI_AHEAD];
+      __builtin_prefetch(x + far * xstride, 0, 3);
+      const float *gf = grad + far * gstride;
+      __builtin_prefetch(gf, 0, 3);
+      __builtin_prefetch(gf + c - 1, 0, 3);
     }
-    long row = rows[i];
-    const float *p = x + row * xstride;
-    lamina_tri_axis a = lamina_tri_sample(g, p[ia], ia);
-    lamina_tri_axis b = lamina_tri_sample(g, p[ib], ib);
-    float w = a.fraction, e = 1 - w, n = b.fraction, s = 1 - n;
-    float weight[4] = {s * e, s * w, n * e, n * w};
-    long nw = b.index * r + a.index;
-    int top = b.index >= h0 && b.index < h1;
-    int bottom = b.index + 1 >= h0 && b.index + 1 < h1;
-    int use[4] = {a.low_in && b.low_in && top, a.high_in && b.low_in && top,
-                  a.low_in && b.high_in && bottom, a.high_in && b.high_in && bottom};
-    long texel[4] = {nw, nw + 1, nw + r, nw + r + 1};
-    const float *gr = grad + row * gstride;
+    if (i + LAMINA_TRI_AHEAD < count) {
+      long a = i + LAMINA_TRI_AHEAD;
+      lamina_tri_scatter_prepare(g, x, xstride, ia, ib, rows[a], h0, h1, c, acc, &ring[a & mask]);
+    }
+    const lamina_tri_scatter_entry *e = &ring[i & mask];
+    const float *gr = grad + e->row * gstride;
     for (int q = 0; q < 4; q++) {
-      if (!use[q]) continue;
-      float *t = acc + (texel[q] - first) * c;
-      __m256 wv = _mm256_set1_ps(weight[q]);
+      if (e->at[q] < 0) continue;
+      float *t = acc + e->at[q];
+      __m256 wv = _mm256_set1_ps(e->weight[q]);
       for (long k = 0; k < c; k += 8) {
         __m256 v = _mm256_mul_ps(_mm256_loadu_ps(gr + k), wv);
         _mm256_storeu_ps(t + k, _mm256_add_ps(_mm256_loadu_ps(t + k), v));

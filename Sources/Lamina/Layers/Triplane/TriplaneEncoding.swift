@@ -490,25 +490,33 @@ public final class TriplaneEncoding: Layer {
     return nest(0, [])
   }
 
+  /// Texel runs per plane of `channelLast`'s tasks.
+  static let copyParts = 8
+
   /// Copies `planes` planes of C x T (NCHW) into T + 1 rows of C (the last row zero) each.
   static func channelLast(
     _ src: UnsafePointer<Float>, into dest: UnsafeMutablePointer<Float>, planes: Int,
     channels c: Int, texels t: Int
   ) {
-    parallel(planes, work: planes * c * t / 4) { p in
+    // Each plane in `copyParts` runs of texels, so that the tasks balance on any core
+    // count (one task per plane left one of two cores with two of three planes).
+    let parts = copyParts
+    parallel(planes * parts, work: planes * c * t / 4) { task in
+      let (p, part) = (task / parts, task % parts)
       let s = src + p * c * t
       let d = dest + p * (t + 1) * c
       // Blocks of 64 texels keep both sides in cache.
-      var t0 = 0
-      while t0 < t {
-        let t1 = min(t, t0 + 64)
+      var t0 = part * t / parts
+      let end = (part + 1) * t / parts
+      while t0 < end {
+        let t1 = min(end, t0 + 64)
         for ch in 0..<c {
           let sc = s + ch * t
           for i in t0..<t1 { d[i * c + ch] = sc[i] }
         }
         t0 = t1
       }
-      (d + t * c).update(repeating: 0, count: c)
+      if part == parts - 1 { (d + t * c).update(repeating: 0, count: c) }
     }
   }
 }
