@@ -95,10 +95,13 @@ __attribute__((target("avx2,fma"))) static inline void lamina_tri_row_corners(
   lamina_tri_corners_of(ax, ay, base, r, c, &out[0]);
   lamina_tri_corners_of(ax, az, base + stride, r, c, &out[1]);
   lamina_tri_corners_of(ay, az, base + 2 * stride, r, c, &out[2]);
+  // A corner's c floats span one cache line or two (with c = 16 and the copies 64-byte
+  // aligned, always one): a second prefetch only where they span two.
   for (int q = 0; q < 3; q++) {
     for (int k = 0; k < 4; k++) {
-      __builtin_prefetch(out[q].p[k], 0, 3);
-      __builtin_prefetch(out[q].p[k] + c - 1, 0, 3);
+      const float *first = out[q].p[k], *last = out[q].p[k] + c - 1;
+      __builtin_prefetch(first, 0, 3);
+      if ((((unsigned long)first ^ (unsigned long)last) >> 6) != 0) __builtin_prefetch(last, 0, 3);
     }
   }
 }
@@ -172,8 +175,9 @@ __attribute__((target("avx2,fma"))) static inline void lamina_tri_scatter_prepar
   e->at[3] = (a.high_in && b.high_in && bottom) ? (nw + r + 1) * c : -1;
   for (int q = 0; q < 4; q++) {
     if (e->at[q] < 0) continue;
-    __builtin_prefetch(acc + e->at[q], 1, 3);
-    __builtin_prefetch(acc + e->at[q] + c - 1, 1, 3);
+    const float *first = acc + e->at[q], *last = acc + e->at[q] + c - 1;
+    __builtin_prefetch(first, 1, 3);
+    if ((((unsigned long)first ^ (unsigned long)last) >> 6) != 0) __builtin_prefetch(last, 1, 3);
   }
 }
 

@@ -277,7 +277,7 @@ extension TriplaneEncoding {
         // One field: pass 1 in row chunks (see `listChunks`), per (plane, chunk, band) a
         // count, then a start.
         let chunked = fields == 1
-        let chunkCount = chunked ? 3 * Self.listChunks * bands : 0
+        let chunkCount = chunked ? 2 * Self.listChunks * bands : 0
         let bytes =
           ScratchPool.bytes(Int.self, offsetCount) + ScratchPool.bytes(Int.self, entryCount)
           + ScratchPool.bytes(Int32.self, 3 * total) + ScratchPool.bytes(Int.self, chunkCount)
@@ -349,7 +349,8 @@ extension TriplaneEncoding {
                   let (h0, h1) = (band * height, min(r, (band + 1) * height))
                   let (s0, s1) = fieldRows(field)
                   let o = offsets + (field * 3 + plane) * (bands + 1)
-                  let list = entries + 6 * s0 + plane * 2 * (s1 - s0)
+                  let list =
+                    entries + 6 * s0 + Self.listPlane(plane, shared: chunked) * 2 * (s1 - s0)
                   let gp = grad + (field * 3 + plane) * c * r * r
                   if kernel {
                     // The same sums, in C (see `scatterKernel`).
@@ -391,17 +392,24 @@ extension TriplaneEncoding {
     }
   }
 
-  /// Row chunks of the scatter's listing pass for one field: 3 x 8 tasks balance two to
+  /// Row chunks of the scatter's listing pass for one field: 2 x 8 tasks balance two to
   /// eight cores (one task per plane left one of two cores with two planes).
   static let listChunks = 8
 
-  /// Pass 1 of `scatter` for one field (rows 0 ..< n in order) in 3 x `listChunks` tasks
+  /// The plane whose row lists plane `plane` reads: lists depend only on a plane's H axis,
+  /// and planes 1 (xz) and 2 (yz) share z, so with `shared` (the one-field listing of
+  /// `listByChunks`) plane 2 reads plane 1's.
+  @inline(__always)
+  static func listPlane(_ plane: Int, shared: Bool) -> Int { shared && plane == 2 ? 1 : plane }
+
+  /// Pass 1 of `scatter` for one field (rows 0 ..< n in order) in 2 x `listChunks` tasks
   /// (plane, contiguous row chunk), with the same lists as the per-plane pass: each task
   /// counts its chunk's rows per band (keeping each row's corner row in `heights`); the
   /// starts are then summed band by band, chunk by chunk (so within a band the chunks, and
   /// so the rows, stay in row order); each task then writes its rows from its starts.
   /// `offsets` gets, per plane, the bands + 1 list offsets; `entries + plane * 2n` the
-  /// plane's lists; `slots` holds 3 x listChunks x bands Ints.
+  /// plane's lists (planes 0 and 1; plane 2 reads plane 1's, see `listPlane`); `slots`
+  /// holds 2 x listChunks x bands Ints.
   private func listByChunks(
     _ x: UnsafePointer<Float>, count n: Int, level l: Int, bands: Int, shift: Int,
     offsets: UnsafeMutablePointer<Int>, entries: UnsafeMutablePointer<Int>,
@@ -411,8 +419,10 @@ extension TriplaneEncoding {
     let r = geo.resolution
     let chunks = Self.listChunks
     let stride = inputDim
-    slots.update(repeating: 0, count: 3 * chunks * bands)
-    Self.parallel(3 * chunks, work: n * 3 * 8) { task in
+    // Planes xz and yz both have z as their H axis, so the same lists: those of plane 1
+    // serve plane 2 (its offsets are copied; `listPlane` points pass 2 at plane 1's list).
+    slots.update(repeating: 0, count: 2 * chunks * bands)
+    Self.parallel(2 * chunks, work: n * 2 * 8) { task in
       let (plane, chunk) = (task / chunks, task % chunks)
       let ib = Self.planeAxisIndices(plane).1
       let hs = heights + plane * n
@@ -425,7 +435,7 @@ extension TriplaneEncoding {
         if hi >= 0 { counts[hi] += 1 }
       }
     }
-    for plane in 0..<3 {
+    for plane in 0..<2 {
       let o = offsets + plane * (bands + 1)
       var next = 0
       for b in 0..<bands {
@@ -439,7 +449,8 @@ extension TriplaneEncoding {
       }
       o[bands] = next
     }
-    Self.parallel(3 * chunks, work: n * 3 * 8) { task in
+    (offsets + 2 * (bands + 1)).update(from: offsets + (bands + 1), count: bands + 1)
+    Self.parallel(2 * chunks, work: n * 2 * 8) { task in
       let (plane, chunk) = (task / chunks, task % chunks)
       let hs = heights + plane * n
       let list = entries + plane * 2 * n
