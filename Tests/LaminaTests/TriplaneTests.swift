@@ -465,6 +465,95 @@ final class TriplaneTests: XCTestCase {
     }
   }
 
+  /// The scatter's listing pass in row chunks (one field) keeps every band's rows in row
+  /// order for batch sizes that do not divide into the chunks, smaller than the chunk count,
+  /// and with the kernels on and off: the gradient equals the plain serial scatter's.
+  func testChunkedListingMatchesSerialScatter() {
+    for (n, resolution, kernels) in [(5, 64, true), (1_003, 64, true), (20_011, 128, false)] {
+      let e = encoding {
+        $0.resolutions = [resolution]
+        $0.channels = 16
+      }
+      e.usesBlockKernels = kernels && TriplaneEncoding.cpuHasFMA
+      var rng = RandomSource(seed: UInt64(n))
+      let x = (0..<(n * 3)).map { _ in Float(rng.uniform(-1.1, 1.1)) }
+      let dy = (0..<(n * 16)).map { _ in Float(rng.uniform(-1, 1)) }
+      _ = backward(e, x, dy, parameters: true)
+      let serial = serialScatter(e, x, dy)
+      XCTAssertEqual(e.levels[0].gradient.map(\.bitPattern), serial.map(\.bitPattern), "n \(n)")
+    }
+  }
+
+  /// The block kernels (`triplane.h`: the gather of a run of rows, the scatter of a band and
+  /// its transposed add into NCHW) give the Swift loops' bits: forward (large batch, so
+  /// through channel-last copies) and the plane gradient, for both align_corners and both
+  /// paddings, every aggregation, C 16 and 8 (kernels) and 3 (Swift fallback), a
+  /// non-power-of-two resolution, several bands, fields, multires and a box other than
+  /// [-1, 1]^3; points include the box edges, -0, exact texel lines, far outside and NaN.
+  func testBlockKernelsMatchSwiftLoops() throws {
+    guard TriplaneEncoding.cpuHasFMA else { throw XCTSkip("this CPU has no AVX2/FMA") }
+    typealias Case = (Int, TriplaneOptions.Aggregation, [Int], Int, Bool, TriplaneOptions.Padding)
+    let cases: [Case] = [
+      (1, .sum, [37], 16, true, .zeros), (1, .sum, [64], 16, false, .zeros),
+      (1, .mean, [37], 8, true, .border), (1, .sum, [40], 8, false, .border),
+      (1, .product, [37], 16, true, .zeros), (1, .concat, [20], 8, false, .border),
+      (2, .sum, [37], 16, true, .zeros), (1, .sum, [16, 33], 16, true, .zeros),
+      (1, .sum, [37], 3, true, .zeros),
+    ]
+    for (index, (fields, aggregation, resolutions, channels, align, padding)) in cases.enumerated()
+    {
+      let e = encoding {
+        $0.resolutions = resolutions
+        $0.channels = channels
+        $0.fields = fields
+        $0.aggregation = aggregation
+        $0.alignCorners = align
+        $0.padding = padding
+        if index == 1 { $0.bounds = [[-2, 1], [0, 3], [-1, 1.5]] }
+      }
+      var rng = RandomSource(seed: 77 + UInt64(index))
+      let n = 9_000
+      let d = e.inputDim
+      let special: [Float] = [-1, 1, 0, -0.0, .nan, 5, -7, 0.5, -1.0000001, 1.0000001]
+      var x = [Float](repeating: 0, count: n * d)
+      for r in 0..<n {
+        if fields > 1 { x[r * d] = Float(rng.index(below: fields)) }
+        for a in 0..<3 {
+          x[r * d + d - 3 + a] =
+            r % 7 == 0
+            ? special[rng.index(below: special.count)] : Float(rng.uniform(-1.2, 1.2))
+        }
+      }
+      let dy = (0..<(n * e.outputDim)).map { _ in Float(rng.uniform(-1, 1)) }
+      func run(_ kernels: Bool) -> (y: [Float], grad: [[Float]]) {
+        e.usesBlockKernels = kernels
+        defer { e.usesBlockKernels = TriplaneEncoding.cpuHasFMA }
+        for level in e.levels { level.gradient = [Float](repeating: 0, count: level.count) }
+        let y = forward(e, x)
+        _ = backward(e, x, dy, parameters: true)
+        return (y, e.levels.map(\.gradient))
+      }
+      let (fast, slow) = (run(true), run(false))
+      let label = "case \(index): fields \(fields) \(aggregation) R \(resolutions) C \(channels)"
+      XCTAssertEqual(fast.y.map(\.bitPattern), slow.y.map(\.bitPattern), label)
+      for (a, b) in zip(fast.grad, slow.grad) {
+        XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), label)
+        XCTAssertGreaterThan(a.filter { $0 != 0 }.count, a.count / 8, label)
+      }
+    }
+    XCTAssertTrue(encoding({ $0.channels = 16 }).gatherKernel)
+    XCTAssertFalse(
+      encoding({
+        $0.channels = 16
+        $0.fourier = 2
+      }).gatherKernel)
+    XCTAssertFalse(
+      encoding({
+        $0.channels = 16
+        $0.aggregation = .mean
+      }).scatterKernel)
+  }
+
   /// dL/dplanes written out plainly: every row in order, planes xy, xz, yz, corners nw, ne,
   /// sw, se, as PyTorch's kernel weighs them (align_corners true, zeros padding).
   func serialScatter(_ e: TriplaneEncoding, _ x: [Float], _ dy: [Float]) -> [Float] {

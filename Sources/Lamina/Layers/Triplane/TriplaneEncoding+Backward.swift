@@ -274,47 +274,58 @@ extension TriplaneEncoding {
         // at most (a point's corners touch at most two bands).
         let offsetCount = fields * 3 * (bands + 1)
         let entryCount = 6 * total
+        // One field: pass 1 in row chunks (see `listChunks`), per (plane, chunk, band) a
+        // count, then a start.
+        let chunked = fields == 1
+        let chunkCount = chunked ? 2 * Self.listChunks * bands : 0
         let bytes =
           ScratchPool.bytes(Int.self, offsetCount) + ScratchPool.bytes(Int.self, entryCount)
-          + ScratchPool.bytes(Int32.self, 3 * total)
+          + ScratchPool.bytes(Int32.self, 3 * total) + ScratchPool.bytes(Int.self, chunkCount)
         scratch.withBytes(bytes) { raw in
           var cursor = ScratchCursor(raw)
           let offsets = cursor.take(Int.self, offsetCount)
           let entries = cursor.take(Int.self, entryCount)
           let heights = cursor.take(Int32.self, 3 * total)
-          // Pass 1, one task per plane: the lists of every field's rows by band.
-          Self.parallel(3, work: total * 3 * 8) { plane in
-            let ib = Self.planeAxisIndices(plane).1
-            let hs = heights + plane * total
-            for f in 0..<fields {
-              let (s0, s1) = fieldRows(f)
-              let o = offsets + (f * 3 + plane) * (bands + 1)
-              let list = entries + 6 * s0 + plane * 2 * (s1 - s0)
-              o.update(repeating: 0, count: bands + 1)
-              for i in s0..<s1 {
-                let k = geo.sample(x[rowAt(i) * inputDim + pointOffset + ib], axis: ib).index
-                hs[i] = Int32(truncatingIfNeeded: k)
-                let (lo, hi) = Self.bands(of: k, resolution: r, shift: shift)
-                if lo >= 0 { o[lo + 1] += 1 }
-                if hi >= 0 { o[hi + 1] += 1 }
-              }
-              for b in 0..<bands { o[b + 1] += o[b] }
-              // o[b] is band b's next free slot while filling; shifted back afterwards.
-              for i in s0..<s1 {
-                let k = Int(hs[i])
-                let (lo, hi) = Self.bands(of: k, resolution: r, shift: shift)
-                let row = rowAt(i)
-                if lo >= 0 {
-                  list[o[lo]] = row
-                  o[lo] += 1
+          let chunkSlots = cursor.take(Int.self, chunkCount)
+          if chunked {
+            listByChunks(
+              x, count: n, level: l, bands: bands, shift: shift, offsets: offsets,
+              entries: entries, heights: heights, slots: chunkSlots)
+          } else {
+            // Pass 1, one task per plane: the lists of every field's rows by band.
+            Self.parallel(3, work: total * 3 * 8) { plane in
+              let ib = Self.planeAxisIndices(plane).1
+              let hs = heights + plane * total
+              for f in 0..<fields {
+                let (s0, s1) = fieldRows(f)
+                let o = offsets + (f * 3 + plane) * (bands + 1)
+                let list = entries + 6 * s0 + plane * 2 * (s1 - s0)
+                o.update(repeating: 0, count: bands + 1)
+                for i in s0..<s1 {
+                  let k = geo.sample(x[rowAt(i) * inputDim + pointOffset + ib], axis: ib).index
+                  hs[i] = Int32(truncatingIfNeeded: k)
+                  let (lo, hi) = Self.bands(of: k, resolution: r, shift: shift)
+                  if lo >= 0 { o[lo + 1] += 1 }
+                  if hi >= 0 { o[hi + 1] += 1 }
                 }
-                if hi >= 0 {
-                  list[o[hi]] = row
-                  o[hi] += 1
+                for b in 0..<bands { o[b + 1] += o[b] }
+                // o[b] is band b's next free slot while filling; shifted back afterwards.
+                for i in s0..<s1 {
+                  let k = Int(hs[i])
+                  let (lo, hi) = Self.bands(of: k, resolution: r, shift: shift)
+                  let row = rowAt(i)
+                  if lo >= 0 {
+                    list[o[lo]] = row
+                    o[lo] += 1
+                  }
+                  if hi >= 0 {
+                    list[o[hi]] = row
+                    o[hi] += 1
+                  }
                 }
+                for b in stride(from: bands, to: 0, by: -1) { o[b] = o[b - 1] }
+                o[0] = 0
               }
-              for b in stride(from: bands, to: 0, by: -1) { o[b] = o[b - 1] }
-              o[0] = 0
             }
           }
           // Pass 2: lanes run tasks lane, lane + lanes, ...; each lane has one band
@@ -322,6 +333,9 @@ extension TriplaneEncoding {
           let tasks = fields * 3 * bands
           let lanes = min(tasks, 8)
           let bandSize = height * r * c
+          let kernel = scatterKernel
+          let gWidth = levels.count * 3 * c
+          let concatOffset = options.aggregation == .concat ? c : 0
           scratch.withBuffer(count: lanes * bandSize) { acc in
             levels[l].gradient.withUnsafeMutableBufferPointer { gb in
               let grad = gb.baseAddress!
@@ -335,14 +349,29 @@ extension TriplaneEncoding {
                   let (h0, h1) = (band * height, min(r, (band + 1) * height))
                   let (s0, s1) = fieldRows(field)
                   let o = offsets + (field * 3 + plane) * (bands + 1)
-                  let list = entries + 6 * s0 + plane * 2 * (s1 - s0)
+                  let list =
+                    entries + 6 * s0 + Self.listPlane(plane, shared: chunked) * 2 * (s1 - s0)
+                  let gp = grad + (field * 3 + plane) * c * r * r
+                  if kernel {
+                    // The same sums, in C (see `scatterKernel`).
+                    let (ia, ib) = Self.planeAxisIndices(plane)
+                    let (gbase, gstride) =
+                      productGradients.map { ($0 + (l * 3 + plane) * c, gWidth) }
+                      ?? (dy + levelOffset(l) + concatOffset * plane, outputDim)
+                    var g = kernelGeometry[l]
+                    lamina_triplane_scatter_band(
+                      &g, x + pointOffset, inputDim, Int32(ia), Int32(ib), gbase, gstride,
+                      list + o[band], o[band + 1] - o[band], h0, h1, c, a)
+                    lamina_triplane_add_band(a, (h1 - h0) * r, c, gp + h0 * r, r * r)
+                    task += lanes
+                    continue
+                  }
                   scatterBand(
                     level: l, plane: plane, heights: (h0, h1), x: x, dy: dy,
                     rows: UnsafePointer(list + o[band]), count: o[band + 1] - o[band],
                     productGradients: productGradients, accumulator: a)
                   // Add the band's channel-last sums into the NCHW gradient of this plane,
                   // in blocks of texels so that both sides stay in L1.
-                  let gp = grad + (field * 3 + plane) * c * r * r
                   var t0 = h0 * r
                   while t0 < h1 * r {
                     let t1 = min(h1 * r, t0 + 64)
@@ -358,6 +387,83 @@ extension TriplaneEncoding {
               }
             }
           }
+        }
+      }
+    }
+  }
+
+  /// Row chunks of the scatter's listing pass for one field: 2 x 8 tasks balance two to
+  /// eight cores (one task per plane left one of two cores with two planes).
+  static let listChunks = 8
+
+  /// The plane whose row lists plane `plane` reads: lists depend only on a plane's H axis,
+  /// and planes 1 (xz) and 2 (yz) share z, so with `shared` (the one-field listing of
+  /// `listByChunks`) plane 2 reads plane 1's.
+  @inline(__always)
+  static func listPlane(_ plane: Int, shared: Bool) -> Int { shared && plane == 2 ? 1 : plane }
+
+  /// Pass 1 of `scatter` for one field (rows 0 ..< n in order) in 2 x `listChunks` tasks
+  /// (plane, contiguous row chunk), with the same lists as the per-plane pass: each task
+  /// counts its chunk's rows per band (keeping each row's corner row in `heights`); the
+  /// starts are then summed band by band, chunk by chunk (so within a band the chunks, and
+  /// so the rows, stay in row order); each task then writes its rows from its starts.
+  /// `offsets` gets, per plane, the bands + 1 list offsets; `entries + plane * 2n` the
+  /// plane's lists (planes 0 and 1; plane 2 reads plane 1's, see `listPlane`); `slots`
+  /// holds 2 x listChunks x bands Ints.
+  private func listByChunks(
+    _ x: UnsafePointer<Float>, count n: Int, level l: Int, bands: Int, shift: Int,
+    offsets: UnsafeMutablePointer<Int>, entries: UnsafeMutablePointer<Int>,
+    heights: UnsafeMutablePointer<Int32>, slots: UnsafeMutablePointer<Int>
+  ) {
+    let geo = geometry[l]
+    let r = geo.resolution
+    let chunks = Self.listChunks
+    let stride = inputDim
+    // Planes xz and yz both have z as their H axis, so the same lists: those of plane 1
+    // serve plane 2 (its offsets are copied; `listPlane` points pass 2 at plane 1's list).
+    slots.update(repeating: 0, count: 2 * chunks * bands)
+    Self.parallel(2 * chunks, work: n * 2 * 8) { task in
+      let (plane, chunk) = (task / chunks, task % chunks)
+      let ib = Self.planeAxisIndices(plane).1
+      let hs = heights + plane * n
+      let counts = slots + task * bands
+      for i in (chunk * n / chunks)..<((chunk + 1) * n / chunks) {
+        let k = geo.sample(x[i * stride + ib], axis: ib).index
+        hs[i] = Int32(truncatingIfNeeded: k)
+        let (lo, hi) = Self.bands(of: k, resolution: r, shift: shift)
+        if lo >= 0 { counts[lo] += 1 }
+        if hi >= 0 { counts[hi] += 1 }
+      }
+    }
+    for plane in 0..<2 {
+      let o = offsets + plane * (bands + 1)
+      var next = 0
+      for b in 0..<bands {
+        o[b] = next
+        for chunk in 0..<chunks {
+          let slot = slots + (plane * chunks + chunk) * bands + b
+          let count = slot.pointee
+          slot.pointee = next
+          next += count
+        }
+      }
+      o[bands] = next
+    }
+    (offsets + 2 * (bands + 1)).update(from: offsets + (bands + 1), count: bands + 1)
+    Self.parallel(2 * chunks, work: n * 2 * 8) { task in
+      let (plane, chunk) = (task / chunks, task % chunks)
+      let hs = heights + plane * n
+      let list = entries + plane * 2 * n
+      let next = slots + task * bands
+      for i in (chunk * n / chunks)..<((chunk + 1) * n / chunks) {
+        let (lo, hi) = Self.bands(of: Int(hs[i]), resolution: r, shift: shift)
+        if lo >= 0 {
+          list[next[lo]] = i
+          next[lo] += 1
+        }
+        if hi >= 0 {
+          list[next[hi]] = i
+          next[hi] += 1
         }
       }
     }

@@ -76,6 +76,39 @@ public final class TriplaneEncoding: Layer {
   /// Whether this CPU runs the AVX2/FMA kernels (checked once).
   static let cpuHasFMA = lamina_cpu_has_avx2_fma() != 0
 
+  /// Whether the block kernels of `triplane.h` run (where they apply, see `gatherKernel`
+  /// and `scatterKernel`): the gather of a run of rows and the scatter of one band, which
+  /// compute bit for bit what the Swift loops compute, with AVX2 and each row's corners
+  /// derived once. True on CPUs with AVX2 and FMA; tests turn it off to compare.
+  var usesBlockKernels = TriplaneEncoding.cpuHasFMA
+
+  /// Each level's sampling constants as the C kernels take them.
+  let kernelGeometry: [lamina_tri_geometry]
+
+  /// `geometry` as the C kernels take it.
+  static func kernelGeometry(_ geometry: [LevelGeometry]) -> [lamina_tri_geometry] {
+    geometry.map { g in
+      lamina_tri_geometry(
+        lo: g.lo, scale: g.scale, resolution: g.resolution, half: g.half ? 1 : 0,
+        border: g.border ? 1 : 0)
+    }
+  }
+
+  /// Whether forward runs `lamina_triplane_gather` (on channel-last sources): one level,
+  /// one field, sum or mean aggregation, no Fourier features, C a multiple of 8, and the
+  /// FMA sampling (whose rounding the kernel has).
+  var gatherKernel: Bool {
+    usesBlockKernels && usesFMAKernels && levels.count == 1 && options.fields == 1
+      && !passesFieldIndex && options.fourier == 0 && options.channels % 8 == 0
+      && (options.aggregation == .sum || options.aggregation == .mean)
+  }
+
+  /// Whether the scatter runs `lamina_triplane_scatter_band` and `lamina_triplane_add_band`:
+  /// every aggregation but mean (whose Swift loop divides first), C a multiple of 8.
+  var scatterKernel: Bool {
+    usesBlockKernels && options.aggregation != .mean && options.channels % 8 == 0
+  }
+
   /// An encoding whose planes all hold `options.resolvedInitMean`; call `initialize(rng:)`
   /// to draw them. Throws `.invalidArgument` for settings out of range (see
   /// `TriplaneOptions`) and `.outOfMemory` when the planes would exceed
@@ -100,6 +133,7 @@ public final class TriplaneEncoding: Layer {
         value: [Float](repeating: mean, count: options.planeCount(level: l)))
     }
     geometry = options.resolutions.map { LevelGeometry(resolution: $0, options: options) }
+    kernelGeometry = Self.kernelGeometry(geometry)
   }
 
   /// Shares nothing with `other`.
@@ -108,6 +142,9 @@ public final class TriplaneEncoding: Layer {
     passesFieldIndex = other.passesFieldIndex
     levels = other.levels.map { $0.copy() }
     geometry = other.geometry
+    kernelGeometry = other.kernelGeometry
+    usesFMAKernels = other.usesFMAKernels
+    usesBlockKernels = other.usesBlockKernels
   }
 
   /// Draws every texel from `rng` as `options.initialization` says, level by level in
@@ -211,6 +248,14 @@ public final class TriplaneEncoding: Layer {
       Self.parallel(tasks, work: n * 12 * c * levels.count) { task in
         let start = task * Self.rowsPerTask
         let end = min(n, start + Self.rowsPerTask)
+        if gatherKernel, sources[0].channelLast {
+          // The common case in one C loop: the same values (see `gatherKernel`).
+          var g = kernelGeometry[0]
+          lamina_triplane_gather(
+            &g, x + start * inputDim, end - start, sources[0].base, c,
+            options.aggregation == .mean ? 1 : 0, y + start * outputDim, outputDim)
+          return
+        }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * c + 1) { tmp in
           for r in start..<end {
             if r + Self.lookahead < end {
@@ -445,25 +490,33 @@ public final class TriplaneEncoding: Layer {
     return nest(0, [])
   }
 
+  /// Texel runs per plane of `channelLast`'s tasks.
+  static let copyParts = 8
+
   /// Copies `planes` planes of C x T (NCHW) into T + 1 rows of C (the last row zero) each.
   static func channelLast(
     _ src: UnsafePointer<Float>, into dest: UnsafeMutablePointer<Float>, planes: Int,
     channels c: Int, texels t: Int
   ) {
-    parallel(planes, work: planes * c * t / 4) { p in
+    // Each plane in `copyParts` runs of texels, so that the tasks balance on any core
+    // count (one task per plane left one of two cores with two of three planes).
+    let parts = copyParts
+    parallel(planes * parts, work: planes * c * t / 4) { task in
+      let (p, part) = (task / parts, task % parts)
       let s = src + p * c * t
       let d = dest + p * (t + 1) * c
       // Blocks of 64 texels keep both sides in cache.
-      var t0 = 0
-      while t0 < t {
-        let t1 = min(t, t0 + 64)
+      var t0 = part * t / parts
+      let end = (part + 1) * t / parts
+      while t0 < end {
+        let t1 = min(end, t0 + 64)
         for ch in 0..<c {
           let sc = s + ch * t
           for i in t0..<t1 { d[i * c + ch] = sc[i] }
         }
         t0 = t1
       }
-      (d + t * c).update(repeating: 0, count: c)
+      if part == parts - 1 { (d + t * c).update(repeating: 0, count: c) }
     }
   }
 }
@@ -529,7 +582,11 @@ struct LevelGeometry: Sendable {
       let limit = Float(resolution) + 0.5
       i = i >= -1.5 ? (i <= limit ? i : limit) : -1.5
     }
-    let f = i.rounded(.down)
+    // floor(i) without a libm call (`rounded(.down)` is one on baseline x86-64): i is
+    // clamped above, so Int(i) (truncation) is in range; an integral i is its own floor
+    // (which keeps -0 as -0, as floorf does).
+    let t = Float(Int(i))
+    let f = t == i ? i : (t > i ? t - 1 : t)
     let k = Int(f)
     return AxisSample(
       index: k, fraction: i - f, lowIn: k >= 0 && k < resolution,
