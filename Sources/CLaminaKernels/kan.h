@@ -145,24 +145,29 @@ LAMINA_KAN_KERNEL void lamina_kan_cubic_scatter(
 LAMINA_KAN_KERNEL void lamina_kan_cubic_dx(
     long count, long nb, const float *fb, const float *d, const float *sd, const float *g,
     long cap, float *dx, long dx_stride) {
-  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i nbv = _mm256_set1_epi32((int)nb), capv = _mm256_set1_epi32((int)cap);
-  const __m256i minus1 = _mm256_set1_epi32(-1);
+  // Column by column (contiguous loads, no gathers): column j takes derivative t = j - fb
+  // when 0 <= t <= 3, and lanes without a term keep their total (the term is skipped, not
+  // added as a zero), so each lane sums the same terms in the same order as the loop.
+  const float *g0 = g + cap;
   for (long q = 0; q < count; q += 8) {
     __m256 total = _mm256_mul_ps(_mm256_loadu_ps(sd + q), _mm256_loadu_ps(g + q));
-    const __m256i first = _mm256_cvttps_epi32(_mm256_loadu_ps(fb + q));
-    const __m256i row = _mm256_add_epi32(_mm256_set1_epi32((int)q), lanes);
-    for (int t = 0; t < 4; t++) {
-      const __m256i j = _mm256_add_epi32(first, _mm256_set1_epi32(t));
-      const __m256i valid = _mm256_and_si256(_mm256_cmpgt_epi32(j, minus1),
-                                             _mm256_cmpgt_epi32(nbv, j));
-      if (_mm256_testz_si256(valid, valid)) continue;
-      const __m256i index =
-          _mm256_add_epi32(_mm256_mullo_epi32(_mm256_add_epi32(j, _mm256_set1_epi32(1)), capv), row);
-      const __m256 src = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), g, index,
-                                                  _mm256_castsi256_ps(valid), 4);
-      const __m256 sum = _mm256_add_ps(total, _mm256_mul_ps(_mm256_loadu_ps(d + t * cap + q), src));
-      total = _mm256_blendv_ps(total, sum, _mm256_castsi256_ps(valid));
+    const __m256 first = _mm256_loadu_ps(fb + q);
+    const __m256 d0 = _mm256_loadu_ps(d + q), d1 = _mm256_loadu_ps(d + cap + q);
+    const __m256 d2 = _mm256_loadu_ps(d + 2 * cap + q), d3 = _mm256_loadu_ps(d + 3 * cap + q);
+    __m256 e1 = _mm256_cmp_ps(first, _mm256_set1_ps(-1.0f), _CMP_EQ_OQ);
+    __m256 e2 = _mm256_cmp_ps(first, _mm256_set1_ps(-2.0f), _CMP_EQ_OQ);
+    __m256 e3 = _mm256_cmp_ps(first, _mm256_set1_ps(-3.0f), _CMP_EQ_OQ);
+    for (long j = 0; j < nb; j++) {
+      const __m256 e0 = _mm256_cmp_ps(first, _mm256_set1_ps((float)j), _CMP_EQ_OQ);
+      const __m256 any = _mm256_or_ps(_mm256_or_ps(e0, e1), _mm256_or_ps(e2, e3));
+      const __m256 dv = _mm256_or_ps(
+          _mm256_or_ps(_mm256_and_ps(d0, e0), _mm256_and_ps(d1, e1)),
+          _mm256_or_ps(_mm256_and_ps(d2, e2), _mm256_and_ps(d3, e3)));
+      const __m256 sum = _mm256_add_ps(total, _mm256_mul_ps(dv, _mm256_loadu_ps(g0 + j * cap + q)));
+      total = _mm256_blendv_ps(total, sum, any);
+      e3 = e2;
+      e2 = e1;
+      e1 = e0;
     }
     float out[8];
     _mm256_storeu_ps(out, total);
