@@ -20,9 +20,10 @@ import CLaminaKernels
 /// On CPUs with AVX2/FMA, the cubic basis blocks, the scatter of the dense rows and dx run in
 /// the kernels of CLaminaKernels/kan.h (the same bits as the Swift code), and layers with at
 /// most `smallOutputLimit` outputs do their products there too instead of in sgemm, whose
-/// packing of the dense rows dominated with so few outputs (forward: the same order of
-/// fused sums as OpenBLAS's kernel; parameter sums: eight lanes added pairwise, a different
-/// last bit from sgemm's, still fixed by the block's shape).
+/// packing of the dense rows dominated with so few outputs (forward: fused sums over the
+/// columns in order, which matched OpenBLAS's Zen kernel to the bit in the tests; parameter
+/// sums: eight lanes added pairwise, last bits that differ from sgemm's, still fixed by the
+/// block's shape).
 ///
 /// Rows are split into fixed blocks that depend only on the batch size and the layer's
 /// widths; each block's parameter-gradient sums go to a slot of their own and slots are
