@@ -1,4 +1,5 @@
 import CBLAS
+import CLaminaKernels
 
 /// The dense path of `BSplineKANLayer`, taken on small grids (few bases per input).
 ///
@@ -15,6 +16,14 @@ import CBLAS
 /// time), which the portable Swift build cannot: for G = 5, k = 3 the dense step is several
 /// times faster (see bench/NOTES.md). On large grids the sparse path's G-independent cost
 /// wins, so the path is chosen from the widths (`usesDenseBases`).
+///
+/// On CPUs with AVX2/FMA, the cubic basis blocks, the scatter of the dense rows and dx run in
+/// the kernels of CLaminaKernels/kan.h (the same bits as the Swift code), and layers with at
+/// most `smallOutputLimit` outputs do their products there too instead of in sgemm, whose
+/// packing of the dense rows dominated with so few outputs (forward: fused sums over the
+/// columns in order, which matched OpenBLAS's Zen kernel to the bit in the tests; parameter
+/// sums: eight lanes added pairwise, last bits that differ from sgemm's, still fixed by the
+/// block's shape).
 ///
 /// Rows are split into fixed blocks that depend only on the batch size and the layer's
 /// widths; each block's parameter-gradient sums go to a slot of their own and slots are
@@ -38,6 +47,25 @@ extension BSplineKANLayer {
 
   /// Most parameter-gradient slots (one per task, each summing its blocks in order).
   static let denseGradientSlots = 8
+
+  /// Most outputs of the small-output kernels of CLaminaKernels/kan.h: with this few
+  /// outputs sgemm spends most of its time packing the dense rows (each value is used for
+  /// only `outputDim` multiply-adds), which these kernels read in place.
+  static let smallOutputLimit = 12
+
+  /// Whether layers with at most `smallOutputLimit` outputs use the small-output kernels on
+  /// an AVX2/FMA CPU (tests switch it off to compare with the sgemm path).
+  static var useSmallOutputKernels = true
+
+  /// Whether this layer's dense products run in the small-output kernels (one thread per
+  /// block, fused multiply-adds in an order fixed by the block's shape) instead of sgemm.
+  var smallOutputs: Bool {
+    KANBlock.useAVX2 && Self.useSmallOutputKernels && outputDim <= Self.smallOutputLimit
+  }
+
+  /// Floats of scratch the small-output kernels need per block of `rows` rows (dy
+  /// transposed), 0 when they are not used.
+  func smallOutputScratch(rows: Int) -> Int { smallOutputs ? outputDim * ((rows + 7) & ~7) : 0 }
 
   /// The fixed split of `n` rows of `inputs` inputs into blocks: `tasks` blocks of `rows`
   /// rows (a multiple of 8; the last block may be shorter), from the widths and `n` only.
@@ -109,7 +137,11 @@ extension BSplineKANLayer {
         // of zeroing the region and scattering k + 1 values per row.
         let basis0 = region + c
         let padded = (count + 7) & ~7
-        var q = 0
+        if k == 3 && KANBlock.useAVX2 {
+          // The same selection in AVX2 (CLaminaKernels/kan.h).
+          lamina_kan_cubic_scatter(padded, nb, block.firstBasis, b, c, region)
+        }
+        var q = k == 3 && KANBlock.useAVX2 ? padded : 0
         while q < padded {
           let first = KANBlock.load(block.firstBasis + q)
           if k == 3 {
@@ -157,6 +189,11 @@ extension BSplineKANLayer {
       }
       let g = dA + i * p * c
       let g0 = g + c
+      if k == 3 && KANBlock.useAVX2 {
+        // The same sums in AVX2 (CLaminaKernels/kan.h).
+        lamina_kan_cubic_dx(count, nb, block.firstBasis, d, sd, g, c, dx + start * nIn + i, nIn)
+        continue
+      }
       for q in 0..<count {
         var total = sd[q] * g[q]
         let mu = block.interval[q]
@@ -213,7 +250,7 @@ extension BSplineKANLayer {
     let floats = job.floats
     let work = n * job.width * outputDim
     _ = BLAS.singleThreaded  // set before it is read below
-    if openblas_get_num_threads() <= 1 {
+    if openblas_get_num_threads() <= 1 || smallOutputs {
       // Each block filled (or read from the cache) and multiplied by one task.
       Self.parallel(blocks, work: work, &job)
       return
@@ -298,6 +335,11 @@ extension BSplineKANLayer {
     func multiply(_ b: Int, _ a: UnsafePointer<Float>) {
       let start = b * rows
       let nOut = layer.outputDim
+      if layer.smallOutputs {
+        lamina_kan_dense_forward_small(
+          min(n, start + rows) - start, width, nOut, a, rows, tables.spline, y + start * nOut)
+        return
+      }
       BLAS.gemm(
         transA: true, transB: false, m: min(n, start + rows) - start, n: nOut, k: width,
         alpha: 1, a, lda: rows, tables.spline, ldb: nOut, beta: 0, y + start * nOut, ldc: nOut)
@@ -329,7 +371,7 @@ extension BSplineKANLayer {
         parameterGradients: parameterGradients, cache: cache, sums: sums, rows: rows,
         blocks: blocks, slots: slots)
       _ = BLAS.singleThreaded  // set before it is read below
-      if openblas_get_num_threads() <= 1 {
+      if openblas_get_num_threads() <= 1 || smallOutputs {
         // Slot s's blocks s, s + S, ... by one task.
         Self.parallel(slots, work: work, &job)
       } else if let cache {
@@ -397,26 +439,40 @@ extension BSplineKANLayer {
 
     /// Slot `task`: blocks task, task + slots, ... in order, with scratch of its own.
     func run(_ task: Int) {
+      let extra = layer.smallOutputScratch(rows: rows)
       if let cache {
-        layer.blockScratch.withBuffer(count: dx != nil ? floats + rows : 1) { buffer in
-          for b in stride(from: task, to: blocks, by: slots) { cachedBlock(b, cache, buffer) }
+        layer.blockScratch.withBuffer(count: (dx != nil ? floats + rows : 1) + extra) { buffer in
+          let scratch = buffer + (dx != nil ? floats + rows : 1)
+          for b in stride(from: task, to: blocks, by: slots) {
+            cachedBlock(b, cache, buffer, scratch: scratch)
+          }
         }
         return
       }
       let buffers = dx != nil ? 2 : 1
-      layer.blockScratch.withBuffer(count: buffers * floats) { a in
+      layer.blockScratch.withBuffer(count: buffers * floats + extra) { a in
         let dA = buffers > 1 ? a + floats : a
+        let scratch = a + buffers * floats
         for b in stride(from: task, to: blocks, by: slots) {
-          if dx != nil { inputProducts(b, dA) }
+          if dx != nil { inputProducts(b, dA, scratch: scratch) }
           fill(b, a, dA)
-          if parameterGradients { sum(b, a) }
+          if parameterGradients { sum(b, a, scratch: scratch) }
         }
       }
     }
 
     /// dA^T = W dy^T for block b (width x count, leading dimension rows).
-    func inputProducts(_ b: Int, _ dA: UnsafeMutablePointer<Float>) {
+    /// `scratch` holds `smallOutputScratch(rows:)` floats.
+    func inputProducts(
+      _ b: Int, _ dA: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>? = nil
+    ) {
       let start = b * rows
+      if layer.smallOutputs, let scratch {
+        lamina_kan_dense_input_small(
+          min(n, start + rows) - start, width, nOut, tables.spline, dy + start * nOut, dA, rows,
+          scratch)
+        return
+      }
       BLAS.gemm(
         transA: false, transB: true, m: width, n: min(n, start + rows) - start, k: nOut,
         alpha: 1, tables.spline, lda: nOut, dy + start * nOut, ldb: nOut, beta: 0, dA,
@@ -435,8 +491,15 @@ extension BSplineKANLayer {
     }
 
     /// Block b's sums A^T dy into its slot (the slot's first block overwrites it).
-    func sum(_ b: Int, _ a: UnsafePointer<Float>) {
+    /// `scratch` holds `smallOutputScratch(rows:)` floats.
+    func sum(_ b: Int, _ a: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>? = nil) {
       let start = b * rows
+      if layer.smallOutputs, let scratch {
+        lamina_kan_dense_sums_small(
+          min(n, start + rows) - start, width, nOut, a, rows, dy + start * nOut,
+          sums + (b % slots) * slot, b < slots ? 0 : 1, scratch)
+        return
+      }
       BLAS.gemm(
         transA: false, transB: false, m: width, n: nOut, k: min(n, start + rows) - start,
         alpha: 1, a, lda: rows, dy + start * nOut, ldb: nOut, beta: b < slots ? 0 : 1,
@@ -445,16 +508,19 @@ extension BSplineKANLayer {
 
     /// dx of block b from its cached basis blocks and dA (in `buffer`: floats, then rows),
     /// and its sums from its cached dense rows.
-    func cachedBlock(_ b: Int, _ cache: BasisCache, _ buffer: UnsafeMutablePointer<Float>) {
+    func cachedBlock(
+      _ b: Int, _ cache: BasisCache, _ buffer: UnsafeMutablePointer<Float>,
+      scratch: UnsafeMutablePointer<Float>? = nil
+    ) {
       if let dx {
         let start = b * rows
-        inputProducts(b, buffer)
+        inputProducts(b, buffer, scratch: scratch)
         layer.fillDenseColumns(
           x, start: start, count: min(n, start + rows) - start, into: nil,
           block: { cache.block(b, $0) }, prepared: true, derivatives: true, tables: tables,
           inputs: layer.inputDim, dA: buffer, siluDerivative: buffer + floats, dx: dx)
       }
-      if parameterGradients { sum(b, cache.dense(b)) }
+      if parameterGradients { sum(b, cache.dense(b), scratch: scratch) }
     }
   }
 

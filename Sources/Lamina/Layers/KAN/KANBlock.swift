@@ -1,3 +1,5 @@
+import CLaminaKernels
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -157,6 +159,40 @@ struct KANBlock {
     g[0] = 0
   }
 
+  /// Whether the uniform cubic path runs the AVX2 kernels of CLaminaKernels/kan.h (the
+  /// same bits as the Swift SIMD8 code); on when the CPU has AVX2 and FMA. Tests switch it
+  /// off to compare the two paths.
+  static var useAVX2 = lamina_cpu_has_avx2_fma() != 0
+
+  /// Row q of a uniform cubic block with interval `mu` (>= 0): inverse width, local
+  /// coordinate, first basis and the four bases (and derivatives), by the same operations
+  /// as one lane of `prepare`'s SIMD8 code.
+  func cubicRow(
+    _ q: Int, mu: Int, x xv: Float, knots t: UnsafePointer<Float>, widths: UnsafePointer<Float>,
+    derivatives withDerivatives: Bool
+  ) {
+    let c = capacity
+    let w = widths[mu]
+    inverseWidth[q] = w
+    let uv = (xv - t[mu]) * w
+    u[q] = uv
+    firstBasis[q] = Float(mu - 3)
+    let sixth: Float = 1.0 / 6.0
+    let v = 1 - uv
+    let u2 = uv * uv
+    let u3 = u2 * uv
+    values[q] = v * v * v * sixth
+    values[c + q] = (3 * u3 - 6 * u2 + 4) * sixth
+    values[2 * c + q] = (-3 * u3 + 3 * u2 + 3 * uv + 1) * sixth
+    values[3 * c + q] = u3 * sixth
+    if withDerivatives {
+      derivatives[q] = -0.5 * v * v * w
+      derivatives[c + q] = (1.5 * u2 - 2 * uv) * w
+      derivatives[2 * c + q] = (-1.5 * u2 + uv + 0.5) * w
+      derivatives[3 * c + q] = 0.5 * u2 * w
+    }
+  }
+
   @inline(__always)
   static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
@@ -204,6 +240,23 @@ struct KANBlock {
       )
       let widths = basis.reciprocal + k
       let (xs, iv, fb, us, ws) = (x, interval, firstBasis, u, inverseWidth)
+      if vectorized && inv > 0 && Self.useAVX2 {
+        // The same operations in AVX2 (CLaminaKernels/kan.h); rows whose direct guess the
+        // knots reject are redone here with the locator's search.
+        let rejected = lamina_kan_cubic_uniform(
+          count, padded, xs, first, last, inv, m, t, widths, iv, fb, us, ws, values,
+          withDerivatives ? derivatives : nil, capacity)
+        if rejected > 0 {
+          for q in 0..<count where iv[q] == -2 {
+            let mu = locator.interval(xs[q])
+            iv[q] = mu
+            if mu >= 0 {
+              cubicRow(q, mu: mu, x: xs[q], knots: t, widths: widths, derivatives: withDerivatives)
+            }
+          }
+        }
+        return
+      }
       // The direct guesses round((x - t_0) M / (t_M - t_0) - 1/2), eight rows at a time by
       // the 1.5 * 2^23 trick (the integer lands in the low mantissa bits), parked in the
       // `firstBasis` plane; each is checked against the knots below, so a guess that is off
