@@ -131,11 +131,8 @@ extension Dense {
             x: x, z: z, w: dot ? w : UnsafePointer(s), ldb: dot ? inp : ldb,
             bias: dot ? b : packedBias, dot: dot, relu: relu,
             activation: relu ? nil : activation, a: a, inp: inp, out: out, m: n, size: plan.size)
-          if plan.blocks > 1 {
-            Parallel.run(plan.blocks, &job)
-          } else {
-            job.run(0)
-          }
+          // One block runs on the calling thread (the pool does that itself).
+          Parallel.run(plan.blocks, &job)
         }
       }
     }

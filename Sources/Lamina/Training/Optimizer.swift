@@ -90,11 +90,8 @@ final class Optimizer {
                   decay: kind == .adamw ? 1 - lr * weightDecay : 1,
                   l2: kind == .adamw ? 0 : weightDecay)
                 let chunks = (count + Optimizer.chunk - 1) / Optimizer.chunk
-                if chunks > 1 {
-                  Parallel.run(chunks, &job)
-                } else {
-                  job.run(0)
-                }
+                // One chunk runs on the calling thread (the pool does that itself).
+                Parallel.run(chunks, &job)
               }
             }
           }
