@@ -17,8 +17,9 @@ let package = Package(
       providers: [.apt(["libopenblas-dev"])]),
     // The public C header, imported so the exports use its exact types.
     .systemLibrary(name: "CLaminaABI", path: "Sources/CLaminaABI"),
-    // Private header-only C helpers of the core (prefetch hints), not API.
-    .systemLibrary(name: "CLaminaKernels", path: "Sources/CLaminaKernels"),
+    // Private C kernels of the core, not API: header-only helpers inlined into Swift
+    // (prefetch hints, AVX2/FMA kernels) and compiled kernels (the small-product sgemm).
+    .target(name: "CLaminaKernels", path: "Sources/CLaminaKernels", publicHeadersPath: "."),
     .target(name: "Lamina", dependencies: ["CBLAS", "CLaminaKernels"]),
     .target(name: "LaminaC", dependencies: ["Lamina", "CLaminaABI"]),
     .testTarget(name: "LaminaTests", dependencies: ["Lamina"]),

@@ -7,7 +7,7 @@ import XCTest
 /// float rounding; in practice the same bits), for every transpose and leading dimension.
 final class BLASTests: XCTestCase {
   /// Reference C = alpha op(A) op(B) + beta C in Double, row-major, with leading dimensions.
-  func naive(
+  static func naive(
     transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: [Float], lda: Int,
     b: [Float], ldb: Int, beta: Float, c: inout [Float], ldc: Int
   ) {
@@ -123,7 +123,7 @@ final class BLASTests: XCTestCase {
             // The Double reference is slow in debug builds: check it for half the cases.
             let checkReference = transA == transB
             if checkReference {
-              naive(
+              Self.naive(
                 transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda,
                 b: b, ldb: ldb, beta: beta, c: &reference, ldc: ldc)
             }

@@ -1,4 +1,5 @@
 import CBLAS
+import CLaminaKernels
 
 /// Typed wrappers over the OpenBLAS calls the engine uses. All matrices are row-major.
 ///
@@ -261,17 +262,47 @@ enum BLAS {
     return (axis, (dim + size - 1) / size, size)
   }
 
-  /// One cblas_sgemm on the calling thread, unsplit (`gemm`'s blocks; tests compare with it).
+  /// One product on the calling thread, unsplit (`gemm`'s blocks; tests compare with it):
+  /// Lamina's own kernel (`CLaminaKernels/gemm.h`) for products of at most
+  /// `LAMINA_SMALL_GEMM_WORK` multiply-adds, one cblas_sgemm for larger ones.
+  ///
+  /// OpenBLAS hands products that small to small-matrix kernels of its own choosing, per CPU
+  /// (on AVX-512 machines its SkylakeX and Cooperlake kernels, which allocate on every call
+  /// for some shapes), so they never reach it: a training step allocates nothing, and small
+  /// products give the same bits whichever kernels OpenBLAS picked for this CPU.
   @inline(__always)
   static func call(
     _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
     _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
     _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
   ) {
+    if Double(m) * Double(n) * Double(k) <= LAMINA_SMALL_GEMM_WORK {
+      smallProduct(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+      return
+    }
     cblas_sgemm(
       CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
       blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c,
       blasint(ldc))
+  }
+
+  /// Whether small products run the AVX2/FMA kernel: true on CPUs that have it. Tests turn
+  /// it off to check the portable kernel.
+  static var smallProductsUseFMA = lamina_cpu_has_avx2_fma() != 0
+
+  /// One small product (`call`) on Lamina's own kernel, unsplit.
+  @inline(__always)
+  static func smallProduct(
+    _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+    _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+    _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+  ) {
+    let (ta, tb): (Int32, Int32) = (transA ? 1 : 0, transB ? 1 : 0)
+    if smallProductsUseFMA {
+      lamina_kernel_sgemm_fma(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    } else {
+      lamina_kernel_sgemm_portable(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
   }
 
   /// y = alpha * op(A) x + beta * y for one vector, where A is m x n (row-major, leading
