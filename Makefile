@@ -26,7 +26,7 @@ SWIFT_SOURCES := $(shell find Sources -type f) Package.swift include/lamina.h
 C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
 C_EXAMPLES := $(patsubst bindings/c/examples/%.c,$(BUILD)/examples/%,$(wildcard bindings/c/examples/*.c))
 
-.PHONY: all lib setup venv test test-swift test-c test-python test-header test-valgrind \
+.PHONY: all lib setup venv test test-swift test-c test-coretypes test-python test-header test-valgrind \
 	test-install demo examples install uninstall clean bench-mlp bench-latency bench-kan \
 	bench-mesh bench-kan-compare bench bench-smoke python-package install-python
 
@@ -83,7 +83,7 @@ $(BUILD)/examples/%: bindings/c/examples/%.c include/lamina.h $(LIB)
 examples: $(C_EXAMPLES)
 
 # ---- tests ------------------------------------------------------------------------------
-test: test-header test-c test-valgrind test-install test-python test-swift
+test: test-header test-c test-coretypes test-valgrind test-install test-python test-swift
 	@echo "make test: all suites passed"
 
 test-swift: $(BUILD)/.setup-stamp
@@ -96,6 +96,11 @@ test-header: $(LIB)
 # Every C test binary runs even if an earlier one fails; the target fails if any did.
 test-c: $(C_TESTS) $(C_EXAMPLES)
 	@status=0; for t in $(C_TESTS); do echo "== $$t"; (cd $(BUILD) && ../$$t) || status=1; done; exit $$status
+
+# The C test programs again under every other OpenBLAS kernel set (OPENBLAS_CORETYPE) that
+# this OpenBLAS ships and this CPU can execute (tests/coretypes.sh).
+test-coretypes: $(C_TESTS)
+	bash tests/coretypes.sh $(C_TESTS)
 
 test-valgrind: $(C_EXAMPLES)
 	bash tests/valgrind_examples.sh $(C_EXAMPLES)
