@@ -49,12 +49,16 @@ def make_library() -> Path:
     """Run ``make -C <checkout> lib`` and return the release library it leaves."""
     command = ["make", "-C", str(CHECKOUT), "lib"]
     try:
-        subprocess.run(command, check=True)
-    except (OSError, subprocess.CalledProcessError) as exc:
+        returncode = subprocess.run(command).returncode
+        problem = f"exit status {returncode}"
+    except OSError as exc:  # no make on PATH
+        returncode, problem = None, str(exc)
+    if returncode != 0:
         raise SystemExit(
-            f"error: building liblamina failed: `{' '.join(command)}`: {exc}. It needs GNU make"
-            " and the Swift toolchain (6.x) on PATH; see the README of the checkout."
-        ) from exc
+            f"error: building liblamina failed: `{' '.join(command)}` ({problem})."
+            " It needs GNU make and the Swift toolchain (6.x) on PATH; see the checkout's"
+            " README (and make's output above)."
+        )
     library = CHECKOUT / "build" / "lib" / SONAME
     if not library.is_file():
         raise SystemExit(f"error: `{' '.join(command)}` succeeded but left no {library}")
