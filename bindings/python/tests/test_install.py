@@ -1,16 +1,17 @@
 """The pip flows, in throw-away venvs, with LAMINA_LIBRARY unset.
 
 - ``pip install ./bindings/python`` from this checkout: the build backend (setup.py) runs
-  ``make -C <checkout> lib`` (up to date here, so nothing is rebuilt) and the installed
-  package carries that library, whatever ``bindings/python/lamina/`` holds.
+  ``make -C <checkout> lib`` (a no-op when build/lib is up to date, as under ``make test``)
+  and the installed package carries that library, whatever ``bindings/python/lamina/``
+  holds; the build adds nothing there.
 - ``pip wheel ./bindings/python -w DIR`` from another directory gives a platform wheel with
   ``liblamina.so.0`` that installs into a clean venv, offline, from DIR alone.
-- Outside a checkout (a copy of bindings/python) the build uses a bundled library, or fails
-  with a message that says what to do.
+- Without make on PATH the build stops with a message; outside a checkout (a copy of
+  bindings/python) it uses a bundled library, or stops with a message.
 
 The first two use pip's default build isolation and a fresh venv's own pip, as a user would:
 they need PyPI (setuptools for the isolated build, numpy for the venvs). The last ones build
-with ``--no-build-isolation`` and this environment's setuptools, offline. About 40 s in all
+with ``--no-build-isolation`` and this environment's setuptools, offline. 30-60 s in all
 (venv creation and pip dominate); marker ``install``.
 """
 
@@ -66,18 +67,20 @@ print(json.dumps({
 """
 
 
-def _environment() -> Dict[str, str]:
+def _environment(**changes: str) -> Dict[str, str]:
     """This process's environment without anything that points at the checkout's library."""
-    return {k: v for k, v in os.environ.items() if k not in ("LAMINA_LIBRARY", "PYTHONPATH")}
+    env = {k: v for k, v in os.environ.items() if k not in ("LAMINA_LIBRARY", "PYTHONPATH")}
+    return {**env, **changes}
 
 
 def _run(
-    command: List[str], cwd: Path, timeout: float = 300, check: bool = True
+    command: List[str], cwd: Path, timeout: float = 300, check: bool = True, **env: str
 ) -> subprocess.CompletedProcess:
+    """Run `command` in `cwd` with `_environment(**env)`; assert success if `check`."""
     result = subprocess.run(
         command,
         cwd=str(cwd),
-        env=_environment(),
+        env=_environment(**env),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -97,9 +100,11 @@ def _fresh_venv(path: Path) -> Path:
     return path / "bin" / "python"
 
 
-def _pip(python: Path, *args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    command = [str(python), "-m", "pip", "--disable-pip-version-check", *args]
-    return _run(command, cwd, BUILD_TIMEOUT, check)
+def _pip(python: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run `python -m pip *args` in `cwd` and assert that it succeeds."""
+    return _run(
+        [str(python), "-m", "pip", "--disable-pip-version-check", *args], cwd, BUILD_TIMEOUT
+    )
 
 
 def _package_files() -> List[str]:
@@ -134,12 +139,13 @@ def _copy_package(destination: Path) -> Path:
     return destination
 
 
-def _offline_wheel(package: Path, wheels: Path, check: bool) -> subprocess.CompletedProcess:
+def _offline_wheel(
+    package: Path, wheels: Path, check: bool, **env: str
+) -> subprocess.CompletedProcess:
     """`pip wheel --no-build-isolation` with this environment's pip and setuptools."""
-    options = ["--no-deps", "--no-build-isolation", "-w", str(wheels)]
-    return _pip(
-        Path(sys.executable), "wheel", *options, str(package), cwd=package.parent, check=check
-    )
+    command = [sys.executable, "-m", "pip", "--disable-pip-version-check", "wheel"]
+    command += ["--no-deps", "--no-build-isolation", "-w", str(wheels), str(package)]
+    return _run(command, package.parent, BUILD_TIMEOUT, check, **env)
 
 
 def test_pip_install_from_the_checkout(tmp_path):
@@ -178,6 +184,18 @@ def test_pip_wheel_then_install_into_a_clean_venv(tmp_path):
     # pip wheel left numpy's wheel beside lamina's: no index, no checkout needed.
     _pip(python, "install", "--no-index", "--find-links", str(wheels), "lamina", cwd=tmp_path)
     _check_installed(python, venv, tmp_path / "elsewhere")
+
+
+def test_build_in_the_checkout_without_make_says_what_to_do(tmp_path):
+    """The build backend cannot run `make lib` (no make on PATH): a message, no wheel."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    result = _offline_wheel(PACKAGE_ROOT, tmp_path / "wheels", check=False, PATH=str(empty))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"error: building liblamina failed: `make -C {REPO_ROOT} lib`" in output, output
+    assert "the Swift toolchain (6.x) on PATH" in output
+    assert not list((tmp_path / "wheels").glob("*.whl"))
 
 
 def test_build_outside_a_checkout_without_a_library_says_what_to_do(tmp_path):
