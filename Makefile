@@ -51,15 +51,19 @@ $(LIB): $(BUILD)/.setup-stamp $(SWIFT_SOURCES) scripts/lamina.map
 	ln -sf $(SONAME) $(LIB)
 
 # ---- Python package ---------------------------------------------------------------------
-# The package carries its own copy of the library so `pip install ./bindings/python` works.
-PYPKG_LIB := bindings/python/lamina/$(SONAME)
-$(PYPKG_LIB): $(LIB)
-	cp -f $(LIBDIR)/$(SONAME) $@
+# `pip install ./bindings/python` needs nothing else: bindings/python/setup.py runs `make lib`
+# and puts the library into the wheel it builds. These two are that flow with .venv's pip,
+# without build isolation (.venv has setuptools and wheel), so they work offline.
+# python-package: the wheel, in build/python; install-python: pip install into .venv.
+PYWHEELS := $(BUILD)/python
 
-python-package: $(PYPKG_LIB)
+python-package: $(LIB) venv
+	rm -f $(PYWHEELS)/lamina-*.whl
+	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w $(PYWHEELS) ./bindings/python
+	@ls $(PYWHEELS)/lamina-*.whl
 
-install-python: $(PYPKG_LIB) venv
-	$(PY) -m pip install ./bindings/python
+install-python: $(LIB) venv
+	$(PY) -m pip install -q --no-build-isolation ./bindings/python
 
 # ---- Python environment ---------------------------------------------------------------
 venv: $(VENV)/.stamp
@@ -234,4 +238,5 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/lib/cmake/Lamina
 
 clean:
-	rm -rf $(BUILD) .build bindings/python/build bindings/python/lamina/liblamina.so*
+	rm -rf $(BUILD) .build bindings/python/build bindings/python/lamina.egg-info \
+		bindings/python/lamina/liblamina.so*

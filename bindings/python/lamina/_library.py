@@ -3,9 +3,10 @@
 The library is looked for, in order:
 
 1. the path in the environment variable ``LAMINA_LIBRARY``;
-2. ``liblamina.so.0`` (or ``liblamina.so``) inside this package's directory, where a wheel
-   built by ``make`` carries it;
-3. ``build/lib`` of the repository this package's source lives in (running from a checkout);
+2. ``liblamina.so.0`` (or ``liblamina.so``) inside this package's directory, where every
+   wheel carries it (``pip install ./bindings/python`` builds it with ``make lib``);
+3. ``build/lib`` of the repository this package's source lives in (running from a checkout,
+   or an editable install);
 4. ``ctypes.util.find_library("lamina")`` (a system-wide install, e.g. ``make install``).
 
 Loading is lazy: ``import lamina`` never fails for want of the library; the first call that
@@ -182,6 +183,17 @@ _lib: Optional[ctypes.CDLL] = None
 _lib_path: Optional[str] = None
 
 
+def _checkout() -> Optional[Path]:
+    """Return the repository root when this package runs from a Lamina checkout, else None."""
+    # bindings/python/lamina -> the repository root is 3 levels up.
+    repo = _PACKAGE_DIR.parent.parent.parent
+    if (_PACKAGE_DIR.parent / "pyproject.toml").exists() and (
+        repo / "include" / "lamina.h"
+    ).exists():
+        return repo
+    return None
+
+
 def candidate_paths() -> List[Tuple[str, str]]:
     """Return ``(where, path)`` pairs for every place the library is looked for, in order."""
     found: List[Tuple[str, str]] = []
@@ -190,11 +202,8 @@ def candidate_paths() -> List[Tuple[str, str]]:
         found.append((ENV_VAR, env))
     for name in _LIBRARY_NAMES:
         found.append(("package", str(_PACKAGE_DIR / name)))
-    # Running from a checkout: bindings/python/lamina -> the repository root is 3 levels up.
-    repo = _PACKAGE_DIR.parent.parent.parent
-    if (_PACKAGE_DIR.parent / "pyproject.toml").exists() and (
-        repo / "include" / "lamina.h"
-    ).exists():
+    repo = _checkout()
+    if repo is not None:
         for name in _LIBRARY_NAMES:
             found.append(("repository", str(repo / "build" / "lib" / name)))
     system = ctypes.util.find_library("lamina")
@@ -235,8 +244,21 @@ def _load() -> Tuple[ctypes.CDLL, str]:
         _configure(cdll)
         return cdll, path
     raise LibraryNotFoundError(
-        "liblamina.so not found; set LAMINA_LIBRARY to its path, or build it with `make lib`."
-        " Tried: " + ", ".join(tried + ["ctypes.util.find_library('lamina')"])
+        f"liblamina.so not found; {_how_to_get_the_library()} Tried: "
+        + ", ".join(tried + ["ctypes.util.find_library('lamina')"])
+    )
+
+
+def _how_to_get_the_library() -> str:
+    """Say which commands provide the library, for the not-found message."""
+    repo = _checkout()
+    if repo is not None:
+        return f"build it with `make -C {repo} lib`, or set {ENV_VAR}=/path/to/liblamina.so."
+    return (
+        f"this installed lamina package ({_PACKAGE_DIR}) carries no liblamina.so.0. Reinstall"
+        " it from a Lamina checkout with `pip install ./bindings/python` (which builds the"
+        " library and puts it into the package), or build it there with `make lib` and set"
+        f" {ENV_VAR}=/path/to/checkout/build/lib/liblamina.so."
     )
 
 

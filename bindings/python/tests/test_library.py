@@ -178,6 +178,40 @@ def test_repository_build_is_found_from_a_checkout(tmp_path):
     assert result.stdout.strip() == str(repo_library)
 
 
+def _not_found_message(monkeypatch: pytest.MonkeyPatch, package_dir) -> str:
+    """The LibraryNotFoundError message of a package at `package_dir` that finds nothing."""
+    monkeypatch.delenv(_library.ENV_VAR, raising=False)
+    monkeypatch.setattr(_library, "_PACKAGE_DIR", package_dir)
+    monkeypatch.setattr(_library.ctypes.util, "find_library", lambda name: None)
+    with pytest.raises(lamina.LibraryNotFoundError) as info:
+        _library._load()
+    return str(info.value)
+
+
+def test_installed_package_without_library_names_the_fix(tmp_path, monkeypatch):
+    """An installed package without liblamina.so.0: reinstall with pip, or LAMINA_LIBRARY."""
+    package = tmp_path / "site-packages" / "lamina"
+    package.mkdir(parents=True)
+    message = _not_found_message(monkeypatch, package)
+    assert f"({package}) carries no liblamina.so.0" in message
+    assert "`pip install ./bindings/python`" in message
+    assert "LAMINA_LIBRARY=/path/to/checkout/build/lib/liblamina.so" in message
+    assert str(package / "liblamina.so.0") in message  # and the places it tried
+
+
+def test_checkout_without_library_names_make_lib(tmp_path, monkeypatch):
+    """A checkout whose build/lib is empty: `make -C <checkout> lib`."""
+    (tmp_path / "include").mkdir()
+    (tmp_path / "include" / "lamina.h").touch()
+    package = tmp_path / "bindings" / "python" / "lamina"
+    package.mkdir(parents=True)
+    (package.parent / "pyproject.toml").touch()
+    message = _not_found_message(monkeypatch, package)
+    assert f"build it with `make -C {tmp_path} lib`" in message
+    assert "or set LAMINA_LIBRARY=/path/to/liblamina.so" in message
+    assert str(tmp_path / "build" / "lib" / "liblamina.so.0") in message
+
+
 def test_concurrent_predictions_agree():
     """lamina_model_predict is READ-ONLY: many threads at once give the serial answer."""
     model = lamina.MLP(8, [64, 64], 4, activation="gelu")
