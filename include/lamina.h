@@ -37,6 +37,9 @@
 **   terminating NUL); then call again with cap >= *len + 1. A buffer that is too small
 **   gives LAMINA_E_INVALID_ARGUMENT and still sets *len.
 ** - Handles are opaque. `*_free(NULL)` is a no-op.
+** - Paths are NUL-terminated, UTF-8, at most 4096 bytes and not empty: NULL and "" are
+**   LAMINA_E_INVALID_ARGUMENT before any file is touched (lamina_model_save, _load,
+**   lamina_mesh_save, _load).
 ** - Thread safety: calls documented as READ-ONLY may run on one model from many threads at
 **   once. Calls documented as EXCLUSIVE change a model or trainer and must not overlap any
 **   other call on the same object (a trainer counts as using its model). The library checks

@@ -1,0 +1,102 @@
+/*
+** test_header_promises.c -- promises of include/lamina.h that a C programmer working from
+** the header alone found unstated or untrue (issue 13), each section quoting what it checks:
+**
+**   - an empty path is LAMINA_E_INVALID_ARGUMENT for every call that takes a path, and
+**     nothing is written;
+**
+** Plain C99 plus POSIX (mkdtemp, chdir, clock_gettime). Run from build/ (as make test-c does).
+*/
+#define _POSIX_C_SOURCE 200809L
+
+#include "check.h"
+#include "dir_entries.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MLP3 "{\"kind\": \"mlp\", \"input\": 3, \"hidden\": [8], \"output\": 1, \"seed\": 1}"
+#define KAN231 "{\"kind\": \"kan\", \"widths\": [2, 3, 1], \"grid\": 5, \"seed\": 3}"
+#define SYM21 "{\"kind\": \"kan\", \"widths\": [2, 1], \"symbolic\": true, \"seed\": 2}"
+#define N 64
+
+static float g_x[N * 3], g_y[N];
+static int g_sentinel; /* its address marks an out-pointer the call must overwrite */
+
+static lamina_model *mk(const char *spec)
+{
+    lamina_model *m = NULL;
+    if (lamina_model_create(spec, &m) != LAMINA_OK) {
+        CHECK(0, "lamina_model_create(%s): %s", spec, lamina_last_error());
+        return NULL;
+    }
+    return m;
+}
+
+/* Rows of g_x as `dim` inputs in [-0.8, 0.8], targets a smooth function of the first two. */
+static void make_data(void)
+{
+    int i, d;
+    for (i = 0; i < N; i++) {
+        for (d = 0; d < 3; d++) g_x[3 * i + d] = (float)(((i * (d + 3) * 7) % 29) / 14.0 - 1.0) * 0.8f;
+        g_y[i] = sinf(2 * g_x[3 * i]) * g_x[3 * i + 1] + 0.3f;
+    }
+}
+
+/* ---- empty paths ----------------------------------------------------------------------- */
+
+static int empty_refused(lamina_status s, const char *function)
+{
+    const char *m = lamina_last_error();
+    return s == LAMINA_E_INVALID_ARGUMENT && strstr(m, function) != NULL &&
+           strstr(m, "path is empty") != NULL;
+}
+
+/* "Paths are ... not empty: NULL and "" are LAMINA_E_INVALID_ARGUMENT before any file is
+** touched (lamina_model_save, _load, lamina_mesh_save, _load)." A model save to "" used to
+** write ".tmp-XXXXXX" in the working directory and fail to rename it to "" (LAMINA_E_IO). */
+static void test_empty_paths(void)
+{
+    static const float v[9] = {0, 0, 0, 1, 0, 0, 0, 1, 0};
+    static const uint32_t f[3] = {0, 1, 2};
+    lamina_model *m = NULL, *loaded = NULL;
+    lamina_mesh *mesh = NULL, *mesh_loaded = NULL;
+    char dir[] = "lamina-paths-XXXXXX", names[256];
+    section("an empty path is LAMINA_E_INVALID_ARGUMENT for every call that takes a path");
+    m = mk(MLP3);
+    if (!m || !CHECK_OK(lamina_mesh_create(v, 3, f, 1, &mesh))) goto out;
+    if (!CHECK(mkdtemp(dir) != NULL, "mkdtemp") || !CHECK(chdir(dir) == 0, "chdir %s", dir))
+        goto out;
+    CHECK(empty_refused(lamina_model_save(m, ""), "lamina_model_save"), "model save: \"%s\"",
+          lamina_last_error());
+    loaded = (lamina_model *)(void *)&g_sentinel;
+    CHECK(empty_refused(lamina_model_load("", &loaded), "lamina_model_load"), "model load: \"%s\"",
+          lamina_last_error());
+    CHECK(loaded == NULL, "model load left *out set");
+    CHECK(empty_refused(lamina_mesh_save(mesh, ""), "lamina_mesh_save"), "mesh save: \"%s\"",
+          lamina_last_error());
+    mesh_loaded = (lamina_mesh *)(void *)&g_sentinel;
+    CHECK(empty_refused(lamina_mesh_load("", &mesh_loaded), "lamina_mesh_load"),
+          "mesh load: \"%s\"", lamina_last_error());
+    CHECK(mesh_loaded == NULL, "mesh load left *out set");
+    /* The same calls with a real name still work here (the directory is writable). */
+    CHECK_OK(lamina_model_save(m, "m.safetensors"));
+    CHECK(dir_entries(".", names, sizeof names, "m.safetensors", NULL) == 0,
+          "the empty-path calls wrote: %s", names);
+    CHECK(chdir("..") == 0, "chdir back");
+    rmdir(dir);
+out:
+    lamina_model_free(m);
+    lamina_mesh_free(mesh);
+}
+
+int main(void)
+{
+    check_init();
+    make_data();
+    test_empty_paths();
+    return check_summary();
+}
