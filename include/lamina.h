@@ -36,7 +36,9 @@
 **   pattern: pass buf = NULL and cap = 0 to learn the length in *len (excluding the
 **   terminating NUL); then call again with cap >= *len + 1. A buffer that is too small
 **   gives LAMINA_E_INVALID_ARGUMENT and still sets *len.
-** - Handles are opaque. `*_free(NULL)` is a no-op.
+** - Handles are opaque. `*_free(NULL)` is a no-op. A call that makes a new object returns it
+**   through `**out`: it sets *out to NULL before anything else (when out is not NULL), so
+**   after any failure *out is NULL, and after success it owns the new object.
 ** - Paths are NUL-terminated, UTF-8, at most 4096 bytes and not empty: NULL and "" are
 **   LAMINA_E_INVALID_ARGUMENT before any file is touched (lamina_model_save, _load,
 **   lamina_mesh_save, _load).

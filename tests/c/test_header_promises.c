@@ -4,6 +4,7 @@
 **
 **   - an empty path is LAMINA_E_INVALID_ARGUMENT for every call that takes a path, and
 **     nothing is written;
+**   - *out is NULL after every failing call that returns a new object through **out;
 **
 ** Plain C99 plus POSIX (mkdtemp, chdir, clock_gettime). Run from build/ (as make test-c does).
 */
@@ -93,10 +94,50 @@ out:
     lamina_mesh_free(mesh);
 }
 
+/* ---- *out on failure ------------------------------------------------------------------- */
+
+/* `call` fails and sets *out to NULL: `out` starts as a non-NULL sentinel. */
+#define EXPECT_OUT_NULL(out, call)                                                            \
+    do {                                                                                      \
+        lamina_status st_;                                                                    \
+        (out) = (void *)&g_sentinel;                                                          \
+        st_ = (call);                                                                         \
+        CHECK(st_ != LAMINA_OK && (out) == NULL, "%s: %s, *out %s", #call,                   \
+              lamina_status_string(st_), (out) == NULL ? "NULL" : "not set to NULL");         \
+    } while (0)
+
+/* "A call that makes a new object returns it through `**out`: it sets *out to NULL before
+** anything else (when out is not NULL), so after any failure *out is NULL": all 13 of them. */
+static void test_out_null_on_failure(void)
+{
+    static const float v[9] = {0, 0, 0, 1, 0, 0, 0, 1, 0}, grid[8] = {0};
+    static const uint32_t bad_face[3] = {0, 1, 7};
+    lamina_model *mlp = mk(MLP3), *m;
+    lamina_mesh *mesh;
+    lamina_trainer *t;
+    section("*out is NULL after every failing call that returns an object");
+    if (!mlp) return;
+    EXPECT_OUT_NULL(m, lamina_model_create("{\"kind\": \"mlp\", \"output\": 1}", &m));
+    EXPECT_OUT_NULL(m, lamina_model_clone(NULL, &m));
+    EXPECT_OUT_NULL(m, lamina_model_load("no-such-dir/model.safetensors", &m));
+    EXPECT_OUT_NULL(m, lamina_model_kan_refine(mlp, 10, NULL, 0, &m));
+    EXPECT_OUT_NULL(m, lamina_model_kan_prune(mlp, g_x, N, 0.01f, 0.03f, &m));
+    EXPECT_OUT_NULL(m, lamina_model_kan_keep_strongest(mlp, &m));
+    EXPECT_OUT_NULL(m, lamina_model_triplane_upsample(mlp, 64, &m));
+    EXPECT_OUT_NULL(mesh, lamina_model_extract_mesh(mlp, 1, 0.0f, NULL, &mesh));
+    EXPECT_OUT_NULL(t, lamina_trainer_create(mlp, "{\"optimizer\": \"nope\"}", &t));
+    EXPECT_OUT_NULL(mesh, lamina_mesh_create(v, 3, bad_face, 1, &mesh));
+    EXPECT_OUT_NULL(mesh, lamina_mesh_load("no-such-dir/mesh.obj", &mesh));
+    EXPECT_OUT_NULL(mesh, lamina_marching_cubes(grid, 2, 2, 2, NULL, NAN, &mesh));
+    EXPECT_OUT_NULL(mesh, lamina_shape_mesh("{\"type\": \"blob\"}", 8, NULL, &mesh));
+    lamina_model_free(mlp);
+}
+
 int main(void)
 {
     check_init();
     make_data();
     test_empty_paths();
+    test_out_null_on_failure();
     return check_summary();
 }
