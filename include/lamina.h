@@ -35,7 +35,8 @@
 ** - Outputs whose size is not known in advance (JSON text, names) use the two-call
 **   pattern: pass buf = NULL and cap = 0 to learn the length in *len (excluding the
 **   terminating NUL); then call again with cap >= *len + 1. A buffer that is too small
-**   gives LAMINA_E_INVALID_ARGUMENT and still sets *len.
+**   gives LAMINA_E_INVALID_ARGUMENT and still sets *len. One exception, so that its search
+**   runs once: lamina_model_kan_suggest_symbolic's sizing call sets *len to an upper bound.
 ** - Handles are opaque. `*_free(NULL)` is a no-op. A call that makes a new object returns it
 **   through `**out`: it sets *out to NULL before anything else (when out is not NULL), so
 **   after any failure *out is NULL, and after success it owns the new object.
@@ -579,7 +580,14 @@ lamina_status lamina_model_kan_regularization(const lamina_model *model, const f
 **
 ** suggest_symbolic: every library function fitted, best first by pykan's score
 ** (weight_simple in [0, 1]; pykan 0.8), as a JSON array of {"name", "r2", "a", "b", "c", "d",
-** "complexity", "score"} (two-call pattern). READ-ONLY.
+** "complexity", "score"} (two-call pattern, with one difference, so that the search, which
+** evaluates every library function 3 x 101^2 times per sample, runs once). The sizing call (buf NULL, cap 0) checks
+** every argument, as the filling call does, but fits nothing: it sets *len to an upper bound
+** on the text's length, the same for every edge, x and n (about 8 KB: every number counted
+** at its widest). The call with a buffer fits and sets *len to the text's actual length; a
+** buffer of the bound's size plus one is always enough, so a caller that knows the bound may
+** skip the sizing call. Nothing is kept between calls: each filling call searches afresh,
+** so it always describes the model and x as they are. READ-ONLY.
 ** fix_symbolic: fits `function`, makes the edge symbolic (symbolic_mask 1, numeric mask 0)
 ** and writes the fit's R^2 to *r2 (may be NULL). EXCLUSIVE.
 ** auto_symbolic: for every edge: skipped if already symbolic, set to "0" if pruned, else the

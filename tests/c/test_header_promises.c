@@ -5,6 +5,7 @@
 **   - an empty path is LAMINA_E_INVALID_ARGUMENT for every call that takes a path, and
 **     nothing is written;
 **   - *out is NULL after every failing call that returns a new object through **out;
+**   - lamina_model_kan_suggest_symbolic's sizing call fits nothing (its *len is a bound);
 **
 ** Plain C99 plus POSIX (mkdtemp, chdir, clock_gettime). Run from build/ (as make test-c does).
 */
@@ -27,6 +28,13 @@
 static float g_x[N * 3], g_y[N];
 static int g_sentinel; /* its address marks an out-pointer the call must overwrite */
 
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static lamina_model *mk(const char *spec)
 {
     lamina_model *m = NULL;
@@ -44,6 +52,16 @@ static void make_data(void)
     for (i = 0; i < N; i++) {
         for (d = 0; d < 3; d++) g_x[3 * i + d] = (float)(((i * (d + 3) * 7) % 29) / 14.0 - 1.0) * 0.8f;
         g_y[i] = sinf(2 * g_x[3 * i]) * g_x[3 * i + 1] + 0.3f;
+    }
+}
+
+/* g_x's first two columns, for the two-input KANs. */
+static void two_columns(float *x2)
+{
+    int i;
+    for (i = 0; i < N; i++) {
+        x2[2 * i] = g_x[3 * i];
+        x2[2 * i + 1] = g_x[3 * i + 1];
     }
 }
 
@@ -133,11 +151,111 @@ static void test_out_null_on_failure(void)
     lamina_model_free(mlp);
 }
 
+/* ---- suggest_symbolic's sizing call ----------------------------------------------------- */
+
+static char *suggest(lamina_model *m, const float *x, size_t n, size_t cap, size_t *len,
+                     double *seconds)
+{
+    char *buf = malloc(cap);
+    double t0 = now();
+    lamina_status s = buf ? lamina_model_kan_suggest_symbolic(m, 0, 0, 0, x, n, 0.8f, buf, cap, len)
+                          : LAMINA_E_OUT_OF_MEMORY;
+    *seconds = now() - t0;
+    if (!CHECK_OK(s)) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* "The sizing call (buf NULL, cap 0) checks every argument, as the filling call does, but
+** fits nothing: it sets *len to an upper bound on the text's length, the same for every edge,
+** x and n ... The call with a buffer fits and sets *len to the text's actual length; a buffer
+** of the bound's size plus one is always enough ... each filling call searches afresh." One
+** edge at n = 1000 once took 15.6 s to size and 18.4 s to fill. */
+static void test_suggest_sizing(void)
+{
+    lamina_model *m = mk(SYM21), *plain = mk("{\"kind\": \"kan\", \"widths\": [2, 1]}");
+    size_t big_n = 200000, bound = 0, bound_small = 0, len = 0, len2 = 0, i;
+    float *big = malloc(big_n * 2 * sizeof *big), x[N * 2], x_other[N * 2], coef[16], bad[4];
+    double t_big, t_small, t_fill, t_fill2;
+    char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+    section("suggest_symbolic: the sizing call fits nothing, *len is a bound");
+    if (!m || !plain || !big) goto out;
+    two_columns(x);
+    for (i = 0; i < 2 * N; i++) x_other[i] = 0.5f * x[i] + 0.1f;
+    for (i = 0; i < 2 * big_n; i++) big[i] = x[i % (2 * N)];
+    /* At n = 200000 a search would take many minutes (its cost grows with n). */
+    t_big = now();
+    CHECK_OK(lamina_model_kan_suggest_symbolic(m, 0, 0, 0, big, big_n, 0.8f, NULL, 0, &bound));
+    t_big = now() - t_big;
+    CHECK(t_big < 2.0, "sizing at n = %zu took %.2f s", big_n, t_big);
+    t_small = now();
+    CHECK_OK(lamina_model_kan_suggest_symbolic(m, 0, 0, 0, x, 16, 0.3f, NULL, 0, &bound_small));
+    t_small = now() - t_small;
+    CHECK(bound == bound_small && bound > 100, "the bound depends on n or weight_simple: %zu, %zu",
+          bound, bound_small);
+    /* A buffer of bound + 1 bytes is always enough: one call fills it. */
+    a = suggest(m, x, 16, bound + 1, &len, &t_fill);
+    if (!a) goto out;
+    CHECK(len == strlen(a) && len <= bound && 2 * len > bound,
+          "filled length %zu, bound %zu", len, bound);
+    CHECK(a[0] == '[' && strstr(a, "\"name\": \"x\"") && strstr(a, "\"score\""), "text %.80s", a);
+    CHECK(t_small * 10 < t_fill, "sizing took %.4f s, filling %.4f s: the sizing call searched",
+          t_small, t_fill);
+    /* Two fills of the same edge and samples give the same text; other samples or other weights
+    ** give a fresh result (nothing is reused across calls). */
+    b = suggest(m, x, 16, bound + 1, &len2, &t_fill2);
+    CHECK(b && len2 == len && strcmp(a, b) == 0, "a second fill differs");
+    c = suggest(m, x_other, 16, bound + 1, &len2, &t_fill2);
+    CHECK(c && strcmp(a, c) != 0, "other samples gave the same fits");
+    if (CHECK_OK(lamina_model_tensor_read(m, "0.coef", coef, 16))) {
+        for (i = 0; i < 16; i++) coef[i] = -2 * coef[i] + 0.05f * (float)i;
+        CHECK_OK(lamina_model_tensor_write(m, "0.coef", coef, 16));
+        d = suggest(m, x, 16, bound + 1, &len2, &t_fill2);
+        CHECK(d && strcmp(a, d) != 0, "other weights gave the same fits");
+    }
+    /* A buffer too small for the text: refused, *len the text's length. */
+    len2 = 0;
+    {
+        char small[16];
+        CHECK_ST(lamina_model_kan_suggest_symbolic(m, 0, 0, 0, x, 16, 0.8f, small, sizeof small,
+                                                   &len2),
+                 LAMINA_E_INVALID_ARGUMENT);
+        CHECK(len2 > sizeof small && len2 <= bound, "too-small buffer: *len %zu", len2);
+    }
+    /* The sizing call checks what the filling call would. */
+    bad[0] = 0.1f, bad[1] = NAN, bad[2] = 0.2f, bad[3] = 0.3f;
+    CHECK_ST(lamina_model_kan_suggest_symbolic(m, 0, 0, 0, bad, 2, 0.8f, NULL, 0, &len), LAMINA_E_NUMERIC);
+    CHECK_ST(lamina_model_kan_suggest_symbolic(m, 0, 0, 0, x, 0, 0.8f, NULL, 0, &len), LAMINA_E_SHAPE);
+    CHECK_ST(lamina_model_kan_suggest_symbolic(m, 0, 2, 0, x, 16, 0.8f, NULL, 0, &len),
+             LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_suggest_symbolic(m, 1, 0, 0, x, 16, 0.8f, NULL, 0, &len),
+             LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_suggest_symbolic(m, 0, 0, 0, x, 16, 1.5f, NULL, 0, &len),
+             LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_suggest_symbolic(m, 0, 0, 0, x, 16, 0.8f, NULL, 5, &len),
+             LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_suggest_symbolic(m, 0, 0, 0, x, 16, 0.8f, NULL, 0, NULL),
+             LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_model_kan_suggest_symbolic(plain, 0, 0, 0, x, 16, 0.8f, NULL, 0, &len),
+             LAMINA_E_UNSUPPORTED);
+out:
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+    free(big);
+    lamina_model_free(m);
+    lamina_model_free(plain);
+}
+
 int main(void)
 {
     check_init();
     make_data();
     test_empty_paths();
     test_out_null_on_failure();
+    test_suggest_sizing();
     return check_summary();
 }

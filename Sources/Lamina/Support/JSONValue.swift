@@ -75,6 +75,11 @@ public indirect enum JSONValue: Equatable, Sendable {
     }
   }
 
+  /// A number whose text is as long as any `text` writes for a number (24 bytes: a sign,
+  /// 17 significant digits, the point and a three-digit exponent), so that a caller can bound
+  /// the length of text before knowing the numbers in it.
+  public static let widestNumber = -2.2250738585072014e-308
+
   static func format(_ d: Double) -> String {
     if d.isFinite, d == d.rounded(), abs(d) < 9.007_199_254_740_992e15 { return String(Int64(d)) }
     return d.isFinite ? "\(d)" : "null"
