@@ -1022,18 +1022,31 @@ typedef struct lamina_trainer lamina_trainer;
 ** lamina_trainer_create or at the step) on a layer with symbolic edges. The value alone:
 ** lamina_model_kan_regularization.
 ** lbfgs is torch.optim.LBFGS (pykan's fit uses its own copy with history_size 10,
-** "strong_wolfe" and tolerance_grad, tolerance_change and tolerance_ys of 1e-32): one step runs up to max_iter iterations on its batch,
-** re-evaluating loss and gradient about max_iter * 5 / 4 times at most (PyTorch's
-** max_eval); the memory carries over
-** between steps; a non-finite value anywhere in a step restores the weights from before it
-** and clears the memory. Use it with batch_size >= n (full batch), as pykan does. A step
-** whose scheduled learning rate is 0 only evaluates the loss. Keys that do not apply to the
-** chosen optimizer are accepted and ignored, except weight_decay and clip_norm with lbfgs
-** and nesterov = true, which needs sgd with momentum > 0 (a contradiction is an error).
+** "strong_wolfe" and tolerance_grad, tolerance_change and tolerance_ys of 1e-32): one step
+** runs up to max_iter iterations on its batch, re-evaluating loss and gradient about
+** max_iter * 5 / 4 times at most (PyTorch's max_eval); the memory (curvature pairs, last
+** gradient and move) carries over between steps, unless the weights changed in between by
+** anything but this trainer (see below); a non-finite value anywhere in a step restores the
+** weights from before it and clears the memory, and so does restore_best at the end of a
+** fit. Use it with batch_size >= n (full batch), as pykan does. A step whose scheduled
+** learning rate is 0 only evaluates the loss. Keys that do not apply to the chosen
+** optimizer are accepted and ignored, except weight_decay and clip_norm with lbfgs and
+** nesterov = true, which needs sgd with momentum > 0 (a contradiction is an error).
 **
 ** The trainer holds its own reference to the model and changes its weights; while it is in
-** use, the model is EXCLUSIVE to it. Errors: LAMINA_E_INVALID_ARGUMENT, LAMINA_E_OUT_OF_MEMORY
-** (lbfgs memory over LAMINA_MAX_LBFGS_SCALARS).
+** use, the model is EXCLUSIVE to it. Between its calls other calls may change the model: a
+** tensor write, lamina_model_kan_update_grid (pykan updates grids during its fit; here that
+** is a separate call, which lamina_trainer_fit never makes: its knots stay where they are),
+** lamina_model_kan_fix_symbolic or _auto_symbolic, or another trainer of the same model. The
+** trainer's next step then trains the weights as they are. An lbfgs trainer detects such a
+** change and starts afresh, as a new trainer's first step would (its curvature pairs and the
+** move and gradient of its last iteration describe weights that are gone, and PyTorch would
+** pair that old move with a gradient difference across the change); sgd, adam and adamw
+** keep their moments and the schedule its position (as PyTorch and pykan's fit do across a
+** grid update). None of these calls changes the number or shape of a model's tensors: grid
+** extension (lamina_model_kan_refine) and pruning make a new model, which needs a new
+** trainer. Errors: LAMINA_E_INVALID_ARGUMENT, LAMINA_E_OUT_OF_MEMORY (lbfgs memory over
+** LAMINA_MAX_LBFGS_SCALARS).
 */
 lamina_status lamina_trainer_create(lamina_model *model, const char *config_json,
                                     lamina_trainer **out);

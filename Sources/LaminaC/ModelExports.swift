@@ -220,5 +220,6 @@ public func laminaModelTensorWrite(
       throw LaminaError(.numeric, "\(f): values[\(i)] is \(src[i]); weights must be finite")
     }
     p.value = Array(UnsafeBufferPointer(start: src, count: count))
+    m.noteWeightsChanged()
   }
 }

@@ -6,6 +6,9 @@
 **     nothing is written;
 **   - *out is NULL after every failing call that returns a new object through **out;
 **   - lamina_model_kan_suggest_symbolic's sizing call fits nothing (its *len is a bound);
+**   - an L-BFGS trainer starts afresh when another call changed its model between its steps
+**     (lamina_model_kan_update_grid, a tensor write, another trainer); Adam keeps its
+**     moments; lamina_trainer_fit never moves KAN grids;
 **
 ** Plain C99 plus POSIX (mkdtemp, chdir, clock_gettime). Run from build/ (as make test-c does).
 */
@@ -63,6 +66,29 @@ static void two_columns(float *x2)
         x2[2 * i] = g_x[3 * i];
         x2[2 * i + 1] = g_x[3 * i + 1];
     }
+}
+
+/* Whether every tensor of a and b (same architecture) holds the same bits. */
+static int same_tensors(const lamina_model *a, const lamina_model *b)
+{
+    size_t t, count = lamina_model_tensor_count(a), len, shape[4], rank, k, n;
+    char name[128];
+    int same = count == lamina_model_tensor_count(b);
+    for (t = 0; same && t < count; t++) {
+        float *va, *vb;
+        if (lamina_model_tensor_name(a, t, name, sizeof name, &len) != LAMINA_OK ||
+            lamina_model_tensor_shape(a, name, shape, 4, &rank) != LAMINA_OK)
+            return 0;
+        for (n = 1, k = 0; k < rank; k++) n *= shape[k];
+        va = malloc(n * sizeof *va);
+        vb = malloc(n * sizeof *vb);
+        same = va && vb && lamina_model_tensor_read(a, name, va, n) == LAMINA_OK &&
+               lamina_model_tensor_read(b, name, vb, n) == LAMINA_OK &&
+               memcmp(va, vb, n * sizeof *va) == 0;
+        free(va);
+        free(vb);
+    }
+    return same;
 }
 
 /* ---- empty paths ----------------------------------------------------------------------- */
@@ -250,6 +276,109 @@ out:
     lamina_model_free(plain);
 }
 
+/* ---- trainers and changes made by other calls ---------------------------------------------- */
+
+enum change { NO_CHANGE, UPDATE_GRID, TENSOR_WRITE, OTHER_TRAINER };
+static const char *g_change_names[] = {"nothing", "lamina_model_kan_update_grid",
+                                       "lamina_model_tensor_write", "another trainer's step"};
+
+/* Trains a KAN 3 steps with `config`, lets `change` happen to the model, then compares the
+** trainer's next step with the first step of a new trainer on a clone: 1 when the two give the
+** same weights (the trainer started afresh), 0 when not, -1 on an error. */
+static int step_after(const char *config, enum change change)
+{
+    lamina_model *m = mk(KAN231), *c = NULL;
+    lamina_trainer *t = NULL, *tc = NULL, *other = NULL;
+    float x[N * 2], coef[3 * 8 * 2];
+    int i, result = -1;
+    two_columns(x);
+    if (!m || !CHECK_OK(lamina_trainer_create(m, config, &t))) goto out;
+    for (i = 0; i < 3; i++)
+        if (!CHECK_OK(lamina_trainer_step(t, x, g_y, N, NULL))) goto out;
+    switch (change) {
+    case NO_CHANGE: break;
+    case UPDATE_GRID:
+        if (!CHECK_OK(lamina_model_kan_update_grid(m, x, N, 0.02f))) goto out;
+        break;
+    case TENSOR_WRITE:
+        if (!CHECK_OK(lamina_model_tensor_read(m, "0.coef", coef, 2 * 3 * 8))) goto out;
+        for (i = 0; i < 2 * 3 * 8; i++) coef[i] *= 0.9f;
+        if (!CHECK_OK(lamina_model_tensor_write(m, "0.coef", coef, 2 * 3 * 8))) goto out;
+        break;
+    case OTHER_TRAINER:
+        if (!CHECK_OK(lamina_trainer_create(m, "{\"optimizer\": \"sgd\", \"learning_rate\": 0.01}",
+                                            &other)) ||
+            !CHECK_OK(lamina_trainer_step(other, x, g_y, N, NULL)))
+            goto out;
+        break;
+    }
+    if (!CHECK_OK(lamina_model_clone(m, &c)) || !CHECK_OK(lamina_trainer_create(c, config, &tc)) ||
+        !CHECK_OK(lamina_trainer_step(t, x, g_y, N, NULL)) ||
+        !CHECK_OK(lamina_trainer_step(tc, x, g_y, N, NULL)))
+        goto out;
+    result = same_tensors(m, c);
+out:
+    lamina_trainer_free(t);
+    lamina_trainer_free(tc);
+    lamina_trainer_free(other);
+    lamina_model_free(m);
+    lamina_model_free(c);
+    return result;
+}
+
+/* "Between its calls other calls may change the model: a tensor write,
+** lamina_model_kan_update_grid ..., or another trainer of the same model. ... An lbfgs trainer
+** detects such a change and starts afresh, as a new trainer's first step would ...; sgd,
+** adam and adamw keep their moments" (lamina_trainer_create). */
+static void test_trainer_after_changes(void)
+{
+    static const char *lbfgs = "{\"optimizer\": \"lbfgs\", \"max_iter\": 4, \"batch_size\": 64}";
+    static const char *adam = "{\"optimizer\": \"adam\", \"learning_rate\": 0.01, \"batch_size\": 64}";
+    int change, r;
+    section("a live trainer after another call changed its model");
+    /* The control: with nothing in between, the trainer's memory makes its step differ. */
+    r = step_after(lbfgs, NO_CHANGE);
+    CHECK(r == 0, "lbfgs after %s: %s", g_change_names[NO_CHANGE],
+          r == 1 ? "the step equals a new trainer's (memory unused?)" : "error");
+    for (change = UPDATE_GRID; change <= OTHER_TRAINER; change++) {
+        r = step_after(lbfgs, (enum change)change);
+        CHECK(r == 1, "lbfgs after %s: %s", g_change_names[change],
+              r == 0 ? "the step used memory from before the change" : "error");
+    }
+    r = step_after(adam, UPDATE_GRID);
+    CHECK(r == 0, "adam after %s: %s", g_change_names[UPDATE_GRID],
+          r == 1 ? "the moments were dropped" : "error");
+}
+
+/* lamina_trainer_fit: "It only trains: a KAN's grids are never updated here." */
+static void test_fit_keeps_grids(void)
+{
+    static const char *configs[] = {
+        "{\"epochs\": 4, \"batch_size\": 16, \"learning_rate\": 0.05}",
+        "{\"optimizer\": \"lbfgs\", \"max_iter\": 5, \"epochs\": 2, \"batch_size\": 64}",
+    };
+    float x[N * 2], before[2 * 12], after[2 * 12], coef[3 * 8 * 2], coef_after[3 * 8 * 2];
+    size_t c;
+    section("lamina_trainer_fit does not move KAN grids");
+    two_columns(x);
+    for (c = 0; c < 2; c++) {
+        lamina_model *m = mk(KAN231);
+        lamina_trainer *t = NULL;
+        if (!m) continue;
+        if (CHECK_OK(lamina_model_tensor_read(m, "0.grid", before, 2 * 12)) &&
+            CHECK_OK(lamina_model_tensor_read(m, "0.coef", coef, 2 * 3 * 8)) &&
+            CHECK_OK(lamina_trainer_create(m, configs[c], &t)) &&
+            CHECK_OK(lamina_trainer_fit(t, x, g_y, N, NULL, NULL, NULL)) &&
+            CHECK_OK(lamina_model_tensor_read(m, "0.grid", after, 2 * 12)) &&
+            CHECK_OK(lamina_model_tensor_read(m, "0.coef", coef_after, 2 * 3 * 8))) {
+            CHECK(memcmp(before, after, sizeof before) == 0, "%s moved the knots", configs[c]);
+            CHECK(memcmp(coef, coef_after, sizeof coef) != 0, "%s did not train", configs[c]);
+        }
+        lamina_trainer_free(t);
+        lamina_model_free(m);
+    }
+}
+
 int main(void)
 {
     check_init();
@@ -257,5 +386,7 @@ int main(void)
     test_empty_paths();
     test_out_null_on_failure();
     test_suggest_sizing();
+    test_trainer_after_changes();
+    test_fit_keeps_grids();
     return check_summary();
 }
