@@ -1080,8 +1080,11 @@ lamina_status lamina_trainer_evaluate(lamina_trainer *trainer, const float *x, c
 ** Train for the configured epochs over n samples in shuffled mini-batches, with the
 ** configured validation split and early stopping. `progress` (may be NULL) is called after
 ** every epoch (and every progress_every steps); a non-zero return stops training with
-** LAMINA_E_CANCELLED and the weights of the last completed step. *final_loss (may be NULL)
-** receives the last epoch's mean training loss. EXCLUSIVE.
+** LAMINA_E_CANCELLED and the weights of the last completed step (restore_best does not
+** apply). *final_loss (may be NULL) receives the last epoch's mean training loss; on
+** LAMINA_E_CANCELLED, the loss the progress callback was last given (that epoch's, or the
+** epoch's steps so far); on any other failure it is not written. It only trains: a KAN's
+** grids are never updated here (see lamina_trainer_create). EXCLUSIVE.
 ** Errors: as lamina_trainer_step(), and LAMINA_E_CANCELLED.
 */
 lamina_status lamina_trainer_fit(lamina_trainer *trainer, const float *x, const float *y,

@@ -6,6 +6,7 @@
 **     nothing is written;
 **   - *out is NULL after every failing call that returns a new object through **out;
 **   - lamina_model_kan_suggest_symbolic's sizing call fits nothing (its *len is a bound);
+**   - lamina_trainer_fit writes *final_loss on LAMINA_E_CANCELLED, and on no other failure;
 **   - an L-BFGS trainer starts afresh when another call changed its model between its steps
 **     (lamina_model_kan_update_grid, a tensor write, another trainer); Adam keeps its
 **     moments; lamina_trainer_fit never moves KAN grids;
@@ -276,6 +277,64 @@ out:
     lamina_model_free(plain);
 }
 
+/* ---- *final_loss when a fit is cancelled -------------------------------------------------- */
+
+typedef struct {
+    int stop_at; /* 0: never */
+    int calls;
+    float last; /* the loss the callback was last given */
+} stopper;
+
+static int stop_cb(const lamina_progress *p, void *user)
+{
+    stopper *s = (stopper *)user;
+    s->calls++;
+    s->last = p->loss;
+    return s->stop_at > 0 && s->calls >= s->stop_at;
+}
+
+/* "*final_loss (may be NULL) receives the last epoch's mean training loss; on
+** LAMINA_E_CANCELLED, the loss the progress callback was last given (that epoch's, or the
+** epoch's steps so far); on any other failure it is not written." */
+static void test_final_loss(void)
+{
+    /* Cancelled at the end of epoch 2; and mid-epoch 2 (calls at steps 3, 4 = epoch 1, 6). */
+    static const char *configs[] = {
+        "{\"epochs\": 6, \"batch_size\": 16, \"learning_rate\": 0.01}",
+        "{\"epochs\": 6, \"batch_size\": 16, \"learning_rate\": 0.01, \"progress_every\": 3}",
+    };
+    static const int stop_at[] = {2, 3};
+    float bad_x[N * 3], loss;
+    size_t c;
+    section("lamina_trainer_fit's *final_loss on cancellation and on errors");
+    memcpy(bad_x, g_x, sizeof bad_x);
+    bad_x[7] = NAN;
+    for (c = 0; c < 2; c++) {
+        lamina_model *m = mk(MLP3);
+        lamina_trainer *t = NULL;
+        stopper s = {0, 0, NAN}, all = {0, 0, NAN};
+        s.stop_at = stop_at[c];
+        if (!m || !CHECK_OK(lamina_trainer_create(m, configs[c], &t))) {
+            lamina_model_free(m);
+            continue;
+        }
+        loss = -1;
+        CHECK_ST(lamina_trainer_fit(t, g_x, g_y, N, stop_cb, &s, &loss), LAMINA_E_CANCELLED);
+        CHECK(s.calls == stop_at[c] && isfinite(s.last) && loss == s.last,
+              "%s: cancelled after %d calls: final_loss %g, the callback was told %g", configs[c],
+              s.calls, loss, s.last);
+        loss = -1;
+        CHECK_ST(lamina_trainer_fit(t, bad_x, g_y, N, stop_cb, &s, &loss), LAMINA_E_NUMERIC);
+        CHECK(loss == -1, "a failed fit wrote final_loss %g", loss);
+        loss = -1;
+        CHECK_OK(lamina_trainer_fit(t, g_x, g_y, N, stop_cb, &all, &loss));
+        CHECK(loss == all.last && isfinite(loss), "completed fit: final_loss %g, last epoch %g", loss,
+              all.last);
+        lamina_trainer_free(t);
+        lamina_model_free(m);
+    }
+}
+
 /* ---- trainers and changes made by other calls ---------------------------------------------- */
 
 enum change { NO_CHANGE, UPDATE_GRID, TENSOR_WRITE, OTHER_TRAINER };
@@ -386,6 +445,7 @@ int main(void)
     test_empty_paths();
     test_out_null_on_failure();
     test_suggest_sizing();
+    test_final_loss();
     test_trainer_after_changes();
     test_fit_keeps_grids();
     return check_summary();
