@@ -152,7 +152,12 @@ const char *lamina_version(void);
 **     batch_size 1 to 2^24; epochs 1 to 2^30; patience and progress_every up to 2^30 and 2^40;
 **     warmup_steps, decay_steps up to 2^40; lbfgs max_iter 1 to 2^20, history_size 1 to 10000,
 **     and its memory, (2 history_size + 11) x parameters floats, at most
-**     LAMINA_MAX_LBFGS_SCALARS (LAMINA_E_OUT_OF_MEMORY)
+**     LAMINA_MAX_LBFGS_SCALARS (LAMINA_E_OUT_OF_MEMORY); learning_rate and each entry of
+**     learning_rates 0 to 1e6; min_learning_rate 0 to learning_rate; momentum and gamma 0 to 1;
+**     beta1, beta2 at least 0 and below 1; epsilon above 0, at most 1; weight_decay 0 to 1000;
+**     validation_split at least 0 and below 1 (one sample or more is left to train on);
+**     lamb, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff, plane_tv, plane_l2 0 to 1e6;
+**     huber_delta above 0; clip_norm and the lbfgs tolerances at least 0; seed 0 to 2^53 - 1
 */
 #define LAMINA_MAX_WIDTH 65536            /**< features of any one layer's input or output */
 #define LAMINA_MAX_LAYERS 1024            /**< layers in one model */
@@ -956,9 +961,9 @@ typedef struct lamina_trainer lamina_trainer;
 **
 ** Keys (defaults):
 **   optimizer "adam" | "adamw" | "sgd" | "lbfgs"             ("adam")
-**   learning_rate                                            (1e-3; 1 for lbfgs)
+**   learning_rate                0 to 1e6                    (1e-3; 1 for lbfgs)
 **   momentum, nesterov           sgd only                    (0, false)
-**   beta1, beta2, epsilon        adam and adamw              (0.9, 0.999, 1e-8)
+**   beta1, beta2, epsilon        adam and adamw; betas below 1 (0.9, 0.999, 1e-8)
 **   weight_decay                 L2 for sgd/adam, decoupled for adamw; must be 0 for lbfgs
 **                                                            (0; adamw 0.01)
 **   clip_norm                    clip the global gradient norm; 0 = off; must be 0 for
@@ -993,7 +998,7 @@ typedef struct lamina_trainer lamina_trainer;
 **   batch_size, epochs                                       (256, 10)
 **   shuffle                      reshuffle every epoch       (true)
 **   seed                         shuffling and splitting     (0)
-**   validation_split             last fraction held out      (0)
+**   validation_split             last fraction held out, in [0, 1) (0)
 **   patience                     epochs without improvement before stopping; 0 = off (0)
 **   restore_best                 restore the best validation weights at the end (true)
 **   progress_every               also call progress every N steps; 0 = once per epoch (0)

@@ -10,6 +10,8 @@
 **   - an L-BFGS trainer starts afresh when another call changed its model between its steps
 **     (lamina_model_kan_update_grid, a tensor write, another trainer); Adam keeps its
 **     moments; lamina_trainer_fit never moves KAN grids;
+**   - documented bounds: validation_split and beta1/beta2 below 1 (and the messages say
+**     so), learning_rate up to 1e6, tri-plane resolution from 2.
 **
 ** Plain C99 plus POSIX (mkdtemp, chdir, clock_gettime). Run from build/ (as make test-c does).
 */
@@ -438,6 +440,51 @@ static void test_fit_keeps_grids(void)
     }
 }
 
+/* ---- documented bounds -------------------------------------------------------------------- */
+
+static int refused_saying(lamina_model *m, const char *config, const char *says, const char *not_says)
+{
+    lamina_trainer *t = NULL;
+    lamina_status s = lamina_trainer_create(m, config, &t);
+    const char *msg = lamina_last_error();
+    int ok = s == LAMINA_E_INVALID_ARGUMENT && strstr(msg, says) != NULL &&
+             (not_says == NULL || strstr(msg, not_says) == NULL);
+    lamina_trainer_free(t);
+    return ok;
+}
+
+static int accepted(lamina_model *m, const char *config)
+{
+    lamina_trainer *t = NULL;
+    lamina_status s = lamina_trainer_create(m, config, &t);
+    lamina_trainer_free(t);
+    return s == LAMINA_OK;
+}
+
+/* The trainer keys' ranges as the Limits list gives them, and messages that agree. */
+static void test_bounds(void)
+{
+    lamina_model *m = mk(MLP3), *field = NULL;
+    section("documented bounds: validation_split, beta1/beta2, learning_rate, tri-plane resolution");
+    if (!m) return;
+    CHECK(refused_saying(m, "{\"validation_split\": 1}", "< 1", NULL), "validation_split 1: \"%s\"",
+          lamina_last_error());
+    CHECK(refused_saying(m, "{\"validation_split\": 1.5}", "< 1", "<= 1"),
+          "validation_split 1.5: \"%s\"", lamina_last_error());
+    CHECK(accepted(m, "{\"validation_split\": 0.999}"), "validation_split 0.999: %s", lamina_last_error());
+    CHECK(refused_saying(m, "{\"beta1\": 1}", "< 1", NULL), "beta1 1: \"%s\"", lamina_last_error());
+    CHECK(refused_saying(m, "{\"beta2\": 2}", "< 1", "<= 1"), "beta2 2: \"%s\"", lamina_last_error());
+    CHECK(accepted(m, "{\"learning_rate\": 1e6}"), "learning_rate 1e6: %s", lamina_last_error());
+    CHECK(refused_saying(m, "{\"learning_rate\": 1.5e6}", "<= 1000000", NULL),
+          "learning_rate 1.5e6: \"%s\"", lamina_last_error());
+    CHECK_ST(lamina_model_create("{\"kind\": \"triplane\", \"resolution\": 1, \"channels\": 2}", &field),
+             LAMINA_E_INVALID_ARGUMENT);
+    if (CHECK_OK(lamina_model_create("{\"kind\": \"triplane\", \"resolution\": 2, \"channels\": 2}",
+                                     &field)))
+        lamina_model_free(field);
+    lamina_model_free(m);
+}
+
 int main(void)
 {
     check_init();
@@ -448,5 +495,6 @@ int main(void)
     test_final_loss();
     test_trainer_after_changes();
     test_fit_keeps_grids();
+    test_bounds();
     return check_summary();
 }

@@ -155,7 +155,8 @@ final class JSONObjectReader {
   }
 
   func double(_ key: String, default def: Double? = nil, min: Double = -.infinity,
-              max: Double = .infinity, exclusiveMin: Bool = false) throws -> Double {
+              max: Double = .infinity, exclusiveMin: Bool = false,
+              exclusiveMax: Bool = false) throws -> Double {
     guard let v = value(key) else {
       if let def { return def }
       throw LaminaError.invalid("\(what): missing required key \"\(key)\"")
@@ -163,9 +164,10 @@ final class JSONObjectReader {
     guard case .number(let d) = v else {
       throw LaminaError.invalid("\(what): \"\(key)\" must be a number, not \(v.typeName)")
     }
-    guard d.isFinite, exclusiveMin ? d > min : d >= min, d <= max else {
+    guard d.isFinite, exclusiveMin ? d > min : d >= min, exclusiveMax ? d < max : d <= max else {
       let low = exclusiveMin ? "> \(min)" : ">= \(min)"
-      throw LaminaError.invalid("\(what): \"\(key)\" is \(d); it must be \(low) and <= \(max)")
+      let high = exclusiveMax ? "< \(max)" : "<= \(max)"
+      throw LaminaError.invalid("\(what): \"\(key)\" is \(d); it must be \(low) and \(high)")
     }
     return d
   }
