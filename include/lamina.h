@@ -5,7 +5,83 @@
 ** tools) and tri-plane neural fields, with the triangle-mesh and analytic-shape tools that
 ** fitting fields needs (signed distances, sampling, marching cubes, mesh metrics).
 **
-** This header is the C reference. Read it top to bottom.
+** This header is the C reference. Read it top to bottom, or find a call in the index below.
+**
+** FUNCTION INDEX
+**
+** Every function, under the section (a "----" rule and its name) that documents it.
+**
+**   Versions
+**     lamina_version                     the library's version, "MAJOR.MINOR.PATCH"
+**   Errors
+**     lamina_status_string               the name of a status code
+**     lamina_last_error                  the calling thread's last error message
+**   Models
+**     lamina_model_create                a model (MLP, KAN, tri-plane, sequential) from JSON
+**     lamina_model_free                  free a model
+**     lamina_model_clone                 deep copy of a model
+**     lamina_model_spec                  the full spec as JSON, every default filled in
+**     lamina_model_input_dim             input features per sample
+**     lamina_model_output_dim            outputs per sample
+**     lamina_model_parameter_count       trainable scalars
+**     lamina_model_predict               evaluate the model on n samples
+**     lamina_model_input_gradient        Jacobian of the outputs with respect to the inputs
+**     lamina_model_save                  write the model as a safetensors file, atomically
+**     lamina_model_load                  read a model from a safetensors file
+**   Named tensors
+**     lamina_model_tensor_count          number of named tensors
+**     lamina_model_tensor_name           name of tensor i
+**     lamina_model_tensor_shape          shape of a named tensor
+**     lamina_model_tensor_read           copy a named tensor out
+**     lamina_model_tensor_write          overwrite a named tensor
+**   Kolmogorov-Arnold network tools
+**     lamina_model_kan_update_grid       move B-spline knots to samples (pykan update_grid)
+**     lamina_model_kan_refine            grid extension, as a new model (pykan refine)
+**     lamina_model_kan_edge_curve        evaluate one edge function at points
+**     lamina_model_kan_attribute         edge and node attribution scores (pykan attribute)
+**     lamina_model_kan_prune             a pruned copy of a model (pykan prune)
+**     lamina_model_kan_regularization    the sparsity regulariser's value (pykan reg)
+**     lamina_model_kan_suggest_symbolic  symbolic fits of one edge, best first, as JSON
+**     lamina_model_kan_fix_symbolic      make one edge a given symbolic function
+**     lamina_model_kan_auto_symbolic     make every edge its best-fitting symbolic function
+**     lamina_model_kan_symbolic_formula  the formulas of a fully symbolic model
+**     lamina_model_kan_mixture           mixture weights of a mixed-basis layer
+**     lamina_model_kan_keep_strongest    a copy whose mixed edges keep their strongest basis
+**   Triangle meshes
+**     lamina_mesh_create                 a mesh from vertex and triangle arrays
+**     lamina_mesh_free                   free a mesh
+**     lamina_mesh_vertex_count           number of vertices
+**     lamina_mesh_face_count             number of triangles
+**     lamina_mesh_vertices               copy the vertex coordinates out
+**     lamina_mesh_faces                  copy the triangles' vertex indices out
+**     lamina_mesh_normals                copy the vertex normals out
+**     lamina_mesh_load                   read an OBJ or PLY file
+**     lamina_mesh_save                   write an OBJ or PLY file, atomically
+**     lamina_mesh_signed_distance        signed distance of points to the mesh
+**     lamina_mesh_winding_number         generalized winding number of points
+**     lamina_mesh_closest_point          nearest surface points and their triangles
+**     lamina_mesh_sample_surface         area-uniform points on the surface
+**     lamina_mesh_sample_points          signed-distance training points and their distances
+**   Analytic shapes, marching cubes and mesh metrics
+**     lamina_shape_sdf                   signed distance of a JSON shape at points
+**     lamina_shape_gradient              gradient of a shape's signed distance at points
+**     lamina_marching_cubes              a mesh of a sampled grid's level set
+**     lamina_shape_mesh                  a mesh of a JSON shape
+**     lamina_mesh_compare                Chamfer distance, F-score, normal consistency
+**   Tri-plane fields
+**     lamina_model_slice                 evaluate a 3-input model on a plane
+**     lamina_model_extract_mesh          a mesh of a 3-input model's level set
+**     lamina_model_triplane_upsample     a copy with the tri-plane planes resampled
+**   Training
+**     lamina_trainer_create              a trainer for a model from a JSON config
+**     lamina_trainer_free                free a trainer
+**     lamina_trainer_config              the trainer's full config as JSON
+**     lamina_trainer_step                one optimizer step on one batch
+**     lamina_trainer_evaluate            the loss on n samples, changing nothing
+**     lamina_trainer_fit                 train for epochs in shuffled mini-batches
+**
+** (tests/check_header.sh fails when a declared function is missing here, listed twice or under
+** another section, or when an entry names no declared function.)
 **
 ** A WORKED EXAMPLE
 **
