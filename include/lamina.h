@@ -686,13 +686,13 @@ lamina_status lamina_model_kan_regularization(const lamina_model *model, const f
 ** suggest_symbolic: every library function fitted, best first by pykan's score
 ** (weight_simple in [0, 1]; pykan 0.8), as a JSON array of {"name", "r2", "a", "b", "c", "d",
 ** "complexity", "score"} (two-call pattern, with one difference, so that the search, which
-** evaluates every library function 3 x 101^2 times per sample, runs once). The sizing call (buf NULL, cap 0) checks
-** every argument, as the filling call does, but fits nothing: it sets *len to an upper bound
-** on the text's length, the same for every edge, x and n (about 8 KB: every number counted
-** at its widest). The call with a buffer fits and sets *len to the text's actual length; a
-** buffer of the bound's size plus one is always enough, so a caller that knows the bound may
-** skip the sizing call. Nothing is kept between calls: each filling call searches afresh,
-** so it always describes the model and x as they are. READ-ONLY.
+** evaluates every library function 3 x 101^2 times per sample, runs once). The sizing call
+** (buf NULL, cap 0) checks every argument, as the filling call does, but fits nothing: it
+** sets *len to an upper bound on the text's length, the same for every edge, x and n (about
+** 7 KB: every number counted at its widest). The call with a buffer fits and sets *len to
+** the text's actual length; a buffer of the bound's size plus one is always enough, so one
+** sizing call serves every edge. Nothing is kept between calls: each filling call searches
+** afresh, so it always describes the model and x as they are. READ-ONLY.
 ** fix_symbolic: fits `function`, makes the edge symbolic (symbolic_mask 1, numeric mask 0)
 ** and writes the fit's R^2 to *r2 (may be NULL). EXCLUSIVE.
 ** auto_symbolic: for every edge: skipped if already symbolic, set to "0" if pruned, else the
