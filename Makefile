@@ -106,6 +106,8 @@ test-c: $(C_TESTS) $(C_EXAMPLES)
 test-coretypes: $(C_TESTS)
 	bash tests/coretypes.sh $(C_TESTS)
 
+# The examples under valgrind with its default leak kinds (and indirect ones) and the
+# suppression file that make install ships (bindings/c/lamina.supp).
 test-valgrind: $(C_EXAMPLES)
 	bash tests/valgrind_examples.sh $(C_EXAMPLES)
 
@@ -222,7 +224,8 @@ bench-smoke: $(LIB) $(BUILD)/bench/mlp_predict_latency venv
 # ---- install ----------------------------------------------------------------------------
 install: $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
-		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/cmake/Lamina
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/cmake/Lamina \
+		$(DESTDIR)$(PREFIX)/share/lamina
 	install -m 0755 $(LIBDIR)/$(SONAME) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/liblamina.so
 	install -m 0644 include/lamina.h $(DESTDIR)$(PREFIX)/include/lamina.h
@@ -231,11 +234,12 @@ install: $(LIB)
 	sed -e 's|@VERSION@|$(VERSION)|g' bindings/c/LaminaConfigVersion.cmake.in \
 		> $(DESTDIR)$(PREFIX)/lib/cmake/Lamina/LaminaConfigVersion.cmake
 	install -m 0644 bindings/c/LaminaConfig.cmake $(DESTDIR)$(PREFIX)/lib/cmake/Lamina/LaminaConfig.cmake
+	install -m 0644 bindings/c/lamina.supp $(DESTDIR)$(PREFIX)/share/lamina/lamina.supp
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/$(SONAME) $(DESTDIR)$(PREFIX)/lib/liblamina.so \
 		$(DESTDIR)$(PREFIX)/include/lamina.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/lamina.pc
-	rm -rf $(DESTDIR)$(PREFIX)/lib/cmake/Lamina
+	rm -rf $(DESTDIR)$(PREFIX)/lib/cmake/Lamina $(DESTDIR)$(PREFIX)/share/lamina
 
 clean:
 	rm -rf $(BUILD) .build bindings/python/build bindings/python/lamina.egg-info \

@@ -1,9 +1,87 @@
 /*
 ** lamina.h -- the C interface to Lamina, an embeddable engine that builds, trains and runs
-** small neural networks: multi-layer perceptrons today, Kolmogorov-Arnold networks and
-** tri-plane neural fields as they land.
+** small neural networks: multi-layer perceptrons, Kolmogorov-Arnold networks (B-spline,
+** Chebyshev, Fourier, RBF, rational and mixed bases, with pykan's grid, pruning and symbolic
+** tools) and tri-plane neural fields, with the triangle-mesh and analytic-shape tools that
+** fitting fields needs (signed distances, sampling, marching cubes, mesh metrics).
 **
-** This header is the C reference. Read it top to bottom.
+** This header is the C reference. Read it top to bottom, or find a call in the index below.
+**
+** FUNCTION INDEX
+**
+** Every function, under the section (a "----" rule and its name) that documents it.
+**
+**   Versions
+**     lamina_version                     the library's version, "MAJOR.MINOR.PATCH"
+**   Errors
+**     lamina_status_string               the name of a status code
+**     lamina_last_error                  the calling thread's last error message
+**   Models
+**     lamina_model_create                a model (MLP, KAN, tri-plane, sequential) from JSON
+**     lamina_model_free                  free a model
+**     lamina_model_clone                 deep copy of a model
+**     lamina_model_spec                  the full spec as JSON, every default filled in
+**     lamina_model_input_dim             input features per sample
+**     lamina_model_output_dim            outputs per sample
+**     lamina_model_parameter_count       trainable scalars
+**     lamina_model_predict               evaluate the model on n samples
+**     lamina_model_input_gradient        Jacobian of the outputs with respect to the inputs
+**     lamina_model_save                  write the model as a safetensors file, atomically
+**     lamina_model_load                  read a model from a safetensors file
+**   Named tensors
+**     lamina_model_tensor_count          number of named tensors
+**     lamina_model_tensor_name           name of tensor i
+**     lamina_model_tensor_shape          shape of a named tensor
+**     lamina_model_tensor_read           copy a named tensor out
+**     lamina_model_tensor_write          overwrite a named tensor
+**   Kolmogorov-Arnold network tools
+**     lamina_model_kan_update_grid       move B-spline knots to samples (pykan update_grid)
+**     lamina_model_kan_refine            grid extension, as a new model (pykan refine)
+**     lamina_model_kan_edge_curve        evaluate one edge function at points
+**     lamina_model_kan_attribute         edge and node attribution scores (pykan attribute)
+**     lamina_model_kan_prune             a pruned copy of a model (pykan prune)
+**     lamina_model_kan_regularization    the sparsity regulariser's value (pykan reg)
+**     lamina_model_kan_suggest_symbolic  symbolic fits of one edge, best first, as JSON
+**     lamina_model_kan_fix_symbolic      make one edge a given symbolic function
+**     lamina_model_kan_auto_symbolic     make every edge its best-fitting symbolic function
+**     lamina_model_kan_symbolic_formula  the formulas of a fully symbolic model
+**     lamina_model_kan_mixture           mixture weights of a mixed-basis layer
+**     lamina_model_kan_keep_strongest    a copy whose mixed edges keep their strongest basis
+**   Triangle meshes
+**     lamina_mesh_create                 a mesh from vertex and triangle arrays
+**     lamina_mesh_free                   free a mesh
+**     lamina_mesh_vertex_count           number of vertices
+**     lamina_mesh_face_count             number of triangles
+**     lamina_mesh_vertices               copy the vertex coordinates out
+**     lamina_mesh_faces                  copy the triangles' vertex indices out
+**     lamina_mesh_normals                copy the vertex normals out
+**     lamina_mesh_load                   read an OBJ or PLY file
+**     lamina_mesh_save                   write an OBJ or PLY file, atomically
+**     lamina_mesh_signed_distance        signed distance of points to the mesh
+**     lamina_mesh_winding_number         generalized winding number of points
+**     lamina_mesh_closest_point          nearest surface points and their triangles
+**     lamina_mesh_sample_surface         area-uniform points on the surface
+**     lamina_mesh_sample_points          signed-distance training points and their distances
+**   Analytic shapes, marching cubes and mesh metrics
+**     lamina_shape_sdf                   signed distance of a JSON shape at points
+**     lamina_shape_gradient              gradient of a shape's signed distance at points
+**     lamina_marching_cubes              a mesh of a sampled grid's level set
+**     lamina_shape_mesh                  a mesh of a JSON shape
+**     lamina_mesh_compare                Chamfer distance, F-score, normal consistency
+**   Tri-plane fields
+**     lamina_model_slice                 evaluate a 3-input model on a plane
+**     lamina_model_extract_mesh          a mesh of a 3-input model's level set
+**     lamina_model_triplane_upsample     a copy with the tri-plane planes resampled
+**   Training
+**     lamina_trainer_create              a trainer for a model from a JSON config
+**     lamina_trainer_free                free a trainer
+**     lamina_trainer_config              the trainer's full config as JSON
+**     lamina_trainer_step                one optimizer step on one batch
+**     lamina_trainer_evaluate            the loss on n samples, changing nothing
+**     lamina_trainer_fit                 train for epochs in shuffled mini-batches
+**
+** (tests/check_header.sh fails when a declared function is missing here, listed twice or under
+** another section, or when an entry names no declared function.)
 **
 ** A WORKED EXAMPLE
 **
@@ -35,8 +113,14 @@
 ** - Outputs whose size is not known in advance (JSON text, names) use the two-call
 **   pattern: pass buf = NULL and cap = 0 to learn the length in *len (excluding the
 **   terminating NUL); then call again with cap >= *len + 1. A buffer that is too small
-**   gives LAMINA_E_INVALID_ARGUMENT and still sets *len.
-** - Handles are opaque. `*_free(NULL)` is a no-op.
+**   gives LAMINA_E_INVALID_ARGUMENT and still sets *len. One exception, so that its search
+**   runs once: lamina_model_kan_suggest_symbolic's sizing call sets *len to an upper bound.
+** - Handles are opaque. `*_free(NULL)` is a no-op. A call that makes a new object returns it
+**   through `**out`: it sets *out to NULL before anything else (when out is not NULL), so
+**   after any failure *out is NULL, and after success it owns the new object.
+** - Paths are NUL-terminated, UTF-8, at most 4096 bytes and not empty: NULL and "" are
+**   LAMINA_E_INVALID_ARGUMENT before any file is touched (lamina_model_save, _load,
+**   lamina_mesh_save, _load).
 ** - Thread safety: calls documented as READ-ONLY may run on one model from many threads at
 **   once. Calls documented as EXCLUSIVE change a model or trainer and must not overlap any
 **   other call on the same object (a trainer counts as using its model). The library checks
@@ -62,6 +146,17 @@
 **   initialisation locks do not survive the fork; such a child was seen to hang).
 ** - No input crashes the process: NULL pointers, zero or absurd sizes, NaN/Inf data,
 **   malformed JSON and hostile files give an error code and a message.
+** - Memory checkers: every call frees what it allocates, but some memory lives as long as
+**   the process (the worker threads, which are never joined, and the Swift runtime's type
+**   caches), and valgrind's leak check reports a few of those blocks as "possibly lost",
+**   which its default --errors-for-leak-kinds=definite,possible counts as errors. `make
+**   install` puts a suppression file for exactly those reports, each entry saying why it is
+**   there, in $(PREFIX)/share/lamina/lamina.supp (bindings/c/lamina.supp in the sources):
+**       valgrind --leak-check=full --error-exitcode=1
+**                --suppressions=/usr/local/share/lamina/lamina.supp ./app
+**   It matches only allocations made by the Swift runtime and by thread creation, never
+**   one made by Lamina's own code, so a real leak is still reported. (It needs the
+**   library's symbol table: do not strip liblamina.so.)
 */
 #ifndef LAMINA_H
 #define LAMINA_H
@@ -116,7 +211,7 @@ const char *lamina_version(void);
 **     KAN rbf                                 grid 2 to 1024; inputs x grid <= 1048576
 **     KAN rational                            groups 0 to LAMINA_MAX_WIDTH (dividing widths)
 **     KAN mixed                               temperature 1e-6 to 1e6; bases without repeats
-**     tri-plane                               resolution 1 to 4096 per level; at most 16
+**     tri-plane                               resolution 2 to 4096 per level; at most 16
 **                                             levels; channels 1 to LAMINA_MAX_WIDTH;
 **                                             features per point (planes and Fourier) at most
 **                                             LAMINA_MAX_WIDTH; fourier 0 to 24 frequencies;
@@ -146,7 +241,12 @@ const char *lamina_version(void);
 **     batch_size 1 to 2^24; epochs 1 to 2^30; patience and progress_every up to 2^30 and 2^40;
 **     warmup_steps, decay_steps up to 2^40; lbfgs max_iter 1 to 2^20, history_size 1 to 10000,
 **     and its memory, (2 history_size + 11) x parameters floats, at most
-**     LAMINA_MAX_LBFGS_SCALARS (LAMINA_E_OUT_OF_MEMORY)
+**     LAMINA_MAX_LBFGS_SCALARS (LAMINA_E_OUT_OF_MEMORY); learning_rate and each entry of
+**     learning_rates 0 to 1e6; min_learning_rate 0 to learning_rate; momentum and gamma 0 to 1;
+**     beta1, beta2 at least 0 and below 1; epsilon above 0, at most 1; weight_decay 0 to 1000;
+**     validation_split at least 0 and below 1 (one sample or more is left to train on);
+**     lamb, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff, plane_tv, plane_l2 0 to 1e6;
+**     huber_delta above 0; clip_norm and the lbfgs tolerances at least 0; seed 0 to 2^53 - 1
 */
 #define LAMINA_MAX_WIDTH 65536            /**< features of any one layer's input or output */
 #define LAMINA_MAX_LAYERS 1024            /**< layers in one model */
@@ -244,10 +344,17 @@ typedef struct lamina_model lamina_model;
 **
 ** "bspline" (pykan's KANLayer): grid (5; intervals, 1 to 10000), order (3; spline degree k,
 **   0 to 10), grid_range ([-1, 1]; finite lo < hi), noise_scale (0.3), scale_base_mu (0),
-**   scale_base_sigma (1). phi(x) = scale_base silu(x) + scale_sp sum_m coef_m B_m(x).
+**   scale_base_sigma (1), symbolic (false; true adds pykan's symbolic branch, which the
+**   symbolic calls below need). phi(x) = scale_base silu(x) + scale_sp sum_m coef_m B_m(x).
 **   "l.coef" (in x out x grid+order), "l.scale_base", "l.scale_sp" (in x out), and the
 **   buffers "l.grid" (in x grid+2*order+1 knots) and "l.mask" (in x out; 1 keeps an edge).
 **   Outside the extended grid every B-spline is exactly 0: only the silu branch remains.
+**   With "symbolic": true each edge i -> j also adds symbolic_mask_ij * (c f(a x_i + b) + d)
+**   to output j, with the trained parameter "l.symbolic_affine" (in x out x 4: a, b, c, d;
+**   after "l.scale_sp") and the buffers "l.symbolic_mask" (in x out; 1 once the edge is
+**   fixed symbolic) and "l.symbolic_fn" (in x out; f's index in the symbolic library, as a
+**   float; an invalid index adds nothing), after "l.mask"; all start at 0. The spec keeps
+**   the key only when true, so models without the branch have none of these tensors.
 ** "chebyshev" (ChebyKAN): degree (4; 1 to 64). y_j = sum_i sum_d coef_ijd T_d(tanh x_i), by
 **   the three-term recurrence (finite gradients where tanh saturates). "l.coef"
 **   (in x out x degree+1).
@@ -533,8 +640,12 @@ lamina_status lamina_model_kan_attribute(const lamina_model *model, const float 
 ** scores are computed again on the smaller model and every edge whose score is not above
 ** edge_th gets mask 0 (other masks are kept). Inputs and outputs are never removed. The
 ** new spec is this one with the widths changed. Removing nodes that feed nothing (all
-** outgoing edges masked) leaves predictions unchanged. *out owns the new model.
-** READ-ONLY on `model`.
+** outgoing edges masked) leaves predictions unchanged; otherwise pruning moves them, as in
+** pykan: a node with a low score has a nearly constant output, not a zero one, and that
+** constant reaches the next layer through the removed node's edges, so it vanishes with
+** them, and a masked edge's constant part too (in one case the RMSE on the training data
+** went from 0.033 to 1.38). Train the pruned model again before using it. *out owns the
+** new model. READ-ONLY on `model`.
 ** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, NaN/Inf threshold), LAMINA_E_SHAPE (n < 2),
 ** LAMINA_E_NUMERIC (NaN/Inf in x), LAMINA_E_OUT_OF_MEMORY (n beyond the batch limit),
 ** LAMINA_E_UNSUPPORTED (a layer that is not a B-spline KAN layer).
@@ -574,7 +685,14 @@ lamina_status lamina_model_kan_regularization(const lamina_model *model, const f
 **
 ** suggest_symbolic: every library function fitted, best first by pykan's score
 ** (weight_simple in [0, 1]; pykan 0.8), as a JSON array of {"name", "r2", "a", "b", "c", "d",
-** "complexity", "score"} (two-call pattern). READ-ONLY.
+** "complexity", "score"} (two-call pattern, with one difference, so that the search, which
+** evaluates every library function 3 x 101^2 times per sample, runs once). The sizing call
+** (buf NULL, cap 0) checks every argument, as the filling call does, but fits nothing: it
+** sets *len to an upper bound on the text's length, the same for every edge, x and n (about
+** 7 KB: every number counted at its widest). The call with a buffer fits and sets *len to
+** the text's actual length; a buffer of the bound's size plus one is always enough, so one
+** sizing call serves every edge. Nothing is kept between calls: each filling call searches
+** afresh, so it always describes the model and x as they are. READ-ONLY.
 ** fix_symbolic: fits `function`, makes the edge symbolic (symbolic_mask 1, numeric mask 0)
 ** and writes the fit's R^2 to *r2 (may be NULL). EXCLUSIVE.
 ** auto_symbolic: for every edge: skipped if already symbolic, set to "0" if pruned, else the
@@ -903,15 +1021,6 @@ lamina_status lamina_model_slice(const lamina_model *model, size_t axis, float o
                                  size_t resolution, const float *bounds, float *out);
 
 /**
-** Coarse to fine: a new model (*out, free with lamina_model_free) whose tri-plane planes
-** are resampled bilinearly to resolution x resolution texels (every level of a
-** multi-resolution encoding to the same size), every other tensor copied; its spec has the
-** new resolution. With align_corners (the default) and resolution = 2 R - 1 the field is
-** unchanged at every point; other sizes change it slightly. READ-ONLY on `model`.
-** Errors: LAMINA_E_INVALID_ARGUMENT (no tri-plane encoding, resolution out of 2..4096),
-** LAMINA_E_OUT_OF_MEMORY (over the parameter limit).
-*/
-/**
 ** The surface where the model's first output equals `level`, by marching cubes (see
 ** lamina_marching_cubes) on a grid of resolution^3 samples spanning the box, corners
 ** included (resolution 2 to 1024). *out receives a new mesh (free with lamina_mesh_free;
@@ -926,6 +1035,15 @@ lamina_status lamina_model_slice(const lamina_model *model, size_t axis, float o
 lamina_status lamina_model_extract_mesh(const lamina_model *model, size_t resolution,
                                         float level, const float *bounds, lamina_mesh **out);
 
+/**
+** Coarse to fine: a new model (*out, free with lamina_model_free) whose tri-plane planes
+** are resampled bilinearly to resolution x resolution texels (every level of a
+** multi-resolution encoding to the same size), every other tensor copied; its spec has the
+** new resolution. With align_corners (the default) and resolution = 2 R - 1 the field is
+** unchanged at every point; other sizes change it slightly. READ-ONLY on `model`.
+** Errors: LAMINA_E_INVALID_ARGUMENT (no tri-plane encoding, resolution out of 2..4096),
+** LAMINA_E_OUT_OF_MEMORY (over the parameter limit).
+*/
 lamina_status lamina_model_triplane_upsample(const lamina_model *model, size_t resolution,
                                              lamina_model **out);
 
@@ -943,9 +1061,9 @@ typedef struct lamina_trainer lamina_trainer;
 **
 ** Keys (defaults):
 **   optimizer "adam" | "adamw" | "sgd" | "lbfgs"             ("adam")
-**   learning_rate                                            (1e-3; 1 for lbfgs)
+**   learning_rate                0 to 1e6                    (1e-3; 1 for lbfgs)
 **   momentum, nesterov           sgd only                    (0, false)
-**   beta1, beta2, epsilon        adam and adamw              (0.9, 0.999, 1e-8)
+**   beta1, beta2, epsilon        adam and adamw; betas below 1 (0.9, 0.999, 1e-8)
 **   weight_decay                 L2 for sgd/adam, decoupled for adamw; must be 0 for lbfgs
 **                                                            (0; adamw 0.01)
 **   clip_norm                    clip the global gradient norm; 0 = off; must be 0 for
@@ -980,7 +1098,7 @@ typedef struct lamina_trainer lamina_trainer;
 **   batch_size, epochs                                       (256, 10)
 **   shuffle                      reshuffle every epoch       (true)
 **   seed                         shuffling and splitting     (0)
-**   validation_split             last fraction held out      (0)
+**   validation_split             last fraction held out, in [0, 1) (0)
 **   patience                     epochs without improvement before stopping; 0 = off (0)
 **   restore_best                 restore the best validation weights at the end (true)
 **   progress_every               also call progress every N steps; 0 = once per epoch (0)
@@ -1009,18 +1127,31 @@ typedef struct lamina_trainer lamina_trainer;
 ** lamina_trainer_create or at the step) on a layer with symbolic edges. The value alone:
 ** lamina_model_kan_regularization.
 ** lbfgs is torch.optim.LBFGS (pykan's fit uses its own copy with history_size 10,
-** "strong_wolfe" and tolerance_grad, tolerance_change and tolerance_ys of 1e-32): one step runs up to max_iter iterations on its batch,
-** re-evaluating loss and gradient about max_iter * 5 / 4 times at most (PyTorch's
-** max_eval); the memory carries over
-** between steps; a non-finite value anywhere in a step restores the weights from before it
-** and clears the memory. Use it with batch_size >= n (full batch), as pykan does. A step
-** whose scheduled learning rate is 0 only evaluates the loss. Keys that do not apply to the
-** chosen optimizer are accepted and ignored, except weight_decay and clip_norm with lbfgs
-** and nesterov = true, which needs sgd with momentum > 0 (a contradiction is an error).
+** "strong_wolfe" and tolerance_grad, tolerance_change and tolerance_ys of 1e-32): one step
+** runs up to max_iter iterations on its batch, re-evaluating loss and gradient about
+** max_iter * 5 / 4 times at most (PyTorch's max_eval); the memory (curvature pairs, last
+** gradient and move) carries over between steps, unless the weights changed in between by
+** anything but this trainer (see below); a non-finite value anywhere in a step restores the
+** weights from before it and clears the memory, and so does restore_best at the end of a
+** fit. Use it with batch_size >= n (full batch), as pykan does. A step whose scheduled
+** learning rate is 0 only evaluates the loss. Keys that do not apply to the chosen
+** optimizer are accepted and ignored, except weight_decay and clip_norm with lbfgs and
+** nesterov = true, which needs sgd with momentum > 0 (a contradiction is an error).
 **
 ** The trainer holds its own reference to the model and changes its weights; while it is in
-** use, the model is EXCLUSIVE to it. Errors: LAMINA_E_INVALID_ARGUMENT, LAMINA_E_OUT_OF_MEMORY
-** (lbfgs memory over LAMINA_MAX_LBFGS_SCALARS).
+** use, the model is EXCLUSIVE to it. Between its calls other calls may change the model: a
+** tensor write, lamina_model_kan_update_grid (pykan updates grids during its fit; here that
+** is a separate call, which lamina_trainer_fit never makes: its knots stay where they are),
+** lamina_model_kan_fix_symbolic or _auto_symbolic, or another trainer of the same model. The
+** trainer's next step then trains the weights as they are. An lbfgs trainer detects such a
+** change and starts afresh, as a new trainer's first step would (its curvature pairs and the
+** move and gradient of its last iteration describe weights that are gone, and PyTorch would
+** pair that old move with a gradient difference across the change); sgd, adam and adamw
+** keep their moments and the schedule its position (as PyTorch and pykan's fit do across a
+** grid update). None of these calls changes the number or shape of a model's tensors: grid
+** extension (lamina_model_kan_refine) and pruning make a new model, which needs a new
+** trainer. Errors: LAMINA_E_INVALID_ARGUMENT, LAMINA_E_OUT_OF_MEMORY (lbfgs memory over
+** LAMINA_MAX_LBFGS_SCALARS).
 */
 lamina_status lamina_trainer_create(lamina_model *model, const char *config_json,
                                     lamina_trainer **out);
@@ -1054,8 +1185,11 @@ lamina_status lamina_trainer_evaluate(lamina_trainer *trainer, const float *x, c
 ** Train for the configured epochs over n samples in shuffled mini-batches, with the
 ** configured validation split and early stopping. `progress` (may be NULL) is called after
 ** every epoch (and every progress_every steps); a non-zero return stops training with
-** LAMINA_E_CANCELLED and the weights of the last completed step. *final_loss (may be NULL)
-** receives the last epoch's mean training loss. EXCLUSIVE.
+** LAMINA_E_CANCELLED and the weights of the last completed step (restore_best does not
+** apply). *final_loss (may be NULL) receives the last epoch's mean training loss; on
+** LAMINA_E_CANCELLED, the loss the progress callback was last given (that epoch's, or the
+** epoch's steps so far); on any other failure it is not written. It only trains: a KAN's
+** grids are never updated here (see lamina_trainer_create). EXCLUSIVE.
 ** Errors: as lamina_trainer_step(), and LAMINA_E_CANCELLED.
 */
 lamina_status lamina_trainer_fit(lamina_trainer *trainer, const float *x, const float *y,

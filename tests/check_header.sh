@@ -10,7 +10,9 @@
 #      present, clang), and a C++ program links and calls it;
 #  (e) the same set, with the same arity and ABI types, is what swiftc generates for the
 #      @_cdecl functions in Sources/LaminaC (-emit-clang-header-path);
-#  (f) no tracked file outside Markdown holds merge conflict markers.
+#  (f) no tracked file outside Markdown holds merge conflict markers;
+#  (g) the FUNCTION INDEX at the top of the header lists every declared function once, under
+#      the section that declares it, and nothing else.
 #
 # Prints what differs and exits non-zero on any failure. Does not build the library.
 set -uo pipefail
@@ -217,6 +219,73 @@ PY
     bad "swiftc could not generate the header:"; tail -30 "$work/swiftc.log" >&2
   fi
 fi
+
+# ---- (g) the function index ---------------------------------------------------------------
+echo "== (g) the header's function index"
+python3 - "$hdr" "$work/header.txt" <<'PY' || fail=1
+import re, sys
+
+header, declared_file = sys.argv[1], sys.argv[2]
+lines = open(header).read().split("\n")
+declared_pp = set(open(declared_file).read().split())
+
+# Where each function is declared: the section is the name under the last "/* ----" rule.
+# Declarations are the lines outside comments that name a function before its "(".
+section, in_comment, declared = None, False, {}
+for i, line in enumerate(lines):
+    if line.startswith("/* ----") and i + 1 < len(lines):
+        section = lines[i + 1].lstrip("* ").strip()
+    code = line
+    if in_comment:
+        if "*/" not in line:
+            continue
+        code, in_comment = line.split("*/", 1)[1], False
+    if "/*" in code:
+        before, after = code.split("/*", 1)
+        in_comment = "*/" not in after
+        code = before
+    m = re.match(r"[A-Za-z_][A-Za-z0-9_ *]*?\b(lamina_[a-z0-9_]+)\s*\(", code)
+    if m and not code.startswith("typedef"):
+        declared[m.group(1)] = section
+
+# The index: from "** FUNCTION INDEX" to the next heading in capitals; "**   Section" lines
+# and "**     lamina_name   what it does" entries.
+start = next((i for i, l in enumerate(lines) if l.strip() == "** FUNCTION INDEX"), None)
+if start is None:
+    print("check_header: FAIL: no \"** FUNCTION INDEX\" in the header", file=sys.stderr)
+    sys.exit(1)
+indexed, problems, current = {}, [], None
+for line in lines[start + 1:]:
+    if re.match(r"\*\* [A-Z][A-Z ]+$", line):
+        break
+    m = re.match(r"\*\*     (lamina_[a-z0-9_]+) +\S", line)
+    if m:
+        name = m.group(1)
+        if name in indexed:
+            problems.append("%s is listed twice" % name)
+        indexed[name] = current
+    elif re.match(r"\*\*     lamina_", line):
+        problems.append("index entry without a description: %r" % line)
+    elif re.match(r"\*\*   \S", line):
+        current = line[5:].strip()
+
+if set(declared) != declared_pp:
+    problems.append("the index check found other declarations than the preprocessor: %s" %
+                    ", ".join(sorted(set(declared) ^ declared_pp)))
+for name in sorted(set(declared) - set(indexed)):
+    problems.append("%s (section %s) is declared but not in the index" % (name, declared[name]))
+for name in sorted(set(indexed) - set(declared)):
+    problems.append("%s is in the index but not declared" % name)
+for name in sorted(set(indexed) & set(declared)):
+    if indexed[name] != declared[name]:
+        problems.append("%s is indexed under \"%s\" but declared in section \"%s\"" %
+                        (name, indexed[name], declared[name]))
+for p in problems:
+    print("check_header: FAIL: function index: " + p, file=sys.stderr)
+if not problems:
+    print("   ok: %d functions in the index, each under the section that declares it" % len(indexed))
+sys.exit(1 if problems else 0)
+PY
 
 # A merge that left conflict markers behind (one once sat unnoticed in a header comment).
 if git -C "$(dirname "$0")/.." grep -nE '^(<<<<<<<|>>>>>>>) ' -- ':!*.md' >&2 2>/dev/null; then

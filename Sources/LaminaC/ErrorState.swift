@@ -97,6 +97,12 @@ func string(
   return s
 }
 
+/// A file path argument: not NULL, at most 4096 bytes, UTF-8. An empty path is refused by the
+/// engine's file layer, where every read and write starts (so Swift callers get it too).
+func filePath(_ path: UnsafePointer<CChar>?, in function: String) throws -> String {
+  try string(path, "path", in: function, limit: 4096)
+}
+
 /// Two-call output of text: sets `*len` to the text's byte length and copies the text and a
 /// NUL into `buf` when it fits in `cap` bytes.
 func copyOut(

@@ -28,6 +28,16 @@ private func json(_ fit: SymbolicFit) -> JSONValue {
   ])
 }
 
+/// An upper bound on the length of suggest_symbolic's text, known without fitting: the text
+/// for every library function with each fitted number as wide as JSON numbers get.
+private let suggestLengthBound: Int = {
+  let w = JSONValue.widestNumber
+  let widest = SymbolicLibrary.functions.map {
+    SymbolicFit(name: $0.name, a: w, b: w, c: w, d: w, r2: w, complexity: $0.complexity, score: w)
+  }
+  return JSONValue.array(widest.map(json)).text.utf8.count
+}()
+
 @_cdecl("lamina_model_kan_suggest_symbolic")
 public func laminaModelKanSuggestSymbolic(
   _ model: OpaquePointer?, _ layer: Int, _ i: Int, _ j: Int, _ x: UnsafePointer<Float>?,
@@ -42,9 +52,19 @@ public func laminaModelKanSuggestSymbolic(
     guard weightSimple.isFinite, weightSimple >= 0, weightSimple <= 1 else {
       throw LaminaError(.invalidArgument, "\(f): weight_simple must be in [0, 1]")
     }
+    let xs = try samples(m, x, n, in: f)
+    if buf == nil {
+      // The sizing call: the arguments are checked, nothing is fitted, and *len is a bound.
+      let length = try require(len, "len", in: f)
+      guard cap == 0 else {
+        throw LaminaError(.invalidArgument, "\(f): buf is NULL but cap is \(capacity(cap))")
+      }
+      try m.kanCheckSuggestSymbolic(layer: layer, input: i, output: j, samples: xs)
+      length.pointee = suggestLengthBound
+      return
+    }
     let fits = try m.kanSuggestSymbolic(
-      layer: layer, input: i, output: j, samples: try samples(m, x, n, in: f),
-      weightSimple: Double(weightSimple))
+      layer: layer, input: i, output: j, samples: xs, weightSimple: Double(weightSimple))
     try copyOut(JSONValue.array(fits.map(json)).text, buf, cap, len, in: f)
   }
 }

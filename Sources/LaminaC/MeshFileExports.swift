@@ -38,8 +38,7 @@ public func laminaMeshLoad(
     let f = "lamina_mesh_load"
     let out = try require(out, "out", in: f)
     out.pointee = nil
-    let p = try string(path, "path", in: f, limit: 4096)
-    guard !p.isEmpty else { throw LaminaError(.invalidArgument, "\(f): path is empty") }
+    let p = try filePath(path, in: f)
     let mesh = try named(f) { try MeshFile.load(from: p) }
     out.pointee = Handles.retain(MeshHandle(mesh))
   }
@@ -50,8 +49,7 @@ public func laminaMeshSave(_ mesh: OpaquePointer?, _ path: UnsafePointer<CChar>?
   guarded {
     let f = "lamina_mesh_save"
     let m = try meshHandle(mesh, in: f)
-    let p = try string(path, "path", in: f, limit: 4096)
-    guard !p.isEmpty else { throw LaminaError(.invalidArgument, "\(f): path is empty") }
+    let p = try filePath(path, in: f)
     try named(f) { try MeshFile.save(m.mesh, to: p) }
   }
 }

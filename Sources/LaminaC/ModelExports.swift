@@ -101,7 +101,8 @@ public func laminaModelSave(_ model: OpaquePointer?, _ path: UnsafePointer<CChar
     let m = try Handles.object(model, as: Model.self, "model", in: f)
     try beginReading(m, in: f)
     defer { m.useGuard.endShared() }
-    try m.save(to: try string(path, "path", in: f, limit: 4096))
+    let p = try filePath(path, in: f)
+    try named(f) { try m.save(to: p) }
   }
 }
 
@@ -113,9 +114,8 @@ public func laminaModelLoad(
     let f = "lamina_model_load"
     let out = try require(out, "out", in: f)
     out.pointee = nil
-    let p = try string(path, "path", in: f, limit: 4096)
-    guard !p.isEmpty else { throw LaminaError(.invalidArgument, "\(f): path is empty") }
-    out.pointee = Handles.retain(try Model.load(from: p))
+    let p = try filePath(path, in: f)
+    out.pointee = Handles.retain(try named(f) { try Model.load(from: p) })
   }
 }
 
@@ -220,5 +220,6 @@ public func laminaModelTensorWrite(
       throw LaminaError(.numeric, "\(f): values[\(i)] is \(src[i]); weights must be finite")
     }
     p.value = Array(UnsafeBufferPointer(start: src, count: count))
+    m.noteWeightsChanged()
   }
 }

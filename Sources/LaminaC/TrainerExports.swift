@@ -81,8 +81,11 @@ public func laminaTrainerFit(
     let xs = try require(x, "x", in: f)
     let ys = try require(y, "y", in: f)
     var callback: ((TrainingProgress) -> Bool)? = nil
+    // The loss the callback was last told: what *final_loss receives if it cancels the fit.
+    var reported = Float.nan
     if let progress {
       callback = { info in
+        reported = info.loss
         var p = lamina_progress(
           step: info.step, steps: info.steps, epoch: info.epoch, epochs: info.epochs,
           loss: info.loss, validation_loss: info.validationLoss,
@@ -90,7 +93,13 @@ public func laminaTrainerFit(
         return progress(&p, userData) == 0
       }
     }
-    let l = try t.fit(xs, ys, count: try sampleCount(n, in: f), progress: callback)
-    finalLoss?.pointee = l
+    do {
+      // Not `finalLoss?.pointee = try t.fit(...)`: with final_loss NULL that would not train.
+      let l = try t.fit(xs, ys, count: try sampleCount(n, in: f), progress: callback)
+      finalLoss?.pointee = l
+    } catch let e as LaminaError where e.code == .cancelled {
+      finalLoss?.pointee = reported
+      throw e
+    }
   }
 }

@@ -50,6 +50,23 @@ final class JSONTests: XCTestCase {
     XCTAssertEqual(JSONValue.string("\u{1}").text, "\"\\u0001\"")
   }
 
+  /// `widestNumber` bounds the text of every number (suggest_symbolic's sizing call counts
+  /// each number at that width): extremes, and random bit patterns.
+  func testWidestNumberIsAsWideAsAnyNumber() {
+    let widest = JSONValue.number(JSONValue.widestNumber).text.utf8.count
+    XCTAssertEqual(widest, 24)
+    var values: [Double] = [
+      -.greatestFiniteMagnitude, -.leastNonzeroMagnitude, -.leastNormalMagnitude,
+      -0.000_123_456_789_012_345_67, -9_007_199_254_740_993, -1.234_567_890_123_456_7e16,
+      -123_456_789_012_345.67, .nan, -.infinity, -0.0,
+    ]
+    var rng = RandomSource(seed: 13)
+    for _ in 0..<100_000 { values.append(Double(bitPattern: rng.next())) }
+    for v in values {
+      XCTAssertLessThanOrEqual(JSONValue.number(v).text.utf8.count, widest, "\(v)")
+    }
+  }
+
   func testObjectReaderRefusesUnknownKeysAndWrongTypes() throws {
     let r = try JSONObjectReader(JSONValue.parse(#"{"a": 1, "b": "x", "c": true}"#), what: "thing")
     XCTAssertEqual(try r.int("a"), 1)

@@ -114,6 +114,12 @@ final class MeshFileTests: XCTestCase {
     }
     assertFails(try TriangleMesh.load(from: "\(directory)/x.off"), .invalidArgument, "extension")
     assertFails(try TriangleMesh.load(from: "\(directory)/missing.obj"), .io)
+    // An empty path is that, not an unknown extension.
+    assertFails(try TriangleMesh.load(from: ""), .invalidArgument, "path is empty")
+    XCTAssertThrowsError(try mesh.save(to: "")) {
+      XCTAssertEqual(($0 as? LaminaError)?.code, .invalidArgument)
+      XCTAssertTrue("\($0)".contains("path is empty"), "\($0)")
+    }
     XCTAssertThrowsError(try mesh.save(to: "\(directory)/no/such/dir.obj")) {
       XCTAssertEqual(($0 as? LaminaError)?.code, .io)
     }

@@ -275,6 +275,21 @@ final class ModelTests: XCTestCase {
     XCTAssertEqual(leftovers, [], "a temporary file was left behind")
   }
 
+  /// An empty path names no file: refused before the file system is touched (a save to ""
+  /// used to write ".tmp-XXXXXX" in the working directory and fail to rename it, .io).
+  func testEmptyPathIsAnInvalidArgument() throws {
+    let m = try mlp(#"{"kind": "mlp", "input": 2, "hidden": [3], "output": 1}"#)
+    let before = directoryEntries(".")
+    XCTAssertThrowsError(try m.save(to: "")) {
+      XCTAssertEqual(($0 as? LaminaError)?.code, .invalidArgument)
+      XCTAssertTrue("\($0)".contains("path is empty"), "\($0)")
+    }
+    XCTAssertThrowsError(try Model.load(from: "")) {
+      XCTAssertEqual(($0 as? LaminaError)?.code, .invalidArgument)
+    }
+    XCTAssertEqual(directoryEntries(".").sorted(), before.sorted(), "the failed save wrote a file")
+  }
+
   func testCopyIsIndependent() throws {
     let m = try mlp(#"{"kind": "mlp", "input": 2, "hidden": [3], "output": 1}"#)
     let c = m.copy()

@@ -24,6 +24,7 @@ public enum MeshFile {
   /// The format a path's extension names, case-insensitively: `.obj`, or `.ply` (binary
   /// when writing; reading accepts either PLY encoding).
   public static func format(ofPath path: String) throws -> Format {
+    try FileIO.checkPath(path)
     let lower = path.lowercased()
     if lower.hasSuffix(".obj") { return .obj }
     if lower.hasSuffix(".ply") { return .plyBinary }

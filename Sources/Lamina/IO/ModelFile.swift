@@ -62,6 +62,7 @@ extension Model {
   /// Writes the model to `path` atomically: a temporary file beside it is written, synced
   /// and renamed over `path`, so a failure never leaves a damaged file behind.
   public func save(to path: String) throws {
+    try FileIO.checkPath(path)  // before encoding the whole model for nothing
     try FileIO.writeAtomically(encoded(), to: path)
   }
 
@@ -75,9 +76,21 @@ extension Model {
 enum FileIO {
   static func errorText() -> String { String(cString: strerror(errno)) }
 
+  /// Refuses a path that names no file (.invalidArgument): the empty string. Without this
+  /// an empty path got as far as the file system, where a save wrote ".tmp-XXXXXX" in the
+  /// working directory and failed to rename it to "" (an I/O error). The one check for every
+  /// call that reads or writes a file: `readFile` and `writeAtomically` start with it, and
+  /// `MeshFile.format(ofPath:)` too (so "" is not reported as an unknown extension).
+  static func checkPath(_ path: String) throws {
+    guard !path.isEmpty else {
+      throw LaminaError.invalid("path is empty; it must name a file")
+    }
+  }
+
   /// The whole file, refusing files larger than `limit` (`what` names the kind of file the
   /// caller expects, for that message).
   static func readFile(_ path: String, limit: Int, what: String = "model") throws -> [UInt8] {
+    try checkPath(path)
     // O_NONBLOCK so that opening a FIFO or device cannot hang; cleared once the file is
     // known to be regular.
     let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
@@ -108,6 +121,7 @@ enum FileIO {
   /// over `path`; on any failure the temporary file is removed and `path` is untouched.
   /// Shared by every file the library writes (models, meshes).
   static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    try checkPath(path)
     // mkstemp picks a name no other thread or process is using.
     var template = Array("\(path).tmp-XXXXXX".utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }

@@ -75,6 +75,11 @@ public indirect enum JSONValue: Equatable, Sendable {
     }
   }
 
+  /// A number whose text is as long as any `text` writes for a number (24 bytes: a sign,
+  /// 17 significant digits, the point and a three-digit exponent), so that a caller can bound
+  /// the length of text before knowing the numbers in it.
+  public static let widestNumber = -2.2250738585072014e-308
+
   static func format(_ d: Double) -> String {
     if d.isFinite, d == d.rounded(), abs(d) < 9.007_199_254_740_992e15 { return String(Int64(d)) }
     return d.isFinite ? "\(d)" : "null"
@@ -150,7 +155,8 @@ final class JSONObjectReader {
   }
 
   func double(_ key: String, default def: Double? = nil, min: Double = -.infinity,
-              max: Double = .infinity, exclusiveMin: Bool = false) throws -> Double {
+              max: Double = .infinity, exclusiveMin: Bool = false,
+              exclusiveMax: Bool = false) throws -> Double {
     guard let v = value(key) else {
       if let def { return def }
       throw LaminaError.invalid("\(what): missing required key \"\(key)\"")
@@ -158,9 +164,10 @@ final class JSONObjectReader {
     guard case .number(let d) = v else {
       throw LaminaError.invalid("\(what): \"\(key)\" must be a number, not \(v.typeName)")
     }
-    guard d.isFinite, exclusiveMin ? d > min : d >= min, d <= max else {
+    guard d.isFinite, exclusiveMin ? d > min : d >= min, exclusiveMax ? d < max : d <= max else {
       let low = exclusiveMin ? "> \(min)" : ">= \(min)"
-      throw LaminaError.invalid("\(what): \"\(key)\" is \(d); it must be \(low) and <= \(max)")
+      let high = exclusiveMax ? "< \(max)" : "<= \(max)"
+      throw LaminaError.invalid("\(what): \"\(key)\" is \(d); it must be \(low) and \(high)")
     }
     return d
   }

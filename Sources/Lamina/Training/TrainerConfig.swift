@@ -86,11 +86,8 @@ public struct TrainerConfig: Equatable, Sendable {
       throw LaminaError.invalid(
         "trainer config: nesterov needs optimizer \"sgd\" with momentum > 0")
     }
-    beta1 = try r.double("beta1", default: 0.9, min: 0, max: 1)
-    beta2 = try r.double("beta2", default: 0.999, min: 0, max: 1)
-    guard beta1 < 1, beta2 < 1 else {
-      throw LaminaError.invalid("trainer config: beta1 and beta2 must be below 1")
-    }
+    beta1 = try r.double("beta1", default: 0.9, min: 0, max: 1, exclusiveMax: true)
+    beta2 = try r.double("beta2", default: 0.999, min: 0, max: 1, exclusiveMax: true)
     epsilon = try r.double("epsilon", default: 1e-8, min: 0, max: 1, exclusiveMin: true)
     weightDecay = try r.double("weight_decay", default: kind == .adamw ? 0.01 : 0, min: 0, max: 1e3)
     clipNorm = try r.double("clip_norm", default: 0, min: 0)
@@ -149,10 +146,9 @@ public struct TrainerConfig: Equatable, Sendable {
     epochs = try r.int("epochs", default: 10, min: 1, max: 1 << 30)
     shuffle = try r.bool("shuffle", default: true)
     seed = UInt64(try r.int("seed", default: 0, min: 0, max: 9_007_199_254_740_991))
-    validationSplit = try r.double("validation_split", default: 0, min: 0, max: 1)
-    guard validationSplit < 1 else {
-      throw LaminaError.invalid("trainer config: \"validation_split\" must be below 1")
-    }
+    // At least one sample must be left to train on: 1 itself is refused, by the same message.
+    validationSplit = try r.double(
+      "validation_split", default: 0, min: 0, max: 1, exclusiveMax: true)
     patience = try r.int("patience", default: 0, min: 0, max: 1 << 30)
     restoreBest = try r.bool("restore_best", default: true)
     progressEvery = try r.int("progress_every", default: 0, min: 0, max: 1 << 40)

@@ -129,8 +129,9 @@ extension Model {
     return (kan, st)
   }
 
-  /// The inputs of every layer for `samples` (n x inputDim): result[l] is n x layers[l].inputDim.
-  func kanLayerInputs(samples: [Float]) throws -> [[Float]] {
+  /// The number of rows of `samples` (n x inputDim, n >= 1, within the batch limit, all
+  /// finite), else throws.
+  private func kanSampleRows(_ samples: [Float]) throws -> Int {
     guard !samples.isEmpty, samples.count % inputDim == 0 else {
       throw LaminaError.shape(
         "symbolic: samples must be n x \(inputDim) with n >= 1; got \(samples.count) values")
@@ -140,6 +141,12 @@ extension Model {
     try samples.withUnsafeBufferPointer {
       try Model.checkFinite($0.baseAddress!, count: samples.count, what: "symbolic: samples")
     }
+    return n
+  }
+
+  /// The inputs of every layer for `samples` (n x inputDim): result[l] is n x layers[l].inputDim.
+  func kanLayerInputs(samples: [Float]) throws -> [[Float]] {
+    let n = try kanSampleRows(samples)
     var acts = [samples]
     for layer in layers.dropLast() {
       var y = [Float](repeating: 0, count: n * layer.outputDim)
@@ -153,10 +160,9 @@ extension Model {
     return acts
   }
 
-  /// (x, y) of edge (layer, i, j) on `acts` as pykan: x = the layer's input i, y = the
-  /// numeric edge function phi_ij(x) (mask included).
-  private func kanEdgeSamples(_ layer: Int, _ i: Int, _ j: Int, acts: [[Float]], what: String)
-    throws -> ([Double], [Double])
+  /// The symbolic layer `layer` after checking that it has edge i -> j, else throws.
+  private func kanSymbolicEdge(_ layer: Int, _ i: Int, _ j: Int, what: String) throws
+    -> BSplineKANLayer
   {
     let (kan, _) = try kanSymbolicLayer(layer, what: what)
     guard i >= 0, i < kan.inputDim, j >= 0, j < kan.outputDim else {
@@ -164,6 +170,15 @@ extension Model {
         "\(what): edge (\(i), \(j)) is out of range (layer \(layer) is \(kan.inputDim) x \(kan.outputDim))"
       )
     }
+    return kan
+  }
+
+  /// (x, y) of edge (layer, i, j) on `acts` as pykan: x = the layer's input i, y = the
+  /// numeric edge function phi_ij(x) (mask included).
+  private func kanEdgeSamples(_ layer: Int, _ i: Int, _ j: Int, acts: [[Float]], what: String)
+    throws -> ([Double], [Double])
+  {
+    let kan = try kanSymbolicEdge(layer, i, j, what: what)
     let a = acts[layer]
     let n = a.count / kan.inputDim
     let x = (0..<n).map { a[$0 * kan.inputDim + i] }
@@ -186,6 +201,20 @@ extension Model {
     let acts = try kanLayerInputs(samples: samples)
     let (x, y) = try kanEdgeSamples(layer, i, j, acts: acts, what: "suggest_symbolic")
     return try SymbolicLibrary.suggest(x: x, y: y, names: names, weightSimple: weightSimple)
+  }
+
+  /// Throws what `kanSuggestSymbolic` with these arguments would throw before its search
+  /// (layer, edge, sample count and values, names), without sampling the edge or fitting
+  /// anything: the C interface's sizing call checks its arguments with this and reports a
+  /// length bound instead of searching twice.
+  public func kanCheckSuggestSymbolic(
+    layer: Int, input i: Int, output j: Int, samples: [Float], names: [String]? = nil
+  ) throws {
+    _ = try kanSampleRows(samples)
+    _ = try kanSymbolicEdge(layer, i, j, what: "suggest_symbolic")
+    for name in names ?? [] where SymbolicLibrary.index(of: name) == nil {
+      throw LaminaError.invalid("suggest_symbolic: unknown function \"\(name)\"")
+    }
   }
 
   /// pykan's fix_symbolic(l, i, j, name): fits c f(a x + b) + d to the edge's curve at the
@@ -220,6 +249,7 @@ extension Model {
     st.affine.value.replaceSubrange(
       (4 * e)..<(4 * e + 4), with: [Float(fit.a), Float(fit.b), Float(fit.c), Float(fit.d)])
     kan.mask.value[e] = 0
+    noteWeightsChanged()
   }
 
   /// One edge's outcome in `kanAutoSymbolic`.

@@ -175,6 +175,15 @@ public struct SymbolicFit: Sendable {
   /// pykan's suggest_symbolic score (lower is better): weight_simple * complexity +
   /// (1 - weight_simple) * log2(1 + 1e-5 - r2).
   public var score: Double
+
+  /// A fit with these values.
+  public init(
+    name: String, a: Double, b: Double, c: Double, d: Double, r2: Double, complexity: Int,
+    score: Double
+  ) {
+    (self.name, self.a, self.b, self.c, self.d) = (name, a, b, c, d)
+    (self.r2, self.complexity, self.score) = (r2, complexity, score)
+  }
 }
 
 extension SymbolicLibrary {
