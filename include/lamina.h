@@ -1143,14 +1143,12 @@ typedef struct lamina_trainer lamina_trainer;
 ** tensor write, lamina_model_kan_update_grid (pykan updates grids during its fit; here that
 ** is a separate call, which lamina_trainer_fit never makes: its knots stay where they are),
 ** lamina_model_kan_fix_symbolic or _auto_symbolic, or another trainer of the same model. The
-** trainer's next step then trains the weights as they are. An lbfgs trainer detects such a
-** change and starts afresh, as a new trainer's first step would (its curvature pairs and the
-** move and gradient of its last iteration describe weights that are gone, and PyTorch would
-** pair that old move with a gradient difference across the change); sgd, adam and adamw
-** keep their moments and the schedule its position (as PyTorch and pykan's fit do across a
-** grid update). None of these calls changes the number or shape of a model's tensors: grid
-** extension (lamina_model_kan_refine) and pruning make a new model, which needs a new
-** trainer. Errors: LAMINA_E_INVALID_ARGUMENT, LAMINA_E_OUT_OF_MEMORY (lbfgs memory over
+** trainer's next step then trains the weights as they are, and every optimizer keeps its
+** state: sgd, adam and adamw their moments, lbfgs its curvature pairs and last move, and the
+** schedule its position, as PyTorch's optimizers do when their parameters are changed in
+** place and as pykan's fit does across its grid updates (a new trainer starts afresh). None
+** of these calls changes the number or shape of a model's tensors: grid extension
+** (lamina_model_kan_refine) and pruning make a new model, which needs a new trainer. Errors: LAMINA_E_INVALID_ARGUMENT, LAMINA_E_OUT_OF_MEMORY (lbfgs memory over
 ** LAMINA_MAX_LBFGS_SCALARS).
 */
 lamina_status lamina_trainer_create(lamina_model *model, const char *config_json,

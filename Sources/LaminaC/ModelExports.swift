@@ -220,6 +220,5 @@ public func laminaModelTensorWrite(
       throw LaminaError(.numeric, "\(f): values[\(i)] is \(src[i]); weights must be finite")
     }
     p.value = Array(UnsafeBufferPointer(start: src, count: count))
-    m.noteWeightsChanged()
   }
 }

@@ -25,18 +25,6 @@ public final class Model {
   /// Which calls of the C interface are using the model (reading or changing it), so that
   /// overlapping calls that break its thread-safety rule are refused, not raced.
   public let useGuard = UseGuard()
-  /// Counts the changes made to the model's tensor values, so that a trainer can tell that
-  /// something else changed its model between two of its steps (its L-BFGS memory then
-  /// describes weights that are gone; see `Trainer`). Every engine call that changes tensor
-  /// values counts itself: trainer steps and fits, `updateGrid`, `kanFixSymbolic`,
-  /// `kanAutoSymbolic`. Code that writes `Parameter.value` itself calls
-  /// `noteWeightsChanged()` afterwards (the C interface's tensor writes do). Changed only
-  /// under exclusive access, like the weights.
-  public private(set) var weightsRevision: UInt64 = 0
-
-  /// Records a change to the tensor values made outside the engine's own calls.
-  public func noteWeightsChanged() { weightsRevision &+= 1 }
-
   /// For each layer index, the Dense layer there and the activation layer after it, which
   /// forward and backward passes run as one fused step (`Dense.forward(_:_:count:then:_:)`);
   /// nil elsewhere. Found once here, so passes do no dynamic casts.

@@ -30,9 +30,6 @@ public final class Trainer {
   private var rng: RandomSource
   /// Optimizer steps taken over the trainer's life (the schedule's position).
   public private(set) var stepsTaken = 0
-  /// The model's `weightsRevision` as this trainer's last step left it: another value at the
-  /// next step means another call changed the weights in between.
-  private var revisionSeen: UInt64
   private var horizon = 0
   private var batchX: [Float] = []
   private var batchY: [Float] = []
@@ -56,7 +53,6 @@ public final class Trainer {
     optimizer = Optimizer(config: config, parameters: parameters, rateFactors: factors)
     lbfgs = config.optimizer == .lbfgs ? LBFGS(config: config, parameters: parameters) : nil
     rng = RandomSource(seed: config.seed)
-    revisionSeen = model.weightsRevision
     workspace.wantInputGradient = false
   }
 
@@ -113,15 +109,6 @@ public final class Trainer {
     let step = stepsTaken
     let horizon = max(self.horizon, step + 1)
     if let lbfgs {
-      if model.weightsRevision != revisionSeen {
-        // Something else changed the weights since this trainer's last step (a grid update,
-        // a symbolic fix, a tensor write, another trainer): the curvature pairs and the last
-        // gradient and move describe weights that are gone, and the first iteration would
-        // pair the old move with a gradient difference across the change. Start afresh, as
-        // a new trainer would. (First-order optimizers keep their moments, as PyTorch's and
-        // pykan's fit do across update_grid: they hold no pairing of moves and gradients.)
-        lbfgs.reset()
-      }
       // L-BFGS re-evaluates the same batch as often as its iterations and line search need.
       let loss = try lbfgs.step(
         learningRate: config.exactLearningRate(step: step, horizon: horizon)
@@ -129,7 +116,6 @@ public final class Trainer {
         try lossAndGradient(x, y, n).loss
       }
       stepsTaken += 1
-      changedWeights()
       return loss
     }
     let (loss, squares) = try lossAndGradient(x, y, n)
@@ -146,14 +132,7 @@ public final class Trainer {
     }
     optimizer.update(parameters, learningRate: config.learningRate(step: step, horizon: horizon))
     stepsTaken += 1
-    changedWeights()
     return loss
-  }
-
-  /// Counts a change this trainer made to the weights, and remembers the count as its own.
-  private func changedWeights() {
-    model.noteWeightsChanged()
-    revisionSeen = model.weightsRevision
   }
 
   /// The batch loss at the current weights, with its gradient written into every
@@ -365,9 +344,6 @@ public final class Trainer {
     }
     if let bestWeights {
       for (p, w) in zip(parameters, bestWeights) { p.value = w }
-      // A jump the L-BFGS memory knows nothing of, as a change from outside would be.
-      lbfgs?.reset()
-      changedWeights()
     }
     return lastLoss
   }

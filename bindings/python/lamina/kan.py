@@ -237,8 +237,7 @@ class KAN(Model):
                 stop_grid_update_step``, where ``freq = int(stop_grid_update_step /
                 grid_update_num)`` (at least 1, where pykan divides by zero). With the
                 defaults: steps 0, 5, ..., 45. Models without B-spline layers, or with
-                mixed-basis layers, skip it. With LBFGS the step after a grid update starts
-                afresh (pykan's LBFGS keeps curvature pairs from before the knots moved).
+                mixed-basis layers, skip it.
             grid_update_num, start_grid_update_step, stop_grid_update_step: the schedule.
             lamb, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff, reg_metric: pykan's
                 sparsity regularisation (``MultKAN.reg``): the objective becomes

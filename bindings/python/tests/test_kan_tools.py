@@ -401,10 +401,8 @@ def test_trainer_has_pykans_tolerance_ys() -> None:
 # 3 -> 10 -> 20 by refine. The paper's test RMSE: 1.5e-2, 3.3e-4, 4.0e-5.
 #
 # Measured here (Lamina float32, seed 9, refine at the training inputs, 2-4 s on 2 cores,
-# the same bits on 1 core): 1.46e-2, 2.81e-4, 7.3e-5 -- within 2x of the paper at every
-# grid, which is what is asserted. (Before L-BFGS started afresh after each of fit's grid
-# updates, as it now does and pykan's does not, the run gave 1.46e-2, 2.73e-4, 6.9e-5; the
-# pykan comparisons below were measured then.) For comparison, the same script with pykan 0.2.8 gives
+# the same bits on 1 core): 1.46e-2, 2.73e-4, 6.9e-5 -- within 2x of the paper at every
+# grid, which is what is asserted. For comparison, the same script with pykan 0.2.8 gives
 # in float32 (seed 1) 1.39e-2, 4.9e-4, 1.27e-4 and in float64 (seed 0; seed 1 stalls there)
 # 1.70e-2, 4.7e-4, 4.7e-5: float32 costs about 1.5x (Lamina) to 3x (pykan) at G = 20 and
 # nothing at G = 3 and 10. Lamina matches pykan's float32 run when given pykan's initial

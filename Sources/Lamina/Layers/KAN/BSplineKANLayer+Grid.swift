@@ -253,7 +253,6 @@ extension Model {
         input = y
       }
     }
-    noteWeightsChanged()
   }
 
   /// A new model whose B-spline KAN layers have `grid` intervals, initialised from this one

@@ -249,7 +249,6 @@ extension Model {
     st.affine.value.replaceSubrange(
       (4 * e)..<(4 * e + 4), with: [Float(fit.a), Float(fit.b), Float(fit.c), Float(fit.d)])
     kan.mask.value[e] = 0
-    noteWeightsChanged()
   }
 
   /// One edge's outcome in `kanAutoSymbolic`.
