@@ -79,6 +79,7 @@
 **     lamina_trainer_step                one optimizer step on one batch
 **     lamina_trainer_evaluate            the loss on n samples, changing nothing
 **     lamina_trainer_fit                 train for epochs in shuffled mini-batches
+**     lamina_trainer_kan_fit             pykan's fit: steps, grid updates on its schedule
 **
 ** (tests/check_header.sh fails when a declared function is missing here, listed twice or under
 ** another section, or when an entry names no declared function.)
@@ -126,7 +127,7 @@
 **   other call on the same object (a trainer counts as using its model). The library checks
 **   this on models, at the cost of two atomic operations per call, and never waits: a call
 **   that would overlap an EXCLUSIVE call on the same model (lamina_trainer_step, _evaluate,
-**   _fit, lamina_model_tensor_write, lamina_model_kan_update_grid, _fix_symbolic,
+**   _fit, _kan_fit, lamina_model_tensor_write, lamina_model_kan_update_grid, _fix_symbolic,
 **   _auto_symbolic), or an EXCLUSIVE call that would overlap any call on it, fails with
 **   LAMINA_E_INVALID_ARGUMENT, "model is in use by another call on another thread (EXCLUSIVE
 **   calls must not overlap ...)", and changes nothing; retry once the other call has
@@ -558,7 +559,8 @@ lamina_status lamina_model_tensor_write(lamina_model *model, const char *name,
 ** a sequential model). A model without such layers gives LAMINA_E_UNSUPPORTED. Layers are
 ** numbered as in the tensor names ("<layer>.coef"); for kind "kan" layer l joins widths[l]
 ** to widths[l + 1]. The current knots of layer l are the buffer "<layer>.grid"; the spec
-** keeps the grid the model was made with.
+** keeps the grid the model was made with. pykan's fit, with its grid-update schedule, is
+** lamina_trainer_kan_fit (under Training).
 */
 
 /**
@@ -1193,6 +1195,82 @@ lamina_status lamina_trainer_evaluate(lamina_trainer *trainer, const float *x, c
 lamina_status lamina_trainer_fit(lamina_trainer *trainer, const float *x, const float *y,
                                  size_t n, lamina_progress_fn progress, void *user_data,
                                  float *final_loss);
+
+/**
+** pykan's model.fit(dataset, steps=..., batch=..., update_grid=...) run by the library:
+** `steps` optimizer steps of this trainer on the n training rows x (n x input_dim), y (n x
+** output_dim), with pykan's grid-update schedule, evaluating the test_n test rows test_x,
+** test_y after every step. Works for any model; the grid updates apply to models with
+** B-spline KAN layers and no mixed-basis layer (lamina_model_kan_update_grid's models) and
+** are skipped for all others, which then simply train.
+**
+** options_json (NULL = "{}": all defaults, which are pykan's). Integers are at most 2^40 in
+** magnitude.
+**   steps                   optimizer steps, >= 0                                  (100)
+**   batch                   rows per step: -1 = every row, in order; k >= 1 = k rows drawn
+**                           at random without replacement each step (every row, in
+**                           order, when k >= n)                                    (-1)
+**   update_grid             update the grids on the schedule below                 (true)
+**   grid_update_num         pykan's grid_update_num; >= 1 when update_grid, not read
+**                           otherwise                                              (10)
+**   start_grid_update_step  first step that may update the grids                   (-1)
+**   stop_grid_update_step   steps from this one on update no grid                  (50)
+**   grid_eps                lamina_model_kan_update_grid's grid_eps, in [0, 1], rounded
+**                           to float                                               (0.02)
+** Step s (0-based) is: choose the batch; if update_grid and s % freq == 0 and
+** start_grid_update_step <= s < stop_grid_update_step, with freq =
+** max(1, stop_grid_update_step / grid_update_num) (pykan's int(stop / num); pykan divides
+** by zero where this gives 1), lamina_model_kan_update_grid(model, batch, grid_eps); one
+** lamina_trainer_step on the batch; lamina_trainer_evaluate on the test rows. With the
+** defaults the grids are updated before steps 0, 5, ..., 45. With batch = -1 the model
+** ends with the same bits as that loop of calls made by hand (but for a cosine schedule
+** without decay_steps, below). Random batches are drawn by the trainer's own generator
+** (SplitMix64 seeded by the config's "seed", a partial Fisher-Yates shuffle; carried on
+** across calls on the trainer, as lamina_trainer_fit's shuffles): they differ from numpy's
+** or PyTorch's draws for the same seed. Everything
+** else is the trainer's config: the optimizer (pykan's fit uses {"optimizer": "lbfgs",
+** "history_size": 10, "line_search": "strong_wolfe", "tolerance_grad": 1e-32,
+** "tolerance_change": 1e-32, "tolerance_ys": 1e-32}, learning rate 1), loss, schedule (a
+** cosine schedule without decay_steps spans this call's steps), and pykan's sparsity
+** regularisation (lamb, lamb_l1, ...; see lamina_trainer_create). progress_every,
+** batch_size, epochs, shuffle, validation_split and patience do not apply.
+**
+** Per step s, when the pointers are not NULL (each an array of cap floats, cap >= steps;
+** cap is not read when all three are NULL):
+**   train_loss[s]  the training loss of step s's batch at the weights before the step (the
+**                  prediction loss, without lamb * reg), as pykan's results["train_loss"]
+**   test_loss[s]   the loss on all test rows after the step (NaN when test_n = 0), as
+**                  pykan's results["test_loss"]
+**   reg[s]         pykan's regulariser (without lamb) of step s's batch before the step,
+**                  as pykan's results["reg"], when the config's lamb > 0; NaN otherwise
+** Losses are root mean squared errors when the config's loss is "mse" (pykan reports
+** RMSE) and the loss itself for the other losses. *steps_done (may be NULL) receives the
+** number of steps completed, on success and on every failure (0 when the call fails
+** before the first step).
+**
+** progress (may be NULL) is called after every step with step = steps done, steps =
+** options' steps, epoch = epochs = 0, loss = train_loss[s], validation_loss = test_loss[s]
+** (NaN without test rows), and may make READ-ONLY calls on the model (read tensors such as
+** "0.grid", predict). A non-zero return stops the fit: LAMINA_E_CANCELLED, with the model
+** and outputs of the step just reported. A failure after k completed steps (a step that
+** diverges: LAMINA_E_NUMERIC, that step changes no weight, though a grid update made just
+** before it stays) returns with entries 0 ... k - 1 of the outputs written and *steps_done
+** = k; later entries are not touched. Inputs, options, cap and data are checked before the
+** first step, and nothing is changed when they are refused. x, y, test_x, test_y and the
+** outputs stay owned by the caller and are not kept. EXCLUSIVE (the model too).
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL trainer, x or y; NULL test_x or test_y with
+** test_n > 0; bad options JSON, an unknown key or a value out of range; n = 0; cap below
+** steps; rows lamina_trainer_step refuses; the model in use by another call),
+** LAMINA_E_NUMERIC (NaN/Inf in the data, or a diverging step), LAMINA_E_OUT_OF_MEMORY (n
+** or test_n beyond the batch limit), LAMINA_E_UNSUPPORTED (KAN regularisation on a layer
+** with symbolic edges, as lamina_trainer_step), LAMINA_E_CANCELLED.
+*/
+lamina_status lamina_trainer_kan_fit(lamina_trainer *trainer, const float *x, const float *y,
+                                     size_t n, const float *test_x, const float *test_y,
+                                     size_t test_n, const char *options_json,
+                                     lamina_progress_fn progress, void *user_data,
+                                     float *train_loss, float *test_loss, float *reg,
+                                     size_t cap, size_t *steps_done);
 
 #ifdef __cplusplus
 }

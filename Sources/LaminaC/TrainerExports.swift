@@ -86,11 +86,7 @@ public func laminaTrainerFit(
     if let progress {
       callback = { info in
         reported = info.loss
-        var p = lamina_progress(
-          step: info.step, steps: info.steps, epoch: info.epoch, epochs: info.epochs,
-          loss: info.loss, validation_loss: info.validationLoss,
-          elapsed_seconds: info.elapsedSeconds)
-        return progress(&p, userData) == 0
+        return report(info, to: progress, userData)
       }
     }
     do {
@@ -100,6 +96,62 @@ public func laminaTrainerFit(
     } catch let e as LaminaError where e.code == .cancelled {
       finalLoss?.pointee = reported
       throw e
+    }
+  }
+}
+
+/// Calls a C progress callback with `info`; true to go on (the callback returned 0).
+func report(
+  _ info: TrainingProgress, to progress: lamina_progress_fn, _ userData: UnsafeMutableRawPointer?
+) -> Bool {
+  var p = lamina_progress(
+    step: info.step, steps: info.steps, epoch: info.epoch, epochs: info.epochs,
+    loss: info.loss, validation_loss: info.validationLoss, elapsed_seconds: info.elapsedSeconds)
+  return progress(&p, userData) == 0
+}
+
+@_cdecl("lamina_trainer_kan_fit")
+public func laminaTrainerKanFit(
+  _ trainer: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?, _ n: Int,
+  _ testX: UnsafePointer<Float>?, _ testY: UnsafePointer<Float>?, _ testN: Int,
+  _ optionsJSON: UnsafePointer<CChar>?, _ progress: lamina_progress_fn?,
+  _ userData: UnsafeMutableRawPointer?, _ trainLoss: UnsafeMutablePointer<Float>?,
+  _ testLoss: UnsafeMutablePointer<Float>?, _ reg: UnsafeMutablePointer<Float>?, _ cap: Int,
+  _ stepsDone: UnsafeMutablePointer<Int>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_trainer_kan_fit"
+    stepsDone?.pointee = 0
+    let t = try Handles.object(trainer, as: Trainer.self, "trainer", in: f)
+    let text = optionsJSON == nil ? "{}" : try string(optionsJSON, "options_json", in: f)
+    let options = try KANFitOptions(json: JSONValue.parse(text, what: "kan fit options"))
+    if trainLoss != nil || testLoss != nil || reg != nil {
+      guard capacity(cap) >= options.steps else {
+        throw LaminaError(
+          .invalidArgument,
+          "\(f): cap \(cap) is smaller than the \(options.steps) steps of the options")
+      }
+    }
+    try beginChanging(t.model, in: f)
+    defer { t.model.useGuard.endExclusive() }
+    let xs = try require(x, "x", in: f)
+    let ys = try require(y, "y", in: f)
+    let count = try sampleCount(n, in: f)
+    let testCount = try sampleCount(testN, in: f)
+    let tx = testCount > 0 ? try require(testX, "test_x", in: f) : nil
+    let ty = testCount > 0 ? try require(testY, "test_y", in: f) : nil
+    // Each step's record is written out as it completes, so a run that fails or is
+    // cancelled leaves the steps it did.
+    try t.kanFit(
+      xs, ys, count: count, testX: tx, testY: ty, testCount: testCount, options: options
+    ) { info, history in
+      let s = history.count - 1
+      trainLoss?[s] = history.trainLoss[s]
+      testLoss?[s] = history.testLoss[s]
+      reg?[s] = history.reg[s]
+      stepsDone?.pointee = history.count
+      guard let progress else { return true }
+      return report(info, to: progress, userData)
     }
   }
 }

@@ -150,6 +150,10 @@ static void test_calls_during_fit(void)
           "evaluate on the fitting trainer: \"%s\"", lamina_last_error());
     CHECK(refused(lamina_trainer_fit(t2, g_x, g_y, N, NULL, NULL, &loss), OTHER_THREAD),
           "a second fit on the same model: \"%s\"", lamina_last_error());
+    CHECK(refused(lamina_trainer_kan_fit(t2, g_x, g_y, N, NULL, NULL, 0, "{\"steps\": 1}", NULL, NULL, NULL,
+                                         NULL, NULL, 0, NULL),
+                  OTHER_THREAD),
+          "a kan_fit on the same model: \"%s\"", lamina_last_error());
     CHECK(refused(lamina_model_kan_update_grid(m, g_x, N, 0.02f), OTHER_THREAD),
           "kan_update_grid during the fit: \"%s\"", lamina_last_error());
     /* READ-ONLY calls on the held model */

@@ -1,14 +1,16 @@
-/// What a progress callback is told during `Trainer.fit`.
+/// What a progress callback is told during `Trainer.fit` and `Trainer.kanFit`.
 public struct TrainingProgress: Sendable {
   /// Optimizer steps done so far in this call, and in total.
   public var step = 0
   public var steps = 0
-  /// Epochs done so far, and at most.
+  /// Epochs done so far, and at most (0 for `kanFit`, which counts steps only).
   public var epoch = 0
   public var epochs = 0
-  /// Mean training loss of the last epoch (or of the steps so far in this epoch).
+  /// Mean training loss of the last epoch (or of the steps so far in this epoch); for
+  /// `kanFit`, the training loss of the step just done as its history reports it.
   public var loss = Float.nan
-  /// Loss on the validation split; NaN when there is none.
+  /// Loss on the validation split (`kanFit`: on the test set after the step); NaN when
+  /// there is none.
   public var validationLoss = Float.nan
   /// Wall time since the call began.
   public var elapsedSeconds: Double = 0
@@ -27,12 +29,17 @@ public final class Trainer {
   /// L-BFGS's memory and scratch when the optimizer is lbfgs.
   let lbfgs: LBFGS?
   let workspace = Workspace()
-  private var rng: RandomSource
+  /// The generator of `fit`'s shuffles and `kanFit`'s random batches, seeded by
+  /// `config.seed` and carried on across calls.
+  var rng: RandomSource
   /// Optimizer steps taken over the trainer's life (the schedule's position).
   public private(set) var stepsTaken = 0
-  private var horizon = 0
-  private var batchX: [Float] = []
-  private var batchY: [Float] = []
+  /// The step count a cosine schedule without `decay_steps` spans: set by `fit` and
+  /// `kanFit` to the end of their run (0 until then: single steps span up to themselves).
+  var horizon = 0
+  /// Scratch copies of one mini-batch (`fit`, `kanFit`).
+  var batchX: [Float] = []
+  var batchY: [Float] = []
   /// Whether training steps may run the row-block pipeline (`RowPipeline`) for models of
   /// its shape: nil (the default) for batches of at least `RowPipeline.minimumRows` rows,
   /// true for every batch, false never. Tests force it to compare both paths.
@@ -99,26 +106,40 @@ public final class Trainer {
       throw LaminaError.invalid("a training step needs at least one sample (n = 0)")
     }
     try checkData(x, y, n)
-    return try update(x, y, n)
+    return try update(x, y, n).loss
   }
 
-  /// Forward, backward and update on checked data.
-  private func update(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) throws
-    -> Float
+  /// What one optimizer step measured at the weights it started from.
+  struct StepLosses {
+    /// The loss the step reports: the objective, prediction loss plus any penalty.
+    var loss: Float
+    /// The prediction loss alone, without the KAN or tri-plane penalties.
+    var prediction: Float
+    /// pykan's regulariser (without `lamb`) when KAN regularisation is on; NaN otherwise.
+    var reg: Double
+  }
+
+  /// Forward, backward and update on checked data; the losses at the weights the step
+  /// started from (with lbfgs, those of its first evaluation).
+  func update(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) throws
+    -> StepLosses
   {
     let step = stepsTaken
     let horizon = max(self.horizon, step + 1)
     if let lbfgs {
       // L-BFGS re-evaluates the same batch as often as its iterations and line search need.
+      var first: StepLosses? = nil
       let loss = try lbfgs.step(
         learningRate: config.exactLearningRate(step: step, horizon: horizon)
       ) {
-        try lossAndGradient(x, y, n).loss
+        let r = try lossAndGradient(x, y, n)
+        if first == nil { first = StepLosses(loss: r.loss, prediction: r.prediction, reg: r.reg) }
+        return r.loss
       }
       stepsTaken += 1
-      return loss
+      return StepLosses(loss: loss, prediction: first?.prediction ?? loss, reg: first?.reg ?? .nan)
     }
-    let (loss, squares) = try lossAndGradient(x, y, n)
+    let (loss, squares, prediction, reg) = try lossAndGradient(x, y, n)
     if config.clipNorm > 0 {
       let norm = squares.squareRoot()
       if norm > config.clipNorm {
@@ -132,18 +153,19 @@ public final class Trainer {
     }
     optimizer.update(parameters, learningRate: config.learningRate(step: step, horizon: horizon))
     stepsTaken += 1
-    return loss
+    return StepLosses(loss: loss, prediction: prediction, reg: reg)
   }
 
   /// The batch loss at the current weights, with its gradient written into every
   /// parameter's `gradient` (forward, loss, backward): what every optimizer steps from.
-  /// Also returns the gradient's squared norm. Throws `.numeric`, changing no weight, when
-  /// the loss or a gradient element is not finite. With KAN regularisation on, the loss and
-  /// gradient are those of pykan's objective, loss + lamb * reg (so the reported training
-  /// loss includes the penalty; `evaluate` does not).
+  /// Also returns the gradient's squared norm, the prediction loss alone and pykan's
+  /// regulariser (NaN when KAN regularisation is off). Throws `.numeric`, changing no
+  /// weight, when the loss or a gradient element is not finite. With KAN regularisation on,
+  /// the loss and gradient are those of pykan's objective, loss + lamb * reg (so the
+  /// reported training loss includes the penalty; `evaluate` does not).
   func lossAndGradient(
     _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int
-  ) throws -> (loss: Float, squares: Double) {
+  ) throws -> (loss: Float, squares: Double, prediction: Float, reg: Double) {
     for p in parameters {
       p.gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
@@ -165,11 +187,14 @@ public final class Trainer {
       throw LaminaError.numeric(
         "training diverged: the loss is \(loss); weights left as before the step")
     }
+    let prediction = loss
+    var regValue = Double.nan
     if pipelined != nil {
       // The pipeline ran the backward pass too.
     } else if reg.isActive {
       try Model.checkRegularization(reg, model: model)
       let value = model.backwardRegularized(x, count: n, workspace: workspace, settings: reg).reg
+      regValue = value
       loss += Float(reg.lamb * value)
       guard loss.isFinite else {
         throw LaminaError.numeric(
@@ -197,7 +222,7 @@ public final class Trainer {
       throw LaminaError.numeric(
         "training diverged: a gradient is not finite; weights left as before the step")
     }
-    return (loss, squares)
+    return (loss, squares, prediction, regValue)
   }
 
   /// The sum of squares of `count` floats, in eight lanes (a single running sum would wait
@@ -229,7 +254,8 @@ public final class Trainer {
     return evaluateChecked(x, y, n)
   }
 
-  private func evaluateChecked(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int)
+  /// `evaluate` on data `checkData` has accepted.
+  func evaluateChecked(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int)
     -> Float
   {
     let rows = min(n, max(config.batchSize, model.chunkRows))
@@ -279,10 +305,7 @@ public final class Trainer {
     var info = TrainingProgress()
     info.steps = totalSteps
     info.epochs = config.epochs
-    func elapsed() -> Double {
-      let d = ContinuousClock.now - start
-      return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-    }
+    func elapsed() -> Double { Trainer.seconds(since: start) }
 
     var best = Float.infinity
     var bestWeights: [[Float]]? = nil
@@ -306,7 +329,7 @@ public final class Trainer {
         }
         let loss = try batchX.withUnsafeBufferPointer { bx in
           try batchY.withUnsafeBufferPointer { by in
-            try update(bx.baseAddress!, by.baseAddress!, m)
+            try update(bx.baseAddress!, by.baseAddress!, m).loss
           }
         }
         lossSum += Double(loss) * Double(m)
@@ -346,5 +369,11 @@ public final class Trainer {
       for (p, w) in zip(parameters, bestWeights) { p.value = w }
     }
     return lastLoss
+  }
+
+  /// Wall time from `start` to now, in seconds (`TrainingProgress.elapsedSeconds`).
+  static func seconds(since start: ContinuousClock.Instant) -> Double {
+    let d = ContinuousClock.now - start
+    return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
   }
 }

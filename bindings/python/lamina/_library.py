@@ -176,6 +176,13 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         _status,
         [_handle, _floats, _floats, _size, PROGRESS_FN, ctypes.c_void_p, _floats],
     ),
+    "lamina_trainer_kan_fit": (
+        _status,
+        [
+            _handle, _floats, _floats, _size, _floats, _floats, _size, _text, PROGRESS_FN,
+            ctypes.c_void_p, _floats, _floats, _floats, _size, _size_out,
+        ],
+    ),
 }
 
 _lock = threading.Lock()

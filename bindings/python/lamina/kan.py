@@ -46,7 +46,7 @@ import numpy as np
 
 from . import _library
 from .errors import InvalidArgumentError, NumericError, ShapeError, UnsupportedError
-from .model import Model, PathLike, _to_numpy, as_float32, prepare_inputs, register_kind
+from .model import Model, PathLike, _to_numpy, as_float32, prepare_inputs, register_kind, to_json
 
 __all__ = ["KAN", "create_dataset"]
 
@@ -217,6 +217,9 @@ class KAN(Model):
     ) -> Dict[str, List[float]]:
         """Train on a pykan-style dataset for ``steps`` optimizer steps, as pykan's ``fit``.
 
+        The loop runs in the library (``lamina_trainer_kan_fit``, which C and Swift call too),
+        on a trainer made from ``opt``, ``lr``, the ``lamb`` keys and ``config``.
+
         Args:
             dataset: a dict with ``train_input``, ``train_label``, ``test_input`` and
                 ``test_label`` (numpy arrays or torch tensors; see :func:`create_dataset`).
@@ -227,7 +230,9 @@ class KAN(Model):
             steps: optimizer steps (for LBFGS, each is up to ``max_iter`` = 20 iterations).
             lr: learning rate; ``None`` gives 1 for LBFGS (pykan's value) and 1e-3 otherwise.
             batch: rows per step, drawn at random without replacement each step (as
-                pykan); ``-1`` (or more than the training rows) uses every row.
+                pykan) by the library's generator seeded by the config's ``seed`` (so
+                the rows differ from numpy's or torch's draws); ``-1`` (or at least the
+                training rows) uses every row, in order.
             progress: ``True`` shows a tqdm bar when tqdm is installed, ``False`` nothing; a
                 callable is called as ``progress(step, train_loss, test_loss)`` after every
                 step and stops training when it returns a true value.
@@ -246,10 +251,12 @@ class KAN(Model):
                 or ``"edge_forward_sum"`` (see :meth:`reg`), and ``lamb > 0`` needs a
                 B-spline KAN (``UnsupportedError`` otherwise).
             **config: further trainer config keys (``loss``, ``weight_decay``, ``clip_norm``,
-                ``schedule``, ``max_iter``, ``seed`` — which also seeds the batch draws, ...).
+                ``schedule`` (a cosine schedule without ``decay_steps`` spans the
+                ``steps``), ``max_iter``, ``seed`` — which also seeds the batch draws, ...).
 
         Returns:
-            ``{"train_loss": [...], "test_loss": [...]}``, one float per step: the
+            ``{"train_loss": [...], "test_loss": [...]}``, one float per step done (float32
+            values, as the library computes them): the
             training loss of the step's batch before the update and the loss on the whole
             test set after it, as root mean squared errors for the default ``"mse"`` loss
             (pykan reports RMSE) and as the loss itself for other losses. With ``lamb > 0``
@@ -287,30 +294,15 @@ class KAN(Model):
         test_x, test_y = _split(dataset, "test", self.input_dim, self.output_dim)
         # The default samples of attribute() and prune(), as pykan's cache_data.
         self._cache_x = train_x
-
-        from .trainer import Trainer
-
-        rms = config.get("loss", "mse") == "mse"
-        rng = np.random.default_rng(int(config.get("seed", 0)))
-        n = train_x.shape[0]
-        rows = n if batch == -1 or batch >= n else int(batch)
-        grid_update_freq = max(1, int(stop_grid_update_step / max(grid_update_num, 1)))
-        results: Dict[str, List[float]] = {"train_loss": [], "test_loss": []}
-        bar = None
-        if progress is True:
-            try:
-                from tqdm.auto import tqdm
-
-                bar = tqdm(total=steps, unit="step", desc="fit", dynamic_ncols=True)
-            except ImportError:
-                bar = None
-        elif progress is not False and not callable(progress):
+        if progress is not True and progress is not False and not callable(progress):
             raise TypeError(
                 f"progress must be True, False or a callable, not {type(progress).__name__}"
             )
+
+        from .trainer import Trainer
+
         trainer_config = dict(_PYKAN_LBFGS) if name == "lbfgs" else {}
         trainer_config.update(config)
-        regularized = lamb > 0
         reg_keys = {
             "lamb": lamb,
             "lamb_l1": lamb_l1,
@@ -323,53 +315,23 @@ class KAN(Model):
         # given while a plain fit's config stays as before.
         if reg_keys != _REG_DEFAULTS:
             trainer_config.update(reg_keys)
-        if regularized:
-            results["reg"] = []
+        options = {
+            "steps": int(steps),
+            "batch": int(batch),
+            "update_grid": bool(update_grid),
+            "grid_update_num": int(grid_update_num),
+            "start_grid_update_step": int(start_grid_update_step),
+            "stop_grid_update_step": int(stop_grid_update_step),
+        }
         trainer = Trainer(
             self, optimizer=_OPTIMIZERS[name], learning_rate=float(lr), **trainer_config
         )
         try:
-            for step in range(int(steps)):
-                if rows == n:
-                    batch_x, batch_y = train_x, train_y
-                else:
-                    ids = rng.choice(n, rows, replace=False)
-                    batch_x, batch_y = train_x[ids], train_y[ids]
-                if (
-                    update_grid
-                    and step % grid_update_freq == 0
-                    and start_grid_update_step <= step < stop_grid_update_step
-                ):
-                    try:
-                        self.update_grid(batch_x)
-                    except UnsupportedError:  # no B-spline layers: nothing has a grid
-                        update_grid = False
-                if regularized:
-                    # The step's loss is loss + lamb * reg; pykan reports the two apart.
-                    prediction = trainer.evaluate(batch_x, batch_y)
-                    total = trainer.step(batch_x, batch_y)
-                    results["reg"].append((total - prediction) / lamb)
-                    loss = prediction
-                else:
-                    loss = trainer.step(batch_x, batch_y)
-                test = trainer.evaluate(test_x, test_y)
-                train_value = math.sqrt(max(loss, 0.0)) if rms else loss
-                test_value = math.sqrt(max(test, 0.0)) if rms else test
-                results["train_loss"].append(train_value)
-                results["test_loss"].append(test_value)
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(
-                        {"train_loss": f"{train_value:.2e}", "test_loss": f"{test_value:.2e}"},
-                        refresh=False,
-                    )
-                elif callable(progress) and progress(step + 1, train_value, test_value):
-                    break
+            return _engine_fit(
+                trainer, (train_x, train_y), (test_x, test_y), options, progress, lamb > 0
+            )
         finally:
-            if bar is not None:
-                bar.close()
             trainer.close()
-        return results
 
     # ---- pykan's grid tools --------------------------------------------------------------
     def update_grid(self, x: Any, grid_eps: float = 0.02) -> None:
@@ -853,7 +815,6 @@ class KAN(Model):
                 " e.g. reg(x, reg_metric='edge_forward_spline_n', lamb_l1=1.0)"
             )
         x2 = self._samples(x, "reg")
-        from .model import to_json
 
         settings = to_json(
             {
@@ -876,6 +837,73 @@ class KAN(Model):
 
 
 register_kind("kan", KAN)
+
+
+def _engine_fit(
+    trainer: Any,
+    train: Tuple[np.ndarray, np.ndarray],
+    test: Tuple[np.ndarray, np.ndarray],
+    options: Dict[str, Any],
+    progress: Union[bool, Callable[[int, float, float], Any]],
+    with_reg: bool,
+) -> Dict[str, List[float]]:
+    """KAN.fit's run: ``lamina_trainer_kan_fit`` with a tqdm bar or a progress callable.
+
+    Ctrl-C and exceptions raised by ``progress`` stop the run cleanly after the current
+    step and are re-raised once the library has returned (as :meth:`Trainer.fit`).
+    """
+    from .trainer import _run_with_progress
+
+    steps = options["steps"]
+    keys = ["train_loss", "test_loss"] + (["reg"] if with_reg else [])
+    outputs = {key: np.full(steps, np.nan, dtype=np.float32) for key in keys}
+    bar = None
+    if progress is True:
+        try:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=steps, unit="step", desc="fit", dynamic_ncols=True)
+        except ImportError:
+            bar = None
+
+    def report(p: Any) -> bool:
+        train_value, test_value = float(p.loss), float(p.validation_loss)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(
+                {"train_loss": f"{train_value:.2e}", "test_loss": f"{test_value:.2e}"},
+                refresh=False,
+            )
+            return False
+        return callable(progress) and bool(progress(int(p.step), train_value, test_value))
+
+    def pointer(key: str) -> Any:
+        return _library.as_float_pointer(outputs[key]) if key in outputs else None
+
+    (train_x, train_y), (test_x, test_y) = train, test
+    done = ctypes.c_size_t(0)
+
+    def run(callback: Any) -> int:
+        return _library.lib().lamina_trainer_kan_fit(
+            trainer._ptr,
+            _library.as_float_pointer(train_x),
+            _library.as_float_pointer(train_y),
+            train_x.shape[0],
+            _library.as_float_pointer(test_x),
+            _library.as_float_pointer(test_y),
+            test_x.shape[0],
+            to_json(options, "fit options").encode("utf-8"),
+            callback,
+            None,
+            pointer("train_loss"),
+            pointer("test_loss"),
+            pointer("reg"),
+            steps,
+            ctypes.byref(done),
+        )
+
+    _run_with_progress(run, report, bar)
+    return {key: [float(v) for v in values[: done.value]] for key, values in outputs.items()}
 
 
 def _split(

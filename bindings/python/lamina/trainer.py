@@ -174,6 +174,52 @@ class _Recorder:
         return History([self.losses[e] for e in epochs], val, stopped)
 
 
+def _run_with_progress(
+    run: Callable[[Any], int], report: Optional[Callable[[Any], bool]], bar: Any
+) -> bool:
+    """Run ``run(callback)``, a library call given a ``lamina_progress_fn``, to its end.
+
+    ``report(progress)`` (a ``LaminaProgress``) is called on every progress report and stops
+    the call by returning a true value. Ctrl-C stops it cleanly at the next report; an
+    exception raised by ``report`` stops it too. Both are re-raised once the library has
+    returned (exceptions never cross into C); ``bar`` (or None) is closed in any case.
+    Returns whether ``report`` stopped the call; raises the library's error otherwise.
+    """
+    guard = _SigintGuard()
+    state: Dict[str, Any] = {"error": None, "stop": False}
+
+    def on_progress(pointer: Any, user_data: Any) -> int:
+        try:
+            if report is not None and report(pointer.contents):
+                state["stop"] = True
+            return 1 if (state["stop"] or guard.pending) else 0
+        except BaseException as exc:  # never let an exception cross into C
+            if state["error"] is None:
+                state["error"] = exc
+            return 1
+
+    callback = _library.PROGRESS_FN(on_progress)  # referenced until the call returns
+    message = ""
+    try:
+        with guard:
+            status = run(callback)
+            if status != 0:
+                message = _library.last_error()
+    finally:
+        if bar is not None:
+            bar.close()
+    del callback
+    if state["error"] is not None:
+        raise state.pop("error")
+    if guard.pending:
+        raise KeyboardInterrupt
+    if status == _CANCELLED and state["stop"]:
+        return True
+    if status != 0:
+        raise error_from_status(status, message)
+    return False
+
+
 def _make_reporter(progress: Any, epochs: int) -> Tuple[Optional[Callable[[Progress], bool]], Any]:
     """Return (reporter, bar): reporter(info) -> stop?; bar (or None) to close afterwards."""
     if progress is None or progress is False:
@@ -339,57 +385,32 @@ class Trainer:
         lib = _library.lib()
         reporter, bar = _make_reporter(progress, self._epochs)
         recorder = _Recorder()
-        guard = _SigintGuard()
-        state: Dict[str, Any] = {"error": None, "stop": False}
 
-        def on_progress(pointer: Any, user_data: Any) -> int:
-            try:
-                p = pointer.contents
-                val = float(p.validation_loss)
-                info = Progress(
-                    step=int(p.step),
-                    steps=int(p.steps),
-                    epoch=int(p.epoch),
-                    epochs=int(p.epochs),
-                    loss=float(p.loss),
-                    val_loss=None if math.isnan(val) else val,
-                    elapsed_seconds=float(p.elapsed_seconds),
-                )
-                recorder.record(info)
-                if reporter is not None and reporter(info):
-                    state["stop"] = True
-                return 1 if (state["stop"] or guard.pending) else 0
-            except BaseException as exc:  # never let an exception cross into C
-                if state["error"] is None:
-                    state["error"] = exc
-                return 1
+        def report(p: Any) -> bool:
+            val = float(p.validation_loss)
+            info = Progress(
+                step=int(p.step),
+                steps=int(p.steps),
+                epoch=int(p.epoch),
+                epochs=int(p.epochs),
+                loss=float(p.loss),
+                val_loss=None if math.isnan(val) else val,
+                elapsed_seconds=float(p.elapsed_seconds),
+            )
+            recorder.record(info)
+            return reporter is not None and bool(reporter(info))
 
-        callback = _library.PROGRESS_FN(on_progress)  # referenced until the call returns
         final_loss = ctypes.c_float(math.nan)
-        message = ""
-        try:
-            with guard:
-                status = lib.lamina_trainer_fit(
-                    handle,
-                    _library.as_float_pointer(x2),
-                    _library.as_float_pointer(y2),
-                    n,
-                    callback,
-                    None,
-                    ctypes.byref(final_loss),
-                )
-                if status != 0:
-                    message = _library.last_error()
-        finally:
-            if bar is not None:
-                bar.close()
-        del callback
-        if state["error"] is not None:
-            raise state.pop("error")
-        if guard.pending:
-            raise KeyboardInterrupt
-        if status == _CANCELLED and state["stop"]:
-            return recorder.history(stopped=True)
-        if status != 0:
-            raise error_from_status(status, message)
-        return recorder.history(stopped=False)
+
+        def run(callback: Any) -> int:
+            return lib.lamina_trainer_fit(
+                handle,
+                _library.as_float_pointer(x2),
+                _library.as_float_pointer(y2),
+                n,
+                callback,
+                None,
+                ctypes.byref(final_loss),
+            )
+
+        return recorder.history(stopped=_run_with_progress(run, report, bar))

@@ -293,21 +293,46 @@ def pykan_schedule(steps, update_grid=True, num=10, start=-1, stop=50):
     return [s for s in range(steps) if update_grid and s % freq == 0 and s < stop and s >= start]
 
 
-@pytest.mark.parametrize(
-    "steps, kwargs",
-    [
-        (60, {}),
-        (12, {}),
-        (60, {"grid_update_num": 4, "stop_grid_update_step": 30}),
-        (60, {"start_grid_update_step": 12}),
-        (60, {"update_grid": False}),
-        (60, {"grid_update_num": 3, "stop_grid_update_step": 20}),
-    ],
-)
-def test_fit_updates_the_grid_on_pykans_schedule(spy, steps, kwargs) -> None:
+def grid_changes(model: lamina.KAN, name: str):
+    """(progress callable, list of the steps, 0-based, after which tensor `name` differed
+    from the step before): the callable reads the model, a READ-ONLY call the library allows
+    from its progress callback."""
+    last = [model.state_dict()[name]]
+    changed = []
+
+    def progress(step, train_loss, test_loss):
+        grid = model.state_dict()[name]
+        if not np.array_equal(grid, last[0]):
+            changed.append(step - 1)
+        last[0] = grid
+
+    return progress, changed
+
+
+def hand_fit(model, d, steps, lr, updates):
+    """The loop KAN.fit ran in Python before the library took it over, full batch: Adam
+    steps on every training row, update_grid(train_input) before each step in `updates`."""
+    trainer = lamina.Trainer(model, optimizer="adam", learning_rate=lr)
+    for s in range(steps):
+        if s in updates:
+            model.update_grid(d["train_input"])
+        trainer.step(d["train_input"], d["train_label"])
+    trainer.close()
+
+
+SCHEDULES = [
+    (60, {}),
+    (12, {}),
+    (60, {"grid_update_num": 4, "stop_grid_update_step": 30}),
+    (60, {"start_grid_update_step": 12}),
+    (60, {"update_grid": False}),
+    (60, {"grid_update_num": 3, "stop_grid_update_step": 20}),
+]
+
+
+@pytest.mark.parametrize("steps, kwargs", SCHEDULES)
+def test_fit_updates_the_grid_on_pykans_schedule(steps, kwargs) -> None:
     d = lamina.create_dataset(tutorial, train_num=64, test_num=16)
-    calls = spy("lamina_model_kan_update_grid")
-    lamina.KAN(width=[2, 1], grid=3).fit(d, steps=steps, lr=0.01, progress=False, **kwargs)
     expected = pykan_schedule(
         steps,
         kwargs.get("update_grid", True),
@@ -315,52 +340,85 @@ def test_fit_updates_the_grid_on_pykans_schedule(spy, steps, kwargs) -> None:
         kwargs.get("start_grid_update_step", -1),
         kwargs.get("stop_grid_update_step", 50),
     )
-    assert len(calls) == len(expected)
-    assert all(call[2] == 64 for call in calls)  # the step's batch: every training row
+    # Layer 1's inputs move with training, so each update moves its knots, and nothing
+    # else does.
+    model = lamina.KAN(width=[2, 2, 1], grid=3)
+    progress, changed = grid_changes(model, "1.grid")
+    model.fit(d, steps=steps, lr=0.01, progress=progress, **kwargs)
+    assert changed == expected
+    # Bit for bit the hand-run loop, on every training row (the step's batch).
+    by_hand = lamina.KAN(width=[2, 2, 1], grid=3)
+    hand_fit(by_hand, d, steps, 0.01, set(expected))
+    for name, value in model.state_dict().items():
+        assert value.tobytes() == by_hand.state_dict()[name].tobytes(), name
 
 
-def test_fit_schedule_when_pykan_would_divide_by_zero(spy) -> None:
+def test_fit_schedule_when_pykan_would_divide_by_zero() -> None:
     # pykan: freq = int(5 / 10) = 0 and `s % 0` raises; Lamina updates every step instead.
     d = lamina.create_dataset(tutorial, train_num=32, test_num=8)
-    calls = spy("lamina_model_kan_update_grid")
-    lamina.KAN(width=[2, 1]).fit(d, steps=8, progress=False, stop_grid_update_step=5)
-    assert len(calls) == 5
+    model = lamina.KAN(width=[2, 2, 1])
+    progress, changed = grid_changes(model, "1.grid")
+    model.fit(d, steps=8, progress=progress, stop_grid_update_step=5)
+    assert changed == [0, 1, 2, 3, 4]
 
 
-def test_fit_with_update_grid_moves_the_knots() -> None:
-    d = lamina.create_dataset(tutorial, train_num=200, test_num=50, ranges=[-0.5, 0.8])
-    model = lamina.KAN(width=[2, 3, 1], grid=5, seed=0)
-    initial = model.state_dict()["0.grid"]
-    still = model.copy()
-    model.fit(d, opt="Adam", steps=20, lr=0.02, progress=False)
-    still.fit(d, opt="Adam", steps=20, lr=0.02, progress=False, update_grid=False)
-    moved = model.state_dict()["0.grid"]
-    assert not np.array_equal(moved, initial)
-    assert moved[0, 3] == d["train_input"][:, 0].min()  # interior knots span the data
-    np.testing.assert_array_equal(still.state_dict()["0.grid"], initial)
-
-
-def test_fit_batches_update_the_grid_from_the_step_batch(spy) -> None:
+def test_fit_batches_update_the_grid_from_the_step_batch() -> None:
     d = lamina.create_dataset(tutorial, train_num=100, test_num=20)
-    calls = spy("lamina_model_kan_update_grid")
-    lamina.KAN(width=[2, 1]).fit(d, steps=6, batch=16, lr=0.01, progress=False)
-    assert [call[2] for call in calls] == [16, 16]
-
-
-def test_fit_skips_grid_updates_a_model_cannot_do(monkeypatch) -> None:
-    """Bases without grids (none yet besides B-splines in Lamina) raise UnsupportedError;
-    fit stops asking after the first time."""
-    d = lamina.create_dataset(tutorial, train_num=32, test_num=8)
     model = lamina.KAN(width=[2, 1])
+    k = model.k
     seen = []
 
-    def unsupported(x, grid_eps=0.02):
-        seen.append(len(x))
-        raise lamina.UnsupportedError("no grid")
+    def progress(step, train_loss, test_loss):
+        seen.append(model.state_dict()["0.grid"])
 
-    monkeypatch.setattr(model, "update_grid", unsupported)
-    results = model.fit(d, steps=20, progress=False)
-    assert seen == [32] and len(results["train_loss"]) == 20
+    model.fit(d, steps=6, batch=16, lr=0.01, progress=progress)
+    # Updated before steps 0 and 5 only, each time from that step's 16 rows: the interior
+    # knots span a subset of the training inputs, not all of them.
+    assert [s for s in range(1, 6) if not np.array_equal(seen[s], seen[s - 1])] == [5]
+    column = d["train_input"][:, 0]
+    for grid in (seen[0], seen[5]):
+        lo, hi = grid[0, k], grid[0, -1 - k]
+        assert lo in column and hi in column
+        assert np.count_nonzero((column >= lo) & (column <= hi)) >= 16
+        assert (lo, hi) != (column.min(), column.max())
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"basis": "chebyshev"},
+        {"basis": "mixed", "bases": ["bspline", "fourier"]},
+    ],
+)
+def test_fit_skips_grid_updates_a_model_cannot_do(spec) -> None:
+    """Models without B-spline grids, and models with mixed-basis layers (which
+    update_grid refuses), train with update_grid=True as with update_grid=False."""
+    d = lamina.create_dataset(tutorial, train_num=32, test_num=8)
+    model = lamina.KAN(width=[2, 2, 1], **spec)
+    with pytest.raises(lamina.UnsupportedError):
+        model.copy().update_grid(d["train_input"])
+    still = model.copy()
+    results = model.fit(d, steps=20, lr=0.01, progress=False)
+    again = still.fit(d, steps=20, lr=0.01, progress=False, update_grid=False)
+    assert len(results["train_loss"]) == 20 and results == again
+    for name, value in model.state_dict().items():
+        assert value.tobytes() == still.state_dict()[name].tobytes(), name
+
+
+def test_fit_progress_exception_stops_and_propagates() -> None:
+    d = lamina.create_dataset(tutorial, train_num=32, test_num=8)
+    model = lamina.KAN(width=[2, 1])
+    reference = model.copy()
+
+    def progress(step, train_loss, test_loss):
+        if step == 3:
+            raise ValueError("stop here")
+
+    with pytest.raises(ValueError, match="stop here"):
+        model.fit(d, steps=20, lr=0.01, progress=progress)
+    # The run stopped after the step that raised: three steps, as a 3-step fit.
+    reference.fit(d, steps=3, lr=0.01, progress=False)
+    np.testing.assert_array_equal(model.state_dict()["0.coef"], reference.state_dict()["0.coef"])
 
 
 def test_fit_lbfgs_uses_pykans_settings(spy) -> None:

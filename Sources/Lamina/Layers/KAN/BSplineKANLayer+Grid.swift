@@ -218,6 +218,13 @@ extension Model {
     return n
   }
 
+  /// Whether `updateGrid` applies to this model: it has a B-spline KAN layer and no
+  /// mixed-basis one (`updateGrid` refuses with `.unsupported` exactly the models for which
+  /// this is false).
+  public var hasUpdatableGrid: Bool {
+    layers.contains { $0 is BSplineKANLayer } && !layers.contains { $0 is MixedKANLayer }
+  }
+
   /// Adapts every B-spline KAN layer's grid to the samples, in order, as pykan's
   /// `KAN.update_grid_from_samples(x)`: layer l's grid follows the inputs it receives from
   /// the already-updated layers before it. See `BSplineKANLayer.updateGrid`. The spec is
