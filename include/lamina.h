@@ -1038,7 +1038,8 @@ lamina_status lamina_trainer_config(const lamina_trainer *trainer, char *buf, si
 ** One optimizer step on the n samples given (one batch; n >= 1). *loss (may be NULL)
 ** receives the batch loss before the step. EXCLUSIVE.
 ** Errors: LAMINA_E_INVALID_ARGUMENT, LAMINA_E_NUMERIC (NaN/Inf in x or y, or a non-finite
-** loss or gradient: then the weights are left as they were before the step).
+** loss or gradient, or an update that would make a weight non-finite: then the weights are
+** left as they were before the step).
 */
 lamina_status lamina_trainer_step(lamina_trainer *trainer, const float *x, const float *y,
                                   size_t n, float *loss);
@@ -1055,8 +1056,14 @@ lamina_status lamina_trainer_evaluate(lamina_trainer *trainer, const float *x, c
 ** configured validation split and early stopping. `progress` (may be NULL) is called after
 ** every epoch (and every progress_every steps); a non-zero return stops training with
 ** LAMINA_E_CANCELLED and the weights of the last completed step. *final_loss (may be NULL)
-** receives the last epoch's mean training loss. EXCLUSIVE.
-** Errors: as lamina_trainer_step(), and LAMINA_E_CANCELLED.
+** receives the last epoch's mean training loss; it is written only on success. EXCLUSIVE.
+** Errors: as lamina_trainer_step(), and LAMINA_E_CANCELLED. Divergence: when a step's loss
+** or gradient is not finite, or its update would make a weight non-finite, training stops
+** with LAMINA_E_NUMERIC, the message "training diverged at step s of S (epoch e): ..."
+** (s counted from 1 in this call), and the weights as they were after step s - 1: the
+** last finite ones (what a progress callback called after every step, progress_every 1,
+** saw last). The losses of the epochs before are those the callback was given. NaN or Inf
+** in x or y is also LAMINA_E_NUMERIC, before any step, with a message that names the input.
 */
 lamina_status lamina_trainer_fit(lamina_trainer *trainer, const float *x, const float *y,
                                  size_t n, lamina_progress_fn progress, void *user_data,
