@@ -49,7 +49,7 @@ from .model import MLP, IncompatibleKeys, Model, load
 from .shapes import marching_cubes, shape_gradient, shape_mesh, shape_sdf
 from .trainer import History, Progress, Trainer
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "CancelledError",

@@ -151,7 +151,10 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "lamina_shape_mesh": (_status, [_text, _size, _floats, _handle_out]),
     "lamina_mesh_compare": (
         _status,
-        [_handle, _handle, _size, ctypes.c_uint64, ctypes.c_float, _floats, _floats, _floats],
+        [
+            _handle, _handle, _size, ctypes.c_uint64, ctypes.c_float,
+            _floats, _floats, _floats, _floats,
+        ],
     ),
 
     # Tri-plane fields
