@@ -43,7 +43,7 @@
 **   this on models, at the cost of two atomic operations per call, and never waits: a call
 **   that would overlap an EXCLUSIVE call on the same model (lamina_trainer_step, _evaluate,
 **   _fit, lamina_model_tensor_write, lamina_model_kan_update_grid, _fix_symbolic,
-**   _auto_symbolic), or an EXCLUSIVE call that would overlap any call on it, fails with
+**   _auto_symbolic, lamina_model_fit_mesh), or an EXCLUSIVE call that would overlap any call on it, fails with
 **   LAMINA_E_INVALID_ARGUMENT, "model is in use by another call on another thread (EXCLUSIVE
 **   calls must not overlap ...)", and changes nothing; retry once the other call has
 **   returned. A progress callback may make READ-ONLY calls on the model being trained
@@ -1081,6 +1081,78 @@ lamina_status lamina_trainer_evaluate(lamina_trainer *trainer, const float *x, c
 lamina_status lamina_trainer_fit(lamina_trainer *trainer, const float *x, const float *y,
                                  size_t n, lamina_progress_fn progress, void *user_data,
                                  float *final_loss);
+
+/* ---------------------------------------------------------------------------------------
+** Fitting fields
+**
+** One rule turns "fit this field to these signed distances" into a trainer config, so C,
+** Python and Swift fit alike. Options are JSON (NULL or "{}" for all defaults; unknown keys
+** are refused, naming the known ones):
+**
+**   steps                optimizer steps at least; training runs whole epochs, E =
+**                        ceil(steps / ceil(n_train / batch)) of them          (1000)
+**   batch_size           points per step, at most the training points         (16384)
+**   learning_rate        rate of the decoder and every other non-plane tensor (1e-3)
+**   plane_learning_rate  rate of every tri-plane planes tensor ("0.planes", "0.planes_1", ...)
+**                                                              (learning_rate)
+**   loss                 any trainer loss; "l1" or "mse" for distances, "bce_with_logits"
+**                        for occupancy, "unsigned_distance"                    ("l1")
+**   truncation           clamp prediction and target to +-truncation first; 0 = off (0)
+**   seed                 the sampling stream and the trainer's shuffling       (0)
+**   optimizer            "adam" | "adamw" | "sgd" ("lbfgs" is refused)        ("adam")
+**   samples              lamina_model_fit_mesh: training points drawn, 1 to 16777216
+**                                                                             (500000)
+**   near_fraction, sigma, sigma_far
+**                        lamina_model_fit_mesh: as lamina_mesh_sample_points (0.5, 0.01, 0)
+**   bounds               lamina_model_fit_mesh: the sampling box, [low, high] or 6 numbers
+**                        (the field's own box: a tri-plane encoding's bounds, else [-1, 1]^3)
+**   every other key of lamina_trainer_create but "epochs" (set from steps), with its
+**   default: "learning_rates" (an entry naming a planes tensor, by full or short name, wins
+**   over plane_learning_rate), "plane_tv", "plane_l2", "schedule", "warmup_steps",
+**   "weight_decay", "clip_norm", "validation_split", "progress_every", ...
+**
+** The rates: by default one rate trains everything, as a PyTorch optimizer with one
+** parameter group does; plane_learning_rate gives the planes their own. (Planes at 10 x
+** learning_rate, the Python rule of 0.1, fitted a torus no better at learning_rate 1e-3 and
+** worse above it: IoU 0.948 and 17 degrees of normal error against 0.977 and 5.6 at 5e-3;
+** bench/plane_rate.py measures it.)
+*/
+
+/**
+** The trainer config (full JSON, as lamina_trainer_config writes it; two-call pattern) that
+** the fit options give for fitting `model` to n points: batch_size at most the training
+** points, epochs from steps, and "learning_rates" holding the plane rate for each planes
+** tensor the options' "learning_rates" does not name. Pass it to
+** lamina_trainer_create and lamina_trainer_fit with your own points (n x input_dim and n
+** targets) to fit exactly as lamina_model_fit_mesh does. Sampling keys are accepted and
+** ignored. READ-ONLY (reads only the model's tensor names).
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL model, bad options naming the key, n = 0, a
+** validation_split that leaves no training point, buffer too small).
+*/
+lamina_status lamina_model_fit_config(const lamina_model *model, const char *options_json,
+                                      size_t n, char *buf, size_t cap, size_t *len);
+
+/**
+** Fit a model with 3 inputs and 1 output (a tri-plane field, or an MLP or KAN on
+** coordinates) to the signed distance of `mesh`: draw `samples` training points as
+** lamina_mesh_sample_points does (in the options' bounds, else the field's box, with the
+** options' seed), take their exact signed distances (the mesh's hierarchy is built on first
+** use and kept, as for the distance queries), then train with the trainer config
+** lamina_model_fit_config gives for `samples` points, as lamina_trainer_fit does.
+** `progress` (may be NULL) is called after every epoch (and every progress_every steps); a
+** non-zero return stops with LAMINA_E_CANCELLED and the model valid (the weights of the last
+** completed step). *final_loss (may be NULL) receives the last epoch's mean training loss,
+** only on success. The mesh should be closed and oriented counter-clockwise seen from
+** outside. EXCLUSIVE on the model, READ-ONLY on the mesh.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL model or mesh, bad options naming the key, a mesh
+** with no triangle of positive area), LAMINA_E_SHAPE (the model has not 3 inputs and 1
+** output), LAMINA_E_UNSUPPORTED (plane_tv or plane_l2 > 0 without a tri-plane encoding,
+** lamb > 0 without a B-spline KAN layer), LAMINA_E_NUMERIC (training diverged, as
+** lamina_trainer_fit: the weights are those before the failing step), LAMINA_E_CANCELLED.
+*/
+lamina_status lamina_model_fit_mesh(lamina_model *model, const lamina_mesh *mesh,
+                                    const char *options_json, lamina_progress_fn progress,
+                                    void *user_data, float *final_loss);
 
 #ifdef __cplusplus
 }

@@ -67,6 +67,21 @@ public func laminaTrainerEvaluate(
   }
 }
 
+/// The engine's progress closure for a C callback (nil for NULL): it fills a
+/// `lamina_progress` and goes on while the callback returns 0.
+func progressCallback(_ progress: lamina_progress_fn?, _ userData: UnsafeMutableRawPointer?)
+  -> ((TrainingProgress) -> Bool)?
+{
+  guard let progress else { return nil }
+  return { info in
+    var p = lamina_progress(
+      step: info.step, steps: info.steps, epoch: info.epoch, epochs: info.epochs,
+      loss: info.loss, validation_loss: info.validationLoss,
+      elapsed_seconds: info.elapsedSeconds)
+    return progress(&p, userData) == 0
+  }
+}
+
 @_cdecl("lamina_trainer_fit")
 public func laminaTrainerFit(
   _ trainer: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?, _ n: Int,
@@ -80,17 +95,8 @@ public func laminaTrainerFit(
     defer { t.model.useGuard.endExclusive() }
     let xs = try require(x, "x", in: f)
     let ys = try require(y, "y", in: f)
-    var callback: ((TrainingProgress) -> Bool)? = nil
-    if let progress {
-      callback = { info in
-        var p = lamina_progress(
-          step: info.step, steps: info.steps, epoch: info.epoch, epochs: info.epochs,
-          loss: info.loss, validation_loss: info.validationLoss,
-          elapsed_seconds: info.elapsedSeconds)
-        return progress(&p, userData) == 0
-      }
-    }
-    let l = try t.fit(xs, ys, count: try sampleCount(n, in: f), progress: callback)
+    let l = try t.fit(
+      xs, ys, count: try sampleCount(n, in: f), progress: progressCallback(progress, userData))
     finalLoss?.pointee = l
   }
 }

@@ -178,6 +178,13 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         _status,
         [_handle, _floats, _floats, _size, PROGRESS_FN, ctypes.c_void_p, _floats],
     ),
+
+    # Fitting fields
+    "lamina_model_fit_config": (_status, [_handle, _text, _size, _buffer, _size, _size_out]),
+    "lamina_model_fit_mesh": (
+        _status,
+        [_handle, _handle, _text, PROGRESS_FN, ctypes.c_void_p, _floats],
+    ),
 }
 
 _lock = threading.Lock()
