@@ -22,6 +22,7 @@ from __future__ import annotations
 from . import _library
 from .errors import (
     CancelledError,
+    DivergenceWarning,
     FormatError,
     InternalError,
     InvalidArgumentError,
@@ -53,6 +54,7 @@ __version__ = "0.2.0"
 
 __all__ = [
     "CancelledError",
+    "DivergenceWarning",
     "FormatError",
     "History",
     "IncompatibleKeys",
