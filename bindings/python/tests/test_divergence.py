@@ -1,5 +1,6 @@
 """Fits that diverge: by default a DivergenceWarning and the history so far, the model at its
-last finite weights; ``on_divergence="raise"`` raises NumericError (Model.fit, Trainer.fit)."""
+last finite weights; ``on_divergence="raise"`` raises NumericError (Model.fit, Trainer.fit
+and the field fits)."""
 
 from __future__ import annotations
 
@@ -115,3 +116,23 @@ def test_a_fit_that_does_not_diverge_has_no_reason() -> None:
         history = lamina.MLP(2, [16], 1, seed=0).fit(x, y, epochs=3, progress=False)
     assert len(history) == 3 and not history.stopped and history.reason is None
 
+
+def test_field_fits_warn_too() -> None:
+    field = lamina.TriplaneField(resolution=8, channels=4, decoder={"hidden": [16]}, seed=3)
+    rng = np.random.default_rng(1)
+    points = rng.uniform(-1, 1, (2048, 3)).astype(np.float32)
+    sdf = lamina.shape_sdf({"type": "sphere", "radius": 0.5}, points)
+    with pytest.warns(lamina.DivergenceWarning):
+        history = field.fit_sdf(points, sdf, steps=40, batch_size=256, optimizer="sgd",
+                                learning_rate=1e5, plane_learning_rate=1e5, progress=False)
+    assert history.stopped and history.reason.startswith("training diverged")
+    assert all_finite(field.state_dict())
+    with pytest.raises(lamina.NumericError):
+        field.fit_sdf(points, sdf, steps=40, batch_size=256, optimizer="sgd", learning_rate=1e5,
+                      plane_learning_rate=1e5, progress=False, on_divergence="raise")
+    mesh = lamina.shape_mesh({"type": "sphere", "radius": 0.5}, resolution=16)
+    with pytest.warns(lamina.DivergenceWarning):
+        history = field.fit_mesh(*mesh, samples=2048, steps=40, batch_size=256, optimizer="sgd",
+                                 learning_rate=1e5, plane_learning_rate=1e5, progress=False)
+    assert history.stopped and "lamina_model_fit_mesh: training diverged" in history.reason
+    assert all_finite(field.state_dict())
