@@ -4,7 +4,7 @@
 # Both install what is missing (system packages via apt, a Python venv in .venv).
 
 PREFIX    ?= /usr/local
-VERSION   := 0.1.0
+VERSION   := 0.2.0
 SOMAJOR   := 0
 BUILD     := build
 LIBDIR    := $(BUILD)/lib

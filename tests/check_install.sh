@@ -141,9 +141,9 @@ else
 fi
 
 step "CMake version checks (SameMajorVersion)"
-for req in 0 0.1.0 0.2 1.0 "0.1...<1.0" "1.0...2.0"; do
+for req in 0 0.1.0 0.2 0.3 1.0 "0.1...<1.0" "1.0...2.0"; do
   want=ok
-  case "$req" in 0.2|1.0|1.0...2.0) want=refused ;; esac
+  case "$req" in 0.3|1.0|1.0...2.0) want=refused ;; esac
   d="$tmp/cmake-ver-$(echo "$req" | tr -c 'a-zA-Z0-9\n' _)"
   cmake_project "$d" "$req"
   if cmake -S "$d" -B "$d/build" -DCMAKE_PREFIX_PATH="$tmp/moved" >"$d.log" 2>&1; then got=ok; else got=refused; fi

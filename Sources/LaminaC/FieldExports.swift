@@ -76,3 +76,51 @@ public func laminaModelExtractMesh(
     }
   }
 }
+
+/// Field-fit options from a C argument (NULL for all defaults).
+private func fitOptions(_ json: UnsafePointer<CChar>?, in function: String) throws
+  -> FieldFitOptions
+{
+  guard let json else { return FieldFitOptions() }
+  let text = try string(json, "options_json", in: function)
+  return try named(function) {
+    try FieldFitOptions(json: JSONValue.parse(text, what: "options_json"))
+  }
+}
+
+@_cdecl("lamina_model_fit_config")
+public func laminaModelFitConfig(
+  _ model: OpaquePointer?, _ optionsJSON: UnsafePointer<CChar>?, _ n: Int,
+  _ buf: UnsafeMutablePointer<CChar>?, _ cap: Int, _ len: UnsafeMutablePointer<Int>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_fit_config"
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    let options = try fitOptions(optionsJSON, in: f)
+    let n = try sampleCount(n, in: f)
+    let config = try named(f) { try options.trainerConfig(for: m, count: n) }
+    try copyOut(config.json.text, buf, cap, len, in: f)
+  }
+}
+
+@_cdecl("lamina_model_fit_mesh")
+public func laminaModelFitMesh(
+  _ model: OpaquePointer?, _ mesh: OpaquePointer?, _ optionsJSON: UnsafePointer<CChar>?,
+  _ progress: lamina_progress_fn?, _ userData: UnsafeMutableRawPointer?,
+  _ finalLoss: UnsafeMutablePointer<Float>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_fit_mesh"
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    let h = try Handles.object(mesh, as: MeshHandle.self, "mesh", in: f)
+    let options = try fitOptions(optionsJSON, in: f)
+    try beginChanging(m, in: f)
+    defer { m.useGuard.endExclusive() }
+    let l = try named(f) {
+      try m.fitMesh(
+        h.mesh, bvh: h.mesh.faceCount > 0 ? h.bvh : nil, options: options,
+        progress: progressCallback(progress, userData))
+    }
+    finalLoss?.pointee = l
+  }
+}

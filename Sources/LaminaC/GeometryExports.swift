@@ -102,7 +102,7 @@ public func laminaShapeMesh(
 public func laminaMeshCompare(
   _ a: OpaquePointer?, _ b: OpaquePointer?, _ samples: Int, _ seed: UInt64, _ threshold: Float,
   _ chamfer: UnsafeMutablePointer<Float>?, _ fscore: UnsafeMutablePointer<Float>?,
-  _ normalConsistency: UnsafeMutablePointer<Float>?
+  _ normalConsistency: UnsafeMutablePointer<Float>?, _ iou: UnsafeMutablePointer<Float>?
 ) -> lamina_status {
   guarded {
     let f = "lamina_mesh_compare"
@@ -115,10 +115,13 @@ public func laminaMeshCompare(
       )
     }
     let c = try named(f) {
-      try MeshComparison(ma.mesh, mb.mesh, samples: samples, seed: seed, threshold: threshold)
+      try MeshComparison(
+        ma.mesh, mb.mesh, samples: samples, seed: seed, threshold: threshold, volume: iou != nil,
+        bvhA: iou != nil ? ma.bvh : nil, bvhB: iou != nil ? mb.bvh : nil)
     }
     chamfer?.pointee = Float(c.chamfer)
     fscore?.pointee = Float(c.fscore)
     normalConsistency?.pointee = Float(c.normalConsistency)
+    if let iou, let value = c.iou { iou.pointee = Float(value) }
   }
 }

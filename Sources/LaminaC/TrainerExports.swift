@@ -67,6 +67,15 @@ public func laminaTrainerEvaluate(
   }
 }
 
+/// The engine's progress closure for a C callback (nil for NULL): it fills a
+/// `lamina_progress` and goes on while the callback returns 0.
+func progressCallback(_ progress: lamina_progress_fn?, _ userData: UnsafeMutableRawPointer?)
+  -> ((TrainingProgress) -> Bool)?
+{
+  guard let progress else { return nil }
+  return { info in report(info, to: progress, userData) }
+}
+
 @_cdecl("lamina_trainer_fit")
 public func laminaTrainerFit(
   _ trainer: OpaquePointer?, _ x: UnsafePointer<Float>?, _ y: UnsafePointer<Float>?, _ n: Int,

@@ -183,4 +183,67 @@ final class FieldTrainingTests: XCTestCase {
         model: try Model(json: #"{"kind": "mlp", "input": 3, "output": 1}"#),
         json: #"{"plane_tv": 1}"#))
   }
+
+  /// The fit options' rule: epochs from steps, batch at most the points, the plane rate for
+  /// planes tensors unless named, every key checked.
+  func testFieldFitOptions() throws {
+    let model = try Model(
+      json: #"{"kind": "triplane", "resolution": [8, 4], "channels": 2, "decoder": {"hidden": [4]}}"#)
+    let defaults = try FieldFitOptions(json: .object([]))
+    XCTAssertEqual(defaults.steps, 1000)
+    XCTAssertEqual(defaults.samples, 500_000)
+    XCTAssertEqual(defaults.trainer.loss, .l1)
+    XCTAssertEqual(defaults.trainer.batchSize, 16384)
+    XCTAssertEqual(defaults.trainer, FieldFitOptions().trainer)
+    let config = try defaults.trainerConfig(for: model, count: 50_000)
+    XCTAssertEqual(config.batchSize, 16384)
+    XCTAssertEqual(config.epochs, 250)  // 4 batches an epoch, 1000 steps
+    XCTAssertEqual(config.learningRates.map(\.name), ["0.planes_0", "0.planes_1"])
+    XCTAssertEqual(config.learningRates.map(\.rate), [1e-3, 1e-3])
+    let own = try FieldFitOptions(
+      json: JSONValue.parse(
+        #"{"steps": 10, "batch_size": 64, "plane_learning_rate": 0.02, "learning_rates": {"0.planes_1": 0.5}, "validation_split": 0.5, "seed": 3}"#
+      ))
+    let c2 = try own.trainerConfig(for: model, count: 100)
+    XCTAssertEqual(c2.batchSize, 50)  // 50 training points
+    XCTAssertEqual(c2.epochs, 10)
+    XCTAssertEqual(c2.seed, 3)
+    XCTAssertEqual(own.sampling.seed, 3)
+    XCTAssertEqual(c2.learningRates.map(\.name), ["0.planes_1", "0.planes_0"])
+    XCTAssertEqual(c2.learningRates.map(\.rate), [0.5, 0.02])
+    for bad in [
+      #"{"epochs": 2}"#, #"{"stepz": 2}"#, #"{"optimizer": "lbfgs"}"#, #"{"steps": 0}"#,
+      #"{"samples": 16777217}"#, #"{"sigma": -1}"#, #"{"bounds": [0, 0]}"#, #"[]"#,
+      #"{"plane_learning_rate": 2e6}"#,
+    ] {
+      XCTAssertThrowsError(try FieldFitOptions(json: JSONValue.parse(bad)), bad)
+    }
+    XCTAssertThrowsError(try defaults.trainerConfig(for: model, count: 0))
+  }
+
+  /// fitMesh fits a sphere's mesh well enough that its zero level set is the sphere.
+  func testFitMeshOfASphere() throws {
+    let sphere = Shape.sphere(center: .zero, radius: 0.5)
+    let mesh = try MarchingCubes.extract(
+      resolution: (48, 48, 48), lower: SIMD3(repeating: -1), upper: SIMD3(repeating: 1),
+      evaluate: { sphere.sdf($0, $1, into: $2) })
+    let model = try Model(
+      json: #"{"kind": "triplane", "resolution": 16, "channels": 4, "decoder": {"hidden": [16]}}"#)
+    var options = FieldFitOptions()
+    options.samples = 20000
+    options.steps = 200
+    options.trainer.batchSize = 2048
+    var epochs = 0
+    let loss = try model.fitMesh(mesh, options: options) { _ in
+      epochs += 1
+      return true
+    }
+    XCTAssertEqual(epochs, 20)  // 10 batches an epoch
+    XCTAssertLessThan(loss, 0.02)
+    let radii: [Float] = [0.3, 0.45, 0.55, 0.7]
+    let values = try model.predict(radii.flatMap { [$0, 0, 0] })
+    XCTAssertEqual(values.map { $0 < 0 }, [true, true, false, false], "\(values)")
+    XCTAssertThrowsError(
+      try Model(json: #"{"kind": "mlp", "input": 2, "output": 1}"#).fitMesh(mesh, options: options))
+  }
 }

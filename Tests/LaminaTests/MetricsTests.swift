@@ -97,4 +97,39 @@ final class MetricsTests: XCTestCase {
     XCTAssertThrowsError(try MeshComparison(m, m, threshold: .nan))
     XCTAssertThrowsError(try MeshComparison(m, empty, samples: 10))
   }
+
+  /// An axis-aligned box as an exact closed mesh (12 triangles, counter-clockwise outside).
+  func boxMesh(_ lo: SIMD3<Float>, _ hi: SIMD3<Float>) throws -> TriangleMesh {
+    var v: [Float] = []
+    for i in 0..<8 {
+      v += [i & 1 != 0 ? hi.x : lo.x, i & 2 != 0 ? hi.y : lo.y, i & 4 != 0 ? hi.z : lo.z]
+    }
+    let f: [UInt32] = [
+      0, 4, 6, 0, 6, 2, 1, 3, 7, 1, 7, 5, 0, 1, 5, 0, 5, 4, 2, 6, 7, 2, 7, 3, 0, 2, 3, 0, 3, 1,
+      4, 5, 7, 4, 7, 6,
+    ]
+    return try TriangleMesh(vertices: v, faces: f)
+  }
+
+  /// Volumetric IoU against exact volumes: half-overlapping unit cubes (1/3), nested cubes
+  /// (1/8), a mesh with itself (1), disjoint meshes (0); only computed when asked for.
+  func testVolumeIoUOfBoxes() throws {
+    let a = try boxMesh(SIMD3(repeating: -0.5), SIMD3(repeating: 0.5))
+    let b = try boxMesh(SIMD3(0, -0.5, -0.5), SIMD3(1, 0.5, 0.5))
+    let inner = try boxMesh(SIMD3(repeating: -0.25), SIMD3(repeating: 0.25))
+    let far = try boxMesh(SIMD3(repeating: 2), SIMD3(repeating: 3))
+    let (ba, bb) = (TriangleBVH(a), TriangleBVH(b))
+    let half = MeshComparison.volumeIoU(a, b, samples: 40000, seed: 1, bvhA: ba, bvhB: bb)
+    XCTAssertEqual(half, 1.0 / 3.0, accuracy: 0.01)
+    XCTAssertEqual(
+      MeshComparison.volumeIoU(inner, a, samples: 40000, seed: 1, bvhA: TriangleBVH(inner), bvhB: ba),
+      0.125, accuracy: 0.006)
+    XCTAssertEqual(MeshComparison.volumeIoU(a, a, samples: 1000, seed: 0, bvhA: ba, bvhB: ba), 1)
+    XCTAssertEqual(
+      MeshComparison.volumeIoU(a, far, samples: 1000, seed: 0, bvhA: ba, bvhB: TriangleBVH(far)), 0)
+    XCTAssertNil(try MeshComparison(a, b, samples: 2000).iou)
+    let c = try MeshComparison(a, b, samples: 40000, seed: 1, volume: true)
+    XCTAssertEqual(c.iou, half)
+    XCTAssertEqual(c.chamfer, try MeshComparison(a, b, samples: 40000, seed: 1).chamfer)
+  }
 }

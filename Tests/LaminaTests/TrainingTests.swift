@@ -237,6 +237,77 @@ final class TrainingTests: XCTestCase {
     }
   }
 
+  /// A divergence inside `fit` names the step, and the weights are those the progress
+  /// callback saw after the step before it.
+  func testFitDivergenceNamesTheStepAndKeepsTheLastFiniteWeights() throws {
+    let m = try Model(
+      json: #"{"kind": "mlp", "input": 2, "hidden": [16], "output": 1, "activation": "relu"}"#)
+    let t = try Trainer(
+      model: m,
+      json: #"{"optimizer": "sgd", "learning_rate": 10, "warmup_steps": 20, "batch_size": 32, "epochs": 20, "progress_every": 1}"#
+    )
+    var rng = RandomSource(seed: 0)
+    var x: [Float] = []
+    var y: [Float] = []
+    for _ in 0..<256 {
+      let (a, b) = (Float(rng.uniform(-1, 1)), Float(rng.uniform(-1, 1)))
+      x += [a, b]
+      y.append(sin(3 * a) * b)
+    }
+    var seen: (step: Int, weights: [[Float]]) = (0, [])
+    XCTAssertThrowsError(
+      try t.fit(x, y, count: 256) { info in
+        seen = (info.step, m.parameters.map(\.value))
+        return true
+      }
+    ) {
+      let e = $0 as? LaminaError
+      XCTAssertEqual(e?.code, .numeric)
+      XCTAssertTrue(
+        e?.message.hasPrefix("training diverged at step \(seen.step + 1) of 160 (epoch ") ?? false,
+        e?.message ?? "\($0)")
+    }
+    XCTAssertGreaterThan(seen.step, 8)
+    XCTAssertEqual(m.parameters.map(\.value), seen.weights)
+    XCTAssertTrue(m.parameters.allSatisfy { $0.value.allSatisfy(\.isFinite) })
+  }
+
+  /// Decay with lr * weight_decay > 2 grows a weight the loss need not see until it
+  /// overflows: the step is undone, weights and optimizer state, and reported.
+  func testAnUpdateThatOverflowsIsUndone() {
+    let start: [Float] = [1, 2, 3, 4, 5, 6, 7, 8, 1e31]
+    for kind in [OptimizerKind.sgd, .adamw] {
+      var c = TrainerConfig()
+      c.optimizer = kind
+      c.weightDecay = 1000
+      let p = Parameter(name: "w", shape: [9], value: start)
+      let opt = Optimizer(config: c, parameters: [p])
+      XCTAssertFalse(opt.mayOverflow(learningRate: 1e-3))
+      XCTAssertTrue(opt.mayOverflow(learningRate: 1))
+      p.gradient = [Float](repeating: 0.5, count: 9)
+      XCTAssertTrue(opt.checkedUpdate([p], learningRate: 1e-4))  // decay 0.9: finite
+      XCTAssertTrue(p.value.allSatisfy(\.isFinite), "\(kind)")
+      let before = Array(p.value)
+      XCTAssertFalse(opt.checkedUpdate([p], learningRate: 1e6))  // x (1 - 1e9): overflows
+      XCTAssertEqual(p.value, before, "\(kind)")
+      // The state was restored too: the same finite update as before gives the same values.
+      let copy = Parameter(name: "w", shape: [9], value: start)
+      let fresh = Optimizer(config: c, parameters: [copy])
+      copy.gradient = p.gradient
+      XCTAssertTrue(fresh.checkedUpdate([copy], learningRate: 1e-4))
+      XCTAssertTrue(fresh.checkedUpdate([copy], learningRate: 1e-4))
+      XCTAssertTrue(opt.checkedUpdate([p], learningRate: 1e-4))
+      XCTAssertEqual(p.value, copy.value, "\(kind)")
+      XCTAssertTrue(p.value.allSatisfy(\.isFinite), "\(kind)")
+    }
+    XCTAssertTrue([Float](arrayLiteral: 1, -2, 3e38).withUnsafeBufferPointer { Optimizer.allFinite($0) })
+    for bad: Float in [.nan, .infinity, -.infinity] {
+      let values: [Float] = [0, 1, 2, 3, 4, 5, 6, 7, 8, bad]
+      XCTAssertFalse(values.withUnsafeBufferPointer { Optimizer.allFinite($0) })
+      XCTAssertFalse(Array(values.reversed()).withUnsafeBufferPointer { Optimizer.allFinite($0) })
+    }
+  }
+
   func testGradientClippingBoundsTheStep() throws {
     let m = try Model(json: #"{"kind": "mlp", "input": 1, "output": 1, "init": "zeros", "bias_init": "zeros"}"#)
     let t = try Trainer(model: m, json: #"{"optimizer": "sgd", "learning_rate": 1, "clip_norm": 0.5}"#)

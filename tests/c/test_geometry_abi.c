@@ -1,7 +1,8 @@
 /*
 ** test_geometry_abi.c -- checks the analytic shapes, marching cubes and mesh comparison of
 ** liblamina (lamina_shape_sdf, lamina_shape_gradient, lamina_marching_cubes,
-** lamina_shape_mesh, lamina_mesh_compare) against what include/lamina.h promises for them.
+** lamina_shape_mesh, lamina_mesh_compare and its volumetric IoU) against what
+** include/lamina.h promises for them.
 **
 ** Plain C99. Each CHECK is one assertion; the last line printed is "N passed, M failed" and
 ** the exit status is non-zero when M > 0. LAMINA_TEST_VERBOSE=1 prints the status and
@@ -191,17 +192,17 @@ static void test_shape_mesh_and_compare(void)
     CHECK_OK(lamina_shape_mesh("{\"type\": \"sphere\", \"radius\": 0.7}", 64, box, &b));
     CHECK_OK(lamina_shape_mesh(SPHERE, 128, NULL, &fine));
 
-    CHECK_OK(lamina_mesh_compare(a, b, 20000, 1, 0.01f, &chamfer, &fscore, &nc));
+    CHECK_OK(lamina_mesh_compare(a, b, 20000, 1, 0.01f, &chamfer, &fscore, &nc, NULL));
     CHECK(fabsf(chamfer - 0.2f) < 0.01f, "concentric spheres: chamfer %g", chamfer);
     CHECK(fscore == 0, "concentric spheres: fscore %g", fscore);
     CHECK(nc > 0.98f, "concentric spheres: normal consistency %g", nc);
-    CHECK_OK(lamina_mesh_compare(a, fine, 20000, 1, 0.01f, &chamfer, &fscore, &nc));
+    CHECK_OK(lamina_mesh_compare(a, fine, 20000, 1, 0.01f, &chamfer, &fscore, &nc, NULL));
     /* Sampling noise dominates: mean spacing of 20000 samples on area pi is ~0.006. */
     CHECK(chamfer < 0.01f, "64 vs 128: chamfer %g", chamfer);
     CHECK(fscore > 0.8f, "64 vs 128: fscore %g", fscore);
     {
         float again = -1;
-        CHECK_OK(lamina_mesh_compare(a, fine, 20000, 1, 0.01f, &again, NULL, NULL));
+        CHECK_OK(lamina_mesh_compare(a, fine, 20000, 1, 0.01f, &again, NULL, NULL, NULL));
         CHECK(again == chamfer, "deterministic: %g vs %g", again, chamfer);
     }
 
@@ -214,22 +215,22 @@ static void test_shape_mesh_and_compare(void)
     CHECK_ST(lamina_shape_mesh("{", 32, NULL, &c), LAMINA_E_INVALID_ARGUMENT);
     CHECK_ST(lamina_shape_mesh(NULL, 32, NULL, &c), LAMINA_E_INVALID_ARGUMENT);
     CHECK_ST(lamina_shape_mesh(SPHERE, 32, NULL, NULL), LAMINA_E_INVALID_ARGUMENT);
-    CHECK_ST(lamina_mesh_compare(NULL, b, 100, 0, 0.01f, &chamfer, NULL, NULL),
+    CHECK_ST(lamina_mesh_compare(NULL, b, 100, 0, 0.01f, &chamfer, NULL, NULL, NULL),
              LAMINA_E_INVALID_ARGUMENT);
-    CHECK_ST(lamina_mesh_compare(a, NULL, 100, 0, 0.01f, &chamfer, NULL, NULL),
+    CHECK_ST(lamina_mesh_compare(a, NULL, 100, 0, 0.01f, &chamfer, NULL, NULL, NULL),
              LAMINA_E_INVALID_ARGUMENT);
-    CHECK_ST(lamina_mesh_compare(a, b, 0, 0, 0.01f, &chamfer, NULL, NULL),
+    CHECK_ST(lamina_mesh_compare(a, b, 0, 0, 0.01f, &chamfer, NULL, NULL, NULL),
              LAMINA_E_INVALID_ARGUMENT);
-    CHECK_ST(lamina_mesh_compare(a, b, (size_t)-1, 0, 0.01f, &chamfer, NULL, NULL),
+    CHECK_ST(lamina_mesh_compare(a, b, (size_t)-1, 0, 0.01f, &chamfer, NULL, NULL, NULL),
              LAMINA_E_INVALID_ARGUMENT);
-    CHECK_ST(lamina_mesh_compare(a, b, 100, 0, -1.0f, &chamfer, NULL, NULL),
+    CHECK_ST(lamina_mesh_compare(a, b, 100, 0, -1.0f, &chamfer, NULL, NULL, NULL),
              LAMINA_E_INVALID_ARGUMENT);
-    CHECK_ST(lamina_mesh_compare(a, b, 100, 0, NAN, &chamfer, NULL, NULL),
+    CHECK_ST(lamina_mesh_compare(a, b, 100, 0, NAN, &chamfer, NULL, NULL, NULL),
              LAMINA_E_INVALID_ARGUMENT);
     {
         lamina_mesh *empty = NULL;
         CHECK_OK(lamina_mesh_create(NULL, 0, NULL, 0, &empty));
-        CHECK_ST(lamina_mesh_compare(a, empty, 100, 0, 0.01f, &chamfer, NULL, NULL),
+        CHECK_ST(lamina_mesh_compare(a, empty, 100, 0, 0.01f, &chamfer, NULL, NULL, NULL),
                  LAMINA_E_INVALID_ARGUMENT);
         lamina_mesh_free(empty);
     }
@@ -238,11 +239,83 @@ static void test_shape_mesh_and_compare(void)
     lamina_mesh_free(fine);
 }
 
+/* An axis-aligned box [lo, hi] as 8 vertices and 12 triangles, counter-clockwise seen from
+** outside: an exact closed mesh with known volume. */
+static lamina_mesh *box_mesh(float x0, float y0, float z0, float x1, float y1, float z1)
+{
+    static const uint32_t faces[36] = {0, 4, 6, 0, 6, 2, 1, 3, 7, 1, 7, 5, 0, 1, 5, 0, 5, 4,
+                                       2, 6, 7, 2, 7, 3, 0, 2, 3, 0, 3, 1, 4, 5, 7, 4, 7, 6};
+    float v[24];
+    int i;
+    lamina_mesh *m = NULL;
+    for (i = 0; i < 8; i++) {
+        v[3 * i] = (i & 1) ? x1 : x0;
+        v[3 * i + 1] = (i & 2) ? y1 : y0;
+        v[3 * i + 2] = (i & 4) ? z1 : z0;
+    }
+    return lamina_mesh_create(v, 8, faces, 12, &m) == LAMINA_OK ? m : NULL;
+}
+
+static void test_compare_iou(void)
+{
+    lamina_mesh *a = box_mesh(-0.5f, -0.5f, -0.5f, 0.5f, 0.5f, 0.5f);
+    lamina_mesh *b = box_mesh(0.0f, -0.5f, -0.5f, 1.0f, 0.5f, 0.5f);
+    lamina_mesh *far = box_mesh(2.0f, 2.0f, 2.0f, 3.0f, 3.0f, 3.0f);
+    lamina_mesh *inner = box_mesh(-0.25f, -0.25f, -0.25f, 0.25f, 0.25f, 0.25f);
+    lamina_mesh *s1 = NULL, *s2 = NULL;
+    float chamfer = -1, fscore = -1, nc = -1, iou = -1, again = -1;
+    float chamfer0 = -2, fscore0 = -2, nc0 = -2, untouched = -7;
+    section("lamina_mesh_compare iou");
+    CHECK(a && b && far && inner, "box meshes");
+    /* Two unit cubes overlapping by half: intersection 0.5, union 1.5, IoU 1/3. Of 40000
+       samples about 37000 fall inside either, a standard error of 0.0025. */
+    CHECK_OK(lamina_mesh_compare(a, b, 40000, 4, 0.01f, NULL, NULL, NULL, &iou));
+    CHECK(fabsf(iou - 1.0f / 3.0f) < 0.01f, "half-overlapping cubes: IoU %g, want 1/3", iou);
+    /* The volume work changes none of the other three results. */
+    CHECK_OK(lamina_mesh_compare(a, b, 20000, 3, 0.01f, &chamfer, &fscore, &nc, &again));
+    CHECK_OK(lamina_mesh_compare(a, b, 20000, 3, 0.01f, &chamfer0, &fscore0, &nc0, NULL));
+    CHECK(chamfer == chamfer0 && fscore == fscore0 && nc == nc0, "iou changed the other outputs");
+    CHECK(again != iou && fabsf(again - 1.0f / 3.0f) < 0.02f, "seed 3, 20000: %g", again);
+    /* "The result depends only on the meshes, samples, seed and threshold." */
+    CHECK_OK(lamina_mesh_compare(a, b, 20000, 3, 0.5f, NULL, NULL, NULL, &iou));
+    CHECK(again == iou, "deterministic: %g vs %g", again, iou);
+    /* Nested cubes: volume ratio 1/8; a mesh with itself: exactly 1; disjoint: exactly 0. */
+    CHECK_OK(lamina_mesh_compare(inner, a, 40000, 5, 0.01f, NULL, NULL, NULL, &iou));
+    CHECK(fabsf(iou - 0.125f) < 0.006f, "nested cubes: IoU %g, want 0.125", iou);
+    CHECK_OK(lamina_mesh_compare(a, a, 1000, 0, 0.01f, NULL, NULL, NULL, &iou));
+    CHECK(iou == 1.0f, "self: IoU %g", iou);
+    CHECK_OK(lamina_mesh_compare(a, far, 1000, 0, 0.01f, NULL, NULL, NULL, &iou));
+    CHECK(iou == 0.0f, "disjoint: IoU %g", iou);
+    /* Spheres of radius 0.5 with centres 0.5 apart: lens pi (4r + d)(2r - d)^2 / 12. */
+    CHECK_OK(lamina_shape_mesh(SPHERE, 96, NULL, &s1));
+    CHECK_OK(lamina_shape_mesh("{\"type\": \"sphere\", \"radius\": 0.5, \"center\": [0.5, 0, 0]}",
+                               96, NULL, &s2));
+    {
+        const double r = 0.5, d = 0.5, lens = PI * (4 * r + d) * (2 * r - d) * (2 * r - d) / 12;
+        const double ball = 4.0 / 3.0 * PI * r * r * r, want = lens / (2 * ball - lens);
+        CHECK_OK(lamina_mesh_compare(s1, s2, 40000, 0, 0.01f, NULL, NULL, NULL, &iou));
+        CHECK(fabs(iou - want) < 0.01, "spheres: IoU %g, want %g", iou, want);
+    }
+    /* Errors leave *iou alone and are those of the other metrics. */
+    CHECK_ST(lamina_mesh_compare(a, NULL, 100, 0, 0.01f, NULL, NULL, NULL, &untouched),
+             LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_mesh_compare(a, b, 0, 0, 0.01f, NULL, NULL, NULL, &untouched),
+             LAMINA_E_INVALID_ARGUMENT);
+    CHECK(untouched == -7.0f, "iou written on failure: %g", untouched);
+    lamina_mesh_free(s1);
+    lamina_mesh_free(s2);
+    lamina_mesh_free(a);
+    lamina_mesh_free(b);
+    lamina_mesh_free(far);
+    lamina_mesh_free(inner);
+}
+
 int main(void)
 {
     check_init();
     test_shape_sdf();
     test_marching_cubes();
     test_shape_mesh_and_compare();
+    test_compare_iou();
     return check_summary();
 }

@@ -47,6 +47,57 @@ final class Optimizer {
     second = parameters.map { [Float](repeating: 0, count: needsSecond ? $0.count : 0) }
   }
 
+  /// Whether an update at `lr` can turn finite weights into non-finite ones although the
+  /// loss and every gradient element were finite (the trainer has checked that the squared
+  /// gradient norm is finite in float, so every |g| < 2^64): sgd's and adamw's weight decay
+  /// multiplies a weight by about 1 - lr weight_decay each step, which grows without bound
+  /// once lr weight_decay > 2, even for a weight the loss does not see. Otherwise a step
+  /// moves a weight by at most lr (|g| + 2 |w|) (sgd, lr <= 1e6) or a small multiple of lr
+  /// (adam: m / sqrt(v) is bounded), which cannot overflow before the loss does.
+  func mayOverflow(learningRate lr: Float) -> Bool {
+    switch kind {
+    case .sgd, .adamw: return weightDecay > 0 && rateFactors.contains { lr * $0 * weightDecay > 2 }
+    case .adam, .lbfgs: return false
+    }
+  }
+
+  /// `update`, undone (weights and optimizer state) when it made a weight non-finite, for
+  /// the configurations `mayOverflow` names; returns false then. Other updates run as
+  /// `update` does, without the copy.
+  func checkedUpdate(_ parameters: [Parameter], learningRate lr: Float) -> Bool {
+    guard mayOverflow(learningRate: lr) else {
+      update(parameters, learningRate: lr)
+      return true
+    }
+    let saved = (parameters.map(\.value), first, second, steps)
+    update(parameters, learningRate: lr)
+    let finite = parameters.allSatisfy { p in
+      p.value.withUnsafeBufferPointer { Optimizer.allFinite($0) }
+    }
+    if !finite {
+      for (p, w) in zip(parameters, saved.0) { p.value = w }
+      (first, second, steps) = (saved.1, saved.2, saved.3)
+    }
+    return finite
+  }
+
+  /// Whether every element is finite (w - w is 0 for finite w, NaN otherwise).
+  static func allFinite(_ w: UnsafeBufferPointer<Float>) -> Bool {
+    var lanes = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= w.count {
+      let v = UnsafeRawPointer(w.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self)
+      lanes += v - v
+      i += 8
+    }
+    var s = lanes.sum()
+    while i < w.count {
+      s += w[i] - w[i]
+      i += 1
+    }
+    return s == 0
+  }
+
   /// Applies one update with learning rate `lr` from each parameter's `gradient`.
   func update(_ parameters: [Parameter], learningRate lr: Float) {
     steps += 1

@@ -94,7 +94,8 @@ public final class Trainer {
   }
 
   /// One optimizer step on the `n` rows given as one batch; returns the batch loss before
-  /// the step. A non-finite loss or gradient throws `.numeric` and changes no weight. With
+  /// the step. A non-finite loss or gradient, or an update that would make a weight
+  /// non-finite, throws `.numeric` and leaves the weights as before the step. With
   /// lbfgs a step is up to `max_iter` iterations on this batch (PyTorch's `LBFGS.step`); a
   /// non-finite value anywhere in it restores the weights from before the step and clears
   /// the L-BFGS memory.
@@ -151,7 +152,11 @@ public final class Trainer {
         }
       }
     }
-    optimizer.update(parameters, learningRate: config.learningRate(step: step, horizon: horizon))
+    let rate = config.learningRate(step: step, horizon: horizon)
+    guard optimizer.checkedUpdate(parameters, learningRate: rate) else {
+      throw LaminaError.numeric(
+        "training diverged: the update made a weight non-finite; weights left as before the step")
+    }
     stepsTaken += 1
     return StepLosses(loss: loss, prediction: prediction, reg: reg)
   }
@@ -279,6 +284,8 @@ public final class Trainer {
   /// validation split (the last rows) and early stopping. `progress` is called after each
   /// epoch (and every `progressEvery` steps); returning false stops with `.cancelled`,
   /// keeping the weights of the last completed step. Returns the last epoch's training loss.
+  /// A step that diverges throws `.numeric` ("training diverged at step s of S (epoch e):
+  /// ...") with the weights as they were before that step, all finite.
   @discardableResult
   public func fit(
     _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int,
@@ -327,10 +334,20 @@ public final class Trainer {
             }
           }
         }
-        let loss = try batchX.withUnsafeBufferPointer { bx in
-          try batchY.withUnsafeBufferPointer { by in
-            try update(bx.baseAddress!, by.baseAddress!, m).loss
+        let loss: Float
+        do {
+          loss = try batchX.withUnsafeBufferPointer { bx in
+            try batchY.withUnsafeBufferPointer { by in
+              try update(bx.baseAddress!, by.baseAddress!, m).loss
+            }
           }
+        } catch let error as LaminaError where error.code == .numeric {
+          // Say where: the weights are those after step `info.step` of this call.
+          let reason = error.message.hasPrefix("training diverged: ")
+            ? String(error.message.dropFirst("training diverged: ".count)) : error.message
+          throw LaminaError.numeric(
+            "training diverged at step \(info.step + 1) of \(totalSteps) (epoch \(epoch)): "
+              + reason)
         }
         lossSum += Double(loss) * Double(m)
         seen += m

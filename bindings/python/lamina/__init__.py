@@ -22,6 +22,7 @@ from __future__ import annotations
 from . import _library
 from .errors import (
     CancelledError,
+    DivergenceWarning,
     FormatError,
     InternalError,
     InvalidArgumentError,
@@ -49,10 +50,11 @@ from .model import MLP, IncompatibleKeys, Model, load
 from .shapes import marching_cubes, shape_gradient, shape_mesh, shape_sdf
 from .trainer import History, Progress, Trainer
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "CancelledError",
+    "DivergenceWarning",
     "FormatError",
     "History",
     "IncompatibleKeys",

@@ -152,7 +152,10 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "lamina_shape_mesh": (_status, [_text, _size, _floats, _handle_out]),
     "lamina_mesh_compare": (
         _status,
-        [_handle, _handle, _size, ctypes.c_uint64, ctypes.c_float, _floats, _floats, _floats],
+        [
+            _handle, _handle, _size, ctypes.c_uint64, ctypes.c_float,
+            _floats, _floats, _floats, _floats,
+        ],
     ),
 
     # Tri-plane fields
@@ -182,6 +185,13 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
             _handle, _floats, _floats, _size, _floats, _floats, _size, _text, PROGRESS_FN,
             ctypes.c_void_p, _floats, _floats, _floats, _size, _size_out,
         ],
+    ),
+
+    # Fitting fields
+    "lamina_model_fit_config": (_status, [_handle, _text, _size, _buffer, _size, _size_out]),
+    "lamina_model_fit_mesh": (
+        _status,
+        [_handle, _handle, _text, PROGRESS_FN, ctypes.c_void_p, _floats],
     ),
 }
 

@@ -12,6 +12,7 @@ from typing import Dict, Optional, Type
 
 __all__ = [
     "CancelledError",
+    "DivergenceWarning",
     "FormatError",
     "InternalError",
     "InvalidArgumentError",
@@ -126,6 +127,17 @@ class InternalError(LaminaError):
     """``LAMINA_E_INTERNAL``: a bug in Lamina; please report it."""
 
     default_status = 9
+
+
+class DivergenceWarning(RuntimeWarning):
+    """Training diverged (a non-finite loss, gradient or weight) and stopped early.
+
+    Issued by the ``fit`` methods with ``on_divergence="warn"`` (the default): the fit
+    returns its :class:`~lamina.History` so far, with ``history.stopped`` true and
+    ``history.reason`` the library's message, and the model keeps the last finite weights
+    (those before the failing step). ``on_divergence="raise"`` raises
+    :class:`NumericError` instead. Silence or escalate it with :mod:`warnings` filters.
+    """
 
 
 _BY_STATUS: Dict[int, Type[LaminaError]] = {

@@ -507,6 +507,7 @@ class Model:
         loss: str = "mse",
         validation_split: float = 0.0,
         progress: Any = True,
+        on_divergence: str = "warn",
         **config: Any,
     ) -> "History":
         """Train on ``x``, ``y`` with a fresh :class:`~lamina.Trainer` and return its history.
@@ -519,7 +520,12 @@ class Model:
         ``progress`` is ``True`` (a tqdm bar when tqdm is installed), ``False``, or a
         callable called with a :class:`~lamina.Progress` after every epoch. For
         ``loss="cross_entropy"`` ``y`` may be integer class labels of shape ``(n,)``.
-        Returns a :class:`~lamina.History`: per-epoch training losses, ``.val_loss``.
+        ``on_divergence`` is ``"warn"`` (a diverging fit issues a
+        :class:`~lamina.DivergenceWarning` and returns the history so far, ``.stopped`` and
+        ``.reason`` set, the model at its last finite weights) or ``"raise"``
+        (:class:`~lamina.NumericError`).
+        Returns a :class:`~lamina.History`: per-epoch training losses, ``.val_loss``, the
+        rates used (``.learning_rate``, ``.learning_rates``) and the full ``.config``.
         """
         from .trainer import Trainer
 
@@ -535,7 +541,7 @@ class Model:
             **config,
         )
         try:
-            return trainer.fit(x, y, progress=progress)
+            return trainer.fit(x, y, progress=progress, on_divergence=on_divergence)
         finally:
             trainer.close()
 

@@ -16,19 +16,23 @@ from __future__ import annotations
 import ctypes
 import json
 import math
+import os
 import signal
+import sys
 import threading
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy as np
 
 from . import _library
-from .errors import InvalidArgumentError, ShapeError, error_from_status
+from .errors import DivergenceWarning, InvalidArgumentError, ShapeError, error_from_status
 from .model import Model, as_float32, prepare_inputs, to_json
 
-__all__ = ["History", "Progress", "Trainer", "prepare_targets"]
+__all__ = ["History", "Progress", "Trainer", "check_on_divergence", "prepare_targets", "run_fit"]
 
+_NUMERIC = 5
 _CANCELLED = 8
 
 
@@ -62,19 +66,51 @@ class History(list):
     Attributes:
         val_loss: per-epoch validation losses, one per entry of the list, when the fit had a
             validation split; an empty list otherwise.
-        stopped: ``True`` when a ``progress`` callable asked training to stop early.
+        stopped: ``True`` when training ended before its last epoch for a reason below
+            (early stopping by ``patience`` is a normal end and leaves it ``False``).
+        reason: why it stopped: ``None`` for a normal end, ``"cancelled"`` when a
+            ``progress`` callable asked to stop, or the library's divergence message
+            (``"training diverged at step s of S (epoch e): ..."``) when a step's loss,
+            gradient or update was not finite; the losses are those of the epochs before.
+        learning_rate: the base learning rate (of the decoder, in a field fit).
+        learning_rates: tensor name -> learning rate for the tensors trained at their own
+            rate (a field fit's planes; the trainer's ``learning_rates``); empty otherwise.
+        config: the trainer's full config (every default filled in), or ``{}``.
 
     """
 
     def __init__(
-        self, losses: Iterable[float] = (), val_loss: Iterable[float] = (), stopped: bool = False
+        self,
+        losses: Iterable[float] = (),
+        val_loss: Iterable[float] = (),
+        stopped: bool = False,
+        *,
+        reason: Optional[str] = None,
+        config: Optional[Dict[str, Any]] = None,
     ) -> None:
         super().__init__(losses)
         self.val_loss: List[float] = list(val_loss)
-        self.stopped: bool = stopped
+        self.stopped: bool = stopped or reason is not None
+        self.reason: Optional[str] = reason if reason is not None else (
+            "cancelled" if stopped else None
+        )
+        self.config: Dict[str, Any] = dict(config or {})
+        rate = self.config.get("learning_rate")
+        self.learning_rate: Optional[float] = None if rate is None else float(rate)
+        self.learning_rates: Dict[str, float] = {
+            str(k): float(v) for k, v in dict(self.config.get("learning_rates", {})).items()
+        }
 
     def __repr__(self) -> str:
-        return f"History({list.__repr__(self)}, val_loss={self.val_loss!r})"
+        parts = [list.__repr__(self), f"val_loss={self.val_loss!r}"]
+        if self.learning_rate is not None:
+            parts.append(f"learning_rate={self.learning_rate:g}")
+        if self.learning_rates:
+            rates = ", ".join(f"{k!r}: {v:g}" for k, v in self.learning_rates.items())
+            parts.append(f"learning_rates={{{rates}}}")
+        if self.stopped:
+            parts.append(f"stopped=True, reason={self.reason!r}")
+        return f"History({', '.join(parts)})"
 
 
 def prepare_targets(
@@ -166,24 +202,25 @@ class _Recorder:
         self.losses[info.epoch] = float(info.loss)
         self.val[info.epoch] = math.nan if info.val_loss is None else float(info.val_loss)
 
-    def history(self, stopped: bool) -> History:
+    def history(self, reason: Optional[str], config: Dict[str, Any]) -> History:
         epochs = sorted(self.losses)
         val = [self.val[e] for e in epochs]
         if all(math.isnan(v) for v in val):
             val = []
-        return History([self.losses[e] for e in epochs], val, stopped)
+        return History([self.losses[e] for e in epochs], val, reason=reason, config=config)
 
 
-def _run_with_progress(
+def _call_with_progress(
     run: Callable[[Any], int], report: Optional[Callable[[Any], bool]], bar: Any
-) -> bool:
+) -> Tuple[int, str, bool]:
     """Run ``run(callback)``, a library call given a ``lamina_progress_fn``, to its end.
 
     ``report(progress)`` (a ``LaminaProgress``) is called on every progress report and stops
     the call by returning a true value. Ctrl-C stops it cleanly at the next report; an
     exception raised by ``report`` stops it too. Both are re-raised once the library has
     returned (exceptions never cross into C); ``bar`` (or None) is closed in any case.
-    Returns whether ``report`` stopped the call; raises the library's error otherwise.
+    Returns the call's status, the library's message when it failed, and whether
+    ``report`` stopped it.
     """
     guard = _SigintGuard()
     state: Dict[str, Any] = {"error": None, "stop": False}
@@ -213,7 +250,16 @@ def _run_with_progress(
         raise state.pop("error")
     if guard.pending:
         raise KeyboardInterrupt
-    if status == _CANCELLED and state["stop"]:
+    return status, message, bool(state["stop"])
+
+
+def _run_with_progress(
+    run: Callable[[Any], int], report: Optional[Callable[[Any], bool]], bar: Any
+) -> bool:
+    """:func:`_call_with_progress`, raising the library's error; returns whether ``report``
+    stopped the call."""
+    status, message, stopped = _call_with_progress(run, report, bar)
+    if status == _CANCELLED and stopped:
         return True
     if status != 0:
         raise error_from_status(status, message)
@@ -360,7 +406,11 @@ class Trainer:
         return float(loss.value)
 
     def fit(
-        self, x: Any, y: Any, progress: Union[bool, Callable[[Progress], Any]] = True
+        self,
+        x: Any,
+        y: Any,
+        progress: Union[bool, Callable[[Progress], Any]] = True,
+        on_divergence: str = "warn",
     ) -> History:
         """Train for the configured epochs and return the :class:`History`.
 
@@ -373,36 +423,27 @@ class Trainer:
                 called with a :class:`Progress` after every epoch (and every
                 ``progress_every`` steps) and stops training early, returning the history
                 so far with ``history.stopped`` set, if it returns a true value.
+            on_divergence: what a diverging fit (a non-finite loss, gradient or weight)
+                does: ``"warn"`` (the default) issues a
+                :class:`~lamina.errors.DivergenceWarning` and returns the history of the
+                epochs before, with ``history.stopped`` true and ``history.reason`` the
+                library's message; ``"raise"`` raises
+                :class:`~lamina.errors.NumericError`. Either way the model keeps the last
+                finite weights (those before the failing step).
 
         Raises:
             KeyboardInterrupt: after Ctrl-C, once training has stopped cleanly.
-            LaminaError: any error from the library (NumericError when training diverges).
+            LaminaError: any error from the library (NumericError for NaN or Inf in the
+                data, and for divergence with ``on_divergence="raise"``).
             Exception: whatever a ``progress`` callable raised, after training stopped.
 
         """
+        check_on_divergence(on_divergence)
         x2, y2, n = self._prepare(x, y)
         handle = self._ptr
         lib = _library.lib()
-        reporter, bar = _make_reporter(progress, self._epochs)
-        recorder = _Recorder()
 
-        def report(p: Any) -> bool:
-            val = float(p.validation_loss)
-            info = Progress(
-                step=int(p.step),
-                steps=int(p.steps),
-                epoch=int(p.epoch),
-                epochs=int(p.epochs),
-                loss=float(p.loss),
-                val_loss=None if math.isnan(val) else val,
-                elapsed_seconds=float(p.elapsed_seconds),
-            )
-            recorder.record(info)
-            return reporter is not None and bool(reporter(info))
-
-        final_loss = ctypes.c_float(math.nan)
-
-        def run(callback: Any) -> int:
+        def call(callback: Any, final_loss: Any) -> int:
             return lib.lamina_trainer_fit(
                 handle,
                 _library.as_float_pointer(x2),
@@ -410,7 +451,84 @@ class Trainer:
                 n,
                 callback,
                 None,
-                ctypes.byref(final_loss),
+                final_loss,
             )
 
-        return recorder.history(stopped=_run_with_progress(run, report, bar))
+        return run_fit(call, self._epochs, progress, on_divergence, self.config)
+
+
+_ON_DIVERGENCE = ("warn", "raise")
+_DIVERGED = "training diverged"
+
+
+def check_on_divergence(on_divergence: str) -> None:
+    """Refuse an ``on_divergence`` other than ``"warn"`` or ``"raise"``."""
+    if on_divergence not in _ON_DIVERGENCE:
+        raise InvalidArgumentError(
+            f"on_divergence must be 'warn' or 'raise', not {on_divergence!r}"
+        )
+
+
+def _user_stacklevel() -> int:
+    """Return the ``warnings`` stacklevel of the first caller outside this package.
+
+    Counted from the function that calls this, so a warning points at the user's ``fit``.
+    """
+    here = os.path.dirname(os.path.abspath(__file__))
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def run_fit(
+    call: Callable[[Any, Any], int],
+    epochs: int,
+    progress: Union[bool, Callable[[Progress], Any]],
+    on_divergence: str,
+    config: Dict[str, Any],
+) -> History:
+    """Run a library fit call with progress reporting and return its :class:`History`.
+
+    ``call(callback, final_loss_pointer)`` makes the C call (``lamina_trainer_fit``,
+    ``lamina_model_fit_mesh``) with the ``lamina_progress_fn`` given and returns its status.
+    Handles the progress bar or callable, Ctrl-C, exceptions raised by the callable, and
+    divergence as ``on_divergence`` says (see :meth:`Trainer.fit`); ``config`` (the trainer
+    config used) goes into the history.
+    """
+    check_on_divergence(on_divergence)
+    reporter, bar = _make_reporter(progress, epochs)
+    recorder = _Recorder()
+
+    def report(p: Any) -> bool:
+        val = float(p.validation_loss)
+        info = Progress(
+            step=int(p.step),
+            steps=int(p.steps),
+            epoch=int(p.epoch),
+            epochs=int(p.epochs),
+            loss=float(p.loss),
+            val_loss=None if math.isnan(val) else val,
+            elapsed_seconds=float(p.elapsed_seconds),
+        )
+        recorder.record(info)
+        return reporter is not None and bool(reporter(info))
+
+    final_loss = ctypes.c_float(math.nan)
+    status, message, stopped = _call_with_progress(
+        lambda callback: call(callback, ctypes.byref(final_loss)), report, bar
+    )
+    if status == _CANCELLED and stopped:
+        return recorder.history("cancelled", config)
+    if status == _NUMERIC and _DIVERGED in message and on_divergence == "warn":
+        warnings.warn(
+            f"{message} (the model keeps the weights before that step; pass "
+            "on_divergence='raise' to raise NumericError instead)",
+            DivergenceWarning,
+            stacklevel=_user_stacklevel(),
+        )
+        return recorder.history(message, config)
+    if status != 0:
+        raise error_from_status(status, message)
+    return recorder.history(None, config)

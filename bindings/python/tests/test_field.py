@@ -167,3 +167,57 @@ def test_two_fields_with_per_field_decoders() -> None:
         pred = field.predict(field.field_points(k, test))[:, 0]
         assert np.abs(pred - truth).mean() < before[k] / 4
         assert lamina.metrics.iou(pred, truth) > 0.85
+
+
+SMALL = dict(resolution=32, channels=8, decoder={"hidden": [32]}, seed=0)
+
+
+def test_fit_mesh_is_the_library_rule() -> None:
+    """fit_mesh runs lamina_model_fit_mesh; fit_sdf on the same points (sample_sdf_points with
+    the same options) follows the same rule (lamina_model_fit_config) bit for bit."""
+    mesh = lamina.shape_mesh(TORUS, resolution=64)
+    field = lamina.TriplaneField(**SMALL)
+    seen = []
+    history = field.fit_mesh(*mesh, steps=300, batch_size=4096, samples=50_000, seed=1,
+                             progress=seen.append)
+    # 50000 points, 13 batches an epoch: ceil(300 / 13) = 24 epochs.
+    assert len(history) == 24 == len(seen) and seen[-1].steps == 24 * 13
+    assert history.learning_rate == 1e-3 and history.learning_rates == {"0.planes": 1e-3}
+    assert history.config["epochs"] == 24 and history.config["batch_size"] == 4096
+    result = lamina.metrics.compare(field.extract_mesh(resolution=64), mesh, samples=20_000)
+    assert result["iou"] > 0.95 and result["chamfer"] < 0.012
+    points, sdf = lamina.sample_sdf_points(*mesh, 50_000, bounds=[-1, 1], seed=1)
+    same = lamina.TriplaneField(**SMALL)
+    again = same.fit_sdf(points, sdf, steps=300, batch_size=4096, seed=1, progress=False)
+    assert list(again) == list(history)
+    assert states_equal(same.state_dict(), field.state_dict())
+
+
+def test_fit_rates_are_visible_and_options_checked() -> None:
+    rng = np.random.default_rng(2)
+    points = rng.uniform(-1, 1, (4096, 3)).astype(np.float32)
+    sdf = lamina.shape_sdf({"type": "sphere", "radius": 0.5}, points)
+    field = lamina.TriplaneField(resolution=8, channels=4, decoder={"hidden": [8]}, seed=1)
+    # One learning rate trains everything, as one PyTorch parameter group.
+    history = field.fit_sdf(points, sdf, steps=4, batch_size=1024, learning_rate=5e-3,
+                            progress=False)
+    assert history.learning_rates == {"0.planes": 5e-3}
+    assert "learning_rate=0.005, learning_rates={'0.planes': 0.005}" in repr(history)
+    history = field.fit_sdf(points, sdf, steps=4, batch_size=1024, learning_rate=5e-3,
+                            plane_learning_rate=5e-2, progress=False)
+    assert "learning_rates={'0.planes': 0.05}" in repr(history)
+    assert history.config["learning_rate"] == 5e-3
+    # A learning_rates entry for the planes wins over plane_learning_rate.
+    history = field.fit_occupancy(points, sdf < 0, steps=2, batch_size=2048,
+                                  plane_learning_rate=1.0, learning_rates={"planes": 0.5},
+                                  progress=False)
+    assert history.learning_rates == {"planes": 0.5}
+    assert history.config["loss"] == "bce_with_logits"
+    with pytest.raises(lamina.InvalidArgumentError, match="steps"):
+        field.fit_sdf(points, sdf, epochs=3, progress=False)
+    with pytest.raises(lamina.InvalidArgumentError, match="unknown key \"colour\""):
+        field.fit_sdf(points, sdf, colour=3, progress=False)
+    with pytest.raises(lamina.InvalidArgumentError, match="lbfgs"):
+        field.fit_sdf(points, sdf, optimizer="lbfgs", progress=False)
+    with pytest.raises(lamina.InvalidArgumentError):
+        field.fit_mesh(*lamina.shape_mesh(TORUS, resolution=16), samples=0, progress=False)

@@ -131,6 +131,26 @@ def test_metrics_known_cases():
     assert metrics.chamfer(a, a, samples=20000) == self_chamfer  # seeded
 
 
+def test_compare_volume_iou_against_analytic_spheres():
+    """Two spheres of radius r with centres d apart: lens pi (4r + d)(2r - d)^2 / 12."""
+    r, d = 0.5, 0.5
+    a = lamina.shape_mesh({"type": "sphere", "radius": r}, resolution=96)
+    b = lamina.shape_mesh({"type": "sphere", "radius": r, "center": [d, 0, 0]}, resolution=96)
+    lens = np.pi * (4 * r + d) * (2 * r - d) ** 2 / 12
+    ball = 4 / 3 * np.pi * r**3
+    result = metrics.compare(a, b, samples=40_000, seed=1)
+    assert result["iou"] == pytest.approx(lens / (2 * ball - lens), abs=0.01)
+    assert metrics.volume_iou(a, b, samples=40_000, seed=1) == result["iou"]
+    # Nested spheres: (r1 / r2)^3; a mesh with itself: exactly 1.
+    small = lamina.shape_mesh({"type": "sphere", "radius": 0.4}, resolution=96)
+    assert metrics.volume_iou(small, a, samples=40_000) == pytest.approx(0.512, abs=0.01)
+    assert metrics.volume_iou(a, a, samples=2000) == 1.0
+    # volume=False leaves it out and changes nothing else.
+    surface = metrics.compare(a, b, samples=40_000, seed=1, volume=False)
+    assert "iou" not in surface
+    assert surface == {k: v for k, v in result.items() if k != "iou"}
+
+
 def test_against_scikit_image():
     measure = pytest.importorskip("skimage.measure")
     n = 128
