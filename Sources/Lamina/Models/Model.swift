@@ -210,7 +210,7 @@ public final class Model {
   private func predictChunks(
     _ x: UnsafePointer<Float>, count n: Int, rows: Int, a: UnsafeMutablePointer<Float>,
     b: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
-    head: (TriplaneEncoding, [PlaneSource])? = nil
+    head: (TriplaneEncoding, PlaneSources)? = nil
   ) {
     var start = 0
     while start < n {
@@ -418,7 +418,7 @@ final class Workspace {
   /// Plane sources a tri-plane encoding at layer 0 samples in this workspace's passes
   /// (set by `Model.inputGradient` for the duration of a call, so the planes are copied
   /// channel-last once, not per chunk); nil: the encoding makes its own per pass.
-  var headSources: [PlaneSource]?
+  var headSources: PlaneSources?
   /// Scratch of the KAN sparsity regulariser (lamb > 0), kept so that steps reuse it.
   let regularizationScratch = ScratchPool()
   /// Number of the current forward pass (bumped by every `Model.forward` on the workspace).

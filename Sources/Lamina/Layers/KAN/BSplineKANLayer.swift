@@ -292,13 +292,7 @@ public final class BSplineKANLayer: Layer {
   /// one after another on the calling thread. The same tasks either way.
   @inline(__always)
   static func parallel<Job: PoolJob>(_ count: Int, work: Int, _ job: inout Job) {
-    if count > 1 && work >= parallelWork {
-      Parallel.run(count, &job)
-    } else {
-      withUnsafePointer(to: &job) { p in
-        for task in 0..<count { Job.task(UnsafeRawPointer(p), task) }
-      }
-    }
+    Parallel.run(count, work: work, threshold: parallelWork, &job)
   }
 
   /// Scratch for the per-call tables and gradient sums, reused across calls.
