@@ -31,17 +31,29 @@ static void expect(int ok, const char *what, long value) {
     }
 }
 
+/* Rows of `dim` inputs: x, y, z in [-0.5, 0.5), after a field index (0 or 1) when dim is 4
+   (a two-field tri-plane model); y[i] = x y + z. */
+enum { N = 1024 };
+static float x3[N * 3], x4[N * 4], y[N];
+static const float *inputs(size_t dim) { return dim == 4 ? x4 : x3; }
+
 int main(int argc, char **argv) {
     (void)argc;
     (void)argv;
-    enum { N = 512 };
-    static float x[N * 3], y[N];
     for (int i = 0; i < N; i++) {
-        x[3 * i] = (float)(i % 17) / 17.0f - 0.5f;
-        x[3 * i + 1] = (float)(i % 5) / 5.0f - 0.5f;
-        x[3 * i + 2] = (float)(i % 3) / 3.0f - 0.5f;
-        y[i] = x[3 * i] * x[3 * i + 1] + x[3 * i + 2];
+        float p[3] = {(float)(i % 17) / 17.0f - 0.5f, (float)(i % 5) / 5.0f - 0.5f,
+                      (float)(i % 3) / 3.0f - 0.5f};
+        x4[4 * i] = (float)(i % 2);
+        for (int d = 0; d < 3; d++) x3[3 * i + d] = x4[4 * i + 1 + d] = p[d];
+        y[i] = p[0] * p[1] + p[2];
     }
+    /* Every family and the paths its layers take: Dense layers on the small-width kernels
+       and (256 wide) on sgemm, whose products under 100^3 multiply-adds run on Lamina's own
+       kernel and larger ones on OpenBLAS's regular path (OpenBLAS's small-matrix kernels
+       allocate on some CPUs: tests/coretypes.sh runs this under each of them); every KAN
+       basis, B-spline layers on their small-output and sgemm paths, mixtures; tri-plane
+       fields with MLP and KAN decoders, several fields, several resolutions, the row-block
+       pipeline (batches of 768 rows or more); sequential models mixing them. */
     const char *specs[] = {
         "{\"kind\": \"mlp\", \"input\": 3, \"hidden\": [64, 64], \"output\": 1}",
         "{\"kind\": \"mlp\", \"input\": 3, \"hidden\": [32], \"output\": 1, "
@@ -54,6 +66,21 @@ int main(int argc, char **argv) {
         "{\"kind\": \"kan\", \"widths\": [3, 8, 1], \"basis\": \"rational\"}",
         "{\"kind\": \"kan\", \"widths\": [3, 4, 4, 1], \"basis\": [\"rational\", "
         "{\"name\": \"bspline\", \"grid\": 1000, \"order\": 2}, \"fourier\"]}",
+        "{\"kind\": \"mlp\", \"input\": 3, \"hidden\": [256, 256], \"output\": 1, "
+        "\"activation\": \"tanh\"}",
+        "{\"kind\": \"kan\", \"widths\": [3, 24, 16, 1], \"grid\": 20}",
+        "{\"kind\": \"kan\", \"widths\": [3, 8, 1], \"basis\": \"mixed\"}",
+        "{\"kind\": \"triplane\", \"resolution\": 16, \"channels\": 16, "
+        "\"decoder\": {\"hidden\": [32]}}",
+        "{\"kind\": \"triplane\", \"resolution\": [8, 16], \"channels\": 8, "
+        "\"aggregation\": \"product\", \"padding\": \"border\", \"fourier\": 2, "
+        "\"decoder\": {\"kind\": \"kan\", \"hidden\": [8]}}",
+        "{\"kind\": \"triplane\", \"resolution\": 8, \"channels\": 4, \"fields\": 2, "
+        "\"decoder_per_field\": true, \"decoder\": {\"hidden\": [16, 16]}}",
+        "{\"kind\": \"sequential\", \"input\": 3, \"layers\": [{\"type\": \"triplane\", "
+        "\"resolution\": 8, \"channels\": 8, \"aggregation\": \"concat\"}, "
+        "{\"type\": \"kan\", \"output\": 4, \"basis\": \"chebyshev\"}, "
+        "{\"type\": \"dense\", \"output\": 1}]}",
     };
     const int spec_count = (int)(sizeof specs / sizeof specs[0]);
     const char *configs[] = {"{\"optimizer\": \"adam\"}",
@@ -75,6 +102,9 @@ int main(int argc, char **argv) {
     runs[run_count++] = (run){"{\"kind\": \"kan\", \"widths\": [3, 4, 4, 1], \"basis\": "
                               "[\"bspline\", \"chebyshev\", {\"name\": \"bspline\", \"grid\": 20}]}",
                               "{\"optimizer\": \"sgd\", \"lamb\": 0.1, \"lamb_entropy\": 1}"};
+    runs[run_count++] = (run){specs[2], "{\"optimizer\": \"lbfgs\"}"};
+    runs[run_count++] = (run){specs[0], "{\"optimizer\": \"lbfgs\", \"line_search\": \"strong_wolfe\"}"};
+    runs[run_count++] = (run){specs[11], "{\"optimizer\": \"adamw\", \"plane_tv\": 0.01, \"plane_l2\": 0.01}"};
     for (int r = 0; r < run_count; r++) {
         lamina_model *model = NULL;
         lamina_trainer *trainer = NULL;
@@ -83,6 +113,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "setup failed: %s\n", lamina_last_error());
             return 1;
         }
+        const float *x = inputs(lamina_model_input_dim(model));
         float loss;
         for (int i = 0; i < 3; i++) lamina_trainer_step(trainer, x, y, N, &loss);
         calls = 0;
@@ -98,35 +129,41 @@ int main(int argc, char **argv) {
         lamina_model_free(model);
     }
     /* Predictions of one to three rows (the few-row kernels: narrow inputs, sgemv, dot
-       products) and of a full batch allocate nothing either. The widths keep every full-batch
-       product under BLAS.gemm's split threshold (4M multiply-adds); a split product goes
-       through Dispatch, which allocates its block per call. */
-    const char *predict_specs[] = {
-        specs[0],
-        "{\"kind\": \"mlp\", \"input\": 3, \"hidden\": [64, 64], \"output\": 1, "
-        "\"activation\": \"tanh\"}",
-        "{\"kind\": \"mlp\", \"input\": 3, \"hidden\": [64, 100], \"output\": 4}",
-        specs[2],
-    };
-    for (size_t s = 0; s < sizeof predict_specs / sizeof predict_specs[0]; s++) {
+       products) and of a full batch, and input gradients, allocate nothing either, for every
+       model above. */
+    for (int sp = 0; sp < spec_count; sp++) {
         lamina_model *model = NULL;
-        if (lamina_model_create(predict_specs[s], &model) != LAMINA_OK) {
+        if (lamina_model_create(specs[sp], &model) != LAMINA_OK) {
             fprintf(stderr, "setup failed: %s\n", lamina_last_error());
             return 1;
         }
-        static float out[N * 4];
+        const size_t dim = lamina_model_input_dim(model);
+        const float *x = inputs(dim);
+        static float out[N], dydx[N * 4];
         const size_t rows[] = {1, 2, 3, N};
         for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
-            lamina_model_predict(model, x, rows[r], out);
-            calls = 0;
-            counting = 1;
-            int ok = 1;
-            for (int i = 0; i < 20; i++) ok &= lamina_model_predict(model, x, rows[r], out) == LAMINA_OK;
-            counting = 0;
-            char what[512];
-            snprintf(what, sizeof what, "20 predictions of %zu rows allocate nothing: %s", rows[r],
-                     predict_specs[s]);
-            expect(ok && calls == 0, what, calls);
+            for (int gradient = 0; gradient < 2; gradient++) {
+                /* The first call sizes the reused scratch, the next 20 must not add to it. */
+                for (int i = 0; i < 21; i++) {
+                    if (i == 1) {
+                        calls = 0;
+                        counting = 1;
+                    }
+                    lamina_status status =
+                        gradient ? lamina_model_input_gradient(model, x, rows[r], dydx)
+                                 : lamina_model_predict(model, x, rows[r], out);
+                    if (status != LAMINA_OK) {
+                        counting = 0;
+                        fprintf(stderr, "call failed: %s\n", lamina_last_error());
+                        return 1;
+                    }
+                }
+                counting = 0;
+                char what[512];
+                snprintf(what, sizeof what, "20 %s of %zu rows allocate nothing: %s",
+                         gradient ? "input gradients" : "predictions", rows[r], specs[sp]);
+                expect(calls == 0, what, calls);
+            }
         }
         lamina_model_free(model);
     }

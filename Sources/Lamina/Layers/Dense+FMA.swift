@@ -25,8 +25,11 @@ extension Dense {
 
   /// Scratch for the packed weights and the gradient blocks' partial sums, lent per call:
   /// steady-state steps allocate nothing (a temporary allocation above 1 KB may come from
-  /// the heap), and concurrent forward passes each get their own buffer.
-  static let fmaScratch = ScratchPool()
+  /// the heap), and concurrent forward passes each get their own buffer. Shared by every
+  /// layer and borrowed on pool threads too (the row pipeline runs a decoder copy per task),
+  /// so its buffers are kept in step, one per pool thread (at most 16 partial sums of a
+  /// 128 x 128 layer, about 1 MB, each): timing then never decides whether a step allocates.
+  static let fmaScratch = ScratchPool(perThread: 1)
 
   /// Layers with more inputs or outputs than this keep sgemm. Measured one thread at a time
   /// on the project machine (Zen 3, GFLOP/s, kernel vs sgemm): forward and dx at

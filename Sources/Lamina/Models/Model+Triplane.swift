@@ -1,11 +1,7 @@
-/// Tri-plane helpers on a model: the encodings it holds, coarse-to-fine upsampling, the
-/// plane regularisers and field-index checks, for the trainer and the bindings to call.
+/// Tri-plane helpers on a model: coarse-to-fine upsampling, the plane regularisers and
+/// field-index checks, for the trainer and the bindings to call (the encodings themselves
+/// are `Model.triplaneEncodings`).
 extension Model {
-  /// The tri-plane encoding layers, with their layer indices (tensor name prefixes).
-  public var triplaneEncodings: [(index: Int, layer: TriplaneEncoding)] {
-    layers.enumerated().compactMap { i, l in (l as? TriplaneEncoding).map { (i, $0) } }
-  }
-
   /// A new model whose (first) tri-plane encoding is upsampled to `resolution` (see
   /// `TriplaneEncoding.upsampled(to:)`), every other tensor copied; its spec has the new
   /// resolution. Throws `.invalidArgument` when the model has no tri-plane encoding or the

@@ -29,6 +29,14 @@ public final class Model {
   /// forward and backward passes run as one fused step (`Dense.forward(_:_:count:then:_:)`);
   /// nil elsewhere. Found once here, so passes do no dynamic casts.
   let fused: [(dense: Dense, activation: ActivationLayer)?]
+  /// The tri-plane encoding layers, with their layer indices (tensor name prefixes). Found
+  /// once here: every prediction and training step checks the first one's field indices,
+  /// and building the list per call would allocate.
+  public let triplaneEncodings: [(index: Int, layer: TriplaneEncoding)]
+  /// Workspaces lent to `inputGradient` calls, one per concurrent caller and reused, so
+  /// that a warm call allocates nothing (the call only reads the model, so callers on
+  /// several threads cannot share one workspace).
+  let gradientWorkspaces = ObjectPool<Workspace>()
 
   /// Builds a model from a spec, drawing its initial weights from the spec's seed.
   public convenience init(spec: JSONValue) throws {
@@ -60,6 +68,9 @@ public final class Model {
         let activation = layers[i + 1] as? ActivationLayer
       else { return nil }
       return (dense, activation)
+    }
+    triplaneEncodings = layers.enumerated().compactMap { i, l in
+      (l as? TriplaneEncoding).map { (i, $0) }
     }
   }
 
@@ -199,7 +210,7 @@ public final class Model {
   private func predictChunks(
     _ x: UnsafePointer<Float>, count n: Int, rows: Int, a: UnsafeMutablePointer<Float>,
     b: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
-    head: (TriplaneEncoding, [PlaneSource])? = nil
+    head: (TriplaneEncoding, PlaneSources)? = nil
   ) {
     var start = 0
     while start < n {
@@ -258,17 +269,18 @@ public final class Model {
     try checkTriplaneInput(x, count: n)
     guard n > 0 else { return }
     let rows = min(n, max(1, chunkRows / max(1, layers.count)))
-    let scratch = Workspace()
-    scratch.reserve(rows: rows, for: self)
-    if n > rows, let encoding = layers.first as? TriplaneEncoding {
-      // The encoding's channel-last plane copy is made once for every chunk's passes.
-      encoding.withSources(rows: n) { sources in
-        scratch.headSources = sources
+    gradientWorkspaces.with(make: Workspace.init) { scratch in
+      scratch.reserve(rows: rows, for: self)
+      if n > rows, let encoding = layers.first as? TriplaneEncoding {
+        // The encoding's channel-last plane copy is made once for every chunk's passes.
+        encoding.withSources(rows: n) { sources in
+          scratch.headSources = sources
+          inputGradientChunks(x, count: n, rows: rows, into: dydx, scratch: scratch)
+          scratch.headSources = nil
+        }
+      } else {
         inputGradientChunks(x, count: n, rows: rows, into: dydx, scratch: scratch)
-        scratch.headSources = nil
       }
-    } else {
-      inputGradientChunks(x, count: n, rows: rows, into: dydx, scratch: scratch)
     }
   }
 
@@ -406,7 +418,7 @@ final class Workspace {
   /// Plane sources a tri-plane encoding at layer 0 samples in this workspace's passes
   /// (set by `Model.inputGradient` for the duration of a call, so the planes are copied
   /// channel-last once, not per chunk); nil: the encoding makes its own per pass.
-  var headSources: [PlaneSource]?
+  var headSources: PlaneSources?
   /// Scratch of the KAN sparsity regulariser (lamb > 0), kept so that steps reuse it.
   let regularizationScratch = ScratchPool()
   /// Number of the current forward pass (bumped by every `Model.forward` on the workspace).

@@ -15,6 +15,20 @@ enum Parallel {
     }
   }
 
+  /// `run(_:work:threshold:_:)` for a `PoolJob`: the same tasks, on the pool or one after
+  /// another on the calling thread, and no allocation either way (the closure form's
+  /// hand-off to the pool allocates a context per call).
+  @inline(__always)
+  static func run<Job: PoolJob>(_ count: Int, work: Int, threshold: Int, _ job: inout Job) {
+    if count > 1 && work >= threshold {
+      WorkerPool.shared.run(count, &job)
+    } else {
+      withUnsafePointer(to: &job) { p in
+        for task in 0..<count { Job.task(UnsafeRawPointer(p), task) }
+      }
+    }
+  }
+
   /// Runs `job`'s tasks 0 ..< count on the process's `WorkerPool` (serially when it is
   /// busy or backing off); allocates nothing. Callers decide from their fixed task plan
   /// whether to split at all.

@@ -18,6 +18,14 @@
 /// A caller is lent the smallest idle buffer that fits, so a layer asking for a large table
 /// and for small per-task blocks does not grow every buffer to the table's size; when none
 /// fits, the largest idle buffer is grown, and only when none is idle is a new one made.
+///
+/// A pool that worker-pool tasks borrow from (`init(perThread:)`) keeps its buffers in step
+/// instead. Which thread runs which task, and so how many buffers are held at once, is a
+/// matter of timing: the worker may sleep through the first steps and join in only at the
+/// fortieth, which then found no idle buffer (or only a small one) and allocated. So such a
+/// pool makes a buffer for every holder its tasks can have at once on the first request,
+/// and grows all of them whenever a request is larger than any before; after the first
+/// call at a given size, no timing can make it allocate.
 final class ScratchPool: @unchecked Sendable {
   /// Alignment of every buffer and of every region `ScratchCursor` carves: a cache line,
   /// enough for any SIMD type and free of false sharing between regions.
@@ -49,13 +57,32 @@ final class ScratchPool: @unchecked Sendable {
   private var idle: [Buffer] = []
   /// Guards `idle`; heap-allocated because a pthread mutex must not move.
   private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+  /// Buffers kept in step (see the type's documentation), or 0 for the smallest-fit pool.
+  private let uniformCount: Int
+  /// The largest request so far (uniform pools only): every buffer has at least this many
+  /// bytes once it is idle.
+  private var largest = 0
+  /// Whether the uniform pool has made its buffers (on the first request).
+  private var provisioned = false
 
   /// An empty pool; buffers are made on first use.
   init() {
     mutex = .allocate(capacity: 1)
     mutex.initialize(to: pthread_mutex_t())
     pthread_mutex_init(mutex, nil)
+    uniformCount = 0
     idle.reserveCapacity(8)
+  }
+
+  /// An empty pool for scratch borrowed inside worker-pool tasks, each of whose threads
+  /// holds at most `perThread` of its buffers at a time: it keeps `perThread` buffers per
+  /// pool thread, all grown to the largest request (see the type's documentation).
+  init(perThread: Int) {
+    mutex = .allocate(capacity: 1)
+    mutex.initialize(to: pthread_mutex_t())
+    pthread_mutex_init(mutex, nil)
+    uniformCount = max(1, perThread) * WorkerPool.threads
+    idle.reserveCapacity(max(8, uniformCount))
   }
 
   deinit {
@@ -81,6 +108,7 @@ final class ScratchPool: @unchecked Sendable {
   /// caller uses until `body` returns.
   func withBytes<R>(_ byteCount: Int, _ body: (UnsafeMutableRawPointer) throws -> R) rethrows -> R {
     let need = max(byteCount, 1)
+    if uniformCount > 0 { return try withUniformBytes(need, body) }
     pthread_mutex_lock(mutex)
     var fit = -1
     var largest = -1
@@ -97,6 +125,34 @@ final class ScratchPool: @unchecked Sendable {
     lent.reserve(need)
     defer {
       pthread_mutex_lock(mutex)
+      idle.append(lent)
+      pthread_mutex_unlock(mutex)
+    }
+    return try body(lent.pointer)
+  }
+
+  /// `withBytes` for a uniform pool: on a request larger than any before, every idle buffer
+  /// grows now and every lent one when it comes back (within the same call: a task returns
+  /// its buffers before the job ends), and the first request makes all of them. Growth
+  /// happens under the lock; it only ever happens in warm-up.
+  private func withUniformBytes<R>(
+    _ need: Int, _ body: (UnsafeMutableRawPointer) throws -> R
+  ) rethrows -> R {
+    pthread_mutex_lock(mutex)
+    if !provisioned {
+      provisioned = true
+      for _ in 0..<uniformCount { idle.append(Buffer(byteCount: need)) }
+    }
+    if need > largest {
+      largest = need
+      for buffer in idle { buffer.reserve(need) }
+    }
+    // More holders than planned (callers on several host threads) get buffers of their own.
+    let lent = idle.popLast() ?? Buffer(byteCount: largest)
+    pthread_mutex_unlock(mutex)
+    defer {
+      pthread_mutex_lock(mutex)
+      lent.reserve(largest)
       idle.append(lent)
       pthread_mutex_unlock(mutex)
     }

@@ -31,7 +31,11 @@ import Synchronization
 /// finds them awake), then sleep on a condition variable, so an idle process costs no CPU.
 final class WorkerPool: @unchecked Sendable {
   /// The process's pool, created on first use.
-  static let shared = WorkerPool(threads: WorkerPool.defaultThreads())
+  static let shared = WorkerPool(threads: WorkerPool.threads)
+
+  /// Threads the process's pool runs tasks on, the caller included (known without
+  /// starting the pool, so scratch pools can be sized for it).
+  static let threads = max(1, min(WorkerPool.defaultThreads(), WorkerPool.maxThreads))
 
   /// Most threads (caller included) a pool uses: the fixed task plans split into at most
   /// eight blocks, so more threads would idle.

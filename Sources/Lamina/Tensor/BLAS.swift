@@ -153,8 +153,10 @@ enum BLAS {
     }
   }
 
-  /// Room for `gemmSplitInner`'s partial products, one buffer per concurrent caller.
-  private static let innerScratch = ScratchPool()
+  /// Room for `gemmSplitInner`'s partial products, one buffer per concurrent caller. Its
+  /// callers may run on pool threads (the row pipeline's decoder copies), so the buffers
+  /// are kept in step, one per pool thread (see `ScratchPool.init(perThread:)`).
+  private static let innerScratch = ScratchPool(perThread: 1)
 
   /// Runs `body(start, count)` over blocks of rows `start ..< start + count` covering
   /// `0 ..< m`, where each row costs about `rowWork` multiply-adds: in parallel, in the

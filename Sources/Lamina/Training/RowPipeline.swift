@@ -171,7 +171,7 @@ final class RowPipeline {
   private struct Blocks: PoolJob {
     let pipeline: RowPipeline
     /// The head's plane sources for this step.
-    let sources: [PlaneSource]
+    let sources: PlaneSources
     let x: UnsafePointer<Float>
     let y: UnsafePointer<Float>
     let n: Int

@@ -292,20 +292,17 @@ public final class BSplineKANLayer: Layer {
   /// one after another on the calling thread. The same tasks either way.
   @inline(__always)
   static func parallel<Job: PoolJob>(_ count: Int, work: Int, _ job: inout Job) {
-    if count > 1 && work >= parallelWork {
-      Parallel.run(count, &job)
-    } else {
-      withUnsafePointer(to: &job) { p in
-        for task in 0..<count { Job.task(UnsafeRawPointer(p), task) }
-      }
-    }
+    Parallel.run(count, work: work, threshold: parallelWork, &job)
   }
 
   /// Scratch for the per-call tables and gradient sums, reused across calls.
   let tableScratch = ScratchPool()
-  /// Scratch for the per-task row blocks (one per thread at a time), reused across calls;
-  /// apart from `tableScratch` so that small blocks never take (and grow) table buffers.
-  let blockScratch = ScratchPool()
+  /// Scratch for the per-task row blocks, reused across calls; apart from `tableScratch` so
+  /// that small blocks never take (and grow) table buffers. Tasks borrow it on whichever
+  /// thread runs them, each holding at most two buffers at once (a dense block's rows and
+  /// the basis block filling them), so it keeps two per pool thread in step: otherwise a
+  /// worker joining a pass for the first time late in training allocates.
+  let blockScratch = ScratchPool(perThread: 2)
 
   /// Runs `body` with a block of `rowsPerTask` rows in scratch memory of its own.
   @inline(__always)

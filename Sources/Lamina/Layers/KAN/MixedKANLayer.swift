@@ -202,7 +202,7 @@ public final class MixedKANLayer: Layer {
   /// The options the layer was built from (resolved for its input width).
   private let options: Options
   /// Shadow sets lent to calls.
-  private let shadows = ShadowPool()
+  private let shadows = ObjectPool<[Shadow]>()
   /// Per-call scratch (mixture weights, gradient sums, temporary outputs).
   private let scratch = ScratchPool()
 
@@ -390,9 +390,27 @@ public final class MixedKANLayer: Layer {
 
   // MARK: - Shadows
 
+  /// A shadow copy of one component and its tensor lists, taken once when the shadow is
+  /// made: a layer's `parameters` and `buffers` may build a new array on every read, which
+  /// every call's `load` and `gatherGradients` would otherwise allocate.
+  struct Shadow {
+    /// The component's copy the calls run.
+    let layer: Layer
+    /// `layer.parameters`, in order.
+    let parameters: [Parameter]
+    /// `layer.buffers`, in order.
+    let buffers: [Parameter]
+
+    init(_ layer: Layer) {
+      self.layer = layer
+      parameters = layer.parameters
+      buffers = layer.buffers
+    }
+  }
+
   /// Copies component k's tensors into `shadow`, its per-edge tensors scaled by the
   /// weights `a` ([out, in, K]).
-  private func load(_ shadow: Layer, component k: Int, weights a: UnsafePointer<Float>) {
+  private func load(_ shadow: Shadow, component k: Int, weights a: UnsafePointer<Float>) {
     let (inp, out, kc) = (inputDim, outputDim, componentCount)
     for (b, dst) in shadow.buffers.enumerated() {
       let src = componentBuffers[k][b]
@@ -438,7 +456,7 @@ public final class MixedKANLayer: Layer {
   /// Adds the shadow's parameter gradients (with respect to the scaled tensors) into
   /// component k's gradients and dL/da into `da` ([out, in, K]).
   private func gatherGradients(
-    _ shadow: Layer, component k: Int, weights a: UnsafePointer<Float>,
+    _ shadow: Shadow, component k: Int, weights a: UnsafePointer<Float>,
     into da: UnsafeMutablePointer<Float>
   ) {
     let (inp, out, kc) = (inputDim, outputDim, componentCount)
@@ -486,9 +504,9 @@ public final class MixedKANLayer: Layer {
     }
   }
 
-  /// Runs `body` with a set of K shadow layers of its own.
-  private func withShadows<R>(_ body: ([Layer]) -> R) -> R {
-    shadows.with(make: { prototypes.map { $0.copy() } }, body)
+  /// Runs `body` with a set of K shadows of its own.
+  private func withShadows<R>(_ body: ([Shadow]) -> R) -> R {
+    shadows.with(make: { prototypes.map { Shadow($0.copy()) } }, body)
   }
 
   // MARK: - Forward and backward
@@ -505,7 +523,7 @@ public final class MixedKANLayer: Layer {
       withShadows { set in
         for k in 0..<componentCount where isUsed(k, a) {
           load(set[k], component: k, weights: a)
-          set[k].forward(x, temp, count: n)
+          set[k].layer.forward(x, temp, count: n)
           for e in 0..<outCount { y[e] += temp[e] }
         }
       }
@@ -543,7 +561,7 @@ public final class MixedKANLayer: Layer {
               }
             }
           }
-          shadow.backward(
+          shadow.layer.backward(
             x, y, dy, dx != nil ? temp : nil, count: n, parameterGradients: parameterGradients)
           if let dx { for e in 0..<inCount { dx[e] += temp[e] } }
           if parameterGradients { gatherGradients(shadow, component: k, weights: a, into: da) }
@@ -603,7 +621,7 @@ public final class MixedKANLayer: Layer {
         for r in 0..<m { xs[r * inputDim + i] = x[start + r] }
         xs.withUnsafeBufferPointer { xb in
           ys.withUnsafeMutableBufferPointer {
-            shadow.forward(xb.baseAddress!, $0.baseAddress!, count: m)
+            shadow.layer.forward(xb.baseAddress!, $0.baseAddress!, count: m)
           }
         }
         for r in 0..<m { y[start + r] += ys[r * outputDim + j] }
@@ -633,39 +651,5 @@ extension MixedKANLayer: KANEdgeFunctions {
         addEdge(component: k, input: i, output: j, weights: $0.baseAddress!, x, n, y)
       }
     }
-  }
-}
-
-/// Sets of shadow layers lent one per caller, as `ScratchPool` lends memory: a mutex guards
-/// the idle sets, a caller with none idle makes one (outside the lock), and sets come back
-/// after use, so steady state allocates nothing and concurrent callers never share a set.
-final class ShadowPool: @unchecked Sendable {
-  private var idle: [[Layer]] = []
-  private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-
-  init() {
-    mutex = .allocate(capacity: 1)
-    mutex.initialize(to: pthread_mutex_t())
-    pthread_mutex_init(mutex, nil)
-    idle.reserveCapacity(8)
-  }
-
-  deinit {
-    pthread_mutex_destroy(mutex)
-    mutex.deallocate()
-  }
-
-  /// Runs `body` with a set no other caller uses meanwhile (`make` builds one if needed).
-  func with<R>(make: () -> [Layer], _ body: ([Layer]) -> R) -> R {
-    pthread_mutex_lock(mutex)
-    let taken = idle.popLast()
-    pthread_mutex_unlock(mutex)
-    let set = taken ?? make()
-    defer {
-      pthread_mutex_lock(mutex)
-      idle.append(set)
-      pthread_mutex_unlock(mutex)
-    }
-    return body(set)
   }
 }

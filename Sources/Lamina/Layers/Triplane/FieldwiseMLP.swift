@@ -196,10 +196,11 @@ public final class FieldwiseMLP: Layer {
     var start: UnsafeMutablePointer<Int>
     /// Rows with a valid field index.
     var valid: Int
-    /// Stage s's input (s = 0: the gathered features), valid x widths[s].
-    var inputs: [UnsafeMutablePointer<Float>]
+    /// Stage s's input (s = 0: the gathered features), valid x widths[s]; the last one is
+    /// the output. (Pointer lists in scratch too, not arrays: a warm call allocates nothing.)
+    var inputs: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
     /// Stage s's pre-activation output, valid x widths[s + 1].
-    var z: [UnsafeMutablePointer<Float>]
+    var z: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
     /// The decoder's output, valid x widths.last (the output activation applied).
     var output: UnsafeMutablePointer<Float>
     /// Backward's work areas, valid x max(widths) each (nil in forward).
@@ -214,6 +215,8 @@ public final class FieldwiseMLP: Layer {
   ) -> R {
     let maxWidth = widths.max() ?? 1
     var bytes = ScratchPool.bytes(Int.self, n) + ScratchPool.bytes(Int.self, fields + 1)
+    bytes += ScratchPool.bytes(UnsafeMutablePointer<Float>.self, widths.count)  // inputs
+    bytes += ScratchPool.bytes(UnsafeMutablePointer<Float>.self, stages)  // z
     for w in widths { bytes += ScratchPool.bytes(Float.self, n * w) }  // inputs + output
     for w in widths.dropFirst() { bytes += ScratchPool.bytes(Float.self, n * w) }  // z
     if backward { bytes += 3 * ScratchPool.bytes(Float.self, n * maxWidth) }
@@ -221,8 +224,10 @@ public final class FieldwiseMLP: Layer {
       var cursor = ScratchCursor(raw)
       let order = cursor.take(Int.self, n)
       let start = cursor.take(Int.self, fields + 1)
-      let inputs = widths.map { cursor.take(Float.self, n * $0) }  // last one: the output
-      let z = widths.dropFirst().map { cursor.take(Float.self, n * $0) }
+      let inputs = cursor.take(UnsafeMutablePointer<Float>.self, widths.count)
+      let z = cursor.take(UnsafeMutablePointer<Float>.self, stages)
+      for (s, w) in widths.enumerated() { (inputs + s).initialize(to: cursor.take(Float.self, n * w)) }
+      for s in 0..<stages { (z + s).initialize(to: cursor.take(Float.self, n * widths[s + 1])) }
       let grad =
         backward
         ? (

@@ -33,7 +33,7 @@ extension TriplaneEncoding {
   func backward(
     _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
     _ dx: UnsafeMutablePointer<Float>?, count n: Int, parameterGradients: Bool,
-    sources given: [PlaneSource]?
+    sources given: PlaneSources?
   ) {
     guard n > 0 else { return }
     // A passed-on field index takes column 0 of dy; the features' gradients follow it.
@@ -47,21 +47,44 @@ extension TriplaneEncoding {
       if dx != nil || storeG {
         withSources(rows: n, given: given) { sources in
           let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
-          Self.parallel(tasks, work: n * 12 * c * levels.count) { task in
-            let start = task * Self.rowsPerTask
-            let end = min(n, start + Self.rowsPerTask)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 12 * c + 1) { tmp in
-              for r in start..<end {
-                backwardRow(
-                  r, x + r * inputDim, dy + r * outputDim, dx.map { $0 + r * inputDim },
-                  storeG ? gbuf + r * gWidth : nil, sources, tmp.baseAddress!)
-              }
-            }
-          }
+          var job = BackwardRows(
+            layer: self, x: x, dy: dy, dx: dx, g: storeG ? gbuf : nil, n: n, sources: sources)
+          Self.parallel(tasks, work: n * 12 * c * levels.count, &job)
         }
       }
       if parameterGradients {
         scatter(x, dy, count: n, productGradients: storeG ? UnsafePointer(gbuf) : nil)
+      }
+    }
+  }
+
+  /// Phase 1's row tasks as a pool job: task t back-propagates rows t * `rowsPerTask` ..<
+  /// (t + 1) * `rowsPerTask` (`dy` starts at the features' gradients; `g`, when non-nil,
+  /// takes product aggregation's upstream gradients, levels x 3 x C per row).
+  private struct BackwardRows: PoolJob {
+    unowned(unsafe) let layer: TriplaneEncoding
+    let x: UnsafePointer<Float>
+    let dy: UnsafePointer<Float>
+    let dx: UnsafeMutablePointer<Float>?
+    let g: UnsafeMutablePointer<Float>?
+    let n: Int
+    let sources: PlaneSources
+
+    static let task: PoolTask = { context, task in
+      context.assumingMemoryBound(to: BackwardRows.self).pointee.run(task)
+    }
+
+    func run(_ task: Int) {
+      let (inp, out, c) = (layer.inputDim, layer.outputDim, layer.options.channels)
+      let gWidth = layer.levels.count * 3 * c
+      let start = task * TriplaneEncoding.rowsPerTask
+      let end = min(n, start + TriplaneEncoding.rowsPerTask)
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: 12 * c + 1) { tmp in
+        for r in start..<end {
+          layer.backwardRow(
+            r, x + r * inp, dy + r * out, dx.map { $0 + r * inp }, g.map { $0 + r * gWidth },
+            sources, tmp.baseAddress!)
+        }
       }
     }
   }
@@ -72,7 +95,7 @@ extension TriplaneEncoding {
   private func backwardRow(
     _ row: Int, _ xr: UnsafePointer<Float>, _ dyr: UnsafePointer<Float>,
     _ dxr: UnsafeMutablePointer<Float>?, _ g: UnsafeMutablePointer<Float>?,
-    _ sources: [PlaneSource], _ tmp: UnsafeMutablePointer<Float>
+    _ sources: PlaneSources, _ tmp: UnsafeMutablePointer<Float>
   ) {
     let c = options.channels
     var field = 0
@@ -258,18 +281,14 @@ extension TriplaneEncoding {
         for f in stride(from: fields, to: 0, by: -1) { start[f] = start[f - 1] }
         start[0] = 0
       }
-      let total = fields > 1 ? start[fields] : n
-      @inline(__always)
-      func fieldRows(_ f: Int) -> (Int, Int) { fields > 1 ? (start[f], start[f + 1]) : (0, n) }
-      @inline(__always)
-      func rowAt(_ i: Int) -> Int { fields > 1 ? order[i] : i }
+      let rows = FieldRows(fields: fields, n: n, order: order, start: start)
+      let total = rows.total
       for l in 0..<levels.count {
         let geo = geometry[l]
         let r = geo.resolution
         let shift = Self.bandShift(resolution: r, channels: c)
         let height = min(r, 1 << shift)
         let bands = (r + height - 1) / height
-        let pointOffset = fields > 1 ? 1 : 0
         // Per (field, plane): bands + 1 list offsets; the lists, 2 x the field's rows each
         // at most (a point's corners touch at most two bands).
         let offsetCount = fields * 3 * (bands + 1)
@@ -283,111 +302,209 @@ extension TriplaneEncoding {
           + ScratchPool.bytes(Int32.self, 3 * total) + ScratchPool.bytes(Int.self, chunkCount)
         scratch.withBytes(bytes) { raw in
           var cursor = ScratchCursor(raw)
-          let offsets = cursor.take(Int.self, offsetCount)
-          let entries = cursor.take(Int.self, entryCount)
-          let heights = cursor.take(Int32.self, 3 * total)
+          let lists = BandLists(
+            offsets: cursor.take(Int.self, offsetCount), entries: cursor.take(Int.self, entryCount),
+            heights: cursor.take(Int32.self, 3 * total), bands: bands, shift: shift)
           let chunkSlots = cursor.take(Int.self, chunkCount)
           if chunked {
-            listByChunks(
-              x, count: n, level: l, bands: bands, shift: shift, offsets: offsets,
-              entries: entries, heights: heights, slots: chunkSlots)
+            listByChunks(x, count: n, level: l, lists: lists, slots: chunkSlots)
           } else {
             // Pass 1, one task per plane: the lists of every field's rows by band.
-            Self.parallel(3, work: total * 3 * 8) { plane in
-              let ib = Self.planeAxisIndices(plane).1
-              let hs = heights + plane * total
-              for f in 0..<fields {
-                let (s0, s1) = fieldRows(f)
-                let o = offsets + (f * 3 + plane) * (bands + 1)
-                let list = entries + 6 * s0 + plane * 2 * (s1 - s0)
-                o.update(repeating: 0, count: bands + 1)
-                for i in s0..<s1 {
-                  let k = geo.sample(x[rowAt(i) * inputDim + pointOffset + ib], axis: ib).index
-                  hs[i] = Int32(truncatingIfNeeded: k)
-                  let (lo, hi) = Self.bands(of: k, resolution: r, shift: shift)
-                  if lo >= 0 { o[lo + 1] += 1 }
-                  if hi >= 0 { o[hi + 1] += 1 }
-                }
-                for b in 0..<bands { o[b + 1] += o[b] }
-                // o[b] is band b's next free slot while filling; shifted back afterwards.
-                for i in s0..<s1 {
-                  let k = Int(hs[i])
-                  let (lo, hi) = Self.bands(of: k, resolution: r, shift: shift)
-                  let row = rowAt(i)
-                  if lo >= 0 {
-                    list[o[lo]] = row
-                    o[lo] += 1
-                  }
-                  if hi >= 0 {
-                    list[o[hi]] = row
-                    o[hi] += 1
-                  }
-                }
-                for b in stride(from: bands, to: 0, by: -1) { o[b] = o[b - 1] }
-                o[0] = 0
-              }
-            }
+            var job = PlaneLists(layer: self, x: x, level: l, rows: rows, lists: lists)
+            Self.parallel(3, work: total * 3 * 8, &job)
           }
           // Pass 2: lanes run tasks lane, lane + lanes, ...; each lane has one band
           // accumulator. Which lane runs a task does not change its result.
           let tasks = fields * 3 * bands
           let lanes = min(tasks, 8)
           let bandSize = height * r * c
-          let kernel = scatterKernel
-          let gWidth = levels.count * 3 * c
-          let concatOffset = options.aggregation == .concat ? c : 0
           scratch.withBuffer(count: lanes * bandSize) { acc in
             levels[l].gradient.withUnsafeMutableBufferPointer { gb in
-              let grad = gb.baseAddress!
-              Self.parallel(lanes, work: n * 12 * c) { lane in
-                let a = acc + lane * bandSize
-                var task = lane
-                while task < tasks {
-                  let field = task / (3 * bands)
-                  let plane = (task / bands) % 3
-                  let band = task % bands
-                  let (h0, h1) = (band * height, min(r, (band + 1) * height))
-                  let (s0, s1) = fieldRows(field)
-                  let o = offsets + (field * 3 + plane) * (bands + 1)
-                  let list =
-                    entries + 6 * s0 + Self.listPlane(plane, shared: chunked) * 2 * (s1 - s0)
-                  let gp = grad + (field * 3 + plane) * c * r * r
-                  if kernel {
-                    // The same sums, in C (see `scatterKernel`).
-                    let (ia, ib) = Self.planeAxisIndices(plane)
-                    let (gbase, gstride) =
-                      productGradients.map { ($0 + (l * 3 + plane) * c, gWidth) }
-                      ?? (dy + levelOffset(l) + concatOffset * plane, outputDim)
-                    var g = kernelGeometry[l]
-                    lamina_triplane_scatter_band(
-                      &g, x + pointOffset, inputDim, Int32(ia), Int32(ib), gbase, gstride,
-                      list + o[band], o[band + 1] - o[band], h0, h1, c, a)
-                    lamina_triplane_add_band(a, (h1 - h0) * r, c, gp + h0 * r, r * r)
-                    task += lanes
-                    continue
-                  }
-                  scatterBand(
-                    level: l, plane: plane, heights: (h0, h1), x: x, dy: dy,
-                    rows: UnsafePointer(list + o[band]), count: o[band + 1] - o[band],
-                    productGradients: productGradients, accumulator: a)
-                  // Add the band's channel-last sums into the NCHW gradient of this plane,
-                  // in blocks of texels so that both sides stay in L1.
-                  var t0 = h0 * r
-                  while t0 < h1 * r {
-                    let t1 = min(h1 * r, t0 + 64)
-                    for ch in 0..<c {
-                      let gc = gp + ch * r * r
-                      let ac = a + ch
-                      for t in t0..<t1 { gc[t] += ac[(t - h0 * r) * c] }
-                    }
-                    t0 = t1
-                  }
-                  task += lanes
-                }
-              }
+              var job = ScatterLanes(
+                layer: self, x: x, dy: dy, level: l, rows: rows, lists: lists, chunked: chunked,
+                height: height, tasks: tasks, lanes: lanes, accumulators: acc,
+                bandSize: bandSize, gradient: gb.baseAddress!, productGradients: productGradients)
+              Self.parallel(lanes, work: n * 12 * c, &job)
             }
           }
         }
+      }
+    }
+  }
+
+  /// The scatter's rows by field: field f's rows are `order[start[f] ..< start[f + 1]]`
+  /// with several fields, all n rows in order with one.
+  private struct FieldRows {
+    let fields: Int
+    let n: Int
+    /// The rows grouped by field (several fields only).
+    let order: UnsafePointer<Int>
+    /// fields + 1 offsets into `order` (several fields only).
+    let start: UnsafePointer<Int>
+
+    init(fields: Int, n: Int, order: UnsafeMutablePointer<Int>, start: UnsafeMutablePointer<Int>) {
+      self.fields = fields
+      self.n = n
+      self.order = UnsafePointer(order)
+      self.start = UnsafePointer(start)
+    }
+
+    /// Rows with a valid field index.
+    var total: Int { fields > 1 ? start[fields] : n }
+
+    /// Field f's range of positions.
+    @inline(__always)
+    func of(_ f: Int) -> (Int, Int) { fields > 1 ? (start[f], start[f + 1]) : (0, n) }
+
+    /// The input row at position i.
+    @inline(__always)
+    func row(at i: Int) -> Int { fields > 1 ? order[i] : i }
+  }
+
+  /// One level's row lists by band (see `scatter`): per (field, plane) bands + 1 offsets
+  /// into its list, the lists in `entries`, and each listed position's lower corner row
+  /// per plane in `heights`.
+  private struct BandLists {
+    let offsets: UnsafeMutablePointer<Int>
+    let entries: UnsafeMutablePointer<Int>
+    let heights: UnsafeMutablePointer<Int32>
+    let bands: Int
+    /// Texel rows per band, as a power of two (`bandShift`).
+    let shift: Int
+  }
+
+  /// Pass 1 of `scatter` with several fields as a pool job: task `plane` lists every
+  /// field's rows by band for that plane.
+  private struct PlaneLists: PoolJob {
+    unowned(unsafe) let layer: TriplaneEncoding
+    let x: UnsafePointer<Float>
+    let level: Int
+    let rows: FieldRows
+    let lists: BandLists
+
+    static let task: PoolTask = { context, task in
+      context.assumingMemoryBound(to: PlaneLists.self).pointee.run(task)
+    }
+
+    func run(_ plane: Int) {
+      let geo = layer.geometry[level]
+      let r = geo.resolution
+      let (bands, shift) = (lists.bands, lists.shift)
+      let (total, pointOffset, inp) = (rows.total, rows.fields > 1 ? 1 : 0, layer.inputDim)
+      let ib = TriplaneEncoding.planeAxisIndices(plane).1
+      let hs = lists.heights + plane * total
+      for f in 0..<rows.fields {
+        let (s0, s1) = rows.of(f)
+        let o = lists.offsets + (f * 3 + plane) * (bands + 1)
+        let list = lists.entries + 6 * s0 + plane * 2 * (s1 - s0)
+        o.update(repeating: 0, count: bands + 1)
+        for i in s0..<s1 {
+          let k = geo.sample(x[rows.row(at: i) * inp + pointOffset + ib], axis: ib).index
+          hs[i] = Int32(truncatingIfNeeded: k)
+          let (lo, hi) = TriplaneEncoding.bands(of: k, resolution: r, shift: shift)
+          if lo >= 0 { o[lo + 1] += 1 }
+          if hi >= 0 { o[hi + 1] += 1 }
+        }
+        for b in 0..<bands { o[b + 1] += o[b] }
+        // o[b] is band b's next free slot while filling; shifted back afterwards.
+        for i in s0..<s1 {
+          let k = Int(hs[i])
+          let (lo, hi) = TriplaneEncoding.bands(of: k, resolution: r, shift: shift)
+          let row = rows.row(at: i)
+          if lo >= 0 {
+            list[o[lo]] = row
+            o[lo] += 1
+          }
+          if hi >= 0 {
+            list[o[hi]] = row
+            o[hi] += 1
+          }
+        }
+        for b in stride(from: bands, to: 0, by: -1) { o[b] = o[b - 1] }
+        o[0] = 0
+      }
+    }
+  }
+
+  /// Pass 2 of `scatter` as a pool job: lane `lane` runs tasks lane, lane + lanes, ...,
+  /// task t being band t % bands of plane (t / bands) % 3 of field t / (3 bands), with its
+  /// own band accumulator.
+  private struct ScatterLanes: PoolJob {
+    unowned(unsafe) let layer: TriplaneEncoding
+    let x: UnsafePointer<Float>
+    let dy: UnsafePointer<Float>
+    let level: Int
+    let rows: FieldRows
+    let lists: BandLists
+    /// Whether the lists come from `listByChunks` (plane 2 reads plane 1's).
+    let chunked: Bool
+    /// Texel rows per band (the last band may have fewer).
+    let height: Int
+    let tasks: Int
+    let lanes: Int
+    /// `lanes` accumulators of `bandSize` floats.
+    let accumulators: UnsafeMutablePointer<Float>
+    let bandSize: Int
+    /// The level's NCHW gradient.
+    let gradient: UnsafeMutablePointer<Float>
+    let productGradients: UnsafePointer<Float>?
+
+    static let task: PoolTask = { context, task in
+      context.assumingMemoryBound(to: ScatterLanes.self).pointee.run(task)
+    }
+
+    func run(_ lane: Int) {
+      let l = level
+      let (c, r) = (layer.options.channels, layer.geometry[l].resolution)
+      let bands = lists.bands
+      let pointOffset = rows.fields > 1 ? 1 : 0
+      let gWidth = layer.levels.count * 3 * c
+      let concatOffset = layer.options.aggregation == .concat ? c : 0
+      let kernel = layer.scatterKernel
+      let a = accumulators + lane * bandSize
+      var task = lane
+      while task < tasks {
+        let field = task / (3 * bands)
+        let plane = (task / bands) % 3
+        let band = task % bands
+        let (h0, h1) = (band * height, min(r, (band + 1) * height))
+        let (s0, s1) = rows.of(field)
+        let o = lists.offsets + (field * 3 + plane) * (bands + 1)
+        let list =
+          lists.entries + 6 * s0
+          + TriplaneEncoding.listPlane(plane, shared: chunked) * 2 * (s1 - s0)
+        let gp = gradient + (field * 3 + plane) * c * r * r
+        if kernel {
+          // The same sums, in C (see `scatterKernel`).
+          let (ia, ib) = TriplaneEncoding.planeAxisIndices(plane)
+          let (gbase, gstride) =
+            productGradients.map { ($0 + (l * 3 + plane) * c, gWidth) }
+            ?? (dy + layer.levelOffset(l) + concatOffset * plane, layer.outputDim)
+          var g = layer.kernelGeometry[l]
+          lamina_triplane_scatter_band(
+            &g, x + pointOffset, layer.inputDim, Int32(ia), Int32(ib), gbase, gstride,
+            list + o[band], o[band + 1] - o[band], h0, h1, c, a)
+          lamina_triplane_add_band(a, (h1 - h0) * r, c, gp + h0 * r, r * r)
+          task += lanes
+          continue
+        }
+        layer.scatterBand(
+          level: l, plane: plane, heights: (h0, h1), x: x, dy: dy,
+          rows: UnsafePointer(list + o[band]), count: o[band + 1] - o[band],
+          productGradients: productGradients, accumulator: a)
+        // Add the band's channel-last sums into the NCHW gradient of this plane, in blocks
+        // of texels so that both sides stay in L1.
+        var t0 = h0 * r
+        while t0 < h1 * r {
+          let t1 = min(h1 * r, t0 + 64)
+          for ch in 0..<c {
+            let gc = gp + ch * r * r
+            let ac = a + ch
+            for t in t0..<t1 { gc[t] += ac[(t - h0 * r) * c] }
+          }
+          t0 = t1
+        }
+        task += lanes
       }
     }
   }
@@ -407,34 +524,19 @@ extension TriplaneEncoding {
   /// counts its chunk's rows per band (keeping each row's corner row in `heights`); the
   /// starts are then summed band by band, chunk by chunk (so within a band the chunks, and
   /// so the rows, stay in row order); each task then writes its rows from its starts.
-  /// `offsets` gets, per plane, the bands + 1 list offsets; `entries + plane * 2n` the
-  /// plane's lists (planes 0 and 1; plane 2 reads plane 1's, see `listPlane`); `slots`
-  /// holds 2 x listChunks x bands Ints.
+  /// `lists.offsets` gets, per plane, the bands + 1 list offsets; `lists.entries + plane *
+  /// 2n` the plane's lists (planes 0 and 1; plane 2 reads plane 1's, see `listPlane`);
+  /// `slots` holds 2 x listChunks x bands Ints.
   private func listByChunks(
-    _ x: UnsafePointer<Float>, count n: Int, level l: Int, bands: Int, shift: Int,
-    offsets: UnsafeMutablePointer<Int>, entries: UnsafeMutablePointer<Int>,
-    heights: UnsafeMutablePointer<Int32>, slots: UnsafeMutablePointer<Int>
+    _ x: UnsafePointer<Float>, count n: Int, level l: Int, lists: BandLists,
+    slots: UnsafeMutablePointer<Int>
   ) {
-    let geo = geometry[l]
-    let r = geo.resolution
-    let chunks = Self.listChunks
-    let stride = inputDim
+    let (chunks, bands, offsets) = (Self.listChunks, lists.bands, lists.offsets)
     // Planes xz and yz both have z as their H axis, so the same lists: those of plane 1
     // serve plane 2 (its offsets are copied; `listPlane` points pass 2 at plane 1's list).
     slots.update(repeating: 0, count: 2 * chunks * bands)
-    Self.parallel(2 * chunks, work: n * 2 * 8) { task in
-      let (plane, chunk) = (task / chunks, task % chunks)
-      let ib = Self.planeAxisIndices(plane).1
-      let hs = heights + plane * n
-      let counts = slots + task * bands
-      for i in (chunk * n / chunks)..<((chunk + 1) * n / chunks) {
-        let k = geo.sample(x[i * stride + ib], axis: ib).index
-        hs[i] = Int32(truncatingIfNeeded: k)
-        let (lo, hi) = Self.bands(of: k, resolution: r, shift: shift)
-        if lo >= 0 { counts[lo] += 1 }
-        if hi >= 0 { counts[hi] += 1 }
-      }
-    }
+    var job = ChunkLists(layer: self, x: x, n: n, level: l, lists: lists, slots: slots, placing: false)
+    Self.parallel(2 * chunks, work: n * 2 * 8, &job)
     for plane in 0..<2 {
       let o = offsets + plane * (bands + 1)
       var next = 0
@@ -450,13 +552,50 @@ extension TriplaneEncoding {
       o[bands] = next
     }
     (offsets + 2 * (bands + 1)).update(from: offsets + (bands + 1), count: bands + 1)
-    Self.parallel(2 * chunks, work: n * 2 * 8) { task in
+    job.placing = true
+    Self.parallel(2 * chunks, work: n * 2 * 8, &job)
+  }
+
+  /// `listByChunks`' two phases as a pool job: task plane * `listChunks` + chunk counts
+  /// (`placing` false) or places (true) the rows of its chunk for that plane.
+  private struct ChunkLists: PoolJob {
+    unowned(unsafe) let layer: TriplaneEncoding
+    let x: UnsafePointer<Float>
+    let n: Int
+    let level: Int
+    let lists: BandLists
+    /// Per (plane, chunk), `bands` counts, then next free slots.
+    let slots: UnsafeMutablePointer<Int>
+    var placing: Bool
+
+    static let task: PoolTask = { context, task in
+      context.assumingMemoryBound(to: ChunkLists.self).pointee.run(task)
+    }
+
+    func run(_ task: Int) {
+      let chunks = TriplaneEncoding.listChunks
       let (plane, chunk) = (task / chunks, task % chunks)
-      let hs = heights + plane * n
-      let list = entries + plane * 2 * n
+      let geo = layer.geometry[level]
+      let (r, bands, shift) = (geo.resolution, lists.bands, lists.shift)
+      let hs = lists.heights + plane * n
+      let rows = (chunk * n / chunks)..<((chunk + 1) * n / chunks)
+      if !placing {
+        let stride = layer.inputDim
+        let ib = TriplaneEncoding.planeAxisIndices(plane).1
+        let counts = slots + task * bands
+        for i in rows {
+          let k = geo.sample(x[i * stride + ib], axis: ib).index
+          hs[i] = Int32(truncatingIfNeeded: k)
+          let (lo, hi) = TriplaneEncoding.bands(of: k, resolution: r, shift: shift)
+          if lo >= 0 { counts[lo] += 1 }
+          if hi >= 0 { counts[hi] += 1 }
+        }
+        return
+      }
+      let list = lists.entries + plane * 2 * n
       let next = slots + task * bands
-      for i in (chunk * n / chunks)..<((chunk + 1) * n / chunks) {
-        let (lo, hi) = Self.bands(of: Int(hs[i]), resolution: r, shift: shift)
+      for i in rows {
+        let (lo, hi) = TriplaneEncoding.bands(of: Int(hs[i]), resolution: r, shift: shift)
         if lo >= 0 {
           list[next[lo]] = i
           next[lo] += 1

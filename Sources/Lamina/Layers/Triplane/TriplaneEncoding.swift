@@ -216,10 +216,12 @@ public final class TriplaneEncoding: Layer {
   /// tasks to other threads costs more than it saves.
   static let parallelWork = 65_536
 
-  /// `Parallel.run` with this layer's threshold.
+  /// `job`'s tasks 0 ..< count, on the worker pool when `work` reaches this layer's
+  /// threshold (see `Parallel.run(_:work:threshold:_:)`). Every pass hands its tasks over as
+  /// a `PoolJob` struct: the closure form allocates a context per call.
   @inline(__always)
-  static func parallel(_ count: Int, work: Int, _ body: (Int) -> Void) {
-    Parallel.run(count, work: work, threshold: parallelWork, body)
+  static func parallel<Job: PoolJob>(_ count: Int, work: Int, _ job: inout Job) {
+    Parallel.run(count, work: work, threshold: parallelWork, &job)
   }
 
   /// Features per row from the planes of one level (C, or 3C for concat).
@@ -239,33 +241,55 @@ public final class TriplaneEncoding: Layer {
   /// its own when nil.
   func forward(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int,
-    sources given: [PlaneSource]?
+    sources given: PlaneSources?
   ) {
     guard n > 0 else { return }
     withSources(rows: n, given: given) { sources in
       let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
-      let c = options.channels
-      Self.parallel(tasks, work: n * 12 * c * levels.count) { task in
-        let start = task * Self.rowsPerTask
-        let end = min(n, start + Self.rowsPerTask)
-        if gatherKernel, sources[0].channelLast {
-          // The common case in one C loop: the same values (see `gatherKernel`).
-          var g = kernelGeometry[0]
-          lamina_triplane_gather(
-            &g, x + start * inputDim, end - start, sources[0].base, c,
-            options.aggregation == .mean ? 1 : 0, y + start * outputDim, outputDim)
-          return
+      var job = ForwardRows(layer: self, x: x, y: y, n: n, sources: sources)
+      Self.parallel(tasks, work: n * 12 * options.channels * levels.count, &job)
+    }
+  }
+
+  /// `forward`'s row tasks as a pool job: task t samples rows t * `rowsPerTask` ..< (t + 1)
+  /// * `rowsPerTask`.
+  private struct ForwardRows: PoolJob {
+    unowned(unsafe) let layer: TriplaneEncoding
+    let x: UnsafePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    let n: Int
+    let sources: PlaneSources
+
+    static let task: PoolTask = { context, task in
+      let job = context.assumingMemoryBound(to: ForwardRows.self).pointee
+      job.layer.forwardTask(task, job.x, job.y, count: job.n, job.sources)
+    }
+  }
+
+  /// Task `task` of `forward`: its block of `rowsPerTask` rows.
+  private func forwardTask(
+    _ task: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int,
+    _ sources: PlaneSources
+  ) {
+    let c = options.channels
+    let start = task * Self.rowsPerTask
+    let end = min(n, start + Self.rowsPerTask)
+    if gatherKernel, sources[0].channelLast {
+      // The common case in one C loop: the same values (see `gatherKernel`).
+      var g = kernelGeometry[0]
+      lamina_triplane_gather(
+        &g, x + start * inputDim, end - start, sources[0].base, c,
+        options.aggregation == .mean ? 1 : 0, y + start * outputDim, outputDim)
+      return
+    }
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * c + 1) { tmp in
+      for r in start..<end {
+        if r + Self.lookahead < end {
+          prefetchRow(x + (r + Self.lookahead) * inputDim, sources)
         }
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * c + 1) { tmp in
-          for r in start..<end {
-            if r + Self.lookahead < end {
-              prefetchRow(x + (r + Self.lookahead) * inputDim, sources)
-            }
-            let yr = y + r * outputDim
-            if passesFieldIndex { yr[0] = x[r * inputDim] }
-            forwardRow(x + r * inputDim, yr + featureOffset, sources, tmp.baseAddress!)
-          }
-        }
+        let yr = y + r * outputDim
+        if passesFieldIndex { yr[0] = x[r * inputDim] }
+        forwardRow(x + r * inputDim, yr + featureOffset, sources, tmp.baseAddress!)
       }
     }
   }
@@ -278,7 +302,7 @@ public final class TriplaneEncoding: Layer {
   /// Starts loading the corners row `xr` will read from the channel-last sources (a hint:
   /// changes no value).
   @inline(__always)
-  func prefetchRow(_ xr: UnsafePointer<Float>, _ sources: [PlaneSource]) {
+  func prefetchRow(_ xr: UnsafePointer<Float>, _ sources: PlaneSources) {
     var field = 0
     var p = xr
     if options.fields > 1 {
@@ -300,7 +324,7 @@ public final class TriplaneEncoding: Layer {
   /// One row of forward; `tmp` holds 3C + 1 floats.
   @inline(__always)
   private func forwardRow(
-    _ xr: UnsafePointer<Float>, _ yr: UnsafeMutablePointer<Float>, _ sources: [PlaneSource],
+    _ xr: UnsafePointer<Float>, _ yr: UnsafeMutablePointer<Float>, _ sources: PlaneSources,
     _ tmp: UnsafeMutablePointer<Float>
   ) {
     let c = options.channels
@@ -436,58 +460,67 @@ public final class TriplaneEncoding: Layer {
   /// Runs `body` with one `PlaneSource` per level: for calls with many rows, channel-last
   /// copies of the planes (one zero texel row appended per plane, which off-grid corners
   /// read), so each corner's C channels are one contiguous run; for few rows, the planes in
-  /// place (a copy would cost more than it saves). Both give bit-identical results.
-  func withSources<R>(rows n: Int, _ body: ([PlaneSource]) -> R) -> R {
+  /// place (a copy would cost more than it saves). Both give bit-identical results. The
+  /// sources and the copies live in scratch memory lent for the call, so a warm call
+  /// allocates nothing.
+  func withSources<R>(rows n: Int, _ body: (PlaneSources) -> R) -> R {
     withSources(rows: n, given: nil, body)
   }
 
   /// `body(given)` when `given` is non-nil, else `withSources(rows:_:)`.
-  func withSources<R>(rows n: Int, given: [PlaneSource]?, _ body: ([PlaneSource]) -> R) -> R {
+  func withSources<R>(rows n: Int, given: PlaneSources?, _ body: (PlaneSources) -> R) -> R {
     if let given { return body(given) }
-    let c = options.channels
-    let planes = options.fields * 3
-    // A copy pays when the rows read about as many texels as the planes hold.
-    let copy = levels.indices.map { l in
-      n * 16 >= options.fields * geometry[l].resolution * geometry[l].resolution
-    }
     var total = 0
-    var offsets: [Int] = []
-    for l in levels.indices {
-      offsets.append(total)
-      let rr = geometry[l].resolution * geometry[l].resolution
-      if copy[l] { total += planes * (rr + 1) * c }
-    }
-    return scratch.withBuffer(count: total) { buffer in
-      withLevelValues { values in
-        var sources: [PlaneSource] = []
-        for l in levels.indices {
-          let r = geometry[l].resolution
-          if copy[l] {
-            let dest = buffer + offsets[l]
-            Self.channelLast(values[l], into: dest, planes: planes, channels: c, texels: r * r)
-            sources.append(
-              PlaneSource(
-                base: UnsafePointer(dest), channelLast: true, resolution: r, channels: c,
-                fma: usesFMAKernels))
-          } else {
-            sources.append(
-              PlaneSource(
-                base: values[l], channelLast: false, resolution: r, channels: c,
-                fma: usesFMAKernels))
-          }
-        }
-        return body(sources)
+    for l in levels.indices where copiesPlanes(level: l, rows: n) { total += copyCount(level: l) }
+    let bytes =
+      ScratchPool.bytes(PlaneSource.self, levels.count) + ScratchPool.bytes(Float.self, total)
+    return scratch.withBytes(bytes) { raw in
+      var cursor = ScratchCursor(raw)
+      let sources = cursor.take(PlaneSource.self, levels.count)
+      let copies = cursor.take(Float.self, total)
+      return fillSources(level: 0, rows: n, sources, copies) {
+        body(PlaneSources(start: sources, count: levels.count))
       }
     }
   }
 
-  /// Runs `body` with a pointer to every level's values.
-  func withLevelValues<R>(_ body: ([UnsafePointer<Float>]) -> R) -> R {
-    func nest(_ i: Int, _ acc: [UnsafePointer<Float>]) -> R {
-      if i == levels.count { return body(acc) }
-      return levels[i].value.withUnsafeBufferPointer { nest(i + 1, acc + [$0.baseAddress!]) }
+  /// Whether `withSources` copies level `l`'s planes channel-last for a call of `n` rows: a
+  /// copy pays when the rows read about as many texels as the planes hold.
+  @inline(__always)
+  private func copiesPlanes(level l: Int, rows n: Int) -> Bool {
+    n * 16 >= options.fields * geometry[l].resolution * geometry[l].resolution
+  }
+
+  /// Floats of level `l`'s channel-last copy: per plane R * R + 1 texel rows of C.
+  @inline(__always)
+  private func copyCount(level l: Int) -> Int {
+    let r = geometry[l].resolution
+    return options.fields * 3 * (r * r + 1) * options.channels
+  }
+
+  /// Writes the sources of levels `l` ..< levels.count into `sources` (copies, where
+  /// `copiesPlanes`, going to `copies` one level after another) and runs `body` while every
+  /// level's values are borrowed: the in-place sources point into them.
+  private func fillSources<R>(
+    level l: Int, rows n: Int, _ sources: UnsafeMutablePointer<PlaneSource>,
+    _ copies: UnsafeMutablePointer<Float>, _ body: () -> R
+  ) -> R {
+    guard l < levels.count else { return body() }
+    return levels[l].value.withUnsafeBufferPointer { values in
+      let (r, c) = (geometry[l].resolution, options.channels)
+      var base = values.baseAddress!
+      var next = copies
+      let copy = copiesPlanes(level: l, rows: n)
+      if copy {
+        Self.channelLast(base, into: copies, planes: options.fields * 3, channels: c, texels: r * r)
+        base = UnsafePointer(copies)
+        next = copies + copyCount(level: l)
+      }
+      (sources + l).initialize(
+        to: PlaneSource(
+          base: base, channelLast: copy, resolution: r, channels: c, fma: usesFMAKernels))
+      return fillSources(level: l + 1, rows: n, sources, next, body)
     }
-    return nest(0, [])
   }
 
   /// Texel runs per plane of `channelLast`'s tasks.
@@ -500,8 +533,24 @@ public final class TriplaneEncoding: Layer {
   ) {
     // Each plane in `copyParts` runs of texels, so that the tasks balance on any core
     // count (one task per plane left one of two cores with two of three planes).
-    let parts = copyParts
-    parallel(planes * parts, work: planes * c * t / 4) { task in
+    var job = ChannelLastCopy(src: src, dest: dest, channels: c, texels: t)
+    parallel(planes * copyParts, work: planes * c * t / 4, &job)
+  }
+
+  /// `channelLast`'s tasks as a pool job: task p * `copyParts` + part copies run `part` of
+  /// plane p's texels.
+  private struct ChannelLastCopy: PoolJob {
+    let src: UnsafePointer<Float>
+    let dest: UnsafeMutablePointer<Float>
+    let channels: Int
+    let texels: Int
+
+    static let task: PoolTask = { context, task in
+      context.assumingMemoryBound(to: ChannelLastCopy.self).pointee.run(task)
+    }
+
+    func run(_ task: Int) {
+      let (c, t, parts) = (channels, texels, TriplaneEncoding.copyParts)
       let (p, part) = (task / parts, task % parts)
       let s = src + p * c * t
       let d = dest + p * (t + 1) * c
@@ -634,6 +683,10 @@ struct Bilinear {
     valid = (a.lowIn && b.lowIn, a.highIn && b.lowIn, a.lowIn && b.highIn, a.highIn && b.highIn)
   }
 }
+
+/// Every level's `PlaneSource`, level by level, in scratch memory lent to one call (see
+/// `TriplaneEncoding.withSources`): valid only while that call runs.
+typealias PlaneSources = UnsafeBufferPointer<PlaneSource>
 
 /// One level's planes as the sampler reads them: in place (NCHW) or a channel-last copy.
 struct PlaneSource {
