@@ -150,6 +150,12 @@
 **   initialisation locks do not survive the fork; such a child was seen to hang).
 ** - No input crashes the process: NULL pointers, zero or absurd sizes, NaN/Inf data,
 **   malformed JSON and hostile files give an error code and a message.
+** - Steady state: after a first call at a given batch size, lamina_trainer_step (every
+**   optimizer, every model family), lamina_model_predict and lamina_model_input_gradient
+**   allocate no memory: their scratch is kept and reused, whatever kernels OpenBLAS picked
+**   for the CPU (tests/c/test_steady_state_alloc.c checks every family under every
+**   OPENBLAS_CORETYPE the machine runs). A call on a new, larger batch grows the scratch
+**   once, and so does the first call of each further thread predicting at the same time.
 ** - Memory checkers: every call frees what it allocates, but some memory lives as long as
 **   the process (the worker threads, which are never joined, and the Swift runtime's type
 **   caches), and valgrind's leak check reports a few of those blocks as "possibly lost",

@@ -1,6 +1,7 @@
 /*
-** Promise checked: "no allocation per step in steady state". After warm-up, training steps
-** and predictions at a fixed batch size must not call malloc. This program interposes
+** Promise checked (include/lamina.h, "Steady state"): after a first call at a given batch
+** size, lamina_trainer_step, lamina_model_predict and lamina_model_input_gradient allocate no
+** memory, for every model family and optimizer. This program interposes
 ** malloc/calloc/realloc (the executable's definitions win over libc's for the whole
 ** process, including liblamina and OpenBLAS) and counts calls made during the timed steps.
 **
@@ -8,7 +9,8 @@
 ** sets OpenBLAS to one thread itself, so the test runs with the environment as it finds it
 ** (no OPENBLAS_NUM_THREADS) and checks that too. Lamina's own parallel work runs on its
 ** worker pool (Support/WorkerPool.swift), which allocates nothing per call: the MLP's
-** 512 x 64 x 64 products here are split and handed to it, so the pool is checked too.
+** 1024 x 64 x 64 products here are split and handed to it, so the pool is checked too.
+** `make test-coretypes` runs this under every OpenBLAS kernel set the CPU can execute.
 */
 #define _GNU_SOURCE
 #define _DEFAULT_SOURCE
