@@ -288,6 +288,7 @@ static double check_case(const grad_case *gc)
     }
     for (k = 0; k < NROWS * out; k++) target[k] = (float)uniform(-2, 2);
     nt = list_tensors(m, t, 64);
+    CHECK(nt == lamina_model_tensor_count(m), "more than 64 tensors");
     for (i = 0; i < nt; i++) {
         float *v;
         grads[i] = calloc(t[i].count, sizeof(double));
