@@ -117,8 +117,8 @@ static void check_case(const lref_case *c)
             if (CHECK_OK(lamina_model_input_gradient(m, x, rows, dydx)))
                 compare("dy/dx", dydx, stride, c->dydx, count);
             snprintf(config, sizeof config,
-                     "{\"optimizer\": \"sgd\", \"learning_rate\": %g, \"momentum\": 0, \"weight_decay\": 0,"
-                     " \"clip_norm\": 0, \"loss\": \"mse\","
+                     "{\"optimizer\": \"sgd\", \"learning_rate\": %g, \"momentum\": 0,"
+                     " \"weight_decay\": 0, \"clip_norm\": 0, \"loss\": \"mse\","
                      " \"batch_size\": %zu, \"shuffle\": false}",
                      LR, rows);
             CHECK_OK(lamina_model_clone(m, &twin));
