@@ -274,6 +274,30 @@ final class TriplaneTests: XCTestCase {
     }
   }
 
+  /// The checks above use 3 channels, which the block kernels of triplane.h never see: with
+  /// 16 channels (the default) forward runs `lamina_triplane_gather` (sum, mean) and
+  /// backward `lamina_triplane_scatter_band` (all but mean), here against finite
+  /// differences rather than against the Swift loops.
+  func testGradientCheckThroughTheBlockKernels() {
+    for aggregation in TriplaneOptions.Aggregation.allCases {
+      let e = encoding {
+        $0.channels = 16
+        $0.aggregation = aggregation
+      }
+      if TriplaneEncoding.cpuHasFMA {
+        XCTAssertEqual(e.gatherKernel, aggregation == .sum || aggregation == .mean)
+        XCTAssertEqual(e.scatterKernel, aggregation != .mean)
+      }
+      let o = e.options
+      var options = GradientCheckOptions()
+      options.maxEntriesPerTensor = 128
+      // 7 rows read 7 x 16 texels of the 4 x 4 planes: enough for the channel-last copy
+      // that the gather kernel reads.
+      assertGradientsCorrect(of: e, label: "16 channels \(aggregation)", batch: 7, options: options)
+      { _, column, rng in Self.smoothCoordinate(&rng, o, axis: column) }
+    }
+  }
+
   func gradientConfigurations() -> [(String, (inout TriplaneOptions) -> Void)] {
     [
       ("single level", { _ in }),
