@@ -2342,6 +2342,68 @@ static void test_fit(void)
     lamina_model_free(m);
 }
 
+/* "restore_best: restore the best validation weights at the end (true)": the weights after
+** fit are those the progress callback saw after the best validation epoch, bit for bit. The
+** held-out rows (the last 16 of 64) want y = x, the training rows y = 2x: from w = 0 the
+** validation loss falls while w < 1 and rises after, so the best epoch is not the last (a
+** premise checked here, or restoring could not be told from not restoring). */
+#define RB_EPOCHS 10
+typedef struct {
+    lamina_model *m;
+    size_t epochs;
+    float val[RB_EPOCHS];
+    snap seen[RB_EPOCHS];
+} restore_rec;
+
+static int on_progress_snap(const lamina_progress *p, void *user)
+{
+    restore_rec *r = (restore_rec *)user;
+    if (r->epochs < RB_EPOCHS) {
+        r->val[r->epochs] = p->validation_loss;
+        r->seen[r->epochs] = take_snap(r->m);
+    }
+    r->epochs++;
+    return 0;
+}
+
+static void test_restore_best(void)
+{
+    float x[64], y[64], zero = 0.0f;
+    restore_rec r;
+    lamina_trainer *t;
+    size_t i, best = 0;
+    section("trainer_fit: restore_best");
+    memset(&r, 0, sizeof r);
+    for (i = 0; i < 64; i++) {
+        x[i] = frand();
+        y[i] = i < 48 ? 2.0f * x[i] : x[i];
+    }
+    r.m = MK("{\"kind\": \"mlp\", \"input\": 1, \"output\": 1}");
+    if (!r.m) return;
+    CHECK_OK(lamina_model_tensor_write(r.m, "0.weight", &zero, 1));
+    CHECK_OK(lamina_model_tensor_write(r.m, "0.bias", &zero, 1));
+    t = MKT(r.m, "{\"optimizer\": \"sgd\", \"learning_rate\": 0.05, \"batch_size\": 8, \"epochs\": 10,"
+                 " \"validation_split\": 0.25}");
+    if (t && CHECK_OK(lamina_trainer_fit(t, x, y, 64, on_progress_snap, &r, NULL)) &&
+        CHECK(r.epochs == RB_EPOCHS, "progress called %zu times for %d epochs", r.epochs, RB_EPOCHS)) {
+        snap after = take_snap(r.m);
+        float val;
+        for (i = 1; i < RB_EPOCHS; i++)
+            if (r.val[i] < r.val[best]) best = i;
+        CHECK(best > 0 && best < RB_EPOCHS - 1 && r.val[RB_EPOCHS - 1] > 4 * r.val[best],
+              "premise: the validation loss must fall, then rise (best epoch %zu, %g -> last %g)", best + 1,
+              r.val[best], r.val[RB_EPOCHS - 1]);
+        CHECK(snap_equal(&after, &r.seen[best]), "weights after fit are not those of the best epoch (%zu)", best + 1);
+        CHECK(!snap_equal(&after, &r.seen[RB_EPOCHS - 1]), "weights after fit are the last epoch's");
+        CHECK_OK(lamina_trainer_evaluate(t, x + 48, y + 48, 16, &val));
+        CHECK(val == r.val[best], "validation loss of the restored weights %.9g, best epoch's %.9g", val, r.val[best]);
+        free(after.v);
+    }
+    for (i = 0; i < RB_EPOCHS && i < r.epochs; i++) free(r.seen[i].v);
+    lamina_trainer_free(t);
+    lamina_model_free(r.m);
+}
+
 /* "lbfgs is torch.optim.LBFGS ... one step runs up to max_iter iterations on its batch" */
 static void test_lbfgs(void)
 {
@@ -3644,6 +3706,7 @@ int main(void)
     run_probed(test_trainer_config, "test_trainer_config");
     run_probed(test_trainer_step, "test_trainer_step");
     run_probed(test_fit, "test_fit");
+    run_probed(test_restore_best, "test_restore_best");
     run_probed(test_determinism, "test_determinism");
     run_probed(test_lbfgs, "test_lbfgs");
     run_probed(test_losses, "test_losses");
