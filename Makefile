@@ -75,7 +75,7 @@ $(VENV)/.stamp: $(BUILD)/.setup-stamp bindings/python/requirements-test.txt
 	@touch $@
 
 # ---- C programs -------------------------------------------------------------------------
-$(BUILD)/tests/%: tests/c/%.c tests/c/check.h tests/c/dir_entries.h tests/c/malloc_counter.h \
+$(BUILD)/tests/%: tests/c/%.c tests/c/check.h tests/c/dir_entries.h tests/c/malloc_counter.h tests/c/optimizer_trajectories.h \
 		include/lamina.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_T) $< -o $@ $(LDFLAGS_T)
