@@ -76,7 +76,7 @@ $(VENV)/.stamp: $(BUILD)/.setup-stamp bindings/python/requirements-test.txt
 
 # ---- C programs -------------------------------------------------------------------------
 $(BUILD)/tests/%: tests/c/%.c tests/c/check.h tests/c/dir_entries.h tests/c/malloc_counter.h \
-		tests/reference/kernel_reference.h include/lamina.h $(LIB)
+		tests/c/optimizer_trajectories.h tests/reference/kernel_reference.h include/lamina.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_T) $< -o $@ $(LDFLAGS_T)
 

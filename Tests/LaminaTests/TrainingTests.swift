@@ -200,16 +200,36 @@ final class TrainingTests: XCTestCase {
     XCTAssertFalse(calls[0].validationLoss.isNaN)
   }
 
+  /// restore_best leaves the weights of the best validation epoch, bit for bit as the
+  /// progress callback saw them then. The held-out rows (the last 16) want y = x, the
+  /// training rows y = 2x: from w = 0 the validation loss falls while w < 1 and rises after,
+  /// so the best epoch is not the last (checked: the test guards its own premise).
   func testRestoreBestWeights() throws {
-    let m = try Model(json: #"{"kind": "mlp", "input": 2, "output": 1}"#)
-    // A huge SGD step diverges after the first epochs; the best weights come back.
+    let m = try Model(json: #"{"kind": "mlp", "input": 1, "output": 1}"#)
+    for p in m.parameters { p.value = [Float](repeating: 0, count: p.count) }
     let t = try Trainer(
-      model: m, json: #"{"optimizer": "sgd", "learning_rate": 0.05, "epochs": 5, "validation_split": 0.5, "batch_size": 8}"#)
-    let (x, y) = linearData(64)
+      model: m,
+      json: #"{"optimizer": "sgd", "learning_rate": 0.05, "epochs": 10, "validation_split": 0.25, "batch_size": 8}"#
+    )
+    var rng = RandomSource(seed: 0)
+    let x = (0..<64).map { _ in Float(rng.uniform(-1, 1)) }
+    let y = x.enumerated().map { $0.offset < 48 ? 2 * $0.element : $0.element }
     var vals: [Float] = []
-    try t.fit(x, y, count: 64) { vals.append($0.validationLoss); return true }
-    let after = try t.evaluate(Array(x[64...]), Array(y[32...]), count: 32)
-    XCTAssertEqual(after, vals.min()!, accuracy: 1e-6)
+    var seen: [[[Float]]] = []
+    try t.fit(x, y, count: 64) {
+      vals.append($0.validationLoss)
+      seen.append(m.parameters.map(\.value))
+      return true
+    }
+    XCTAssertEqual(vals.count, 10)
+    let best = vals.indices.min { vals[$0] < vals[$1] }!
+    XCTAssertTrue(best > 0 && best < 9, "best epoch \(best + 1): \(vals)")
+    XCTAssertGreaterThan(vals.last!, 4 * vals[best], "validation loss must rise after its best epoch")
+    let restored = m.parameters.map(\.value)
+    XCTAssertEqual(restored.map { $0.map(\.bitPattern) }, seen[best].map { $0.map(\.bitPattern) })
+    XCTAssertNotEqual(restored, seen.last!)
+    let after = try t.evaluate(Array(x[48...]), Array(y[48...]), count: 16)
+    XCTAssertEqual(after, vals[best], accuracy: 1e-6)
   }
 
   func testCancelKeepsAValidModel() throws {

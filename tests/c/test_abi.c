@@ -1963,30 +1963,32 @@ static lamina_status load_variant(int v, lamina_model **out)
 
 /* Files a correct reader must accept: rebuilding Lamina's own file, and variations
 ** the safetensors format allows. Proves the builder is right before it is corrupted. */
+static const struct {
+    int v;
+    const char *name; /* the enum's name, for write_loader_cases */
+    const char *what;
+} g_valid[] = {
+    {V_VALID, "V_VALID", "rebuilt file"},
+    {V_VALID_REVERSED, "V_VALID_REVERSED", "tensors in reverse order"},
+    {V_VALID_NOPAD, "V_VALID_NOPAD", "header without padding"},
+    {V_VALID_SPEC_ONLY, "V_VALID_SPEC_ONLY", "metadata holding only the spec"},
+};
+
 static void test_valid_rebuilds(void)
 {
-    static const struct {
-        int v;
-        const char *what;
-    } ok[] = {
-        {V_VALID, "rebuilt file"},
-        {V_VALID_REVERSED, "tensors in reverse order"},
-        {V_VALID_NOPAD, "header without padding"},
-        {V_VALID_SPEC_ONLY, "metadata holding only the spec"},
-    };
     size_t i;
     section("safetensors files built in C load");
     if (g_spec_key < 0 || g_ntens == 0) {
         CHECK(0, "no metadata/tensors to build files from");
         return;
     }
-    for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    for (i = 0; i < sizeof g_valid / sizeof g_valid[0]; i++) {
         lamina_model *m = NULL;
         float y[REF_N * 2];
-        g_ctx = ok[i].what;
-        if (CHECK_OK(load_variant(ok[i].v, &m)) && m) {
+        g_ctx = g_valid[i].what;
+        if (CHECK_OK(load_variant(g_valid[i].v, &m)) && m) {
             CHECK_OK(lamina_model_predict(m, g_x, REF_N, y));
-            CHECK(memcmp(y, g_ref_y0, sizeof y) == 0, "%s predicts differently", ok[i].what);
+            CHECK(memcmp(y, g_ref_y0, sizeof y) == 0, "%s predicts differently", g_valid[i].what);
             lamina_model_free(m);
         }
     }
@@ -2338,6 +2340,68 @@ static void test_fit(void)
         lamina_trainer_free(t);
     }
     lamina_model_free(m);
+}
+
+/* "restore_best: restore the best validation weights at the end (true)": the weights after
+** fit are those the progress callback saw after the best validation epoch, bit for bit. The
+** held-out rows (the last 16 of 64) want y = x, the training rows y = 2x: from w = 0 the
+** validation loss falls while w < 1 and rises after, so the best epoch is not the last (a
+** premise checked here, or restoring could not be told from not restoring). */
+#define RB_EPOCHS 10
+typedef struct {
+    lamina_model *m;
+    size_t epochs;
+    float val[RB_EPOCHS];
+    snap seen[RB_EPOCHS];
+} restore_rec;
+
+static int on_progress_snap(const lamina_progress *p, void *user)
+{
+    restore_rec *r = (restore_rec *)user;
+    if (r->epochs < RB_EPOCHS) {
+        r->val[r->epochs] = p->validation_loss;
+        r->seen[r->epochs] = take_snap(r->m);
+    }
+    r->epochs++;
+    return 0;
+}
+
+static void test_restore_best(void)
+{
+    float x[64], y[64], zero = 0.0f;
+    restore_rec r;
+    lamina_trainer *t;
+    size_t i, best = 0;
+    section("trainer_fit: restore_best");
+    memset(&r, 0, sizeof r);
+    for (i = 0; i < 64; i++) {
+        x[i] = frand();
+        y[i] = i < 48 ? 2.0f * x[i] : x[i];
+    }
+    r.m = MK("{\"kind\": \"mlp\", \"input\": 1, \"output\": 1}");
+    if (!r.m) return;
+    CHECK_OK(lamina_model_tensor_write(r.m, "0.weight", &zero, 1));
+    CHECK_OK(lamina_model_tensor_write(r.m, "0.bias", &zero, 1));
+    t = MKT(r.m, "{\"optimizer\": \"sgd\", \"learning_rate\": 0.05, \"batch_size\": 8, \"epochs\": 10,"
+                 " \"validation_split\": 0.25}");
+    if (t && CHECK_OK(lamina_trainer_fit(t, x, y, 64, on_progress_snap, &r, NULL)) &&
+        CHECK(r.epochs == RB_EPOCHS, "progress called %zu times for %d epochs", r.epochs, RB_EPOCHS)) {
+        snap after = take_snap(r.m);
+        float val;
+        for (i = 1; i < RB_EPOCHS; i++)
+            if (r.val[i] < r.val[best]) best = i;
+        CHECK(best > 0 && best < RB_EPOCHS - 1 && r.val[RB_EPOCHS - 1] > 4 * r.val[best],
+              "premise: the validation loss must fall, then rise (best epoch %zu, %g -> last %g)", best + 1,
+              r.val[best], r.val[RB_EPOCHS - 1]);
+        CHECK(snap_equal(&after, &r.seen[best]), "weights after fit are not those of the best epoch (%zu)", best + 1);
+        CHECK(!snap_equal(&after, &r.seen[RB_EPOCHS - 1]), "weights after fit are the last epoch's");
+        CHECK_OK(lamina_trainer_evaluate(t, x + 48, y + 48, 16, &val));
+        CHECK(val == r.val[best], "validation loss of the restored weights %.9g, best epoch's %.9g", val, r.val[best]);
+        free(after.v);
+    }
+    for (i = 0; i < RB_EPOCHS && i < r.epochs; i++) free(r.seen[i].v);
+    lamina_trainer_free(t);
+    lamina_model_free(r.m);
 }
 
 /* "lbfgs is torch.optim.LBFGS ... one step runs up to max_iter iterations on its batch" */
@@ -3114,7 +3178,8 @@ static lamina_status b_save_write_error(const bad_case *c)
 #define CALL2(desc, fn, want, alt) {desc, fn, NULL, 0, want, alt}
 #define TCFG(desc, cfg) {desc, bad_trainer_cfg, cfg, 0, LAMINA_E_INVALID_ARGUMENT, NOALT}
 #define LOAD(desc, file, want) {desc, bad_load, file, 0, want, NOALT}
-#define HOSTILE(desc, v) {desc, bad_variant, NULL, v, LAMINA_E_FORMAT, NOALT}
+/* arg: the variant's name, which write_loader_cases uses for its file */
+#define HOSTILE(desc, v) {desc, bad_variant, #v, v, LAMINA_E_FORMAT, NOALT}
 #define MLP3(rest) "{\"kind\": \"mlp\", \"input\": 3, \"output\": 2, " rest "}"
 
 static const bad_case g_bad[] = {
@@ -3473,6 +3538,71 @@ static void test_bad_calls(void)
     g_ctx = "bad-call table";
 }
 
+/* The loader cases shared with the Swift and Python suites. LAMINA_WRITE_LOADER_CASES=DIR
+** writes every file the tables above load (the valid rebuilds, each hostile variant, the
+** plain bad files) into DIR, with the manifest DIR/safetensors.tsv: one line per file (which
+** need not exist: the missing-file case), its expected status, the status every proper
+** prefix of it must give ("-": not checked) and the table's description. The copy in
+** tests/data/loader_cases is read by Tests/LaminaTests/LoaderCaseTests.swift and
+** bindings/python/tests/test_loader_cases.py; tests/data/loader_cases/regenerate.sh
+** rewrites it from these tables. */
+static const char *case_file(const char *name)
+{
+    static char buf[96];
+    size_t i, k = 0;
+    if (strncmp(name, "V_", 2) == 0) name += 2;
+    for (i = 0; name[i] && k + 16 < sizeof buf; i++)
+        buf[k++] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+    buf[k] = '\0';
+    if (!strchr(buf, '.')) strcat(buf, ".safetensors");
+    return buf;
+}
+
+static void write_loader_cases(const char *dir)
+{
+    char path[1024];
+    sbuf manifest = {0};
+    size_t i, n = 0;
+    sb_puts(&manifest, "# Written by tests/c/test_abi.c (write_loader_cases) from its tables; do not edit.\n"
+                       "# Regenerate: bash tests/data/loader_cases/regenerate.sh\n"
+                       "# file\tstatus\tstatus of every proper prefix (- = unchecked)\twhat\n");
+    for (i = 0; i < sizeof g_valid / sizeof g_valid[0]; i++) {
+        sbuf b = {0};
+        const char *name = case_file(g_valid[i].name);
+        build_variant(g_valid[i].v, &b);
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        CHECK(write_file(path, b.p, b.n), "cannot write %s", path);
+        sb_printf(&manifest, "%s\tLAMINA_OK\tLAMINA_E_FORMAT\t%s\n", name, g_valid[i].what);
+        sb_free(&b);
+        n++;
+    }
+    for (i = 0; i < sizeof g_bad / sizeof g_bad[0]; i++) {
+        const bad_case *c = &g_bad[i];
+        const char *name;
+        if (c->fn != bad_variant && c->fn != bad_load) continue;
+        CHECK(c->alt == NOALT, "%s: the manifest has no alternative status", c->what);
+        name = case_file(c->arg);
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        if (c->fn == bad_variant) {
+            sbuf b = {0};
+            build_variant(c->variant, &b);
+            CHECK(write_file(path, b.p, b.n), "cannot write %s", path);
+            sb_free(&b);
+        } else {
+            size_t len;
+            unsigned char *data = read_file(P(c->arg), &len);
+            if (data) CHECK(write_file(path, data, len), "cannot write %s", path);
+            free(data); /* no fixture: the file must not exist (the missing-file case) */
+        }
+        sb_printf(&manifest, "%s\t%s\t-\t%s\n", name, sname(c->want), c->what);
+        n++;
+    }
+    snprintf(path, sizeof path, "%s/safetensors.tsv", dir);
+    CHECK(write_file(path, manifest.p, manifest.n), "cannot write %s", path);
+    printf("   wrote %zu loader cases to %s\n", n, dir);
+    sb_free(&manifest);
+}
+
 /* "Every offset ... is checked": each proper prefix of a saved model is refused. */
 static void test_truncations(void)
 {
@@ -3569,12 +3699,14 @@ int main(void)
         run_probed(test_valid_rebuilds, "test_valid_rebuilds");
         test_bad_calls();
         run_probed(test_truncations, "test_truncations");
+        if (getenv("LAMINA_WRITE_LOADER_CASES")) write_loader_cases(getenv("LAMINA_WRITE_LOADER_CASES"));
     }
 
     make_linear_data();
     run_probed(test_trainer_config, "test_trainer_config");
     run_probed(test_trainer_step, "test_trainer_step");
     run_probed(test_fit, "test_fit");
+    run_probed(test_restore_best, "test_restore_best");
     run_probed(test_determinism, "test_determinism");
     run_probed(test_lbfgs, "test_lbfgs");
     run_probed(test_losses, "test_losses");

@@ -36,9 +36,6 @@ static const char *path_in(const char *name)
     return p;
 }
 
-static void write_file(const char *path, const void *bytes, size_t n);
-static void write_text(const char *path, const char *text) { write_file(path, text, strlen(text)); }
-
 static void write_file(const char *path, const void *bytes, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -267,53 +264,105 @@ static void test_round_trips(void)
     lamina_mesh_free(box);
 }
 
+/* The malformed files below, one row each: contents, length and the status loading gives.
+** tri.ply is the valid file the others are made from; every proper prefix of it must be
+** LAMINA_E_FORMAT. LAMINA_WRITE_LOADER_CASES=DIR also writes them and the manifest
+** DIR/mesh.tsv (as test_abi.c writes safetensors.tsv; see tests/data/loader_cases), the copy
+** the Swift and Python suites load. */
+typedef struct {
+    const char *name;
+    const void *bytes;
+    size_t len;
+    lamina_status want;
+    int prefixes; /* every proper prefix must be LAMINA_E_FORMAT */
+    const char *what;
+} mesh_case;
+
 static void test_malformed_files(void)
 {
     static const char header[] = "ply\nformat binary_little_endian 1.0\nelement vertex 3\n"
                                  "property float x\nproperty float y\nproperty float z\n"
                                  "element face 1\nproperty list uchar int vertex_indices\nend_header\n";
-    unsigned char file[512];
-    size_t n = strlen(header), full, len;
+    static const char nan_obj[] = "v 0 0 nan\nv 1 0 0\nv 0 1 0\nf 1 2 3\n";
+    static const char zero_obj[] = "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 0 1 2\n";
+    static const char huge_ply[] = "ply\nformat ascii 1.0\nelement vertex 2000000000\nproperty float x\n"
+                                   "property float y\nproperty float z\nend_header\n0 0 0\n";
+    static const char be_ply[] = "ply\nformat binary_big_endian 1.0\nend_header\n";
+    static const char text_ply[] = "hello\n";
+    unsigned char file[512], badindex[512];
+    size_t n = strlen(header), full, len, i, ncases;
     float v[9] = {0, 0, 0, 1, 0, 0, 0, 1, 0};
     int32_t idx[3] = {0, 1, 2};
     int failures = 0, nonnull = 0;
     lamina_mesh *m = NULL;
+    const char *out_dir = getenv("LAMINA_WRITE_LOADER_CASES");
+    mesh_case cases[7];
     section("malformed files are errors, never crashes");
     memcpy(file, header, n);
     memcpy(file + n, v, sizeof v);
     file[n + sizeof v] = 3;
     memcpy(file + n + sizeof v + 1, idx, sizeof idx);
     full = n + sizeof v + 1 + sizeof idx;
-    write_file(path_in("tri.ply"), file, full);
-    CHECK_OK(lamina_mesh_load(path_in("tri.ply"), &m));
-    CHECK(m && lamina_mesh_face_count(m) == 1, "the whole file should load");
-    lamina_mesh_free(m);
-    /* Truncated at every length. */
-    for (len = 0; len < full; len++) {
-        m = (lamina_mesh *)1;
-        write_file(path_in("cut.ply"), file, len);
-        if (lamina_mesh_load(path_in("cut.ply"), &m) != LAMINA_E_FORMAT) failures++;
-        if (m) nonnull++;
-    }
-    CHECK(failures == 0, "%d truncated files were not format errors", failures);
-    CHECK(nonnull == 0, "%d failed loads left *out non-NULL", nonnull);
-    /* An index out of range; a NaN coordinate; a huge count; big-endian. */
+    /* An index out of range; a NaN coordinate; index 0 in OBJ; a huge count; big-endian. */
+    memcpy(badindex, file, full);
     idx[2] = 3;
-    memcpy(file + n + sizeof v + 1, idx, sizeof idx);
-    write_file(path_in("badindex.ply"), file, full);
-    CHECK_ST(lamina_mesh_load(path_in("badindex.ply"), &m), LAMINA_E_FORMAT);
-    write_text(path_in("nan.obj"), "v 0 0 nan\nv 1 0 0\nv 0 1 0\nf 1 2 3\n");
-    CHECK_ST(lamina_mesh_load(path_in("nan.obj"), &m), LAMINA_E_FORMAT);
-    write_text(path_in("zero.obj"), "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 0 1 2\n");
-    CHECK_ST(lamina_mesh_load(path_in("zero.obj"), &m), LAMINA_E_FORMAT);
-    write_text(path_in("huge.ply"), "ply\nformat ascii 1.0\nelement vertex 2000000000\nproperty float x\n"
-                                    "property float y\nproperty float z\nend_header\n0 0 0\n");
-    CHECK_ST(lamina_mesh_load(path_in("huge.ply"), &m), LAMINA_E_FORMAT);
-    write_text(path_in("be.ply"), "ply\nformat binary_big_endian 1.0\nend_header\n");
-    CHECK_ST(lamina_mesh_load(path_in("be.ply"), &m), LAMINA_E_UNSUPPORTED);
-    write_text(path_in("text.ply"), "hello\n");
-    CHECK_ST(lamina_mesh_load(path_in("text.ply"), &m), LAMINA_E_FORMAT);
-    CHECK(m == NULL, "*out is NULL after a failure");
+    memcpy(badindex + n + sizeof v + 1, idx, sizeof idx);
+    {
+        const mesh_case table[] = {
+            {"tri.ply", file, full, LAMINA_OK, 1, "binary PLY triangle (the whole file loads)"},
+            {"badindex.ply", badindex, full, LAMINA_E_FORMAT, 0, "binary PLY face index out of range"},
+            {"nan.obj", nan_obj, sizeof nan_obj - 1, LAMINA_E_FORMAT, 0, "OBJ vertex with a NaN coordinate"},
+            {"zero.obj", zero_obj, sizeof zero_obj - 1, LAMINA_E_FORMAT, 0, "OBJ face index 0 (OBJ counts from 1)"},
+            {"huge.ply", huge_ply, sizeof huge_ply - 1, LAMINA_E_FORMAT, 0, "PLY vertex count 2000000000"},
+            {"be.ply", be_ply, sizeof be_ply - 1, LAMINA_E_UNSUPPORTED, 0, "big-endian binary PLY"},
+            {"text.ply", text_ply, sizeof text_ply - 1, LAMINA_E_FORMAT, 0, "a text file named .ply"},
+        };
+        ncases = sizeof table / sizeof table[0];
+        memcpy(cases, table, sizeof table);
+    }
+    for (i = 0; i < ncases; i++) {
+        const mesh_case *c = &cases[i];
+        g_ctx = c->what;
+        m = (lamina_mesh *)1;
+        write_file(path_in(c->name), c->bytes, c->len);
+        CHECK_ST(lamina_mesh_load(path_in(c->name), &m), c->want);
+        if (c->want == LAMINA_OK) {
+            CHECK(m && lamina_mesh_face_count(m) == 1, "the whole file should load");
+            lamina_mesh_free(m);
+        } else {
+            CHECK(m == NULL, "*out is NULL after a failure");
+        }
+        if (!c->prefixes) continue;
+        /* Truncated at every length. */
+        for (len = 0; len < c->len; len++) {
+            m = (lamina_mesh *)1;
+            write_file(path_in("cut.ply"), c->bytes, len);
+            if (lamina_mesh_load(path_in("cut.ply"), &m) != LAMINA_E_FORMAT) failures++;
+            if (m) nonnull++;
+        }
+        CHECK(failures == 0, "%d truncated files were not format errors", failures);
+        CHECK(nonnull == 0, "%d failed loads left *out non-NULL", nonnull);
+    }
+    g_ctx = "malformed files are errors, never crashes";
+    if (out_dir) {
+        char path[1024];
+        FILE *f;
+        snprintf(path, sizeof path, "%s/mesh.tsv", out_dir);
+        f = fopen(path, "w");
+        CHECK(f != NULL, "cannot write %s", path);
+        if (!f) return;
+        fprintf(f, "# Written by tests/c/test_mesh_abi.c (test_malformed_files) from its table; do not edit.\n"
+                   "# Regenerate: bash tests/data/loader_cases/regenerate.sh\n"
+                   "# file\tstatus\tstatus of every proper prefix (- = unchecked)\twhat\n");
+        for (i = 0; i < ncases; i++) {
+            snprintf(path, sizeof path, "%s/%s", out_dir, cases[i].name);
+            write_file(path, cases[i].bytes, cases[i].len);
+            fprintf(f, "%s\t%s\t%s\t%s\n", cases[i].name, lamina_status_string(cases[i].want),
+                    cases[i].prefixes ? "LAMINA_E_FORMAT" : "-", cases[i].what);
+        }
+        fclose(f);
+        printf("   wrote %zu mesh cases to %s\n", ncases, out_dir);
+    }
 }
 
 static void test_bad_calls(void)

@@ -1,7 +1,12 @@
-"""SPEC's determinism promise across languages: the same spec, seed, data and config give
-bit-identical weights whether training is driven through the Python package or by raw C
-calls (here made with ctypes, as a C program would make them), and the Swift example
-trains through the same engine entry points."""
+"""SPEC's determinism promise between the Python package and the C ABI: the same spec, seed,
+data and config give bit-identical weights whether training is driven through the Python
+package or by raw C calls (here made with ctypes, as a C program would make them).
+
+Both paths run the same liblamina in this process, so this compares the library with itself:
+it shows the Python layer adds nothing of its own (no conversion, reordering or extra call)
+and that a run repeats exactly, not that the weights are right. Swift-driven training
+(Examples/swift) is not checked here. Independent references are elsewhere:
+test_optimizer_trajectories.py (torch.optim in float64) and test_parity.py (numpy)."""
 
 from __future__ import annotations
 

@@ -103,9 +103,22 @@ def test_extra_spec_keys_are_passed_through():
 
 
 def test_per_layer_activations():
-    model = lamina.MLP(2, [4, 4], 1, activation=["tanh", "relu"])
-    text = json.dumps(model.spec["activation"])
-    assert "tanh" in text and "relu" in text
+    """activation=[a, b]: a after the first hidden layer, b after the second, in that order."""
+    model = lamina.MLP(2, [4, 4], 1, activation=["tanh", "relu"], seed=3)
+    assert [a["name"] for a in model.spec["activation"]] == ["tanh", "relu"]
+    sd = {k: v.astype(np.float64) for k, v in model.state_dict().items()}
+    x = np.random.default_rng(0).uniform(-2, 2, (64, 2)).astype(np.float32)
+
+    def forward(first, second):
+        h = first(x @ sd["0.weight"].T + sd["0.bias"])
+        h = second(h @ sd["2.weight"].T + sd["2.bias"])
+        return h @ sd["4.weight"].T + sd["4.bias"]
+
+    relu = lambda v: np.maximum(v, 0.0)  # noqa: E731
+    got = model.predict(x)
+    np.testing.assert_allclose(got, forward(np.tanh, relu), rtol=1e-5, atol=1e-6)
+    swapped = forward(relu, np.tanh)
+    assert np.abs(got - swapped).max() > 1e-2
 
 
 def test_default_initialisers_follow_header():

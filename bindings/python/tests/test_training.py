@@ -164,20 +164,26 @@ def test_fit_continues_from_current_weights():
 
 
 def test_validation_split_gives_val_loss():
-    x, y = regression_data(400)
-    model = lamina.MLP(2, [16], 1, activation="tanh")
+    """restore_best (default true) leaves the best validation epoch's weights. The held-out
+    rows (the last 25%) want y = x, the training rows y = 2x: from w = 0 the validation loss
+    falls while w < 1 and rises after, so the best epoch is not the last."""
+    x = np.random.default_rng(0).uniform(-1, 1, (64, 1)).astype(np.float32)
+    y = np.where(np.arange(64)[:, None] < 48, 2 * x, x).astype(np.float32)
+    model = lamina.Model.from_spec({"kind": "mlp", "input": 1, "output": 1})
+    model.load_state_dict({"0.weight": np.zeros((1, 1), np.float32), "0.bias": np.zeros(1, np.float32)})
+    seen = []  # the weights after each epoch, as the progress callback sees them
     history = model.fit(
-        x, y, epochs=6, batch_size=32, learning_rate=0.01, validation_split=0.25, progress=False
+        x, y, epochs=10, batch_size=8, optimizer="sgd", learning_rate=0.05, validation_split=0.25,
+        progress=lambda info: seen.append(model.state_dict()),
     )
-    assert len(history) == len(history.val_loss) == 6
+    assert len(history) == len(history.val_loss) == len(seen) == 10
     assert all(math.isfinite(v) for v in history.val_loss)
-    assert min(history.val_loss) < history.val_loss[0]
-    # The held-out part is the last 25%; restore_best (default true) leaves the weights of
-    # the best validation epoch, so their loss there is the smallest val_loss.
+    best = int(np.argmin(history.val_loss))
+    assert 0 < best < 9 and history.val_loss[-1] > 4 * history.val_loss[best]  # the premise
+    assert states_equal(model.state_dict(), seen[best])  # bit for bit
+    assert not states_equal(model.state_dict(), seen[-1])
     trainer = lamina.Trainer(model)
-    assert trainer.evaluate(x[300:], y[300:]) == pytest.approx(
-        min(history.val_loss), rel=1e-4, abs=1e-6
-    )
+    assert trainer.evaluate(x[48:], y[48:]) == pytest.approx(history.val_loss[best], rel=1e-6)
 
 
 def test_early_stopping_stops_early():
