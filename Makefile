@@ -17,8 +17,11 @@ CWARN     := -std=c99 -Wall -Wextra -Werror -pedantic
 CFLAGS_T  := $(CWARN) -O2 -Iinclude
 LDFLAGS_T := -L$(LIBDIR) -llamina -Wl,-rpath,$(abspath $(LIBDIR)) -lm -pthread
 # -z nodelete: the library's worker threads live as long as the process, so dlclose()
-# must not unmap the code they run.
-SWIFT_RELEASE := -c release -Xswiftc -static-stdlib \
+# must not unmap the code they run. -Xcc -gdwarf-4: the C kernels' debug information as
+# DWARF 4; Debian's valgrind (3.19) gives up on the library ("Possibly corrupted debuginfo
+# file") when they carry the toolchain clang's default DWARF 5, and users run their
+# programs under valgrind with it (README, bindings/c/lamina.supp).
+SWIFT_RELEASE := -c release -Xswiftc -static-stdlib -Xcc -gdwarf-4 \
 	-Xlinker --version-script=$(abspath scripts/lamina.map) -Xlinker -soname=$(SONAME) \
 	-Xlinker -z -Xlinker nodelete
 SWIFT_SOURCES := $(shell find Sources -type f) Package.swift include/lamina.h
