@@ -25,11 +25,14 @@ SWIFT_RELEASE := -c release -Xswiftc -static-stdlib -Xcc -gdwarf-4 \
 	-Xlinker --version-script=$(abspath scripts/lamina.map) -Xlinker -soname=$(SONAME) \
 	-Xlinker -z -Xlinker nodelete
 SWIFT_SOURCES := $(shell find Sources -type f) Package.swift include/lamina.h
+# Fails when a build did not compile in the current kernel headers and sources
+# (Sources/CLaminaKernels); every build below runs it on its build directory.
+CHECK_FRESH   := python3 tests/check_fresh_build.py
 
 C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
 C_EXAMPLES := $(patsubst bindings/c/examples/%.c,$(BUILD)/examples/%,$(wildcard bindings/c/examples/*.c))
 
-.PHONY: all lib setup venv test test-swift test-c test-coretypes test-python test-header test-valgrind \
+.PHONY: all lib setup venv test test-swift check-fresh test-c test-coretypes test-python test-header test-valgrind \
 	test-install demo examples install uninstall clean bench-mlp bench-latency bench-kan \
 	bench-mesh bench-kan-compare bench bench-smoke python-package install-python
 
@@ -49,6 +52,7 @@ $(LIB): $(BUILD)/.setup-stamp $(SWIFT_SOURCES) scripts/lamina.map
 	@# SwiftPM does not track the linker script; removing the product forces a relink.
 	rm -f "$$(swift build $(SWIFT_RELEASE) --show-bin-path)/liblamina.so"
 	swift build $(SWIFT_RELEASE) --product lamina
+	$(CHECK_FRESH) "$$(swift build $(SWIFT_RELEASE) --show-bin-path)"
 	@mkdir -p $(LIBDIR)
 	cp -f "$$(swift build $(SWIFT_RELEASE) --show-bin-path)/liblamina.so" $(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(LIB)
@@ -94,8 +98,17 @@ test: test-header test-c test-coretypes test-valgrind test-install test-python t
 	@echo "make test: all suites passed"
 
 test-swift: $(BUILD)/.setup-stamp
-	swift test
+	swift build --build-tests
+	$(CHECK_FRESH) "$$(swift build --show-bin-path)"
+	swift test --skip-build
 	swift run lamina-swift-example
+
+# Every SwiftPM build directory here (release, debug, sanitizer builds) against the kernel
+# headers and sources: fails if one holds objects compiled from older ones.
+BUILD_DIRS := $(wildcard .build/release .build/debug .build-asan/release .build-asan/debug \
+	.build-tsan/release .build-tsan/debug)
+check-fresh:
+	$(if $(BUILD_DIRS),$(CHECK_FRESH) $(BUILD_DIRS),@echo "check-fresh: no SwiftPM build here yet")
 
 test-header: $(LIB)
 	bash tests/check_header.sh
