@@ -32,7 +32,7 @@ CHECK_FRESH   := python3 tests/check_fresh_build.py
 C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
 C_EXAMPLES := $(patsubst bindings/c/examples/%.c,$(BUILD)/examples/%,$(wildcard bindings/c/examples/*.c))
 
-.PHONY: all lib setup venv test test-swift check-fresh test-c test-coretypes test-python test-header test-valgrind \
+.PHONY: all lib setup venv test test-swift check-fresh mutate mutate-list test-c test-coretypes test-python test-header test-valgrind \
 	test-install demo examples install uninstall clean bench-mlp bench-latency bench-kan \
 	bench-mesh bench-kan-compare bench bench-smoke python-package install-python
 
@@ -161,6 +161,21 @@ fuzz: $(BUILD)/.setup-stamp
 
 fuzz-smoke: $(BUILD)/.setup-stamp
 	bash tests/fuzz/run.sh run 10 $(FUZZ_TARGETS)
+
+# ---- mutation testing (not part of make test) ---------------------------------------------
+# Applies the mutations of tests/mutate/mutations.toml one at a time to a scratch worktree of
+# HEAD (build/mutate/tree), rebuilds, runs the suites and prints which caught each; the table
+# goes to build/mutate/report.md. MUTATIONS=2,4 and SUITES=c,python,swift select (default:
+# all). Hours for the whole list: each mutation rebuilds the library (WMO) and runs every
+# suite it selects.
+MUTATIONS ?=
+SUITES    ?=
+
+mutate: $(BUILD)/.setup-stamp venv
+	python3 tests/mutate/run.py --mutations "$(MUTATIONS)" --suites "$(SUITES)" --venv $(abspath $(VENV))
+
+mutate-list:
+	@python3 tests/mutate/run.py --list
 
 # ---- demo -------------------------------------------------------------------------------
 demo: $(LIB) venv $(BUILD)/examples/demo
