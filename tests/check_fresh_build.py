@@ -109,11 +109,13 @@ def check(bin_dir: Path, modules: list, headers: list, tracked: dict) -> tuple:
                     for d in kernel_deps:
                         if t < tracked[d]:
                             stale.setdefault(d, []).append(obj.name)
-        for dep, objs in sorted(stale.items()):
+        if stale:
+            objs = sorted({o for group in stale.values() for o in group})
+            files = ", ".join(os.path.basename(d) for d in sorted(stale))
             problems.append(
-                f"{mdir}: {len(objs)} object(s) older than {os.path.relpath(dep, ROOT)}, "
-                f"which they were compiled from (e.g. {', '.join(sorted(objs)[:3])}): the "
-                "build did not recompile them after the file changed")
+                f"{mdir}: {len(objs)} object(s) older than kernel files they were compiled "
+                f"from ({files}; e.g. {', '.join(objs[:3])}): the build did not recompile "
+                "them after those files changed")
         if objects == 0:
             problems.append(f"{mdir}: no object files for its dependency files")
         missing = [h for h in headers if h not in listed]
