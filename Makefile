@@ -17,16 +17,22 @@ CWARN     := -std=c99 -Wall -Wextra -Werror -pedantic
 CFLAGS_T  := $(CWARN) -O2 -Iinclude
 LDFLAGS_T := -L$(LIBDIR) -llamina -Wl,-rpath,$(abspath $(LIBDIR)) -lm -pthread
 # -z nodelete: the library's worker threads live as long as the process, so dlclose()
-# must not unmap the code they run.
-SWIFT_RELEASE := -c release -Xswiftc -static-stdlib \
+# must not unmap the code they run. -Xcc -gdwarf-4: the C kernels' debug information as
+# DWARF 4; Debian's valgrind (3.19) gives up on the library ("Possibly corrupted debuginfo
+# file") when they carry the toolchain clang's default DWARF 5, and users run their
+# programs under valgrind with it (README, bindings/c/lamina.supp).
+SWIFT_RELEASE := -c release -Xswiftc -static-stdlib -Xcc -gdwarf-4 \
 	-Xlinker --version-script=$(abspath scripts/lamina.map) -Xlinker -soname=$(SONAME) \
 	-Xlinker -z -Xlinker nodelete
 SWIFT_SOURCES := $(shell find Sources -type f) Package.swift include/lamina.h
+# Fails when a build did not compile in the current kernel headers and sources
+# (Sources/CLaminaKernels); every build below runs it on its build directory.
+CHECK_FRESH   := python3 tests/check_fresh_build.py
 
 C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
 C_EXAMPLES := $(patsubst bindings/c/examples/%.c,$(BUILD)/examples/%,$(wildcard bindings/c/examples/*.c))
 
-.PHONY: all lib setup venv test test-swift test-c test-coretypes test-python test-header test-valgrind \
+.PHONY: all lib setup venv test test-swift check-fresh mutate mutate-list test-c test-coretypes test-python test-header test-valgrind \
 	test-install demo examples install uninstall clean bench-mlp bench-latency bench-kan \
 	bench-mesh bench-kan-compare bench bench-smoke python-package install-python
 
@@ -46,6 +52,7 @@ $(LIB): $(BUILD)/.setup-stamp $(SWIFT_SOURCES) scripts/lamina.map
 	@# SwiftPM does not track the linker script; removing the product forces a relink.
 	rm -f "$$(swift build $(SWIFT_RELEASE) --show-bin-path)/liblamina.so"
 	swift build $(SWIFT_RELEASE) --product lamina
+	$(CHECK_FRESH) "$$(swift build $(SWIFT_RELEASE) --show-bin-path)"
 	@mkdir -p $(LIBDIR)
 	cp -f "$$(swift build $(SWIFT_RELEASE) --show-bin-path)/liblamina.so" $(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(LIB)
@@ -91,8 +98,17 @@ test: test-header test-c test-coretypes test-valgrind test-install test-python t
 	@echo "make test: all suites passed"
 
 test-swift: $(BUILD)/.setup-stamp
-	swift test
+	swift build --build-tests
+	$(CHECK_FRESH) "$$(swift build --show-bin-path)"
+	swift test --skip-build
 	swift run lamina-swift-example
+
+# Every SwiftPM build directory here (release, debug, sanitizer builds) against the kernel
+# headers and sources: fails if one holds objects compiled from older ones.
+BUILD_DIRS := $(wildcard .build/release .build/debug .build-asan/release .build-asan/debug \
+	.build-tsan/release .build-tsan/debug)
+check-fresh:
+	$(if $(BUILD_DIRS),$(CHECK_FRESH) $(BUILD_DIRS),@echo "check-fresh: no SwiftPM build here yet")
 
 test-header: $(LIB)
 	bash tests/check_header.sh
@@ -145,6 +161,21 @@ fuzz: $(BUILD)/.setup-stamp
 
 fuzz-smoke: $(BUILD)/.setup-stamp
 	bash tests/fuzz/run.sh run 10 $(FUZZ_TARGETS)
+
+# ---- mutation testing (not part of make test) ---------------------------------------------
+# Applies the mutations of tests/mutate/mutations.toml one at a time to a scratch worktree of
+# HEAD (build/mutate/tree), rebuilds, runs the suites and prints which caught each; the table
+# goes to build/mutate/report.md. MUTATIONS=2,4 and SUITES=c,python,swift select (default:
+# all). Hours for the whole list: each mutation rebuilds the library (WMO) and runs every
+# suite it selects.
+MUTATIONS ?=
+SUITES    ?=
+
+mutate: $(BUILD)/.setup-stamp venv
+	python3 tests/mutate/run.py --mutations "$(MUTATIONS)" --suites "$(SUITES)" --venv $(abspath $(VENV))
+
+mutate-list:
+	@python3 tests/mutate/run.py --list
 
 # ---- demo -------------------------------------------------------------------------------
 demo: $(LIB) venv $(BUILD)/examples/demo

@@ -17,12 +17,16 @@ let package = Package(
       providers: [.apt(["libopenblas-dev"])]),
     // The public C header, imported so the exports use its exact types.
     .systemLibrary(name: "CLaminaABI", path: "Sources/CLaminaABI"),
-    // Private C kernels of the core, not API: header-only helpers inlined into Swift
-    // (prefetch hints, AVX2/FMA kernels) and compiled kernels (the small-product sgemm).
+    // Private C kernels of the core, not API: AVX2/FMA kernels and the small-product sgemm,
+    // compiled from the .c files (a kernel body in a header would be compiled into the
+    // Swift objects that import it, which SwiftPM does not rebuild when only the header
+    // changes); the headers declare them, and inline only the prefetch hint.
     .target(name: "CLaminaKernels", path: "Sources/CLaminaKernels", publicHeadersPath: "."),
     .target(name: "Lamina", dependencies: ["CBLAS", "CLaminaKernels"]),
     .target(name: "LaminaC", dependencies: ["Lamina", "CLaminaABI"]),
-    .testTarget(name: "LaminaTests", dependencies: ["Lamina"]),
+    // The tests call the kernels directly too (SmallGemmTests); naming the target makes
+    // SwiftPM rebuild them when a kernel header changes.
+    .testTarget(name: "LaminaTests", dependencies: ["Lamina", "CLaminaKernels"]),
     .executableTarget(
       name: "lamina-swift-example", dependencies: ["Lamina"], path: "Examples/swift"),
   ],

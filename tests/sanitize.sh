@@ -15,6 +15,8 @@
 # calls, which is exactly what the sanitizers' allocators do (they run in `make test-c`).
 #
 # Swift side: `swift test --sanitize=...` (debug build in the same build directory).
+# Both builds are checked to have compiled in the current kernel headers
+# (tests/check_fresh_build.py) before anything runs.
 # SWIFT_FILTER narrows the suite (the TSan default is the concurrent tests; see below).
 #
 # Suppressions: tests/tsan.supp (each entry says why). ASan needs none.
@@ -60,6 +62,7 @@ build_lib() {
     -Xlinker --version-script="$root/scripts/lamina.map" -Xlinker -soname=liblamina.so.0 \
     --build-path "$build_path" --product lamina || exit 1
   bin="$(swift build -c release --build-path "$build_path" --show-bin-path)"
+  python3 tests/check_fresh_build.py "$bin" || exit 1
   mkdir -p "$out/lib"
   cp -f "$bin/liblamina.so" "$out/lib/liblamina.so.0"
   ln -sf liblamina.so.0 "$out/lib/liblamina.so"
@@ -94,8 +97,11 @@ run_swift() {
   # uninstrumented Swift runtime, so no suppression could be scoped to XCTest without also
   # hiding a leak of ours. Leaks are checked where a host would see them: the C programs
   # above and the fuzz targets run with LeakSanitizer on.
+  swift build --build-tests --sanitize="$mode" --build-path "$build_path" || { status=1; return; }
+  python3 tests/check_fresh_build.py \
+    "$(swift build --sanitize="$mode" --build-path "$build_path" --show-bin-path)" || { status=1; return; }
   ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" \
-    swift test --sanitize="$mode" --build-path "$build_path" "${filter[@]}" || status=1
+    swift test --skip-build --sanitize="$mode" --build-path "$build_path" "${filter[@]}" || status=1
 }
 TSAN_DEFAULT_FILTER="${TSAN_DEFAULT_FILTER:-ThreadSafe|Concurrent|Parallel|MarchingCubesTests|MeshDistanceTests|UseGuardTests|BLASTests|TriplaneTrainingTests}"
 

@@ -39,6 +39,7 @@ build() {
     --build-path .build-asan --product lamina || exit 1
   local bin
   bin="$(swift build -c release --build-path .build-asan --show-bin-path)"
+  python3 tests/check_fresh_build.py "$bin" || exit 1
   mkdir -p "$out/lib"
   cp -f "$bin/liblamina.so" "$out/lib/liblamina.so.0"
   ln -sf liblamina.so.0 "$out/lib/liblamina.so"
