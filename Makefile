@@ -32,7 +32,7 @@ CHECK_FRESH   := python3 tests/check_fresh_build.py
 C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
 C_EXAMPLES := $(patsubst bindings/c/examples/%.c,$(BUILD)/examples/%,$(wildcard bindings/c/examples/*.c))
 
-.PHONY: all lib setup venv test test-swift check-fresh mutate mutate-list test-c test-coretypes test-python test-header test-valgrind \
+.PHONY: all lib setup venv test test-swift check-fresh format format-check mutate mutate-list test-c test-coretypes test-python test-header test-valgrind \
 	test-install demo examples install uninstall clean bench-mlp bench-latency bench-kan \
 	bench-mesh bench-kan-compare bench bench-smoke python-package install-python
 
@@ -94,8 +94,17 @@ $(BUILD)/examples/%: bindings/c/examples/%.c include/lamina.h $(LIB)
 examples: $(C_EXAMPLES)
 
 # ---- tests ------------------------------------------------------------------------------
-test: test-header test-c test-coretypes test-valgrind test-install test-python test-swift
+test: format-check test-header test-c test-coretypes test-valgrind test-install test-python test-swift
 	@echo "make test: all suites passed"
+
+# Swift sources in the committed style (.swift-format: swift-format's configuration, spelled
+# out so that a newer toolchain's defaults do not change it). format rewrites them in place.
+SWIFT_FORMAT_PATHS := Sources Tests Examples Package.swift
+format:
+	swift format format --in-place --recursive $(SWIFT_FORMAT_PATHS)
+
+format-check:
+	swift format lint --strict --recursive $(SWIFT_FORMAT_PATHS)
 
 test-swift: $(BUILD)/.setup-stamp
 	swift build --build-tests

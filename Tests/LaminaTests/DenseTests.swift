@@ -15,7 +15,9 @@ final class DenseTests: XCTestCase {
     // Batch 6 takes sgemm in forward, batch 2 the small-batch dot products.
     for (i, o, bias) in [(3, 5, true), (7, 1, true), (1, 4, false), (16, 16, true), (13, 9, true)] {
       for n in [6, 2] {
-        assertGradientsCorrect(of: makeDense(i, o, bias: bias), label: "dense \(i)->\(o) bias \(bias) n \(n)", batch: n) {
+        assertGradientsCorrect(
+          of: makeDense(i, o, bias: bias), label: "dense \(i)->\(o) bias \(bias) n \(n)", batch: n
+        ) {
           _, _, rng in Float(rng.uniform(-1, 1))
         }
       }
@@ -71,12 +73,15 @@ final class DenseTests: XCTestCase {
     let (i, o) = (d.inputDim, d.outputDim)
     let x = (0..<(n * i)).map { _ in Float(rng.uniform(-2, 2)) }
     var y = [Float](repeating: .nan, count: n * o)
-    x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { d.forward(xb.baseAddress!, $0.baseAddress!, count: n) } }
+    x.withUnsafeBufferPointer { xb in
+      y.withUnsafeMutableBufferPointer { d.forward(xb.baseAddress!, $0.baseAddress!, count: n) }
+    }
     for r in 0..<n {
       for j in 0..<o {
         var s = Double(d.bias?.value[j] ?? 0)
         for k in 0..<i { s += Double(d.weight.value[j * i + k]) * Double(x[r * i + k]) }
-        XCTAssertEqual(Double(y[r * o + j]), s, accuracy: 1e-5, "\(i)->\(o) n \(n) row \(r) out \(j)")
+        XCTAssertEqual(
+          Double(y[r * o + j]), s, accuracy: 1e-5, "\(i)->\(o) n \(n) row \(r) out \(j)")
       }
     }
   }
@@ -85,7 +90,9 @@ final class DenseTests: XCTestCase {
   /// of the training loss, for a network mixing activations.
   func testModelGradientsThroughTheTrainerPath() throws {
     let m = try Model(
-      json: #"{"kind": "mlp", "input": 3, "hidden": [6, 5], "output": 2, "activation": ["tanh", {"name": "prelu", "init": 0.2}]}"#)
+      json:
+        #"{"kind": "mlp", "input": 3, "hidden": [6, 5], "output": 2, "activation": ["tanh", {"name": "prelu", "init": 0.2}]}"#
+    )
     var rng = RandomSource(seed: 4)
     let n = 4
     let x = (0..<(n * 3)).map { _ in Float(rng.uniform(-1, 1)) }

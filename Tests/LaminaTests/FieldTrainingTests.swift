@@ -188,7 +188,8 @@ final class FieldTrainingTests: XCTestCase {
   /// planes tensors unless named, every key checked.
   func testFieldFitOptions() throws {
     let model = try Model(
-      json: #"{"kind": "triplane", "resolution": [8, 4], "channels": 2, "decoder": {"hidden": [4]}}"#)
+      json:
+        #"{"kind": "triplane", "resolution": [8, 4], "channels": 2, "decoder": {"hidden": [4]}}"#)
     let defaults = try FieldFitOptions(json: .object([]))
     XCTAssertEqual(defaults.steps, 1000)
     XCTAssertEqual(defaults.samples, 500_000)

@@ -5,8 +5,11 @@ import XCTest
 /// The strict JSON parser behind specs, configs and safetensors headers.
 final class JSONTests: XCTestCase {
   func testParsesEveryValueKind() throws {
-    let v = try JSONValue.parse(#" {"a": [1, -2.5e3, 0.001, true, false, null], "b": {"c": "x\"\\\/\n\u00e9\ud83d\ude00"}} "#)
-    XCTAssertEqual(v["a"], .array([.number(1), .number(-2500), .number(0.001), .bool(true), .bool(false), .null]))
+    let v = try JSONValue.parse(
+      #" {"a": [1, -2.5e3, 0.001, true, false, null], "b": {"c": "x\"\\\/\n\u00e9\ud83d\ude00"}} "#)
+    XCTAssertEqual(
+      v["a"],
+      .array([.number(1), .number(-2500), .number(0.001), .bool(true), .bool(false), .null]))
     XCTAssertEqual(v["b"]?["c"], .string("x\"\\/\né😀"))
   }
 
@@ -30,8 +33,11 @@ final class JSONTests: XCTestCase {
   }
 
   func testNestingIsBounded() throws {
-    XCTAssertNoThrow(try JSONValue.parse(String(repeating: "[", count: 100) + String(repeating: "]", count: 100)))
-    XCTAssertThrowsError(try JSONValue.parse(String(repeating: "[", count: 1000) + String(repeating: "]", count: 1000)))
+    XCTAssertNoThrow(
+      try JSONValue.parse(String(repeating: "[", count: 100) + String(repeating: "]", count: 100)))
+    XCTAssertThrowsError(
+      try JSONValue.parse(String(repeating: "[", count: 1000) + String(repeating: "]", count: 1000))
+    )
     XCTAssertThrowsError(try JSONValue.parse(String(repeating: "{\"a\":", count: 100_000)))
   }
 

@@ -71,7 +71,8 @@ final class LoaderCaseTests: XCTestCase {
     XCTAssertGreaterThanOrEqual(meshes.count, 7)
     XCTAssertTrue(models.contains { $0.file == "offsets_size.safetensors" }, "the short span")
     XCTAssertEqual(Set(models.map(\.status)), ["LAMINA_OK", "LAMINA_E_FORMAT", "LAMINA_E_IO"])
-    XCTAssertEqual(Set(meshes.map(\.status)), ["LAMINA_OK", "LAMINA_E_FORMAT", "LAMINA_E_UNSUPPORTED"])
+    XCTAssertEqual(
+      Set(meshes.map(\.status)), ["LAMINA_OK", "LAMINA_E_FORMAT", "LAMINA_E_UNSUPPORTED"])
   }
 
   func testEachFileGivesItsStatus() throws {

@@ -231,7 +231,7 @@ final class MeshDistanceTests: XCTestCase {
 /// Agreement with an independent implementation (trimesh), to 1e-4.
 final class MeshSDFReferenceTests: XCTestCase {
   func testCoarseTorusMatchesTrimesh() {
-    let bvh = TriangleBVH(MeshFixtures.torus(R: 0.6, r: 0.25, nu: 24, nv: 12))
+    let bvh = TriangleBVH(MeshFixtures.torus(major: 0.6, minor: 0.25, nu: 24, nv: 12))
     let sdf = bvh.signedDistances(MeshSDFReference.points)
     XCTAssertEqual(sdf.count, MeshSDFReference.sdf.count)
     XCTAssertEqual(MeshSDFReference.sdf.filter { $0 < 0 }.count, 12)

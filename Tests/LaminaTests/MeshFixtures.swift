@@ -55,15 +55,17 @@ enum MeshFixtures {
     return try! TriangleMesh(vertices: v, faces: faces.flatMap { $0.map { UInt32($0) } })
   }
 
-  /// A torus around the z axis (major radius `R`, minor `r`), `nu` x `nv` quads.
-  static func torus(R: Float = 0.6, r: Float = 0.25, nu: Int = 48, nv: Int = 24) -> TriangleMesh {
+  /// A torus around the z axis (major radius `major`, minor `minor`), `nu` x `nv` quads.
+  static func torus(major: Float = 0.6, minor: Float = 0.25, nu: Int = 48, nv: Int = 24)
+    -> TriangleMesh
+  {
     var v: [Float] = []
     for i in 0..<nu {
       let u = 2 * Double.pi * Double(i) / Double(nu)
       for j in 0..<nv {
         let w = 2 * Double.pi * Double(j) / Double(nv)
-        let rho = Double(R) + Double(r) * cos(w)
-        v += [Float(rho * cos(u)), Float(rho * sin(u)), Float(Double(r) * sin(w))]
+        let rho = Double(major) + Double(minor) * cos(w)
+        v += [Float(rho * cos(u)), Float(rho * sin(u)), Float(Double(minor) * sin(w))]
       }
     }
     var f: [UInt32] = []

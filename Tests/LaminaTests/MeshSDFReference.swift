@@ -1,4 +1,4 @@
-/// Reference signed distances of the coarse torus MeshFixtures.torus(R: 0.6, r: 0.25, nu: 24,
+/// Reference signed distances of the coarse torus MeshFixtures.torus(major: 0.6, minor: 0.25, nu: 24,
 /// nv: 12) from trimesh 5.2.0, negated to negative-inside; made by
 /// Tests/reference/mesh_sdf_trimesh_reference.py.
 enum MeshSDFReference {

@@ -78,7 +78,8 @@ final class MetricsTests: XCTestCase {
     let large = try TriangleMesh(
       vertices: [0, 0, 0, 2, 0, 0, 2, 2, 0, 0, 2, 0], faces: [0, 1, 2, 0, 2, 3])
     let c = try MeshComparison(small, large, samples: 20000, seed: 5, threshold: 0.02)
-    XCTAssertEqual(c.precision, 1, accuracy: 0.005)  // P(no large-square sample within 0.02) ~ 0.002
+    // P(no large-square sample within 0.02) ~ 0.002
+    XCTAssertEqual(c.precision, 1, accuracy: 0.005)
     XCTAssertEqual(c.recall, 0.25, accuracy: 0.02)
     XCTAssertEqual(c.fscore, 2 * 0.25 / 1.25, accuracy: 0.02)
     XCTAssertEqual(c.normalConsistency, 1, accuracy: 1e-6)
@@ -122,7 +123,8 @@ final class MetricsTests: XCTestCase {
     let half = MeshComparison.volumeIoU(a, b, samples: 40000, seed: 1, bvhA: ba, bvhB: bb)
     XCTAssertEqual(half, 1.0 / 3.0, accuracy: 0.01)
     XCTAssertEqual(
-      MeshComparison.volumeIoU(inner, a, samples: 40000, seed: 1, bvhA: TriangleBVH(inner), bvhB: ba),
+      MeshComparison.volumeIoU(
+        inner, a, samples: 40000, seed: 1, bvhA: TriangleBVH(inner), bvhB: ba),
       0.125, accuracy: 0.006)
     XCTAssertEqual(MeshComparison.volumeIoU(a, a, samples: 1000, seed: 0, bvhA: ba, bvhB: ba), 1)
     XCTAssertEqual(

@@ -16,7 +16,8 @@ final class OptimizerTrajectoryTests: XCTestCase {
     .appendingPathComponent("tests/data/optimizer_trajectories.json")
 
   func floats(_ value: Any?) -> [Float] {
-    ((value as? [Any]) ?? []).flatMap { ($0 as? [Double]) ?? [($0 as? Double) ?? .nan] }.map(Float.init)
+    ((value as? [Any]) ?? []).flatMap { ($0 as? [Double]) ?? [($0 as? Double) ?? .nan] }.map(
+      Float.init)
   }
 
   func testFirstStepsMatchTheReference() throws {
@@ -34,13 +35,15 @@ final class OptimizerTrajectoryTests: XCTestCase {
       let x = floats(c["x"])
       let y = floats(c["y"])
       let n = (c["x"] as! [Any]).count
-      let spec = String(data: try JSONSerialization.data(withJSONObject: c["spec"]!), encoding: .utf8)!
+      let spec = String(
+        data: try JSONSerialization.data(withJSONObject: c["spec"]!), encoding: .utf8)!
       var config = c["config"] as! [String: Any]
       config["batch_size"] = n
       config["shuffle"] = false
       let model = try Model(json: spec)
       for (tensor, values) in c["init"] as! [String: [Double]] {
-        try XCTUnwrap(model.tensor(named: tensor), "\(name): \(tensor)").value = values.map(Float.init)
+        try XCTUnwrap(model.tensor(named: tensor), "\(name): \(tensor)").value = values.map(
+          Float.init)
       }
       let trainer = try Trainer(
         model: model,
@@ -49,11 +52,13 @@ final class OptimizerTrajectoryTests: XCTestCase {
       let weights = c["weights"] as! [[String: [Double]]]
       for step in 0..<steps {
         let loss = Double(try trainer.step(x, y, count: n))
-        XCTAssertEqual(loss, losses[step], accuracy: lossRtol * abs(losses[step]),
-                       "\(name): loss before step \(step + 1)")
+        XCTAssertEqual(
+          loss, losses[step], accuracy: lossRtol * abs(losses[step]),
+          "\(name): loss before step \(step + 1)")
         for (tensor, want) in weights[step] {
           let got = model.tensor(named: tensor)!.value
-          for (i, (g, w)) in zip(got, want).enumerated() where !(abs(Double(g) - w) <= atol + rtol * abs(w)) {
+          for (i, (g, w)) in zip(got, want).enumerated()
+          where !(abs(Double(g) - w) <= atol + rtol * abs(w)) {
             XCTFail("\(name): \(tensor)[\(i)] after step \(step + 1) is \(g), reference \(w)")
             break
           }

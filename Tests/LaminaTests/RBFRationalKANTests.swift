@@ -763,11 +763,14 @@ final class RBFRationalKANTests: XCTestCase {
     }
     func train(_ rates: String) throws -> (before: Float, after: Float, denominator: [Float]) {
       let m = try Model(
-        json: #"{"kind": "sequential", "input": 3, "layers": [{"type": "kan", "output": 2, "basis": "rational", "init": "identity"}]}"#
+        json:
+          #"{"kind": "sequential", "input": 3, "layers": [{"type": "kan", "output": 2, "basis": "rational", "init": "identity"}]}"#
       )
       let t = try Trainer(
         model: m,
-        json: #"{"learning_rate": 0.01, "batch_size": 32, "shuffle": false, "learning_rates": \#(rates)}"#)
+        json:
+          #"{"learning_rate": 0.01, "batch_size": 32, "shuffle": false, "learning_rates": \#(rates)}"#
+      )
       XCTAssertEqual(m.tensor(named: "0.denominator")?.value.allSatisfy { $0 == 0 }, true)
       let before = try t.evaluate(x, y, count: 32)
       for _ in 0..<30 { _ = try t.step(x, y, count: 32) }

@@ -136,7 +136,8 @@ final class SmallGemmTests: XCTestCase {
                         let (x, y) = p < k ? (test.opA(i, p), test.opB(p, j)) : (0, 0)
                         lane[p % 8].addProduct(x, y)
                       }
-                      sum = ((lane[0] + lane[4]) + (lane[2] + lane[6]))
+                      sum =
+                        ((lane[0] + lane[4]) + (lane[2] + lane[6]))
                         + ((lane[1] + lane[5]) + (lane[3] + lane[7]))
                     } else {
                       for p in 0..<k { sum.addProduct(test.opA(i, p), test.opB(p, j)) }

@@ -9,7 +9,9 @@ final class TrainingTests: XCTestCase {
     let v = p.withUnsafeBufferPointer { pb in
       t.withUnsafeBufferPointer { tb in
         g.withUnsafeMutableBufferPointer {
-          l.evaluate(pb.baseAddress!, tb.baseAddress!, rows: rows, columns: p.count / rows, gradient: $0.baseAddress!)
+          l.evaluate(
+            pb.baseAddress!, tb.baseAddress!, rows: rows, columns: p.count / rows,
+            gradient: $0.baseAddress!)
         }
       }
     }
@@ -22,7 +24,8 @@ final class TrainingTests: XCTestCase {
     XCTAssertEqual(loss(.mse, p, t, rows: 2).0, (0.25 + 1 + 4 + 1) / 4, accuracy: 1e-6)
     XCTAssertEqual(loss(.l1, p, t, rows: 2).0, (0.5 + 1 + 2 + 1) / 4, accuracy: 1e-6)
     // Huber, delta 1: 0.5*0.25, 0.5*1 (|d| = 1 is the linear branch: 1*(1-0.5)), 1*(2-0.5), 0.5.
-    XCTAssertEqual(loss(.huber(delta: 1), p, t, rows: 2).0, (0.125 + 0.5 + 1.5 + 0.5) / 4, accuracy: 1e-6)
+    XCTAssertEqual(
+      loss(.huber(delta: 1), p, t, rows: 2).0, (0.125 + 0.5 + 1.5 + 0.5) / 4, accuracy: 1e-6)
     func bce(_ x: Double, _ y: Double) -> Double {
       let s = 1 / (1 + exp(-x))
       return -(y * log(s) + (1 - y) * log(1 - s))
@@ -34,7 +37,9 @@ final class TrainingTests: XCTestCase {
       let z = log(exp(a) + exp(b))
       return z - (k == 0 ? a : b)
     }
-    XCTAssertEqual(Double(loss(.crossEntropy, p, t, rows: 2).0), (ce(0.5, -1, 0) + ce(2, 0, 1)) / 2, accuracy: 1e-6)
+    XCTAssertEqual(
+      Double(loss(.crossEntropy, p, t, rows: 2).0), (ce(0.5, -1, 0) + ce(2, 0, 1)) / 2,
+      accuracy: 1e-6)
     // Extreme logits stay finite.
     XCTAssertTrue(loss(.bceWithLogits, [1e30, -1e30], [0, 1], rows: 2).0.isFinite)
     XCTAssertTrue(loss(.crossEntropy, [1e30, -1e30], [0, 1], rows: 1).0.isFinite)
@@ -133,7 +138,8 @@ final class TrainingTests: XCTestCase {
   }
 
   func testConfigParsingAndErrors() throws {
-    let c = try TrainerConfig(json: JSONValue.parse(#"{"optimizer": "adamw", "loss": "huber", "huber_delta": 0.5}"#))
+    let c = try TrainerConfig(
+      json: JSONValue.parse(#"{"optimizer": "adamw", "loss": "huber", "huber_delta": 0.5}"#))
     XCTAssertEqual(c.optimizer, .adamw)
     XCTAssertEqual(c.weightDecay, 0.01)
     XCTAssertEqual(c.loss, .huber(delta: 0.5))
@@ -177,7 +183,8 @@ final class TrainingTests: XCTestCase {
 
   func testFitIsDeterministic() throws {
     func run() throws -> [Float] {
-      let m = try Model(json: #"{"kind": "mlp", "input": 2, "hidden": [8], "output": 1, "activation": "tanh"}"#)
+      let m = try Model(
+        json: #"{"kind": "mlp", "input": 2, "hidden": [8], "output": 1, "activation": "tanh"}"#)
       let t = try Trainer(model: m, json: #"{"epochs": 3, "batch_size": 16, "seed": 4}"#)
       let (x, y) = linearData(100)
       try t.fit(x, y, count: 100)
@@ -189,10 +196,14 @@ final class TrainingTests: XCTestCase {
   func testEarlyStoppingAndProgress() throws {
     let m = try Model(json: #"{"kind": "mlp", "input": 2, "output": 1}"#)
     let t = try Trainer(
-      model: m, json: #"{"learning_rate": 0, "epochs": 50, "validation_split": 0.25, "patience": 3}"#)
+      model: m,
+      json: #"{"learning_rate": 0, "epochs": 50, "validation_split": 0.25, "patience": 3}"#)
     let (x, y) = linearData(64)
     var calls: [TrainingProgress] = []
-    try t.fit(x, y, count: 64) { calls.append($0); return true }
+    try t.fit(x, y, count: 64) {
+      calls.append($0)
+      return true
+    }
     // lr 0: no epoch improves on the first, so training stops after 1 + patience epochs.
     XCTAssertEqual(calls.count, 4)
     XCTAssertEqual(calls.last?.epoch, 4)
@@ -209,7 +220,8 @@ final class TrainingTests: XCTestCase {
     for p in m.parameters { p.value = [Float](repeating: 0, count: p.count) }
     let t = try Trainer(
       model: m,
-      json: #"{"optimizer": "sgd", "learning_rate": 0.05, "epochs": 10, "validation_split": 0.25, "batch_size": 8}"#
+      json:
+        #"{"optimizer": "sgd", "learning_rate": 0.05, "epochs": 10, "validation_split": 0.25, "batch_size": 8}"#
     )
     var rng = RandomSource(seed: 0)
     let x = (0..<64).map { _ in Float(rng.uniform(-1, 1)) }
@@ -224,7 +236,8 @@ final class TrainingTests: XCTestCase {
     XCTAssertEqual(vals.count, 10)
     let best = vals.indices.min { vals[$0] < vals[$1] }!
     XCTAssertTrue(best > 0 && best < 9, "best epoch \(best + 1): \(vals)")
-    XCTAssertGreaterThan(vals.last!, 4 * vals[best], "validation loss must rise after its best epoch")
+    XCTAssertGreaterThan(
+      vals.last!, 4 * vals[best], "validation loss must rise after its best epoch")
     let restored = m.parameters.map(\.value)
     XCTAssertEqual(restored.map { $0.map(\.bitPattern) }, seen[best].map { $0.map(\.bitPattern) })
     XCTAssertNotEqual(restored, seen.last!)
@@ -237,7 +250,12 @@ final class TrainingTests: XCTestCase {
     let t = try Trainer(model: m, json: #"{"epochs": 10}"#)
     let (x, y) = linearData(64)
     var calls = 0
-    XCTAssertThrowsError(try t.fit(x, y, count: 64) { _ in calls += 1; return calls < 2 }) {
+    XCTAssertThrowsError(
+      try t.fit(x, y, count: 64) { _ in
+        calls += 1
+        return calls < 2
+      }
+    ) {
       XCTAssertEqual(($0 as? LaminaError)?.code, .cancelled)
     }
     XCTAssertEqual(calls, 2)
@@ -264,7 +282,8 @@ final class TrainingTests: XCTestCase {
       json: #"{"kind": "mlp", "input": 2, "hidden": [16], "output": 1, "activation": "relu"}"#)
     let t = try Trainer(
       model: m,
-      json: #"{"optimizer": "sgd", "learning_rate": 10, "warmup_steps": 20, "batch_size": 32, "epochs": 20, "progress_every": 1}"#
+      json:
+        #"{"optimizer": "sgd", "learning_rate": 10, "warmup_steps": 20, "batch_size": 32, "epochs": 20, "progress_every": 1}"#
     )
     var rng = RandomSource(seed: 0)
     var x: [Float] = []
@@ -320,7 +339,8 @@ final class TrainingTests: XCTestCase {
       XCTAssertEqual(p.value, copy.value, "\(kind)")
       XCTAssertTrue(p.value.allSatisfy(\.isFinite), "\(kind)")
     }
-    XCTAssertTrue([Float](arrayLiteral: 1, -2, 3e38).withUnsafeBufferPointer { Optimizer.allFinite($0) })
+    XCTAssertTrue(
+      [Float](arrayLiteral: 1, -2, 3e38).withUnsafeBufferPointer { Optimizer.allFinite($0) })
     for bad: Float in [.nan, .infinity, -.infinity] {
       let values: [Float] = [0, 1, 2, 3, 4, 5, 6, 7, 8, bad]
       XCTAssertFalse(values.withUnsafeBufferPointer { Optimizer.allFinite($0) })
@@ -329,8 +349,10 @@ final class TrainingTests: XCTestCase {
   }
 
   func testGradientClippingBoundsTheStep() throws {
-    let m = try Model(json: #"{"kind": "mlp", "input": 1, "output": 1, "init": "zeros", "bias_init": "zeros"}"#)
-    let t = try Trainer(model: m, json: #"{"optimizer": "sgd", "learning_rate": 1, "clip_norm": 0.5}"#)
+    let m = try Model(
+      json: #"{"kind": "mlp", "input": 1, "output": 1, "init": "zeros", "bias_init": "zeros"}"#)
+    let t = try Trainer(
+      model: m, json: #"{"optimizer": "sgd", "learning_rate": 1, "clip_norm": 0.5}"#)
     try t.step([1], [100], count: 1)
     let w = m.tensor(named: "0.weight")!.value[0]
     let b = m.tensor(named: "0.bias")!.value[0]
@@ -338,8 +360,11 @@ final class TrainingTests: XCTestCase {
   }
 
   func testCrossEntropyTrainsAClassifier() throws {
-    let m = try Model(json: #"{"kind": "mlp", "input": 2, "hidden": [16], "output": 3, "activation": "relu"}"#)
-    let t = try Trainer(model: m, json: #"{"loss": "cross_entropy", "learning_rate": 0.02, "epochs": 60, "batch_size": 32}"#)
+    let m = try Model(
+      json: #"{"kind": "mlp", "input": 2, "hidden": [16], "output": 3, "activation": "relu"}"#)
+    let t = try Trainer(
+      model: m,
+      json: #"{"loss": "cross_entropy", "learning_rate": 0.02, "epochs": 60, "batch_size": 32}"#)
     var rng = RandomSource(seed: 2)
     var x: [Float] = []
     var y: [Float] = []

@@ -30,7 +30,8 @@ extension Model {
       throw LaminaError.format("file has no Lamina model spec in its safetensors metadata")
     }
     if let v = metadata["format_version"], v != fileFormatVersion {
-      throw LaminaError.format("file format version \(v) is not supported (this library reads \(fileFormatVersion))")
+      throw LaminaError.format(
+        "file format version \(v) is not supported (this library reads \(fileFormatVersion))")
     }
     let spec: JSONValue
     let model: Model
@@ -49,7 +50,8 @@ extension Model {
     for (name, p) in model.tensors {
       guard let t = byName[name] else { throw LaminaError.format("file lacks tensor \"\(name)\"") }
       guard t.shape == p.shape else {
-        throw LaminaError.format("tensor \"\(name)\" has shape \(t.shape); the spec needs \(p.shape)")
+        throw LaminaError.format(
+          "tensor \"\(name)\" has shape \(t.shape); the spec needs \(p.shape)")
       }
       if let bad = t.values.firstIndex(where: { !$0.isFinite }) {
         throw LaminaError.format("tensor \"\(name)\" holds a non-finite value at element \(bad)")
@@ -97,7 +99,9 @@ enum FileIO {
     guard fd >= 0 else { throw LaminaError(.io, "cannot open \"\(path)\": \(errorText())") }
     defer { close(fd) }
     var st = stat()
-    guard fstat(fd, &st) == 0 else { throw LaminaError(.io, "cannot stat \"\(path)\": \(errorText())") }
+    guard fstat(fd, &st) == 0 else {
+      throw LaminaError(.io, "cannot stat \"\(path)\": \(errorText())")
+    }
     guard (st.st_mode & S_IFMT) == S_IFREG else {
       throw LaminaError(.io, "\"\(path)\" is not a regular file")
     }
@@ -111,7 +115,9 @@ enum FileIO {
     while got < size {
       let r = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, size - got) }
       if r < 0 && errno == EINTR { continue }
-      guard r > 0 else { throw LaminaError(.io, "cannot read \"\(path)\": \(r == 0 ? "file shrank" : errorText())") }
+      guard r > 0 else {
+        throw LaminaError(.io, "cannot read \"\(path)\": \(r == 0 ? "file shrank" : errorText())")
+      }
       got += r
     }
     return bytes
@@ -126,7 +132,9 @@ enum FileIO {
     var template = Array("\(path).tmp-XXXXXX".utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     let temp = String(cString: template)
-    guard fd >= 0 else { throw LaminaError(.io, "cannot create a file beside \"\(path)\": \(errorText())") }
+    guard fd >= 0 else {
+      throw LaminaError(.io, "cannot create a file beside \"\(path)\": \(errorText())")
+    }
     // mkstemp creates 0600; give the model the usual 0644 (reading the umask would mean
     // changing it, which is process-wide and racy).
     fchmod(fd, 0o644)

@@ -60,12 +60,14 @@ enum SafeTensors {
     var length: UInt64 = 0
     for i in (0..<8).reversed() { length = length << 8 | UInt64(bytes[i]) }
     guard length <= UInt64(Limits.maxHeaderBytes) else {
-      throw LaminaError.format("safetensors header length \(length) is over the limit of \(Limits.maxHeaderBytes)")
+      throw LaminaError.format(
+        "safetensors header length \(length) is over the limit of \(Limits.maxHeaderBytes)")
     }
     let headerEnd = 8 + Int(length)
     guard headerEnd <= bytes.count else {
       throw LaminaError.format(
-        "safetensors header claims \(length) bytes but the file has \(bytes.count - 8) after the length")
+        "safetensors header claims \(length) bytes but the file has \(bytes.count - 8) after the length"
+      )
     }
     let header = try JSONValue.parse(
       bytes: Array(bytes[8..<headerEnd]), what: "safetensors header", code: .format)
@@ -101,7 +103,8 @@ enum SafeTensors {
       var shape: [Int] = []
       var count = 1
       for d in dims {
-        guard case .number(let v) = d, v >= 0, v == v.rounded(), v <= Double(Limits.maxParameters) else {
+        guard case .number(let v) = d, v >= 0, v == v.rounded(), v <= Double(Limits.maxParameters)
+        else {
           throw LaminaError.format("tensor \"\(name)\" has an invalid dimension in its shape")
         }
         shape.append(Int(v))

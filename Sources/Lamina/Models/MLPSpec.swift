@@ -62,7 +62,9 @@ extension Model {
     let n = x.count / inputDim
     var out = [Float](repeating: 0, count: n * outputDim * inputDim)
     try x.withUnsafeBufferPointer { xb in
-      try out.withUnsafeMutableBufferPointer { try inputGradient(xb.baseAddress!, count: n, into: $0.baseAddress!) }
+      try out.withUnsafeMutableBufferPointer {
+        try inputGradient(xb.baseAddress!, count: n, into: $0.baseAddress!)
+      }
     }
     return out
   }
@@ -74,7 +76,8 @@ extension Trainer {
     let n = x.count / max(model.inputDim, 1)
     guard x.count == n * model.inputDim, y.count == n * model.outputDim else {
       throw LaminaError.shape(
-        "x has \(x.count) values and y \(y.count); the model needs n x \(model.inputDim) and n x \(model.outputDim)")
+        "x has \(x.count) values and y \(y.count); the model needs n x \(model.inputDim) and n x \(model.outputDim)"
+      )
     }
     return n
   }
@@ -92,13 +95,16 @@ extension Trainer {
   public func evaluate(x: [Float], y: [Float]) throws -> Float {
     let n = try rows(x, y)
     return try x.withUnsafeBufferPointer { xb in
-      try y.withUnsafeBufferPointer { yb in try evaluate(xb.baseAddress!, yb.baseAddress!, count: n) }
+      try y.withUnsafeBufferPointer { yb in try evaluate(xb.baseAddress!, yb.baseAddress!, count: n)
+      }
     }
   }
 
   /// Trains on packed arrays; see `fit(_:_:count:progress:)`.
   @discardableResult
-  public func fit(x: [Float], y: [Float], progress: ((TrainingProgress) -> Bool)? = nil) throws -> Float {
+  public func fit(x: [Float], y: [Float], progress: ((TrainingProgress) -> Bool)? = nil) throws
+    -> Float
+  {
     let n = try rows(x, y)
     return try x.withUnsafeBufferPointer { xb in
       try y.withUnsafeBufferPointer { yb in

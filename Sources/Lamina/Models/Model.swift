@@ -452,7 +452,7 @@ final class Workspace {
   }
 
   private func release() {
-    outputs.forEach { $0.deallocate() }
+    for output in outputs { output.deallocate() }
     gradientOut.deallocate()
     gradientA.deallocate()
     gradientB.deallocate()

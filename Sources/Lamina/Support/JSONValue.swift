@@ -25,7 +25,8 @@ public indirect enum JSONValue: Equatable, Sendable {
   public static func parse(_ text: String, what: String = "JSON") throws -> JSONValue {
     let bytes = Array(text.utf8)
     guard bytes.count <= Limits.maxJSONBytes else {
-      throw LaminaError.invalid("\(what) is \(bytes.count) bytes, over the limit of \(Limits.maxJSONBytes)")
+      throw LaminaError.invalid(
+        "\(what) is \(bytes.count) bytes, over the limit of \(Limits.maxJSONBytes)")
     }
     return try parse(bytes: bytes, what: what, code: .invalidArgument)
   }
@@ -154,9 +155,11 @@ final class JSONObjectReader {
     return v
   }
 
-  func double(_ key: String, default def: Double? = nil, min: Double = -.infinity,
-              max: Double = .infinity, exclusiveMin: Bool = false,
-              exclusiveMax: Bool = false) throws -> Double {
+  func double(
+    _ key: String, default def: Double? = nil, min: Double = -.infinity,
+    max: Double = .infinity, exclusiveMin: Bool = false,
+    exclusiveMax: Bool = false
+  ) throws -> Double {
     guard let v = value(key) else {
       if let def { return def }
       throw LaminaError.invalid("\(what): missing required key \"\(key)\"")
@@ -172,7 +175,9 @@ final class JSONObjectReader {
     return d
   }
 
-  func int(_ key: String, default def: Int? = nil, min: Int = Int.min, max: Int = Int.max) throws -> Int {
+  func int(_ key: String, default def: Int? = nil, min: Int = Int.min, max: Int = Int.max) throws
+    -> Int
+  {
     guard let v = value(key) else {
       if let def { return def }
       throw LaminaError.invalid("\(what): missing required key \"\(key)\"")
@@ -182,7 +187,8 @@ final class JSONObjectReader {
 
   static func integer(_ v: JSONValue, _ label: String, min: Int, max: Int) throws -> Int {
     guard case .number(let d) = v, d == d.rounded(), abs(d) < 9.0e15 else {
-      throw LaminaError.invalid("\(label) must be an integer, not \(v.typeName == "a number" ? "a fraction" : v.typeName)")
+      throw LaminaError.invalid(
+        "\(label) must be an integer, not \(v.typeName == "a number" ? "a fraction" : v.typeName)")
     }
     let i = Int(d)
     guard i >= min, i <= max else {

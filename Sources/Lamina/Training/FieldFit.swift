@@ -165,7 +165,8 @@ extension Model {
     options: FieldFitOptions = FieldFitOptions(), progress: ((TrainingProgress) -> Bool)? = nil
   ) throws -> Float {
     guard outputDim == 1 else {
-      throw LaminaError.shape("fitting a field needs a model with 1 output; this one has \(outputDim)")
+      throw LaminaError.shape(
+        "fitting a field needs a model with 1 output; this one has \(outputDim)")
     }
     let config = try options.trainerConfig(for: self, count: count)
     let trainer = try Trainer(model: self, json: config.json.text)
@@ -183,7 +184,8 @@ extension Model {
   ) throws -> Float {
     try requireField("fitting to a mesh")
     guard outputDim == 1 else {
-      throw LaminaError.shape("fitting to a mesh needs a model with 1 output; this one has \(outputDim)")
+      throw LaminaError.shape(
+        "fitting to a mesh needs a model with 1 output; this one has \(outputDim)")
     }
     guard mesh.faceCount > 0 else { throw LaminaError.invalid("the mesh has no triangles") }
     let config = try options.trainerConfig(for: self, count: options.samples)

@@ -343,7 +343,8 @@ public final class Trainer {
           }
         } catch let error as LaminaError where error.code == .numeric {
           // Say where: the weights are those after step `info.step` of this call.
-          let reason = error.message.hasPrefix("training diverged: ")
+          let reason =
+            error.message.hasPrefix("training diverged: ")
             ? String(error.message.dropFirst("training diverged: ".count)) : error.message
           throw LaminaError.numeric(
             "training diverged at step \(info.step + 1) of \(totalSteps) (epoch \(epoch)): "

@@ -223,7 +223,8 @@ public enum BSpline {
         if j == k, d != nil {
           for r in 0..<k { lower[r] = n[r] }
         }
-        let row = reciprocal + (j - 1) * stride + k + mu + 1 - j  // 1 / (t_{a+j} - t_a), a = mu+1-j+r
+        // 1 / (t_{a+j} - t_a), a = mu+1-j+r
+        let row = reciprocal + (j - 1) * stride + k + mu + 1 - j
         var saved: Float = 0
         for r in 0..<j {
           let temp = n[r] * row[r]

@@ -226,7 +226,9 @@ public final class FieldwiseMLP: Layer {
       let start = cursor.take(Int.self, fields + 1)
       let inputs = cursor.take(UnsafeMutablePointer<Float>.self, widths.count)
       let z = cursor.take(UnsafeMutablePointer<Float>.self, stages)
-      for (s, w) in widths.enumerated() { (inputs + s).initialize(to: cursor.take(Float.self, n * w)) }
+      for (s, w) in widths.enumerated() {
+        (inputs + s).initialize(to: cursor.take(Float.self, n * w))
+      }
       for s in 0..<stages { (z + s).initialize(to: cursor.take(Float.self, n * widths[s + 1])) }
       let grad =
         backward

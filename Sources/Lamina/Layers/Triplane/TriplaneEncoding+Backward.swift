@@ -535,7 +535,8 @@ extension TriplaneEncoding {
     // Planes xz and yz both have z as their H axis, so the same lists: those of plane 1
     // serve plane 2 (its offsets are copied; `listPlane` points pass 2 at plane 1's list).
     slots.update(repeating: 0, count: 2 * chunks * bands)
-    var job = ChunkLists(layer: self, x: x, n: n, level: l, lists: lists, slots: slots, placing: false)
+    var job = ChunkLists(
+      layer: self, x: x, n: n, level: l, lists: lists, slots: slots, placing: false)
     Self.parallel(2 * chunks, work: n * 2 * 8, &job)
     for plane in 0..<2 {
       let o = offsets + plane * (bands + 1)
