@@ -4,7 +4,9 @@
 # Both install what is missing (system packages via apt, a Python venv in .venv).
 
 PREFIX    ?= /usr/local
-VERSION   := 0.2.0
+# The version is written once, in the header; the Python package's copy is checked against
+# it by its tests (test_library.py).
+VERSION   := $(shell sed -n 's/^\#define LAMINA_VERSION_STRING "\(.*\)"$$/\1/p' include/lamina.h)
 SOMAJOR   := 0
 BUILD     := build
 LIBDIR    := $(BUILD)/lib

@@ -15,14 +15,15 @@ let package = Package(
     .systemLibrary(
       name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]),
-    // The public C header, imported so the exports use its exact types.
+    // The public C header, imported so the exports use its exact types (and the core its
+    // version macro).
     .systemLibrary(name: "CLaminaABI", path: "Sources/CLaminaABI"),
     // Private C kernels of the core, not API: AVX2/FMA kernels and the small-product sgemm,
     // compiled from the .c files (a kernel body in a header would be compiled into the
     // Swift objects that import it, which SwiftPM does not rebuild when only the header
     // changes); the headers declare them, and inline only the prefetch hint.
     .target(name: "CLaminaKernels", path: "Sources/CLaminaKernels", publicHeadersPath: "."),
-    .target(name: "Lamina", dependencies: ["CBLAS", "CLaminaKernels"]),
+    .target(name: "Lamina", dependencies: ["CBLAS", "CLaminaKernels", "CLaminaABI"]),
     .target(name: "LaminaC", dependencies: ["Lamina", "CLaminaABI"]),
     // The tests call the kernels directly too (SmallGemmTests); naming the target makes
     // SwiftPM rebuild them when a kernel header changes.

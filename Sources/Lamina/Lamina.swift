@@ -1,5 +1,8 @@
+import CLaminaABI
+
 /// Library-wide facts.
 public enum Lamina {
-  /// The library version, "MAJOR.MINOR.PATCH"; matches `LAMINA_VERSION_STRING` in lamina.h.
-  public static let version = "0.2.0"
+  /// The library version, "MAJOR.MINOR.PATCH": `LAMINA_VERSION_STRING` of include/lamina.h,
+  /// the one place the version is written.
+  public static let version: String = LAMINA_VERSION_STRING
 }

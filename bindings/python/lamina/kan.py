@@ -852,19 +852,12 @@ def _engine_fit(
     Ctrl-C and exceptions raised by ``progress`` stop the run cleanly after the current
     step and are re-raised once the library has returned (as :meth:`Trainer.fit`).
     """
-    from .trainer import _run_with_progress
+    from .trainer import _fit_bar, _run_with_progress
 
     steps = options["steps"]
     keys = ["train_loss", "test_loss"] + (["reg"] if with_reg else [])
     outputs = {key: np.full(steps, np.nan, dtype=np.float32) for key in keys}
-    bar = None
-    if progress is True:
-        try:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=steps, unit="step", desc="fit", dynamic_ncols=True)
-        except ImportError:
-            bar = None
+    bar = _fit_bar(steps, "step") if progress is True else None
 
     def report(p: Any) -> bool:
         train_value, test_value = float(p.loss), float(p.validation_loss)

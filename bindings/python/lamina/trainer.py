@@ -266,16 +266,24 @@ def _run_with_progress(
     return False
 
 
+def _fit_bar(total: int, unit: str) -> Any:
+    """The progress bar of a fit: a tqdm bar of ``total`` steps or epochs (``unit``) when
+    tqdm is installed, else None (tqdm is an optional extra)."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit=unit, desc="fit", dynamic_ncols=True)
+
+
 def _make_reporter(progress: Any, epochs: int) -> Tuple[Optional[Callable[[Progress], bool]], Any]:
     """Return (reporter, bar): reporter(info) -> stop?; bar (or None) to close afterwards."""
     if progress is None or progress is False:
         return None, None
     if progress is True:
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
+        bar = _fit_bar(epochs, "epoch")
+        if bar is None:
             return None, None
-        bar = tqdm(total=epochs, unit="epoch", desc="fit", dynamic_ncols=True)
 
         def show(info: Progress) -> bool:
             if info.epoch > bar.n:

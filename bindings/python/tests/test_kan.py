@@ -291,6 +291,23 @@ def test_fit_progress_callable_can_stop() -> None:
     assert len(results["train_loss"]) == 5
 
 
+def test_fit_tqdm_bar(capsys) -> None:
+    pytest.importorskip("tqdm")
+    d = lamina.create_dataset(tutorial, train_num=100, test_num=100)
+    lamina.KAN(width=[2, 1]).fit(d, steps=7, lr=0.01, progress=True)
+    err = capsys.readouterr().err
+    assert "7/7" in err and "step" in err and "train_loss=" in err and "test_loss=" in err
+
+
+def test_fit_progress_true_without_tqdm(monkeypatch, capsys) -> None:
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    d = lamina.create_dataset(tutorial, train_num=100, test_num=100)
+    results = lamina.KAN(width=[2, 1]).fit(d, steps=3, lr=0.01, progress=True)
+    assert len(results["train_loss"]) == 3
+    assert capsys.readouterr().err == ""
+
+
 def test_fit_errors() -> None:
     model = lamina.KAN(width=[2, 1])
     d = lamina.create_dataset(tutorial, train_num=20, test_num=20)
