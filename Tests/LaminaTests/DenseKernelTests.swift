@@ -68,7 +68,7 @@ final class DenseKernelTests: XCTestCase {
   }
 
   func testKernelsMatchDoubleReference() throws {
-    try XCTSkipUnless(Dense.cpuHasFMA, "no AVX2/FMA on this CPU")
+    try XCTSkipUnless(CPUFeatures.hasAVX2FMA, "no AVX2/FMA on this CPU")
     // Rows not a multiple of the 6-row or 4-row tiles; every pair of awkward widths.
     for i in Self.widths {
       for o in Self.widths {
@@ -110,7 +110,7 @@ final class DenseKernelTests: XCTestCase {
   /// Double reference and against the path with the kernels off: widths around the kernel's
   /// 8-lane vectors and 4-output groups, with and without bias, 1 to 3 rows.
   func testFewRowsMatvecMatchesReference() throws {
-    try XCTSkipUnless(Dense.cpuHasFMA, "no AVX2/FMA on this CPU")
+    try XCTSkipUnless(CPUFeatures.hasAVX2FMA, "no AVX2/FMA on this CPU")
     for i in [8, 9, 15, 33, 64, 65, 128, 300] {
       for o in [4, 5, 7, 8, 64, 66, 129] {
         for (n, bias) in [(1, true), (3, false)] {
@@ -272,7 +272,7 @@ final class DenseKernelTests: XCTestCase {
     for (i, o, bias) in [(3, 9, true), (9, 1, true), (16, 17, false), (8, 33, true)] {
       for n in [5, 13] {
         let d = makeDense(i, o, bias: bias)
-        XCTAssertEqual(d.takesFMAPath, Dense.cpuHasFMA)
+        XCTAssertEqual(d.takesFMAPath, CPUFeatures.hasAVX2FMA)
         assertGradientsCorrect(of: d, label: "dense \(i)->\(o) bias \(bias) n \(n)", batch: n) {
           _, _, rng in Float(rng.uniform(-1, 1))
         }
@@ -307,7 +307,8 @@ final class DenseKernelTests: XCTestCase {
     let wide = makeDense(Dense.fmaMaxWidth + 1, 8)
     XCTAssertFalse(wide.takesFMAPath)
     XCTAssertFalse(makeDense(8, Dense.fmaMaxWidth + 1).takesFMAPath)
-    XCTAssertEqual(makeDense(Dense.fmaMaxWidth, Dense.fmaMaxWidth).takesFMAPath, Dense.cpuHasFMA)
+    XCTAssertEqual(
+      makeDense(Dense.fmaMaxWidth, Dense.fmaMaxWidth).takesFMAPath, CPUFeatures.hasAVX2FMA)
     let d = makeDense(9, 7)
     d.usesFMAKernels = false
     XCTAssertEqual((d.copy() as? Dense)?.takesFMAPath, false, "a copy keeps the setting")
@@ -339,7 +340,7 @@ final class DenseKernelTests: XCTestCase {
       let y = (0..<n).map { sin(3 * x[2 * $0]) * x[2 * $0 + 1] }
       return try (0..<5).map { _ in try trainer.step(x, y, count: n) }
     }
-    let a = try losses(kernels: Dense.cpuHasFMA)
+    let a = try losses(kernels: CPUFeatures.hasAVX2FMA)
     let b = try losses(kernels: false)
     for (u, v) in zip(a, b) { XCTAssertEqual(u, v, accuracy: 1e-4 * max(1, abs(v))) }
     XCTAssertLessThan(a[4], a[0], "training lowers the loss")

@@ -284,7 +284,7 @@ final class TriplaneTests: XCTestCase {
         $0.channels = 16
         $0.aggregation = aggregation
       }
-      if TriplaneEncoding.cpuHasFMA {
+      if CPUFeatures.hasAVX2FMA {
         XCTAssertEqual(e.gatherKernel, aggregation == .sum || aggregation == .mean)
         XCTAssertEqual(e.scatterKernel, aggregation != .mean)
       }
@@ -462,7 +462,7 @@ final class TriplaneTests: XCTestCase {
   /// hit): forward through channel-last copies (large batch) and in place (small batch),
   /// and dL/dx, for 16 channels (SIMD) and 3 (scalar tail).
   func testFMAKernelsMatchEmulatedSampling() throws {
-    guard TriplaneEncoding.cpuHasFMA else { throw XCTSkip("this CPU has no AVX2/FMA") }
+    guard CPUFeatures.hasAVX2FMA else { throw XCTSkip("this CPU has no AVX2/FMA") }
     for (channels, aggregation) in [(16, TriplaneOptions.Aggregation.sum), (3, .product)] {
       let e = encoding {
         $0.resolutions = [32]
@@ -475,7 +475,7 @@ final class TriplaneTests: XCTestCase {
       let dy = (0..<(n * e.outputDim)).map { _ in Float(rng.uniform(-1, 1)) }
       func run(fma: Bool) -> (large: [Float], small: [Float], dx: [Float]) {
         e.usesFMAKernels = fma
-        defer { e.usesFMAKernels = TriplaneEncoding.cpuHasFMA }
+        defer { e.usesFMAKernels = CPUFeatures.hasAVX2FMA }
         return (
           forward(e, x), forward(e, Array(x[0..<(30 * 3)])), backward(e, x, dy, parameters: false)
         )
@@ -498,7 +498,7 @@ final class TriplaneTests: XCTestCase {
         $0.resolutions = [resolution]
         $0.channels = 16
       }
-      e.usesBlockKernels = kernels && TriplaneEncoding.cpuHasFMA
+      e.usesBlockKernels = kernels && CPUFeatures.hasAVX2FMA
       var rng = RandomSource(seed: UInt64(n))
       let x = (0..<(n * 3)).map { _ in Float(rng.uniform(-1.1, 1.1)) }
       let dy = (0..<(n * 16)).map { _ in Float(rng.uniform(-1, 1)) }
@@ -515,7 +515,7 @@ final class TriplaneTests: XCTestCase {
   /// non-power-of-two resolution, several bands, fields, multires and a box other than
   /// [-1, 1]^3; points include the box edges, -0, exact texel lines, far outside and NaN.
   func testBlockKernelsMatchSwiftLoops() throws {
-    guard TriplaneEncoding.cpuHasFMA else { throw XCTSkip("this CPU has no AVX2/FMA") }
+    guard CPUFeatures.hasAVX2FMA else { throw XCTSkip("this CPU has no AVX2/FMA") }
     typealias Case = (Int, TriplaneOptions.Aggregation, [Int], Int, Bool, TriplaneOptions.Padding)
     let cases: [Case] = [
       (1, .sum, [37], 16, true, .zeros), (1, .sum, [64], 16, false, .zeros),
@@ -551,7 +551,7 @@ final class TriplaneTests: XCTestCase {
       let dy = (0..<(n * e.outputDim)).map { _ in Float(rng.uniform(-1, 1)) }
       func run(_ kernels: Bool) -> (y: [Float], grad: [[Float]]) {
         e.usesBlockKernels = kernels
-        defer { e.usesBlockKernels = TriplaneEncoding.cpuHasFMA }
+        defer { e.usesBlockKernels = CPUFeatures.hasAVX2FMA }
         for level in e.levels { level.gradient = [Float](repeating: 0, count: level.count) }
         let y = forward(e, x)
         _ = backward(e, x, dy, parameters: true)

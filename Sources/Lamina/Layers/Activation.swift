@@ -466,9 +466,9 @@ extension Activation {
     var i = 0
     let zero = SIMD8<Float>(repeating: 0)
     while i + 8 <= count {
-      let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+      let xv = load8(x + i)
       let r = xv.replacing(with: zero, where: xv .<= zero)
-      UnsafeMutableRawPointer(y + i).storeBytes(of: r, as: SIMD8<Float>.self)
+      store8(r, y + i)
       i += 8
     }
     while i < count {
@@ -489,11 +489,11 @@ extension Activation {
     var i = 0
     let zero = SIMD8<Float>(repeating: 0)
     while i + 8 <= count {
-      let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-      let g = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD8<Float>.self)
+      let xv = load8(x + i)
+      let g = load8(dy + i)
       // a = 0 selects a literal 0, as the scalar path does even for an infinite dy.
       let r = g.replacing(with: a == 0 ? zero : g * a, where: .!(xv .> zero))
-      UnsafeMutableRawPointer(dx + i).storeBytes(of: r, as: SIMD8<Float>.self)
+      store8(r, dx + i)
       i += 8
     }
     while i < count {

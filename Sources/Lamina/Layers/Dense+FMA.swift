@@ -20,9 +20,6 @@ import CLaminaKernels
 /// Results differ from the sgemm path only by float rounding (summation order, fused
 /// multiply-adds).
 extension Dense {
-  /// Whether this CPU runs the AVX2/FMA kernels (checked once).
-  static let cpuHasFMA = lamina_cpu_has_avx2_fma() != 0
-
   /// Scratch for the packed weights and the gradient blocks' partial sums, lent per call:
   /// steady-state steps allocate nothing (a temporary allocation above 1 KB may come from
   /// the heap), and concurrent forward passes each get their own buffer. Shared by every
@@ -114,7 +111,7 @@ extension Dense {
     let plan = Dense.fmaRowBlocks(rows: n, rowWork: inp * out)
     weight.value.withUnsafeBufferPointer { wb in
       let w = wb.baseAddress!
-      withBiasValues { b in
+      withBiasPointer { b in
         Dense.fmaScratch.withBuffer(count: max(packed, 1)) { s in
           var packedBias: UnsafePointer<Float>? = nil
           if !dot {
@@ -340,16 +337,6 @@ extension Dense {
         accumulate = 1
         r += rows
       }
-    }
-  }
-
-  /// Calls `body` with the bias values, or nil for a layer without bias.
-  @inline(__always)
-  fileprivate func withBiasValues(_ body: (UnsafePointer<Float>?) -> Void) {
-    if let bias {
-      bias.value.withUnsafeBufferPointer { body($0.baseAddress!) }
-    } else {
-      body(nil)
     }
   }
 

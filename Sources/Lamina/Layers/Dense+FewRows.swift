@@ -142,11 +142,4 @@ extension Dense {
       }
     }
   }
-
-  /// Runs `body` with a pointer to the bias values, or nil for a layer without bias.
-  @inline(__always)
-  private func withBiasPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
-    guard let bias else { return body(nil) }
-    return bias.value.withUnsafeBufferPointer { body($0.baseAddress!) }
-  }
 }

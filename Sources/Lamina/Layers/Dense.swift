@@ -17,7 +17,7 @@ public final class Dense: Layer {
   /// Whether layers of small widths run the AVX2/FMA kernels (`Dense+FMA.swift`) instead of
   /// sgemm: true on CPUs that have them. Tests turn it off to compare the two paths and to
   /// exercise the fallback.
-  var usesFMAKernels = Dense.cpuHasFMA
+  var usesFMAKernels = CPUFeatures.hasAVX2FMA
 
   /// A layer with zero weights; the model builder draws the initial values.
   public init(
@@ -70,7 +70,7 @@ public final class Dense: Layer {
     }
     let (inp, out) = (inputDim, outputDim)
     weight.value.withUnsafeBufferPointer { wb in
-      withBias { b in
+      withBiasPointer { b in
         // The product, plus the bias and activation passes over each output.
         var job = ForwardBlocks(
           x: x, z: z, w: wb.baseAddress!, b: b, activation: activation, a: a, inp: inp, out: out,
@@ -115,14 +115,12 @@ public final class Dense: Layer {
     }
   }
 
-  /// Calls `body` with the bias values, or nil for a layer without bias.
+  /// Runs `body` with a pointer to the bias values, or nil for a layer without bias (every
+  /// forward path reads the bias through this).
   @inline(__always)
-  private func withBias(_ body: (UnsafePointer<Float>?) -> Void) {
-    if let bias {
-      bias.value.withUnsafeBufferPointer { body($0.baseAddress!) }
-    } else {
-      body(nil)
-    }
+  func withBiasPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let bias else { return body(nil) }
+    return bias.value.withUnsafeBufferPointer { body($0.baseAddress!) }
   }
 
   /// Below this many rows, `forward` uses its own dot products: sgemm's fixed cost (argument
@@ -136,10 +134,6 @@ public final class Dense: Layer {
   func forwardSmall(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
     let (inp, out) = (inputDim, outputDim)
     let whole = inp & ~7
-    @inline(__always)
-    func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-      UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-    }
     weight.value.withUnsafeBufferPointer { wb in
       let w = wb.baseAddress!
       for r in 0..<n {
@@ -153,11 +147,11 @@ public final class Dense: Layer {
           var (a0, a1, a2, a3) = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
           var k = 0
           while k < whole {
-            let xv = load(xr + k)
-            a0 += xv * load(w0 + k)
-            a1 += xv * load(w1 + k)
-            a2 += xv * load(w2 + k)
-            a3 += xv * load(w3 + k)
+            let xv = load8(xr + k)
+            a0 += xv * load8(w0 + k)
+            a1 += xv * load8(w1 + k)
+            a2 += xv * load8(w2 + k)
+            a3 += xv * load8(w3 + k)
             k += 8
           }
           var (s0, s1, s2, s3) = (a0.sum(), a1.sum(), a2.sum(), a3.sum())
@@ -176,7 +170,7 @@ public final class Dense: Layer {
           var acc = SIMD8<Float>()
           var k = 0
           while k < whole {
-            acc += load(xr + k) * load(wr + k)
+            acc += load8(xr + k) * load8(wr + k)
             k += 8
           }
           var sum = acc.sum()

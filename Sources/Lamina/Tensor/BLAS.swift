@@ -290,7 +290,7 @@ enum BLAS {
 
   /// Whether small products run the AVX2/FMA kernel: true on CPUs that have it. Tests turn
   /// it off to check the portable kernel.
-  static var smallProductsUseFMA = lamina_cpu_has_avx2_fma() != 0
+  static var smallProductsUseFMA = CPUFeatures.hasAVX2FMA
 
   /// One small product (`call`) on Lamina's own kernel, unsplit.
   @inline(__always)

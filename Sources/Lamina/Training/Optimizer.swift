@@ -86,7 +86,7 @@ final class Optimizer {
     var lanes = SIMD8<Float>()
     var i = 0
     while i + 8 <= w.count {
-      let v = UnsafeRawPointer(w.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self)
+      let v = load8(w.baseAddress! + i)
       lanes += v - v
       i += 8
     }

@@ -236,7 +236,7 @@ public final class Trainer {
     var lanes = SIMD8<Float>()
     var i = 0
     while i + 8 <= count {
-      let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+      let v = load8(p + i)
       lanes += v * v
       i += 8
     }

@@ -143,13 +143,13 @@ extension BSplineKANLayer {
         }
         var q = k == 3 && KANBlock.useAVX2 ? padded : 0
         while q < padded {
-          let first = KANBlock.load(block.firstBasis + q)
+          let first = load8(block.firstBasis + q)
           if k == 3 {
             // Column m = (b0 & [first = m]) | (b1 & [first = m - 1]) | ... : one compare
             // per column, the three previous columns' masks carried along.
             let (b0, b1, b2, b3) = (
-              Self.bits(KANBlock.load(b + q)), Self.bits(KANBlock.load(b + c + q)),
-              Self.bits(KANBlock.load(b + 2 * c + q)), Self.bits(KANBlock.load(b + 3 * c + q))
+              Self.bits(load8(b + q)), Self.bits(load8(b + c + q)),
+              Self.bits(load8(b + 2 * c + q)), Self.bits(load8(b + 3 * c + q))
             )
             var (e1, e2, e3) = (
               Self.mask(first, -1), Self.mask(first, -2), Self.mask(first, -3)
@@ -157,7 +157,7 @@ extension BSplineKANLayer {
             for m in 0..<nb {
               let e0 = Self.mask(first, Float(m))
               let v = (b0 & e0) | (b1 & e1) | (b2 & e2) | (b3 & e3)
-              KANBlock.store(unsafeBitCast(v, to: SIMD8<Float>.self), basis0 + m * c + q)
+              store8(unsafeBitCast(v, to: SIMD8<Float>.self), basis0 + m * c + q)
               (e3, e2, e1) = (e2, e1, e0)
             }
           } else {
@@ -165,9 +165,9 @@ extension BSplineKANLayer {
               let rel = Float(m) - first
               var v = SIMD8<Float>(repeating: 0)
               for t in 0...k {
-                v.replace(with: KANBlock.load(b + t * c + q), where: rel .== Float(t))
+                v.replace(with: load8(b + t * c + q), where: rel .== Float(t))
               }
-              KANBlock.store(v, basis0 + m * c + q)
+              store8(v, basis0 + m * c + q)
             }
           }
           q += 8
@@ -181,9 +181,9 @@ extension BSplineKANLayer {
         let padded = (count + 7) & ~7
         var q = 0
         while q < padded {
-          let v = KANBlock.load(block.x + q)
+          let v = load8(block.x + q)
           let s = KANMath.sigmoid(v)
-          KANBlock.store(s * (1 + v * (1 - s)), sd + q)
+          store8(s * (1 + v * (1 - s)), sd + q)
           q += 8
         }
       }

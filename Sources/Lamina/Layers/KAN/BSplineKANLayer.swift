@@ -384,11 +384,6 @@ public final class BSplineKANLayer: Layer {
     }
   }
 
-  @inline(__always)
-  static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-  }
-
   // MARK: - Forward
 
   /// y = sum_i mask * phi(x_i) for `n` rows; reads the layer only (thread-safe).
@@ -463,9 +458,9 @@ public final class BSplineKANLayer: Layer {
             var j = 0
             while j < vectorEnd {
               let v =
-                s * Self.load8(wb + j) + b0 * Self.load8(w + j) + b1 * Self.load8(w1 + j)
-                + b2 * Self.load8(w2 + j) + b3 * Self.load8(w3 + j)
-              KANBlock.store(Self.load8(yr + j) + v, yr + j)
+                s * load8(wb + j) + b0 * load8(w + j) + b1 * load8(w1 + j)
+                + b2 * load8(w2 + j) + b3 * load8(w3 + j)
+              store8(load8(yr + j) + v, yr + j)
               j += 8
             }
             while j < nOut {
@@ -586,18 +581,18 @@ public final class BSplineKANLayer: Layer {
             let (w1, w2, w3) = (w + nOut, w + 2 * nOut, w + 3 * nOut)
             while j < vectorEnd {
               let v =
-                sd * Self.load8(wb + j) + d0 * Self.load8(w + j) + d1 * Self.load8(w1 + j)
-                + d2 * Self.load8(w2 + j) + d3 * Self.load8(w3 + j)
-              acc += Self.load8(dyr + j) * v
+                sd * load8(wb + j) + d0 * load8(w + j) + d1 * load8(w1 + j)
+                + d2 * load8(w2 + j) + d3 * load8(w3 + j)
+              acc += load8(dyr + j) * v
               j += 8
             }
           } else {
             while j < vectorEnd {
-              var v = sd * Self.load8(wb + j)
+              var v = sd * load8(wb + j)
               if inside {
-                for t in 0...k { v += d[t * c + q] * Self.load8(w + t * nOut + j) }
+                for t in 0...k { v += d[t * c + q] * load8(w + t * nOut + j) }
               }
-              acc += Self.load8(dyr + j) * v
+              acc += load8(dyr + j) * v
               j += 8
             }
           }
@@ -675,22 +670,22 @@ public final class BSplineKANLayer: Layer {
       )
       for q in 0..<count {
         let (sq, row) = (silu[q], rowsDy + q * nOut + j)
-        a0 += sq * Self.load8(row)
-        a1 += sq * Self.load8(row + 8)
-        a2 += sq * Self.load8(row + 16)
-        a3 += sq * Self.load8(row + 24)
+        a0 += sq * load8(row)
+        a1 += sq * load8(row + 8)
+        a2 += sq * load8(row + 16)
+        a3 += sq * load8(row + 24)
       }
-      KANBlock.store(Self.load8(gBase + j) + a0, gBase + j)
-      KANBlock.store(Self.load8(gBase + j + 8) + a1, gBase + j + 8)
-      KANBlock.store(Self.load8(gBase + j + 16) + a2, gBase + j + 16)
-      KANBlock.store(Self.load8(gBase + j + 24) + a3, gBase + j + 24)
+      store8(load8(gBase + j) + a0, gBase + j)
+      store8(load8(gBase + j + 8) + a1, gBase + j + 8)
+      store8(load8(gBase + j + 16) + a2, gBase + j + 16)
+      store8(load8(gBase + j + 24) + a3, gBase + j + 24)
       j += 32
     }
     // The last chunks (up to three), then the tail outputs one by one.
     while j < vectorEnd {
       var a = SIMD8<Float>(repeating: 0)
-      for q in 0..<count { a += silu[q] * Self.load8(rowsDy + q * nOut + j) }
-      KANBlock.store(Self.load8(gBase + j) + a, gBase + j)
+      for q in 0..<count { a += silu[q] * load8(rowsDy + q * nOut + j) }
+      store8(load8(gBase + j) + a, gBase + j)
       j += 8
     }
     while j < nOut {
@@ -714,16 +709,16 @@ public final class BSplineKANLayer: Layer {
             var a3 = a0
             for p in from..<to {
               let q = block.sorted[p]
-              let v = Self.load8(rowsDy + q * nOut + j)
+              let v = load8(rowsDy + q * nOut + j)
               a0 += b[q] * v
               a1 += b[c + q] * v
               a2 += b[2 * c + q] * v
               a3 += b[3 * c + q] * v
             }
-            KANBlock.store(Self.load8(g0 + j) + a0, g0 + j)
-            KANBlock.store(Self.load8(g0 + nOut + j) + a1, g0 + nOut + j)
-            KANBlock.store(Self.load8(g0 + 2 * nOut + j) + a2, g0 + 2 * nOut + j)
-            KANBlock.store(Self.load8(g0 + 3 * nOut + j) + a3, g0 + 3 * nOut + j)
+            store8(load8(g0 + j) + a0, g0 + j)
+            store8(load8(g0 + nOut + j) + a1, g0 + nOut + j)
+            store8(load8(g0 + 2 * nOut + j) + a2, g0 + 2 * nOut + j)
+            store8(load8(g0 + 3 * nOut + j) + a3, g0 + 3 * nOut + j)
             j += 8
           }
         } else {
@@ -732,10 +727,10 @@ public final class BSplineKANLayer: Layer {
               var a = SIMD8<Float>(repeating: 0)
               for p in from..<to {
                 let q = block.sorted[p]
-                a += b[t * c + q] * Self.load8(rowsDy + q * nOut + j)
+                a += b[t * c + q] * load8(rowsDy + q * nOut + j)
               }
               let row = g0 + t * nOut + j
-              KANBlock.store(Self.load8(row) + a, row)
+              store8(load8(row) + a, row)
             }
             j += 8
           }

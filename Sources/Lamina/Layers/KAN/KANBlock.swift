@@ -162,7 +162,7 @@ struct KANBlock {
   /// Whether the uniform cubic path runs the AVX2 kernels of CLaminaKernels/kan.h (the
   /// same bits as the Swift SIMD8 code); on when the CPU has AVX2 and FMA. Tests switch it
   /// off to compare the two paths.
-  static var useAVX2 = lamina_cpu_has_avx2_fma() != 0
+  static var useAVX2 = CPUFeatures.hasAVX2FMA
 
   /// Row q of a uniform cubic block with interval `mu` (>= 0): inverse width, local
   /// coordinate, first basis and the four bases (and derivatives), by the same operations
@@ -193,16 +193,6 @@ struct KANBlock {
     }
   }
 
-  @inline(__always)
-  static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-  }
-
-  @inline(__always)
-  static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
-  }
-
   /// Fills the block for `count` rows whose x values are column[q * stride]: the SiLU
   /// branch (`siluDerivative` picks silu' instead of silu), the intervals and the k + 1
   /// bases (and their derivatives when `withDerivatives`). Lanes past `count` are computed
@@ -222,10 +212,10 @@ struct KANBlock {
     for q in count..<padded { x[q] = 0 }
     var q = 0
     while q < padded {
-      let v = Self.load(x + q)
+      let v = load8(x + q)
       let s = KANMath.sigmoid(v)
-      Self.store(siluDerivative ? s * (1 + v * (1 - s)) : v * s, silu + q)
-      if keepSiluPrime { Self.store(s * (1 + v * (1 - s)), siluPrime + q) }
+      store8(siluDerivative ? s * (1 + v * (1 - s)) : v * s, silu + q)
+      if keepSiluPrime { store8(s * (1 + v * (1 - s)), siluPrime + q) }
       q += 8
     }
     let locator = basis.locator
@@ -268,7 +258,7 @@ struct KANBlock {
         let low = SIMD8<UInt32>(repeating: 0x3F_FFFF)
         var q = 0
         while q < padded {
-          let shifted = (Self.load(xs + q) - first8) * inv8 - 0.5 + magic
+          let shifted = (load8(xs + q) - first8) * inv8 - 0.5 + magic
           guesses.storeBytes(
             of: unsafeBitCast(shifted, to: SIMD8<UInt32>.self) & low, toByteOffset: 4 * q,
             as: SIMD8<UInt32>.self)
@@ -309,20 +299,20 @@ struct KANBlock {
       let c = capacity
       var q = 0
       while q < padded {
-        let uv = Self.load(u + q)
+        let uv = load8(u + q)
         let v = 1 - uv
         let u2 = uv * uv
         let u3 = u2 * uv
-        Self.store(v * v * v * sixth, values + q)
-        Self.store((3 * u3 - 6 * u2 + 4) * sixth, values + c + q)
-        Self.store((-3 * u3 + 3 * u2 + 3 * uv + 1) * sixth, values + 2 * c + q)
-        Self.store(u3 * sixth, values + 3 * c + q)
+        store8(v * v * v * sixth, values + q)
+        store8((3 * u3 - 6 * u2 + 4) * sixth, values + c + q)
+        store8((-3 * u3 + 3 * u2 + 3 * uv + 1) * sixth, values + 2 * c + q)
+        store8(u3 * sixth, values + 3 * c + q)
         if withDerivatives {
-          let w = Self.load(inverseWidth + q)
-          Self.store(-0.5 * v * v * w, derivatives + q)
-          Self.store((1.5 * u2 - 2 * uv) * w, derivatives + c + q)
-          Self.store((-1.5 * u2 + uv + 0.5) * w, derivatives + 2 * c + q)
-          Self.store(0.5 * u2 * w, derivatives + 3 * c + q)
+          let w = load8(inverseWidth + q)
+          store8(-0.5 * v * v * w, derivatives + q)
+          store8((1.5 * u2 - 2 * uv) * w, derivatives + c + q)
+          store8((-1.5 * u2 + uv + 0.5) * w, derivatives + 2 * c + q)
+          store8(0.5 * u2 * w, derivatives + 3 * c + q)
         }
         q += 8
       }
@@ -384,7 +374,7 @@ struct KANBlock {
       let below = UnsafeMutableRawPointer(inverseWidth)
       var q = 0
       while q < padded {
-        let xv = Self.load(x + q) + 0
+        let xv = load8(x + q) + 0
         var above = SIMD8<UInt32>(repeating: 0)
         for i in 1..<max(m, 1) {
           above &+= unsafeBitCast(xv - SIMD8(repeating: t[i]), to: SIMD8<UInt32>.self) &>> 31
@@ -424,8 +414,8 @@ struct KANBlock {
     guard k > 0 else {
       var q = 0
       while q < padded {
-        Self.store(masked(SIMD8(repeating: 1), q), values + q)
-        if withDerivatives { Self.store(zero, derivatives + q) }
+        store8(masked(SIMD8(repeating: 1), q), values + q)
+        if withDerivatives { store8(zero, derivatives + q) }
         q += 8
       }
       return
@@ -465,25 +455,25 @@ struct KANBlock {
       var l = 0
       while l < rows {
         let q = start + l
-        let xv = Self.load(x + q)
-        Self.store(SIMD8(repeating: 1), values + q)
+        let xv = load8(x + q)
+        store8(SIMD8(repeating: 1), values + q)
         var o = 0
         for j in 1...k {
           if j == k && withDerivatives {
             // The order k - 1 bases, kept (in the derivative planes) for the derivatives.
-            for r in 0..<k { Self.store(Self.load(values + r * c + q), derivatives + r * c + q) }
+            for r in 0..<k { store8(load8(values + r * c + q), derivatives + r * c + q) }
           }
           // As `InputBasis.evaluate`: right[r + 1] = t_{mu+r+1} - x, left[j - r] =
           // x - t_{mu+1-j+r}, temp = n[r] / (t_{mu+1+r} - t_{mu+1-j+r}).
           var saved = zero
           for r in 0..<j {
-            let temp = Self.load(values + r * c + q) * Self.load(triangle + w * (o + r) + l)
-            let right = Self.load(knots + w * (k + r) + l) - xv
-            let left = xv - Self.load(knots + w * (k - j + r) + l)
-            Self.store(saved + right * temp, values + r * c + q)
+            let temp = load8(values + r * c + q) * load8(triangle + w * (o + r) + l)
+            let right = load8(knots + w * (k + r) + l) - xv
+            let left = xv - load8(knots + w * (k - j + r) + l)
+            store8(saved + right * temp, values + r * c + q)
             saved = left * temp
           }
-          Self.store(saved, values + j * c + q)
+          store8(saved, values + j * c + q)
           o += j
         }
         if withDerivatives {
@@ -493,15 +483,15 @@ struct KANBlock {
           for r in stride(from: k, through: 0, by: -1) {
             var v = zero
             if r >= 1 {
-              v += Self.load(derivatives + (r - 1) * c + q) * Self.load(slope + w * r + l)
+              v += load8(derivatives + (r - 1) * c + q) * load8(slope + w * r + l)
             }
             if r < k {
-              v -= Self.load(derivatives + r * c + q) * Self.load(slope + w * (r + 1) + l)
+              v -= load8(derivatives + r * c + q) * load8(slope + w * (r + 1) + l)
             }
-            Self.store(masked(kf * v, q), derivatives + r * c + q)
+            store8(masked(kf * v, q), derivatives + r * c + q)
           }
         }
-        for r in 0...k { Self.store(masked(Self.load(values + r * c + q), q), values + r * c + q) }
+        for r in 0...k { store8(masked(load8(values + r * c + q), q), values + r * c + q) }
         l += 8
       }
       start += rows
@@ -554,11 +544,11 @@ struct KANBlock {
     while l < rows {
       let q = start + l
       let p = g + l
-      let (k0, k1, k2) = (Self.load(p), Self.load(p + w), Self.load(p + 2 * w))
-      let (k3, k4, k5) = (Self.load(p + 3 * w), Self.load(p + 4 * w), Self.load(p + 5 * w))
-      let (t0, t1, t2) = (Self.load(p + 6 * w), Self.load(p + 7 * w), Self.load(p + 8 * w))
-      let (t3, t4, t5) = (Self.load(p + 9 * w), Self.load(p + 10 * w), Self.load(p + 11 * w))
-      let x = Self.load(self.x + q)
+      let (k0, k1, k2) = (load8(p), load8(p + w), load8(p + 2 * w))
+      let (k3, k4, k5) = (load8(p + 3 * w), load8(p + 4 * w), load8(p + 5 * w))
+      let (t0, t1, t2) = (load8(p + 6 * w), load8(p + 7 * w), load8(p + 8 * w))
+      let (t3, t4, t5) = (load8(p + 9 * w), load8(p + 10 * w), load8(p + 11 * w))
+      let x = load8(self.x + q)
       // j = 1
       var temp = SIMD8<Float>(repeating: 1) * t0
       var n0 = zero + (k3 - x) * temp
@@ -584,26 +574,26 @@ struct KANBlock {
       n2 = saved + (k5 - x) * temp
       saved = (x - k2) * temp
       let n3 = saved
-      Self.store(mask(n0, q), values + q)
-      Self.store(mask(n1, q), values + c + q)
-      Self.store(mask(n2, q), values + 2 * c + q)
-      Self.store(mask(n3, q), values + 3 * c + q)
+      store8(mask(n0, q), values + q)
+      store8(mask(n1, q), values + c + q)
+      store8(mask(n2, q), values + 2 * c + q)
+      store8(mask(n3, q), values + 3 * c + q)
       if withDerivatives {
         let three = SIMD8<Float>(repeating: 3)
         var v = zero
         v -= l0 * t3
-        Self.store(mask(three * v, q), derivatives + q)
+        store8(mask(three * v, q), derivatives + q)
         v = zero
         v += l0 * t3
         v -= l1 * t4
-        Self.store(mask(three * v, q), derivatives + c + q)
+        store8(mask(three * v, q), derivatives + c + q)
         v = zero
         v += l1 * t4
         v -= l2 * t5
-        Self.store(mask(three * v, q), derivatives + 2 * c + q)
+        store8(mask(three * v, q), derivatives + 2 * c + q)
         v = zero
         v += l2 * t5
-        Self.store(mask(three * v, q), derivatives + 3 * c + q)
+        store8(mask(three * v, q), derivatives + 3 * c + q)
       }
       l += 8
     }

@@ -178,13 +178,6 @@ public final class FieldwiseMLP: Layer {
   /// A deep copy with its own weights.
   public func copy() -> Layer { FieldwiseMLP(copying: self) }
 
-  /// The field a row's index value names, or -1 when it names none.
-  @inline(__always)
-  func fieldIndex(_ v: Float) -> Int {
-    guard v >= 0, v < Float(fields), v == v.rounded(.down) else { return -1 }
-    return Int(v)
-  }
-
   // MARK: - The shared pass
 
   /// Where a call's values live, rows in field order (`order[i]` is the input row of
@@ -241,14 +234,14 @@ public final class FieldwiseMLP: Layer {
       let inp = inputDim
       start.update(repeating: 0, count: fields + 1)
       for r in 0..<n {
-        let k = fieldIndex(x[r * inp])
+        let k = fieldIndex(x[r * inp], fields: fields)
         if k >= 0 { start[k + 1] += 1 }
       }
       for k in 0..<fields { start[k + 1] += start[k] }
       let valid = start[fields]
       // `start[k]` is advanced while placing field k's rows, then restored below.
       for r in 0..<n {
-        let k = fieldIndex(x[r * inp])
+        let k = fieldIndex(x[r * inp], fields: fields)
         guard k >= 0 else { continue }
         order[start[k]] = r
         start[k] += 1

@@ -102,7 +102,7 @@ extension TriplaneEncoding {
     var p = xr
     if let dxr { dxr.update(repeating: 0, count: inputDim) }
     if options.fields > 1 {
-      field = fieldIndex(xr[0])
+      field = fieldIndex(xr[0], fields: options.fields)
       guard field >= 0 else {
         g?.update(repeating: 0, count: levels.count * 3 * c)
         return
@@ -266,13 +266,13 @@ extension TriplaneEncoding {
       if fields > 1 {
         start.update(repeating: 0, count: fields + 1)
         for r in 0..<n {
-          let f = fieldIndex(x[r * 4])
+          let f = fieldIndex(x[r * 4], fields: fields)
           if f >= 0 { start[f + 1] += 1 }
         }
         for f in 0..<fields { start[f + 1] += start[f] }
         // start[f] is the next free slot of field f while filling; shift back afterwards.
         for r in 0..<n {
-          let f = fieldIndex(x[r * 4])
+          let f = fieldIndex(x[r * 4], fields: fields)
           if f >= 0 {
             order[start[f]] = r
             start[f] += 1
@@ -658,7 +658,7 @@ extension TriplaneEncoding {
           let wv = SIMD8<Float>(repeating: w)
           while k + 8 <= c {
             let v = load8(t + k) + load8(g + k) * wv
-            UnsafeMutableRawPointer(t + k).storeBytes(of: v, as: SIMD8<Float>.self)
+            store8(v, t + k)
             k += 8
           }
           while k < c {

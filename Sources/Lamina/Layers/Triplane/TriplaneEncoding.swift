@@ -71,16 +71,13 @@ public final class TriplaneEncoding: Layer {
   /// them. They give PyTorch's rounding exactly; the baseline x86-64 path emulates each
   /// fused multiply-add in Double, which differs from a true one in about 2^-29 of cases
   /// (see `fusedMultiplyAdd`). Tests turn it off to compare the two paths.
-  var usesFMAKernels = TriplaneEncoding.cpuHasFMA
-
-  /// Whether this CPU runs the AVX2/FMA kernels (checked once).
-  static let cpuHasFMA = lamina_cpu_has_avx2_fma() != 0
+  var usesFMAKernels = CPUFeatures.hasAVX2FMA
 
   /// Whether the block kernels of `triplane.h` run (where they apply, see `gatherKernel`
   /// and `scatterKernel`): the gather of a run of rows and the scatter of one band, which
   /// compute bit for bit what the Swift loops compute, with AVX2 and each row's corners
   /// derived once. True on CPUs with AVX2 and FMA; tests turn it off to compare.
-  var usesBlockKernels = TriplaneEncoding.cpuHasFMA
+  var usesBlockKernels = CPUFeatures.hasAVX2FMA
 
   /// Each level's sampling constants as the C kernels take them.
   let kernelGeometry: [lamina_tri_geometry]
@@ -192,18 +189,11 @@ public final class TriplaneEncoding: Layer {
   /// whole number in 0 ..< fields. Does nothing when `fields` is 1 (no index column).
   public func checkFieldIndices(_ x: UnsafePointer<Float>, count n: Int) throws {
     guard options.fields > 1 else { return }
-    for r in 0..<n where fieldIndex(x[r * 4]) < 0 {
+    for r in 0..<n where fieldIndex(x[r * 4], fields: options.fields) < 0 {
       throw LaminaError.invalid(
         "input row \(r): field index \(x[r * 4]) is not a whole number in 0...\(options.fields - 1)"
       )
     }
-  }
-
-  /// The field a row's index value names, or -1 when it names none.
-  @inline(__always)
-  func fieldIndex(_ v: Float) -> Int {
-    guard v >= 0, v < Float(options.fields), v == v.rounded(.down) else { return -1 }
-    return Int(v)
   }
 
   // MARK: - Forward
@@ -306,7 +296,7 @@ public final class TriplaneEncoding: Layer {
     var field = 0
     var p = xr
     if options.fields > 1 {
-      field = fieldIndex(xr[0])
+      field = fieldIndex(xr[0], fields: options.fields)
       guard field >= 0 else { return }
       p = xr + 1
     }
@@ -331,7 +321,7 @@ public final class TriplaneEncoding: Layer {
     var field = 0
     var p = xr
     if options.fields > 1 {
-      field = fieldIndex(xr[0])
+      field = fieldIndex(xr[0], fields: options.fields)
       guard field >= 0 else {
         yr.update(repeating: 0, count: options.outputDim)
         return
@@ -727,7 +717,7 @@ struct PlaneSource {
         r = fusedMultiplyAdd(load8(p1 + k), v1, r)
         r = fusedMultiplyAdd(load8(p2 + k), v2, r)
         r = fusedMultiplyAdd(load8(p3 + k), v3, r)
-        UnsafeMutableRawPointer(out + k).storeBytes(of: r, as: SIMD8<Float>.self)
+        store8(r, out + k)
         k += 8
       }
       while k < c {
@@ -815,12 +805,12 @@ struct PlaneSource {
           r = fusedMultiplyAdd(a1, v1, r)
           r = fusedMultiplyAdd(a2, v2, r)
           r = fusedMultiplyAdd(a3, v3, r)
-          UnsafeMutableRawPointer(out + k).storeBytes(of: r, as: SIMD8<Float>.self)
+          store8(r, out + k)
         }
         let gw = vs * (a1 - a0) + vn * (a3 - a2)
-        UnsafeMutableRawPointer(dw + k).storeBytes(of: gw, as: SIMD8<Float>.self)
+        store8(gw, dw + k)
         let gh = ve * (a2 - a0) + vw * (a3 - a1)
-        UnsafeMutableRawPointer(dh + k).storeBytes(of: gh, as: SIMD8<Float>.self)
+        store8(gh, dh + k)
         k += 8
       }
     }
@@ -870,10 +860,4 @@ func fusedMultiplyAdd(_ a: Float, _ b: Float, _ c: Float) -> Float {
 @inline(__always)
 func fusedMultiplyAdd(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
   SIMD8<Float>(SIMD8<Double>(a) * SIMD8<Double>(b) + SIMD8<Double>(c))
-}
-
-/// Eight floats from `p` (any alignment).
-@inline(__always)
-func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-  UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
