@@ -186,6 +186,12 @@ static const grad_case g_cases[] = {
     {"fourier [3, 4, 2] grid 4",
      "{\"kind\": \"kan\", \"widths\": [3, 4, 2], \"basis\": \"fourier\", \"grid\": 4, \"seed\": 4}",
      -2, 2, 0, 0.2, NULL},
+    {"fourier [2, 8] grid 4 (8 outputs: the small-product AVX2 tiles, accumulating with beta 1)",
+     "{\"kind\": \"kan\", \"widths\": [2, 8], \"basis\": \"fourier\", \"grid\": 4, \"seed\": 16}",
+     -2, 2, 0, 0.2, NULL},
+    {"rbf [2, 8] with base (8 outputs: silu and basis products accumulate into one output)",
+     "{\"kind\": \"kan\", \"widths\": [2, 8], \"basis\": \"rbf\", \"seed\": 17}", -2, 2, 0,
+     0.3, NULL},
     {"rbf [3, 4, 2] with LayerNorm (normalize) and base",
      "{\"kind\": \"kan\", \"widths\": [3, 4, 2], \"basis\": \"rbf\", \"normalize\": true,"
      " \"seed\": 5}",

@@ -110,6 +110,14 @@ CASES = {
     "fourier": (
         {"kind": "kan", "widths": [3, 4, 2], "basis": "fourier", "grid": 4, "seed": 4},
         (-2, 2), False, 0.2, None),
+    # Eight outputs: the products take the small-product kernel's AVX2 tiles and accumulate
+    # into the output (beta 1): Fourier's cosine and sine halves, RBF's base and basis terms.
+    "fourier with 8 outputs": (
+        {"kind": "kan", "widths": [2, 8], "basis": "fourier", "grid": 4, "seed": 16},
+        (-2, 2), False, 0.2, None),
+    "rbf with 8 outputs": (
+        {"kind": "kan", "widths": [2, 8], "basis": "rbf", "seed": 17},
+        (-2, 2), False, 0.3, None),
     "rbf with LayerNorm": (
         {"kind": "kan", "widths": [3, 4, 2], "basis": "rbf", "normalize": True, "seed": 5},
         (-2, 2), False, 0.3, None),
