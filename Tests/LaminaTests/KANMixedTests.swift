@@ -158,7 +158,7 @@ final class KANMixedTests: XCTestCase {
 
   // MARK: - Reference
 
-  /// Values from Tests/reference/mixed_kan_reference.py (float64 numpy, written without
+  /// Values from Tests/Reference/mixed_kan_reference.py (float64 numpy, written without
   /// Lamina's code): the mixture, outputs, one edge curve and one component's edge.
   enum Reference {
     static let mixture: [Double] = [

@@ -6,7 +6,7 @@ import XCTest
 final class KANPruneTests: XCTestCase {
   typealias R = KANPruneReference
 
-  /// The reference model of `Tests/reference/kan_prune_reference.py`.
+  /// The reference model of `Tests/Reference/kan_prune_reference.py`.
   func referenceModel() throws -> Model {
     let m = try Model(json: #"{"kind": "kan", "widths": [2, 3, 2], "grid": 5, "seed": 0}"#)
     let tensors: [(String, [Float])] = [

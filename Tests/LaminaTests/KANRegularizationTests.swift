@@ -8,7 +8,7 @@ import XCTest
 final class KANRegularizationTests: XCTestCase {
   typealias R = KANRegularizationReference
 
-  /// The reference model of `Tests/reference/kan_reg_reference.py`.
+  /// The reference model of `Tests/Reference/kan_reg_reference.py`.
   func referenceModel() throws -> Model {
     let m = try Model(json: #"{"kind": "kan", "widths": [2, 3, 1], "grid": 5, "seed": 0}"#)
     let tensors: [(String, [Float])] = [

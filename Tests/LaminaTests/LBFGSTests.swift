@@ -242,7 +242,7 @@ final class LBFGSTests: XCTestCase {
   }
 
   /// Every branch of the strong-Wolfe search against PyTorch's `_strong_wolfe` on
-  /// phi(w) = a sin(b w + c) + q (w - m)^2 (Tests/reference/lbfgs_line_search_reference.py):
+  /// phi(w) = a sin(b w + c) + q (w - m)^2 (Tests/Reference/lbfgs_line_search_reference.py):
   /// the same trial points, chosen step, loss and number of evaluations.
   func testLineSearchBranchesMatchTorch() throws {
     typealias Case = (
@@ -536,7 +536,7 @@ final class LBFGSTests: XCTestCase {
   }
 }
 
-/// Data and float32 starting weights of Tests/reference/lbfgs_reference.py (PyTorch 2.15).
+/// Data and float32 starting weights of Tests/Reference/lbfgs_reference.py (PyTorch 2.15).
 enum TorchLBFGSReference {
   /// 0.weight (8 x 2), 0.bias (8), 2.weight (1 x 8), 2.bias (1), flattened.
   static let initialWeights: [Float] = [

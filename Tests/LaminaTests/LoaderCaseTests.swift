@@ -5,9 +5,9 @@ import XCTest
 
 /// The C suite's malformed and hostile model and mesh files, loaded through the Swift API.
 ///
-/// tests/data/loader_cases holds every file that the load entries of tests/c/test_abi.c's
-/// bad-call table and tests/c/test_mesh_abi.c's malformed-file table load, written by those
-/// tables (tests/data/loader_cases/regenerate.sh), with manifests naming the status each must
+/// Tests/Data/loader_cases holds every file that the load entries of Tests/C/test_abi.c's
+/// bad-call table and Tests/C/test_mesh_abi.c's malformed-file table load, written by those
+/// tables (Tests/Data/loader_cases/regenerate.sh), with manifests naming the status each must
 /// give. Each goes through `Model.load(from:)` or `TriangleMesh.load(from:)` here and must
 /// throw exactly that code, with a message, or load; bindings/python/tests/test_loader_cases.py
 /// loads the same files through the Python package.
@@ -21,7 +21,7 @@ final class LoaderCaseTests: XCTestCase {
 
   static let directory = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("tests/data/loader_cases").path
+    .appendingPathComponent("Tests/Data/loader_cases").path
 
   /// The manifest's names of the statuses -> the engine's codes (nil: loads).
   static let codes: [String: LaminaError.Code?] = [

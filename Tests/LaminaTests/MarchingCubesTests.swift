@@ -249,7 +249,7 @@ final class MarchingCubesTests: XCTestCase {
   }
 
   /// Against scikit-image's measure.marching_cubes on the same grids: the figures below come
-  /// from Tests/reference/marching_cubes_reference.py (scikit-image 0.26.0). Same vertices on
+  /// from Tests/Reference/marching_cubes_reference.py (scikit-image 0.26.0). Same vertices on
   /// the same edges, so counts agree (scikit-image may add a few inside ambiguous cubes; on
   /// these grids the counts are identical), and area and volume agree to parts in 10^4 (the
   /// two split some quadrilaterals along different diagonals).

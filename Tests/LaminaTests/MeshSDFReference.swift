@@ -1,6 +1,6 @@
 /// Reference signed distances of the coarse torus MeshFixtures.torus(major: 0.6, minor: 0.25, nu: 24,
 /// nv: 12) from trimesh 5.2.0, negated to negative-inside; made by
-/// Tests/reference/mesh_sdf_trimesh_reference.py.
+/// Tests/Reference/mesh_sdf_trimesh_reference.py.
 enum MeshSDFReference {
   // 63 points, 12 inside
   static let points: [Float] = [

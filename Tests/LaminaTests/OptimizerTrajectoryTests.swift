@@ -5,15 +5,15 @@ import XCTest
 
 /// The first optimizer steps of an MLP (Adam, AdamW, SGD with momentum), a tri-plane field
 /// (Adam) and a B-spline KAN (Adam) against the float64 references in
-/// tests/data/optimizer_trajectories.json (torch.optim for the MLP and the field, torch's
+/// Tests/Data/optimizer_trajectories.json (torch.optim for the MLP and the field, torch's
 /// Adam re-implemented on Lamina's gradients for the KAN; made by
-/// Tests/reference/optimizer_trajectory_reference.py, whose tolerance is at least 10 times
+/// Tests/Reference/optimizer_trajectory_reference.py, whose tolerance is at least 10 times
 /// tighter than dropping Adam's bias correction or a wrong beta or epsilon gives). The Python
 /// (test_optimizer_trajectories.py) and C (test_trajectories.c) suites check the same values.
 final class OptimizerTrajectoryTests: XCTestCase {
   static let path = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("tests/data/optimizer_trajectories.json")
+    .appendingPathComponent("Tests/Data/optimizer_trajectories.json")
 
   func floats(_ value: Any?) -> [Float] {
     ((value as? [Any]) ?? []).flatMap { ($0 as? [Double]) ?? [($0 as? Double) ?? .nan] }.map(
