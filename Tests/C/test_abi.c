@@ -3543,7 +3543,7 @@ static void test_bad_calls(void)
 ** plain bad files) into DIR, with the manifest DIR/safetensors.tsv: one line per file (which
 ** need not exist: the missing-file case), its expected status, the status every proper
 ** prefix of it must give ("-": not checked) and the table's description. The copy in
-** Tests/Data/loader_cases is read by Tests/LaminaTests/LoaderCaseTests.swift and
+** Tests/Data/loader_cases is read by Tests/LaminaTests/IO/LoaderCaseTests.swift and
 ** bindings/python/tests/test_loader_cases.py; Tests/Data/loader_cases/regenerate.sh
 ** rewrites it from these tables. */
 static const char *case_file(const char *name)

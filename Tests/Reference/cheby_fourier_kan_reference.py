@@ -1,4 +1,4 @@
-"""Reference values for Tests/LaminaTests/ChebyshevFourierKANTests.swift.
+"""Reference values for Tests/LaminaTests/Layers/KAN/ChebyshevFourierKANTests.swift.
 
 Run: /work/scratch-act/.venv/bin/python Tests/Reference/cheby_fourier_kan_reference.py
 

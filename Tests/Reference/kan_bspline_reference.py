@@ -2,8 +2,8 @@
 
 Run with a Python that has torch and pykan 0.2.8 (`pip install pykan`):
 
-    python Tests/Reference/kan_bspline_reference.py > Tests/LaminaTests/KANReferenceValues.swift
-    swift format -i Tests/LaminaTests/KANReferenceValues.swift
+    python Tests/Reference/kan_bspline_reference.py > Tests/LaminaTests/ReferenceValues/KANReferenceValues.swift
+    swift format -i Tests/LaminaTests/ReferenceValues/KANReferenceValues.swift
 
 It evaluates pykan's `B_batch` (bases) with autograd derivatives, and `KANLayer.forward`
 with fixed, hand-chosen tensors (coef, scale_base, scale_sp, mask, grid) and its input

@@ -1,4 +1,4 @@
-"""Reference values for Tests/LaminaTests/LBFGSTests.swift from torch.optim.LBFGS.
+"""Reference values for Tests/LaminaTests/Training/LBFGSTests.swift from torch.optim.LBFGS.
 
 A 2-8-1 tanh MLP (torch.nn.Sequential(Linear, Tanh, Linear), the layout of Lamina's
 {"kind": "mlp", "input": 2, "hidden": [8], "output": 1, "activation": "tanh"}) with the

@@ -1,4 +1,4 @@
-"""Reference values for Tests/LaminaTests/MeshSDFReference.swift (used by MeshDistanceTests).
+"""Reference values for Tests/LaminaTests/ReferenceValues/MeshSDFReference.swift (used by MeshDistanceTests).
 
 Run: /work/scratch-act/.venv/bin/python Tests/Reference/mesh_sdf_trimesh_reference.py
      (needs `pip install trimesh rtree` in that venv; made with trimesh 5.2.0)

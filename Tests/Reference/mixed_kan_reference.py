@@ -1,4 +1,4 @@
-"""Reference values for Tests/LaminaTests/KANMixedTests.swift (testMatchesNumpyReference).
+"""Reference values for Tests/LaminaTests/Layers/KAN/KANMixedTests.swift (testMatchesNumpyReference).
 
 An independent float64 numpy evaluation of one mixed KAN layer, 2 -> 2, bases
 ["bspline", "chebyshev", "fourier", "rbf"] with their default keys and temperature 0.7:

@@ -1,4 +1,4 @@
-"""Reference values for Tests/LaminaTests/RBFRationalKANTests.swift.
+"""Reference values for Tests/LaminaTests/Layers/KAN/RBFRationalKANTests.swift.
 
 Run with: /work/scratch-act/.venv/bin/python Tests/Reference/rbf_rational_kan_reference.py
 (torch 2.x, CPU, numpy, scipy). Prints Swift literals that the tests hard-code.

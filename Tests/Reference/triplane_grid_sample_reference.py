@@ -1,4 +1,4 @@
-"""Reference values for Tests/LaminaTests/TriplaneReference.swift.
+"""Reference values for Tests/LaminaTests/ReferenceValues/TriplaneReference.swift.
 
 Tri-plane sampling with PyTorch's F.grid_sample (CPU, float32, mode="bilinear") for every
 align_corners x padding_mode pair, on fixed planes and points (inside, on and outside the
@@ -11,7 +11,7 @@ Also the gradients of L = sum(features * weight) with weight[k] = ((k * 7) % 11 
 with respect to the points and the planes (autograd), compared with tolerances.
 
 Run: /work/scratch-act/.venv/bin/python Tests/Reference/triplane_grid_sample_reference.py \
-       > Tests/LaminaTests/TriplaneReference.swift
+       > Tests/LaminaTests/ReferenceValues/TriplaneReference.swift
 """
 
 import numpy as np

@@ -2,7 +2,7 @@
 # Rewrites the loader cases in this directory from the C tables that define them:
 # Tests/C/test_abi.c (the bad-call table's load entries and the valid rebuilds ->
 # safetensors.tsv) and Tests/C/test_mesh_abi.c (the malformed mesh files -> mesh.tsv).
-# Tests/LaminaTests/LoaderCaseTests.swift and bindings/python/tests/test_loader_cases.py
+# Tests/LaminaTests/IO/LoaderCaseTests.swift and bindings/python/tests/test_loader_cases.py
 # load every file listed in the two manifests and expect its status.
 # Usage, from anywhere: bash Tests/Data/loader_cases/regenerate.sh
 set -euo pipefail

@@ -5,7 +5,7 @@ table and Tests/C/test_mesh_abi.c's malformed-file table load, written by those 
 (Tests/Data/loader_cases/regenerate.sh), with manifests naming the status each must give.
 Here each goes through ``lamina.load`` or ``lamina.load_mesh`` and must raise the error
 class of exactly that status (FORMAT, IO, UNSUPPORTED, ...) with a message, or load.
-Tests/LaminaTests/LoaderCaseTests.swift loads the same files through the Swift API.
+Tests/LaminaTests/IO/LoaderCaseTests.swift loads the same files through the Swift API.
 """
 
 from __future__ import annotations

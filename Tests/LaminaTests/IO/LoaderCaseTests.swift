@@ -21,7 +21,7 @@ final class LoaderCaseTests: XCTestCase {
 
   static let directory = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("Tests/Data/loader_cases").path
+    .appendingPathComponent("Data/loader_cases").path
 
   /// The manifest's names of the statuses -> the engine's codes (nil: loads).
   static let codes: [String: LaminaError.Code?] = [

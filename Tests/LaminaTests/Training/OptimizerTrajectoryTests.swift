@@ -13,7 +13,7 @@ import XCTest
 final class OptimizerTrajectoryTests: XCTestCase {
   static let path = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("Tests/Data/optimizer_trajectories.json")
+    .appendingPathComponent("Data/optimizer_trajectories.json")
 
   func floats(_ value: Any?) -> [Float] {
     ((value as? [Any]) ?? []).flatMap { ($0 as? [Double]) ?? [($0 as? Double) ?? .nan] }.map(
