@@ -1,6 +1,6 @@
 /*
 ** dir_entries.h -- listing a test directory, shared by the C test programs in Tests/C that
-** check what a save left behind (test_abi.c, test_faults.c). Header-only.
+** check what a save left behind (test_abi_bad_calls.c, test_faults.c). Header-only.
 */
 #ifndef LAMINA_TEST_DIR_ENTRIES_H
 #define LAMINA_TEST_DIR_ENTRIES_H

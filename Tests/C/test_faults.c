@@ -17,8 +17,8 @@
 **   in a loop and is SIGKILLed after varied delays; each time the path must load as one of
 **   the two, complete. A killed save leaves its temporary file, named "<path>.tmp-XXXXXX"
 **   (mkstemp) beside the target: those are counted and removed;
-** - every truncation of a saved KAN and a tri-plane model is LAMINA_E_FORMAT (test_abi.c
-**   does the MLP, test_mesh_abi.c meshes).
+** - every truncation of a saved KAN and a tri-plane model is LAMINA_E_FORMAT
+**   (test_abi_bad_calls.c does the MLP, test_mesh_abi.c meshes).
 **
 ** POSIX (fork, setrlimit, setuid, dirent). Run from build/ (as `make test-c` does).
 */

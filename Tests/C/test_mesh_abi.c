@@ -267,8 +267,8 @@ static void test_round_trips(void)
 /* The malformed files below, one row each: contents, length and the status loading gives.
 ** tri.ply is the valid file the others are made from; every proper prefix of it must be
 ** LAMINA_E_FORMAT. LAMINA_WRITE_LOADER_CASES=DIR also writes them and the manifest
-** DIR/mesh.tsv (as test_abi.c writes safetensors.tsv; see Tests/Data/loader_cases), the copy
-** the Swift and Python suites load. */
+** DIR/mesh.tsv (as test_abi_bad_calls.c writes safetensors.tsv; see Tests/Data/loader_cases),
+** the copy the Swift and Python suites load. */
 typedef struct {
     const char *name;
     const void *bytes;

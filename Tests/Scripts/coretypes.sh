@@ -10,7 +10,7 @@
 # every given test program from build/ with OPENBLAS_CORETYPE set, and prints one line per
 # core type. The core type the CPU selects on its own is skipped: `make test-c` runs the
 # programs under it.
-#   usage: Tests/Scripts/coretypes.sh build/tests/test_abi build/tests/test_steady_state_alloc ...
+#   usage: Tests/Scripts/coretypes.sh build/tests/test_abi_model build/tests/test_steady_state_alloc ...
 # Exits non-zero if any program fails under any core type. Logs: build/coretypes/<core>.log.
 set -uo pipefail
 

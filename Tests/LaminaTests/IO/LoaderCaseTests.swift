@@ -5,12 +5,12 @@ import XCTest
 
 /// The C suite's malformed and hostile model and mesh files, loaded through the Swift API.
 ///
-/// Tests/Data/loader_cases holds every file that the load entries of Tests/C/test_abi.c's
-/// bad-call table and Tests/C/test_mesh_abi.c's malformed-file table load, written by those
-/// tables (Tests/Data/loader_cases/regenerate.sh), with manifests naming the status each must
-/// give. Each goes through `Model.load(from:)` or `TriangleMesh.load(from:)` here and must
-/// throw exactly that code, with a message, or load; bindings/python/tests/test_loader_cases.py
-/// loads the same files through the Python package.
+/// Tests/Data/loader_cases holds every file that the load entries of
+/// Tests/C/test_abi_bad_calls.c's bad-call table and Tests/C/test_mesh_abi.c's malformed-file
+/// table load, written by those tables (Tests/Data/loader_cases/regenerate.sh), with manifests
+/// naming the status each must give. Each goes through `Model.load(from:)` or
+/// `TriangleMesh.load(from:)` here and must throw exactly that code, with a message, or load;
+/// bindings/python/tests/test_loader_cases.py loads the same files through the Python package.
 final class LoaderCaseTests: XCTestCase {
   struct Case {
     let file: String

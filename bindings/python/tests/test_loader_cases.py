@@ -1,8 +1,9 @@
 """The C suite's malformed and hostile model and mesh files, loaded through the Python package.
 
-Tests/Data/loader_cases holds every file the load entries of Tests/C/test_abi.c's bad-call
-table and Tests/C/test_mesh_abi.c's malformed-file table load, written by those tables
-(Tests/Data/loader_cases/regenerate.sh), with manifests naming the status each must give.
+Tests/Data/loader_cases holds every file the load entries of Tests/C/test_abi_bad_calls.c's
+bad-call table and Tests/C/test_mesh_abi.c's malformed-file table load, written by those
+tables (Tests/Data/loader_cases/regenerate.sh), with manifests naming the status each must
+give.
 Here each goes through ``lamina.load`` or ``lamina.load_mesh`` and must raise the error
 class of exactly that status (FORMAT, IO, UNSUPPORTED, ...) with a message, or load.
 Tests/LaminaTests/IO/LoaderCaseTests.swift loads the same files through the Swift API.
