@@ -29,9 +29,9 @@ SWIFT_RELEASE := -c release -Xswiftc -static-stdlib -Xcc -gdwarf-4 \
 SWIFT_SOURCES := $(shell find Sources -type f) Package.swift include/lamina.h
 # Fails when a build did not compile in the current kernel headers and sources
 # (Sources/CLaminaKernels); every build below runs it on its build directory.
-CHECK_FRESH   := python3 tests/check_fresh_build.py
+CHECK_FRESH   := python3 Tests/Scripts/check_fresh_build.py
 
-C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
+C_TESTS    := $(patsubst Tests/C/%.c,$(BUILD)/tests/%,$(wildcard Tests/C/test_*.c))
 C_EXAMPLES := $(patsubst bindings/c/examples/%.c,$(BUILD)/examples/%,$(wildcard bindings/c/examples/*.c))
 
 .PHONY: all lib setup venv test test-swift check-fresh format format-check mutate mutate-list test-c test-coretypes test-python test-header test-valgrind \
@@ -84,8 +84,9 @@ $(VENV)/.stamp: $(BUILD)/.setup-stamp bindings/python/requirements-test.txt
 	@touch $@
 
 # ---- C programs -------------------------------------------------------------------------
-$(BUILD)/tests/%: tests/c/%.c tests/c/check.h tests/c/dir_entries.h tests/c/malloc_counter.h \
-		tests/c/optimizer_trajectories.h tests/reference/kernel_reference.h include/lamina.h $(LIB)
+$(BUILD)/tests/%: Tests/C/%.c Tests/C/check.h Tests/C/abi_harness.h Tests/C/dir_entries.h \
+		Tests/C/malloc_counter.h Tests/C/optimizer_trajectories.h Tests/Reference/kernel_reference.h \
+		include/lamina.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_T) $< -o $@ $(LDFLAGS_T)
 
@@ -122,24 +123,24 @@ check-fresh:
 	$(if $(BUILD_DIRS),$(CHECK_FRESH) $(BUILD_DIRS),@echo "check-fresh: no SwiftPM build here yet")
 
 test-header: $(LIB)
-	bash tests/check_header.sh
+	bash Tests/Scripts/check_header.sh
 
 # Every C test binary runs even if an earlier one fails; the target fails if any did.
 test-c: $(C_TESTS) $(C_EXAMPLES)
 	@status=0; for t in $(C_TESTS); do echo "== $$t"; (cd $(BUILD) && ../$$t) || status=1; done; exit $$status
 
 # The C test programs again under every other OpenBLAS kernel set (OPENBLAS_CORETYPE) that
-# this OpenBLAS ships and this CPU can execute (tests/coretypes.sh).
+# this OpenBLAS ships and this CPU can execute (Tests/Scripts/coretypes.sh).
 test-coretypes: $(C_TESTS)
-	bash tests/coretypes.sh $(C_TESTS)
+	bash Tests/Scripts/coretypes.sh $(C_TESTS)
 
 # The examples under valgrind with its default leak kinds (and indirect ones) and the
 # suppression file that make install ships (bindings/c/lamina.supp).
 test-valgrind: $(C_EXAMPLES)
-	bash tests/valgrind_examples.sh $(C_EXAMPLES)
+	bash Tests/Scripts/valgrind_examples.sh $(C_EXAMPLES)
 
 test-install: $(LIB)
-	bash tests/check_install.sh
+	bash Tests/Scripts/check_install.sh
 
 test-python: $(LIB) venv
 	LAMINA_LIBRARY=$(abspath $(LIB)) $(PY) -m pytest -q bindings/python/tests
@@ -147,9 +148,9 @@ test-python: $(LIB) venv
 # ---- sanitizers and fuzzing (not part of make test) ---------------------------------------
 # make test-asan / test-tsan: the C test programs and the Swift suite under AddressSanitizer
 # (with LeakSanitizer) / ThreadSanitizer; the sanitized library is built in .build-asan /
-# .build-tsan (see tests/sanitize.sh). TSAN's Swift part runs the concurrent tests only;
-# SWIFT_FILTER=... overrides. make fuzz: libFuzzer targets in tests/fuzz, FUZZ_SECONDS each
-# (see tests/fuzz/README.md); make fuzz-smoke: 10 s each.
+# .build-tsan (see Tests/Sanitizers/sanitize.sh). TSAN's Swift part runs the concurrent tests only;
+# SWIFT_FILTER=... overrides. make fuzz: libFuzzer targets in Tests/Fuzz, FUZZ_SECONDS each
+# (see Tests/Fuzz/README.md); make fuzz-smoke: 10 s each.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= model_spec trainer_config safetensors mesh shape abi_sequence
 
@@ -159,22 +160,22 @@ FUZZ_TARGETS ?= model_spec trainer_config safetensors mesh shape abi_sequence
 SANITIZE_PARTS ?= all
 
 test-asan: $(BUILD)/.setup-stamp
-	bash tests/sanitize.sh address $(SANITIZE_PARTS)
+	bash Tests/Sanitizers/sanitize.sh address $(SANITIZE_PARTS)
 
 test-tsan: $(BUILD)/.setup-stamp
-	bash tests/sanitize.sh thread $(SANITIZE_PARTS)
+	bash Tests/Sanitizers/sanitize.sh thread $(SANITIZE_PARTS)
 
 fuzz-build: $(BUILD)/.setup-stamp
-	bash tests/fuzz/run.sh build
+	bash Tests/Fuzz/run.sh build
 
 fuzz: $(BUILD)/.setup-stamp
-	bash tests/fuzz/run.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	bash Tests/Fuzz/run.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 fuzz-smoke: $(BUILD)/.setup-stamp
-	bash tests/fuzz/run.sh run 10 $(FUZZ_TARGETS)
+	bash Tests/Fuzz/run.sh run 10 $(FUZZ_TARGETS)
 
 # ---- mutation testing (not part of make test) ---------------------------------------------
-# Applies the mutations of tests/mutate/mutations.toml one at a time to a scratch worktree of
+# Applies the mutations of Tests/Mutate/mutations.toml one at a time to a scratch worktree of
 # HEAD (build/mutate/tree), rebuilds, runs the suites and prints which caught each; the table
 # goes to build/mutate/report.md. MUTATIONS=2,4 and SUITES=c,python,swift select (default:
 # all). Hours for the whole list: each mutation rebuilds the library (WMO) and runs every
@@ -183,10 +184,10 @@ MUTATIONS ?=
 SUITES    ?=
 
 mutate: $(BUILD)/.setup-stamp venv
-	python3 tests/mutate/run.py --mutations "$(MUTATIONS)" --suites "$(SUITES)" --venv $(abspath $(VENV))
+	python3 Tests/Mutate/run.py --mutations "$(MUTATIONS)" --suites "$(SUITES)" --venv $(abspath $(VENV))
 
 mutate-list:
-	@python3 tests/mutate/run.py --list
+	@python3 Tests/Mutate/run.py --list
 
 # ---- demo -------------------------------------------------------------------------------
 demo: $(LIB) venv $(BUILD)/examples/demo

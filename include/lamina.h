@@ -84,8 +84,8 @@
 **     lamina_model_fit_config            the trainer config that fits a field to n points
 **     lamina_model_fit_mesh              fit a 3-input model to a mesh's signed distance
 **
-** (tests/check_header.sh fails when a declared function is missing here, listed twice or under
-** another section, or when an entry names no declared function.)
+** (Tests/Scripts/check_header.sh fails when a declared function is missing here, listed
+** twice or under another section, or when an entry names no declared function.)
 **
 ** A WORKED EXAMPLE
 **
@@ -153,7 +153,7 @@
 ** - Steady state: after a first call at a given batch size, lamina_trainer_step (every
 **   optimizer, every model family), lamina_model_predict and lamina_model_input_gradient
 **   allocate no memory: their scratch is kept and reused, whatever kernels OpenBLAS picked
-**   for the CPU (tests/c/test_steady_state_alloc.c checks every family under every
+**   for the CPU (Tests/C/test_steady_state_alloc.c checks every family under every
 **   OPENBLAS_CORETYPE the machine runs). A call on a new, larger batch grows the scratch
 **   once, and so does the first call of each further thread predicting at the same time.
 ** - Memory checkers: every call frees what it allocates, but some memory lives as long as

@@ -325,7 +325,7 @@ def test_fit_errors() -> None:
         model.fit(d, steps=1, not_a_key=1)
 
 
-# ---- against pykan itself (stored: Tests/reference/pykan_forward_reference.py) ------------
+# ---- against pykan itself (stored: Tests/Reference/pykan_forward_reference.py) ------------
 def test_matches_pykan_forward_with_the_same_weights() -> None:
     """pykan's KAN(width=[2, 5, 1], grid=5, k=3, seed=1): its tensors loaded into lamina.KAN
     give pykan's outputs, inside the grid and outside it (200 points in [-2.5, 2.5]^2)."""

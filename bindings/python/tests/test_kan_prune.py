@@ -9,7 +9,7 @@ import pytest
 
 import lamina
 
-# pykan 0.2.8 on the model of Tests/reference/kan_prune_reference.py (edge_scores transposed
+# pykan 0.2.8 on the model of Tests/Reference/kan_prune_reference.py (edge_scores transposed
 # to [in, out]); the same values are checked in Swift (KANPruneTests).
 EDGE_SCORES = [
     [[0.48461320996284485, 0.1797933131456375, 0.38408538699150085],

@@ -10,10 +10,10 @@ import pytest
 import lamina
 
 # pykan 0.2.8, model.reg('edge_forward_spline_n', 1, 2, 0, 0) on the model and samples of
-# Tests/reference/kan_reg_reference.py (also checked in Swift, KANRegularizationTests).
+# Tests/Reference/kan_reg_reference.py (also checked in Swift, KANRegularizationTests).
 PYKAN_REG = 11.863182067871094
 # model.reg(metric, *settings) for the three settings of the reference scripts
-# (Tests/reference/kan_reg_reference.py and kan_reg_metrics_reference.py).
+# (Tests/Reference/kan_reg_reference.py and kan_reg_metrics_reference.py).
 SETTINGS = [(1.0, 2.0, 0.0, 0.0), (1.0, 2.0, 1.0, 1.0), (0.5, 0.0, 0.3, 0.7)]
 PYKAN_REGS = {
     "edge_forward_spline_n": [11.863182067871094, 54.66404724121094, 23.71504783630371],

@@ -1,5 +1,5 @@
 """The default kernel paths against stored PyTorch / pykan values
-(tests/reference/kernel_reference.h, made by tests/reference/kernel_reference.py, which
+(Tests/Reference/kernel_reference.h, made by Tests/Reference/kernel_reference.py, which
 documents the cases): the tri-plane encoding with 16 channels (the AVX2 gather and
 scatter), the default tri-plane field, B-spline KANs [2, 5, 1] and [64, 64, 10] on the
 uniform cubic grid, and an MLP 3-64-64-1 at batch 256 (the FMA dense kernels). Outputs,
@@ -7,7 +7,7 @@ input Jacobians and the mse gradient of every trained tensor (read off one plain
 g = (w - w') / lr, lr = 1024, exact to about 6e-8 relative).
 
 Every tensor, input and target is made by the generator's formula (``values``), so the
-header stores only results. Tolerance, as in tests/c/test_kernel_reference.c: an entry
+header stores only results. Tolerance, as in Tests/C/test_kernel_reference.c: an entry
 passes when |lamina - reference| <= TOL (scale + |reference|), scale the largest
 |reference| of the array. The references are float64 (the encoding's outputs float32
 grid_sample); Lamina's float32 rounding stays near 1e-6 of the scale (a few 1e-7
@@ -28,7 +28,7 @@ import lamina
 
 from conftest import REPO_ROOT
 
-HEADER = REPO_ROOT / "tests" / "reference" / "kernel_reference.h"
+HEADER = REPO_ROOT / "Tests" / "Reference" / "kernel_reference.h"
 TOL = 2e-5
 LR = 1024.0
 M32 = np.uint64(0xFFFFFFFF)

@@ -1,11 +1,12 @@
 """The C suite's malformed and hostile model and mesh files, loaded through the Python package.
 
-tests/data/loader_cases holds every file the load entries of tests/c/test_abi.c's bad-call
-table and tests/c/test_mesh_abi.c's malformed-file table load, written by those tables
-(tests/data/loader_cases/regenerate.sh), with manifests naming the status each must give.
+Tests/Data/loader_cases holds every file the load entries of Tests/C/test_abi_bad_calls.c's
+bad-call table and Tests/C/test_mesh_abi.c's malformed-file table load, written by those
+tables (Tests/Data/loader_cases/regenerate.sh), with manifests naming the status each must
+give.
 Here each goes through ``lamina.load`` or ``lamina.load_mesh`` and must raise the error
 class of exactly that status (FORMAT, IO, UNSUPPORTED, ...) with a message, or load.
-Tests/LaminaTests/LoaderCaseTests.swift loads the same files through the Swift API.
+Tests/LaminaTests/IO/LoaderCaseTests.swift loads the same files through the Swift API.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from lamina import errors
 
 from conftest import REPO_ROOT
 
-CASES = REPO_ROOT / "tests" / "data" / "loader_cases"
+CASES = REPO_ROOT / "Tests" / "Data" / "loader_cases"
 
 # The status names of the manifests -> the exception lamina raises for each.
 RAISES = {

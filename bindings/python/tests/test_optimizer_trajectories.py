@@ -1,14 +1,14 @@
 """The first optimizer steps of an MLP (Adam, AdamW, SGD with momentum), a tri-plane field
 (Adam) and a B-spline KAN (Adam) against stored float64 references.
 
-tests/data/optimizer_trajectories.json holds, per case, the spec, config, batch, initial
+Tests/Data/optimizer_trajectories.json holds, per case, the spec, config, batch, initial
 weights, the loss before each of the first steps and every tensor after each step, made by
-Tests/reference/optimizer_trajectory_reference.py: torch.optim in float64 for the MLP and
+Tests/Reference/optimizer_trajectory_reference.py: torch.optim in float64 for the MLP and
 the tri-plane field (F.grid_sample, align_corners true), a float64 re-implementation of
 torch's Adam fed Lamina's own gradients for the KAN. The script checks that the tolerance
 stored with the values is at least 10 times tighter than what dropping Adam's bias
 correction, beta1 0.85, beta2 0.99 or epsilon 1e-7 would give (the ``mutant_margins``). The
-same values are checked from C (tests/c/test_trajectories.c) and Swift
+same values are checked from C (Tests/C/test_trajectories.c) and Swift
 (OptimizerTrajectoryTests).
 """
 
@@ -23,7 +23,7 @@ import lamina
 
 from conftest import REPO_ROOT
 
-REFERENCE = json.loads((REPO_ROOT / "tests" / "data" / "optimizer_trajectories.json").read_text())
+REFERENCE = json.loads((REPO_ROOT / "Tests" / "Data" / "optimizer_trajectories.json").read_text())
 TOL = REFERENCE["tolerance"]
 CASES = REFERENCE["cases"]
 

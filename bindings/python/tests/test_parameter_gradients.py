@@ -20,7 +20,7 @@ dropped term worth more than a few percent of the largest entries, fails. Tensor
 with more than MAX_ENTRIES entries are checked on a random subset that always includes the
 entry with the largest analytic gradient.
 
-tests/c/test_parameter_gradients.c runs the same table through the C ABI on every entry.
+Tests/C/test_parameter_gradients.c runs the same table through the C ABI on every entry.
 """
 
 from __future__ import annotations

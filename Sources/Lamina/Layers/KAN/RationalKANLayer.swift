@@ -40,7 +40,7 @@ public final class RationalKANLayer: Layer {
     case identity
     /// GELU (erf form): `init.json` key "gelu" of github.com/Adamdad/rational_kat_cu
     /// (`kat_rational/init.json`), a least-squares fit on [-3, 3] in the paper's form; max
-    /// error about 3e-3 there (checked by Tests/reference/rbf_rational_kan_reference.py).
+    /// error about 3e-3 there (checked by Tests/Reference/rbf_rational_kan_reference.py).
     case gelu
     /// Swish / SiLU: the same file's key "swish"; max error about 1.3e-4 on [-3, 3].
     case swish
