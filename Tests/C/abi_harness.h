@@ -27,6 +27,7 @@
 #define LAMINA_TEST_ABI_HARNESS_H
 
 #include "check.h"
+#include "model_helpers.h"
 #include "lamina.h"
 
 #include <dirent.h>
@@ -376,88 +377,6 @@ static void rm_tree(const char *path)
 /* =======================================================================================
 ** Lamina helpers
 */
-
-static inline lamina_model *mk_(const char *spec, const char *file, int line)
-{
-    lamina_model *m = NULL;
-    lamina_status s = lamina_model_create(spec, &m);
-    if (s != LAMINA_OK || m == NULL) {
-        g_fail++;
-        if (!g_quiet)
-            fprintf(stderr, "FAIL %s:%d [%s] lamina_model_create(%s): %s (\"%s\")\n", file, line, g_ctx,
-                spec, sname(s), lamina_last_error());
-        if (s == LAMINA_OK) lamina_model_free(m);
-        return NULL;
-    }
-    g_pass++;
-    return m;
-}
-#define MK(spec) mk_((spec), __FILE__, __LINE__)
-
-static inline lamina_trainer *mkt_(lamina_model *m, const char *cfg, const char *file, int line)
-{
-    lamina_trainer *t = NULL;
-    lamina_status s = lamina_trainer_create(m, cfg, &t);
-    if (s != LAMINA_OK || t == NULL) {
-        g_fail++;
-        if (!g_quiet)
-            fprintf(stderr, "FAIL %s:%d [%s] lamina_trainer_create(%s): %s (\"%s\")\n", file, line, g_ctx,
-                cfg ? cfg : "NULL", sname(s), lamina_last_error());
-        if (s == LAMINA_OK) lamina_trainer_free(t);
-        return NULL;
-    }
-    g_pass++;
-    return t;
-}
-#define MKT(m, cfg) mkt_((m), (cfg), __FILE__, __LINE__)
-
-/* Full spec text via the two-call pattern; NULL on failure. Caller frees. */
-static inline char *spec_of(const lamina_model *m)
-{
-    size_t len = 0, len2 = 0;
-    char *buf;
-    if (lamina_model_spec(m, NULL, 0, &len) != LAMINA_OK || len > ((size_t)1 << 26)) return NULL;
-    buf = (char *)malloc(len + 1);
-    if (!buf) return NULL;
-    if (lamina_model_spec(m, buf, len + 1, &len2) != LAMINA_OK || len2 != len) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
-static inline char *config_of(const lamina_trainer *t)
-{
-    size_t len = 0, len2 = 0;
-    char *buf;
-    if (lamina_trainer_config(t, NULL, 0, &len) != LAMINA_OK || len > ((size_t)1 << 26)) return NULL;
-    buf = (char *)malloc(len + 1);
-    if (!buf) return NULL;
-    if (lamina_trainer_config(t, buf, len + 1, &len2) != LAMINA_OK || len2 != len) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
-/* Name of tensor i into buf (cap bytes); 1 on success. */
-static inline int tensor_name(const lamina_model *m, size_t i, char *buf, size_t cap)
-{
-    size_t len = 0;
-    if (lamina_model_tensor_name(m, i, NULL, 0, &len) != LAMINA_OK || len + 1 > cap) return 0;
-    return lamina_model_tensor_name(m, i, buf, cap, &len) == LAMINA_OK;
-}
-
-/* Element count of a named tensor (0 on failure); its shape to shape[0..*rank-1]. */
-static inline size_t tensor_elems(const lamina_model *m, const char *name, size_t *shape, size_t *rank)
-{
-    size_t r = 0, k, count = 1;
-    if (lamina_model_tensor_shape(m, name, NULL, 0, &r) != LAMINA_OK || r > 8) return 0;
-    if (lamina_model_tensor_shape(m, name, shape, 8, &r) != LAMINA_OK) return 0;
-    for (k = 0; k < r; k++) count *= shape[k];
-    *rank = r;
-    return count;
-}
 
 /* All tensors, in index order, concatenated. */
 typedef struct {

@@ -25,6 +25,7 @@
 #define _XOPEN_SOURCE 700
 
 #include "check.h"
+#include "model_helpers.h"
 #include "dir_entries.h"
 
 #include <dirent.h>
@@ -163,16 +164,6 @@ static void check_failed_save(const char *what, save_job *job, void (*setup)(voi
     free(before);
 }
 
-static lamina_model *make_model(const char *spec)
-{
-    lamina_model *m = NULL;
-    if (lamina_model_create(spec, &m) != LAMINA_OK) {
-        CHECK(0, "cannot create %s: %s", spec, lamina_last_error());
-        return NULL;
-    }
-    return m;
-}
-
 static lamina_mesh *make_mesh(const char *shape, size_t resolution)
 {
     lamina_mesh *m = NULL;
@@ -193,7 +184,7 @@ static lamina_mesh *make_mesh(const char *shape, size_t resolution)
 
 static void test_failed_saves(void)
 {
-    lamina_model *small = make_model(SMALL), *big = make_model(BIG_A);
+    lamina_model *small = MK(SMALL), *big = MK(BIG_A);
     lamina_mesh *sphere = make_mesh(SPHERE, 48);
     save_job job;
     char ro[512], blocker[512];
@@ -318,7 +309,7 @@ static int kill_saver(save_job *a, save_job *b, int k)
 
 static void test_killed_saves(void)
 {
-    lamina_model *a = make_model(BIG_A), *b = make_model(BIG_B);
+    lamina_model *a = MK(BIG_A), *b = MK(BIG_B);
     lamina_mesh *ma = make_mesh(SPHERE, 160), *mb = make_mesh(TORUS, 128);
     float x[3 * 8], ya[8], yb[8], y[8];
     int i, k, temps = 0, as_a = 0, as_b = 0, bad = 0, killed = 0;
@@ -422,7 +413,7 @@ out:
 
 static void truncations_of(const char *what, const char *spec)
 {
-    lamina_model *m = make_model(spec);
+    lamina_model *m = MK(spec);
     unsigned char *file = NULL;
     size_t len = 0, cut, bad = 0;
     char first[300] = "";

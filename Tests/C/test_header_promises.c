@@ -19,6 +19,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "check.h"
+#include "model_helpers.h"
 #include "dir_entries.h"
 
 #include <math.h>
@@ -42,16 +43,6 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static lamina_model *mk(const char *spec)
-{
-    lamina_model *m = NULL;
-    if (lamina_model_create(spec, &m) != LAMINA_OK) {
-        CHECK(0, "lamina_model_create(%s): %s", spec, lamina_last_error());
-        return NULL;
-    }
-    return m;
-}
-
 /* Rows of g_x as `dim` inputs in [-0.8, 0.8], targets a smooth function of the first two. */
 static void make_data(void)
 {
@@ -70,29 +61,6 @@ static void two_columns(float *x2)
         x2[2 * i] = g_x[3 * i];
         x2[2 * i + 1] = g_x[3 * i + 1];
     }
-}
-
-/* Whether every tensor of a and b (same architecture) holds the same bits. */
-static int same_tensors(const lamina_model *a, const lamina_model *b)
-{
-    size_t t, count = lamina_model_tensor_count(a), len, shape[4], rank, k, n;
-    char name[128];
-    int same = count == lamina_model_tensor_count(b);
-    for (t = 0; same && t < count; t++) {
-        float *va, *vb;
-        if (lamina_model_tensor_name(a, t, name, sizeof name, &len) != LAMINA_OK ||
-            lamina_model_tensor_shape(a, name, shape, 4, &rank) != LAMINA_OK)
-            return 0;
-        for (n = 1, k = 0; k < rank; k++) n *= shape[k];
-        va = malloc(n * sizeof *va);
-        vb = malloc(n * sizeof *vb);
-        same = va && vb && lamina_model_tensor_read(a, name, va, n) == LAMINA_OK &&
-               lamina_model_tensor_read(b, name, vb, n) == LAMINA_OK &&
-               memcmp(va, vb, n * sizeof *va) == 0;
-        free(va);
-        free(vb);
-    }
-    return same;
 }
 
 /* ---- empty paths ----------------------------------------------------------------------- */
@@ -115,7 +83,7 @@ static void test_empty_paths(void)
     lamina_mesh *mesh = NULL, *mesh_loaded = NULL;
     char dir[] = "lamina-paths-XXXXXX", names[256];
     section("an empty path is LAMINA_E_INVALID_ARGUMENT for every call that takes a path");
-    m = mk(MLP3);
+    m = MK(MLP3);
     if (!m || !CHECK_OK(lamina_mesh_create(v, 3, f, 1, &mesh))) goto out;
     if (!CHECK(mkdtemp(dir) != NULL, "mkdtemp") || !CHECK(chdir(dir) == 0, "chdir %s", dir))
         goto out;
@@ -160,7 +128,7 @@ static void test_out_null_on_failure(void)
 {
     static const float v[9] = {0, 0, 0, 1, 0, 0, 0, 1, 0}, grid[8] = {0};
     static const uint32_t bad_face[3] = {0, 1, 7};
-    lamina_model *mlp = mk(MLP3), *m;
+    lamina_model *mlp = MK(MLP3), *m;
     lamina_mesh *mesh;
     lamina_trainer *t;
     section("*out is NULL after every failing call that returns an object");
@@ -205,7 +173,7 @@ static char *suggest(lamina_model *m, const float *x, size_t n, size_t cap, size
 ** edge at n = 1000 once took 15.6 s to size and 18.4 s to fill. */
 static void test_suggest_sizing(void)
 {
-    lamina_model *m = mk(SYM21), *plain = mk("{\"kind\": \"kan\", \"widths\": [2, 1]}");
+    lamina_model *m = MK(SYM21), *plain = MK("{\"kind\": \"kan\", \"widths\": [2, 1]}");
     size_t big_n = 200000, bound = 0, bound_small = 0, len = 0, len2 = 0, i;
     float *big = malloc(big_n * 2 * sizeof *big), x[N * 2], x_other[N * 2], coef[16], bad[4];
     double t_big, t_small, t_fill, t_fill2;
@@ -313,7 +281,7 @@ static void test_final_loss(void)
     memcpy(bad_x, g_x, sizeof bad_x);
     bad_x[7] = NAN;
     for (c = 0; c < 2; c++) {
-        lamina_model *m = mk(MLP3);
+        lamina_model *m = MK(MLP3);
         lamina_trainer *t = NULL;
         stopper s = {0, 0, NAN}, all = {0, 0, NAN};
         s.stop_at = stop_at[c];
@@ -350,7 +318,7 @@ static const char *g_change_names[] = {"nothing", "lamina_model_kan_update_grid"
 ** or a non-finite loss. */
 static int step_after(const char *config, enum change change)
 {
-    lamina_model *m = mk(KAN231), *c = NULL;
+    lamina_model *m = MK(KAN231), *c = NULL;
     lamina_trainer *t = NULL, *tc = NULL, *other = NULL;
     float x[N * 2], coef[3 * 8 * 2], loss = NAN;
     int i, result = -1;
@@ -423,7 +391,7 @@ static void test_fit_keeps_grids(void)
     section("lamina_trainer_fit does not move KAN grids");
     two_columns(x);
     for (c = 0; c < 2; c++) {
-        lamina_model *m = mk(KAN231);
+        lamina_model *m = MK(KAN231);
         lamina_trainer *t = NULL;
         if (!m) continue;
         if (CHECK_OK(lamina_model_tensor_read(m, "0.grid", before, 2 * 12)) &&
@@ -464,7 +432,7 @@ static int accepted(lamina_model *m, const char *config)
 /* The trainer keys' ranges as the Limits list gives them, and messages that agree. */
 static void test_bounds(void)
 {
-    lamina_model *m = mk(MLP3), *field = NULL;
+    lamina_model *m = MK(MLP3), *field = NULL;
     section("documented bounds: validation_split, beta1/beta2, learning_rate, tri-plane resolution");
     if (!m) return;
     CHECK(refused_saying(m, "{\"validation_split\": 1}", "< 1", NULL), "validation_split 1: \"%s\"",

@@ -9,6 +9,7 @@
 ** message of every call in the bad-call table.
 */
 #include "check.h"
+#include "model_helpers.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -20,17 +21,6 @@
 /* =======================================================================================
 ** Helpers
 */
-
-static lamina_model *mk(const char *spec)
-{
-    lamina_model *m = NULL;
-    if (lamina_model_create(spec, &m) != LAMINA_OK) {
-        fprintf(stderr, "lamina_model_create(%s): %s\n", spec, lamina_last_error());
-        g_fail++;
-        return NULL;
-    }
-    return m;
-}
 
 /* Deterministic uniform numbers in [0, 1) (a 64-bit LCG; the top 24 bits). */
 static uint64_t g_lcg = 0x2545F4914F6CDD1DULL;
@@ -47,35 +37,6 @@ static size_t shape_of(const lamina_model *m, const char *name, size_t dims[3])
     dims[0] = dims[1] = dims[2] = 0;
     if (lamina_model_tensor_shape(m, name, dims, 3, &rank) != LAMINA_OK) return 0;
     return rank;
-}
-
-/* A malloc'd copy of tensor `name`; its element count in *count. NULL on error. */
-static float *read_tensor(const lamina_model *m, const char *name, size_t *count)
-{
-    size_t dims[3], rank = shape_of(m, name, dims), n = 1, d;
-    float *v;
-    if (rank == 0) return NULL;
-    for (d = 0; d < rank; d++) n *= dims[d];
-    v = malloc(n * sizeof *v);
-    if (v && lamina_model_tensor_read(m, name, v, n) != LAMINA_OK) {
-        free(v);
-        return NULL;
-    }
-    if (count) *count = n;
-    return v;
-}
-
-static char *spec_of(const lamina_model *m)
-{
-    size_t len = 0;
-    char *text;
-    if (lamina_model_spec(m, NULL, 0, &len) != LAMINA_OK) return NULL;
-    text = malloc(len + 1);
-    if (text && lamina_model_spec(m, text, len + 1, &len) != LAMINA_OK) {
-        free(text);
-        return NULL;
-    }
-    return text;
 }
 
 static float *predict(const lamina_model *m, const float *x, size_t n)
@@ -220,7 +181,7 @@ static void test_edge_curve_is_the_model(void)
     /* Knots of grid 5 on [-1, 1] with order 3: -2.2, -1.8, ..., 2.2; outside them only silu. */
     static const float special[] = {-1.0f, 1.0f, 0.0f, -2.2f, 2.2f, 2.19f, -3.0f, 3.0f, 0.6f, -0.2f};
     section("edge curve of a [1, 1] KAN = predict");
-    m = mk("{\"kind\": \"kan\", \"widths\": [1, 1], \"grid\": 5, \"seed\": 3}");
+    m = MK("{\"kind\": \"kan\", \"widths\": [1, 1], \"grid\": 5, \"seed\": 3}");
     if (!m) return;
     for (s = 0; s < sizeof special / sizeof special[0]; s++) x[n++] = special[s];
     while (n < 300) x[n++] = (float)(-2.6 + 5.2 * unit());
@@ -246,7 +207,7 @@ static void test_edge_curves_sum_to_the_layer(void)
     float x[N * IN], col[N], phi[N], sum[N * OUT], *y;
     size_t s, i, j;
     section("edge curves sum to a layer's outputs");
-    m = mk("{\"kind\": \"kan\", \"widths\": [3, 4], \"grid\": 4, \"order\": 2, \"grid_range\": [-1.5, 1], \"seed\": 5}");
+    m = MK("{\"kind\": \"kan\", \"widths\": [3, 4], \"grid\": 4, \"order\": 2, \"grid_range\": [-1.5, 1], \"seed\": 5}");
     if (!m) return;
     for (s = 0; s < N * IN; s++) x[s] = (float)(-3 + 6 * unit());
     memset(sum, 0, sizeof sum);
@@ -303,7 +264,7 @@ static void test_edge_curve_by_hand(void)
     float zero[40], y[40];
     size_t s;
     section("edge curves match a hand evaluation from the tensors");
-    m = mk("{\"kind\": \"kan\", \"widths\": [2, 2, 1], \"grid\": 3, \"order\": 2, \"grid_range\": [-1, 2], "
+    m = MK("{\"kind\": \"kan\", \"widths\": [2, 2, 1], \"grid\": 3, \"order\": 2, \"grid_range\": [-1, 2], "
            "\"seed\": 7}");
     if (!m) return;
     CHECK_OK(lamina_model_tensor_write(m, "0.mask", mask, 4));
@@ -330,7 +291,7 @@ static void test_update_grid(void)
     const size_t k = 3, g = 8, kc = 8 + 2 * 3 + 1;
     float lo = 1e30f, hi = -1e30f;
     section("update_grid");
-    m = mk(KAN_211);
+    m = MK(KAN_211);
     if (!m) return;
     smooth_coefficients(m, 2);
     before = predict(m, g_x, NS);
@@ -423,7 +384,7 @@ static void test_refine(void)
     size_t dims[3], rank;
     char *spec = NULL;
     section("refine");
-    m = mk(KAN_211);
+    m = MK(KAN_211);
     if (!m) return;
     smooth_coefficients(m, 2);
     /* Start from knots adapted to the samples (non-uniform), as after training. */
@@ -494,7 +455,7 @@ static void test_sequential(void)
     float x[4] = {0.1f, -0.2f, 0.5f, 0.3f}, y[2];
     size_t dims[3];
     section("a sequential model with a dense and a KAN layer");
-    m = mk("{\"kind\": \"sequential\", \"input\": 2, \"seed\": 1, \"layers\": [{\"type\": \"dense\", "
+    m = MK("{\"kind\": \"sequential\", \"input\": 2, \"seed\": 1, \"layers\": [{\"type\": \"dense\", "
            "\"output\": 3}, {\"type\": \"kan\", \"output\": 1, \"grid\": 4}]}");
     if (!m) return;
     CHECK_ST(lamina_model_kan_edge_curve(m, 0, 0, 0, x, 2, y), LAMINA_E_UNSUPPORTED);
@@ -512,8 +473,8 @@ static void test_bad_calls(void)
     lamina_model *kan, *mlp, *out = (lamina_model *)&g_pass, *big;
     float x[4] = {0.1f, 0.2f, 0.3f, 0.4f}, xnan[4] = {0.1f, NAN, 0.3f, 0.4f}, xinf[2] = {INFINITY, 0}, y[4];
     section("bad calls");
-    kan = mk(KAN_211);
-    mlp = mk(MLP_SPEC);
+    kan = MK(KAN_211);
+    mlp = MK(MLP_SPEC);
     if (!kan || !mlp) return;
 
     CHECK_ST(lamina_model_kan_update_grid(NULL, x, 2, 0.02f), LAMINA_E_INVALID_ARGUMENT);
@@ -541,7 +502,7 @@ static void test_bad_calls(void)
     CHECK_ST(lamina_model_kan_refine(mlp, 10, NULL, 0, &out), LAMINA_E_UNSUPPORTED);
     CHECK(out == NULL, "*out is not NULL after a failed refine");
     /* A grid the parameter budget cannot hold: 1024 x 1024 edges x (10000 + 2) scalars. */
-    big = mk("{\"kind\": \"kan\", \"widths\": [1024, 1024], \"grid\": 1, \"order\": 0}");
+    big = MK("{\"kind\": \"kan\", \"widths\": [1024, 1024], \"grid\": 1, \"order\": 0}");
     if (big) CHECK_ST(lamina_model_kan_refine(big, 10000, NULL, 0, &out), LAMINA_E_OUT_OF_MEMORY);
     lamina_model_free(big);
 
@@ -575,8 +536,8 @@ static void test_attribute_and_prune(void)
     float *scores = NULL, *y0 = NULL, *y1 = NULL, mask[4], xnan[4] = {0.1f, NAN, 0.2f, 0.3f};
     size_t len = 0, dims[3], i, j;
     section("attribute and prune");
-    m = mk("{\"kind\": \"kan\", \"widths\": [2, 4, 1], \"grid\": 5, \"seed\": 5}");
-    mlp = mk(MLP_SPEC);
+    m = MK("{\"kind\": \"kan\", \"widths\": [2, 4, 1], \"grid\": 5, \"seed\": 5}");
+    mlp = MK(MLP_SPEC);
     if (!m || !mlp) goto done;
     /* Hidden node 2 feeds nothing: its only outgoing edge is masked. */
     CHECK_OK(lamina_model_tensor_read(m, "1.mask", mask, 4));
@@ -656,8 +617,8 @@ done:
 static void test_symbolic(void)
 {
     section("symbolic: fix, predict by hand, formula, suggest, auto");
-    lamina_model *m = mk("{\"kind\": \"kan\", \"widths\": [2, 1], \"symbolic\": true, \"seed\": 2}");
-    lamina_model *plain = mk("{\"kind\": \"kan\", \"widths\": [2, 1]}");
+    lamina_model *m = MK("{\"kind\": \"kan\", \"widths\": [2, 1], \"symbolic\": true, \"seed\": 2}");
+    lamina_model *plain = MK("{\"kind\": \"kan\", \"widths\": [2, 1]}");
     if (!m || !plain) { lamina_model_free(m); lamina_model_free(plain); return; }
     float r2 = -1;
     CHECK_OK(lamina_model_kan_fix_symbolic(m, 0, 0, 0, "sin", g_x, NS, &r2));
@@ -698,7 +659,7 @@ static void test_symbolic(void)
              LAMINA_E_UNSUPPORTED);
     CHECK_ST(lamina_model_kan_symbolic_formula(plain, NULL, 0, &len), LAMINA_E_UNSUPPORTED);
     CHECK_ST(lamina_model_kan_auto_symbolic(m, NULL, g_x, 0, 0, 0.8f), LAMINA_E_SHAPE);
-    lamina_model *a = mk("{\"kind\": \"kan\", \"widths\": [2, 1], \"symbolic\": true}");
+    lamina_model *a = MK("{\"kind\": \"kan\", \"widths\": [2, 1], \"symbolic\": true}");
     if (a) {
         CHECK_ST(lamina_model_kan_symbolic_formula(a, NULL, 0, &len), LAMINA_E_UNSUPPORTED);
         CHECK_OK(lamina_model_kan_auto_symbolic(a, "x, x^2,sin", g_x, NS, 0, 0.8f));
@@ -722,8 +683,8 @@ static void test_mixed(void)
     char *spec = NULL, *spec2 = NULL;
     const char *path = "test_kan_abi_mixed.safetensors";
     section("mixed bases");
-    m = mk(MIXED_SPEC);
-    kan = mk(KAN_211);
+    m = MK(MIXED_SPEC);
+    kan = MK(KAN_211);
     if (!m || !kan) goto done;
     spec = spec_of(m);
     CHECK(spec && strstr(spec, "\"basis\": \"mixed\"") && strstr(spec, "\"temperature\": 0.5")
@@ -846,7 +807,7 @@ static lamina_model *reg_reference_model(float x[32])
     static const float knots[12] = {-2.2f, -1.8f, -1.4f, -1.0f, -0.6f, -0.19999998807907104f,
                                     0.19999998807907104f, 0.6f, 1.0f, 1.4f, 1.8f, 2.2f};
     static const size_t ins[2] = {2, 3}, outs[2] = {3, 1};
-    lamina_model *m = mk("{\"kind\": \"kan\", \"widths\": [2, 3, 1], \"grid\": 5, \"seed\": 0}");
+    lamina_model *m = MK("{\"kind\": \"kan\", \"widths\": [2, 3, 1], \"grid\": 5, \"seed\": 0}");
     float buf[64];
     char name[32];
     size_t l, q, s;
@@ -935,13 +896,13 @@ static void test_regularization(void)
     CHECK_ST(lamina_model_kan_regularization(m, xnan, 2, NULL, &reg), LAMINA_E_NUMERIC);
     CHECK_ST(lamina_model_kan_regularization(m, x, SIZE_MAX, NULL, &reg), LAMINA_E_OUT_OF_MEMORY);
     CHECK(reg == 7.0f, "a failed call changed *reg to %g", reg);
-    mlp = mk("{\"kind\": \"mlp\", \"input\": 2, \"hidden\": [4], \"output\": 1}");
+    mlp = MK("{\"kind\": \"mlp\", \"input\": 2, \"hidden\": [4], \"output\": 1}");
     if (mlp) {
         CHECK_ST(lamina_model_kan_regularization(mlp, x, 16, NULL, &reg), LAMINA_E_UNSUPPORTED);
         lamina_model_free(mlp);
     }
     /* pykan's spline_u and sum scores include symbolic edges; Lamina refuses them there. */
-    sym = mk("{\"kind\": \"kan\", \"widths\": [2, 1], \"symbolic\": true}");
+    sym = MK("{\"kind\": \"kan\", \"widths\": [2, 1], \"symbolic\": true}");
     if (sym) {
         CHECK_OK(lamina_model_kan_regularization(sym, x, 16,
                                                  "{\"reg_metric\": \"edge_forward_spline_u\"}", &reg));

@@ -11,6 +11,7 @@
 ** message of every call expected to fail.
 */
 #include "check.h"
+#include "model_helpers.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -55,17 +56,6 @@ static void make_data(void)
     }
 }
 
-static lamina_model *mk(const char *spec)
-{
-    lamina_model *m = NULL;
-    if (lamina_model_create(spec, &m) != LAMINA_OK) {
-        fprintf(stderr, "lamina_model_create(%s): %s\n", spec, lamina_last_error());
-        g_fail++;
-        return NULL;
-    }
-    return m;
-}
-
 static lamina_trainer *trainer_for(lamina_model *m, const char *config)
 {
     lamina_trainer *t = NULL;
@@ -75,54 +65,6 @@ static lamina_trainer *trainer_for(lamina_model *m, const char *config)
         return NULL;
     }
     return t;
-}
-
-/* Element count of tensor `name` (0 on error). */
-static size_t tensor_size(const lamina_model *m, const char *name)
-{
-    size_t dims[4], rank = 0, n = 1, d;
-    if (lamina_model_tensor_shape(m, name, dims, 4, &rank) != LAMINA_OK) return 0;
-    for (d = 0; d < rank; d++) n *= dims[d];
-    return n;
-}
-
-/* A malloc'd copy of tensor `name`, its count in *count (may be NULL); NULL on error. */
-static float *read_tensor(const lamina_model *m, const char *name, size_t *count)
-{
-    size_t n = tensor_size(m, name);
-    float *v = n ? malloc(n * sizeof *v) : NULL;
-    if (v && lamina_model_tensor_read(m, name, v, n) != LAMINA_OK) {
-        free(v);
-        v = NULL;
-    }
-    if (count) *count = v ? n : 0;
-    return v;
-}
-
-/* 1 when every named tensor of a and b holds the same bits (the same names in order). */
-static int same_tensors(const lamina_model *a, const lamina_model *b)
-{
-    size_t i, count = lamina_model_tensor_count(a);
-    if (count == 0 || count != lamina_model_tensor_count(b)) return 0;
-    for (i = 0; i < count; i++) {
-        char na[128], nb[128];
-        size_t len = 0, ca = 0, cb = 0;
-        float *va, *vb;
-        int same;
-        if (lamina_model_tensor_name(a, i, na, sizeof na, &len) != LAMINA_OK) return 0;
-        if (lamina_model_tensor_name(b, i, nb, sizeof nb, &len) != LAMINA_OK) return 0;
-        if (strcmp(na, nb) != 0) return 0;
-        va = read_tensor(a, na, &ca);
-        vb = read_tensor(b, nb, &cb);
-        same = va && vb && ca == cb && memcmp(va, vb, ca * sizeof *va) == 0;
-        free(va);
-        free(vb);
-        if (!same) {
-            if (g_verbose) printf("   tensor %s differs\n", na);
-            return 0;
-        }
-    }
-    return 1;
 }
 
 /* Frees two trainers and their models (NULL is a no-op). */
@@ -222,7 +164,7 @@ static void hand_loop(lamina_model *m, lamina_trainer *t, size_t steps, int num,
 static void compare_with_hand(const char *config, const char *options, size_t steps, int num,
                               int start, int stop)
 {
-    lamina_model *a = mk(KAN_231), *b = mk(KAN_231);
+    lamina_model *a = MK(KAN_231), *b = MK(KAN_231);
     lamina_trainer *ta = trainer_for(a, config), *tb = trainer_for(b, config);
     float train[MAXSTEPS + 1], test[MAXSTEPS + 1], reg[MAXSTEPS + 1], htrain[MAXSTEPS], htest[MAXSTEPS];
     size_t done = 0, s, expected[MAXSTEPS], nexpected = 0;
@@ -294,7 +236,7 @@ static void test_schedule_matches_hand_loop(void)
 static void test_cancel_and_outputs(void)
 {
     const char *config = "{\"learning_rate\": 0.02}";
-    lamina_model *a = mk(KAN_231), *b = mk(KAN_231);
+    lamina_model *a = MK(KAN_231), *b = MK(KAN_231);
     lamina_trainer *ta = trainer_for(a, config), *tb = trainer_for(b, config);
     float train[MAXSTEPS], test[MAXSTEPS], htrain[MAXSTEPS], htest[MAXSTEPS];
     size_t done = 99;
@@ -391,7 +333,7 @@ static void test_bad_calls(void)
         {"NaN in x", 0, bad_x, g_y, NTRAIN, g_tx, g_ty, NTEST, NULL, 0, 0, 0, LAMINA_E_NUMERIC},
         {"Inf in test_y", 0, g_x, g_y, NTRAIN, g_tx, bad_ty, NTEST, NULL, 0, 0, 0, LAMINA_E_NUMERIC},
     };
-    lamina_model *m = mk(KAN_231), *fresh = mk(KAN_231);
+    lamina_model *m = MK(KAN_231), *fresh = MK(KAN_231);
     lamina_trainer *t = trainer_for(m, "{}");
     float out[MAXSTEPS];
     size_t i, done;
@@ -438,7 +380,7 @@ out:
 
 static void check_like_plain_steps(const char *spec, const char *grid_name)
 {
-    lamina_model *a = mk(spec), *b = mk(spec);
+    lamina_model *a = MK(spec), *b = MK(spec);
     lamina_trainer *ta = trainer_for(a, "{\"learning_rate\": 0.01}"), *tb = trainer_for(b, "{\"learning_rate\": 0.01}");
     float train[10], loss = 0;
     float *before = NULL, *after = NULL;
@@ -484,7 +426,7 @@ static void test_models_without_grids(void)
 static void random_run(unsigned seed, float *train, lamina_model **out)
 {
     char config[96];
-    lamina_model *m = mk(KAN_231);
+    lamina_model *m = MK(KAN_231);
     lamina_trainer *t;
     size_t done = 0;
     snprintf(config, sizeof config, "{\"learning_rate\": 0.02, \"seed\": %u}", seed);
@@ -499,7 +441,7 @@ static void random_run(unsigned seed, float *train, lamina_model **out)
 
 static void test_random_batches(void)
 {
-    lamina_model *a = NULL, *b = NULL, *c = NULL, *full = mk(KAN_231), *all = mk(KAN_231);
+    lamina_model *a = NULL, *b = NULL, *c = NULL, *full = MK(KAN_231), *all = MK(KAN_231);
     float ta[12], tb[12], tc[12], tf[12], tall[12];
     lamina_trainer *t = trainer_for(full, "{\"learning_rate\": 0.02, \"seed\": 3}");
     lamina_trainer *tt = trainer_for(all, "{\"learning_rate\": 0.02}");
@@ -551,7 +493,7 @@ static void test_random_batches(void)
 
 static void test_regularization_and_exclusive(void)
 {
-    lamina_model *m = mk(KAN_231);
+    lamina_model *m = MK(KAN_231);
     lamina_trainer *t = trainer_for(m, "{\"learning_rate\": 0.01, \"lamb\": 0.1}");
     float reg[4], train[4], before = NAN, loss = NAN;
     size_t done = 0;
@@ -584,7 +526,7 @@ out:
 static void test_failure_keeps_the_record(void)
 {
     /* SGD at a huge rate: the loss overflows float after a few steps. */
-    lamina_model *m = mk(KAN_231);
+    lamina_model *m = MK(KAN_231);
     lamina_trainer *t = trainer_for(m, "{\"optimizer\": \"sgd\", \"learning_rate\": 1e6}");
     float train[MAXSTEPS], *after = NULL;
     size_t done = 0;
