@@ -6,34 +6,12 @@ a fixed formula (Swift rebuilds the same model), masks edge (layer 0, i 1, j 2),
 for three weight settings, plus torch's gradient of the last setting's reg with respect to
 every trained tensor and the input, as Swift literals.
 """
-import math
-import os
-import tempfile
-
 import torch
-from kan import KAN
 
-os.chdir(tempfile.mkdtemp())
-torch.set_default_dtype(torch.float32)
-model = KAN(width=[2, 3, 1], grid=5, k=3, seed=0, auto_save=False, symbolic_enabled=False)
+from pykan_fixed_model import fixed_inputs, fixed_model
 
-
-def fill(t, phase):
-    flat = torch.tensor(
-        [0.8 * math.sin(1.3 * q + phase) + 0.1 * math.cos(0.7 * q) for q in range(t.numel())],
-        dtype=torch.float32)
-    return flat.reshape(t.shape)
-
-
-with torch.no_grad():
-    for l, layer in enumerate(model.act_fun):
-        layer.coef.copy_(fill(layer.coef, 0.3 + l))
-        layer.scale_base.copy_(fill(layer.scale_base, 1.1 + l))
-        layer.scale_sp.copy_(0.5 + 0.5 * fill(layer.scale_sp, 2.2 + l).abs())
-    model.act_fun[0].mask[1, 2] = 0.0
-
-x = torch.tensor([[math.sin(0.9 * s + 0.2), math.cos(1.7 * s)] for s in range(16)],
-                 dtype=torch.float32, requires_grad=True)
+model = fixed_model([2, 3, 1])
+x = fixed_inputs(requires_grad=True)
 settings = [(1.0, 2.0, 0.0, 0.0), (1.0, 2.0, 1.0, 1.0), (0.5, 0.0, 0.3, 0.7)]
 regs = []
 for s in settings:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
 import lamina
+
+import kan_reference_model
 
 # pykan 0.2.8 on the model of Tests/Reference/kan_prune_reference.py (edge_scores transposed
 # to [in, out]); the same values are checked in Swift (KANPruneTests).
@@ -22,36 +22,16 @@ NODE_SCORES = [
     [0.6559549570083618, 0.362939715385437, 0.3841763138771057],
     [0.5, 0.5],
 ]
-# pykan's knots for grid 5 on [-1, 1], k = 3 (float32 arithmetic, hence the +-0.2 values).
-KNOTS = [-2.2, -1.8, -1.4, -1.0, -0.6, -0.19999998807907104, 0.19999998807907104, 0.6, 1.0,
-         1.4, 1.8, 2.2]
-
-
-def fill(shape, phase):
-    """The reference script's deterministic tensor values."""
-    count = int(np.prod(shape))
-    v = [0.8 * math.sin(1.3 * q + phase) + 0.1 * math.cos(0.7 * q) for q in range(count)]
-    return np.asarray(v, dtype=np.float32).reshape(shape)
 
 
 def reference_model() -> lamina.KAN:
-    model = lamina.KAN(width=[2, 3, 2], grid=5, k=3, seed=0)
-    state = model.state_dict()
-    for l, (a, b) in enumerate([(2, 3), (3, 2)]):
-        state[f"{l}.coef"] = fill((a, b, 8), 0.3 + l)
-        state[f"{l}.scale_base"] = fill((a, b), 1.1 + l)
-        state[f"{l}.scale_sp"] = (0.5 + 0.5 * np.abs(fill((a, b), 2.2 + l))).astype(np.float32)
-        state[f"{l}.mask"] = np.ones((a, b), dtype=np.float32)
-        state[f"{l}.grid"] = np.tile(np.asarray(KNOTS, dtype=np.float32), (a, 1))
-    state["0.mask"][1, 2] = 0
-    model.load_state_dict(state)
-    return model
+    """The reference scripts' model, width [2, 3, 2]."""
+    return kan_reference_model.reference_model([2, 3, 2])
 
 
 def reference_x() -> np.ndarray:
-    return np.asarray(
-        [[math.sin(0.9 * s + 0.2), math.cos(1.7 * s)] for s in range(16)], dtype=np.float32
-    )
+    """The reference scripts' 16 samples."""
+    return kan_reference_model.reference_inputs()
 
 
 def test_attribute_matches_pykan():

@@ -9,6 +9,8 @@ import pytest
 
 import lamina
 
+import kan_reference_model
+
 # pykan 0.2.8, model.reg('edge_forward_spline_n', 1, 2, 0, 0) on the model and samples of
 # Tests/Reference/kan_reg_reference.py (also checked in Swift, KANRegularizationTests).
 PYKAN_REG = 11.863182067871094
@@ -20,35 +22,15 @@ PYKAN_REGS = {
     "edge_forward_spline_u": [10.235236167907715, 53.036102294921875, 23.12918472290039],
     "edge_forward_sum": [11.863182067871094, 54.66404724121094, 23.71504783630371],
 }
-KNOTS = [-2.2, -1.8, -1.4, -1.0, -0.6, -0.19999998807907104, 0.19999998807907104, 0.6, 1.0,
-         1.4, 1.8, 2.2]
-
-
-def fill(shape, phase):
-    """The reference script's deterministic tensor values."""
-    count = int(np.prod(shape))
-    v = [0.8 * math.sin(1.3 * q + phase) + 0.1 * math.cos(0.7 * q) for q in range(count)]
-    return np.asarray(v, dtype=np.float32).reshape(shape)
 
 
 def reference_model() -> lamina.KAN:
-    model = lamina.KAN(width=[2, 3, 1], grid=5, k=3, seed=0)
-    state = model.state_dict()
-    for l, (a, b) in enumerate([(2, 3), (3, 1)]):
-        state[f"{l}.coef"] = fill((a, b, 8), 0.3 + l)
-        state[f"{l}.scale_base"] = fill((a, b), 1.1 + l)
-        state[f"{l}.scale_sp"] = (0.5 + 0.5 * np.abs(fill((a, b), 2.2 + l))).astype(np.float32)
-        state[f"{l}.mask"] = np.ones((a, b), dtype=np.float32)
-        state[f"{l}.grid"] = np.tile(np.asarray(KNOTS, dtype=np.float32), (a, 1))
-    state["0.mask"][1, 2] = 0
-    model.load_state_dict(state)
-    return model
+    """The reference scripts' model, width [2, 3, 1]."""
+    return kan_reference_model.reference_model([2, 3, 1])
 
 
 def reference_dataset():
-    x = np.asarray(
-        [[math.sin(0.9 * s + 0.2), math.cos(1.7 * s)] for s in range(16)], dtype=np.float32
-    )
+    x = kan_reference_model.reference_inputs()
     y = np.sin(np.pi * x[:, :1]).astype(np.float32)
     return {"train_input": x, "train_label": y, "test_input": x, "test_label": y}
 
