@@ -199,7 +199,7 @@ demo: $(LIB) venv $(BUILD)/examples/demo
 	LAMINA_LIBRARY=$(abspath $(LIB)) $(PY) bindings/python/examples/field_demo.py --out $(BUILD)/demo
 
 # ---- benchmarks (not part of make test) ---------------------------------------------------
-$(BUILD)/bench/%: bench/%.c include/lamina.h $(LIB)
+$(BUILD)/bench/%: bench/%.c bench/timing.h include/lamina.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_T) -D_POSIX_C_SOURCE=200809L $< -o $@ $(LDFLAGS_T)
 
@@ -249,7 +249,7 @@ bench-kan-compare:
 	$(MAKE) bench BENCH_ONLY=kan_2_5_1,kan_64_64_10,kan_64_64_10_g100
 
 # Peak single-precision GEMM rate of the system OpenBLAS (the roofline of mlp_large).
-$(BUILD)/bench/sgemm_peak: bench/sgemm_peak.c
+$(BUILD)/bench/sgemm_peak: bench/sgemm_peak.c bench/timing.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CWARN) -O2 -D_POSIX_C_SOURCE=200809L $$(pkg-config --cflags openblas) $< -o $@ \
 		$$(pkg-config --libs openblas) -pthread

@@ -18,27 +18,10 @@
 #include <time.h>
 
 #include "lamina.h"
+#include "timing.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-#define CHECK(call)                                                                 \
-    do {                                                                            \
-        lamina_status s_ = (call);                                                  \
-        if (s_ != LAMINA_OK) {                                                      \
-            fprintf(stderr, "%s failed: %s: %s\n", #call, lamina_status_string(s_), \
-                    lamina_last_error());                                           \
-            return -1;                                                              \
-        }                                                                           \
-    } while (0)
+/* A failed call ends the calling function with -1. */
+#define CHECK(call) BENCH_CHECK(call, -1)
 
 enum { REPS = 7 };
 
@@ -113,8 +96,7 @@ int main(int argc, char **argv) {
     }
     double base = 0;
     for (int k = 0; k < ngrids; k++) {
-        qsort(runs[k].times, REPS, sizeof runs[k].times[0], cmp);
-        double step = runs[k].times[REPS / 2];
+        double step = median_of(runs[k].times, REPS);
         if (k == 0) base = step;
         printf("kan [%d, %d, %d] cubic G = %4d, adam, batch %zu: %8.3f ms/step (%.2fx G = %d),"
                " loss %.4g\n",

@@ -10,17 +10,7 @@
 #include <time.h>
 
 #include "lamina.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "timing.h"
 
 int main(int argc, char **argv) {
     lamina_model *model = NULL;
@@ -47,7 +37,7 @@ int main(int argc, char **argv) {
         }
         times[r] = (now() - t0) / (double)calls;
     }
-    qsort(times, reps, sizeof times[0], cmp);
+    qsort(times, reps, sizeof times[0], compare_doubles);
     printf("mlp 3-64-64-1 relu, one sample per lamina_model_predict: %.3f us (spread %.3f-%.3f us)\n",
            times[reps / 2] * 1e6, times[0] * 1e6, times[reps - 1] * 1e6);
     lamina_model_free(model);

@@ -13,27 +13,10 @@
 #include <time.h>
 
 #include "lamina.h"
+#include "timing.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-#define CHECK(call)                                                                 \
-    do {                                                                            \
-        lamina_status s_ = (call);                                                  \
-        if (s_ != LAMINA_OK) {                                                      \
-            fprintf(stderr, "%s failed: %s: %s\n", #call, lamina_status_string(s_), \
-                    lamina_last_error());                                           \
-            return 1;                                                               \
-        }                                                                           \
-    } while (0)
+/* A failed call ends the calling function with 1. */
+#define CHECK(call) BENCH_CHECK(call, 1)
 
 int main(int argc, char **argv) {
     size_t batch = argc > 1 ? (size_t)atol(argv[1]) : 4096;
@@ -64,8 +47,7 @@ int main(int argc, char **argv) {
         for (int i = 0; i < steps; i++) CHECK(lamina_trainer_step(trainer, x, y, batch, &loss));
         times[r] = (now() - t0) / steps;
     }
-    qsort(times, REPS, sizeof times[0], cmp);
-    double step = times[REPS / 2];
+    double step = median_of(times, REPS);
     /* Forward 2*B*in*out per layer; backward twice that (weights and inputs), less the
        first layer's input gradient, which is not computed. */
     double w = width, flops = 0;
