@@ -87,30 +87,12 @@ def mesh_sdf(vertices: MeshLike, faces: Optional[ArrayLike], points: ArrayLike) 
     Exact Euclidean distance to the nearest triangle (BVH-accelerated); the sign is from the
     fast generalized winding number (inside when above 0.5). ``points`` is ``(N, 3)``.
     """
-    mesh = _handle(vertices, faces)
-    q = _points(points)
-    out = np.empty(q.shape[0], dtype=np.float32)
-    if q.shape[0]:
-        _library.check(
-            _library.lib().lamina_mesh_signed_distance(
-                mesh.ptr, q.ctypes.data_as(_float_p), q.shape[0], out.ctypes.data_as(_float_p)
-            )
-        )
-    return out
+    return _per_point("lamina_mesh_signed_distance", vertices, faces, points)
 
 
 def mesh_winding_number(vertices: MeshLike, faces: Optional[ArrayLike], points: ArrayLike) -> np.ndarray:
     """Generalized winding number at each point, float32 ``(N,)``: ~1 inside, ~0 outside."""
-    mesh = _handle(vertices, faces)
-    q = _points(points)
-    out = np.empty(q.shape[0], dtype=np.float32)
-    if q.shape[0]:
-        _library.check(
-            _library.lib().lamina_mesh_winding_number(
-                mesh.ptr, q.ctypes.data_as(_float_p), q.shape[0], out.ctypes.data_as(_float_p)
-            )
-        )
-    return out
+    return _per_point("lamina_mesh_winding_number", vertices, faces, points)
 
 
 def mesh_closest_point(
@@ -205,3 +187,17 @@ def sample_sdf_points(
         )
     )
     return points, sdf
+
+
+def _per_point(function: str, vertices: MeshLike, faces: Optional[ArrayLike], points: ArrayLike) -> np.ndarray:
+    """One float32 per point from the C function ``function(mesh, points, n, out)``."""
+    mesh = _handle(vertices, faces)
+    q = _points(points)
+    out = np.empty(q.shape[0], dtype=np.float32)
+    if q.shape[0]:
+        _library.check(
+            getattr(_library.lib(), function)(
+                mesh.ptr, q.ctypes.data_as(_float_p), q.shape[0], out.ctypes.data_as(_float_p)
+            )
+        )
+    return out

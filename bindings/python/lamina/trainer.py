@@ -385,25 +385,18 @@ class Trainer:
     # ---- training ------------------------------------------------------------------------
     def step(self, x: Any, y: Any) -> float:
         """One optimizer step on the samples given as one batch; returns the loss before it."""
-        x2, y2, n = self._prepare(x, y)
-        loss = ctypes.c_float(math.nan)
-        _library.check(
-            _library.lib().lamina_trainer_step(
-                self._ptr,
-                _library.as_float_pointer(x2),
-                _library.as_float_pointer(y2),
-                n,
-                ctypes.byref(loss),
-            )
-        )
-        return float(loss.value)
+        return self._batch_loss("lamina_trainer_step", x, y)
 
     def evaluate(self, x: Any, y: Any) -> float:
         """Return the configured loss of the model on ``x``, ``y``; changes nothing."""
+        return self._batch_loss("lamina_trainer_evaluate", x, y)
+
+    def _batch_loss(self, function: str, x: Any, y: Any) -> float:
+        """Calls the C function ``function(trainer, x, y, n, &loss)``; returns the loss."""
         x2, y2, n = self._prepare(x, y)
         loss = ctypes.c_float(math.nan)
         _library.check(
-            _library.lib().lamina_trainer_evaluate(
+            getattr(_library.lib(), function)(
                 self._ptr,
                 _library.as_float_pointer(x2),
                 _library.as_float_pointer(y2),
