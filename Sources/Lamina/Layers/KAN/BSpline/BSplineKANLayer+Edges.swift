@@ -16,6 +16,20 @@ public protocol KANEdgeFunctions: Layer {
     into y: UnsafeMutablePointer<Float>)
 }
 
+extension BSplineKANLayer {
+  /// scale_base and scale_sp are [in, out]; a layer with a symbolic branch adds terms no
+  /// per-edge tensor scales, so it has no layout.
+  func edgeLayouts() throws -> [KANEdgeLayout?] {
+    guard symbolicTensors == nil else {
+      throw LaminaError(.unsupported, "a B-spline layer with a symbolic branch has no edge layout")
+    }
+    return edgeLayouts([
+      (scaleBase, .edges(repeats: 1, outputMajor: false, inner: 1)),
+      (scaleSp, .edges(repeats: 1, outputMajor: false, inner: 1)),
+    ])
+  }
+}
+
 extension BSplineKANLayer: KANEdgeFunctions {
   /// phi_ij(x) = mask_ij * (scale_base_ij * silu(x) + scale_sp_ij * sum_m coef_ijm B_m(x)).
   ///
@@ -103,11 +117,8 @@ extension Model {
         "edge_curve: layer \(Self.describe(layer)) is out of range (the model has \(layers.count) layers)"
       )
     }
-    if let rbf = layers[layer] as? RBFKANLayer, rbf.layerNormWeight != nil {
-      throw LaminaError(
-        .unsupported,
-        "edge_curve: layer \(layer) is an RBF KAN layer with \"normalize\": its LayerNorm mixes "
-          + "the inputs, so it has no per-edge functions")
+    if let basis = layers[layer] as? any KANBasisLayer, let why = basis.edgeCurveRefusal {
+      throw LaminaError(.unsupported, "edge_curve: layer \(layer) is \(why)")
     }
     guard let kan = layers[layer] as? KANEdgeFunctions else {
       let type: String

@@ -51,7 +51,7 @@
 /// per block of rows, the dense rows [silu, B_0 ... B_{G+k-1}] of every input, multiplied by
 /// sgemm (see BSplineKANLayer+Dense.swift). It does more multiply-adds, but sgemm's wide
 /// vectors make it several times faster there than the portable Swift loops.
-public final class BSplineKANLayer: Layer {
+public final class BSplineKANLayer: Layer, KANBasisLayer {
   /// The spec keys of a B-spline KAN layer, every one with pykan's `KAN()` default.
   public struct Options: Equatable, Sendable, KANBasisOptions {
     static let basisName = "bspline"
@@ -140,9 +140,16 @@ public final class BSplineKANLayer: Layer {
     }
 
     func makeLayer(input: Int, output: Int, rng: inout RandomSource) -> Layer {
-      let layer = BSplineKANLayer(input: input, output: output, options: self)
-      layer.initialize(rng: &rng)
-      return layer
+      BSplineKANLayer(input: input, output: output, options: self, rng: &rng)
+    }
+
+    /// The symbolic branch belongs to plain B-spline layers: it is not a per-edge sum a
+    /// mixture could weight.
+    var mixtureRestriction: String? {
+      symbolic
+        ? "\"symbolic\" must be false in a mixed layer (the symbolic branch is for plain "
+          + "B-spline layers)"
+        : nil
     }
   }
 
@@ -227,6 +234,14 @@ public final class BSplineKANLayer: Layer {
       let u = rng.unit() * 2 - 1
       scaleBase.value[e] = Float(options.scaleBaseMu / rootIn + options.scaleBaseSigma * u / rootIn)
     }
+  }
+
+  /// A layer with pykan's starting values drawn from `rng`: `init(input:output:options:)`
+  /// followed by `initialize(rng:)`. Options a spec would refuse are a precondition
+  /// failure (`Options.parse` checks them all).
+  public convenience init(input: Int, output: Int, options: Options, rng: inout RandomSource) {
+    self.init(input: input, output: output, options: options)
+    initialize(rng: &rng)
   }
 
   /// Shares nothing with `other`.
