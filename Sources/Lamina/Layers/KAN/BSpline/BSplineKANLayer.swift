@@ -52,6 +52,8 @@
 /// sgemm (see BSplineKANLayer+Dense.swift). It does more multiply-adds, but sgemm's wide
 /// vectors make it several times faster there than the portable Swift loops.
 public final class BSplineKANLayer: Layer, KANBasisLayer {
+  // MARK: - Options
+
   /// The spec keys of a B-spline KAN layer, every one with pykan's `KAN()` default.
   public struct Options: Equatable, Sendable, KANBasisOptions {
     static let basisName = "bspline"
@@ -123,6 +125,13 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
       return o
     }
 
+    /// Nothing here depends on the widths: every key was checked by `parse`.
+    func validate(input: Int, output: Int, what: String) throws {}
+
+    func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
+      [(input, output * (basisCount + 2))]
+    }
+
     var specPairs: [(String, JSONValue)] {
       [
         ("grid", .number(Double(grid))), ("order", .number(Double(order))),
@@ -132,13 +141,7 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
       ] + (symbolic ? [("symbolic", .bool(true))] : [])
     }
 
-    /// Nothing here depends on the widths: every key was checked by `parse`.
-    func validate(input: Int, output: Int, what: String) throws {}
-
-    func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
-      [(input, output * (basisCount + 2))]
-    }
-
+    /// `BSplineKANLayer(input:output:options:rng:)`.
     func makeLayer(input: Int, output: Int, rng: inout RandomSource) -> Layer {
       BSplineKANLayer(input: input, output: output, options: self, rng: &rng)
     }
@@ -152,6 +155,8 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
         : nil
     }
   }
+
+  // MARK: - Construction
 
   /// Inputs per row (pykan's `in_dim`).
   public let inputDim: Int

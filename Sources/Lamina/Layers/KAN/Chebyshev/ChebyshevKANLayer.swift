@@ -38,6 +38,8 @@ public final class ChebyshevKANLayer: Layer, KANSeriesLayer {
   /// The degree when the spec gives none.
   public static let defaultDegree = 4
 
+  // MARK: - Options
+
   /// The basis-specific settings of a spec, parsed and checked before anything is allocated.
   public struct Options: Equatable, Sendable, KANBasisOptions {
     /// Highest polynomial degree D (spec key "degree"); each edge has D + 1 coefficients.
@@ -93,7 +95,7 @@ public final class ChebyshevKANLayer: Layer, KANSeriesLayer {
   /// calls.
   private let scratch = ScratchPool()
 
-  // MARK: - Building
+  // MARK: - Construction
 
   /// Scalars a layer of these sizes would hold (exact: no overflow for widths up to
   /// `Limits.maxWidth`), for checking a model's budget before allocating.
@@ -163,7 +165,7 @@ public final class ChebyshevKANLayer: Layer, KANSeriesLayer {
   /// A deep copy with its own coefficients.
   public func copy() -> Layer { ChebyshevKANLayer(copying: self) }
 
-  // MARK: - Kernels
+  // MARK: - Forward
   //
   // A basis row holds [1 | T_1(t_i) for every i | T_2(t_i) ... | T_D(t_i)]: degree-major,
   // so the recurrence runs over contiguous inputs (vectorised, no dependency chain), and
@@ -251,6 +253,8 @@ public final class ChebyshevKANLayer: Layer, KANSeriesLayer {
       }
     }
   }
+
+  // MARK: - Backward
 
   /// dcoef[i, j, d] += sum_r T_d(t[r, i]) dy[r, j]; dx[r, i] = sech^2(x[r, i]) *
   /// sum_j dy[r, j] sum_{d>=1} coef[i, j, d] d U_{d-1}(t[r, i]), with t = tanh(x).

@@ -1,12 +1,14 @@
 // The contract every KAN basis implements: `KANBasisOptions` for its spec keys and
 // `KANBasisLayer` for its layer. Each basis lives in its own folder, and its main file
-// (XKANLayer.swift) keeps its sections in this order:
+// (XKANLayer.swift) keeps its sections in this order, each under a `MARK`:
 //
-//   1. options: spec keys, defaults, `parse`, `validate`, `parameterBudget`, `specPairs`
-//   2. construction: `init(input:output:options:rng:)`, the copy initialiser
-//   3. forward
-//   4. backward
-//   5. edge layout and edge curves (`edgeLayouts`, `KANEdgeFunctions`)
+//   1. Options: `XKANLayer.Options` with its keys and defaults, `parse`, `validate`,
+//      `parameterBudget`, `specPairs`, `makeLayer` (and `mixtureRestriction` if any)
+//   2. Construction: `init(input:output:options:rng:)`, other initialisers, the copy
+//   3. Layer: `parameters`, `spec`, `copy()`
+//   4. Forward, with the kernels forward and backward share
+//   5. Backward
+//   6. Edge layout and edge curves: `edgeLayouts()`, `KANEdgeFunctions`
 //
 // Adding a basis: its folder, one line in `KANBasis.all`, and a row in the README's and
 // lamina.h's KAN basis tables.

@@ -39,6 +39,8 @@ public final class FourierKANLayer: Layer, KANSeriesLayer {
   /// The number of frequencies when the spec gives none.
   public static let defaultGrid = 5
 
+  // MARK: - Options
+
   /// The basis-specific settings of a spec, parsed and checked before anything is allocated.
   public struct Options: Equatable, Sendable, KANBasisOptions {
     /// Number of frequencies G (spec key "grid"): harmonics 1...G.
@@ -110,7 +112,7 @@ public final class FourierKANLayer: Layer, KANSeriesLayer {
   /// calls.
   private let scratch = ScratchPool()
 
-  // MARK: - Building
+  // MARK: - Construction
 
   /// Scalars a layer of these sizes would hold (exact: no overflow for widths up to
   /// `Limits.maxWidth`), for checking a model's budget before allocating.
@@ -193,7 +195,7 @@ public final class FourierKANLayer: Layer, KANSeriesLayer {
   /// A deep copy with its own coefficients and bias.
   public func copy() -> Layer { FourierKANLayer(copying: self) }
 
-  // MARK: - Kernels
+  // MARK: - Forward
   //
   // A basis row holds [cos(g x_i) | sin(g x_i)], each half frequency-major (index
   // (g - 1) * input + i), so the harmonic rotation runs over contiguous inputs and
@@ -308,6 +310,8 @@ public final class FourierKANLayer: Layer, KANSeriesLayer {
       }
     }
   }
+
+  // MARK: - Backward
 
   /// dA += dy^T cos-basis, dB += dy^T sin-basis, dbias += column sums of dy;
   /// dx[r, i] = sum_g g (dS[r, i, g] cos(g x) - dC[r, i, g] sin(g x)) with dC = dy A and

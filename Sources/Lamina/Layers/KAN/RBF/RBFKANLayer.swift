@@ -45,7 +45,10 @@
 /// Forward and backward run over the whole batch: the bases are computed into scratch
 /// memory in chunks of rows, and the two linear maps are OpenBLAS sgemm calls.
 public final class RBFKANLayer: Layer, KANBasisLayer {
-  /// The settings a spec gives (everything but the input width).
+  // MARK: - Options
+
+  /// One layer's settings: the basis keys (`Options`) and the output width, everything
+  /// but the input width.
   public struct LayerOptions: KANLayerOptions, Sendable {
     /// Output features.
     public var output: Int
@@ -127,6 +130,12 @@ public final class RBFKANLayer: Layer, KANBasisLayer {
         )
       }
     }
+
+    /// The basis keys of these settings (all but the output width).
+    public var basisOptions: RBFKANLayer.Options {
+      RBFKANLayer.Options(
+        grid: grid, gridMin: gridMin, gridMax: gridMax, normalize: normalize, base: base)
+    }
   }
 
   /// The spec keys of an RBF basis, without the widths: what a "kan" model's "basis" entry
@@ -162,6 +171,7 @@ public final class RBFKANLayer: Layer, KANBasisLayer {
         base: base)
     }
 
+    /// "rbf".
     static var basisName: String { "rbf" }
 
     /// Reads "grid" (default 8, 2...`RBFKANLayer.maxGrid`), "grid_range" (default [-2, 2]),
@@ -185,14 +195,7 @@ public final class RBFKANLayer: Layer, KANBasisLayer {
       return o
     }
 
-    var specPairs: [(String, JSONValue)] {
-      [
-        ("grid", .number(Double(grid))),
-        ("grid_range", .array([.number(gridMin), .number(gridMax)])),
-        ("normalize", .bool(normalize)), ("base", .bool(base)),
-      ]
-    }
-
+    /// The layer's tensors as factor pairs.
     func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
       [(input, grid * output), (base ? input + 1 : 0, output), (normalize ? 2 : 0, input)]
     }
@@ -205,6 +208,16 @@ public final class RBFKANLayer: Layer, KANBasisLayer {
         : nil
     }
 
+    /// The basis keys in spec order.
+    var specPairs: [(String, JSONValue)] {
+      [
+        ("grid", .number(Double(grid))),
+        ("grid_range", .array([.number(gridMin), .number(gridMax)])),
+        ("normalize", .bool(normalize)), ("base", .bool(base)),
+      ]
+    }
+
+    /// `RBFKANLayer(input:output:options:rng:)`.
     func makeLayer(input: Int, output: Int, rng: inout RandomSource) throws -> Layer {
       try RBFKANLayer(input: input, output: output, options: self, rng: &rng)
     }
@@ -231,6 +244,8 @@ public final class RBFKANLayer: Layer, KANBasisLayer {
   static let layerNormEpsilon: Float = 1e-5
   /// FastKAN's `spline_weight_init_scale`.
   static let splineInitScale = 0.1
+
+  // MARK: - Construction
 
   public let inputDim: Int
   public let outputDim: Int
@@ -338,7 +353,7 @@ public final class RBFKANLayer: Layer, KANBasisLayer {
   /// A deep copy with its own parameters, buffer and scratch.
   public func copy() -> Layer { RBFKANLayer(copying: self) }
 
-  // MARK: - Spec
+  // MARK: - Layer
 
   /// `{"type": "kan", "output": O, "basis": "rbf", "grid": G, "grid_range": [lo, hi],
   /// "normalize": false, "base": true}`.
@@ -719,14 +734,6 @@ public final class RBFKANLayer: Layer, KANBasisLayer {
         }
       }
     }
-  }
-}
-
-extension RBFKANLayer.LayerOptions {
-  /// The basis keys of these settings (all but the output width).
-  public var basisOptions: RBFKANLayer.Options {
-    RBFKANLayer.Options(
-      grid: grid, gridMin: gridMin, gridMax: gridMax, normalize: normalize, base: base)
   }
 }
 

@@ -82,7 +82,10 @@ public final class RationalKANLayer: Layer, KANBasisLayer {
     }
   }
 
-  /// The settings a spec gives (everything but the input width).
+  // MARK: - Options
+
+  /// One layer's settings: the basis keys (`Options`) and the output width, everything
+  /// but the input width.
   public struct LayerOptions: KANLayerOptions, Sendable {
     /// Output features.
     public var output: Int
@@ -133,6 +136,11 @@ public final class RationalKANLayer: Layer, KANBasisLayer {
         )
       }
     }
+
+    /// The basis keys of these settings (all but the output width; unresolved groups are 0).
+    public var basisOptions: RationalKANLayer.Options {
+      RationalKANLayer.Options(groups: groups ?? 0, initialization: initialization, bias: bias)
+    }
   }
 
   /// The spec keys of a rational basis, without the widths: what a "kan" model's "basis"
@@ -160,6 +168,7 @@ public final class RationalKANLayer: Layer, KANBasisLayer {
         bias: bias)
     }
 
+    /// "rational".
     static var basisName: String { "rational" }
 
     /// Reads "groups" (default 0: per layer), "init" ("identity", "gelu" or "swish"; "silu" is
@@ -177,13 +186,6 @@ public final class RationalKANLayer: Layer, KANBasisLayer {
         groups: groups, initialization: start, bias: try reader.bool("bias", default: true))
     }
 
-    var specPairs: [(String, JSONValue)] {
-      [
-        ("groups", .number(Double(groups))), ("init", .string(initialization.rawValue)),
-        ("bias", .bool(bias)),
-      ]
-    }
-
     /// "groups" 0 made explicit: the largest divisor of `input` not above 8.
     func resolved(input: Int) -> Self {
       var o = self
@@ -191,6 +193,7 @@ public final class RationalKANLayer: Layer, KANBasisLayer {
       return o
     }
 
+    /// The layer's tensors as factor pairs.
     func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
       [
         (bias ? input + 1 : input, output),
@@ -198,10 +201,21 @@ public final class RationalKANLayer: Layer, KANBasisLayer {
       ]
     }
 
+    /// The basis keys in spec order.
+    var specPairs: [(String, JSONValue)] {
+      [
+        ("groups", .number(Double(groups))), ("init", .string(initialization.rawValue)),
+        ("bias", .bool(bias)),
+      ]
+    }
+
+    /// `RationalKANLayer(input:output:options:rng:)`.
     func makeLayer(input: Int, output: Int, rng: inout RandomSource) throws -> Layer {
       try RationalKANLayer(input: input, output: output, options: self, rng: &rng)
     }
   }
+
+  // MARK: - Construction
 
   public let inputDim: Int
   public let outputDim: Int
@@ -280,7 +294,7 @@ public final class RationalKANLayer: Layer, KANBasisLayer {
   /// A deep copy with its own parameters and scratch.
   public func copy() -> Layer { RationalKANLayer(copying: self) }
 
-  // MARK: - Spec
+  // MARK: - Layer
 
   /// `{"type": "kan", "output": O, "basis": "rational", "groups": G, "init": "identity",
   /// "bias": true}`, with the groups actually used.
@@ -498,13 +512,6 @@ public final class RationalKANLayer: Layer, KANBasisLayer {
         }
       }
     }
-  }
-}
-
-extension RationalKANLayer.LayerOptions {
-  /// The basis keys of these settings (all but the output width; unresolved groups are 0).
-  public var basisOptions: RationalKANLayer.Options {
-    RationalKANLayer.Options(groups: groups ?? 0, initialization: initialization, bias: bias)
   }
 }
 
