@@ -15,12 +15,14 @@ import XCTest
 final class RBFRationalKANTests: XCTestCase {
   // MARK: - Helpers
 
-  func rbf(_ input: Int, _ options: RBFKANLayer.Options, seed: UInt64 = 5) throws -> RBFKANLayer {
+  func rbf(_ input: Int, _ options: RBFKANLayer.LayerOptions, seed: UInt64 = 5) throws
+    -> RBFKANLayer
+  {
     var rng = RandomSource(seed: seed)
     return try RBFKANLayer(input: input, options: options, rng: &rng)
   }
 
-  func rational(_ input: Int, _ options: RationalKANLayer.Options, seed: UInt64 = 5) throws
+  func rational(_ input: Int, _ options: RationalKANLayer.LayerOptions, seed: UInt64 = 5) throws
     -> RationalKANLayer
   {
     var rng = RandomSource(seed: seed)
@@ -272,7 +274,7 @@ final class RBFRationalKANTests: XCTestCase {
   func testSpecsFillDefaultsAndRoundTrip() throws {
     let minimalRBF = try JSONValue.parse(#"{"type": "kan", "basis": "rbf", "output": 3}"#)
     let o = try RBFKANLayer.parse(minimalRBF, input: 2)
-    XCTAssertEqual(o, RBFKANLayer.Options(output: 3))
+    XCTAssertEqual(o, RBFKANLayer.LayerOptions(output: 3))
     let layer = try rbf(2, o)
     XCTAssertEqual(
       layer.spec.text,
@@ -321,7 +323,8 @@ final class RBFRationalKANTests: XCTestCase {
     ]
     for (input, groups) in expected {
       XCTAssertEqual(
-        RationalKANLayer.Options(output: 1).resolvedGroups(input: input), groups, "input \(input)")
+        RationalKANLayer.LayerOptions(output: 1).resolvedGroups(input: input), groups,
+        "input \(input)")
     }
   }
 

@@ -28,10 +28,10 @@
 /// and contract them with the coefficients in two sgemms.
 ///
 /// Building from a spec is two steps so that a model builder can check sizes before
-/// allocating anything: `parseOptions` reads and checks the keys, `parameterCount` gives
+/// allocating anything: `Options.parse` reads and checks the keys, `parameterCount` gives
 /// the size for the model's budget, and `init(input:output:options:rng:)` allocates and
-/// draws. `parse` does all three for one layer.
-public final class FourierKANLayer: Layer {
+/// draws. `parse` (see `KANSeriesLayer`) does all three for one layer.
+public final class FourierKANLayer: Layer, KANSeriesLayer {
   /// The value of the spec's "basis" key for this layer.
   public static let basisName = "fourier"
   /// The numbers of frequencies a spec may ask for.
@@ -39,8 +39,10 @@ public final class FourierKANLayer: Layer {
   /// The number of frequencies when the spec gives none.
   public static let defaultGrid = 5
 
+  // MARK: - Options
+
   /// The basis-specific settings of a spec, parsed and checked before anything is allocated.
-  public struct Options: Equatable, Sendable {
+  public struct Options: Equatable, Sendable, KANBasisOptions {
     /// Number of frequencies G (spec key "grid"): harmonics 1...G.
     public var grid: Int
     /// Divide initial coefficients by g^2 instead of sqrt(G) (spec key "smooth_init").
@@ -55,6 +57,42 @@ public final class FourierKANLayer: Layer {
       self.grid = grid
       self.smoothInit = smoothInit
       self.bias = bias
+    }
+
+    /// "fourier".
+    static var basisName: String { FourierKANLayer.basisName }
+
+    /// Reads this basis's keys from a layer or model spec object: "grid" (default 5,
+    /// 1...1024), "smooth_init" (false), "bias" (true). It reads nothing else: the caller
+    /// reads "type", "output", "basis" (or a KAN model's "widths") and calls `finish()`, so
+    /// unknown keys are still refused.
+    static func parse(_ reader: JSONObjectReader) throws -> Self {
+      Options(
+        grid: try reader.int(
+          "grid", default: FourierKANLayer.defaultGrid,
+          min: FourierKANLayer.gridRange.lowerBound, max: FourierKANLayer.gridRange.upperBound),
+        smoothInit: try reader.bool("smooth_init", default: false),
+        bias: try reader.bool("bias", default: true))
+    }
+
+    /// See `FourierKANLayer.validate`.
+    func validate(input: Int, output: Int, what: String) throws {
+      try FourierKANLayer.validate(input: input, output: output, options: self, what: what)
+    }
+
+    /// 2 x out x in x G coefficients and the bias.
+    func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
+      [(input, 2 * output * grid), (bias ? 1 : 0, output)]
+    }
+
+    /// "grid", "smooth_init", "bias".
+    var specPairs: [(String, JSONValue)] {
+      [("grid", .number(Double(grid))), ("smooth_init", .bool(smoothInit)), ("bias", .bool(bias))]
+    }
+
+    /// `FourierKANLayer(input:output:options:rng:)`.
+    func makeLayer(input: Int, output: Int, rng: inout RandomSource) throws -> Layer {
+      try FourierKANLayer(input: input, output: output, options: self, rng: &rng)
     }
   }
 
@@ -74,35 +112,12 @@ public final class FourierKANLayer: Layer {
   /// calls.
   private let scratch = ScratchPool()
 
-  // MARK: - Building
-
-  /// Reads this basis's keys from a layer or model spec object: "grid" (default 5,
-  /// 1...1024), "smooth_init" (false), "bias" (true). It reads nothing else: the caller
-  /// reads "type", "output", "basis" (or a KAN model's "widths") and calls `finish()`, so
-  /// unknown keys are still refused.
-  static func parseOptions(_ reader: JSONObjectReader) throws -> Options {
-    Options(
-      grid: try reader.int(
-        "grid", default: defaultGrid, min: gridRange.lowerBound, max: gridRange.upperBound),
-      smoothInit: try reader.bool("smooth_init", default: false),
-      bias: try reader.bool("bias", default: true))
-  }
+  // MARK: - Construction
 
   /// Scalars a layer of these sizes would hold (exact: no overflow for widths up to
   /// `Limits.maxWidth`), for checking a model's budget before allocating.
   public static func parameterCount(input: Int, output: Int, options: Options) -> Int {
     2 * output * input * options.grid + (options.bias ? output : 0)
-  }
-
-  /// Parses the basis keys from `reader` (see `parseOptions`) and builds an `input` ->
-  /// `output` layer, drawing its coefficients from `rng`. Throws `.invalidArgument` naming
-  /// the key for a bad value, `.outOfMemory` when the layer alone is over
-  /// `Limits.maxParameters`.
-  static func parse(
-    _ reader: JSONObjectReader, input: Int, output: Int, rng: inout RandomSource
-  ) throws -> FourierKANLayer {
-    let options = try parseOptions(reader)
-    return try FourierKANLayer(input: input, output: output, options: options, rng: &rng)
   }
 
   /// An `input` -> `output` layer with G = `grid` frequencies, coefficients drawn from `rng`.
@@ -153,16 +168,9 @@ public final class FourierKANLayer: Layer {
   static func validate(
     input: Int, output: Int, options: Options, what: String = "kan layer"
   ) throws {
-    for (name, width) in [("input", input), ("output", output)]
-    where !(1...Limits.maxWidth).contains(width) {
-      throw LaminaError.invalid(
-        "\(what): \"\(name)\" is \(width); it must be between 1 and \(Limits.maxWidth)")
-    }
-    guard gridRange.contains(options.grid) else {
-      throw LaminaError.invalid(
-        "\(what): \"grid\" is \(options.grid); it must be between "
-          + "\(gridRange.lowerBound) and \(gridRange.upperBound)")
-    }
+    try checkShape(
+      input: input, output: output, key: "grid", value: options.grid, range: gridRange,
+      what: what)
     guard parameterCount(input: input, output: output, options: options) <= Limits.maxParameters
     else {
       throw LaminaError(
@@ -187,7 +195,7 @@ public final class FourierKANLayer: Layer {
   /// A deep copy with its own coefficients and bias.
   public func copy() -> Layer { FourierKANLayer(copying: self) }
 
-  // MARK: - Kernels
+  // MARK: - Forward
   //
   // A basis row holds [cos(g x_i) | sin(g x_i)], each half frequency-major (index
   // (g - 1) * input + i), so the harmonic rotation runs over contiguous inputs and
@@ -195,12 +203,7 @@ public final class FourierKANLayer: Layer {
   // (2 * output * input * G values, small next to the n * input * G basis values).
 
   /// Basis values per row: 2 * input * G.
-  private var basisWidth: Int { 2 * inputDim * grid }
-
-  /// Rows per block so that one block of basis values stays near 1 MB whatever `n` is.
-  private func blockRows(_ n: Int) -> Int {
-    min(n, max(1, 262_144 / basisWidth))
-  }
+  var basisWidth: Int { 2 * inputDim * grid }
 
   /// Copies fouriercoeffs [2, out, in, G] into W [2, out, G, in]: each half is then the
   /// output x (input * G) matrix whose columns match the basis rows.
@@ -308,6 +311,8 @@ public final class FourierKANLayer: Layer {
     }
   }
 
+  // MARK: - Backward
+
   /// dA += dy^T cos-basis, dB += dy^T sin-basis, dbias += column sums of dy;
   /// dx[r, i] = sum_g g (dS[r, i, g] cos(g x) - dC[r, i, g] sin(g x)) with dC = dy A and
   /// dS = dy B.
@@ -389,31 +394,6 @@ public final class FourierKANLayer: Layer {
   }
 }
 
-/// How the model builder reads and builds Fourier layers (see `KANBasisOptions`).
-extension FourierKANLayer.Options: KANBasisOptions {
-  static var basisName: String { FourierKANLayer.basisName }
-
-  static func parse(_ reader: JSONObjectReader) throws -> Self {
-    try FourierKANLayer.parseOptions(reader)
-  }
-
-  var specPairs: [(String, JSONValue)] {
-    [("grid", .number(Double(grid))), ("smooth_init", .bool(smoothInit)), ("bias", .bool(bias))]
-  }
-
-  func validate(input: Int, output: Int, what: String) throws {
-    try FourierKANLayer.validate(input: input, output: output, options: self, what: what)
-  }
-
-  func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
-    [(input, 2 * output * grid), (bias ? 1 : 0, output)]
-  }
-
-  func makeLayer(input: Int, output: Int, rng: inout RandomSource) throws -> Layer {
-    try FourierKANLayer(input: input, output: output, options: self, rng: &rng)
-  }
-}
-
 /// (sin v, cos v) to within 1 ulp of Double for |v| < 1e6 (callers use libm beyond),
 /// about twice as fast as libm's sin and cos, and branch-free so loops calling it
 /// vectorise. The reduction subtracts q * pi / 2 in three parts (fdlibm's split of pi / 2
@@ -449,4 +429,25 @@ private func sineCosine(_ v: Double) -> (sine: Double, cosine: Double) {
   let s = swapped ? cosine : sine
   let c = swapped ? sine : cosine
   return ((quadrant & 2) != 0 ? -s : s, ((quadrant &+ 1) & 2) != 0 ? -c : c)
+}
+
+// MARK: - Edge layout and edge curves
+
+extension FourierKANLayer {
+  /// "fouriercoeffs" is [2, out, in, G]; "bias" is per output.
+  func edgeLayouts() throws -> [KANEdgeLayout?] {
+    edgeLayouts([
+      (coefficients, .edges(repeats: 2, outputMajor: true, inner: grid)), (bias, .outputs),
+    ])
+  }
+}
+
+extension FourierKANLayer: KANEdgeFunctions {
+  /// phi_ij(x) = bias_j / in + sum_g a cos(g x) + b sin(g x) (see `KANSeparableEdges`).
+  public func edgeValues(
+    input i: Int, output j: Int, at x: UnsafePointer<Float>, count n: Int,
+    into y: UnsafeMutablePointer<Float>
+  ) {
+    KANSeparableEdges.values(of: self, input: i, output: j, at: x, count: n, into: y)
+  }
 }

@@ -40,7 +40,7 @@
 /// `forward` reads the layer only, may run on many threads at once, and allocates nothing
 /// once warm. Each call copies the component tensors into its shadows (O(parameters)) and
 /// then costs what the K single-basis layers cost together.
-public final class MixedKANLayer: Layer {
+public final class MixedKANLayer: Layer, KANBasisLayer {
   /// The value of the spec's "basis" key for this layer.
   public static let basisName = "mixed"
   /// The components when the spec gives no "bases".
@@ -107,15 +107,8 @@ public final class MixedKANLayer: Layer {
         seen.append(name)
         let basis = try KANBasis.parse(name: name, entry, what: label)
         try entry.finish()
-        if let b = basis as? BSplineKANLayer.Options, b.symbolic {
-          throw LaminaError.invalid(
-            "\(label): \"symbolic\" must be false in a mixed layer (the symbolic branch is "
-              + "for plain B-spline layers)")
-        }
-        if let r = basis as? RBFKANLayer.BasisOptions, r.normalize {
-          throw LaminaError.invalid(
-            "\(label): \"normalize\" must be false in a mixed layer (a LayerNorm mixes the "
-              + "inputs, so edges would not be separable)")
+        if let why = basis.mixtureRestriction {
+          throw LaminaError.invalid("\(label): \(why)")
         }
         bases.append(basis)
       }
@@ -161,19 +154,8 @@ public final class MixedKANLayer: Layer {
     }
 
     func makeLayer(input: Int, output: Int, rng: inout RandomSource) throws -> Layer {
-      var components: [Layer] = []
-      for b in bases { components.append(try b.makeLayer(input: input, output: output, rng: &rng)) }
-      return try MixedKANLayer(options: resolved(input: input), components: components)
+      try MixedKANLayer(input: input, output: output, options: self, rng: &rng)
     }
-  }
-
-  /// How one component tensor depends on the mixture weights.
-  enum EdgeLayout: Equatable {
-    /// Entry ((r * A + a) * B + b) * inner + m belongs to edge (i, j) = (a, b), or (b, a)
-    /// when `outputMajor` ([repeats, out, in, inner] instead of [repeats, in, out, inner]).
-    case edges(repeats: Int, outputMajor: Bool, inner: Int)
-    /// A per-output bias [out], shared equally by the output's edges.
-    case outputs
   }
 
   /// Features per input row.
@@ -195,7 +177,7 @@ public final class MixedKANLayer: Layer {
   /// Per component: its buffers as this layer names them.
   let componentBuffers: [[Parameter]]
   /// Per component and parameter: how it scales with the mixture (nil: unscaled).
-  let layouts: [[EdgeLayout?]]
+  let layouts: [[KANEdgeLayout?]]
   /// The component layers the shadows are copied from (their tensors are not read: the
   /// values live in `componentParameters` and `componentBuffers`).
   private let prototypes: [Layer]
@@ -208,6 +190,16 @@ public final class MixedKANLayer: Layer {
 
   /// Number of components K.
   public var componentCount: Int { componentNames.count }
+
+  /// An `input` -> `output` layer with one component per entry of `options.bases`, each
+  /// drawn from `rng` in order (the mixture starts uniform and draws nothing).
+  convenience init(input: Int, output: Int, options: Options, rng: inout RandomSource) throws {
+    var components: [Layer] = []
+    for b in options.bases {
+      components.append(try b.makeLayer(input: input, output: output, rng: &rng))
+    }
+    try self.init(options: options.resolved(input: input), components: components)
+  }
 
   /// A layer with `components` (made from `options.bases`, in order, all of the same
   /// widths), whose tensors it takes over. Throws `.internal` if a component is of a kind
@@ -224,7 +216,7 @@ public final class MixedKANLayer: Layer {
     prototypes = components
     var params: [[Parameter]] = []
     var bufs: [[Parameter]] = []
-    var lays: [[EdgeLayout?]] = []
+    var lays: [[KANEdgeLayout?]] = []
     for (k, c) in components.enumerated() {
       guard c.inputDim == inputDim, c.outputDim == outputDim else {
         throw LaminaError(.internal, "mixed kan layer: component widths differ")
@@ -283,40 +275,17 @@ public final class MixedKANLayer: Layer {
     selection = other.selection?.copy()
   }
 
-  /// Which parameters of a component layer scale with its edges, and how.
-  static func edgeLayouts(of layer: Layer) throws -> [EdgeLayout?] {
-    let ps = layer.parameters
-    var result = [EdgeLayout?](repeating: nil, count: ps.count)
-    func set(_ p: Parameter?, _ layout: EdgeLayout) {
-      guard let p, let index = ps.firstIndex(where: { $0 === p }) else { return }
-      result[index] = layout
-    }
-    switch layer {
-    case let b as BSplineKANLayer:
-      guard b.symbolicTensors == nil else {
-        throw LaminaError(.internal, "mixed kan layer: a B-spline component has a symbolic branch")
-      }
-      set(b.scaleBase, .edges(repeats: 1, outputMajor: false, inner: 1))
-      set(b.scaleSp, .edges(repeats: 1, outputMajor: false, inner: 1))
-    case let c as ChebyshevKANLayer:
-      set(c.coefficients, .edges(repeats: 1, outputMajor: false, inner: c.degree + 1))
-    case let f as FourierKANLayer:
-      set(f.coefficients, .edges(repeats: 2, outputMajor: true, inner: f.grid))
-      set(f.bias, .outputs)
-    case let r as RBFKANLayer:
-      guard r.layerNormWeight == nil else {
-        throw LaminaError(.internal, "mixed kan layer: an RBF component normalises its inputs")
-      }
-      set(r.splineWeight, .edges(repeats: 1, outputMajor: true, inner: r.options.grid))
-      set(r.baseWeight, .edges(repeats: 1, outputMajor: true, inner: 1))
-      set(r.baseBias, .outputs)
-    case let q as RationalKANLayer:
-      set(q.weight, .edges(repeats: 1, outputMajor: true, inner: 1))
-      set(q.bias, .outputs)
-    default:
+  /// Which parameters of a component layer scale with its edges, and how (see
+  /// `KANBasisLayer.edgeLayouts`). Throws `.internal` for a layer without such a layout.
+  static func edgeLayouts(of layer: Layer) throws -> [KANEdgeLayout?] {
+    guard let basis = layer as? any KANBasisLayer else {
       throw LaminaError(.internal, "mixed kan layer: unsupported component \(type(of: layer))")
     }
-    return result
+    do {
+      return try basis.edgeLayouts()
+    } catch let error as LaminaError {
+      throw LaminaError(.internal, "mixed kan layer: \(error.message)")
+    }
   }
 
   // MARK: - Layer

@@ -51,7 +51,9 @@
 /// per block of rows, the dense rows [silu, B_0 ... B_{G+k-1}] of every input, multiplied by
 /// sgemm (see BSplineKANLayer+Dense.swift). It does more multiply-adds, but sgemm's wide
 /// vectors make it several times faster there than the portable Swift loops.
-public final class BSplineKANLayer: Layer {
+public final class BSplineKANLayer: Layer, KANBasisLayer {
+  // MARK: - Options
+
   /// The spec keys of a B-spline KAN layer, every one with pykan's `KAN()` default.
   public struct Options: Equatable, Sendable, KANBasisOptions {
     static let basisName = "bspline"
@@ -123,6 +125,13 @@ public final class BSplineKANLayer: Layer {
       return o
     }
 
+    /// Nothing here depends on the widths: every key was checked by `parse`.
+    func validate(input: Int, output: Int, what: String) throws {}
+
+    func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
+      [(input, output * (basisCount + 2))]
+    }
+
     var specPairs: [(String, JSONValue)] {
       [
         ("grid", .number(Double(grid))), ("order", .number(Double(order))),
@@ -132,19 +141,22 @@ public final class BSplineKANLayer: Layer {
       ] + (symbolic ? [("symbolic", .bool(true))] : [])
     }
 
-    /// Nothing here depends on the widths: every key was checked by `parse`.
-    func validate(input: Int, output: Int, what: String) throws {}
-
-    func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
-      [(input, output * (basisCount + 2))]
+    /// `BSplineKANLayer(input:output:options:rng:)`.
+    func makeLayer(input: Int, output: Int, rng: inout RandomSource) -> Layer {
+      BSplineKANLayer(input: input, output: output, options: self, rng: &rng)
     }
 
-    func makeLayer(input: Int, output: Int, rng: inout RandomSource) -> Layer {
-      let layer = BSplineKANLayer(input: input, output: output, options: self)
-      layer.initialize(rng: &rng)
-      return layer
+    /// The symbolic branch belongs to plain B-spline layers: it is not a per-edge sum a
+    /// mixture could weight.
+    var mixtureRestriction: String? {
+      symbolic
+        ? "\"symbolic\" must be false in a mixed layer (the symbolic branch is for plain "
+          + "B-spline layers)"
+        : nil
     }
   }
+
+  // MARK: - Construction
 
   /// Inputs per row (pykan's `in_dim`).
   public let inputDim: Int
@@ -227,6 +239,14 @@ public final class BSplineKANLayer: Layer {
       let u = rng.unit() * 2 - 1
       scaleBase.value[e] = Float(options.scaleBaseMu / rootIn + options.scaleBaseSigma * u / rootIn)
     }
+  }
+
+  /// A layer with pykan's starting values drawn from `rng`: `init(input:output:options:)`
+  /// followed by `initialize(rng:)`. Options a spec would refuse are a precondition
+  /// failure (`Options.parse` checks them all).
+  public convenience init(input: Int, output: Int, options: Options, rng: inout RandomSource) {
+    self.init(input: input, output: output, options: options)
+    initialize(rng: &rng)
   }
 
   /// Shares nothing with `other`.

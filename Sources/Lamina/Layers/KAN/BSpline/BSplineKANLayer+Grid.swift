@@ -222,7 +222,7 @@ extension Model {
   /// mixed-basis one (`updateGrid` refuses with `.unsupported` exactly the models for which
   /// this is false).
   public var hasUpdatableGrid: Bool {
-    layers.contains { $0 is BSplineKANLayer } && !layers.contains { $0 is MixedKANLayer }
+    layers.contains { $0 is BSplineKANLayer } && firstMixedKANLayer == nil
   }
 
   /// Adapts every B-spline KAN layer's grid to the samples, in order, as pykan's
@@ -324,5 +324,29 @@ extension Model {
       }
     }
     return refined
+  }
+}
+
+/// The pointer forms of the grid tools, as the C ABI calls them.
+extension Model {
+  /// Pointer form of `updateGrid(samples:gridEps:)`: `x` is n x inputDim. Throws `.shape`
+  /// for n = 0 and `.outOfMemory` for n beyond the batch limit, before reading x.
+  public func updateGrid(
+    samples x: UnsafePointer<Float>, count n: Int, gridEps: Double = BSplineKANLayer.defaultGridEps
+  ) throws {
+    guard n > 0 else { throw LaminaError.shape("update_grid: needs at least one sample; n is 0") }
+    try checkBatch(n)
+    try updateGrid(
+      samples: Array(UnsafeBufferPointer(start: x, count: n * inputDim)), gridEps: gridEps)
+  }
+
+  /// Pointer form of `refine(grid:samples:)`: `x` is n x inputDim, or nil (and n = 0) to
+  /// fit each spline on a dense grid over its range. Throws `.outOfMemory` for n beyond
+  /// the batch limit, before reading x.
+  public func refine(grid: Int, samples x: UnsafePointer<Float>?, count n: Int) throws -> Model {
+    guard let x, n > 0 else { return try refine(grid: grid, samples: nil) }
+    try checkBatch(n)
+    return try refine(
+      grid: grid, samples: Array(UnsafeBufferPointer(start: x, count: n * inputDim)))
   }
 }

@@ -27,10 +27,10 @@
 /// evaluated in Double and rounded once, so they match Float `tanhf` to an ulp.
 ///
 /// Building from a spec is two steps so that a model builder can check sizes before
-/// allocating anything: `parseOptions` reads and checks the keys, `parameterCount` gives
+/// allocating anything: `Options.parse` reads and checks the keys, `parameterCount` gives
 /// the size for the model's budget, and `init(input:output:options:rng:)` allocates and
-/// draws. `parse` does all three for one layer.
-public final class ChebyshevKANLayer: Layer {
+/// draws. `parse` (see `KANSeriesLayer`) does all three for one layer.
+public final class ChebyshevKANLayer: Layer, KANSeriesLayer {
   /// The value of the spec's "basis" key for this layer.
   public static let basisName = "chebyshev"
   /// The degrees a spec may ask for.
@@ -38,14 +38,48 @@ public final class ChebyshevKANLayer: Layer {
   /// The degree when the spec gives none.
   public static let defaultDegree = 4
 
+  // MARK: - Options
+
   /// The basis-specific settings of a spec, parsed and checked before anything is allocated.
-  public struct Options: Equatable, Sendable {
+  public struct Options: Equatable, Sendable, KANBasisOptions {
     /// Highest polynomial degree D (spec key "degree"); each edge has D + 1 coefficients.
     public var degree: Int
 
     /// Settings with the spec's defaults.
     public init(degree: Int = ChebyshevKANLayer.defaultDegree) {
       self.degree = degree
+    }
+
+    /// "chebyshev".
+    static var basisName: String { ChebyshevKANLayer.basisName }
+
+    /// Reads this basis's keys from a layer or model spec object: "degree" (default 4,
+    /// 1...64). It reads nothing else: the caller reads "type", "output", "basis" (or a KAN
+    /// model's "widths") and calls `finish()`, so unknown keys are still refused.
+    static func parse(_ reader: JSONObjectReader) throws -> Self {
+      Options(
+        degree: try reader.int(
+          "degree", default: ChebyshevKANLayer.defaultDegree,
+          min: ChebyshevKANLayer.degreeRange.lowerBound,
+          max: ChebyshevKANLayer.degreeRange.upperBound))
+    }
+
+    /// See `ChebyshevKANLayer.validate`.
+    func validate(input: Int, output: Int, what: String) throws {
+      try ChebyshevKANLayer.validate(input: input, output: output, options: self, what: what)
+    }
+
+    /// in x out x (degree + 1) coefficients.
+    func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
+      [(input, output * (degree + 1))]
+    }
+
+    /// "degree".
+    var specPairs: [(String, JSONValue)] { [("degree", .number(Double(degree)))] }
+
+    /// `ChebyshevKANLayer(input:output:options:rng:)`.
+    func makeLayer(input: Int, output: Int, rng: inout RandomSource) throws -> Layer {
+      try ChebyshevKANLayer(input: input, output: output, options: self, rng: &rng)
     }
   }
 
@@ -61,32 +95,12 @@ public final class ChebyshevKANLayer: Layer {
   /// calls.
   private let scratch = ScratchPool()
 
-  // MARK: - Building
-
-  /// Reads this basis's keys from a layer or model spec object: "degree" (default 4,
-  /// 1...64). It reads nothing else: the caller reads "type", "output", "basis" (or a KAN
-  /// model's "widths") and calls `finish()`, so unknown keys are still refused.
-  static func parseOptions(_ reader: JSONObjectReader) throws -> Options {
-    Options(
-      degree: try reader.int(
-        "degree", default: defaultDegree, min: degreeRange.lowerBound, max: degreeRange.upperBound))
-  }
+  // MARK: - Construction
 
   /// Scalars a layer of these sizes would hold (exact: no overflow for widths up to
   /// `Limits.maxWidth`), for checking a model's budget before allocating.
   public static func parameterCount(input: Int, output: Int, options: Options) -> Int {
     input * output * (options.degree + 1)
-  }
-
-  /// Parses the basis keys from `reader` (see `parseOptions`) and builds an `input` ->
-  /// `output` layer, drawing its coefficients from `rng`. Throws `.invalidArgument` naming
-  /// the key for a bad value, `.outOfMemory` when the layer alone is over
-  /// `Limits.maxParameters`.
-  static func parse(
-    _ reader: JSONObjectReader, input: Int, output: Int, rng: inout RandomSource
-  ) throws -> ChebyshevKANLayer {
-    let options = try parseOptions(reader)
-    return try ChebyshevKANLayer(input: input, output: output, options: options, rng: &rng)
   }
 
   /// An `input` -> `output` layer of the given degree, its coefficients drawn from `rng`
@@ -126,16 +140,9 @@ public final class ChebyshevKANLayer: Layer {
   static func validate(
     input: Int, output: Int, options: Options, what: String = "kan layer"
   ) throws {
-    for (name, width) in [("input", input), ("output", output)]
-    where !(1...Limits.maxWidth).contains(width) {
-      throw LaminaError.invalid(
-        "\(what): \"\(name)\" is \(width); it must be between 1 and \(Limits.maxWidth)")
-    }
-    guard degreeRange.contains(options.degree) else {
-      throw LaminaError.invalid(
-        "\(what): \"degree\" is \(options.degree); it must be between "
-          + "\(degreeRange.lowerBound) and \(degreeRange.upperBound)")
-    }
+    try checkShape(
+      input: input, output: output, key: "degree", value: options.degree, range: degreeRange,
+      what: what)
     guard parameterCount(input: input, output: output, options: options) <= Limits.maxParameters
     else {
       throw LaminaError(
@@ -158,7 +165,7 @@ public final class ChebyshevKANLayer: Layer {
   /// A deep copy with its own coefficients.
   public func copy() -> Layer { ChebyshevKANLayer(copying: self) }
 
-  // MARK: - Kernels
+  // MARK: - Forward
   //
   // A basis row holds [1 | T_1(t_i) for every i | T_2(t_i) ... | T_D(t_i)]: degree-major,
   // so the recurrence runs over contiguous inputs (vectorised, no dependency chain), and
@@ -166,12 +173,7 @@ public final class ChebyshevKANLayer: Layer {
   // over inputs in W's first row), which saves 1 / (D + 1) of the sgemm work.
 
   /// Basis values per row: 1 + input * degree.
-  private var basisWidth: Int { 1 + inputDim * degree }
-
-  /// Rows per block so that one block of basis values stays near 1 MB whatever `n` is.
-  private func blockRows(_ n: Int) -> Int {
-    min(n, max(1, 262_144 / basisWidth))
-  }
+  var basisWidth: Int { 1 + inputDim * degree }
 
   /// Writes the (1 + input * degree) x output matrix W that basis rows multiply:
   /// W[0, j] = sum_i coef[i, j, 0], W[1 + (d - 1) * input + i, j] = coef[i, j, d].
@@ -252,6 +254,8 @@ public final class ChebyshevKANLayer: Layer {
     }
   }
 
+  // MARK: - Backward
+
   /// dcoef[i, j, d] += sum_r T_d(t[r, i]) dy[r, j]; dx[r, i] = sech^2(x[r, i]) *
   /// sum_j dy[r, j] sum_{d>=1} coef[i, j, d] d U_{d-1}(t[r, i]), with t = tanh(x).
   public func backward(
@@ -328,29 +332,6 @@ public final class ChebyshevKANLayer: Layer {
   }
 }
 
-/// How the model builder reads and builds Chebyshev layers (see `KANBasisOptions`).
-extension ChebyshevKANLayer.Options: KANBasisOptions {
-  static var basisName: String { ChebyshevKANLayer.basisName }
-
-  static func parse(_ reader: JSONObjectReader) throws -> Self {
-    try ChebyshevKANLayer.parseOptions(reader)
-  }
-
-  var specPairs: [(String, JSONValue)] { [("degree", .number(Double(degree)))] }
-
-  func validate(input: Int, output: Int, what: String) throws {
-    try ChebyshevKANLayer.validate(input: input, output: output, options: self, what: what)
-  }
-
-  func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
-    [(input, output * (degree + 1))]
-  }
-
-  func makeLayer(input: Int, output: Int, rng: inout RandomSource) throws -> Layer {
-    try ChebyshevKANLayer(input: input, output: output, options: self, rng: &rng)
-  }
-}
-
 /// tanh(x) and its derivative sech^2(x) = 1 - tanh^2(x), in Double, from one exponential
 /// e = exp(-2|x|): tanh = (1 - e) / (1 + e), sech^2 = 4e / (1 + e)^2. Below |x| = 0.01,
 /// where 1 - e would cancel, tanh is its Taylor series to x^7. Both are within 1e-10
@@ -391,4 +372,23 @@ private func exponential(ofNonPositive y: Double) -> Double {
               * (1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362_880)))))))))
   let scale = Double(bitPattern: (shifted.bitPattern &+ 1023) << 52)
   return p * scale
+}
+
+// MARK: - Edge layout and edge curves
+
+extension ChebyshevKANLayer {
+  /// "coef" is [in, out, degree + 1].
+  func edgeLayouts() throws -> [KANEdgeLayout?] {
+    edgeLayouts([(coefficients, .edges(repeats: 1, outputMajor: false, inner: degree + 1))])
+  }
+}
+
+extension ChebyshevKANLayer: KANEdgeFunctions {
+  /// phi_ij(x) = sum_d coef[i, j, d] T_d(tanh x) (see `KANSeparableEdges`).
+  public func edgeValues(
+    input i: Int, output j: Int, at x: UnsafePointer<Float>, count n: Int,
+    into y: UnsafeMutablePointer<Float>
+  ) {
+    KANSeparableEdges.values(of: self, input: i, output: j, at: x, count: n, into: y)
+  }
 }

@@ -33,7 +33,7 @@
 /// N(0, gain^2 / in) with gain^2 = 1 / E[F(x)^2] for x ~ N(0, 1) (1 for identity, KAT's
 /// 2.3567850379928976 for GELU and 2.8178205270359653 for swish), so unit-variance inputs give
 /// unit-variance outputs; the bias starts at 0, as in KAT.
-public final class RationalKANLayer: Layer {
+public final class RationalKANLayer: Layer, KANBasisLayer {
   /// The function the rationals start as, with coefficients hard-coded from KAT.
   public enum RationalInit: String, CaseIterable, Sendable {
     /// F(x) = x exactly.
@@ -82,8 +82,11 @@ public final class RationalKANLayer: Layer {
     }
   }
 
-  /// The settings a spec gives (everything but the input width).
-  public struct Options: Equatable, Sendable {
+  // MARK: - Options
+
+  /// One layer's settings: the basis keys (`Options`) and the output width, everything
+  /// but the input width.
+  public struct LayerOptions: KANLayerOptions, Sendable {
     /// Output features.
     public var output: Int
     /// Channel groups sharing one rational (spec "groups"); nil picks the largest divisor of
@@ -94,7 +97,7 @@ public final class RationalKANLayer: Layer {
     /// Whether the linear map has a bias (spec "bias", default true).
     public var bias: Bool
 
-    /// Options with the defaults.
+    /// Settings with the defaults.
     public init(
       output: Int, groups: Int? = nil, initialization: RationalInit = .identity, bias: Bool = true
     ) {
@@ -133,11 +136,16 @@ public final class RationalKANLayer: Layer {
         )
       }
     }
+
+    /// The basis keys of these settings (all but the output width; unresolved groups are 0).
+    public var basisOptions: RationalKANLayer.Options {
+      RationalKANLayer.Options(groups: groups ?? 0, initialization: initialization, bias: bias)
+    }
   }
 
   /// The spec keys of a rational basis, without the widths: what a "kan" model's "basis"
   /// entry (or its keys beside "basis": "rational") gives for every layer.
-  public struct BasisOptions: Equatable, Sendable {
+  public struct Options: Equatable, Sendable, KANLayerOptionsSource {
     /// Channel groups (spec "groups"); 0, the default, picks per layer the largest divisor
     /// of its input width not above 8.
     public var groups: Int
@@ -154,17 +162,65 @@ public final class RationalKANLayer: Layer {
     }
 
     /// The settings of a layer with `output` features.
-    public func options(output: Int) -> Options {
-      Options(
+    public func options(output: Int) -> LayerOptions {
+      LayerOptions(
         output: output, groups: groups == 0 ? nil : groups, initialization: initialization,
         bias: bias)
     }
+
+    /// "rational".
+    static var basisName: String { "rational" }
+
+    /// Reads "groups" (default 0: per layer), "init" ("identity", "gelu" or "swish"; "silu" is
+    /// read as "swish"; default "identity") and "bias" (default true).
+    static func parse(_ reader: JSONObjectReader) throws -> Self {
+      let groups = try reader.int("groups", default: 0, min: 0, max: Limits.maxWidth)
+      let name = try reader.string("init", default: "identity")
+      guard let start = RationalKANLayer.RationalInit(rawValue: name == "silu" ? "swish" : name)
+      else {
+        let known = RationalKANLayer.RationalInit.allCases.map(\.rawValue).joined(separator: ", ")
+        throw LaminaError.invalid(
+          "\(reader.what): unknown \"init\" \"\(name)\" (known: \(known), silu)")
+      }
+      return Self(
+        groups: groups, initialization: start, bias: try reader.bool("bias", default: true))
+    }
+
+    /// "groups" 0 made explicit: the largest divisor of `input` not above 8.
+    func resolved(input: Int) -> Self {
+      var o = self
+      o.groups = options(output: 1).resolvedGroups(input: input)
+      return o
+    }
+
+    /// The layer's tensors as factor pairs.
+    func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
+      [
+        (bias ? input + 1 : input, output),
+        (10, options(output: output).resolvedGroups(input: input)),
+      ]
+    }
+
+    /// The basis keys in spec order.
+    var specPairs: [(String, JSONValue)] {
+      [
+        ("groups", .number(Double(groups))), ("init", .string(initialization.rawValue)),
+        ("bias", .bool(bias)),
+      ]
+    }
+
+    /// `RationalKANLayer(input:output:options:rng:)`.
+    func makeLayer(input: Int, output: Int, rng: inout RandomSource) throws -> Layer {
+      try RationalKANLayer(input: input, output: output, options: self, rng: &rng)
+    }
   }
+
+  // MARK: - Construction
 
   public let inputDim: Int
   public let outputDim: Int
   /// The settings, with `groups` resolved.
-  public let options: Options
+  public let options: LayerOptions
   /// Number of groups.
   public let groups: Int
   /// "numerator" [groups, 6].
@@ -185,7 +241,7 @@ public final class RationalKANLayer: Layer {
 
   /// A layer of `input` features starting as `options.initialization`, its linear weights
   /// drawn from `rng`. Throws if `options` do not validate.
-  public init(input: Int, options: Options, rng: inout RandomSource) throws {
+  public init(input: Int, options: LayerOptions, rng: inout RandomSource) throws {
     try options.validate(input: input)
     let g = options.resolvedGroups(input: input)
     inputDim = input
@@ -214,6 +270,14 @@ public final class RationalKANLayer: Layer {
     parameters = [numerator, denominator, weight, bias].compactMap { $0 }
   }
 
+  /// An `input` -> `output` layer of the basis keys `options`, drawn from `rng` as
+  /// `init(input:options:rng:)` with `options.options(output:)`.
+  public convenience init(
+    input: Int, output: Int, options: Options, rng: inout RandomSource
+  ) throws {
+    try self.init(input: input, options: options.options(output: output), rng: &rng)
+  }
+
   /// A deep copy of `other`.
   private init(copying other: RationalKANLayer) {
     inputDim = other.inputDim
@@ -230,36 +294,12 @@ public final class RationalKANLayer: Layer {
   /// A deep copy with its own parameters and scratch.
   public func copy() -> Layer { RationalKANLayer(copying: self) }
 
-  // MARK: - Spec
+  // MARK: - Layer
 
   /// `{"type": "kan", "output": O, "basis": "rational", "groups": G, "init": "identity",
   /// "bias": true}`, with the groups actually used.
   public var spec: JSONValue {
     options.basisOptions.layerSpec(input: inputDim, output: outputDim)
-  }
-
-  /// Reads this basis's own keys — "groups" (default: largest divisor of `input` <= 8),
-  /// "init" ("identity", "gelu" or "swish"; "silu" is read as "swish"; default "identity"),
-  /// "bias" (default true) — and validates them for `input` features before anything is
-  /// allocated. Does not read "type", "basis" or "output" and does not call `finish()`.
-  static func readOptions(_ reader: JSONObjectReader, input: Int, output: Int) throws -> Options {
-    let options = try BasisOptions.parse(reader).options(output: output)
-    try options.validate(input: input, what: reader.what)
-    return options
-  }
-
-  /// Parses a whole layer object (`{"type": "kan", "basis": "rational", "output": O, ...}`)
-  /// for `input` features, refusing unknown keys; allocates nothing.
-  static func parse(_ reader: JSONObjectReader, input: Int) throws -> Options {
-    let output = try KANBasis.readLayerHeader(reader, basis: "rational")
-    let options = try readOptions(reader, input: input, output: output)
-    try reader.finish()
-    return options
-  }
-
-  /// `parse` on a JSON value; `what` names it in messages.
-  static func parse(_ spec: JSONValue, input: Int, what: String = "kan layer") throws -> Options {
-    try parse(JSONObjectReader(spec, what: what), input: input)
   }
 
   // MARK: - Forward
@@ -475,59 +515,21 @@ public final class RationalKANLayer: Layer {
   }
 }
 
-extension RationalKANLayer.Options {
-  /// The basis keys of these settings (all but the output width; unresolved groups are 0).
-  public var basisOptions: RationalKANLayer.BasisOptions {
-    RationalKANLayer.BasisOptions(groups: groups ?? 0, initialization: initialization, bias: bias)
+// MARK: - Edge layout and edge curves
+
+extension RationalKANLayer {
+  /// "weight" is [out, in]; "bias" is per output.
+  func edgeLayouts() throws -> [KANEdgeLayout?] {
+    edgeLayouts([(weight, .edges(repeats: 1, outputMajor: true, inner: 1)), (bias, .outputs)])
   }
 }
 
-/// How the model builder reads and builds rational layers (see `KANBasisOptions`).
-extension RationalKANLayer.BasisOptions: KANBasisOptions {
-  static var basisName: String { "rational" }
-
-  /// Reads "groups" (default 0: per layer), "init" ("identity", "gelu" or "swish"; "silu" is
-  /// read as "swish"; default "identity") and "bias" (default true).
-  static func parse(_ reader: JSONObjectReader) throws -> Self {
-    let groups = try reader.int("groups", default: 0, min: 0, max: Limits.maxWidth)
-    let name = try reader.string("init", default: "identity")
-    guard let start = RationalKANLayer.RationalInit(rawValue: name == "silu" ? "swish" : name)
-    else {
-      let known = RationalKANLayer.RationalInit.allCases.map(\.rawValue).joined(separator: ", ")
-      throw LaminaError.invalid(
-        "\(reader.what): unknown \"init\" \"\(name)\" (known: \(known), silu)")
-    }
-    return Self(
-      groups: groups, initialization: start, bias: try reader.bool("bias", default: true))
-  }
-
-  var specPairs: [(String, JSONValue)] {
-    [
-      ("groups", .number(Double(groups))), ("init", .string(initialization.rawValue)),
-      ("bias", .bool(bias)),
-    ]
-  }
-
-  /// "groups" 0 made explicit: the largest divisor of `input` not above 8.
-  func resolved(input: Int) -> Self {
-    var o = self
-    o.groups = options(output: 1).resolvedGroups(input: input)
-    return o
-  }
-
-  /// The width rules: "groups" must divide the input width, and the layer's size.
-  func validate(input: Int, output: Int, what: String) throws {
-    try options(output: output).validate(input: input, what: what)
-  }
-
-  func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
-    [
-      (bias ? input + 1 : input, output),
-      (10, options(output: output).resolvedGroups(input: input)),
-    ]
-  }
-
-  func makeLayer(input: Int, output: Int, rng: inout RandomSource) throws -> Layer {
-    try RationalKANLayer(input: input, options: options(output: output), rng: &rng)
+extension RationalKANLayer: KANEdgeFunctions {
+  /// phi_ij(x) = W[j, i] F_g(i)(x) + b_j / in (see `KANSeparableEdges`).
+  public func edgeValues(
+    input i: Int, output j: Int, at x: UnsafePointer<Float>, count n: Int,
+    into y: UnsafeMutablePointer<Float>
+  ) {
+    KANSeparableEdges.values(of: self, input: i, output: j, at: x, count: n, into: y)
   }
 }

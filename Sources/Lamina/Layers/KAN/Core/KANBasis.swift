@@ -1,72 +1,14 @@
-/// What the model builder needs to know about one KAN basis family (B-splines, Chebyshev,
-/// Fourier, radial, rational): its name, the spec keys only it understands, the rules that
-/// depend on a layer's widths, its size, and how to make a layer. Each basis keeps these
-/// next to its layer class (`BSplineKANLayer.Options`, `RBFKANLayer.BasisOptions`, ...), so
-/// the "kan" model kind and the sequential "kan" layer type share one parser per basis.
-///
-/// Building is in three steps so that nothing is allocated before the whole spec is known to
-/// be good: `parse` reads the keys (widths unknown), `validate` and `parameterBudget` are
-/// asked for every layer, and only then does `makeLayer` allocate.
-protocol KANBasisOptions: Sendable {
-  /// The value of the spec key "basis" (or of "name" in a per-layer entry) that selects
-  /// this family.
-  static var basisName: String { get }
-
-  /// Reads this basis's own keys from `reader` (every other key of the object is read by
-  /// the caller), filling in defaults and throwing `.invalidArgument` naming any bad key.
-  /// Rules that need the layer's widths are left to `validate`.
-  static func parse(_ reader: JSONObjectReader) throws -> Self
-
-  /// This basis's keys with their values, every default filled in, in spec order. Defaults
-  /// that depend on the input width stay as written (rational "groups" 0 = per layer), so
-  /// one set of pairs can describe every layer of a "kan" model.
-  var specPairs: [(String, JSONValue)] { get }
-
-  /// These options with every input-dependent default made explicit for a layer of
-  /// `input` features: what that layer's own spec records. Building from either gives the
-  /// same layer.
-  func resolved(input: Int) -> Self
-
-  /// Throws (`.invalidArgument` naming the key, `.outOfMemory` for sizes) unless a layer of
-  /// this basis can map `input` to `output` features; `what` names the layer in messages.
-  func validate(input: Int, output: Int, what: String) throws
-
-  /// The trainable scalars of one `input` x `output` layer as factor pairs whose products
-  /// sum to the count, so the builder can check the model's budget (overflow-safe) before
-  /// allocating. Only called after `validate` passed.
-  func parameterBudget(input: Int, output: Int) -> [(Int, Int)]
-
-  /// A layer of this basis with its initial values drawn from `rng`. Only called after
-  /// `validate` passed; throws only if the options were changed since.
-  func makeLayer(input: Int, output: Int, rng: inout RandomSource) throws -> Layer
-}
-
-extension KANBasisOptions {
-  /// Most bases have no input-dependent defaults.
-  func resolved(input: Int) -> Self { self }
-
-  /// `{"type": "kan", "output": O, "basis": name, <keys resolved for input>}`: the spec of a
-  /// layer built from these options, as the layer classes write it.
-  func layerSpec(input: Int, output: Int) -> JSONValue {
-    .object(
-      [
-        ("type", .string("kan")), ("output", .number(Double(output))),
-        ("basis", .string(Self.basisName)),
-      ] + resolved(input: input).specPairs)
-  }
-}
-
 /// The registry of KAN bases a spec may name, and the parsing of "basis" in its two forms.
 enum KANBasis {
-  /// Every basis as (name, parser), in the order error messages list them. Adding a basis
+  /// Every basis's options type, in the order error messages list them. Adding a basis
   /// is one line here.
-  static let all: [(name: String, parse: (JSONObjectReader) throws -> any KANBasisOptions)] = [
-    (BSplineKANLayer.Options.basisName, { try BSplineKANLayer.Options.parse($0) }),
-    (ChebyshevKANLayer.Options.basisName, { try ChebyshevKANLayer.Options.parse($0) }),
-    (FourierKANLayer.Options.basisName, { try FourierKANLayer.Options.parse($0) }),
-    (RBFKANLayer.BasisOptions.basisName, { try RBFKANLayer.BasisOptions.parse($0) }),
-    (RationalKANLayer.BasisOptions.basisName, { try RationalKANLayer.BasisOptions.parse($0) }),
-    (MixedKANLayer.Options.basisName, { try MixedKANLayer.Options.parse($0) }),
+  static let all: [any KANBasisOptions.Type] = [
+    BSplineKANLayer.Options.self,
+    ChebyshevKANLayer.Options.self,
+    FourierKANLayer.Options.self,
+    RBFKANLayer.Options.self,
+    RationalKANLayer.Options.self,
+    MixedKANLayer.Options.self,
   ]
 
   /// The default "basis".
@@ -87,13 +29,13 @@ enum KANBasis {
   }
 
   /// The names, for messages.
-  static var names: String { all.map(\.name).joined(separator: ", ") }
+  static var names: String { all.map { $0.basisName }.joined(separator: ", ") }
 
   /// Reads basis `name`'s keys from `reader`; `what` names the key that gave the name.
   static func parse(
     name: String, _ reader: JSONObjectReader, what: String
   ) throws -> any KANBasisOptions {
-    guard let entry = all.first(where: { $0.name == name }) else {
+    guard let entry = all.first(where: { $0.basisName == name }) else {
       throw LaminaError.invalid("\(what): unknown \"basis\" \"\(name)\" (known: \(names))")
     }
     return try entry.parse(reader)

@@ -2,21 +2,22 @@
 /// without LayerNorm, rational), so that plots and `Model.kanEdgeCurve` work for every layer
 /// `kanKeepStrongest` can produce.
 ///
-/// Each of these layers is linear in per-edge tensors (see `MixedKANLayer.edgeLayouts`), so
+/// Each of these layers is linear in per-edge tensors (see `KANBasisLayer.edgeLayouts`), so
 /// edge (i, j) alone is the layer with every other edge's entries zeroed, evaluated on rows
 /// whose column i is x and whose other columns are 0. A per-output bias b_j is shared
 /// equally by the output's edges (b_j / in each), as in mixed layers, so that
 /// y_j = sum_i phi_ij(x_i) holds. Costs one copy of the layer per call (a plotting tool).
 enum KANSeparableEdges {
-  /// phi_ij(x[s]) into y[s] for a layer `MixedKANLayer.edgeLayouts` accepts; zeros for any
-  /// other (callers check first).
+  /// phi_ij(x[s]) into y[s] for a layer whose `KANBasisLayer.edgeLayouts` does not throw;
+  /// zeros for any other (callers check first).
   static func values(
     of layer: Layer, input i: Int, output j: Int, at x: UnsafePointer<Float>, count n: Int,
     into y: UnsafeMutablePointer<Float>
   ) {
     y.update(repeating: 0, count: n)
     let copy = layer.copy()
-    guard n > 0, let layouts = try? MixedKANLayer.edgeLayouts(of: copy) else { return }
+    guard n > 0, let basis = copy as? any KANBasisLayer, let layouts = try? basis.edgeLayouts()
+    else { return }
     let (inp, out) = (copy.inputDim, copy.outputDim)
     for (p, layout) in zip(copy.parameters, layouts) {
       switch layout {
@@ -52,46 +53,5 @@ enum KANSeparableEdges {
       for r in 0..<m { y[start + r] = ys[r * out + j] }
       start += m
     }
-  }
-}
-
-extension ChebyshevKANLayer: KANEdgeFunctions {
-  /// phi_ij(x) = sum_d coef[i, j, d] T_d(tanh x) (see `KANSeparableEdges`).
-  public func edgeValues(
-    input i: Int, output j: Int, at x: UnsafePointer<Float>, count n: Int,
-    into y: UnsafeMutablePointer<Float>
-  ) {
-    KANSeparableEdges.values(of: self, input: i, output: j, at: x, count: n, into: y)
-  }
-}
-
-extension FourierKANLayer: KANEdgeFunctions {
-  /// phi_ij(x) = bias_j / in + sum_g a cos(g x) + b sin(g x) (see `KANSeparableEdges`).
-  public func edgeValues(
-    input i: Int, output j: Int, at x: UnsafePointer<Float>, count n: Int,
-    into y: UnsafeMutablePointer<Float>
-  ) {
-    KANSeparableEdges.values(of: self, input: i, output: j, at: x, count: n, into: y)
-  }
-}
-
-extension RBFKANLayer: KANEdgeFunctions {
-  /// phi_ij(x) = sum_g W exp(-((x - c_g) / h)^2) + w_base silu(x) + b_j / in; layers with
-  /// "normalize" have no edge functions (`Model.kanEdgeLayer` refuses them).
-  public func edgeValues(
-    input i: Int, output j: Int, at x: UnsafePointer<Float>, count n: Int,
-    into y: UnsafeMutablePointer<Float>
-  ) {
-    KANSeparableEdges.values(of: self, input: i, output: j, at: x, count: n, into: y)
-  }
-}
-
-extension RationalKANLayer: KANEdgeFunctions {
-  /// phi_ij(x) = W[j, i] F_g(i)(x) + b_j / in (see `KANSeparableEdges`).
-  public func edgeValues(
-    input i: Int, output j: Int, at x: UnsafePointer<Float>, count n: Int,
-    into y: UnsafeMutablePointer<Float>
-  ) {
-    KANSeparableEdges.values(of: self, input: i, output: j, at: x, count: n, into: y)
   }
 }

@@ -44,9 +44,12 @@
 ///
 /// Forward and backward run over the whole batch: the bases are computed into scratch
 /// memory in chunks of rows, and the two linear maps are OpenBLAS sgemm calls.
-public final class RBFKANLayer: Layer {
-  /// The settings a spec gives (everything but the input width).
-  public struct Options: Equatable, Sendable {
+public final class RBFKANLayer: Layer, KANBasisLayer {
+  // MARK: - Options
+
+  /// One layer's settings: the basis keys (`Options`) and the output width, everything
+  /// but the input width.
+  public struct LayerOptions: KANLayerOptions, Sendable {
     /// Output features.
     public var output: Int
     /// Number of centres G (spec "grid", default 8).
@@ -60,7 +63,7 @@ public final class RBFKANLayer: Layer {
     /// Whether the SiLU base branch with bias is added (spec "base", default true).
     public var base: Bool
 
-    /// Options with FastKAN's defaults except `normalize`.
+    /// Settings with FastKAN's defaults except `normalize`.
     public init(
       output: Int, grid: Int = 8, gridMin: Double = -2, gridMax: Double = 2,
       normalize: Bool = false, base: Bool = true
@@ -127,11 +130,17 @@ public final class RBFKANLayer: Layer {
         )
       }
     }
+
+    /// The basis keys of these settings (all but the output width).
+    public var basisOptions: RBFKANLayer.Options {
+      RBFKANLayer.Options(
+        grid: grid, gridMin: gridMin, gridMax: gridMax, normalize: normalize, base: base)
+    }
   }
 
   /// The spec keys of an RBF basis, without the widths: what a "kan" model's "basis" entry
   /// (or its keys beside "basis": "rbf") gives for every layer.
-  public struct BasisOptions: Equatable, Sendable {
+  public struct Options: Equatable, Sendable, KANLayerOptionsSource {
     /// Number of centres G (spec "grid", default 8).
     public var grid: Int
     /// First centre (spec "grid_range"[0], default -2).
@@ -156,10 +165,61 @@ public final class RBFKANLayer: Layer {
     }
 
     /// The settings of a layer with `output` features.
-    public func options(output: Int) -> Options {
-      Options(
+    public func options(output: Int) -> LayerOptions {
+      LayerOptions(
         output: output, grid: grid, gridMin: gridMin, gridMax: gridMax, normalize: normalize,
         base: base)
+    }
+
+    /// "rbf".
+    static var basisName: String { "rbf" }
+
+    /// Reads "grid" (default 8, 2...`RBFKANLayer.maxGrid`), "grid_range" (default [-2, 2]),
+    /// "normalize" (default false) and "base" (default true); checks everything that does not
+    /// depend on the widths.
+    static func parse(_ reader: JSONObjectReader) throws -> Self {
+      var o = Self()
+      o.grid = try reader.int("grid", default: o.grid, min: 2, max: RBFKANLayer.maxGrid)
+      if let value = reader.value("grid_range") {
+        guard case .array(let items) = value, items.count == 2,
+          case .number(let lo) = items[0], case .number(let hi) = items[1]
+        else {
+          throw LaminaError.invalid(
+            "\(reader.what): \"grid_range\" must be an array of two numbers [min, max]")
+        }
+        (o.gridMin, o.gridMax) = (lo, hi)
+      }
+      try RBFKANLayer.checkGridRange(grid: o.grid, o.gridMin, o.gridMax, what: reader.what)
+      o.normalize = try reader.bool("normalize", default: o.normalize)
+      o.base = try reader.bool("base", default: o.base)
+      return o
+    }
+
+    /// The layer's tensors as factor pairs.
+    func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
+      [(input, grid * output), (base ? input + 1 : 0, output), (normalize ? 2 : 0, input)]
+    }
+
+    /// A LayerNorm mixes the inputs, so a normalising layer's edges are not separable.
+    var mixtureRestriction: String? {
+      normalize
+        ? "\"normalize\" must be false in a mixed layer (a LayerNorm mixes the inputs, so "
+          + "edges would not be separable)"
+        : nil
+    }
+
+    /// The basis keys in spec order.
+    var specPairs: [(String, JSONValue)] {
+      [
+        ("grid", .number(Double(grid))),
+        ("grid_range", .array([.number(gridMin), .number(gridMax)])),
+        ("normalize", .bool(normalize)), ("base", .bool(base)),
+      ]
+    }
+
+    /// `RBFKANLayer(input:output:options:rng:)`.
+    func makeLayer(input: Int, output: Int, rng: inout RandomSource) throws -> Layer {
+      try RBFKANLayer(input: input, output: output, options: self, rng: &rng)
     }
   }
 
@@ -185,10 +245,12 @@ public final class RBFKANLayer: Layer {
   /// FastKAN's `spline_weight_init_scale`.
   static let splineInitScale = 0.1
 
+  // MARK: - Construction
+
   public let inputDim: Int
   public let outputDim: Int
   /// The settings this layer was built with.
-  public let options: Options
+  public let options: LayerOptions
   /// The width h of every bump, (grid_max - grid_min) / (G - 1), rounded to Float.
   public let denominator: Float
   /// "layernorm.weight" [in], or nil without `normalize`.
@@ -221,7 +283,7 @@ public final class RBFKANLayer: Layer {
 
   /// A layer of `input` features with FastKAN's initial values drawn from `rng`, in this
   /// order: spline weight, base weight, base bias. Throws if `options` do not validate.
-  public init(input: Int, options: Options, rng: inout RandomSource) throws {
+  public init(input: Int, options: LayerOptions, rng: inout RandomSource) throws {
     try options.validate(input: input)
     inputDim = input
     outputDim = options.output
@@ -263,6 +325,14 @@ public final class RBFKANLayer: Layer {
     }
   }
 
+  /// An `input` -> `output` layer of the basis keys `options`, drawn from `rng` as
+  /// `init(input:options:rng:)` with `options.options(output:)`.
+  public convenience init(
+    input: Int, output: Int, options: Options, rng: inout RandomSource
+  ) throws {
+    try self.init(input: input, options: options.options(output: output), rng: &rng)
+  }
+
   /// A deep copy of `other`.
   private init(copying other: RBFKANLayer) {
     inputDim = other.inputDim
@@ -283,37 +353,12 @@ public final class RBFKANLayer: Layer {
   /// A deep copy with its own parameters, buffer and scratch.
   public func copy() -> Layer { RBFKANLayer(copying: self) }
 
-  // MARK: - Spec
+  // MARK: - Layer
 
   /// `{"type": "kan", "output": O, "basis": "rbf", "grid": G, "grid_range": [lo, hi],
   /// "normalize": false, "base": true}`.
   public var spec: JSONValue {
     options.basisOptions.layerSpec(input: inputDim, output: outputDim)
-  }
-
-  /// Reads this basis's own keys — "grid" (default 8), "grid_range" (default [-2, 2]),
-  /// "normalize" (default false), "base" (default true) — from `reader` and validates them
-  /// for `input` features, including the parameter budget, before anything is allocated.
-  /// Does not read "type", "basis" or "output" and does not call `finish()`, so a model-level
-  /// spec can share its reader.
-  static func readOptions(_ reader: JSONObjectReader, input: Int, output: Int) throws -> Options {
-    let options = try BasisOptions.parse(reader).options(output: output)
-    try options.validate(input: input, what: reader.what)
-    return options
-  }
-
-  /// Parses a whole layer object (`{"type": "kan", "basis": "rbf", "output": O, ...}`) for
-  /// `input` features, refusing unknown keys; allocates nothing.
-  static func parse(_ reader: JSONObjectReader, input: Int) throws -> Options {
-    let output = try KANBasis.readLayerHeader(reader, basis: "rbf")
-    let options = try readOptions(reader, input: input, output: output)
-    try reader.finish()
-    return options
-  }
-
-  /// `parse` on a JSON value; `what` names it in messages.
-  static func parse(_ spec: JSONValue, input: Int, what: String = "kan layer") throws -> Options {
-    try parse(JSONObjectReader(spec, what: what), input: input)
   }
 
   // MARK: - Initialisation helpers
@@ -692,58 +737,37 @@ public final class RBFKANLayer: Layer {
   }
 }
 
-extension RBFKANLayer.Options {
-  /// The basis keys of these settings (all but the output width).
-  public var basisOptions: RBFKANLayer.BasisOptions {
-    RBFKANLayer.BasisOptions(
-      grid: grid, gridMin: gridMin, gridMax: gridMax, normalize: normalize, base: base)
+// MARK: - Edge layout and edge curves
+
+extension RBFKANLayer {
+  /// "spline_weight" is [out, in * G], "base_weight" [out, in], "base_bias" per output; a
+  /// LayerNorm mixes the inputs, so a normalising layer has no layout.
+  func edgeLayouts() throws -> [KANEdgeLayout?] {
+    guard layerNormWeight == nil else {
+      throw LaminaError(.unsupported, "an RBF layer that normalises its inputs has no edge layout")
+    }
+    return edgeLayouts([
+      (splineWeight, .edges(repeats: 1, outputMajor: true, inner: options.grid)),
+      (baseWeight, .edges(repeats: 1, outputMajor: true, inner: 1)), (baseBias, .outputs),
+    ])
+  }
+
+  /// With "normalize" the LayerNorm mixes the inputs before the bases.
+  var edgeCurveRefusal: String? {
+    layerNormWeight == nil
+      ? nil
+      : "an RBF KAN layer with \"normalize\": its LayerNorm mixes the inputs, so it has no "
+        + "per-edge functions"
   }
 }
 
-/// How the model builder reads and builds RBF layers (see `KANBasisOptions`).
-extension RBFKANLayer.BasisOptions: KANBasisOptions {
-  static var basisName: String { "rbf" }
-
-  /// Reads "grid" (default 8, 2...`RBFKANLayer.maxGrid`), "grid_range" (default [-2, 2]),
-  /// "normalize" (default false) and "base" (default true); checks everything that does not
-  /// depend on the widths.
-  static func parse(_ reader: JSONObjectReader) throws -> Self {
-    var o = Self()
-    o.grid = try reader.int("grid", default: o.grid, min: 2, max: RBFKANLayer.maxGrid)
-    if let value = reader.value("grid_range") {
-      guard case .array(let items) = value, items.count == 2,
-        case .number(let lo) = items[0], case .number(let hi) = items[1]
-      else {
-        throw LaminaError.invalid(
-          "\(reader.what): \"grid_range\" must be an array of two numbers [min, max]")
-      }
-      (o.gridMin, o.gridMax) = (lo, hi)
-    }
-    try RBFKANLayer.checkGridRange(grid: o.grid, o.gridMin, o.gridMax, what: reader.what)
-    o.normalize = try reader.bool("normalize", default: o.normalize)
-    o.base = try reader.bool("base", default: o.base)
-    return o
-  }
-
-  var specPairs: [(String, JSONValue)] {
-    [
-      ("grid", .number(Double(grid))),
-      ("grid_range", .array([.number(gridMin), .number(gridMax)])),
-      ("normalize", .bool(normalize)), ("base", .bool(base)),
-    ]
-  }
-
-  /// The width rules: "normalize" needs two inputs or more, in * grid is bounded, and the
-  /// layer's size (see `RBFKANLayer.Options.validate`).
-  func validate(input: Int, output: Int, what: String) throws {
-    try options(output: output).validate(input: input, what: what)
-  }
-
-  func parameterBudget(input: Int, output: Int) -> [(Int, Int)] {
-    [(input, grid * output), (base ? input + 1 : 0, output), (normalize ? 2 : 0, input)]
-  }
-
-  func makeLayer(input: Int, output: Int, rng: inout RandomSource) throws -> Layer {
-    try RBFKANLayer(input: input, options: options(output: output), rng: &rng)
+extension RBFKANLayer: KANEdgeFunctions {
+  /// phi_ij(x) = sum_g W exp(-((x - c_g) / h)^2) + w_base silu(x) + b_j / in; layers with
+  /// "normalize" have no edge functions (`Model.kanEdgeLayer` refuses them).
+  public func edgeValues(
+    input i: Int, output j: Int, at x: UnsafePointer<Float>, count n: Int,
+    into y: UnsafeMutablePointer<Float>
+  ) {
+    KANSeparableEdges.values(of: self, input: i, output: j, at: x, count: n, into: y)
   }
 }

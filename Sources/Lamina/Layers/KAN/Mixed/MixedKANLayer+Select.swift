@@ -28,10 +28,13 @@ extension Model {
     try kanMixedLayer(layer).mixture
   }
 
+  /// The index of the first mixed-basis KAN layer, or nil.
+  var firstMixedKANLayer: Int? { layers.firstIndex { $0 is MixedKANLayer } }
+
   /// Throws `.unsupported` naming the first mixed-basis KAN layer, for tools that handle
   /// B-spline layers only (`what` names the tool).
   func refuseMixedKANLayers(_ what: String) throws {
-    if let l = layers.firstIndex(where: { $0 is MixedKANLayer }) {
+    if let l = firstMixedKANLayer {
       throw LaminaError(
         .unsupported,
         "\(what): layer \(l) is a mixed-basis KAN layer; \(what) handles B-spline KAN layers "
