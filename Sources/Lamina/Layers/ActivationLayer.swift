@@ -78,3 +78,13 @@ public final class ActivationLayer: Layer {
     ActivationLayer(copying: self)
   }
 }
+
+/// An activation layer is one elementwise `activation`, which the dense layer before it
+/// may run in its own passes.
+extension ActivationLayer: FusableActivation {}
+
+extension ActivationLayer: RowLocal {
+  /// 0: the dense layer before it runs this pass with its own and counts it
+  /// (`Dense.rowWork`).
+  var rowWork: Int { 0 }
+}

@@ -99,7 +99,7 @@ extension Dense {
   /// written from the product's registers, others by the activation over each block).
   func forwardFMA(
     _ x: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, count n: Int,
-    then activation: ActivationLayer?, _ a: UnsafeMutablePointer<Float>?
+    then activation: (any FusableActivation)?, _ a: UnsafeMutablePointer<Float>?
   ) {
     let (inp, out) = (inputDim, outputDim)
     let dot = out <= Dense.dotMaxOutput
@@ -150,7 +150,7 @@ extension Dense {
     let dot: Bool
     let relu: Bool
     /// A non-relu activation to run over each block after its product.
-    let activation: ActivationLayer?
+    let activation: (any FusableActivation)?
     let a: UnsafeMutablePointer<Float>?
     let inp: Int
     let out: Int

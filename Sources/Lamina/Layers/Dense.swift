@@ -56,7 +56,7 @@ public final class Dense: Layer {
   /// and activation are the same operations as unfused, so the values are too.
   func forward(
     _ x: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, count n: Int,
-    then activation: ActivationLayer?, _ a: UnsafeMutablePointer<Float>?
+    then activation: (any FusableActivation)?, _ a: UnsafeMutablePointer<Float>?
   ) {
     guard n > 0 else { return }
     if n < Dense.smallBatch {
@@ -91,7 +91,7 @@ public final class Dense: Layer {
     let z: UnsafeMutablePointer<Float>
     let w: UnsafePointer<Float>
     let b: UnsafePointer<Float>?
-    let activation: ActivationLayer?
+    let activation: (any FusableActivation)?
     let a: UnsafeMutablePointer<Float>?
     let inp: Int
     let out: Int
@@ -220,7 +220,7 @@ public final class Dense: Layer {
   /// written only after every block has read `da`, since the model passes the same buffer
   /// for both. `z` is this layer's output, `a` the activation's.
   func backward(
-    then activation: ActivationLayer, _ x: UnsafePointer<Float>, _ z: UnsafePointer<Float>,
+    then activation: any FusableActivation, _ x: UnsafePointer<Float>, _ z: UnsafePointer<Float>,
     _ a: UnsafePointer<Float>, _ da: UnsafePointer<Float>, dz: UnsafeMutablePointer<Float>,
     _ dx: UnsafeMutablePointer<Float>?, count n: Int, parameterGradients: Bool
   ) {
@@ -250,7 +250,7 @@ public final class Dense: Layer {
 
   /// The activation's backward pass over blocks of `size` rows, as a pool job.
   private struct ActivationBackwardBlocks: PoolJob {
-    let activation: ActivationLayer
+    let activation: any FusableActivation
     let z: UnsafePointer<Float>
     let a: UnsafePointer<Float>
     let da: UnsafePointer<Float>

@@ -25,10 +25,16 @@ public final class Model {
   /// Which calls of the C interface are using the model (reading or changing it), so that
   /// overlapping calls that break its thread-safety rule are refused, not raced.
   public let useGuard = UseGuard()
-  /// For each layer index, the Dense layer there and the activation layer after it, which
-  /// forward and backward passes run as one fused step (`Dense.forward(_:_:count:then:_:)`);
-  /// nil elsewhere. Found once here, so passes do no dynamic casts.
-  let fused: [(dense: Dense, activation: ActivationLayer)?]
+  /// For each layer index, the layer there that runs the activation after it in its own
+  /// passes, and that activation, which forward and backward passes run as one fused step
+  /// (`ActivationFusing`); nil elsewhere. Found once here, so passes do no dynamic casts.
+  let fused: [(dense: any ActivationFusing, activation: any FusableActivation)?]
+  /// For each layer index, the layer when it can keep its training forward pass's work for
+  /// the backward pass (`ForwardReusingLayer`), else nil. Found once here, as `fused`.
+  let reusing: [(any ForwardReusingLayer)?]
+  /// Layer 0 when it can share sources prepared once among a call's row chunks
+  /// (`EncodingHead`), else nil.
+  let head: (any EncodingHead)?
   /// The tri-plane encoding layers, with their layer indices (tensor name prefixes). Found
   /// once here: every prediction and training step checks the first one's field indices,
   /// and building the list per call would allocate.
@@ -64,14 +70,14 @@ public final class Model {
     parameters = layers.flatMap(\.parameters)
     widest = layers.reduce(inputDim) { max($0, $1.outputDim) }
     fused = layers.indices.map { i in
-      guard i + 1 < layers.count, let dense = layers[i] as? Dense,
-        let activation = layers[i + 1] as? ActivationLayer
+      guard i + 1 < layers.count, let dense = layers[i] as? any ActivationFusing,
+        let activation = layers[i + 1] as? any FusableActivation
       else { return nil }
       return (dense, activation)
     }
-    triplaneEncodings = layers.enumerated().compactMap { i, l in
-      (l as? TriplaneEncoding).map { (i, $0) }
-    }
+    reusing = layers.map { $0 as? any ForwardReusingLayer }
+    head = layers.first as? any EncodingHead
+    triplaneEncodings = TriplaneEncoding.indexed(in: layers)
   }
 
   /// Number of trainable scalars (buffers are not counted, as in PyTorch).
@@ -129,7 +135,7 @@ public final class Model {
     // nothing.
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * rows * widest) { scratch in
       let (a, b) = (scratch.baseAddress!, scratch.baseAddress! + rows * widest)
-      if n > rows, let encoding = layers.first as? TriplaneEncoding {
+      if n > rows, let encoding = head {
         // The encoding's channel-last plane copy is made once for all chunks.
         encoding.withSources(rows: n) { sources in
           predictChunks(
@@ -149,17 +155,14 @@ public final class Model {
   /// every product and activation pass of a chunk under `BLAS.chunkWork`, so a chunk runs
   /// whole on one thread and stays in its cache, instead of each layer splitting its own
   /// product (which left the narrow first and last layers of a 3-64-64-1 net on one
-  /// thread). Nil for models with other layers (those parallelise themselves) or products
-  /// so wide that such a chunk would be too short for an efficient product.
+  /// thread). Nil for models with layers that are not `RowLocal` (those parallelise
+  /// themselves) or products so wide that such a chunk would be too short for an efficient
+  /// product.
   func parallelPredictRows() -> Int? {
     var widestWork = 1
     for layer in layers {
-      if let dense = layer as? Dense {
-        widestWork = max(
-          widestWork, dense.outputDim * (dense.inputDim + 2 * BLAS.elementWork))
-      } else if !(layer is ActivationLayer) {
-        return nil
-      }
+      guard let local = layer as? any RowLocal else { return nil }
+      widestWork = max(widestWork, local.rowWork)
     }
     let rows = min(chunkRows, (BLAS.chunkWork - 1) / widestWork)
     return rows >= 64 ? rows : nil
@@ -210,7 +213,7 @@ public final class Model {
   private func predictChunks(
     _ x: UnsafePointer<Float>, count n: Int, rows: Int, a: UnsafeMutablePointer<Float>,
     b: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
-    head: (TriplaneEncoding, PlaneSources)? = nil
+    head: (any EncodingHead, PlaneSources)? = nil
   ) {
     var start = 0
     while start < n {
@@ -271,7 +274,7 @@ public final class Model {
     let rows = min(n, max(1, chunkRows / max(1, layers.count)))
     gradientWorkspaces.with(make: Workspace.init) { scratch in
       scratch.reserve(rows: rows, for: self)
-      if n > rows, let encoding = layers.first as? TriplaneEncoding {
+      if n > rows, let encoding = head {
         // The encoding's channel-last plane copy is made once for every chunk's passes.
         encoding.withSources(rows: n) { sources in
           scratch.headSources = sources
@@ -331,9 +334,9 @@ public final class Model {
         input = UnsafePointer(ws.outputs[i + 1])
         i += 2
       } else {
-        if i == 0, let sources = ws.headSources, let encoding = layers[0] as? TriplaneEncoding {
+        if i == 0, let sources = ws.headSources, let encoding = head {
           encoding.forward(input, ws.outputs[0], count: n, sources: sources)
-        } else if keep, let reusing = layers[i] as? ForwardReusingLayer {
+        } else if keep, let reusing = reusing[i] {
           let cache = ws.cache(i, layers: layers.count)
           reusing.forward(input, ws.outputs[i], count: n, keeping: cache)
           cache.generation = ws.generation
@@ -390,11 +393,11 @@ public final class Model {
     _ dx: UnsafeMutablePointer<Float>?, count n: Int, workspace ws: Workspace,
     parameterGradients: Bool
   ) {
-    if i == 0, let sources = ws.headSources, let encoding = layers[0] as? TriplaneEncoding {
+    if i == 0, let sources = ws.headSources, let encoding = head {
       encoding.backward(
         input, ws.outputs[0], dy, dx, count: n, parameterGradients: parameterGradients,
         sources: sources)
-    } else if let reusing = layers[i] as? ForwardReusingLayer, let cache = ws.currentCache(i) {
+    } else if let reusing = reusing[i], let cache = ws.currentCache(i) {
       reusing.backward(
         input, ws.outputs[i], dy, dx, count: n, parameterGradients: parameterGradients,
         reusing: cache)

@@ -1,8 +1,14 @@
 /// Turns a model spec (JSON) into layers and the spec's full form, every default filled in.
-/// One place knows every `kind`; each family adds its case here.
+/// One table (`kinds`) names every `kind` and its builder.
 enum ModelBuilder {
-  /// The kinds a spec may name.
-  static let kinds = ["mlp", "kan", "sequential", "triplane"]
+  /// The kinds a spec may name, each with its builder, in the order error messages list
+  /// them.
+  static let kinds: [(name: String, build: (JSONObjectReader) throws -> Built)] = [
+    ("mlp", buildMLP),
+    ("kan", buildKAN),
+    ("sequential", buildSequential),
+    ("triplane", buildTriplane),
+  ]
 
   /// What building a spec yields.
   struct Built {
@@ -15,15 +21,12 @@ enum ModelBuilder {
   static func build(_ spec: JSONValue) throws -> Built {
     let reader = try JSONObjectReader(spec, what: "model spec")
     let kind = try reader.string("kind")
-    switch kind {
-    case "mlp": return try buildMLP(reader)
-    case "kan": return try buildKAN(reader)
-    case "sequential": return try buildSequential(reader)
-    case "triplane": return try buildTriplane(reader)
-    default:
+    guard let builder = kinds.first(where: { $0.name == kind })?.build else {
       throw LaminaError.invalid(
-        "model spec: unknown kind \"\(kind)\" (known: \(kinds.joined(separator: ", ")))")
+        "model spec: unknown kind \"\(kind)\" (known: \(kinds.map(\.name).joined(separator: ", ")))"
+      )
     }
+    return try builder(reader)
   }
 
   // MARK: - Shared pieces
@@ -223,116 +226,5 @@ enum ModelBuilder {
       [("kind", .string("kan")), ("widths", .array(widths.map { .number(Double($0)) }))]
         + KANBasis.specPairs(bases, widths: widths) + [("seed", .number(Double(seed)))])
     return Built(kind: "kan", fullSpec: full, layers: layers, inputDim: widths[0])
-  }
-
-  // MARK: - Sequential
-
-  static func buildSequential(_ r: JSONObjectReader) throws -> Built {
-    let input = try width(r, "input")
-    guard case .array(let items)? = r.value("layers") else {
-      throw LaminaError.invalid("model spec: \"layers\" must be an array of layer objects")
-    }
-    guard items.count <= Limits.maxLayers else {
-      throw LaminaError.invalid(
-        "model spec: \(items.count) layers is over the limit of \(Limits.maxLayers)")
-    }
-    let seed = try seed(r)
-    try r.finish()
-
-    // First pass: parse every layer's settings and check sizes before allocating.
-    enum Parsed {
-      case dense(output: Int, bias: Bool, initializer: Initializer, biasInit: Initializer)
-      case activation(Activation)
-      case kan(output: Int, basis: any KANBasisOptions)
-      case triplane(TriplaneOptions)
-    }
-    var parsed: [Parsed] = []
-    var width = input
-    var budget: [(Int, Int)] = []
-    for (i, item) in items.enumerated() {
-      let what = "model spec: layers[\(i)]"
-      let lr = try JSONObjectReader(item, what: what)
-      let type = try lr.string("type")
-      switch type {
-      case "dense":
-        let output = try lr.int("output", min: 1, max: Limits.maxWidth)
-        let bias = try lr.bool("bias", default: true)
-        let ini = try Initializer.parse(lr.string("init", default: "auto"), what: what)
-        let bini = try Initializer.parse(lr.string("bias_init", default: "auto"), what: what)
-        try lr.finish()
-        parsed.append(.dense(output: output, bias: bias, initializer: ini, biasInit: bini))
-        budget.append((width + 1, output))
-        width = output
-      case "activation":
-        parsed.append(.activation(try activation(item, what: what)))
-      case "kan":
-        let output = try lr.int("output", min: 1, max: Limits.maxWidth)
-        let basis = try KANBasis.parse(lr)
-        try lr.finish()
-        try basis.validate(input: width, output: output, what: what)
-        parsed.append(.kan(output: output, basis: basis))
-        budget += basis.parameterBudget(input: width, output: output)
-        width = output
-      case "triplane":
-        let options = try TriplaneOptions.parse(lr)
-        try lr.finish()
-        guard width == options.inputDim else {
-          throw LaminaError.invalid(
-            "\(what): a tri-plane encoding reads \(options.inputDim) features per row "
-              + "(\(options.fields > 1 ? "field index, x, y, z" : "x, y, z")), but the layer before gives \(width)"
-          )
-        }
-        parsed.append(.triplane(options))
-        budget += options.parameterBudget
-        width = options.outputDim
-      default:
-        throw LaminaError.invalid(
-          "\(what): unknown layer type \"\(type)\" (known: dense, activation, kan, triplane)")
-      }
-    }
-    try checkParameterBudget(budget)
-
-    var rng = RandomSource(seed: seed)
-    var layers: [Layer] = []
-    var specs: [JSONValue] = []
-    width = input
-    var denseSeen = 0
-    let hiddenActivation: Activation? = parsed.compactMap {
-      if case .activation(let a) = $0 { return a } else { return nil }
-    }.first
-    for (i, p) in parsed.enumerated() {
-      switch p {
-      case .dense(let output, let bias, let ini, let bini):
-        let dense = Dense(
-          input: width, output: output, bias: bias, initializer: ini, biasInitializer: bini)
-        var next: Activation? = nil
-        if i + 1 < parsed.count, case .activation(let a) = parsed[i + 1] { next = a }
-        let resolved = resolve(ini, next: next, hidden: hiddenActivation)
-        let omega = omega0(next?.name == "sine" ? next : hiddenActivation)
-        initialize(dense, resolved: resolved, firstLayer: denseSeen == 0, omega0: omega, rng: &rng)
-        denseSeen += 1
-        layers.append(dense)
-        width = output
-      case .activation(let a):
-        layers.append(ActivationLayer(width: width, activation: a))
-      case .kan(let output, let basis):
-        layers.append(try basis.makeLayer(input: width, output: output, rng: &rng))
-        width = output
-      case .triplane(let options):
-        let encoding = try TriplaneEncoding(options: options)
-        encoding.initialize(rng: &rng)
-        layers.append(encoding)
-        width = encoding.outputDim
-      }
-      specs.append(layers[layers.count - 1].spec)
-    }
-    guard !layers.isEmpty else {
-      throw LaminaError.invalid("model spec: a sequential model needs at least one layer")
-    }
-    let full: JSONValue = .object([
-      ("kind", .string("sequential")), ("input", .number(Double(input))),
-      ("layers", .array(specs)), ("seed", .number(Double(seed))),
-    ])
-    return Built(kind: "sequential", fullSpec: full, layers: layers, inputDim: input)
   }
 }

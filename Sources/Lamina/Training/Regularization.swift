@@ -58,8 +58,9 @@ public struct KANRegularization: Equatable, Sendable {
 }
 
 extension Model {
-  /// Whether any layer is a B-spline KAN layer (the only kind the regulariser scores).
-  var hasBSplineKANLayer: Bool { layers.contains { $0 is BSplineKANLayer } }
+  /// Whether any layer is one the regulariser scores (`SparsityRegularizable`: the B-spline
+  /// KAN layers).
+  var hasRegularizableLayer: Bool { layers.contains { $0 is any SparsityRegularizable } }
 
   /// pykan's `model.reg(reg_metric, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff)` after
   /// a forward pass on the `n` rows of `x`: the sum over the B-spline KAN layers of their
@@ -96,7 +97,7 @@ extension Model {
     forward(x, count: n, workspace: ws)
     var total = 0.0
     for (i, layer) in layers.enumerated() {
-      guard let kan = layer as? BSplineKANLayer else { continue }
+      guard let kan = layer as? any SparsityRegularizable else { continue }
       let input = i == 0 ? x : UnsafePointer(ws.outputs[i - 1])
       total += kan.sparsityRegularization(
         input, count: n, weights: settings.weights, scratch: ws.regularizationScratch,
@@ -115,14 +116,14 @@ extension Model {
         "reg_metric \"\(settings.metric)\" is not supported (supported: "
           + KANRegularization.metrics.joined(separator: ", ") + ")")
     }
-    guard model.hasBSplineKANLayer else {
+    guard model.hasRegularizableLayer else {
       throw LaminaError(
         .unsupported,
         "KAN sparsity regularisation (lamb > 0) needs a model with a B-spline KAN layer")
     }
     if settings.metric != "edge_forward_spline_n" {
       for (l, layer) in model.layers.enumerated() {
-        if let kan = layer as? BSplineKANLayer, kan.hasSymbolicEdges {
+        if let kan = layer as? any SparsityRegularizable, kan.hasSymbolicEdges {
           throw LaminaError(
             .unsupported,
             "reg_metric \"\(settings.metric)\" is not supported on layer \(l), which has "
@@ -149,7 +150,7 @@ extension Model {
       let needDx = i > 0 || ws.wantInputGradient
       backwardLayer(
         i, input, dy, needDx ? cur : nil, count: n, workspace: ws, parameterGradients: true)
-      if let kan = layers[i] as? BSplineKANLayer {
+      if let kan = layers[i] as? any SparsityRegularizable {
         total += kan.sparsityRegularization(
           input, count: n, weights: settings.weights, scratch: ws.regularizationScratch,
           gradientScale: settings.lamb, dx: needDx ? cur : nil)

@@ -47,7 +47,7 @@ final class RowPipeline {
   let model: Model
   /// The head layer (index 0): its forward pass runs block by block in the tasks (on plane
   /// sources made once per step), its backward pass over the whole batch.
-  let head: TriplaneEncoding
+  let head: any EncodingHead
   /// The model's tail parameters, in the order of each task's tail model's parameters.
   let tailParameters: [Parameter]
 
@@ -79,11 +79,12 @@ final class RowPipeline {
   private var blockLosses = UnsafeMutablePointer<Double>.allocate(capacity: 1)
   private var blockCapacity = 0
 
-  /// A pipeline for `model`, or nil when the model does not have that shape: a tri-plane
-  /// encoding first, then only Dense and activation layers (at least one).
+  /// A pipeline for `model`, or nil when the model does not have that shape: a head that
+  /// shares its sources among chunks first (`EncodingHead`: a tri-plane encoding), then
+  /// only `RowLocal` layers (Dense and activation layers; at least one).
   init?(model: Model) {
-    guard model.layers.count >= 2, let head = model.layers[0] as? TriplaneEncoding,
-      model.layers.dropFirst().allSatisfy({ $0 is Dense || $0 is ActivationLayer })
+    guard model.layers.count >= 2, let head = model.head,
+      model.layers.dropFirst().allSatisfy({ $0 is any RowLocal })
     else { return nil }
     self.model = model
     self.head = head
