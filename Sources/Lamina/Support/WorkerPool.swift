@@ -176,10 +176,16 @@ final class WorkerPool: @unchecked Sendable {
   }
 
   /// Runs `job.run(0 ..< count)` as `run(_:context:_:)` does, with `job` on the caller's
-  /// stack; allocates nothing.
+  /// stack; allocates nothing. Every job type goes through the one C function
+  /// `PoolJobContext.task`, which finds the job's type in the context.
   @inline(__always)
   func run<Job: PoolJob>(_ count: Int, _ job: inout Job) {
-    withUnsafePointer(to: &job) { run(count, context: UnsafeRawPointer($0), Job.task) }
+    withUnsafePointer(to: &job) { pointer in
+      var context = PoolJobContext(job: UnsafeRawPointer(pointer), type: Job.self)
+      withUnsafePointer(to: &context) {
+        run(count, context: UnsafeRawPointer($0), PoolJobContext.task)
+      }
+    }
   }
 
   /// Runs `body(0 ..< count)` as `run(_:context:_:)` does. Handing a closure to other
@@ -379,19 +385,43 @@ final class WorkerPool: @unchecked Sendable {
 /// A pool task: called with the job's context and a task index.
 typealias PoolTask = @convention(c) (UnsafeRawPointer, Int) -> Void
 
-/// Work for `WorkerPool.run(_:_:)`: a struct holding a call's operands, and a C function
-/// that runs task `index` of the struct at `context`. A C function pointer and a pointer to
-/// the caller's stack cross threads without allocating, where a Swift closure would need a
-/// heap context; conformers implement `task` as a non-capturing closure.
+/// Work for `WorkerPool.run(_:_:)`: a struct holding a call's operands, whose `run(_:)`
+/// runs one task. The pool hands workers a pointer to the struct on the caller's stack, so
+/// nothing is allocated, where a Swift closure would need a heap context to cross threads.
 protocol PoolJob {
-  /// Runs task `index` of the `Self` at `context`.
-  static var task: PoolTask { get }
+  /// Runs task `index` (each index of a call exactly once, on any thread).
+  func run(_ index: Int)
+}
+
+extension PoolJob {
+  /// Runs task `index` of the `Self` at `job`: what `PoolJobContext.task` calls through
+  /// the job's type.
+  static func run(at job: UnsafeRawPointer, _ index: Int) {
+    job.assumingMemoryBound(to: Self.self).pointee.run(index)
+  }
+}
+
+/// A `PoolJob` as the pool's C-callable task sees it: the job's address and its type. A
+/// `@convention(c)` function cannot be generic, so instead of one function per job type
+/// there is one, `task`, and the type travels in the context (a metatype and its witness
+/// table: two words, no allocation).
+struct PoolJobContext {
+  /// The job, on the caller's stack for the duration of the call.
+  let job: UnsafeRawPointer
+  /// The job's type, whose `run(at:_:)` runs a task.
+  let type: any PoolJob.Type
+
+  /// The one pool task every `PoolJob` runs through.
+  static let task: PoolTask = { context, index in
+    let job = context.assumingMemoryBound(to: PoolJobContext.self).pointee
+    job.type.run(at: job.job, index)
+  }
 }
 
 /// A closure as a `PoolJob` (see `WorkerPool.run(_:_:)` taking a closure).
 private struct ClosureJob: PoolJob {
   let body: (Int) -> Void
-  static let task: PoolTask = { context, index in
-    context.assumingMemoryBound(to: ClosureJob.self).pointee.body(index)
-  }
+
+  /// Calls `body(index)`.
+  func run(_ index: Int) { body(index) }
 }

@@ -279,7 +279,7 @@ public final class BSplineKANLayer: Layer {
   /// after another on the calling thread: below it, handing tasks to other threads costs
   /// more than it saves. (`Parallel.run`'s closure form allocates a small context per
   /// call, so calls below it also stay free of allocation.)
-  static let parallelWork = 131_072
+  static let parallelWork = RowPlan.bsplineParallelWork
 
   /// `Parallel.run` with this layer's threshold.
   @inline(__always)
@@ -489,10 +489,9 @@ public final class BSplineKANLayer: Layer {
     let cache: BasisCache?
     let prepared: Bool
 
-    static let task: PoolTask = { context, task in
-      let job = context.assumingMemoryBound(to: SparseForwardTasks.self).pointee
-      job.layer.sparseForwardTask(
-        task, job.x, job.y, job.n, job.tables, cache: job.cache, prepared: job.prepared)
+    /// Task `task`: `sparseForwardTask` on its rows.
+    func run(_ task: Int) {
+      layer.sparseForwardTask(task, x, y, n, tables, cache: cache, prepared: prepared)
     }
   }
 
@@ -621,9 +620,9 @@ public final class BSplineKANLayer: Layer {
     let tables: Tables
     let cache: BasisCache?
 
-    static let task: PoolTask = { context, task in
-      let job = context.assumingMemoryBound(to: InputGradientTasks.self).pointee
-      job.layer.inputGradientTask(task, job.x, job.dy, job.dx, job.n, job.tables, cache: job.cache)
+    /// Task `task`: `inputGradientTask` on its rows.
+    func run(_ task: Int) {
+      layer.inputGradientTask(task, x, dy, dx, n, tables, cache: cache)
     }
   }
 
@@ -844,10 +843,6 @@ public final class BSplineKANLayer: Layer {
     let stride: Int
     let rowMajor: Bool
 
-    static let task: PoolTask = { context, task in
-      context.assumingMemoryBound(to: GradientChunks.self).pointee.run(task)
-    }
-
     /// The cached block of `count` rows from `start`, if forward made exactly that block.
     func cached(_ start: Int, _ count: Int, _ i: Int) -> KANBlock? {
       guard let cache, start % BSplineKANLayer.rowsPerTask == 0,
@@ -897,10 +892,6 @@ public final class BSplineKANLayer: Layer {
     let rows: Int
     let perInput: Int
     let tableCount: Int
-
-    static let task: PoolTask = { context, i in
-      context.assumingMemoryBound(to: TableFill.self).pointee.run(i)
-    }
 
     func run(_ i: Int) {
       let (spline, base, reciprocals, evaluators) = (
@@ -987,10 +978,6 @@ public final class BSplineKANLayer: Layer {
     let ms: UnsafePointer<Float>
     let nOut: Int
     let nb: Int
-
-    static let task: PoolTask = { context, i in
-      context.assumingMemoryBound(to: GradientTerms.self).pointee.run(i)
-    }
 
     func run(_ i: Int) {
       let g = sums + i * inputStride + basisRow * nOut  // row of basis 0
