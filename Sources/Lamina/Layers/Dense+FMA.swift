@@ -4,8 +4,8 @@ import CLaminaKernels
 /// `CLaminaKernels/dense.h`, instead of sgemm.
 ///
 /// Why: at small widths sgemm's packing and per-call overhead, plus separate passes for the
-/// bias broadcast, relu and the bias column sums, cost more than the arithmetic (bench/
-/// NOTES.md, "Small-width Dense kernels"). Here the weights (at most
+/// bias broadcast, relu and the bias column sums, cost more than the arithmetic
+/// (bench/NOTES.md, "Small-width Dense kernels"). Here the weights (at most
 /// `Dense.fmaMaxWidth`^2 floats) are transposed once per call into a scratch that stays in L1,
 /// the product runs in register tiles with the bias as the accumulators' start and relu
 /// written from the same registers, and the weight and bias gradients are one pass over

@@ -4,7 +4,9 @@
 /// blocks, and the order in which partial sums are added, fix the bits of its result, so
 /// results are the same on any number of cores. Changing a value here changes summation
 /// orders, and so results; the values are chosen by measurement, whose records are the
-/// bench/NOTES.md sections named below.
+/// bench/NOTES.md sections named below by their titles' first words ("Work splitting" is
+/// "Work splitting: RowPlan's thresholds"; where it says no measurement is recorded, a
+/// change needs one first).
 ///
 /// | Threshold            | Value   | Decides                                | bench/NOTES.md     |
 /// |----------------------|---------|----------------------------------------|--------------------|
@@ -24,7 +26,7 @@
 /// | kernelBlockWork      | 1 << 19 | fewest multiply-adds per kernel task   | Small-width Dense  |
 /// | minGradientBlockRows | 4096    | fewest rows per gradient block         | Small-width Dense  |
 /// | maxGradientBlocks    | 16      | most gradient blocks                   | Small-width Dense  |
-/// | bsplineParallelWork  | 131072  | B-spline stays on one thread below     | B-spline KAN step  |
+/// | bsplineParallelWork  | 131072  | B-spline stays on one thread below     | Work splitting     |
 /// | triplaneParallelWork | 65536   | tri-plane stays on one thread below    | Work splitting     |
 /// | pipelineBlockRows    | 192     | rows per block of the row pipeline     | row-block pipeline |
 /// | pipelineTasks        | 16      | tasks of the row pipeline              | row-block pipeline |

@@ -15,9 +15,9 @@ import Synchronization
 /// Why not Dispatch: `DispatchQueue.concurrentPerform` copies its block onto the heap on
 /// every call, which the steady-state allocation rule forbids in a warm training step, and
 /// its hand-off costs more than a 256 x 64 x 64 product saves. Here a call stores a pointer
-/// to the caller's job (a `PoolJob` struct on its stack) and a C function pointer, bumps a
-/// counter the workers watch, and every thread claims task indices with a compare-and-swap
-/// until none are left; nothing is allocated. (A Swift closure cannot cross threads without
+/// to the caller's job (a `PoolJob` on its stack, behind `PoolJobContext`) and one C
+/// function pointer, bumps a counter the workers watch, and every thread claims task
+/// indices with a compare-and-swap until none are left; nothing is allocated. (A Swift closure cannot cross threads without
 /// `withoutActuallyEscaping`, which allocates; the closure entry point serves cold paths.)
 ///
 /// Rules: one caller owns the pool at a time. A call that finds it owned (a second user
@@ -37,8 +37,8 @@ final class WorkerPool: @unchecked Sendable {
   /// starting the pool, so scratch pools can be sized for it).
   static let threads = max(1, min(WorkerPool.defaultThreads(), WorkerPool.maxThreads))
 
-  /// Most threads (caller included) a pool uses: the fixed task plans split into at most
-  /// eight blocks, so more threads would idle.
+  /// Most threads (caller included) a pool uses: the fixed task plans split products into
+  /// at most `RowPlan.maxBlocks` blocks, so more threads would mostly idle.
   static let maxThreads = 8
 
   /// How long an idle worker polls for new work before it sleeps. A training step's
@@ -222,11 +222,11 @@ final class WorkerPool: @unchecked Sendable {
 
   /// Backs off after a stall. On a machine whose other cores are busy with other processes
   /// a worker is preempted for a whole time slice (milliseconds) in the middle of its block,
-  /// and the caller, which needs that block, waits it out: measured on the shared 2-core
-  /// machine, a small MLP's step took 250 us instead of 160 us serial. After such a wait the
-  /// pool runs calls on the caller alone for a while (2 ms, doubling for each further
-  /// stall within 128 ms of the last, up to 64 ms), during which the workers go to sleep and
-  /// stop competing for the cores. The tasks, and so the results, are the same either way.
+  /// and the caller, which needs that block, waits it out, so a split step takes longer than
+  /// a serial one (bench/NOTES.md, "Work splitting"). After such a wait the pool runs calls
+  /// on the caller alone for a while (2 ms, doubling for each further stall within 128 ms of
+  /// the last, up to 64 ms), during which the workers go to sleep and stop competing for the
+  /// cores. The tasks, and so the results, are the same either way.
   private func noteWait(_ wait: Int, ownWork: Int) {
     guard wait > WorkerPool.stallNanoseconds, wait > 2 * ownWork else { return }
     backOff()
