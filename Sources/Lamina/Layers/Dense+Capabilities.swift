@@ -5,5 +5,5 @@ extension Dense: ActivationFusing {}
 extension Dense: RowLocal {
   /// The product (inputDim multiply-adds per output) plus the bias and activation passes
   /// over each output.
-  var rowWork: Int { outputDim * (inputDim + 2 * BLAS.elementWork) }
+  var rowWork: Int { outputDim * (inputDim + 2 * RowPlan.elementWork) }
 }

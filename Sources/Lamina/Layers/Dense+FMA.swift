@@ -3,16 +3,16 @@ import CLaminaKernels
 /// Dense forward and backward for small widths by the AVX2/FMA kernels of
 /// `CLaminaKernels/dense.h`, instead of sgemm.
 ///
-/// Why: a small MLP's training step (2-64-64-1, batch 256) spent ~41% of its time in sgemm,
-/// most of it packing and per-call overhead at 256 x 64 x 64, plus separate passes for the
-/// bias broadcast, relu and the bias column sums. Here the weights (at most
-/// `fmaMaxWidth`^2 floats) are transposed once per call into a scratch that stays in L1,
+/// Why: at small widths sgemm's packing and per-call overhead, plus separate passes for the
+/// bias broadcast, relu and the bias column sums, cost more than the arithmetic
+/// (bench/NOTES.md, "Small-width Dense kernels"). Here the weights (at most
+/// `Dense.fmaMaxWidth`^2 floats) are transposed once per call into a scratch that stays in L1,
 /// the product runs in register tiles with the bias as the accumulators' start and relu
 /// written from the same registers, and the weight and bias gradients are one pass over
 /// the rows.
 ///
 /// Threads and determinism: forward rows are independent (any split gives the same bits).
-/// The weight and bias gradients are summed per fixed block of `gradientBlockRows(n)` rows
+/// The weight and bias gradients are summed per fixed block of `RowPlan.gradientBlockRows(n)` rows
 /// (in chunks of `gradientChunkRows`, which stay in L1), and the blocks' sums are added to
 /// the gradient in block order, so the bits depend on the shape only, not on the number of
 /// cores. The gradient blocks and the input gradient's row blocks run as one pool job.
@@ -28,43 +28,9 @@ extension Dense {
   /// 128 x 128 layer, about 1 MB, each): timing then never decides whether a step allocates.
   static let fmaScratch = ScratchPool(perThread: 1)
 
-  /// Layers with more inputs or outputs than this keep sgemm. Measured one thread at a time
-  /// on the project machine (Zen 3, GFLOP/s, kernel vs sgemm): forward and dx at
-  /// 256 x 64 x 64 about 90 vs 55-65, weight gradient 93 vs 83; at 65536 x 64 x 64 about 70
-  /// vs 45; at 128 x 128 the two are even (62-77 vs 66-83); at 4096 x 256 x 256 (the large
-  /// MLP) sgemm's packing is amortised and it wins (72 vs 51-59).
-  static let fmaMaxWidth = 128
-
-  /// Forward passes with at most this many outputs use dot products along the inputs
-  /// (`lamina_dense_dot_fma`): with fewer outputs than a vector, the register tiles would
-  /// be mostly padding.
-  static let dotMaxOutput = 4
-
-  /// Below this many multiply-adds (rows x inputs x outputs) a pass runs on the calling
-  /// thread: handing a task to a worker costs a few microseconds, about what a 256 x 64 x 64
-  /// product takes in these kernels.
-  static let fmaSplitWork = 1 << 20
-
-  /// Fewest multiply-adds per task of a split pass.
-  static let fmaBlockWork = 1 << 19
-
-  /// Fewest rows per block of the weight-gradient sums.
-  static let minGradientBlockRows = 4096
-  /// Most blocks of the weight-gradient sums: each but a lone one costs a partial sum of
-  /// the layer's size (64 KB at 128 x 128) from a scratch pool that keeps its largest size,
-  /// so a batch of a million rows must not make hundreds of them.
-  static let maxGradientBlocks = 16
-
-  /// Rows per block of the weight-gradient sums for a batch of `n` rows: depends on the
-  /// batch only, so the blocks, and the order in which their sums are added, do too.
-  static func gradientBlockRows(_ n: Int) -> Int {
-    max(minGradientBlockRows, (n + maxGradientBlocks - 1) / maxGradientBlocks)
-  }
-
   /// Bytes of x and dz per chunk of a gradient block: every register tile of the weight
-  /// gradient passes over the chunk's rows, so they should stay in L1 (32 KB). Measured at
-  /// 256 x 64 x 64 on the project machine (Zen 3): 256-row chunks (L2) ran at 71 GFLOP/s,
-  /// 48-64 rows at 93 (sgemm: 83).
+  /// gradient passes over the chunk's rows, so they should stay in L1 (32 KB; bench/NOTES.md,
+  /// "Work splitting").
   static let gradientChunkBytes = 24 << 10
 
   /// Rows per chunk of a gradient block for this layer's widths (a multiple of 8, 16 to
@@ -75,40 +41,23 @@ extension Dense {
     return min(256, max(16, (Dense.gradientChunkBytes / rowBytes) & ~7))
   }
 
-  /// Whether this layer's passes take the AVX2/FMA kernels: the CPU has them, the layer
-  /// allows them (`usesFMAKernels`; tests turn it off) and both widths are at most
-  /// `fmaMaxWidth`.
-  var takesFMAPath: Bool {
-    usesFMAKernels && inputDim <= Dense.fmaMaxWidth && outputDim <= Dense.fmaMaxWidth
-  }
-
-  /// The number of tasks and rows per task for `n` rows of `rowWork` multiply-adds each:
-  /// one task below `fmaSplitWork`, else up to `BLAS.maxBlocks` of at least 64 rows and
-  /// `fmaBlockWork` multiply-adds.
-  static func fmaRowBlocks(rows n: Int, rowWork: Int) -> (blocks: Int, size: Int) {
-    let work = n &* max(rowWork, 1)
-    guard n > 0, work >= fmaSplitWork else { return (1, max(n, 1)) }
-    let blocks = max(1, min(BLAS.maxBlocks, n / 64, work / fmaBlockWork))
-    let size = (n + blocks - 1) / blocks
-    return ((n + size - 1) / size, size)
-  }
-
   // MARK: - Forward
 
   /// z = x W^T + b for `n` rows; with `activation`, also a = activation(z) into `a` (relu
   /// written from the product's registers, others by the activation over each block).
+  /// `dot`: dot products along the inputs (`ForwardPath.kernelDot`) instead of register
+  /// tiles over packed W^T (`ForwardPath.kernelTiles`).
   func forwardFMA(
-    _ x: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, count n: Int,
+    _ x: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, count n: Int, dot: Bool,
     then activation: (any FusableActivation)?, _ a: UnsafeMutablePointer<Float>?
   ) {
     let (inp, out) = (inputDim, outputDim)
-    let dot = out <= Dense.dotMaxOutput
     // W^T padded to whole vectors of outputs, then the bias padded the same way.
     let ldb = (out + 7) & ~7
     let packed = dot ? 0 : inp * ldb + ldb
     var relu = false
     if let activation, case .relu = activation.activation { relu = true }
-    let plan = Dense.fmaRowBlocks(rows: n, rowWork: inp * out)
+    let plan = RowPlan.kernelRowBlocks(rows: n, rowWork: inp * out)
     weight.value.withUnsafeBufferPointer { wb in
       let w = wb.baseAddress!
       withBiasPointer { b in
@@ -157,10 +106,7 @@ extension Dense {
     let m: Int
     let size: Int
 
-    static let task: PoolTask = { context, block in
-      context.assumingMemoryBound(to: FMAForwardBlocks.self).pointee.run(block)
-    }
-
+    /// Block `block`: its rows' product, bias and activation.
     func run(_ block: Int) {
       let start = block * size
       let rows = min(size, m - start)
@@ -191,7 +137,7 @@ extension Dense {
     // With fewer inputs than a vector, the gradient is summed as dW^T (vectors along the
     // outputs) and added transposed.
     let transposed = inp < 8
-    let blockRows = Dense.gradientBlockRows(n)
+    let blockRows = RowPlan.gradientBlockRows(n)
     let gradientBlocks = parameterGradients ? (n + blockRows - 1) / blockRows : 0
     // One block straight into the gradient; otherwise (or transposed) one partial sum per
     // block, [dW or dW^T, db], added in block order afterwards.
@@ -202,7 +148,7 @@ extension Dense {
     let ldw = (inp + 7) & ~7
     let packCount = dx != nil && ldw != inp ? out * ldw : 0
     let dxPlan =
-      dx != nil ? Dense.fmaRowBlocks(rows: n, rowWork: inp * out) : (blocks: 0, size: 1)
+      dx != nil ? RowPlan.kernelRowBlocks(rows: n, rowWork: inp * out) : (blocks: 0, size: 1)
     let tasks = gradientBlocks + dxPlan.blocks
     let hasBias = bias != nil
 
@@ -226,7 +172,7 @@ extension Dense {
             gradientBlocks: gradientBlocks, blockRows: blockRows, chunkRows: gradientChunkRows,
             dxSize: dxPlan.size)
           let work = Double(n) * Double(inp * out) * (dx != nil && parameterGradients ? 2 : 1)
-          if tasks > 1 && work >= Double(Dense.fmaSplitWork) {
+          if tasks > 1 && work >= Double(RowPlan.kernelSplitWork) {
             Parallel.run(tasks, &job)
           } else {
             for t in 0..<tasks { job.run(t) }
@@ -286,16 +232,13 @@ extension Dense {
     let out: Int
     let m: Int
     let gradientBlocks: Int
-    /// Rows per gradient block (`gradientBlockRows`).
+    /// Rows per gradient block (`RowPlan.gradientBlockRows`).
     let blockRows: Int
     /// Rows per chunk of a gradient block (`gradientChunkRows`).
     let chunkRows: Int
     let dxSize: Int
 
-    static let task: PoolTask = { context, index in
-      context.assumingMemoryBound(to: FMABackwardJob.self).pointee.run(index)
-    }
-
+    /// Task `index`: a gradient block's sums, or a row block of dx.
     func run(_ index: Int) {
       if index < gradientBlocks {
         runGradient(index)

@@ -1,65 +1,23 @@
 import CLaminaKernels
 
-/// Dense forward for batches below `Dense.smallBatch` rows: the one-sample latency path.
-///
-/// Profile of one-sample predict on a 3-64-64-1 MLP (callgrind, before these kernels): ~87%
-/// of the instructions were the dot-product loop of `forwardSmall`, which runs two SSE
-/// halves per `SIMD8` (the library is built for baseline x86-64) and pays a horizontal
-/// reduction per four outputs, and which for a 3-wide input does almost nothing but those
-/// reductions. Two cheaper shapes:
+/// Dense forward for batches below `Dense.smallBatch` rows: the one-sample latency path,
+/// where fixed per-call costs, not arithmetic, decide (bench/NOTES.md, "One-sample
+/// latency"). `forwardPath(rows:)` chooses among these kernels:
 ///
 /// - Narrow inputs (fewer than `narrowInput` features, such as the 3 coordinates of a field
 ///   query) accumulate four outputs at once as `bias + sum_k x[k] * W[j..j+3, k]`: no
-///   horizontal sums at all.
+///   horizontal sums at all, where a dot product per output would be little but its
+///   horizontal reduction.
+/// - With AVX2/FMA, a matrix-vector kernel of four vector dot products per pass.
 /// - Moderate layers use OpenBLAS's `sgemv`, whose runtime-dispatched kernels use the CPU's
-///   widest vectors and fused multiply-adds (AVX2/FMA here), which a baseline Swift build
-///   cannot. Its fixed cost is far below `sgemm`'s (no packing, no thread hand-off).
+///   widest vectors and fused multiply-adds, which a baseline Swift build cannot. Its fixed
+///   cost is far below `sgemm`'s (no packing, no thread hand-off).
+/// - Otherwise the Swift dot products of `forwardSmall`.
 ///
 /// Results differ from the sgemm path only by float rounding (summation order).
 extension Dense {
-  /// Inputs narrower than this take `forwardNarrow`.
-  static let narrowInput = 8
-
-  /// Layers with fewer weights than this, or fewer than `gemvMinOutput` outputs, keep the
-  /// Swift dot products: sgemv's fixed cost (argument checks, kernel dispatch, ~300
-  /// instructions) outweighs its faster arithmetic there (a 64 -> 1 layer: ~100
-  /// instructions in Swift, ~430 through sgemv).
-  static let gemvMinElements = 1024
-
-  /// See `gemvMinElements`.
-  static let gemvMinOutput = 8
-
-  /// Layers with `inputDim * outputDim` below this take `sgemv`. OpenBLAS runs `sgemv` on
-  /// the calling thread below 2304 x GEMM_MULTITHREAD_THRESHOLD (4) elements, so a
-  /// one-sample call never waits on its thread pool (nor mallocs its job buffer); larger
-  /// layers keep the Swift loop, whose cost is then dominated by the arithmetic anyway.
-  static let gemvMaxElements = 9216
-
-  /// `sgemv` takes a scratch vector of about `inputDim + outputDim + 32` floats from the
-  /// stack below 2048 bytes (MAX_STACK_ALLOC) and from its locked buffer pool above; stay
-  /// below that.
-  static let gemvMaxInputPlusOutput = 448
-
-  /// Forward of `n < Dense.smallBatch` rows, by the cheapest kernel for this layer's shape.
-  func forwardFewRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
-    let (inp, out) = (inputDim, outputDim)
-    if inp < Dense.narrowInput {
-      forwardNarrow(x, y, count: n)
-    } else if usesFMAKernels, out >= 4 {
-      forwardMatvecFMA(x, y, count: n)
-    } else if out >= Dense.gemvMinOutput,
-      (Dense.gemvMinElements..<Dense.gemvMaxElements).contains(inp * out),
-      inp + out <= Dense.gemvMaxInputPlusOutput
-    {
-      forwardGEMV(x, y, count: n)
-    } else {
-      forwardSmall(x, y, count: n)
-    }
-  }
-
   /// y = x W^T + b one row at a time by the AVX2/FMA kernel `lamina_dense_matvec_fma`: four
-  /// outputs per pass, each a vector dot product, with none of sgemv's fixed cost (a
-  /// 64 -> 64 layer: about 2,300 instructions through sgemv, ~1,100 here).
+  /// outputs per pass, each a vector dot product, with none of sgemv's fixed cost.
   func forwardMatvecFMA(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int
   ) {

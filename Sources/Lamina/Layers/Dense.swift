@@ -2,7 +2,8 @@
 /// [output, input] and `bias` is [output]. Forward and backward are sgemm calls over the
 /// whole batch (split in row blocks over the worker pool), except for layers of small
 /// widths on CPUs with AVX2/FMA, which take the packing-free kernels of `Dense+FMA.swift`,
-/// and batches below `smallBatch` rows (`Dense+FewRows.swift`).
+/// and batches below `smallBatch` rows (`Dense+FewRows.swift`); `forwardPath(rows:)`
+/// (`Dense+ForwardPath.swift`) is the one place that chooses.
 public final class Dense: Layer {
   public let inputDim: Int
   public let outputDim: Int
@@ -51,23 +52,40 @@ public final class Dense: Layer {
 
   /// z = x W^T + b; with `activation`, also a = activation(z) into `a`, applied to each
   /// block of rows right after its product, while the block is in cache (the model's
-  /// forward pass fuses a Dense layer with the activation layer after it this way). Large
-  /// batches run in parallel row blocks (`BLAS.forEachRowBlock`); each block's bias, product
-  /// and activation are the same operations as unfused, so the values are too.
+  /// forward pass fuses a Dense layer with the activation layer after it this way). The
+  /// kernel is `forwardPath(rows:)`'s choice; each block's bias, product and activation are
+  /// the same operations as unfused, so the values are too.
   func forward(
     _ x: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, count n: Int,
     then activation: (any FusableActivation)?, _ a: UnsafeMutablePointer<Float>?
   ) {
     guard n > 0 else { return }
-    if n < Dense.smallBatch {
-      forwardFewRows(x, z, count: n)
-      if let activation, let a { activation.forward(z, a, count: n) }
+    switch forwardPath(rows: n) {
+    case .narrow: forwardNarrow(x, z, count: n)
+    case .matvecFMA: forwardMatvecFMA(x, z, count: n)
+    case .gemv: forwardGEMV(x, z, count: n)
+    case .dotProducts: forwardSmall(x, z, count: n)
+    case .kernelDot:
+      forwardFMA(x, z, count: n, dot: true, then: activation, a)
+      return
+    case .kernelTiles:
+      forwardFMA(x, z, count: n, dot: false, then: activation, a)
+      return
+    case .sgemm:
+      forwardSGEMM(x, z, count: n, then: activation, a)
       return
     }
-    if takesFMAPath {
-      forwardFMA(x, z, count: n, then: activation, a)
-      return
-    }
+    // The few-row kernels write z only.
+    if let activation, let a { activation.forward(z, a, count: n) }
+  }
+
+  /// z = x W^T + b by sgemm over parallel row blocks (`RowPlan.rowBlocks`), each block's
+  /// bias, product and activation run while it is in cache.
+  private func forwardSGEMM(
+    _ x: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, count n: Int,
+    then activation: (any FusableActivation)?, _ a: UnsafeMutablePointer<Float>?
+  ) {
+    _ = BLAS.singleThreaded  // before `BLAS.call` reaches OpenBLAS
     let (inp, out) = (inputDim, outputDim)
     weight.value.withUnsafeBufferPointer { wb in
       withBiasPointer { b in
@@ -75,7 +93,7 @@ public final class Dense: Layer {
         var job = ForwardBlocks(
           x: x, z: z, w: wb.baseAddress!, b: b, activation: activation, a: a, inp: inp, out: out,
           m: n, size: n)
-        if let plan = BLAS.rowBlocks(m: n, rowWork: out * (inp + 2 * BLAS.elementWork)) {
+        if let plan = RowPlan.rowBlocks(m: n, rowWork: out * (inp + 2 * RowPlan.elementWork)) {
           job.size = plan.size
           Parallel.run(plan.blocks, &job)
         } else {
@@ -98,10 +116,7 @@ public final class Dense: Layer {
     let m: Int
     var size: Int
 
-    static let task: PoolTask = { context, block in
-      context.assumingMemoryBound(to: ForwardBlocks.self).pointee.run(block)
-    }
-
+    /// Block `block`: its rows' bias, product and activation.
     func run(_ block: Int) {
       let start = block * size
       let rows = min(size, m - start)
@@ -122,11 +137,6 @@ public final class Dense: Layer {
     guard let bias else { return body(nil) }
     return bias.value.withUnsafeBufferPointer { body($0.baseAddress!) }
   }
-
-  /// Below this many rows, `forward` uses its own dot products: sgemm's fixed cost (argument
-  /// checks, packing, thread hand-off) is several times the arithmetic of one 64 x 64
-  /// matrix-vector product, and single-sample latency is what small batches care about.
-  static let smallBatch = 4
 
   /// y = x W^T + b row by row: four outputs at a time share each load of x and keep four
   /// independent accumulators (a single chain would wait on the adder's latency), eight
@@ -197,43 +207,40 @@ public final class Dense: Layer {
     _ dx: UnsafeMutablePointer<Float>?, count n: Int, parameterGradients: Bool
   ) {
     guard n > 0 else { return }
-    if takesFMAPath {
-      backwardFMA(x, dy, dx, count: n, parameterGradients: parameterGradients)
-      return
-    }
-    let out = outputDim
-    let inp = inputDim
-    if parameterGradients { addParameterGradients(x, dy, count: n) }
-    if let dx {
-      weight.value.withUnsafeBufferPointer { w in
-        BLAS.gemm(
-          transA: false, transB: false, m: n, n: inp, k: out, alpha: 1, dy, lda: out,
-          w.baseAddress!, ldb: inp, beta: 0, dx, ldc: inp)
-      }
-    }
+    backwardProducts(x, dy, dx, count: n, parameterGradients: parameterGradients)
   }
 
   /// Back-propagates through this layer and the parameter-free `activation` after it, as
   /// the two layers' `backward` in turn would: dz = activation'(z) * da into `dz` (n x
   /// outputDim scratch), then dx = dz W and the parameter gradients. The activation runs in
-  /// parallel row blocks for large batches (it was one pass on one thread); dx is
-  /// written only after every block has read `da`, since the model passes the same buffer
-  /// for both. `z` is this layer's output, `a` the activation's.
+  /// parallel row blocks for large batches; dx is written only after every block has read
+  /// `da`, since the model passes the same buffer for both. `z` is this layer's output, `a`
+  /// the activation's.
   func backward(
     then activation: any FusableActivation, _ x: UnsafePointer<Float>, _ z: UnsafePointer<Float>,
     _ a: UnsafePointer<Float>, _ da: UnsafePointer<Float>, dz: UnsafeMutablePointer<Float>,
     _ dx: UnsafeMutablePointer<Float>?, count n: Int, parameterGradients: Bool
   ) {
     guard n > 0 else { return }
-    let (inp, out) = (inputDim, outputDim)
     var job = ActivationBackwardBlocks(
-      activation: activation, z: z, a: a, da: da, dz: dz, out: out, m: n, size: n)
-    if let plan = BLAS.rowBlocks(m: n, rowWork: out * BLAS.elementWork) {
+      activation: activation, z: z, a: a, da: da, dz: dz, out: outputDim, m: n, size: n)
+    _ = BLAS.singleThreaded  // as the sgemm products below
+    if let plan = RowPlan.rowBlocks(m: n, rowWork: outputDim * RowPlan.elementWork) {
       job.size = plan.size
       Parallel.run(plan.blocks, &job)
     } else {
       job.run(0)
     }
+    backwardProducts(x, dz, dx, count: n, parameterGradients: parameterGradients)
+  }
+
+  /// Given dz (n x outputDim, not overlapping `dx`): dx = dz W when `dx` is non-nil, and
+  /// with `parameterGradients`, dW += dz^T x and db += column sums of dz; by the AVX2/FMA
+  /// kernels when `takesFMAPath`, else by sgemm. Both backward passes end here.
+  private func backwardProducts(
+    _ x: UnsafePointer<Float>, _ dz: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?,
+    count n: Int, parameterGradients: Bool
+  ) {
     if takesFMAPath {
       backwardFMA(x, dz, dx, count: n, parameterGradients: parameterGradients)
       return
@@ -242,8 +249,8 @@ public final class Dense: Layer {
     if let dx {
       weight.value.withUnsafeBufferPointer { w in
         BLAS.gemm(
-          transA: false, transB: false, m: n, n: inp, k: out, alpha: 1, dz, lda: out,
-          w.baseAddress!, ldb: inp, beta: 0, dx, ldc: inp)
+          transA: false, transB: false, m: n, n: inputDim, k: outputDim, alpha: 1, dz,
+          lda: outputDim, w.baseAddress!, ldb: inputDim, beta: 0, dx, ldc: inputDim)
       }
     }
   }
@@ -259,10 +266,7 @@ public final class Dense: Layer {
     let m: Int
     var size: Int
 
-    static let task: PoolTask = { context, block in
-      context.assumingMemoryBound(to: ActivationBackwardBlocks.self).pointee.run(block)
-    }
-
+    /// Block `block`: the activation's backward pass over its rows.
     func run(_ block: Int) {
       let offset = block * size * out
       let rows = min(size, m - block * size)

@@ -147,12 +147,8 @@ public final class Model {
     }
   }
 
-  /// Tasks a large prediction is split into by `predictInParallel`: fixed, so the chunks,
-  /// and with them the results, do not depend on the core count.
-  static let predictTasks = 8
-
   /// Rows per chunk when a plain MLP predicts a large batch chunk-parallel: as many as keep
-  /// every product and activation pass of a chunk under `BLAS.chunkWork`, so a chunk runs
+  /// every product and activation pass of a chunk under `RowPlan.chunkWork`, so a chunk runs
   /// whole on one thread and stays in its cache, instead of each layer splitting its own
   /// product (which left the narrow first and last layers of a 3-64-64-1 net on one
   /// thread). Nil for models with layers that are not `RowLocal` (those parallelise
@@ -164,18 +160,18 @@ public final class Model {
       guard let local = layer as? any RowLocal else { return nil }
       widestWork = max(widestWork, local.rowWork)
     }
-    let rows = min(chunkRows, (BLAS.chunkWork - 1) / widestWork)
+    let rows = min(chunkRows, (RowPlan.chunkWork - 1) / widestWork)
     return rows >= 64 ? rows : nil
   }
 
-  /// `predictChunks` over `Model.predictTasks` contiguous runs of whole chunks of `rows`
+  /// `predictChunks` over `RowPlan.predictTasks` contiguous runs of whole chunks of `rows`
   /// rows, in parallel, each with its own ping-pong buffers. Chunk boundaries are the same
   /// multiples of `rows` as one thread would use.
   private func predictInParallel(
     _ x: UnsafePointer<Float>, count n: Int, rows: Int, into y: UnsafeMutablePointer<Float>
   ) {
     let chunks = (n + rows - 1) / rows
-    let tasks = min(Model.predictTasks, chunks)
+    let tasks = min(RowPlan.predictTasks, chunks)
     var job = PredictTasks(
       model: self, x: x, y: y, n: n, rows: rows, chunksPerTask: (chunks + tasks - 1) / tasks)
     Parallel.run(tasks, &job)
@@ -190,10 +186,6 @@ public final class Model {
     let n: Int
     let rows: Int
     let chunksPerTask: Int
-
-    static let task: PoolTask = { context, task in
-      context.assumingMemoryBound(to: PredictTasks.self).pointee.run(task)
-    }
 
     func run(_ task: Int) {
       let first = task * chunksPerTask * rows

@@ -23,9 +23,7 @@ enum Parallel {
     if count > 1 && work >= threshold {
       WorkerPool.shared.run(count, &job)
     } else {
-      withUnsafePointer(to: &job) { p in
-        for task in 0..<count { Job.task(UnsafeRawPointer(p), task) }
-      }
+      for task in 0..<count { job.run(task) }
     }
   }
 

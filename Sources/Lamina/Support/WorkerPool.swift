@@ -15,9 +15,9 @@ import Synchronization
 /// Why not Dispatch: `DispatchQueue.concurrentPerform` copies its block onto the heap on
 /// every call, which the steady-state allocation rule forbids in a warm training step, and
 /// its hand-off costs more than a 256 x 64 x 64 product saves. Here a call stores a pointer
-/// to the caller's job (a `PoolJob` struct on its stack) and a C function pointer, bumps a
-/// counter the workers watch, and every thread claims task indices with a compare-and-swap
-/// until none are left; nothing is allocated. (A Swift closure cannot cross threads without
+/// to the caller's job (a `PoolJob` on its stack, behind `PoolJobContext`) and one C
+/// function pointer, bumps a counter the workers watch, and every thread claims task
+/// indices with a compare-and-swap until none are left; nothing is allocated. (A Swift closure cannot cross threads without
 /// `withoutActuallyEscaping`, which allocates; the closure entry point serves cold paths.)
 ///
 /// Rules: one caller owns the pool at a time. A call that finds it owned (a second user
@@ -37,8 +37,8 @@ final class WorkerPool: @unchecked Sendable {
   /// starting the pool, so scratch pools can be sized for it).
   static let threads = max(1, min(WorkerPool.defaultThreads(), WorkerPool.maxThreads))
 
-  /// Most threads (caller included) a pool uses: the fixed task plans split into at most
-  /// eight blocks, so more threads would idle.
+  /// Most threads (caller included) a pool uses: the fixed task plans split products into
+  /// at most `RowPlan.maxBlocks` blocks, so more threads would mostly idle.
   static let maxThreads = 8
 
   /// How long an idle worker polls for new work before it sleeps. A training step's
@@ -176,10 +176,16 @@ final class WorkerPool: @unchecked Sendable {
   }
 
   /// Runs `job.run(0 ..< count)` as `run(_:context:_:)` does, with `job` on the caller's
-  /// stack; allocates nothing.
+  /// stack; allocates nothing. Every job type goes through the one C function
+  /// `PoolJobContext.task`, which finds the job's type in the context.
   @inline(__always)
   func run<Job: PoolJob>(_ count: Int, _ job: inout Job) {
-    withUnsafePointer(to: &job) { run(count, context: UnsafeRawPointer($0), Job.task) }
+    withUnsafePointer(to: &job) { pointer in
+      var context = PoolJobContext(job: UnsafeRawPointer(pointer), type: Job.self)
+      withUnsafePointer(to: &context) {
+        run(count, context: UnsafeRawPointer($0), PoolJobContext.task)
+      }
+    }
   }
 
   /// Runs `body(0 ..< count)` as `run(_:context:_:)` does. Handing a closure to other
@@ -216,11 +222,11 @@ final class WorkerPool: @unchecked Sendable {
 
   /// Backs off after a stall. On a machine whose other cores are busy with other processes
   /// a worker is preempted for a whole time slice (milliseconds) in the middle of its block,
-  /// and the caller, which needs that block, waits it out: measured on the shared 2-core
-  /// machine, a small MLP's step took 250 us instead of 160 us serial. After such a wait the
-  /// pool runs calls on the caller alone for a while (2 ms, doubling for each further
-  /// stall within 128 ms of the last, up to 64 ms), during which the workers go to sleep and
-  /// stop competing for the cores. The tasks, and so the results, are the same either way.
+  /// and the caller, which needs that block, waits it out, so a split step takes longer than
+  /// a serial one (bench/NOTES.md, "Work splitting"). After such a wait the pool runs calls
+  /// on the caller alone for a while (2 ms, doubling for each further stall within 128 ms of
+  /// the last, up to 64 ms), during which the workers go to sleep and stop competing for the
+  /// cores. The tasks, and so the results, are the same either way.
   private func noteWait(_ wait: Int, ownWork: Int) {
     guard wait > WorkerPool.stallNanoseconds, wait > 2 * ownWork else { return }
     backOff()
@@ -379,19 +385,43 @@ final class WorkerPool: @unchecked Sendable {
 /// A pool task: called with the job's context and a task index.
 typealias PoolTask = @convention(c) (UnsafeRawPointer, Int) -> Void
 
-/// Work for `WorkerPool.run(_:_:)`: a struct holding a call's operands, and a C function
-/// that runs task `index` of the struct at `context`. A C function pointer and a pointer to
-/// the caller's stack cross threads without allocating, where a Swift closure would need a
-/// heap context; conformers implement `task` as a non-capturing closure.
+/// Work for `WorkerPool.run(_:_:)`: a struct holding a call's operands, whose `run(_:)`
+/// runs one task. The pool hands workers a pointer to the struct on the caller's stack, so
+/// nothing is allocated, where a Swift closure would need a heap context to cross threads.
 protocol PoolJob {
-  /// Runs task `index` of the `Self` at `context`.
-  static var task: PoolTask { get }
+  /// Runs task `index` (each index of a call exactly once, on any thread).
+  func run(_ index: Int)
+}
+
+extension PoolJob {
+  /// Runs task `index` of the `Self` at `job`: what `PoolJobContext.task` calls through
+  /// the job's type.
+  static func run(at job: UnsafeRawPointer, _ index: Int) {
+    job.assumingMemoryBound(to: Self.self).pointee.run(index)
+  }
+}
+
+/// A `PoolJob` as the pool's C-callable task sees it: the job's address and its type. A
+/// `@convention(c)` function cannot be generic, so instead of one function per job type
+/// there is one, `task`, and the type travels in the context (a metatype and its witness
+/// table: two words, no allocation).
+struct PoolJobContext {
+  /// The job, on the caller's stack for the duration of the call.
+  let job: UnsafeRawPointer
+  /// The job's type, whose `run(at:_:)` runs a task.
+  let type: any PoolJob.Type
+
+  /// The one pool task every `PoolJob` runs through.
+  static let task: PoolTask = { context, index in
+    let job = context.assumingMemoryBound(to: PoolJobContext.self).pointee
+    job.type.run(at: job.job, index)
+  }
 }
 
 /// A closure as a `PoolJob` (see `WorkerPool.run(_:_:)` taking a closure).
 private struct ClosureJob: PoolJob {
   let body: (Int) -> Void
-  static let task: PoolTask = { context, index in
-    context.assumingMemoryBound(to: ClosureJob.self).pointee.body(index)
-  }
+
+  /// Calls `body(index)`.
+  func run(_ index: Int) { body(index) }
 }

@@ -19,33 +19,6 @@ enum BLAS {
   /// thread-safely; every entry point that calls OpenBLAS reads it first.
   static let singleThreaded: Void = openblas_set_num_threads(1)
 
-  /// Products of fewer multiply-adds (m n k) than this run on the calling thread: below it,
-  /// handing blocks to another thread (a worker pool hand-off, a few microseconds, plus
-  /// repacking the shared operand per block) costs about what the second core saves. The
-  /// pool allocates nothing, so the 256 x 64 x 64 products of a small MLP's training step
-  /// (about 20 us each on one core) split in two. (It was 4 << 20 with Dispatch, whose
-  /// hand-off cost more and which allocated per call.)
-  static let splitWork = 1 << 20
-  /// Fewest multiply-adds per block, so each single-threaded call amortises its packing.
-  static let blockWork = 1 << 18
-  /// Rows per chunk of a chunk-parallel prediction are sized so that a chunk's products stay
-  /// below this many multiply-adds (`Model.parallelPredictRows`): a chunk runs whole on one
-  /// thread, and chunks, not products, are what run in parallel.
-  static let chunkWork = 4 << 20
-  /// Fewest rows (or columns) of C per block, a multiple of the sgemm micro-kernel's tile.
-  /// Each block's call packs the whole shared operand (all of op(B) for a row block) again,
-  /// about `1 / blockRows` of the block's multiply-adds in copies that are several times
-  /// slower each: with 16-row blocks, the weight gradient dY^T X (256 x 256 x 4096) spent
-  /// more time repacking X than multiplying.
-  static let blockRows = 128
-  /// Fewest columns of C per block when C is small and k short (a 64 x 64 weight gradient
-  /// over a 256-row batch), so that such a product still splits in two.
-  static let blockColumns = 32
-  /// At most this many blocks per product: enough for the worker pool to balance two to four
-  /// cores (and a core that another process holds), few enough that repacking the shared
-  /// operand per block stays small.
-  static let maxBlocks = 8
-
   /// C = alpha * op(A) op(B) + beta * C, where op transposes when asked.
   /// op(A) is m x k, op(B) is k x n, C is m x n. Large products are split over rows of C
   /// (columns when C has few rows) and run in parallel; see the type's notes.
@@ -56,7 +29,7 @@ enum BLAS {
     beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
     _ = singleThreaded
-    guard let plan = split(m: m, n: n, k: k) else {
+    guard let plan = RowPlan.split(m: m, n: n, k: k) else {
       call(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
       return
     }
@@ -87,14 +60,10 @@ enum BLAS {
     let beta: Float
     let c: UnsafeMutablePointer<Float>
     let ldc: Int
-    let axis: Axis
+    let axis: RowPlan.Axis
     let size: Int
     /// Inner splits: where blocks after the first put their m x n partial products.
     let scratch: UnsafeMutablePointer<Float>?
-
-    static let task: PoolTask = { context, block in
-      context.assumingMemoryBound(to: GemmBlocks.self).pointee.run(block)
-    }
 
     /// Block `block` of the product.
     func run(_ block: Int) {
@@ -131,7 +100,8 @@ enum BLAS {
   /// caller's beta, the other blocks into scratch, which is then added to C block by block
   /// in order, so the sums are the same on any core count.
   private static func gemmSplitInner(
-    _ plan: (axis: Axis, blocks: Int, size: Int), transA: Bool, transB: Bool, m: Int, n: Int,
+    _ plan: (axis: RowPlan.Axis, blocks: Int, size: Int), transA: Bool, transB: Bool, m: Int,
+    n: Int,
     k: Int, alpha: Float, _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>,
     ldb: Int, beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
@@ -160,15 +130,15 @@ enum BLAS {
 
   /// Runs `body(start, count)` over blocks of rows `start ..< start + count` covering
   /// `0 ..< m`, where each row costs about `rowWork` multiply-adds: in parallel, in the
-  /// blocks `gemm` would use for a product of that much work (one block, `body(0, m)`, when
-  /// it would stay whole). For per-row work around a product (bias, activation) done while
-  /// each block is in cache: `body` calls `BLAS.call` on its rows.
+  /// blocks `gemm` would use for a product of that much work (`RowPlan.rowBlocks`; one
+  /// block, `body(0, m)`, when it would stay whole). For per-row work around a product (bias,
+  /// activation) done while each block is in cache: `body` calls `BLAS.call` on its rows.
   ///
-  /// Hot paths (the Dense layer's fused passes) use `rowBlocks` with a `PoolJob` instead, as
-  /// handing this closure to the pool allocates.
+  /// Hot paths (the Dense layer's fused passes) use `RowPlan.rowBlocks` with a `PoolJob`
+  /// instead, as handing this closure to the pool allocates.
   static func forEachRowBlock(m: Int, rowWork: Int, _ body: (Int, Int) -> Void) {
     guard m > 0 else { return }
-    guard let plan = rowBlocks(m: m, rowWork: rowWork) else {
+    guard let plan = RowPlan.rowBlocks(m: m, rowWork: rowWork) else {
       body(0, m)
       return
     }
@@ -176,92 +146,6 @@ enum BLAS {
       let start = block * plan.size
       body(start, min(plan.size, m - start))
     }
-  }
-
-  /// The row blocks `forEachRowBlock` uses for `m` rows of `rowWork` multiply-adds each:
-  /// block i is rows `i * size ..< min((i + 1) * size, m)`; nil to run them as one block.
-  static func rowBlocks(m: Int, rowWork: Int) -> (blocks: Int, size: Int)? {
-    _ = singleThreaded
-    guard m > 0, let plan = split(m: m, n: 1, k: max(rowWork, 1), preferInner: false),
-      plan.axis == .rows
-    else {
-      return nil
-    }
-    return (plan.blocks, plan.size)
-  }
-
-  /// Multiply-adds one elementwise operation (bias, activation, its derivative) is counted
-  /// as when sizing row blocks: a memory-bound pass costs about as much per element as a
-  /// few multiply-adds of a product, which runs at several per cycle.
-  static let elementWork = 8
-
-  /// Which dimension `gemm` splits: rows of C, columns of C, or the inner dimension k.
-  enum Axis { case rows, columns, inner }
-
-  /// Fewest inner-dimension elements per block of an inner split.
-  static let innerBlock = 1024
-  /// At most this many inner blocks: each but the first costs an m x n scratch and a pass
-  /// adding it to C on the calling thread.
-  static let maxInnerBlocks = 4
-
-  /// An inner split is preferred to a row (or column) split when k is at least this many
-  /// times m and n and C has at most `maxInnerArea` elements. A row block's call repacks all
-  /// of B (k x n) again, about 1/m copies per multiply-add for each extra block, while an
-  /// inner split adds an m x n partial to C per extra block, about 1/k: for the weight
-  /// gradient dY^T X of a 256-wide layer over 4096 rows (256 x 256 x 4096), the inner split
-  /// used 9% less CPU than two row blocks (a C program timing both, thread CPU time, six
-  /// rounds: 6.8-7.9 ms against 7.6-9.0 ms per product).
-  static let innerOverOuter = 8
-  /// See `innerOverOuter`: the largest C (256 x 256) an inner split takes from a row split.
-  static let maxInnerArea = 1 << 16
-
-  /// How `gemm` splits an m x n x k product: over the inner dimension when k is long
-  /// compared with m and n (`innerOverOuter`), else over rows of C when it has at least two
-  /// blocks of them, else columns, else (C small, k long) the inner dimension, else (C
-  /// small, k short) narrow column blocks, into `blocks` blocks of `size` (the last may be
-  /// shorter); nil to run it as one call. Depends on the shape only, never on the core
-  /// count, so results do not either.
-  ///
-  /// `preferInner` false skips the inner preference: `rowBlocks` sizes row blocks of
-  /// per-row work as an m x 1 x rowWork "product", which has no inner dimension to split.
-  static func split(m: Int, n: Int, k: Int, preferInner: Bool = true) -> (
-    axis: Axis, blocks: Int, size: Int
-  )? {
-    // Compared in Double: m n k of valid shapes can exceed Int for no real product, but a
-    // caller's mistake must not trap here.
-    let work = Double(m) * Double(n) * Double(k)
-    guard work >= Double(splitWork) else { return nil }
-    let byWork = Int(min(work / Double(blockWork), Double(Int.max / 2)))
-    let axis: Axis
-    let dim: Int
-    let blocks: Int
-    let unit: Int
-    let longInner =
-      preferInner && k >= 2 * innerBlock && Double(m) * Double(n) <= Double(maxInnerArea)
-      && k >= innerOverOuter * max(m, n)
-    if !longInner && (m >= 2 * blockRows || n >= 2 * blockRows) {
-      axis = m >= 2 * blockRows ? .rows : .columns
-      dim = axis == .rows ? m : n
-      blocks = min(maxBlocks, dim / blockRows, byWork)
-      unit = blockRows
-    } else if k >= 2 * innerBlock {
-      axis = .inner
-      dim = k
-      blocks = min(maxInnerBlocks, k / innerBlock, byWork)
-      unit = 64
-    } else if n >= 2 * blockColumns {
-      axis = .columns
-      dim = n
-      blocks = min(maxBlocks, n / blockColumns, byWork)
-      unit = blockColumns
-    } else {
-      return nil
-    }
-    guard blocks > 1 else { return nil }
-    // Equal blocks rounded up to the unit, so the shorter last block is the only odd one.
-    var size = (dim + blocks - 1) / blocks
-    size = (size + unit - 1) / unit * unit
-    return (axis, (dim + size - 1) / size, size)
   }
 
   /// One product on the calling thread, unsplit (`gemm`'s blocks; tests compare with it):

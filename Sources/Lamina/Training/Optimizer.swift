@@ -173,10 +173,6 @@ final class Optimizer {
     let decay: Float
     let l2: Float
 
-    static let task: PoolTask = { context, chunk in
-      context.assumingMemoryBound(to: AdamChunks.self).pointee.run(chunk)
-    }
-
     func run(_ chunk: Int) {
       let start = chunk * Optimizer.chunk
       Optimizer.adam(

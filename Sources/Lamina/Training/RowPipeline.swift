@@ -26,19 +26,12 @@
 /// tail-only `Model` per task), so the Dense layers' kernels and fused activation steps are
 /// used block by block.
 final class RowPipeline {
-  /// Rows per block. A block's tail working set (for a 16-64-64-1 decoder: four 64-wide
-  /// activations, two 64-wide gradient buffers, the 16 features and their gradient, about
-  /// 1.6 KB a row) must stay in a core's L2 (512 KB on the benchmark machine), and every
-  /// product of a block must stay below `BLAS.splitWork` (64 x 64 x rows), so that it runs
-  /// as one call instead of splitting again inside the task.
-  static let blockRows = 192
+  /// Rows per block (`RowPlan.pipelineBlockRows`).
+  static let blockRows = RowPlan.pipelineBlockRows
 
-  /// Fixed task count: each task owns a contiguous run of blocks, one tail copy and its
-  /// scratch (about 0.3 MB for the benchmark decoder). Sixteen balance two to eight cores,
-  /// and keep a task short (about a millisecond at batch 65536) so that a thread losing
-  /// its core in the middle of one holds the step up briefly. The copies' gradients cost
-  /// `tasks` x the tail's parameters to sum (5k floats each for the benchmark decoder).
-  static let tasks = 16
+  /// Fixed task count (`RowPlan.pipelineTasks`): each task owns a contiguous run of blocks,
+  /// one tail copy and its scratch.
+  static let tasks = RowPlan.pipelineTasks
 
   /// Batches of fewer rows take the whole-batch path: a few blocks gain nothing.
   static let minimumRows = 4 * blockRows
@@ -180,10 +173,6 @@ final class RowPipeline {
     let tasks: Int
     let loss: Loss
     let truncation: Float
-
-    static let task: PoolTask = { context, task in
-      context.assumingMemoryBound(to: Blocks.self).pointee.run(task)
-    }
 
     func run(_ task: Int) {
       let state = pipeline.states[task]

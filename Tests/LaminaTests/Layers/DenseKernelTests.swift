@@ -147,11 +147,11 @@ final class DenseKernelTests: XCTestCase {
 
   func testKernelsMatchSgemmPath() {
     // Gradient blocks: 4096 rows, at most `maxGradientBlocks` of them for huge batches.
-    XCTAssertEqual(Dense.gradientBlockRows(9000), Dense.minGradientBlockRows)
-    XCTAssertEqual(Dense.gradientBlockRows(1 << 20), (1 << 20) / Dense.maxGradientBlocks)
+    XCTAssertEqual(RowPlan.gradientBlockRows(9000), RowPlan.minGradientBlockRows)
+    XCTAssertEqual(RowPlan.gradientBlockRows(1 << 20), (1 << 20) / RowPlan.maxGradientBlocks)
     let huge = 10_000_001
-    let hugeRows = Dense.gradientBlockRows(huge)
-    XCTAssertEqual((huge + hugeRows - 1) / hugeRows, Dense.maxGradientBlocks)
+    let hugeRows = RowPlan.gradientBlockRows(huge)
+    XCTAssertEqual((huge + hugeRows - 1) / hugeRows, RowPlan.maxGradientBlocks)
     // Several gradient blocks (n > gradientBlockRows) and split passes; the fallback
     // (sgemm) as reference, within float rounding of sums over many rows.
     for (i, o, n, bias) in [(64, 64, 9000, true), (3, 64, 4099, true), (16, 1, 4500, false)] {

@@ -90,7 +90,7 @@ final class ModelTests: XCTestCase {
     let m = try mlp(#"{"kind": "mlp", "input": 3, "hidden": [64, 64], "output": 2}"#)
     var rng = RandomSource(seed: 11)
     // (4M - 1) / (64 x (64 + 2 x 8)) = 819 rows per chunk: each product and activation
-    // pass of a chunk stays under BLAS.chunkWork.
+    // pass of a chunk stays under RowPlan.chunkWork.
     let rows = try XCTUnwrap(m.parallelPredictRows())
     XCTAssertEqual(rows, 819)
     let n = rows * 9 + 333  // 10 chunks over 8 tasks, the last one short

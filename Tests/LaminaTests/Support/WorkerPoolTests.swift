@@ -17,9 +17,8 @@ private final class Counter: @unchecked Sendable {
 /// A pool job counting how often each index runs.
 private struct CountingJob: PoolJob {
   let hits: UnsafeMutablePointer<Int>
-  static let task: PoolTask = { context, index in
-    context.assumingMemoryBound(to: CountingJob.self).pointee.hits[index] += 1
-  }
+  /// Counts one run of `index`.
+  func run(_ index: Int) { hits[index] += 1 }
 }
 
 final class WorkerPoolTests: XCTestCase {
@@ -163,7 +162,7 @@ final class WorkerPoolTests: XCTestCase {
     let shapes: [(m: Int, n: Int, k: Int)] = [(256, 64, 64), (64, 64, 256), (1000, 70, 90)]
     var rng = RandomSource(seed: 3)
     for (m, n, k) in shapes {
-      XCTAssertNotNil(BLAS.split(m: m, n: n, k: k), "\(m)x\(n)x\(k) splits")
+      XCTAssertNotNil(RowPlan.split(m: m, n: n, k: k), "\(m)x\(n)x\(k) splits")
       let a = (0..<(m * k)).map { _ in Float(rng.uniform(-1, 1)) }
       let b = (0..<(k * n)).map { _ in Float(rng.uniform(-1, 1)) }
       func product() -> [Float] {

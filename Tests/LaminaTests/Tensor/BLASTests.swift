@@ -26,57 +26,57 @@ final class BLASTests: XCTestCase {
 
   func testSplitPlans() throws {
     // Small products stay whole; large ones split over rows, or columns when C has few rows.
-    XCTAssertNil(BLAS.split(m: 128, n: 64, k: 64))
-    XCTAssertNil(BLAS.split(m: 2, n: 64, k: 64), "a one-row predict never reaches the pool")
+    XCTAssertNil(RowPlan.split(m: 128, n: 64, k: 64))
+    XCTAssertNil(RowPlan.split(m: 2, n: 64, k: 64), "a one-row predict never reaches the pool")
     // A small MLP's training products (batch 256, width 64) split in two.
-    let small = try XCTUnwrap(BLAS.split(m: 256, n: 64, k: 64))
+    let small = try XCTUnwrap(RowPlan.split(m: 256, n: 64, k: 64))
     XCTAssertEqual(small.axis, .rows)
     XCTAssertEqual(small.blocks, 2)
-    let gradient = try XCTUnwrap(BLAS.split(m: 64, n: 64, k: 256))
+    let gradient = try XCTUnwrap(RowPlan.split(m: 64, n: 64, k: 256))
     XCTAssertEqual(gradient.axis, .columns, "C small, k short: narrow column blocks")
     XCTAssertEqual(gradient.blocks, 2)
-    XCTAssertEqual(gradient.size, BLAS.blockColumns)
-    XCTAssertEqual(BLAS.split(m: 512, n: 64, k: 64)?.blocks, 4)
-    let rows = try XCTUnwrap(BLAS.split(m: 4096, n: 256, k: 256))
+    XCTAssertEqual(gradient.size, RowPlan.blockColumns)
+    XCTAssertEqual(RowPlan.split(m: 512, n: 64, k: 64)?.blocks, 4)
+    let rows = try XCTUnwrap(RowPlan.split(m: 4096, n: 256, k: 256))
     XCTAssertEqual(rows.axis, .rows)
-    XCTAssertEqual(rows.blocks, BLAS.maxBlocks)
+    XCTAssertEqual(rows.blocks, RowPlan.maxBlocks)
     XCTAssertEqual(rows.size * rows.blocks, 4096)
-    let columns = try XCTUnwrap(BLAS.split(m: 1, n: 65536, k: 256))
+    let columns = try XCTUnwrap(RowPlan.split(m: 1, n: 65536, k: 256))
     XCTAssertEqual(columns.axis, .columns)
     XCTAssertGreaterThan(columns.blocks, 1)
     XCTAssertGreaterThanOrEqual(columns.size * columns.blocks, 65536)
     XCTAssertLessThan(columns.size * (columns.blocks - 1), 65536, "no empty block")
     // C too small to split, long k (a weight gradient over a large batch): k is split.
-    let inner = try XCTUnwrap(BLAS.split(m: 64, n: 64, k: 65536))
+    let inner = try XCTUnwrap(RowPlan.split(m: 64, n: 64, k: 65536))
     XCTAssertEqual(inner.axis, .inner)
-    XCTAssertEqual(inner.blocks, BLAS.maxInnerBlocks)
+    XCTAssertEqual(inner.blocks, RowPlan.maxInnerBlocks)
     XCTAssertEqual(inner.size * inner.blocks, 65536)
     // A 256-wide weight gradient over 4096 rows: k long against m and n, so k is split
     // (B is packed once, not once per row block).
-    let weightGradient = try XCTUnwrap(BLAS.split(m: 256, n: 256, k: 4096))
+    let weightGradient = try XCTUnwrap(RowPlan.split(m: 256, n: 256, k: 4096))
     XCTAssertEqual(weightGradient.axis, .inner)
     XCTAssertEqual(weightGradient.size * weightGradient.blocks, 4096)
-    XCTAssertEqual(try XCTUnwrap(BLAS.split(m: 512, n: 256, k: 4096)).axis, .rows)
-    XCTAssertEqual(try XCTUnwrap(BLAS.split(m: 256, n: 256, k: 2047)).axis, .rows)
-    XCTAssertEqual(try XCTUnwrap(BLAS.split(m: 300, n: 300, k: 65536)).axis, .rows, "C large")
+    XCTAssertEqual(try XCTUnwrap(RowPlan.split(m: 512, n: 256, k: 4096)).axis, .rows)
+    XCTAssertEqual(try XCTUnwrap(RowPlan.split(m: 256, n: 256, k: 2047)).axis, .rows)
+    XCTAssertEqual(try XCTUnwrap(RowPlan.split(m: 300, n: 300, k: 65536)).axis, .rows, "C large")
     // Row blocks of per-row work (a 256 -> 256 layer's fused forward: 256 x (256 + 16)
     // multiply-adds a row) still split: that "product" has no inner dimension to split.
     for m in [1024, 4096] {
-      let blocks = try XCTUnwrap(BLAS.rowBlocks(m: m, rowWork: 256 * 272), "m \(m)")
+      let blocks = try XCTUnwrap(RowPlan.rowBlocks(m: m, rowWork: 256 * 272), "m \(m)")
       XCTAssertGreaterThan(blocks.blocks, 1)
     }
-    XCTAssertNil(BLAS.split(m: 64, n: 63, k: 250), "too small every way")
-    XCTAssertNil(BLAS.split(m: 200, n: 40, k: 200), "fewer than two blocks of anything")
-    let narrow = try XCTUnwrap(BLAS.split(m: 200, n: 200, k: 200))
+    XCTAssertNil(RowPlan.split(m: 64, n: 63, k: 250), "too small every way")
+    XCTAssertNil(RowPlan.split(m: 200, n: 40, k: 200), "fewer than two blocks of anything")
+    let narrow = try XCTUnwrap(RowPlan.split(m: 200, n: 200, k: 200))
     XCTAssertEqual(narrow.axis, .columns, "fewer than two row blocks, k short")
-    XCTAssertEqual(narrow.size % BLAS.blockColumns, 0)
+    XCTAssertEqual(narrow.size % RowPlan.blockColumns, 0)
     XCTAssertGreaterThanOrEqual(narrow.size * narrow.blocks, 200)
     XCTAssertLessThan(narrow.size * (narrow.blocks - 1), 200)
     // Odd sizes: the blocks cover the dimension exactly once, the last one shorter.
-    for m in [2 * BLAS.blockRows + 1, 1000, 4097] {
-      let plan = try XCTUnwrap(BLAS.split(m: m, n: 64, k: 1024), "m \(m)")
+    for m in [2 * RowPlan.blockRows + 1, 1000, 4097] {
+      let plan = try XCTUnwrap(RowPlan.split(m: m, n: 64, k: 1024), "m \(m)")
       XCTAssertEqual(plan.axis, .rows)
-      XCTAssertEqual(plan.size % BLAS.blockRows, 0)
+      XCTAssertEqual(plan.size % RowPlan.blockRows, 0)
       XCTAssertGreaterThanOrEqual(plan.size * plan.blocks, m)
       XCTAssertLessThan(plan.size * (plan.blocks - 1), m)
     }
@@ -84,14 +84,14 @@ final class BLASTests: XCTestCase {
 
   func testSplitProductsMatchOneCallAndReference() {
     var rng = RandomSource(seed: 11)
-    // Shapes large enough to split (>= BLAS.splitWork multiply-adds), odd sizes, both
+    // Shapes large enough to split (>= RowPlan.splitWork multiply-adds), odd sizes, both
     // transposes, padded leading dimensions, beta 0 and 1, column splits (m small).
     let shapes: [(m: Int, n: Int, k: Int)] = [
       (1001, 67, 65), (97, 331, 1029), (5, 4099, 257), (20, 3000, 97), (333, 33, 400),
       (40, 50, 9000), (100, 7, 6001),
     ]
     for (m, n, k) in shapes {
-      XCTAssertNotNil(BLAS.split(m: m, n: n, k: k), "\(m)x\(n)x\(k) should split")
+      XCTAssertNotNil(RowPlan.split(m: m, n: n, k: k), "\(m)x\(n)x\(k) should split")
       for transA in [false, true] {
         for transB in [false, true] {
           for beta: Float in [0, 1] {
@@ -168,7 +168,7 @@ final class BLASTests: XCTestCase {
         lock.unlock()
       }
       XCTAssertTrue((0..<m).allSatisfy { hits[$0] == 1 }, "m \(m) work \(rowWork)")
-      let plan = BLAS.split(m: m, n: 1, k: rowWork)
+      let plan = RowPlan.split(m: m, n: 1, k: rowWork)
       XCTAssertEqual(calls, plan?.blocks ?? 1, "m \(m) work \(rowWork)")
     }
   }
@@ -261,7 +261,7 @@ final class BLASTests: XCTestCase {
       if n == 2500 {
         XCTAssertEqual(model.chunkRows, 2048)
         XCTAssertNotNil(
-          BLAS.split(m: 2048, n: 1, k: 128 * (24 + 2 * BLAS.elementWork)),
+          RowPlan.split(m: 2048, n: 1, k: 128 * (24 + 2 * RowPlan.elementWork)),
           "large enough for parallel blocks")
       }
       var rng = RandomSource(seed: UInt64(n))

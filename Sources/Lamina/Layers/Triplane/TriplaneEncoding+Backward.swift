@@ -70,10 +70,6 @@ extension TriplaneEncoding {
     let n: Int
     let sources: PlaneSources
 
-    static let task: PoolTask = { context, task in
-      context.assumingMemoryBound(to: BackwardRows.self).pointee.run(task)
-    }
-
     func run(_ task: Int) {
       let (inp, out, c) = (layer.inputDim, layer.outputDim, layer.options.channels)
       let gWidth = layer.levels.count * 3 * c
@@ -382,10 +378,6 @@ extension TriplaneEncoding {
     let rows: FieldRows
     let lists: BandLists
 
-    static let task: PoolTask = { context, task in
-      context.assumingMemoryBound(to: PlaneLists.self).pointee.run(task)
-    }
-
     func run(_ plane: Int) {
       let geo = layer.geometry[level]
       let r = geo.resolution
@@ -448,10 +440,6 @@ extension TriplaneEncoding {
     /// The level's NCHW gradient.
     let gradient: UnsafeMutablePointer<Float>
     let productGradients: UnsafePointer<Float>?
-
-    static let task: PoolTask = { context, task in
-      context.assumingMemoryBound(to: ScatterLanes.self).pointee.run(task)
-    }
 
     func run(_ lane: Int) {
       let l = level
@@ -568,10 +556,6 @@ extension TriplaneEncoding {
     /// Per (plane, chunk), `bands` counts, then next free slots.
     let slots: UnsafeMutablePointer<Int>
     var placing: Bool
-
-    static let task: PoolTask = { context, task in
-      context.assumingMemoryBound(to: ChunkLists.self).pointee.run(task)
-    }
 
     func run(_ task: Int) {
       let chunks = TriplaneEncoding.listChunks

@@ -202,16 +202,12 @@ public final class TriplaneEncoding: Layer {
   /// rows are independent in forward anyway).
   static let rowsPerTask = 512
 
-  /// Work (texel reads) under which a call runs on the calling thread: below it, handing
-  /// tasks to other threads costs more than it saves.
-  static let parallelWork = 65_536
-
-  /// `job`'s tasks 0 ..< count, on the worker pool when `work` reaches this layer's
-  /// threshold (see `Parallel.run(_:work:threshold:_:)`). Every pass hands its tasks over as
+  /// `job`'s tasks 0 ..< count, on the worker pool when `work` (texel reads) reaches
+  /// `RowPlan.triplaneParallelWork` (see `Parallel.run(_:work:threshold:_:)`). Every pass hands its tasks over as
   /// a `PoolJob` struct: the closure form allocates a context per call.
   @inline(__always)
   static func parallel<Job: PoolJob>(_ count: Int, work: Int, _ job: inout Job) {
-    Parallel.run(count, work: work, threshold: parallelWork, &job)
+    Parallel.run(count, work: work, threshold: RowPlan.triplaneParallelWork, &job)
   }
 
   /// Features per row from the planes of one level (C, or 3C for concat).
@@ -250,9 +246,9 @@ public final class TriplaneEncoding: Layer {
     let n: Int
     let sources: PlaneSources
 
-    static let task: PoolTask = { context, task in
-      let job = context.assumingMemoryBound(to: ForwardRows.self).pointee
-      job.layer.forwardTask(task, job.x, job.y, count: job.n, job.sources)
+    /// Task `task`: `forwardTask` on its rows.
+    func run(_ task: Int) {
+      layer.forwardTask(task, x, y, count: n, sources)
     }
   }
 
@@ -534,10 +530,6 @@ public final class TriplaneEncoding: Layer {
     let dest: UnsafeMutablePointer<Float>
     let channels: Int
     let texels: Int
-
-    static let task: PoolTask = { context, task in
-      context.assumingMemoryBound(to: ChannelLastCopy.self).pointee.run(task)
-    }
 
     func run(_ task: Int) {
       let (c, t, parts) = (channels, texels, TriplaneEncoding.copyParts)

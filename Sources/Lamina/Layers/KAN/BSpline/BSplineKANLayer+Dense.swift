@@ -291,10 +291,6 @@ extension BSplineKANLayer {
     var width: Int { inputs * layer.denseColumnsPerInput }
     var floats: Int { rows * width }
 
-    static let task: PoolTask = { context, b in
-      context.assumingMemoryBound(to: DenseForwardBlocks.self).pointee.run(b)
-    }
-
     /// Block b: its dense rows (in the cache, or in scratch) and its product.
     func run(_ b: Int) {
       if let cache {
@@ -433,10 +429,6 @@ extension BSplineKANLayer {
     var floats: Int { rows * width }
     var slot: Int { width * nOut }
 
-    static let task: PoolTask = { context, task in
-      context.assumingMemoryBound(to: DenseBackwardSlots.self).pointee.run(task)
-    }
-
     /// Slot `task`: blocks task, task + slots, ... in order, with scratch of its own.
     func run(_ task: Int) {
       let extra = layer.smallOutputScratch(rows: rows)
@@ -532,10 +524,6 @@ extension BSplineKANLayer {
     let slot: Int
     /// Columns per piece.
     let per: Int
-
-    static let task: PoolTask = { context, piece in
-      context.assumingMemoryBound(to: SlotSums.self).pointee.run(piece)
-    }
 
     func run(_ piece: Int) {
       let (from, to) = (piece * per, min(slot, (piece + 1) * per))

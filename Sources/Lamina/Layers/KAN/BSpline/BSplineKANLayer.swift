@@ -299,7 +299,7 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
   /// after another on the calling thread: below it, handing tasks to other threads costs
   /// more than it saves. (`Parallel.run`'s closure form allocates a small context per
   /// call, so calls below it also stay free of allocation.)
-  static let parallelWork = 131_072
+  static let parallelWork = RowPlan.bsplineParallelWork
 
   /// `Parallel.run` with this layer's threshold.
   @inline(__always)
@@ -509,10 +509,9 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
     let cache: BasisCache?
     let prepared: Bool
 
-    static let task: PoolTask = { context, task in
-      let job = context.assumingMemoryBound(to: SparseForwardTasks.self).pointee
-      job.layer.sparseForwardTask(
-        task, job.x, job.y, job.n, job.tables, cache: job.cache, prepared: job.prepared)
+    /// Task `task`: `sparseForwardTask` on its rows.
+    func run(_ task: Int) {
+      layer.sparseForwardTask(task, x, y, n, tables, cache: cache, prepared: prepared)
     }
   }
 
@@ -641,9 +640,9 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
     let tables: Tables
     let cache: BasisCache?
 
-    static let task: PoolTask = { context, task in
-      let job = context.assumingMemoryBound(to: InputGradientTasks.self).pointee
-      job.layer.inputGradientTask(task, job.x, job.dy, job.dx, job.n, job.tables, cache: job.cache)
+    /// Task `task`: `inputGradientTask` on its rows.
+    func run(_ task: Int) {
+      layer.inputGradientTask(task, x, dy, dx, n, tables, cache: cache)
     }
   }
 
@@ -864,10 +863,6 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
     let stride: Int
     let rowMajor: Bool
 
-    static let task: PoolTask = { context, task in
-      context.assumingMemoryBound(to: GradientChunks.self).pointee.run(task)
-    }
-
     /// The cached block of `count` rows from `start`, if forward made exactly that block.
     func cached(_ start: Int, _ count: Int, _ i: Int) -> KANBlock? {
       guard let cache, start % BSplineKANLayer.rowsPerTask == 0,
@@ -917,10 +912,6 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
     let rows: Int
     let perInput: Int
     let tableCount: Int
-
-    static let task: PoolTask = { context, i in
-      context.assumingMemoryBound(to: TableFill.self).pointee.run(i)
-    }
 
     func run(_ i: Int) {
       let (spline, base, reciprocals, evaluators) = (
@@ -1007,10 +998,6 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
     let ms: UnsafePointer<Float>
     let nOut: Int
     let nb: Int
-
-    static let task: PoolTask = { context, i in
-      context.assumingMemoryBound(to: GradientTerms.self).pointee.run(i)
-    }
 
     func run(_ i: Int) {
       let g = sums + i * inputStride + basisRow * nOut  // row of basis 0
