@@ -13,17 +13,16 @@ import CLaminaKernels
 /// (per input: scale_base * mask, then coef_m * scale_sp * mask). On small grids this does
 /// (G + k + 1) / (k + 2) times the multiply-adds of the sparse path, but sgemm runs them with
 /// the machine's widest vectors and fused multiply-adds (OpenBLAS picks its kernel at run
-/// time), which the portable Swift build cannot: for G = 5, k = 3 the dense step is several
-/// times faster (see bench/NOTES.md). On large grids the sparse path's G-independent cost
-/// wins, so the path is chosen from the widths (`usesDenseBases`).
+/// time), which the portable Swift build cannot, so small grids take this path (bench/NOTES.md,
+/// "B-spline KAN training step"). On large grids the sparse path's G-independent cost wins,
+/// so the path is chosen from the widths (`usesDenseBases`).
 ///
 /// On CPUs with AVX2/FMA, the cubic basis blocks, the scatter of the dense rows and dx run in
 /// the kernels of CLaminaKernels/kan.h (the same bits as the Swift code), and layers with at
 /// most `smallOutputLimit` outputs do their products there too instead of in sgemm, whose
 /// packing of the dense rows dominated with so few outputs (forward: fused sums over the
-/// columns in order, which matched OpenBLAS's Zen kernel to the bit in the tests; parameter
-/// sums: eight lanes added pairwise, last bits that differ from sgemm's, still fixed by the
-/// block's shape).
+/// columns in order; parameter sums: eight lanes added pairwise, whose last bits differ from
+/// sgemm's but are still fixed by the block's shape).
 ///
 /// Rows are split into fixed blocks that depend only on the batch size and the layer's
 /// widths; each block's parameter-gradient sums go to a slot of their own and slots are

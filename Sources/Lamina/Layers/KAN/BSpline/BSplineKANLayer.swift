@@ -50,7 +50,7 @@
 /// Small grids (G + k + 1 <= 4(k + 2), e.g. G <= 13 for cubics) take a dense path instead:
 /// per block of rows, the dense rows [silu, B_0 ... B_{G+k-1}] of every input, multiplied by
 /// sgemm (see BSplineKANLayer+Dense.swift). It does more multiply-adds, but sgemm's wide
-/// vectors make it several times faster there than the portable Swift loops.
+/// vectors run them faster there than the portable Swift loops (bench/NOTES.md).
 public final class BSplineKANLayer: Layer, KANBasisLayer {
   // MARK: - Options
 
