@@ -66,6 +66,7 @@ enum KANBasis {
     (FourierKANLayer.Options.basisName, { try FourierKANLayer.Options.parse($0) }),
     (RBFKANLayer.BasisOptions.basisName, { try RBFKANLayer.BasisOptions.parse($0) }),
     (RationalKANLayer.BasisOptions.basisName, { try RationalKANLayer.BasisOptions.parse($0) }),
+    (WaveletKANLayer.Options.basisName, { try WaveletKANLayer.Options.parse($0) }),
     (MixedKANLayer.Options.basisName, { try MixedKANLayer.Options.parse($0) }),
   ]
 

@@ -95,3 +95,14 @@ extension RationalKANLayer: KANEdgeFunctions {
     KANSeparableEdges.values(of: self, input: i, output: j, at: x, count: n, into: y)
   }
 }
+
+extension WaveletKANLayer: KANEdgeFunctions {
+  /// phi_ij(x) = w[j, i] psi((x - tau[j, i]) / s[j, i]) (see `KANSeparableEdges`; only
+  /// "wavelet_weights" is zeroed on the other edges, scale and translation stay).
+  public func edgeValues(
+    input i: Int, output j: Int, at x: UnsafePointer<Float>, count n: Int,
+    into y: UnsafeMutablePointer<Float>
+  ) {
+    KANSeparableEdges.values(of: self, input: i, output: j, at: x, count: n, into: y)
+  }
+}

@@ -313,6 +313,8 @@ public final class MixedKANLayer: Layer {
     case let q as RationalKANLayer:
       set(q.weight, .edges(repeats: 1, outputMajor: true, inner: 1))
       set(q.bias, .outputs)
+    case let v as WaveletKANLayer:
+      set(v.weight, .edges(repeats: 1, outputMajor: true, inner: 1))
     default:
       throw LaminaError(.internal, "mixed kan layer: unsupported component \(type(of: layer))")
     }
