@@ -137,36 +137,54 @@ public final class WaveletKANLayer: Layer {
     _ dx: UnsafeMutablePointer<Float>?, count n: Int, parameterGradients: Bool
   ) {
     guard n > 0, parameterGradients || dx != nil else { return }
-    let (inp, out, psi) = (inputDim, outputDim, wavelet)
-    let sv = scale.value
-    let tv = translation.value
-    let wv = weight.value
-    var ds = [Float](repeating: 0, count: parameterGradients ? inp * out : 0)
-    var dt = ds
-    var dw = ds
-    if let dx { dx.update(repeating: 0, count: n * inp) }
-    for r in 0..<n {
-      let xr = x + r * inp
-      for j in 0..<out {
-        let d = dy[r * out + j]
-        let e = j * inp
-        for i in 0..<inp {
-          let s = sv[e + i]
-          let t = (xr[i] - tv[e + i]) / s
-          let (value, slope) = psi.valueAndSlope(t)
-          let g = d * wv[e + i] * slope / s
-          if let dx { dx[r * inp + i] += g }
-          if parameterGradients {
-            dw[e + i] += d * value
-            dt[e + i] -= g
-            ds[e + i] -= g * t
-          }
+    guard parameterGradients else {
+      accumulate(x, dy, dx, count: n, nil, nil, nil)
+      return
+    }
+    // The sums go straight into the gradients: no per-call buffers.
+    scale.gradient.withUnsafeMutableBufferPointer { ds in
+      translation.gradient.withUnsafeMutableBufferPointer { dt in
+        weight.gradient.withUnsafeMutableBufferPointer { dw in
+          accumulate(x, dy, dx, count: n, ds.baseAddress, dt.baseAddress, dw.baseAddress)
         }
       }
     }
-    guard parameterGradients else { return }
-    for (p, grad) in [(scale, ds), (translation, dt), (weight, dw)] {
-      for e in grad.indices { p.gradient[e] += grad[e] }
+  }
+
+  /// The loop of `backward`: writes dx when given and adds into the parameter gradients
+  /// `ds`, `dt`, `dw` ([output, input] each) when given (all three or none). Touches no
+  /// gradient without them, so input gradients may run on many threads at once.
+  private func accumulate(
+    _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?,
+    count n: Int, _ ds: UnsafeMutablePointer<Float>?, _ dt: UnsafeMutablePointer<Float>?,
+    _ dw: UnsafeMutablePointer<Float>?
+  ) {
+    let (inp, out, psi) = (inputDim, outputDim, wavelet)
+    if let dx { dx.update(repeating: 0, count: n * inp) }
+    scale.value.withUnsafeBufferPointer { sb in
+      translation.value.withUnsafeBufferPointer { tb in
+        weight.value.withUnsafeBufferPointer { wb in
+          for r in 0..<n {
+            let xr = x + r * inp
+            for j in 0..<out {
+              let d = dy[r * out + j]
+              let e = j * inp
+              for i in 0..<inp {
+                let s = sb[e + i]
+                let t = (xr[i] - tb[e + i]) / s
+                let (value, slope) = psi.valueAndSlope(t)
+                let g = d * wb[e + i] * slope / s
+                if let dx { dx[r * inp + i] += g }
+                if let ds, let dt, let dw {
+                  dw[e + i] += d * value
+                  dt[e + i] -= g
+                  ds[e + i] -= g * t
+                }
+              }
+            }
+          }
+        }
+      }
     }
   }
 }
