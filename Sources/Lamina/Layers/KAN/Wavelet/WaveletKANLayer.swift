@@ -228,7 +228,8 @@ extension WaveletKANLayer.Options: KANBasisOptions {
 
   /// Reads "wavelet" ("mexican_hat" or "morlet", default "mexican_hat").
   static func parse(_ reader: JSONObjectReader) throws -> Self {
-    let name = try reader.string("wavelet", default: WaveletKANLayer.MotherWavelet.mexicanHat.rawValue)
+    let name = try reader.string(
+      "wavelet", default: WaveletKANLayer.MotherWavelet.mexicanHat.rawValue)
     guard let wavelet = WaveletKANLayer.MotherWavelet(rawValue: name) else {
       let known = WaveletKANLayer.MotherWavelet.allCases.map(\.rawValue).joined(separator: ", ")
       throw LaminaError.invalid("\(reader.what): unknown \"wavelet\" \"\(name)\" (known: \(known))")
