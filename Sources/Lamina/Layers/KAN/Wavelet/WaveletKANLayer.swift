@@ -111,21 +111,30 @@ public final class WaveletKANLayer: Layer {
   /// y[r, j] = sum_i w[j, i] psi((x[r, i] - tau[j, i]) / s[j, i]). Reads the layer only.
   public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
     let (inp, out, psi) = (inputDim, outputDim, wavelet)
+    withEdgeTensors { sb, tb, wb in
+      for r in 0..<n {
+        let xr = x + r * inp
+        for j in 0..<out {
+          let e = j * inp
+          var sum: Float = 0
+          for i in 0..<inp {
+            sum += wb[e + i] * psi.value((xr[i] - tb[e + i]) / sb[e + i])
+          }
+          y[r * out + j] = sum
+        }
+      }
+    }
+  }
+
+  /// Runs `body` on the values of "scale", "translation" and "wavelet_weights".
+  @inline(__always)
+  private func withEdgeTensors(
+    _ body: (UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>)
+      -> Void
+  ) {
     scale.value.withUnsafeBufferPointer { sb in
       translation.value.withUnsafeBufferPointer { tb in
-        weight.value.withUnsafeBufferPointer { wb in
-          for r in 0..<n {
-            let xr = x + r * inp
-            for j in 0..<out {
-              let e = j * inp
-              var sum: Float = 0
-              for i in 0..<inp {
-                sum += wb[e + i] * psi.value((xr[i] - tb[e + i]) / sb[e + i])
-              }
-              y[r * out + j] = sum
-            }
-          }
-        }
+        weight.value.withUnsafeBufferPointer { wb in body(sb, tb, wb) }
       }
     }
   }
@@ -161,26 +170,22 @@ public final class WaveletKANLayer: Layer {
   ) {
     let (inp, out, psi) = (inputDim, outputDim, wavelet)
     if let dx { dx.update(repeating: 0, count: n * inp) }
-    scale.value.withUnsafeBufferPointer { sb in
-      translation.value.withUnsafeBufferPointer { tb in
-        weight.value.withUnsafeBufferPointer { wb in
-          for r in 0..<n {
-            let xr = x + r * inp
-            for j in 0..<out {
-              let d = dy[r * out + j]
-              let e = j * inp
-              for i in 0..<inp {
-                let s = sb[e + i]
-                let t = (xr[i] - tb[e + i]) / s
-                let (value, slope) = psi.valueAndSlope(t)
-                let g = d * wb[e + i] * slope / s
-                if let dx { dx[r * inp + i] += g }
-                if let ds, let dt, let dw {
-                  dw[e + i] += d * value
-                  dt[e + i] -= g
-                  ds[e + i] -= g * t
-                }
-              }
+    withEdgeTensors { sb, tb, wb in
+      for r in 0..<n {
+        let xr = x + r * inp
+        for j in 0..<out {
+          let d = dy[r * out + j]
+          let e = j * inp
+          for i in 0..<inp {
+            let s = sb[e + i]
+            let t = (xr[i] - tb[e + i]) / s
+            let (value, slope) = psi.valueAndSlope(t)
+            let g = d * wb[e + i] * slope / s
+            if let dx { dx[r * inp + i] += g }
+            if let ds, let dt, let dw {
+              dw[e + i] += d * value
+              dt[e + i] -= g
+              ds[e + i] -= g * t
             }
           }
         }
