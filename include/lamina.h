@@ -2,8 +2,8 @@
 ** lamina.h -- the C interface to Lamina, an embeddable engine that builds, trains and runs
 ** small neural networks: multi-layer perceptrons, Kolmogorov-Arnold networks (B-spline,
 ** Chebyshev, Fourier, RBF, rational, wavelet and mixed bases, with pykan's grid, pruning and
-** symbolic tools) and tri-plane neural fields, with the triangle-mesh and analytic-shape tools that
-** fitting fields needs (signed distances, sampling, marching cubes, mesh metrics).
+** symbolic tools) and tri-plane neural fields, with the triangle-mesh and analytic-shape tools
+** that fitting fields needs (signed distances, sampling, marching cubes, mesh metrics).
 **
 ** This header is the C reference. Read it top to bottom, or find a call in the index below.
 **
