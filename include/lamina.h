@@ -1,9 +1,9 @@
 /*
 ** lamina.h -- the C interface to Lamina, an embeddable engine that builds, trains and runs
 ** small neural networks: multi-layer perceptrons, Kolmogorov-Arnold networks (B-spline,
-** Chebyshev, Fourier, RBF, rational and mixed bases, with pykan's grid, pruning and symbolic
-** tools) and tri-plane neural fields, with the triangle-mesh and analytic-shape tools that
-** fitting fields needs (signed distances, sampling, marching cubes, mesh metrics).
+** Chebyshev, Fourier, RBF, rational, wavelet and mixed bases, with pykan's grid, pruning and
+** symbolic tools) and tri-plane neural fields, with the triangle-mesh and analytic-shape tools
+** that fitting fields needs (signed distances, sampling, marching cubes, mesh metrics).
 **
 ** This header is the C reference. Read it top to bottom, or find a call in the index below.
 **
@@ -220,6 +220,7 @@ const char *lamina_version(void);
 **     KAN fourier                             grid (frequencies) 1 to 1024
 **     KAN rbf                                 grid 2 to 1024; inputs x grid <= 1048576
 **     KAN rational                            groups 0 to LAMINA_MAX_WIDTH (dividing widths)
+**     KAN wavelet                             wavelet "mexican_hat" or "morlet"
 **     KAN mixed                               temperature 1e-6 to 1e6; bases without repeats
 **     tri-plane                               resolution 2 to 4096 per level; at most 16
 **                                             levels; channels 1 to LAMINA_MAX_WIDTH;
@@ -381,6 +382,11 @@ typedef struct lamina_model lamina_model;
 **   "swish" alias "silu"), bias (true). Each group of channels shares F(x) = (a0 + ... +
 **   a5 x^5) / (1 + |b1 x + ... + b4 x^4|), then a linear map. "l.numerator" (groups x 6),
 **   "l.denominator" (groups x 4), "l.linear.weight" (out x in), "l.linear.bias" (out).
+** "wavelet" (Wav-KAN): wavelet ("mexican_hat" or "morlet"; default "mexican_hat").
+**   y_j = sum_i w_ji psi((x_i - tau_ji) / s_ji), psi(t) = 2 / (sqrt(3) pi^(1/4)) (1 - t^2)
+**   exp(-t^2/2) (Mexican hat) or cos(5t) exp(-t^2/2) (real Morlet). No batch norm and no base
+**   branch (edges stay separable). "l.scale" (out x in; ones), "l.translation" (out x in;
+**   zeros), "l.wavelet_weights" (out x in; U(-1/sqrt(in), 1/sqrt(in))).
 ** "mixed" (after ASS-KAN, Activation Space Selectable KAN): every edge is a learned mixture
 **   of several bases, phi_ij(x) = sum_k a_ijk phi^k_ij(x) with a_ij = softmax_k(
 **   mix_logits[j][i][k] / temperature), phi^k_ij edge (i, j) of component k (a whole layer of

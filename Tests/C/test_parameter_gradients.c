@@ -23,9 +23,9 @@
 ** One table holds every basis and every option that adds trained tensors: B-spline (order
 ** 3 on the uniform grid, the AVX2 path; order 2), Chebyshev, Fourier, RBF with and without
 ** LayerNorm ("normalize"), rational with groups, mixed bases (with and without rational),
-** B-spline with fixed symbolic edges ("symbolic_affine"), MLPs (tanh; PReLU slopes) and
+** B-spline with fixed symbolic edges ("symbolic_affine"), MLPs (tanh; PReLU slopes),
 ** tri-plane fields (16 channels, the AVX2 gather and scatter; product and mean
-** aggregation). Rational inputs keep |x| >= 0.2, away from the kink of |s| at 0; the
+** aggregation) and wavelets (Mexican hat, Morlet, mixed with B-splines). Rational inputs keep |x| >= 0.2, away from the kink of |s| at 0; the
 ** PReLU case has kinks at pre-activation 0, which its seeded values happen to keep clear
 ** of (its worst entry uses about a tenth of the tolerance).
 */
@@ -234,6 +234,19 @@ static const grad_case g_cases[] = {
      "{\"kind\": \"triplane\", \"resolution\": 4, \"channels\": 16, \"aggregation\": \"mean\","
      " \"init_std\": 0.5, \"decoder\": {\"kind\": \"kan\", \"hidden\": [3]}, \"seed\": 15}",
      -1, 1, 0, 0.5, NULL},
+    /* Added last: the inputs come from one generator across cases, so earlier cases keep
+       theirs. */
+    {"wavelet [3, 4, 2] mexican_hat (scale, translation, wavelet_weights)",
+     "{\"kind\": \"kan\", \"widths\": [3, 4, 2], \"basis\": \"wavelet\", \"seed\": 18}", -2,
+     2, 0, 0.3, NULL},
+    {"wavelet [3, 4, 2] morlet",
+     "{\"kind\": \"kan\", \"widths\": [3, 4, 2], \"basis\": \"wavelet\","
+     " \"wavelet\": \"morlet\", \"seed\": 19}",
+     -2, 2, 0, 0.3, NULL},
+    {"mixed [2, 3] bspline and wavelet",
+     "{\"kind\": \"kan\", \"widths\": [2, 3], \"basis\": \"mixed\","
+     " \"bases\": [\"bspline\", \"wavelet\"], \"seed\": 20}",
+     -0.9, 0.9, 0, 0.5, NULL},
 };
 
 /* The gradient of the mse loss by one SGD step on a clone (see the top of the file). */

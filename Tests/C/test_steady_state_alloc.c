@@ -83,6 +83,10 @@ int main(int argc, char **argv) {
         "\"resolution\": 8, \"channels\": 8, \"aggregation\": \"concat\"}, "
         "{\"type\": \"kan\", \"output\": 4, \"basis\": \"chebyshev\"}, "
         "{\"type\": \"dense\", \"output\": 1}]}",
+        /* Last, so that the indices the runs below name stay as they are. */
+        "{\"kind\": \"kan\", \"widths\": [3, 8, 1], \"basis\": \"wavelet\"}",
+        "{\"kind\": \"kan\", \"widths\": [3, 8, 1], \"basis\": \"mixed\", "
+        "\"bases\": [\"bspline\", {\"name\": \"wavelet\", \"wavelet\": \"morlet\"}]}",
     };
     const int spec_count = (int)(sizeof specs / sizeof specs[0]);
     const char *configs[] = {"{\"optimizer\": \"adam\"}",

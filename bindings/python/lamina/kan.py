@@ -17,9 +17,9 @@ A :class:`KAN` is an ordinary :class:`~lamina.Model` built from the ``"kan"`` sp
 named as pykan's ``KANLayer`` (``"0.coef"`` [in, out, G + k], ``"0.scale_base"``,
 ``"0.scale_sp"`` and the buffers ``"0.grid"`` [in, G + 2k + 1] and ``"0.mask"``), so weights
 move to and from pykan's ``act_fun.<l>.*`` tensors by renaming only. The other bases
-(``"chebyshev"``, ``"fourier"``, ``"rbf"``, ``"rational"``; see ``lamina_model_create`` in
-lamina.h) name theirs as ChebyKAN, FourierKAN, FastKAN and KAT do, and ``basis`` may be a
-list with one basis per layer::
+(``"chebyshev"``, ``"fourier"``, ``"rbf"``, ``"rational"``, ``"wavelet"``; see
+``lamina_model_create`` in lamina.h) name theirs as ChebyKAN, FourierKAN, FastKAN, KAT and
+Wav-KAN do, and ``basis`` may be a list with one basis per layer::
 
     lamina.KAN(width=[2, 5, 1], basis="chebyshev", degree=8)
     lamina.KAN(width=[2, 5, 1], basis=["bspline", {"name": "rbf", "grid": 6}])
@@ -91,8 +91,8 @@ class KAN(Model):
         k: B-spline order (degree; 3 = cubic, 0 to 10), the spec's ``"order"``; only for
             ``basis="bspline"``.
         basis: the edge function family: ``"bspline"`` (pykan's), ``"chebyshev"``,
-            ``"fourier"``, ``"rbf"``, ``"rational"``, ``"mixed"`` (a per-edge mixture of
-            ``bases``, see lamina.h); or a list with one entry per layer,
+            ``"fourier"``, ``"rbf"``, ``"rational"``, ``"wavelet"``, ``"mixed"`` (a per-edge
+            mixture of ``bases``, see lamina.h); or a list with one entry per layer,
             each a name or a dict ``{"name": ..., <that basis's keys>}`` (the basis keys
             then go in the entries, not in ``grid``/``k``/``grid_range``/``**extra``).
         grid_range: ``[lo, hi]`` of the initial B-spline grid, or the first and last RBF
@@ -102,8 +102,8 @@ class KAN(Model):
         **extra: further spec keys, passed through: the basis's own keys
             (``noise_scale``, ``scale_base_mu``, ``scale_base_sigma`` for B-splines;
             ``degree`` for Chebyshev; ``smooth_init``, ``bias`` for Fourier; ``normalize``,
-            ``base`` for RBF; ``groups``, ``init``, ``bias`` for rational; ``bases``,
-            ``temperature`` for mixed).
+            ``base`` for RBF; ``groups``, ``init``, ``bias`` for rational; ``wavelet`` for
+            wavelet; ``bases``, ``temperature`` for mixed).
 
     Differences from pykan: no symbolic branch, no multiplication nodes, no per-node
     affine parameters (identity in pykan by default), no pruning yet.

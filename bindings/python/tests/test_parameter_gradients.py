@@ -159,6 +159,16 @@ CASES = {
         {"kind": "triplane", "resolution": 4, "channels": 16, "aggregation": "mean",
          "init_std": 0.5, "decoder": {"kind": "kan", "hidden": [3]}, "seed": 15},
         (-1, 1), False, 0.5, None),
+    "wavelet mexican_hat (scale, translation, wavelet_weights)": (
+        {"kind": "kan", "widths": [3, 4, 2], "basis": "wavelet", "seed": 18},
+        (-2, 2), False, 0.3, None),
+    "wavelet morlet": (
+        {"kind": "kan", "widths": [3, 4, 2], "basis": "wavelet", "wavelet": "morlet", "seed": 19},
+        (-2, 2), False, 0.3, None),
+    "mixed bspline and wavelet": (
+        {"kind": "kan", "widths": [2, 3], "basis": "mixed", "bases": ["bspline", "wavelet"],
+         "seed": 20},
+        (-0.9, 0.9), False, 0.5, None),
 }
 
 

@@ -30,7 +30,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 #: Keys every model kind shares and the header states once, in the example specs.
 COMMON = {"kind"}
 
-BASES = ["bspline", "chebyshev", "fourier", "rbf", "rational", "mixed"]
+BASES = ["bspline", "chebyshev", "fourier", "rbf", "rational", "wavelet", "mixed"]
 
 
 def spec_keys(spec: Dict) -> Set[str]:
@@ -155,7 +155,7 @@ def test_readme_kan_table_lists_exactly_the_bspline_model_keys() -> None:
     assert readme_table_keys("widths") == keys
 
 
-@pytest.mark.parametrize("basis", ["chebyshev", "fourier", "rbf", "rational"])
+@pytest.mark.parametrize("basis", ["chebyshev", "fourier", "rbf", "rational", "wavelet"])
 def test_readme_bases_table_lists_exactly_each_basis_keys(basis: str) -> None:
     assert readme_basis_row_keys(basis) == basis_keys(basis)
 

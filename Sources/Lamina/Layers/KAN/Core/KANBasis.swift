@@ -8,6 +8,7 @@ enum KANBasis {
     FourierKANLayer.Options.self,
     RBFKANLayer.Options.self,
     RationalKANLayer.Options.self,
+    WaveletKANLayer.Options.self,
     MixedKANLayer.Options.self,
   ]
 

@@ -14,7 +14,7 @@
 // lamina.h's KAN basis tables.
 
 /// What the model builder needs to know about one KAN basis family (B-splines, Chebyshev,
-/// Fourier, radial, rational): its name, the spec keys only it understands, the rules that
+/// ...: `KANBasis.all` lists them): its name, the spec keys only it understands, the rules that
 /// depend on a layer's widths, its size, and how to make a layer. Each basis keeps these
 /// next to its layer class (`BSplineKANLayer.Options`, `RBFKANLayer.Options`, ...), so
 /// the "kan" model kind and the sequential "kan" layer type share one parser per basis.

@@ -1,6 +1,6 @@
-/// Edge curves of the single-basis KAN layers other than B-splines (Chebyshev, Fourier, RBF
-/// without LayerNorm, rational), so that plots and `Model.kanEdgeCurve` work for every layer
-/// `kanKeepStrongest` can produce.
+/// Edge curves of the single-basis KAN layers other than B-splines (every basis whose layer
+/// declares its `edgeLayouts()`: Chebyshev, RBF without LayerNorm, ...), so that plots and
+/// `Model.kanEdgeCurve` work for every layer `kanKeepStrongest` can produce.
 ///
 /// Each of these layers is linear in per-edge tensors (see `KANBasisLayer.edgeLayouts`), so
 /// edge (i, j) alone is the layer with every other edge's entries zeroed, evaluated on rows
