@@ -56,7 +56,10 @@ $(LIB): $(BUILD)/.setup-stamp $(SWIFT_SOURCES) scripts/lamina.map
 	swift build $(SWIFT_RELEASE) --product lamina
 	$(CHECK_FRESH) "$$(swift build $(SWIFT_RELEASE) --show-bin-path)"
 	@mkdir -p $(LIBDIR)
-	cp -f "$$(swift build $(SWIFT_RELEASE) --show-bin-path)/liblamina.so" $(LIBDIR)/$(SONAME)
+	# Copied beside, then renamed over: a process that has the old library loaded keeps its
+	# pages (cp over it would rewrite them under that process).
+	cp -f "$$(swift build $(SWIFT_RELEASE) --show-bin-path)/liblamina.so" $(LIBDIR)/$(SONAME).new
+	mv -f $(LIBDIR)/$(SONAME).new $(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(LIB)
 
 # ---- Python package ---------------------------------------------------------------------
