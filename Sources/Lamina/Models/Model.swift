@@ -35,6 +35,8 @@ public final class Model {
   /// Layer 0 when it can share sources prepared once among a call's row chunks
   /// (`EncodingHead`), else nil.
   let head: (any EncodingHead)?
+  /// `parallelPredictRows()`, found once (see `parallelRows(_:chunkRows:)`).
+  private let parallelRows: Int?
   /// The tri-plane encoding layers, with their layer indices (tensor name prefixes). Found
   /// once here: every prediction and training step checks the first one's field indices,
   /// and building the list per call would allocate.
@@ -78,6 +80,7 @@ public final class Model {
     reusing = layers.map { $0 as? any ForwardReusingLayer }
     head = layers.first as? any EncodingHead
     triplaneEncodings = TriplaneEncoding.indexed(in: layers)
+    parallelRows = Model.parallelRows(layers, chunkRows: Model.chunkRows(widest: widest))
   }
 
   /// Number of trainable scalars (buffers are not counted, as in PyTorch).
@@ -97,7 +100,10 @@ public final class Model {
 
   /// Rows per chunk when evaluating large batches, so scratch memory stays bounded (~1 MB
   /// per buffer) whatever `n` is.
-  var chunkRows: Int { max(1, 262_144 / widest) }
+  var chunkRows: Int { Model.chunkRows(widest: widest) }
+
+  /// `chunkRows` for a model whose widest row is `widest` floats.
+  static func chunkRows(widest: Int) -> Int { max(1, 262_144 / widest) }
 
   /// Throws unless `n` rows of this model fit the batch limit.
   func checkBatch(_ n: Int) throws {
@@ -154,7 +160,11 @@ public final class Model {
   /// thread). Nil for models with layers that are not `RowLocal` (those parallelise
   /// themselves) or products so wide that such a chunk would be too short for an efficient
   /// product.
-  func parallelPredictRows() -> Int? {
+  func parallelPredictRows() -> Int? { parallelRows }
+
+  /// `parallelPredictRows()` for `layers` with chunks of at most `chunkRows` rows. Found once
+  /// in `init`: a dynamic cast to a protocol per layer costs more than a one-row prediction.
+  private static func parallelRows(_ layers: [Layer], chunkRows: Int) -> Int? {
     var widestWork = 1
     for layer in layers {
       guard let local = layer as? any RowLocal else { return nil }
