@@ -60,6 +60,7 @@
 **     lamina_mesh_signed_distance        signed distance of points to the mesh
 **     lamina_mesh_winding_number         generalized winding number of points
 **     lamina_mesh_closest_point          nearest surface points and their triangles
+**     lamina_point_cloud_distance        unsigned distance to the nearest point of a cloud
 **     lamina_mesh_sample_surface         area-uniform points on the surface
 **     lamina_mesh_sample_points          signed-distance training points and their distances
 **   Analytic shapes, marching cubes and mesh metrics
@@ -243,6 +244,8 @@ const char *lamina_version(void);
 **     lamina_marching_cubes                   2 to 1024 samples per axis
 **     lamina_model_triplane_upsample          resolution 2 to 4096 (and the parameter limit)
 **     lamina_mesh_compare                     samples 1 to 16777216
+**     lamina_point_cloud_distance             at most 67108864 points in the cloud and
+**                                             715827882 queries (LAMINA_E_OUT_OF_MEMORY)
 **     meshes (Triangle meshes)                at most 67108864 vertices, 134217728 triangles
 **                                             (LAMINA_E_OUT_OF_MEMORY from loads and
 **                                             extractions; LAMINA_E_INVALID_ARGUMENT from
@@ -881,6 +884,31 @@ lamina_status lamina_mesh_winding_number(const lamina_mesh *mesh, const float *p
 */
 lamina_status lamina_mesh_closest_point(const lamina_mesh *mesh, const float *points, size_t n,
                                         float *closest, uint32_t *triangles);
+
+/*
+** Point clouds. Unsigned-distance labels for an unoriented point cloud (no normals, no
+** triangles), as the tri-plane paper's code makes them: the distance from each query to the
+** nearest point of the cloud. Each call builds a k-d tree over the cloud (O(n_points log
+** n_points); split at the median of the widest axis) and answers every query exactly, in
+** parallel over the queries in fixed chunks, so results do not depend on the thread count.
+*/
+
+/**
+** The Euclidean distance from each of n_queries queries (queries: n_queries x 3 floats) to
+** the nearest of n_points points (points: n_points x 3 floats) into distances (n_queries
+** floats), and that point's index (0 to n_points - 1) into nearest (n_queries uint32_t; may
+** be NULL). Exact in float arithmetic: sqrtf of the least dx^2 + dy^2 + dz^2, the lowest
+** index among equally near points (duplicates included); a squared distance beyond FLT_MAX
+** (coordinates of magnitude above about 1e19) gives +inf. n_queries = 0 is a no-op once the
+** cloud is checked (queries, distances and nearest may then be NULL). Thread-safe: reads
+** only its arguments.
+** Errors: LAMINA_E_INVALID_ARGUMENT (n_points = 0; NULL points, or NULL queries or distances
+** with n_queries > 0), LAMINA_E_NUMERIC (a non-finite coordinate, naming the point or
+** query), LAMINA_E_OUT_OF_MEMORY (n_points over 67108864, n_queries over 715827882).
+*/
+lamina_status lamina_point_cloud_distance(const float *points, size_t n_points,
+                                          const float *queries, size_t n_queries,
+                                          float *distances, uint32_t *nearest);
 
 /*
 ** Sampling.

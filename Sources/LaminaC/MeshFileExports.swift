@@ -1,5 +1,6 @@
-// Exports: mesh files (load, save), signed distance, winding numbers, closest points, and
-// sampling. Thin translation: the engine's MeshFile, TriangleBVH and SDFSampling do the work.
+// Exports: mesh files (load, save), signed distance, winding numbers, closest points,
+// sampling, and point-cloud distance. Thin translation: the engine's MeshFile, TriangleBVH,
+// SDFSampling and PointKDTree do the work.
 import CLaminaABI
 import Lamina
 
@@ -146,5 +147,43 @@ public func laminaMeshSamplePoints(
     try named(f) {
       try SDFSampling.sample(m.mesh, bvh: m.bvh, count: n, options: options, points: p, sdf: s)
     }
+  }
+}
+
+@_cdecl("lamina_point_cloud_distance")
+public func laminaPointCloudDistance(
+  _ points: UnsafePointer<Float>?, _ nPoints: Int, _ queries: UnsafePointer<Float>?,
+  _ nQueries: Int, _ distances: UnsafeMutablePointer<Float>?,
+  _ nearest: UnsafeMutablePointer<UInt32>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_point_cloud_distance"
+    guard nPoints >= 0, nPoints <= Limits.maxPointCloudPoints else {
+      throw LaminaError(
+        .outOfMemory,
+        "\(f): n_points = \(UInt(bitPattern: nPoints)) is over the limit of \(Limits.maxPointCloudPoints) points"
+      )
+    }
+    guard nPoints > 0 else {
+      throw LaminaError(.invalidArgument, "\(f): the point cloud is empty (n_points = 0)")
+    }
+    let cloud = try require(points, "points", in: f)
+    for i in 0..<(3 * nPoints) where !cloud[i].isFinite {
+      throw LaminaError(.numeric, "\(f): point \(i / 3) has a non-finite coordinate")
+    }
+    guard nQueries >= 0, nQueries <= Limits.maxBatchElements / 3 else {
+      throw LaminaError(
+        .outOfMemory,
+        "\(f): n_queries = \(UInt(bitPattern: nQueries)) is over the limit of \(Limits.maxBatchElements / 3) points"
+      )
+    }
+    let n = nQueries
+    guard n > 0 else { return }
+    let q = try require(queries, "queries", in: f)
+    for i in 0..<(3 * n) where !q[i].isFinite {
+      throw LaminaError(.numeric, "\(f): query \(i / 3) has a non-finite coordinate")
+    }
+    let out = try require(distances, "distances", in: f)
+    PointKDTree(cloud, count: nPoints).distances(q, count: n, into: out, nearest: nearest)
   }
 }

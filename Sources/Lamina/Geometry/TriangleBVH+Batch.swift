@@ -101,13 +101,7 @@ extension TriangleBVH {
 
   /// Signed distances of points given as x, y, z triples.
   public func signedDistances(_ points: [Float]) -> [Float] {
-    let n = points.count / 3
-    return [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
-      points.withUnsafeBufferPointer { p in
-        if n > 0 { signedDistances(p.baseAddress!, count: n, into: buffer.baseAddress!) }
-      }
-      initialized = n
-    }
+    onePerPoint(points) { signedDistances($0, count: $1, into: $2) }
   }
 
   /// Winding numbers of `count` points into `out`.
@@ -148,5 +142,19 @@ extension TriangleBVH {
         }
       }
     }
+  }
+}
+
+/// One float per point of `points` (x, y, z triples), from `fill(points, count, out)`, which
+/// is not called for no points.
+func onePerPoint(
+  _ points: [Float], _ fill: (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void
+) -> [Float] {
+  let n = points.count / 3
+  return [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+    points.withUnsafeBufferPointer { p in
+      if n > 0 { fill(p.baseAddress!, n, buffer.baseAddress!) }
+    }
+    initialized = n
   }
 }

@@ -51,6 +51,8 @@ public enum Limits {
   public static let maxMeshVertices = 67_108_864
   /// Triangles in one triangle mesh.
   public static let maxMeshFaces = 134_217_728
+  /// Points of the cloud in one point-cloud query (its k-d tree takes 25 bytes a point).
+  public static let maxPointCloudPoints = 67_108_864
   /// Floats an L-BFGS trainer keeps: (2 history_size + 11) x parameters (8 GiB).
   public static let maxLBFGSScalars = 2_147_483_648
 }

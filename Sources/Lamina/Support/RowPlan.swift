@@ -30,6 +30,7 @@
 /// | triplaneParallelWork | 65536   | tri-plane stays on one thread below    | Work splitting     |
 /// | pipelineBlockRows    | 192     | rows per block of the row pipeline     | row-block pipeline |
 /// | pipelineTasks        | 16      | tasks of the row pipeline              | row-block pipeline |
+/// | pointQueriesPerTask  | 1024    | queries per task of a point-cloud batch| Point-cloud        |
 enum RowPlan {
   // MARK: - sgemm products (`BLAS.gemm`)
 
@@ -197,4 +198,12 @@ enum RowPlan {
   /// one short, so that a thread losing its core in the middle of one holds the step up
   /// briefly; few enough that summing the copies' gradients stays cheap.
   static let pipelineTasks = 16
+
+  // MARK: - Point-cloud nearest-neighbour queries (`PointKDTree.distances`)
+
+  /// Queries per task of a batched nearest-point query; a batch of more than one task runs
+  /// on the pool. A query costs about a microsecond (a 100k-point cloud), so even a task
+  /// over a one-point cloud outweighs the hand-off; the tasks depend on the query count
+  /// only, and each query's answer on that query only.
+  static let pointQueriesPerTask = 1024
 }
