@@ -139,6 +139,7 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "lamina_mesh_signed_distance": (_status, [_handle, _floats, _size, _floats]),
     "lamina_mesh_winding_number": (_status, [_handle, _floats, _size, _floats]),
     "lamina_mesh_closest_point": (_status, [_handle, _floats, _size, _floats, _uint32s]),
+    "lamina_point_cloud_distance": (_status, [_floats, _size, _floats, _size, _floats, _uint32s]),
     "lamina_mesh_sample_surface": (_status, [_handle, _size, ctypes.c_uint64, _floats, _floats]),
     "lamina_mesh_sample_points": (_status, [_handle, _text, _size, _floats, _floats]),
 

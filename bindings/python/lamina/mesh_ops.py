@@ -16,6 +16,11 @@ query, so repeated queries on one mesh should reuse a handle::
 
 Signed distances are negative inside (inside: generalized winding number > 0.5, so meshes
 with small cracks still get correct signs); occupancy is ``sdf < 0``.
+
+An unoriented point cloud (no triangles, no normals) gives unsigned-distance labels
+instead, as the tri-plane paper's code makes them::
+
+    udf = lamina.point_cloud_distance(cloud, points)        # (N,) float32, >= 0
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ __all__ = [
     "mesh_closest_point",
     "sample_surface",
     "sample_sdf_points",
+    "point_cloud_distance",
 ]
 
 MeshLike = Union[ArrayLike, MeshHandle]
@@ -56,10 +62,10 @@ def _handle(vertices: MeshLike, faces: Optional[ArrayLike]) -> MeshHandle:
     return MeshHandle.from_arrays(vertices, faces)
 
 
-def _points(points: ArrayLike) -> np.ndarray:
+def _points(points: ArrayLike, name: str = "points") -> np.ndarray:
     array = np.ascontiguousarray(np.asarray(points, dtype=np.float32))
     if array.ndim != 2 or array.shape[1] != 3:
-        raise ShapeError(f"points must have shape (N, 3), not {array.shape}")
+        raise ShapeError(f"{name} must have shape (N, 3), not {array.shape}")
     return array
 
 
@@ -187,6 +193,39 @@ def sample_sdf_points(
         )
     )
     return points, sdf
+
+
+def point_cloud_distance(
+    points: ArrayLike, queries: ArrayLike, return_index: bool = False
+) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
+    """Unsigned distance from each query to the nearest point of a cloud, float32 ``(M,)``.
+
+    ``points`` is the cloud, ``(N, 3)`` with ``N >= 1``; ``queries`` is ``(M, 3)``. The
+    distance is exact Euclidean (a k-d tree built for the call, queries in parallel; the
+    same on any thread count), as ``scipy.spatial.cKDTree(points).query(queries)[0]`` in
+    float32. With ``return_index=True``, also the index of each query's nearest point, uint32
+    ``(M,)``: the lowest index among equally near points (duplicates included). Unsigned
+    distances for training a field on an unoriented point cloud (``loss="unsigned_distance"``).
+
+    Raises :class:`~lamina.errors.ShapeError` for arrays not ``(_, 3)``,
+    :class:`~lamina.errors.InvalidArgumentError` for an empty cloud and
+    :class:`~lamina.errors.NumericError` for a NaN or infinite coordinate.
+    """
+    cloud = _points(points, "points")
+    q = _points(queries, "queries")
+    distances = np.empty(q.shape[0], dtype=np.float32)
+    index = np.empty(q.shape[0], dtype=np.uint32) if return_index else None
+    _library.check(
+        _library.lib().lamina_point_cloud_distance(
+            cloud.ctypes.data_as(_float_p),
+            cloud.shape[0],
+            q.ctypes.data_as(_float_p),
+            q.shape[0],
+            distances.ctypes.data_as(_float_p),
+            index.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)) if index is not None else None,
+        )
+    )
+    return (distances, index) if index is not None else distances
 
 
 def _per_point(function: str, vertices: MeshLike, faces: Optional[ArrayLike], points: ArrayLike) -> np.ndarray:
