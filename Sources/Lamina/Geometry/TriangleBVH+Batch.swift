@@ -60,32 +60,11 @@ extension TriangleBVH {
   func withSpatialOrder(
     _ points: UnsafePointer<Float>, count: Int, _ body: (UnsafeMutablePointer<UInt32>?) -> Void
   ) {
-    guard count >= Self.spatialOrderThreshold, count <= Int(UInt32.max), nodeCount > 0 else {
+    guard nodeCount > 0 else {
       body(nil)
       return
     }
-    // Codes over the root box doubled about its centre; points outside clamp to its faces.
-    let lo = nodes[0].lo
-    let hi = nodes[0].hi
-    let center = (lo + hi) / 2
-    let half = Swift.max(Swift.max(hi.x - lo.x, hi.y - lo.y), Swift.max(hi.z - lo.z, 1e-30))
-    let scale = 1023 / (2 * half)
-    var keys = [UInt64](repeating: 0, count: count)
-    for i in 0..<count {
-      var code: UInt64 = 0
-      for k in 0..<3 {
-        let x = (points[3 * i + k] - (center[k] - half)) * scale
-        // NaN and out-of-box values clamp (the comparison is false for NaN).
-        let cell = x >= 0 ? UInt64(Swift.min(x, 1023)) : 0
-        code |= Self.spreadBits(cell) << UInt64(k)
-      }
-      keys[i] = code << 32 | UInt64(i)
-    }
-    keys.sort()
-    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: count) { order in
-      for i in 0..<count { order[i] = UInt32(truncatingIfNeeded: keys[i]) }
-      body(order.baseAddress!)
-    }
+    withMortonOrder(points, count: count, box: (nodes[0].lo, nodes[0].hi), body)
   }
 
   /// The 10 low bits of `x` spread to every third bit (for 30-bit Morton codes).
@@ -156,5 +135,40 @@ func onePerPoint(
       if n > 0 { fill(p.baseAddress!, n, buffer.baseAddress!) }
     }
     initialized = n
+  }
+}
+
+/// Runs `body` with a visiting order for `count` points (x, y, z each): for calls of at
+/// least `TriangleBVH.spatialOrderThreshold` points, the points sorted by the Morton code
+/// of their position in `box` doubled about its centre (points outside clamp to its faces),
+/// so that consecutive queries walk the same part of a tree over that box and find it in
+/// cache; nil (input order) for small calls. Only the order of the work changes.
+func withMortonOrder(
+  _ points: UnsafePointer<Float>, count: Int, box: (SIMD3<Float>, SIMD3<Float>),
+  _ body: (UnsafeMutablePointer<UInt32>?) -> Void
+) {
+  guard count >= TriangleBVH.spatialOrderThreshold, count <= Int(UInt32.max) else {
+    body(nil)
+    return
+  }
+  let (lo, hi) = box
+  let center = (lo + hi) / 2
+  let half = Swift.max(Swift.max(hi.x - lo.x, hi.y - lo.y), Swift.max(hi.z - lo.z, 1e-30))
+  let scale = 1023 / (2 * half)
+  var keys = [UInt64](repeating: 0, count: count)
+  for i in 0..<count {
+    var code: UInt64 = 0
+    for k in 0..<3 {
+      let x = (points[3 * i + k] - (center[k] - half)) * scale
+      // NaN and out-of-box values clamp (the comparison is false for NaN).
+      let cell = x >= 0 ? UInt64(Swift.min(x, 1023)) : 0
+      code |= TriangleBVH.spreadBits(cell) << UInt64(k)
+    }
+    keys[i] = code << 32 | UInt64(i)
+  }
+  keys.sort()
+  withUnsafeTemporaryAllocation(of: UInt32.self, capacity: count) { order in
+    for i in 0..<count { order[i] = UInt32(truncatingIfNeeded: keys[i]) }
+    body(order.baseAddress!)
   }
 }
