@@ -897,11 +897,12 @@ lamina_status lamina_mesh_closest_point(const lamina_mesh *mesh, const float *po
 ** The Euclidean distance from each of n_queries queries (queries: n_queries x 3 floats) to
 ** the nearest of n_points points (points: n_points x 3 floats) into distances (n_queries
 ** floats), and that point's index (0 to n_points - 1) into nearest (n_queries uint32_t; may
-** be NULL). Exact in float arithmetic: sqrtf of the least dx^2 + dy^2 + dz^2, the lowest
-** index among equally near points (duplicates included); a squared distance beyond FLT_MAX
-** (coordinates of magnitude above about 1e19) gives +inf. n_queries = 0 is a no-op once the
-** cloud is checked (queries, distances and nearest may then be NULL). Thread-safe: reads
-** only its arguments.
+** be NULL). Exact in float arithmetic: the square root of the least squared distance
+** (dx^2 + dy^2 + dz^2 in float), the lowest index among equally near points (duplicates
+** included); a squared distance beyond FLT_MAX (distances above about 1.8e19) gives +inf.
+** n_queries = 0 is a no-op once the cloud is checked (queries, distances and nearest may
+** then be NULL). The tree (about 25 bytes a point) is freed before the call returns, so
+** query one cloud with all its queries in one call. Thread-safe: reads only its arguments.
 ** Errors: LAMINA_E_INVALID_ARGUMENT (n_points = 0; NULL points, or NULL queries or distances
 ** with n_queries > 0), LAMINA_E_NUMERIC (a non-finite coordinate, naming the point or
 ** query), LAMINA_E_OUT_OF_MEMORY (n_points over 67108864, n_queries over 715827882).
