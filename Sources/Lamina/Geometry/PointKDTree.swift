@@ -49,8 +49,8 @@ public struct PointKDTree: Sendable {
   /// Number of points.
   public var count: Int { points.count }
 
-  /// Orders the points into the tree (over raw buffers: array accesses in the recursion
-  /// cost several times the work).
+  /// Orders the points into the tree, over raw buffers (no bounds or uniqueness checks in
+  /// the recursion).
   private mutating func buildTree() {
     let n = points.count
     points.withUnsafeMutableBufferPointer { p in
@@ -63,6 +63,7 @@ public struct PointKDTree: Sendable {
     }
   }
 
+  /// Splits `lo..<hi` at its median along its widest axis, then each half.
   private static func build(
     _ points: UnsafeMutablePointer<SIMD3<Float>>, _ original: UnsafeMutablePointer<Int>,
     _ axes: UnsafeMutablePointer<UInt8>, _ lo: Int, _ hi: Int
