@@ -12,6 +12,17 @@ enum KANBasis {
     MixedKANLayer.Options.self,
   ]
 
+  /// Throws `.invalidArgument` naming "input" or "output" unless both are in
+  /// 1...`Limits.maxWidth`; `what` names the layer. The width rule the bases' `validate`
+  /// share.
+  static func checkWidths(input: Int, output: Int, what: String) throws {
+    for (name, width) in [("input", input), ("output", output)]
+    where !(1...Limits.maxWidth).contains(width) {
+      throw LaminaError.invalid(
+        "\(what): \"\(name)\" is \(width); it must be between 1 and \(Limits.maxWidth)")
+    }
+  }
+
   /// The default "basis".
   static let defaultName = "bspline"
 

@@ -28,11 +28,7 @@ extension KANSeriesLayer {
   static func checkShape(
     input: Int, output: Int, key: String, value: Int, range: ClosedRange<Int>, what: String
   ) throws {
-    for (name, width) in [("input", input), ("output", output)]
-    where !(1...Limits.maxWidth).contains(width) {
-      throw LaminaError.invalid(
-        "\(what): \"\(name)\" is \(width); it must be between 1 and \(Limits.maxWidth)")
-    }
+    try KANBasis.checkWidths(input: input, output: output, what: what)
     guard range.contains(value) else {
       throw LaminaError.invalid(
         "\(what): \"\(key)\" is \(value); it must be between "

@@ -72,11 +72,7 @@ public final class WaveletKANLayer: Layer, KANBasisLayer {
 
     /// Widths in 1...`Limits.maxWidth` and the three edge tensors within the parameter limit.
     func validate(input: Int, output: Int, what: String) throws {
-      for (name, width) in [("input", input), ("output", output)]
-      where !(1...Limits.maxWidth).contains(width) {
-        throw LaminaError.invalid(
-          "\(what): \"\(name)\" is \(width); it must be between 1 and \(Limits.maxWidth)")
-      }
+      try KANBasis.checkWidths(input: input, output: output, what: what)
       guard input * output <= Limits.maxParameters / 3 else {
         throw LaminaError(
           .outOfMemory,
