@@ -225,7 +225,7 @@ public enum Activation: Equatable, Sendable {
 
 /// log(1 + exp(z)) without overflow for any finite z (and exactly z for z beyond ~1e8).
 @inline(__always)
-private func softplusStable(_ z: Float) -> Float {
+func softplusStable(_ z: Float) -> Float {
   max(z, 0) + log1pf(expf(-abs(z)))
 }
 
@@ -240,7 +240,7 @@ private func sigmoidStable(_ z: Float) -> Float {
 /// (sigmoid(z), 1 - sigmoid(z)) from one exp of a non-positive number, so that the smaller
 /// of the two keeps its relative accuracy where the larger has rounded to 1.
 @inline(__always)
-private func sigmoidPair(_ z: Float) -> (Float, Float) {
+func sigmoidPair(_ z: Float) -> (Float, Float) {
   let e = expf(-abs(z))
   let d = 1 + e
   return z >= 0 ? (1 / d, e / d) : (e / d, 1 / d)
@@ -258,23 +258,23 @@ private func sigmoidDerivative(_ z: Float) -> Float {
 /// sech^2(s) = 1 - tanh^2(s) = 4e / (1 + e)^2 with e = exp(-2|s|), accurate where tanh(s) has
 /// already rounded to +-1 (1 - y^2 from the rounded output loses digits from |s| ~ 2 on).
 @inline(__always)
-private func sechSquared(_ s: Float) -> Float {
+func sechSquared(_ s: Float) -> Float {
   let e = expf(-2 * abs(s))
   let d = 1 + e
   return 4 * e / d / d
 }
 
 /// sqrt(2 / pi), GELU's tanh-approximation factor.
-private let geluTanhBeta: Float = 0.797_884_560_802_865_4
+let geluTanhBeta: Float = 0.797_884_560_802_865_4
 /// GELU's tanh-approximation cubic coefficient.
-private let geluTanhKappa: Float = 0.044715
+let geluTanhKappa: Float = 0.044715
 /// 1 / sqrt(2), to turn erf into the normal CDF.
-private let inverseSqrt2: Float = 0.707_106_781_186_547_5
+let inverseSqrt2: Float = 0.707_106_781_186_547_5
 /// 1 / sqrt(2 pi), the normal density's constant.
-private let inverseSqrt2Pi: Float = 0.398_942_280_401_432_7
+let inverseSqrt2Pi: Float = 0.398_942_280_401_432_7
 /// Beyond this |x|, GELU-tanh's correction term x * sigmoid'(2u) * du/dx is below 1e-300, and
 /// computing it would form inf * 0.
-private let geluTanhSaturation: Float = 20
+let geluTanhSaturation: Float = 20
 
 extension Activation {
   /// Writes y = f(x) for `count` elements. `slope` is PReLU's current slope (the layer's

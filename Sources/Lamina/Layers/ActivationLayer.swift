@@ -45,7 +45,7 @@ public final class ActivationLayer: Layer {
   }
 
   /// PReLU's current slope (0 for the others, which ignore it).
-  private var slope: Float {
+  var slope: Float {
     parameters.first?.value.first ?? 0
   }
 

@@ -32,6 +32,9 @@ public final class Model {
   /// For each layer index, the layer when it can keep its training forward pass's work for
   /// the backward pass (`ForwardReusingLayer`), else nil. Found once here, as `fused`.
   let reusing: [(any ForwardReusingLayer)?]
+  /// For each layer index, the layer when it runs jet passes (`JetLayer`, derivative
+  /// losses), else nil. Found once here, as `fused`.
+  let jets: [(any JetLayer)?]
   /// Layer 0 when it can share sources prepared once among a call's row chunks
   /// (`EncodingHead`), else nil.
   let head: (any EncodingHead)?
@@ -45,6 +48,8 @@ public final class Model {
   /// that a warm call allocates nothing (the call only reads the model, so callers on
   /// several threads cannot share one workspace).
   let gradientWorkspaces = ObjectPool<Workspace>()
+  /// Jet workspaces lent to `inputDerivatives` calls, as `gradientWorkspaces`.
+  let jetWorkspaces = ObjectPool<JetWorkspace>()
 
   /// Builds a model from a spec, drawing its initial weights from the spec's seed.
   public convenience init(spec: JSONValue) throws {
@@ -78,6 +83,7 @@ public final class Model {
       return (dense, activation)
     }
     reusing = layers.map { $0 as? any ForwardReusingLayer }
+    jets = layers.map { $0 as? any JetLayer }
     head = layers.first as? any EncodingHead
     triplaneEncodings = TriplaneEncoding.indexed(in: layers)
     parallelRows = Model.parallelRows(layers, chunkRows: Model.chunkRows(widest: widest))

@@ -46,6 +46,8 @@ public final class Trainer {
   var usesRowPipeline: Bool? = nil
   /// The row-block pipeline, made on first use; nil when the model does not have its shape.
   private lazy var rowPipeline: RowPipeline? = RowPipeline(model: model)
+  /// Scratch of steps on loss terms (`stepTerms`), made on first use.
+  lazy var termScratch = TermScratch()
 
   /// A trainer for `model` with `config`.
   ///
@@ -125,6 +127,15 @@ public final class Trainer {
   func update(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) throws
     -> StepLosses
   {
+    try update { try lossAndGradient(x, y, n) }
+  }
+
+  /// One optimizer step from `evaluate`, which writes the objective's gradient at the
+  /// current weights into every parameter's `gradient` and returns what `lossAndGradient`
+  /// returns (L-BFGS calls it as often as its iterations and line search need).
+  func update(
+    evaluate: () throws -> (loss: Float, squares: Double, prediction: Float, reg: Double)
+  ) throws -> StepLosses {
     let step = stepsTaken
     let horizon = max(self.horizon, step + 1)
     if let lbfgs {
@@ -133,14 +144,14 @@ public final class Trainer {
       let loss = try lbfgs.step(
         learningRate: config.exactLearningRate(step: step, horizon: horizon)
       ) {
-        let r = try lossAndGradient(x, y, n)
+        let r = try evaluate()
         if first == nil { first = StepLosses(loss: r.loss, prediction: r.prediction, reg: r.reg) }
         return r.loss
       }
       stepsTaken += 1
       return StepLosses(loss: loss, prediction: first?.prediction ?? loss, reg: first?.reg ?? .nan)
     }
-    let (loss, squares, prediction, reg) = try lossAndGradient(x, y, n)
+    let (loss, squares, prediction, reg) = try evaluate()
     if config.clipNorm > 0 {
       let norm = squares.squareRoot()
       if norm > config.clipNorm {
@@ -208,6 +219,15 @@ public final class Trainer {
     } else {
       model.backward(x, count: n, workspace: workspace, parameterGradients: true)
     }
+    let (total, squares) = try addPenalties(to: loss)
+    return (total, squares, prediction, regValue)
+  }
+
+  /// Adds the tri-plane penalties (plane_tv, plane_l2) to `loss` and their gradients to the
+  /// planes', then measures the whole gradient: the objective and its squared norm. Throws
+  /// `.numeric`, changing no weight, when either is not finite.
+  func addPenalties(to prediction: Float) throws -> (loss: Float, squares: Double) {
+    var loss = prediction
     if config.planeTV > 0 || config.planeL2 > 0 {
       // Tri-plane smoothness and size penalties: their value joins the loss, their gradient
       // is added into the planes' gradients before the update.
@@ -227,7 +247,7 @@ public final class Trainer {
       throw LaminaError.numeric(
         "training diverged: a gradient is not finite; weights left as before the step")
     }
-    return (loss, squares, prediction, regValue)
+    return (loss, squares)
   }
 
   /// The sum of squares of `count` floats, in eight lanes (a single running sum would wait

@@ -10,7 +10,7 @@ import XCTest
 
 /// Every activation, with defaults and with non-default hyper-parameters that move kinks or
 /// scales, so each kernel branch is exercised.
-private let allActivations: [Activation] = [
+let allActivations: [Activation] = [
   .identity, .relu, .leakyReLU(negativeSlope: 0.01), .leakyReLU(negativeSlope: 0.2),
   .prelu(initialSlope: 0.25), .prelu(initialSlope: -0.5), .elu(alpha: 1), .elu(alpha: 0.5),
   .selu, .celu(alpha: 1), .celu(alpha: 2), .gelu(approximate: .erf), .gelu(approximate: .tanh),
@@ -22,7 +22,7 @@ private let allActivations: [Activation] = [
 
 /// Uniform in [low, high) but more than 0.05 from every kink any activation here has
 /// (0, +-1, +-2, +-3), far more than the finite-difference step.
-private func awayFromKinks(_ low: Double, _ high: Double)
+func awayFromKinks(_ low: Double, _ high: Double)
   -> (Int, Int, inout RandomSource) -> Float
 {
   return { _, _, rng in
