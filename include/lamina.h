@@ -26,6 +26,7 @@
 **     lamina_model_parameter_count       trainable scalars
 **     lamina_model_predict               evaluate the model on n samples
 **     lamina_model_input_gradient        Jacobian of the outputs with respect to the inputs
+**     lamina_model_input_derivatives     value, Jacobian and pure second input derivatives
 **     lamina_model_save                  write the model as a safetensors file, atomically
 **     lamina_model_load                  read a model from a safetensors file
 **   Named tensors
@@ -81,6 +82,14 @@
 **     lamina_trainer_evaluate            the loss on n samples, changing nothing
 **     lamina_trainer_fit                 train for epochs in shuffled mini-batches
 **     lamina_trainer_kan_fit             pykan's fit: steps, grid updates on its schedule
+**   Loss terms
+**     lamina_loss_terms_create           weighted loss terms for a model, from JSON
+**     lamina_loss_terms_free             free loss terms
+**     lamina_loss_terms_count            number of terms
+**     lamina_loss_terms_config           the terms' full config as JSON
+**     lamina_loss_terms_set_points       give one term its points and targets
+**     lamina_trainer_step_terms          one optimizer step on every term
+**     lamina_trainer_fit_terms           optimizer steps on every term, with progress
 **   Fitting fields
 **     lamina_model_fit_config            the trainer config that fits a field to n points
 **     lamina_model_fit_mesh              fit a 3-input model to a mesh's signed distance
@@ -507,6 +516,22 @@ lamina_status lamina_model_predict(const lamina_model *model, const float *x, si
 */
 lamina_status lamina_model_input_gradient(const lamina_model *model, const float *x, size_t n,
                                           float *dydx);
+
+/**
+** The outputs with their first and pure second derivatives with respect to the inputs, by
+** jet passes (forward-mode derivatives along each input carried with the values; see
+** "Loss terms"): y (n x output_dim, as lamina_model_predict), dydx (n x output_dim x
+** input_dim, as lamina_model_input_gradient) and d2ydx2 (n x output_dim x input_dim, entry
+** [s][k][i] = d^2 y[s][k] / d x[s][i]^2: the diagonal of each output's Hessian, whose sum is
+** the Laplacian). Each output may be NULL, not all three; with d2ydx2 NULL the cheaper
+** first-order pass runs. Second derivatives of ReLU, leaky ReLU, PReLU and hardtanh are 0
+** (a ReLU network's Laplacian is 0 almost everywhere); at the kinks of piecewise
+** activations the derivatives are those of the piece the first derivative takes. READ-ONLY.
+** Errors as lamina_model_predict(), and LAMINA_E_UNSUPPORTED for a model with a layer that
+** has no jet pass yet (the message names it).
+*/
+lamina_status lamina_model_input_derivatives(const lamina_model *model, const float *x, size_t n,
+                                             float *y, float *dydx, float *d2ydx2);
 
 /**
 ** Save the model (spec and weights) as a safetensors file at `path`. The write is atomic: a
@@ -1335,6 +1360,117 @@ lamina_status lamina_trainer_kan_fit(lamina_trainer *trainer, const float *x, co
                                      lamina_progress_fn progress, void *user_data,
                                      float *train_loss, float *test_loss, float *reg,
                                      size_t cap, size_t *steps_done);
+
+/* ---------------------------------------------------------------------------------------
+** Loss terms
+**
+** A loss made of weighted terms, each on its own points, trained in one optimizer step:
+** the value losses of lamina_trainer_step and losses on the derivatives of the output with
+** respect to the input, the way IGR and SIREN fit signed distance fields from points and
+** normals and pykan's PDE tutorials solve Poisson's equation. The objective of a step is
+** sum over terms of weight * term loss; every mean is over the term's points (and entries):
+**
+**   "value", "boundary"  mean (f(x) - y)^2 over points and outputs (metric "l1": mean |.|);
+**                        targets: output_dim per point. Two names, so that a history tells
+**                        data from boundary conditions.
+**   "eikonal"            mean (|grad f(x)| - 1)^2; no targets. Where grad f = 0 its
+**                        gradient is taken as 0.
+**   "normal"             metric "cosine": mean (1 - cos(grad f, n)) (SIREN's), or "l2":
+**                        mean over points and inputs of (df/dx_i - n_i)^2; targets: input_dim
+**                        per point, the normals, stored normalised (a zero normal is an error).
+**   "gradient"           mean over points and inputs of (df/dx_i - g_i)^2 (Sobolev
+**                        training); targets: input_dim per point.
+**   "laplacian"          mean r^2 with r = a f + b . grad f + c * Laplacian f - rhs, the
+**                        residual of a linear PDE (Poisson: a = 0, b = 0, c = 1); targets:
+**                        the right-hand side, 1 per point.
+** Derivative terms need a one-output model. Term keys (defaults): loss (as above, "value"),
+** weight >= 0 (1), batch_size: points drawn per step without replacement from the trainer's
+** seeded generator, 0 = all, every step (0), metric ("mse" for value and boundary, "cosine"
+** for normal), a, b (an array of input_dim numbers), c (laplacian only: 0, zeros, 1).
+** Unknown keys are an error. The config is an array of term objects, or {"terms": [...]}.
+**
+** How derivatives are computed (the cost model): a jet of a layer's values carries, per
+** input coordinate, its first derivative and (for Laplacian terms with c != 0) its pure
+** second derivative, forward through the model; the reverse pass then goes from the loss
+** through that computation to the weights. A dense layer pushes a jet of S = 1 + D (first
+** order) or 1 + 2D (second order) streams through one product of S x n rows, so a
+** derivative step on an MLP costs about S value steps (D = 3: 4 for eikonal and normal
+** terms, 7 for a Laplacian), with no Hessian formed and no graph kept. Activations need
+** their first three derivatives, which every activation has (ReLU-like ones: 0 beyond the
+** first). Layers with jet passes: dense and activation layers; others are refused with
+** LAMINA_E_UNSUPPORTED naming the layer. KAN regularisation (lamb > 0) is not applied with
+** terms (LAMINA_E_UNSUPPORTED); plane_tv and plane_l2 are.
+*/
+
+/** Weighted loss terms with their points, made for one model's input and output widths. */
+typedef struct lamina_loss_terms lamina_loss_terms;
+
+/**
+** Make loss terms for `model` from `terms_json` (see above; NULL is an error). The terms
+** have no points until lamina_loss_terms_set_points. READ-ONLY on `model` (only its widths
+** are read; the terms may serve any model of the same widths).
+** Errors: LAMINA_E_INVALID_ARGUMENT (bad JSON, unknown key or loss, out-of-range value),
+** LAMINA_E_SHAPE ("b" of the wrong length), LAMINA_E_UNSUPPORTED (a derivative term for a
+** model with more than one output).
+*/
+lamina_status lamina_loss_terms_create(const lamina_model *model, const char *terms_json,
+                                       lamina_loss_terms **out);
+
+/** Free loss terms. NULL is a no-op. EXCLUSIVE on the terms. */
+void lamina_loss_terms_free(lamina_loss_terms *terms);
+
+/** Number of terms (0 for NULL). */
+size_t lamina_loss_terms_count(const lamina_loss_terms *terms);
+
+/** The terms' full config as JSON, every default filled in (two-call pattern). */
+lamina_status lamina_loss_terms_config(const lamina_loss_terms *terms, char *buf, size_t cap,
+                                       size_t *len);
+
+/**
+** Give term `index` its n points (x: n x input_dim) and targets (target_count floats: n x
+** output_dim for value and boundary, n x input_dim for normal and gradient, n for
+** laplacian, 0 for eikonal, when targets may be NULL), copied: the caller's arrays may be
+** freed afterwards. Replaces the term's earlier points. EXCLUSIVE on the terms.
+** Errors, changing nothing: LAMINA_E_INVALID_ARGUMENT (index out of range, n = 0, NULL
+** arrays), LAMINA_E_SHAPE (target_count not the term's n x columns), LAMINA_E_NUMERIC
+** (NaN/Inf in x or targets, a zero normal; the message names the element),
+** LAMINA_E_OUT_OF_MEMORY (over the batch limit).
+*/
+lamina_status lamina_loss_terms_set_points(lamina_loss_terms *terms, size_t index,
+                                           const float *x, size_t n, const float *targets,
+                                           size_t target_count);
+
+/**
+** One optimizer step on the trainer's model with every term (each on its batch: all its
+** points, or batch_size drawn). term_losses (may be NULL; else cap >= the number of terms)
+** receives each term's unweighted loss and *loss (may be NULL) the objective, both at the
+** weights the step started from (lbfgs: at its first evaluation; lbfgs re-evaluates the
+** same batches). EXCLUSIVE on the trainer's model; reads the terms.
+** Errors: LAMINA_E_INVALID_ARGUMENT (a term without points, cap too small),
+** LAMINA_E_SHAPE (terms made for other widths), LAMINA_E_UNSUPPORTED (see above),
+** LAMINA_E_NUMERIC (a non-finite loss or gradient: the weights are left as before the step;
+** the message names the term).
+*/
+lamina_status lamina_trainer_step_terms(lamina_trainer *trainer, lamina_loss_terms *terms,
+                                        float *term_losses, size_t cap, float *loss);
+
+/**
+** `steps` calls of lamina_trainer_step_terms. `progress` (may be NULL) is called after every
+** progress_every steps (every step when that is 0) and after the last, with `step`,
+** `steps` and the objective as `loss`; a non-zero return stops with LAMINA_E_CANCELLED and
+** the weights of the last completed step. history (may be NULL; else cap >= steps x
+** (terms + 1)) receives one row per completed step: the objective, then each term's loss;
+** *steps_done (may be NULL) the number of completed steps, also on failure, so the rows of
+** a run that diverged or was cancelled are there. A cosine schedule without decay_steps
+** spans these steps. EXCLUSIVE on the trainer's model.
+** Errors: as lamina_trainer_step_terms; divergence gives LAMINA_E_NUMERIC with "training
+** diverged at step s of S: ..." and the weights after step s - 1.
+*/
+lamina_status lamina_trainer_fit_terms(lamina_trainer *trainer, lamina_loss_terms *terms,
+                                       size_t steps, lamina_progress_fn progress,
+                                       void *user_data, float *history, size_t cap,
+                                       size_t *steps_done);
+
 
 /* ---------------------------------------------------------------------------------------
 ** Fitting fields

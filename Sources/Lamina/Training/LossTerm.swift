@@ -146,6 +146,9 @@ public final class LossTerms {
   /// Widths of the model the terms were made for.
   public let inputDim: Int
   public let outputDim: Int
+  /// Which calls of the C interface are using the terms (`set_points` changes them, steps
+  /// read them), so that overlapping calls are refused, not raced.
+  public let useGuard = UseGuard()
 
   /// Terms read from JSON: an array of term objects, or `{"terms": [...]}`.
   public init(json: String, inputDim: Int, outputDim: Int) throws {

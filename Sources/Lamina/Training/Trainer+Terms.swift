@@ -31,6 +31,15 @@ extension Trainer {
   public func fitTerms(
     _ terms: LossTerms, steps: Int, progress: ((TrainingProgress) -> Bool)? = nil
   ) throws -> (totals: [Float], terms: [[Float]]) {
+    try fitTerms(terms, steps: steps, each: nil, progress: progress)
+  }
+
+  /// `fitTerms`, calling `each(step, total, termLosses)` after every completed step (before
+  /// `progress`), so a caller keeps the history of a run that fails or is cancelled.
+  public func fitTerms(
+    _ terms: LossTerms, steps: Int, each: ((Int, Float, [Float]) -> Void)?,
+    progress: ((TrainingProgress) -> Bool)?
+  ) throws -> (totals: [Float], terms: [[Float]]) {
     guard steps > 0 else { throw LaminaError.invalid("fit_terms needs steps > 0") }
     try checkTerms(terms)
     let start = ContinuousClock.now
@@ -47,6 +56,7 @@ extension Trainer {
         let r = try stepTerms(terms)
         totals.append(r.total)
         history.append(r.terms)
+        each?(s, r.total, r.terms)
       } catch let error as LaminaError where error.code == .numeric {
         let reason =
           error.message.hasPrefix("training diverged: ")
