@@ -53,7 +53,8 @@ PROTOCOL_FD_ENV = "LAMINA_BENCH_FD"
 BLAS1_SUFFIX = "-blas1"
 
 #: Workload modules under bench/workloads, in the order they run.
-MODULES = ["mlp_train", "mlp_infer", "kan_step", "kan_lbfgs", "triplane", "triplane_fields", "geometry"]
+MODULES = ["mlp_train", "mlp_infer", "kan_step", "kan_lbfgs", "triplane", "triplane_fields", "geometry",
+           "eikonal"]
 
 
 def set_thread_env(threads: int) -> None:

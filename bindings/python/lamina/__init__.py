@@ -49,6 +49,7 @@ from .mesh_ops import (
 )
 from .model import MLP, IncompatibleKeys, Model, load
 from .shapes import marching_cubes, shape_gradient, shape_mesh, shape_sdf
+from .terms import LossTerms, TermsHistory
 from .trainer import History, Progress, Trainer
 
 __version__ = "0.2.0"
@@ -65,12 +66,14 @@ __all__ = [
     "LaminaError",
     "LaminaIOError",
     "LibraryNotFoundError",
+    "LossTerms",
     "MLP",
     "Model",
     "NumericError",
     "OutOfMemoryError",
     "Progress",
     "ShapeError",
+    "TermsHistory",
     "Trainer",
     "TriplaneField",
     "UnsupportedError",

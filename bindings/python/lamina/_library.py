@@ -91,6 +91,9 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     # arrays (cheaper than numpy's data_as); float pointers are accepted as well.
     "lamina_model_predict": (_status, [_handle, ctypes.c_void_p, _size, ctypes.c_void_p]),
     "lamina_model_input_gradient": (_status, [_handle, _floats, _size, _floats]),
+    "lamina_model_input_derivatives": (
+        _status, [_handle, _floats, _size, _floats, _floats, _floats],
+    ),
     "lamina_model_save": (_status, [_handle, _text]),
     "lamina_model_load": (_status, [_text, _handle_out]),
     "lamina_model_tensor_count": (_size, [_handle]),
@@ -186,6 +189,18 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
             _handle, _floats, _floats, _size, _floats, _floats, _size, _text, PROGRESS_FN,
             ctypes.c_void_p, _floats, _floats, _floats, _size, _size_out,
         ],
+    ),
+
+    # Loss terms
+    "lamina_loss_terms_create": (_status, [_handle, _text, _handle_out]),
+    "lamina_loss_terms_free": (None, [_handle]),
+    "lamina_loss_terms_count": (_size, [_handle]),
+    "lamina_loss_terms_config": (_status, [_handle, _buffer, _size, _size_out]),
+    "lamina_loss_terms_set_points": (_status, [_handle, _size, _floats, _size, _floats, _size]),
+    "lamina_trainer_step_terms": (_status, [_handle, _handle, _floats, _size, _floats]),
+    "lamina_trainer_fit_terms": (
+        _status,
+        [_handle, _handle, _size, PROGRESS_FN, ctypes.c_void_p, _floats, _size, _size_out],
     ),
 
     # Fitting fields

@@ -394,6 +394,41 @@ class Model:
         )
         return dydx.reshape(batch_shape + (out_dim, in_dim))
 
+    def derivatives(
+        self, x: ArrayLike, order: int = 2
+    ) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+        """The outputs with their input derivatives, by jet passes.
+
+        Returns ``(y, jacobian, second)``: ``y`` as :meth:`predict`, ``jacobian`` as
+        :meth:`gradient` (``(..., out, in)``), and with ``order=2`` ``second[s, k, i] =
+        d^2 y[s, k] / d x[s, i]^2`` (the Hessian's diagonal; ``second.sum(-1)`` is the
+        Laplacian), else ``None``.
+        """
+        if order not in (1, 2):
+            raise InvalidArgumentError(f"order must be 1 or 2, not {order!r}")
+        lib, handle, in_dim, out_dim = (self._fast or self._fast_state())[:4]
+        x2, batch_shape = prepare_inputs(x, in_dim)
+        n = x2.shape[0]
+        y = np.empty((n, out_dim), dtype=np.float32)
+        jac = np.empty((n, out_dim, in_dim), dtype=np.float32)
+        second = np.empty((n, out_dim, in_dim), dtype=np.float32) if order == 2 else None
+        _library.check(
+            lib.lamina_model_input_derivatives(
+                handle,
+                _library.as_float_pointer(x2),
+                n,
+                _library.as_float_pointer(y),
+                _library.as_float_pointer(jac),
+                None if second is None else _library.as_float_pointer(second),
+            )
+        )
+        shaped = (
+            y.reshape(batch_shape + (out_dim,)),
+            jac.reshape(batch_shape + (out_dim, in_dim)),
+            None if second is None else second.reshape(batch_shape + (out_dim, in_dim)),
+        )
+        return shaped
+
     # ---- persistence ---------------------------------------------------------------------
     def save(self, path: PathLike) -> None:
         """Save spec and weights as a safetensors file (atomically replacing ``path``)."""
@@ -542,6 +577,36 @@ class Model:
         )
         try:
             return trainer.fit(x, y, progress=progress, on_divergence=on_divergence)
+        finally:
+            trainer.close()
+
+
+    def fit_terms(
+        self,
+        terms: Any,
+        steps: int = 1000,
+        optimizer: str = "adam",
+        learning_rate: Optional[float] = None,
+        progress: Any = True,
+        on_divergence: str = "warn",
+        **config: Any,
+    ) -> Any:
+        """Train on a loss made of weighted terms, with a fresh :class:`~lamina.Trainer`.
+
+        ``terms`` is a list of dicts such as ``{"loss": "value", "x": X, "y": Y}``,
+        ``{"loss": "eikonal", "x": X, "weight": 0.1}``, ``{"loss": "normal", "x": P,
+        "normals": N}``, ``{"loss": "laplacian", "x": X, "rhs": G}``, ``{"loss":
+        "boundary", "x": XB, "y": YB}`` (see :mod:`lamina.terms`). Extra keyword arguments
+        are trainer config keys. Returns the :class:`~lamina.TermsHistory` of
+        :meth:`Trainer.fit_terms`: each term's loss per step, by name, and ``.total``.
+        """
+        from .trainer import Trainer
+
+        if learning_rate is not None:
+            config["learning_rate"] = learning_rate
+        trainer = Trainer(self, optimizer=optimizer, **config)
+        try:
+            return trainer.fit_terms(terms, steps, progress=progress, on_divergence=on_divergence)
         finally:
             trainer.close()
 

@@ -457,6 +457,48 @@ class Trainer:
 
         return run_fit(call, self._epochs, progress, on_divergence, self.config)
 
+    def step_terms(self, terms: Any) -> Dict[str, float]:
+        """One optimizer step on a loss made of terms (see :mod:`lamina.terms`).
+
+        ``terms`` is a list of term dicts or a :class:`~lamina.LossTerms`. Returns each
+        term's unweighted loss by name, and ``"total"``, the objective, at the weights the
+        step started from.
+        """
+        from .terms import as_terms, step_terms
+
+        made, own = as_terms(self.model, terms)
+        try:
+            return step_terms(self, made)
+        finally:
+            if own:
+                made.close()
+
+    def fit_terms(
+        self,
+        terms: Any,
+        steps: int,
+        progress: Union[bool, Callable[[Progress], Any]] = True,
+        on_divergence: str = "warn",
+    ) -> Any:
+        """``steps`` optimizer steps on a loss made of terms (see :mod:`lamina.terms`).
+
+        Each step evaluates every term on its points (or on ``batch_size`` of them drawn
+        afresh) and takes one step on the weighted sum. ``progress`` is ``True`` (a tqdm bar
+        over steps when tqdm is installed), ``False``, or a callable given a
+        :class:`Progress` after every step (every ``progress_every`` steps when that is
+        set) that stops the fit by returning a true value. ``on_divergence`` as in
+        :meth:`fit`. Returns a :class:`~lamina.TermsHistory`: per-term losses by name and
+        ``.total``, one entry per completed step.
+        """
+        from .terms import as_terms, fit_terms
+
+        made, own = as_terms(self.model, terms)
+        try:
+            return fit_terms(self, made, steps, progress, on_divergence)
+        finally:
+            if own:
+                made.close()
+
 
 _ON_DIVERGENCE = ("warn", "raise")
 _DIVERGED = "training diverged"
