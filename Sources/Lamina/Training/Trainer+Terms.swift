@@ -114,9 +114,10 @@ extension Trainer {
     }
     var total: Double = 0
     var values = [Float](repeating: 0, count: terms.terms.count)
-    for (t, term) in terms.terms.enumerated() {
+    let riders = riderPlan(terms, scratch)
+    for (t, term) in terms.terms.enumerated() where riders[t] < 0 {
       let loss = scratch.withBatch(t, of: term, inputDim: model.inputDim) { x, targets, m in
-        evaluateTerm(term, x, targets, rows: m, scratch: scratch)
+        evaluateTerm(term, t, of: terms, x, targets, rows: m, scratch: scratch)
       }
       guard loss.isFinite else {
         throw LaminaError.numeric(
@@ -125,15 +126,53 @@ extension Trainer {
       }
       values[t] = Float(loss)
       total += term.weight * loss
+      // Value terms on the same points rode along in this term's pass.
+      for (r, rider) in terms.terms.enumerated() where riders[r] == t {
+        let riderLoss = scratch.riderLosses[r]
+        guard riderLoss.isFinite else {
+          throw LaminaError.numeric(
+            "training diverged: loss term \(r) (\(rider.kind.rawValue)) is \(riderLoss); "
+              + "weights left as before the step")
+        }
+        values[r] = Float(riderLoss)
+        total += rider.weight * riderLoss
+      }
     }
     let (loss, squares) = try addPenalties(to: Float(total))
     return (loss, squares, values)
   }
 
+  /// For each term, the index of the term whose gradient pass it rides along in (-1: its
+  /// own pass): a value or boundary term on exactly the points of a first-order term that
+  /// takes the gradient pass, neither drawing batches, needs no pass of its own, since that
+  /// pass computes f anyway (the term's loss and adjoint join it). Value and eikonal terms
+  /// on one set of points, the usual SDF fit, then cost one pass.
+  private func riderPlan(_ terms: LossTerms, _ scratch: TermScratch) -> [Int] {
+    var plan = [Int](repeating: -1, count: terms.terms.count)
+    scratch.riders = []
+    guard model.gradientLayers != nil, !usesJetsForFirstOrder else { return plan }
+    let whole = terms.terms.map { $0.batchSize == 0 || $0.batchSize >= $0.count }
+    for (t, term) in terms.terms.enumerated()
+    where (term.kind == .value || term.kind == .boundary) && whole[t] {
+      let host = terms.terms.indices.first { u in
+        terms.terms[u].order == 1 && whole[u] && plan[u] < 0
+          && terms.terms[u].points == term.points
+      }
+      if let host {
+        plan[t] = host
+        scratch.riders.append((term: t, host: host))
+      }
+    }
+    if scratch.riderLosses.count != terms.terms.count {
+      scratch.riderLosses = [Double](repeating: .nan, count: terms.terms.count)
+    }
+    return plan
+  }
+
   /// One term's loss on `m` rows, adding `weight` times its gradient to the parameters'.
   private func evaluateTerm(
-    _ term: LossTerm, _ x: UnsafePointer<Float>, _ targets: UnsafePointer<Float>?, rows m: Int,
-    scratch: TermScratch
+    _ term: LossTerm, _ index: Int, of terms: LossTerms, _ x: UnsafePointer<Float>,
+    _ targets: UnsafePointer<Float>?, rows m: Int, scratch: TermScratch
   ) -> Double {
     let w = term.weight
     let dout = model.outputDim
@@ -145,6 +184,10 @@ extension Trainer {
       return loss
     }
     let shape = JetShape(rows: m, directions: model.inputDim, order: term.order)
+    if term.order == 1 && model.gradientLayers != nil && !usesJetsForFirstOrder {
+      return evaluateByGradientPass(
+        term, index, of: terms, x, targets, shape: shape, scratch: scratch)
+    }
     let ws = scratch.jets
     let out = model.jetForward(x, shape: shape, workspace: ws)
     let g = ws.gradientOut
@@ -152,6 +195,53 @@ extension Trainer {
     let loss = TermMath.derivatives(term, out, targets, shape: shape, weight: w, gradient: g)
     model.jetBackward(shape: shape, workspace: ws, parameterGradients: true)
     return loss
+  }
+}
+
+extension Trainer {
+  /// A first-order term by the reverse-over-reverse gradient pass (`Model+GradientPass`):
+  /// f and grad f are laid out as a first-order output jet for `TermMath`, whose adjoint
+  /// goes back through the pass.
+  fileprivate func evaluateByGradientPass(
+    _ term: LossTerm, _ index: Int, of terms: LossTerms, _ x: UnsafePointer<Float>,
+    _ targets: UnsafePointer<Float>?, shape: JetShape, scratch: TermScratch
+  ) -> Double {
+    let (m, dims) = (shape.rows, shape.directions)
+    let ws = scratch.gradients
+    model.gradientPassForward(x, count: m, workspace: ws)
+    let count = shape.count(width: 1)
+    scratch.reserveJetRows(count)
+    return scratch.jetOut.withUnsafeMutableBufferPointer { outBuffer in
+      scratch.jetAdjoint.withUnsafeMutableBufferPointer { adjointBuffer in
+        let (out, g) = (outBuffer.baseAddress!, adjointBuffer.baseAddress!)
+        let f = model.gradientPassValues(ws)
+        let gx = ws.inputGradient
+        for r in 0..<m {
+          out[r] = f[r]
+          for d in 0..<dims { out[(1 + d) * m + r] = gx[r * dims + d] }
+        }
+        g.update(repeating: 0, count: count)
+        let loss = TermMath.derivatives(
+          term, out, targets, shape: shape, weight: term.weight, gradient: g)
+        // Value terms riding along (`riderPlan`): their loss from f, their adjoint added.
+        let temporary = ws.values.gradientOut
+        for (t, host) in scratch.riders where host == index {
+          let rider = terms.terms[t]
+          scratch.riderLosses[t] = rider.targets.withUnsafeBufferPointer { y in
+            TermMath.values(
+              rider, f, y.baseAddress, rows: m, columns: 1, weight: rider.weight,
+              gradient: temporary)
+          }
+          for r in 0..<m { g[r] += temporary[r] }
+        }
+        for r in 0..<m {
+          ws.valueAdjoint[r] = g[r]
+          for d in 0..<dims { ws.inputGradientAdjoint[r * dims + d] = g[(1 + d) * m + r] }
+        }
+        model.gradientPassBackward(x, count: m, workspace: ws)
+        return loss
+      }
+    }
   }
 }
 
@@ -275,6 +365,22 @@ enum TermMath {
 /// permutations batches are drawn from.
 final class TermScratch {
   let jets = JetWorkspace()
+  let gradients = GradientPassWorkspace()
+  /// A first-order output jet and its adjoint, for terms taking the gradient pass.
+  var jetOut: [Float] = []
+  var jetAdjoint: [Float] = []
+  /// This step's value terms that ride along in another term's gradient pass
+  /// (`Trainer.riderPlan`), and the losses they got there.
+  var riders: [(term: Int, host: Int)] = []
+  var riderLosses: [Double] = []
+
+  /// Grows `jetOut` and `jetAdjoint` to at least `count` floats.
+  func reserveJetRows(_ count: Int) {
+    if jetOut.count < count {
+      jetOut = [Float](repeating: 0, count: count)
+      jetAdjoint = [Float](repeating: 0, count: count)
+    }
+  }
   /// Per term: its point order (a permutation, partly reshuffled each step) and the rows
   /// drawn for the current step.
   private var orders: [[Int]] = []

@@ -48,6 +48,9 @@ public final class Trainer {
   private lazy var rowPipeline: RowPipeline? = RowPipeline(model: model)
   /// Scratch of steps on loss terms (`stepTerms`), made on first use.
   lazy var termScratch = TermScratch()
+  /// Whether first-order loss terms take jet passes even where the gradient pass applies
+  /// (tests set it to compare the two paths).
+  var usesJetsForFirstOrder = false
 
   /// A trainer for `model` with `config`.
   ///

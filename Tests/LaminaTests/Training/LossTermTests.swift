@@ -72,6 +72,51 @@ final class LossTermTests: XCTestCase {
     XCTAssertGreaterThan(checked, 1000)
   }
 
+  /// First-order terms on MLPs take the reverse-over-reverse gradient pass; jets give the
+  /// same losses and gradients (the finite-difference test above checks the pass itself).
+  func testGradientPassAgreesWithJets() throws {
+    for activation in ModelJetTests.activations {
+      for (config, columns) in Self.termConfigs where !config.contains("\"c\": 1.5") {
+        let model = try ModelJetTests.model(activation)
+        XCTAssertNotNil(model.gradientLayers)
+        let trainer = try Trainer(model: model, json: #"{"optimizer": "sgd"}"#)
+        let terms = try Self.terms(config, columns: columns, n: 33, seed: 5)
+        let (passLoss, pass) = try Self.lossAndGradient(trainer, terms)
+        trainer.usesJetsForFirstOrder = true
+        let (jetLoss, jet) = try Self.lossAndGradient(trainer, terms)
+        XCTAssertEqual(passLoss, jetLoss, accuracy: 1e-5 * (1 + abs(jetLoss)), config)
+        var worst: Float = 0
+        for (a, b) in zip(pass, jet) { worst = max(worst, abs(a - b) / (1e-4 + abs(b))) }
+        XCTAssertLessThan(worst, 1e-3, "\(activation) \(config)")
+      }
+    }
+  }
+
+  /// A value term on the points of an eikonal term rides along in its pass: same losses and
+  /// gradients as evaluating both apart (jets, no riding).
+  func testValueTermsRideAlongOnSharedPoints() throws {
+    let model = try ModelJetTests.model("softplus")
+    let trainer = try Trainer(model: model, json: #"{"optimizer": "sgd"}"#)
+    let terms = try LossTerms(
+      json: #"[{"loss": "value", "weight": 3}, {"loss": "eikonal", "weight": 0.1}, "#
+        + #"{"loss": "boundary", "metric": "l1"}]"#, inputDim: 3, outputDim: 1)
+    let x = ModelJetTests.points(40, 3, seed: 9)
+    let y = ModelJetTests.points(40, 1, seed: 10)
+    for t in [0, 2] { try terms.setPoints(t, x, count: 40, targets: y, targetCount: 40) }
+    try terms.setPoints(1, x, count: 40, targets: nil, targetCount: 0)
+    trainer.termScratch.drawBatches(terms, rng: &trainer.rng)
+    let riding = try trainer.termsLossAndGradient(terms, trainer.termScratch)
+    XCTAssertEqual(trainer.termScratch.riders.map(\.term), [0, 2])
+    let gradient = model.parameters.flatMap(\.gradient)
+    trainer.usesJetsForFirstOrder = true
+    let apart = try trainer.termsLossAndGradient(terms, trainer.termScratch)
+    XCTAssert(trainer.termScratch.riders.isEmpty)
+    for t in 0..<3 { XCTAssertEqual(riding.terms[t], apart.terms[t], accuracy: 1e-6) }
+    for (a, b) in zip(gradient, model.parameters.flatMap(\.gradient)) {
+      XCTAssertEqual(a, b, accuracy: 1e-5 * (1 + abs(b)))
+    }
+  }
+
   func testWeightsScaleTermsAndTotalsAdd() throws {
     let model = try ModelJetTests.model("tanh")
     let trainer = try Trainer(model: model, json: #"{"optimizer": "sgd"}"#)
