@@ -187,6 +187,8 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
             ctypes.c_void_p, _floats, _floats, _floats, _size, _size_out,
         ],
     ),
+    "lamina_trainer_save_state": (_status, [_handle, _text]),
+    "lamina_trainer_load_state": (_status, [_handle, _text]),
 
     # Fitting fields
     "lamina_model_fit_config": (_status, [_handle, _text, _size, _buffer, _size, _size_out]),
