@@ -1352,7 +1352,12 @@ lamina_status lamina_trainer_kan_fit(lamina_trainer *trainer, const float *x, co
 ** hold the model's weights: save those with lamina_model_save. Integers are saved as I64 or
 ** U64 tensors and lbfgs's double-precision scalars as F64, so nothing is rounded; the file
 ** opens with the safetensors package (tensor names and metadata: Sources/Lamina/Training/
-** TrainerState.swift). READ-ONLY (on the trainer's model, which it does not read).
+** TrainerState.swift). READ-ONLY: it may run beside other READ-ONLY calls on the trainer's
+** model and from a progress callback of the trainer's own fit or kan_fit (the state is then
+** that after the step just reported: the same bytes a save right after a fit the callback
+** cancels writes), and is refused while an EXCLUSIVE call uses the model from another
+** thread. Resumes are exact at call boundaries: a resumed trainer's next fit is a new fit
+** (its own epochs and shuffles), as the saving trainer's next fit would have been.
 ** Errors: LAMINA_E_INVALID_ARGUMENT (NULL trainer or path, "" path, the model in use by an
 ** EXCLUSIVE call), LAMINA_E_IO (the file cannot be written).
 */

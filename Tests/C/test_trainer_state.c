@@ -16,6 +16,8 @@
 **   spanning the whole fit (the horizon). Where the state matters, a new trainer without the state must end elsewhere
 **   (so the comparison can fail).
 ** - Changed settings: a state loads into a trainer whose learning rate and epochs differ.
+** - A progress callback may save the state (the state after the step it reports) but not
+**   load one.
 ** - Refusals leave the trainer unchanged (its saved state is the same bytes after, and its
 **   next steps equal those of a trainer that saw no refusal): every truncation of a state
 **   file (LAMINA_E_FORMAT), every byte of it changed (xor 1), a model file, a state of
@@ -260,6 +262,50 @@ out:
     remove(P("state.safetensors"));
 }
 
+/* A progress callback may save the state (READ-ONLY): it is the state after the step just
+** reported, the same bytes as a save after the fit it cancels has returned. Loading from
+** the callback is EXCLUSIVE and refused there. */
+typedef struct {
+    lamina_trainer *t;
+    lamina_status save, load;
+} callback_job;
+
+static int save_in_callback(const lamina_progress *p, void *user)
+{
+    callback_job *j = (callback_job *)user;
+    if (p->step < 3) return 0;
+    j->save = lamina_trainer_save_state(j->t, P("in-callback.safetensors"));
+    j->load = lamina_trainer_load_state(j->t, P("in-callback.safetensors"));
+    return 1;
+}
+
+static void test_save_in_callback(void)
+{
+    lamina_model *m = MK(MLP);
+    lamina_trainer *t = m ? MKT(m, "{\"optimizer\": \"adam\", \"batch_size\": 8, \"progress_every\": 1}") : NULL;
+    callback_job job;
+    unsigned char *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    section("a progress callback saves the state");
+    if (!t) goto out;
+    job.t = t;
+    job.save = job.load = LAMINA_E_INTERNAL;
+    CHECK_ST(lamina_trainer_fit(t, g_x2, g_y2, N, save_in_callback, &job, NULL), LAMINA_E_CANCELLED);
+    CHECK(job.save == LAMINA_OK, "save from the callback: %s", lamina_status_string(job.save));
+    CHECK(job.load == LAMINA_E_INVALID_ARGUMENT, "load from the callback: %s", lamina_status_string(job.load));
+    CHECK_OK(lamina_trainer_save_state(t, P("after.safetensors")));
+    a = read_all(P("in-callback.safetensors"), &na);
+    b = read_all(P("after.safetensors"), &nb);
+    CHECK(a && b && na == nb && memcmp(a, b, na) == 0, "the callback's state differs from the one after the fit");
+out:
+    free(a);
+    free(b);
+    remove(P("in-callback.safetensors"));
+    remove(P("after.safetensors"));
+    lamina_trainer_free(t);
+    lamina_model_free(m);
+}
+
 /* ---- refusals leave the trainer unchanged --------------------------------------------------- */
 
 static lamina_model *g_victim_model, *g_shadow_model;
@@ -489,6 +535,7 @@ int main(void)
     }
     test_resume();
     test_changed_settings();
+    test_save_in_callback();
     test_refusals();
     test_atomic_save();
     {
