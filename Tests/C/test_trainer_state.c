@@ -23,11 +23,12 @@
 **   file (LAMINA_E_FORMAT), every byte of it changed (xor 1), a model file, a state of
 **   another model (LAMINA_E_SHAPE) or another optimizer or beta2 (LAMINA_E_INVALID_ARGUMENT),
 **   NULL trainer or path, "" and a missing file (LAMINA_E_IO), a directory.
-** - Save is atomic: a save whose rename fails (the target is a directory) or whose directory
-**   does not exist fails with LAMINA_E_IO, leaving no temporary file; a save over an
-**   existing state replaces it whole.
+** - Save is atomic: a save whose rename fails (the target is a directory), whose directory
+**   does not exist, or whose writes fail (a forked child limited to 4096-byte files, as a
+**   full disk) fails with LAMINA_E_IO, leaving the old file as it was and no temporary file;
+**   a save over an existing state replaces it whole.
 **
-** POSIX (mkdtemp, dirent). Works in /dev/shm when it can, else in the current directory.
+** POSIX (mkdtemp, dirent, fork, setrlimit). Works in /dev/shm when it can, else in the current directory.
 */
 #define _XOPEN_SOURCE 700
 
@@ -36,8 +37,11 @@
 #include "dir_entries.h"
 
 #include <math.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char g_dir[64];
@@ -503,6 +507,40 @@ static void test_atomic_save(void)
     rmdir(P("target"));
     CHECK_ST(lamina_trainer_save_state(t, P("no/such/dir/s.safetensors")), LAMINA_E_IO);
     CHECK(dir_entries(g_dir, names, sizeof names, NULL, NULL) == 0, "left in the directory: %s", names);
+
+    /* disk full: a child whose files may not exceed 4096 bytes (write fails with EFBIG, as
+    ** on a full disk) saves a larger state over a small one */
+    {
+        lamina_model *big = MK("{\"kind\": \"mlp\", \"input\": 2, \"hidden\": [64], \"output\": 1}");
+        lamina_trainer *tb = big ? MKT(big, "{\"optimizer\": \"adam\"}") : NULL;
+        int status = -1;
+        pid_t pid;
+        CHECK_OK(lamina_trainer_save_state(t, P("s.safetensors")));
+        one = read_all(P("s.safetensors"), &n1);
+        fflush(stdout);
+        fflush(stderr);
+        pid = tb && one && n1 < 4096 ? fork() : -1;
+        if (pid == 0) {
+            struct rlimit lim;
+            signal(SIGXFSZ, SIG_IGN);
+            getrlimit(RLIMIT_FSIZE, &lim);
+            lim.rlim_cur = 4096;
+            setrlimit(RLIMIT_FSIZE, &lim);
+            _exit((int)lamina_trainer_save_state(tb, P("s.safetensors")));
+        }
+        if (pid > 0) waitpid(pid, &status, 0);
+        CHECK(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == LAMINA_E_IO,
+              "a save past the file size limit did not fail with LAMINA_E_IO (status %d)", status);
+        two = read_all(P("s.safetensors"), &n2);
+        CHECK(one && two && n1 == n2 && memcmp(one, two, n1) == 0, "the failed save changed the old file");
+        CHECK(dir_entries(g_dir, names, sizeof names, NULL, NULL) == 1, "left in the directory: %s", names);
+        free(one);
+        free(two);
+        one = two = NULL;
+        remove(P("s.safetensors"));
+        lamina_trainer_free(tb);
+        lamina_model_free(big);
+    }
 
     /* a save over an existing state replaces it whole */
     CHECK_OK(lamina_trainer_save_state(t, P("s.safetensors")));
