@@ -48,12 +48,15 @@ struct TrainerState {
   /// Format version written under "format_version"; loaders refuse any other.
   static let formatVersion = "1"
 
+  /// `Trainer.stepsTaken`, `Trainer.horizon` and the generator's `RandomSource.rawState`.
   var stepsTaken: Int
   var horizon: Int
   var rng: UInt64
+  /// `Optimizer.steps`, and its moments per parameter (empty arrays where it keeps none).
   var optimizerSteps: Int
   var first: [[Float]]
   var second: [[Float]]
+  /// The L-BFGS memory, for an lbfgs trainer only.
   var lbfgs: LBFGSMemory?
 
   /// What an L-BFGS optimizer carries across steps (see the table above).
@@ -88,7 +91,6 @@ struct TrainerState {
       ]
     }
   }
-
 }
 
 extension TrainerState {
