@@ -82,6 +82,8 @@
 **     lamina_trainer_evaluate            the loss on n samples, changing nothing
 **     lamina_trainer_fit                 train for epochs in shuffled mini-batches
 **     lamina_trainer_kan_fit             pykan's fit: steps, grid updates on its schedule
+**     lamina_trainer_save_state          write the trainer's state to a file, atomically
+**     lamina_trainer_load_state          resume a trainer from a state file
 **   Loss terms
 **     lamina_loss_terms_create           weighted loss terms for a model, from JSON
 **     lamina_loss_terms_free             free loss terms
@@ -134,7 +136,7 @@
 **   after any failure *out is NULL, and after success it owns the new object.
 ** - Paths are NUL-terminated, UTF-8, at most 4096 bytes and not empty: NULL and "" are
 **   LAMINA_E_INVALID_ARGUMENT before any file is touched (lamina_model_save, _load,
-**   lamina_mesh_save, _load).
+**   lamina_mesh_save, _load, lamina_trainer_save_state, _load_state).
 ** - Thread safety: calls documented as READ-ONLY may run on one model from many threads at
 **   once. Calls documented as EXCLUSIVE change a model or trainer and must not overlap any
 **   other call on the same object (a trainer counts as using its model). The library checks
@@ -218,6 +220,8 @@ const char *lamina_version(void);
 **     paths, tensor names, symbolic libraries 4096 bytes; symbolic function names 64 bytes
 **     model file                              LAMINA_MAX_HEADER_BYTES of header; at most
 **                                             8 + header + 4 x LAMINA_MAX_PARAMETERS bytes
+**     trainer state file                      LAMINA_MAX_HEADER_BYTES of header; at most the
+**                                             data the loading trainer's state can hold
 **     mesh file (OBJ, PLY)                    4 GiB; PLY header 1 MiB; counts checked against
 **                                             the file's size before memory is taken
 **   Models (lamina_model_create)
@@ -1360,6 +1364,54 @@ lamina_status lamina_trainer_kan_fit(lamina_trainer *trainer, const float *x, co
                                      lamina_progress_fn progress, void *user_data,
                                      float *train_loss, float *test_loss, float *reg,
                                      size_t cap, size_t *steps_done);
+
+/**
+** Write the trainer's state to `path` as a safetensors file, atomically (a temporary file
+** beside it is written, synced and renamed over it: a failure leaves an existing file as it
+** was and no temporary file behind). The state is everything the trainer carries from one
+** call to the next: the optimizer's moments (adam, adamw: first and second; sgd with
+** momentum: its buffer) and step count, lbfgs's whole memory (curvature pairs, last
+** direction, gradient and step length, Hessian scale, iteration counts), the schedule's
+** position (steps taken, and the span a cosine schedule without decay_steps was given by the
+** last fit), and the generator of fit's shuffles and kan_fit's random batches. It does not
+** hold the model's weights: save those with lamina_model_save. Integers are saved as I64 or
+** U64 tensors and lbfgs's double-precision scalars as F64, so nothing is rounded; the file
+** opens with the safetensors package (tensor names and metadata: Sources/Lamina/Training/
+** TrainerState.swift). READ-ONLY: it may run beside other READ-ONLY calls on the trainer's
+** model and from a progress callback of the trainer's own fit or kan_fit (the state is then
+** that after the step just reported: the same bytes a save right after a fit the callback
+** cancels writes), and is refused while an EXCLUSIVE call uses the model from another
+** thread. Resumes are exact at call boundaries: a resumed trainer's next fit is a new fit
+** (its own epochs and shuffles), as the saving trainer's next fit would have been.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL trainer or path, "" path, the model in use by an
+** EXCLUSIVE call), LAMINA_E_IO (the file cannot be written).
+*/
+lamina_status lamina_trainer_save_state(const lamina_trainer *trainer, const char *path);
+
+/**
+** Replace the trainer's state with one lamina_trainer_save_state wrote. Resuming a run is:
+** lamina_model_load the model saved with the state, lamina_trainer_create with the same
+** optimizer settings, lamina_trainer_load_state; the calls that follow (step, fit,
+** kan_fit) then give the same bits as they would have given the trainer that saved it.
+** The state must be of a model with the same trainable tensors (names and shapes, in order)
+** and of a trainer with the same optimizer settings: "optimizer" and the keys of its update
+** rule (sgd: momentum, nesterov, weight_decay; adam, adamw: beta1, beta2, epsilon,
+** weight_decay; lbfgs: max_iter, history_size, tolerance_grad, tolerance_change,
+** tolerance_ys, line_search). Every other key may differ and the resumed run uses this
+** trainer's value (as a PyTorch user sets a new lr after load_state_dict): learning_rate,
+** learning_rates, the schedule, loss, regularisers, epochs, batch_size and the rest; seed
+** does not matter, the saved generator replaces the one it seeded. The whole file is checked
+** before anything changes (a checksum over the whole file, so any changed byte is
+** refused; every offset, dtype, shape and count; values finite, second moments not
+** negative), and on any error the trainer is exactly as it was. Weights are not
+** touched. EXCLUSIVE.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL trainer or path, "" path, the model in use; a
+** state saved with other optimizer settings: the message names the key and both values),
+** LAMINA_E_IO (the file cannot be opened or read), LAMINA_E_FORMAT (a truncated, damaged or
+** foreign file, a model file among them, a newer format version), LAMINA_E_SHAPE (a state of
+** another model: the message names the first tensor that differs).
+*/
+lamina_status lamina_trainer_load_state(lamina_trainer *trainer, const char *path);
 
 /* ---------------------------------------------------------------------------------------
 ** Loss terms

@@ -171,6 +171,10 @@ static void test_calls_during_fit(void)
           lamina_last_error());
     CHECK(refused(lamina_trainer_create(m, NULL, &t3), OTHER_THREAD) && t3 == NULL,
           "trainer_create during the fit: \"%s\"", lamina_last_error());
+    CHECK(refused(lamina_trainer_save_state(t, g_path), OTHER_THREAD),
+          "save_state during the fit: \"%s\"", lamina_last_error());
+    CHECK(refused(lamina_trainer_load_state(t2, g_path), OTHER_THREAD),
+          "load_state during the fit: \"%s\"", lamina_last_error());
     /* Calls that read only what never changes stay available. */
     CHECK(lamina_model_input_dim(m) == 3 && lamina_model_output_dim(m) == 2, "dims during the fit");
 

@@ -12,6 +12,13 @@ public struct RandomSource: RandomNumberGenerator, Sendable {
   /// Starts the stream at `seed`.
   public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
 
+  /// The generator's whole state: a trainer state file saves it, and setting it back
+  /// resumes the stream exactly where it was (every UInt64 is a valid state).
+  var rawState: UInt64 {
+    get { state }
+    set { state = newValue }
+  }
+
   /// The next 64 random bits.
   public mutating func next() -> UInt64 {
     state &+= 0x9E37_79B9_7F4A_7C15

@@ -43,20 +43,22 @@ final class LBFGS {
 
   /// Iterations over the optimizer's life (PyTorch `state["n_iter"]`); 0 means the next
   /// iteration starts afresh with steepest descent.
-  private(set) var iterations = 0
+  var iterations = 0
   /// Loss evaluations over the optimizer's life (PyTorch `state["func_evals"]`).
-  private(set) var evaluations = 0
+  var evaluations = 0
 
-  // Memory carried from step to step (PyTorch's `state`).
-  private var direction: [Float]
-  private var stepLength: Double = 0
-  private var hessianDiagonal: Double = 1
-  private var previousGradient: [Float]
-  private var previousLoss: Double = 0
+  // Memory carried from step to step (PyTorch's `state`); internal so that a trainer state
+  // (`TrainerState.swift`) can save and restore it. `alpha` and the scratch below are
+  // written before they are read in every step, so a state does not save them.
+  var direction: [Float]
+  var stepLength: Double = 0
+  var hessianDiagonal: Double = 1
+  var previousGradient: [Float]
+  var previousLoss: Double = 0
   /// Gradient differences y and moves s, oldest first, and 1 / (y . s).
-  private var dirs: [[Float]] = []
-  private var stps: [[Float]] = []
-  private var rho: [Double] = []
+  var dirs: [[Float]] = []
+  var stps: [[Float]] = []
+  var rho: [Double] = []
   private var alpha: [Double] = []
 
   // Scratch, allocated once: nothing is allocated per iteration once the history is full.

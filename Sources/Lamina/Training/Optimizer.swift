@@ -23,10 +23,13 @@ final class Optimizer {
   let beta2: Float
   let epsilon: Float
   let weightDecay: Float
-  /// Steps taken (Adam's bias correction uses it).
-  private(set) var steps = 0
-  private var first: [[Float]]
-  private var second: [[Float]]
+  /// Steps taken (Adam's bias correction uses it). Internal, not private, as are the
+  /// moments: a trainer state (`TrainerState.swift`) reads and restores them.
+  var steps = 0
+  /// Per parameter: the first moment (adam, adamw; sgd's momentum buffer) and the second
+  /// (adam, adamw); empty arrays where the rule keeps none.
+  var first: [[Float]]
+  var second: [[Float]]
   /// Each parameter's learning rate as a multiple of the scheduled rate (config
   /// "learning_rates"; 1 for most).
   let rateFactors: [Float]

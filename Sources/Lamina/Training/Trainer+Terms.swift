@@ -389,7 +389,7 @@ final class TermScratch {
   private var drawn: [Bool] = []
 
   /// Draws this step's batch of every term with a `batchSize` below its point count: the
-  /// first `batchSize` entries of a partial Fisher-Yates shuffle of its permutation.
+  /// first `batchSize` entries of a partial Fisher-Yates shuffle of 0..<n.
   func drawBatches(_ terms: LossTerms, rng: inout RandomSource) {
     let k = terms.terms.count
     if orders.count != k {
@@ -402,7 +402,11 @@ final class TermScratch {
       let (n, b) = (term.count, term.batchSize)
       drawn[t] = b > 0 && b < n
       guard drawn[t] else { continue }
-      if orders[t].count != n { orders[t] = Array(0..<n) }
+      // From the identity every step, so a draw depends on the generator alone and a
+      // trainer resumed from its saved state (`saveState`) draws the same batches.
+      if orders[t].count != n { orders[t] = Array(0..<n) } else {
+        for i in 0..<n { orders[t][i] = i }
+      }
       for i in 0..<b {
         let j = i + Int(rng.next() % UInt64(n - i))
         orders[t].swapAt(i, j)

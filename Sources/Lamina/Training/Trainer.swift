@@ -33,7 +33,7 @@ public final class Trainer {
   /// `config.seed` and carried on across calls.
   var rng: RandomSource
   /// Optimizer steps taken over the trainer's life (the schedule's position).
-  public private(set) var stepsTaken = 0
+  public internal(set) var stepsTaken = 0
   /// The step count a cosine schedule without `decay_steps` spans: set by `fit` and
   /// `kanFit` to the end of their run (0 until then: single steps span up to themselves).
   var horizon = 0

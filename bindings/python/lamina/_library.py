@@ -190,6 +190,8 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
             ctypes.c_void_p, _floats, _floats, _floats, _size, _size_out,
         ],
     ),
+    "lamina_trainer_save_state": (_status, [_handle, _text]),
+    "lamina_trainer_load_state": (_status, [_handle, _text]),
 
     # Loss terms
     "lamina_loss_terms_create": (_status, [_handle, _text, _handle_out]),

@@ -498,6 +498,36 @@ class Trainer:
         finally:
             if own:
                 made.close()
+    # ---- saved and resumed training --------------------------------------------------------
+    def save_state(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Write the trainer's state to ``path`` (a safetensors file, replaced atomically).
+
+        The state is what the trainer carries between calls: the optimizer's moments (or
+        L-BFGS's memory), the schedule's position and the generator of ``fit``'s shuffles;
+        not the weights, which :meth:`Model.save` writes. Resume with the model loaded from
+        its file, a new trainer with the same optimizer settings and :meth:`load_state`:
+        the run then continues bit for bit as if it had not stopped.
+        """
+        _library.check(
+            _library.lib().lamina_trainer_save_state(self._ptr, _library.encode_path(path))
+        )
+
+    def load_state(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Replace the trainer's state with one :meth:`save_state` wrote.
+
+        The state must be of a model with the same trainable tensors and of a trainer with
+        the same optimizer settings ("optimizer" and its update rule's keys: see
+        ``lamina_trainer_load_state`` in lamina.h); the learning rate, schedule, loss and
+        epochs may differ and the resumed run uses this trainer's. Raises
+        :class:`~lamina.errors.FormatError` for a truncated, damaged or foreign file (a
+        model file too), :class:`~lamina.errors.ShapeError` for another model's state,
+        :class:`~lamina.errors.InvalidArgumentError` for other optimizer settings and
+        :class:`~lamina.errors.LaminaIOError` when the file cannot be read; on any error the
+        trainer is unchanged.
+        """
+        _library.check(
+            _library.lib().lamina_trainer_load_state(self._ptr, _library.encode_path(path))
+        )
 
 
 _ON_DIVERGENCE = ("warn", "raise")
