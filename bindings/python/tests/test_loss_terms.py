@@ -146,3 +146,22 @@ def test_bad_terms_are_refused_clearly(terms: list, error: type, fragment: str) 
     assert fragment in str(info.value)
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[name])
+
+
+def test_fit_terms_resumes_bit_for_bit_from_saved_state(tmp_path) -> None:
+    """Batched terms draw from the trainer's generator alone, which the state file keeps."""
+    terms = sphere_terms(np.random.default_rng(5))
+    whole = one_hidden_tanh(seed=4)
+    with lamina.Trainer(whole, learning_rate=1e-2) as trainer:
+        trainer.fit_terms(terms, steps=20, progress=False)
+    first = one_hidden_tanh(seed=4)
+    with lamina.Trainer(first, learning_rate=1e-2) as trainer:
+        trainer.fit_terms(terms, steps=12, progress=False)
+        trainer.save_state(tmp_path / "state.safetensors")
+    first.save(tmp_path / "model.safetensors")
+    resumed = lamina.load(tmp_path / "model.safetensors")
+    with lamina.Trainer(resumed, learning_rate=1e-2) as trainer:
+        trainer.load_state(tmp_path / "state.safetensors")
+        trainer.fit_terms(terms, steps=8, progress=False)
+    for name, value in whole.state_dict().items():
+        np.testing.assert_array_equal(resumed.state_dict()[name], value, err_msg=name)
