@@ -34,6 +34,7 @@
 **     lamina_model_tensor_shape          shape of a named tensor
 **     lamina_model_tensor_read           copy a named tensor out
 **     lamina_model_tensor_write          overwrite a named tensor
+**     lamina_model_tensor_trainable      whether a named tensor is trained (or a buffer)
 **   Kolmogorov-Arnold network tools
 **     lamina_model_kan_update_grid       move B-spline knots to samples (pykan update_grid)
 **     lamina_model_kan_refine            grid extension, as a new model (pykan refine)
@@ -143,7 +144,8 @@
 **   (predict, save: the weights are those of the last completed step), from its own
 **   thread only (the same calls handed to other threads are refused), but not EXCLUSIVE
 **   ones. Not checked: calls that only read what never changes (input_dim, output_dim,
-**   parameter_count, tensor_count, tensor_name, tensor_shape, trainer_config), and the
+**   parameter_count, tensor_count, tensor_name, tensor_shape, tensor_trainable,
+**   trainer_config), and the
 **   *_free calls, which must not overlap any call on the object they free.
 ** - Threads: Lamina sets OpenBLAS to one thread (openblas_set_num_threads(1), process-wide)
 **   and splits large products and loops itself over its own worker pool (one thread per
@@ -573,6 +575,16 @@ lamina_status lamina_model_tensor_read(const lamina_model *model, const char *na
 */
 lamina_status lamina_model_tensor_write(lamina_model *model, const char *name,
                                         const float *values, size_t count);
+
+/**
+** Whether the tensor called `name` is trained: *trainable is 1 for a parameter (optimizers
+** update it; lamina_model_parameter_vjp lays out the gradients of these, in tensor order)
+** and 0 for a buffer (saved and written by name but never trained, such as a KAN's ".grid"
+** and ".mask"). Never changes for a model, so not checked against concurrent calls.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, unknown name).
+*/
+lamina_status lamina_model_tensor_trainable(const lamina_model *model, const char *name,
+                                            int *trainable);
 
 /* ---------------------------------------------------------------------------------------
 ** Kolmogorov-Arnold network tools
@@ -1381,11 +1393,11 @@ lamina_status lamina_model_vjp(const lamina_model *model, const float *x, size_t
 ** The gradient of sum(dy * y) with respect to every trainable tensor, for an upstream
 ** gradient dy (n x output_dim) at inputs x (n x input_dim): parameter_gradients receives
 ** count = lamina_model_parameter_count() floats, the trainable tensors in tensor order
-** (lamina_model_tensor_name's order without the buffers, such as ".grid" and ".mask"), each
-** row-major, one after another. dx (may be NULL) also receives dL/dx, as lamina_model_vjp.
-** The whole batch is one pass, as in a training step, so these are the bits
-** lamina_trainer_step_vjp steps from (before a trainer's own penalties and clipping). n = 0
-** gives zeros (x and dy may then be NULL). The weights are not changed, but the model's
+** (lamina_model_tensor_name's order, keeping the tensors for which
+** lamina_model_tensor_trainable gives 1), each row-major, one after another. dx (may be
+** NULL) also receives dL/dx, as lamina_model_vjp. The whole batch is one pass, as in a
+** training step, so these are the bits lamina_trainer_step_vjp steps from (before a
+** trainer's own penalties and clipping). n = 0 gives zeros (x and dy may then be NULL). The weights are not changed, but the model's
 ** gradient storage is (every backward pass accumulates into it, and the library has no
 ** other), hence EXCLUSIVE: not concurrently with any other call on the model.
 ** Errors: LAMINA_E_INVALID_ARGUMENT (NULL model, x, dy, or parameter_gradients with count

@@ -19,6 +19,7 @@
 **   it, and one step's parameter gradient (lamina_model_parameter_vjp of the pinball dy)
 **   matches finite differences of the pinball loss itself (targets are kept 0.05 or more
 **   from the predictions, so no perturbation crosses the loss's kink);
+** - lamina_model_tensor_trainable marks exactly the header's buffers as untrained;
 ** - bad calls (NULL, n = 0, NaN in dy or x, a wrong count, lbfgs) fail with the documented
 **   status and leave the weights as they were.
 */
@@ -97,7 +98,12 @@ static size_t check_against_differences(lamina_model *m, const float *grads, siz
         char name[128];
         size_t n = 0, e;
         float *w;
-        if (!tensor_name(m, t, name, sizeof name) || is_buffer(name)) continue;
+        int trainable = -1;
+        if (!tensor_name(m, t, name, sizeof name)) continue;
+        /* The header's list of buffers and lamina_model_tensor_trainable agree. */
+        CHECK_OK(lamina_model_tensor_trainable(m, name, &trainable));
+        CHECK(trainable == !is_buffer(name), "%s: trainable = %d", name, trainable);
+        if (is_buffer(name)) continue;
         w = read_tensor(m, name, &n);
         if (!CHECK(w != NULL && offset + n <= count, "tensor %s readable, within count", name)) {
             free(w);
@@ -395,6 +401,14 @@ static void test_errors(void)
     CHECK_ST(lamina_model_parameter_vjp(NULL, x, NROWS, dy, grads, count, NULL),
              LAMINA_E_INVALID_ARGUMENT);
     CHECK(same_tensors(m, before), "no vjp call changed a weight");
+    {
+        int flag = -1;
+        CHECK_ST(lamina_model_tensor_trainable(m, "9.nothing", &flag), LAMINA_E_INVALID_ARGUMENT);
+        CHECK_ST(lamina_model_tensor_trainable(m, NULL, &flag), LAMINA_E_INVALID_ARGUMENT);
+        CHECK_ST(lamina_model_tensor_trainable(m, "0.coef", NULL), LAMINA_E_INVALID_ARGUMENT);
+        CHECK_ST(lamina_model_tensor_trainable(NULL, "0.coef", &flag), LAMINA_E_INVALID_ARGUMENT);
+        CHECK(flag == -1, "refused calls leave *trainable alone");
+    }
 
     /* lbfgs: refused, with the reason. */
     CHECK_OK(lamina_model_clone(m, &lb));
