@@ -584,7 +584,7 @@ lamina_status lamina_model_tensor_write(lamina_model *model, const char *name,
 ** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, unknown name).
 */
 lamina_status lamina_model_tensor_trainable(const lamina_model *model, const char *name,
-                                            int *trainable);
+                                            int32_t *trainable);
 
 /* ---------------------------------------------------------------------------------------
 ** Kolmogorov-Arnold network tools

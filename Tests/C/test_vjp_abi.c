@@ -98,7 +98,7 @@ static size_t check_against_differences(lamina_model *m, const float *grads, siz
         char name[128];
         size_t n = 0, e;
         float *w;
-        int trainable = -1;
+        int32_t trainable = -1;
         if (!tensor_name(m, t, name, sizeof name)) continue;
         /* The header's list of buffers and lamina_model_tensor_trainable agree. */
         CHECK_OK(lamina_model_tensor_trainable(m, name, &trainable));
@@ -402,7 +402,7 @@ static void test_errors(void)
              LAMINA_E_INVALID_ARGUMENT);
     CHECK(same_tensors(m, before), "no vjp call changed a weight");
     {
-        int flag = -1;
+        int32_t flag = -1;
         CHECK_ST(lamina_model_tensor_trainable(m, "9.nothing", &flag), LAMINA_E_INVALID_ARGUMENT);
         CHECK_ST(lamina_model_tensor_trainable(m, NULL, &flag), LAMINA_E_INVALID_ARGUMENT);
         CHECK_ST(lamina_model_tensor_trainable(m, "0.coef", NULL), LAMINA_E_INVALID_ARGUMENT);

@@ -196,7 +196,7 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     ),
 
     # Vector-Jacobian products (custom losses)
-    "lamina_model_tensor_trainable": (_status, [_handle, _text, ctypes.POINTER(ctypes.c_int)]),
+    "lamina_model_tensor_trainable": (_status, [_handle, _text, ctypes.POINTER(ctypes.c_int32)]),
     "lamina_model_vjp": (_status, [_handle, _floats, _size, _floats, _floats]),
     "lamina_model_parameter_vjp": (
         _status,

@@ -48,7 +48,7 @@ def trainable_tensors(model: "Model") -> List[Tuple[str, Tuple[int, ...]]]:
     lib = _library.lib()
     handle = model._ptr
     result = []
-    flag = ctypes.c_int(0)
+    flag = ctypes.c_int32(0)
     for name in model.tensor_names():
         _library.check(
             lib.lamina_model_tensor_trainable(handle, name.encode("utf-8"), ctypes.byref(flag))
