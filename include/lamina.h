@@ -159,7 +159,7 @@
 **   malformed JSON and hostile files give an error code and a message.
 ** - Steady state: after a first call at a given batch size, lamina_trainer_step (every
 **   optimizer, every model family), lamina_model_predict and lamina_model_input_gradient
-**   allocate no memory: their scratch is kept and reused, whatever kernels OpenBLAS picked
+**   (and lamina_trainer_step_vjp, lamina_model_vjp) allocate no memory: their scratch is kept and reused, whatever kernels OpenBLAS picked
 **   for the CPU (Tests/C/test_steady_state_alloc.c checks every family under every
 **   OPENBLAS_CORETYPE the machine runs). A call on a new, larger batch grows the scratch
 **   once, and so does the first call of each further thread predicting at the same time.
