@@ -1372,9 +1372,9 @@ lamina_status lamina_trainer_kan_fit(lamina_trainer *trainer, const float *x, co
 **     lamina_trainer_step_vjp(trainer, x, dy, n, NULL);
 ** With dy = the gradient of a configured loss (mse: 2 (y - t) / (n x out), computed in float
 ** as 2.0f / (n * out) times (y - t)) a step gives the weights lamina_trainer_step gives,
-** to the bit, for batches the row-block pipeline does not take (tri-plane models train
-** batches of at least 4 x RowPlan.pipelineBlockRows rows that way; it sums in another
-** order).
+** to the bit; except that lamina_trainer_step trains a tri-plane field's batches of 768
+** rows or more in row blocks, which sum the gradient in another order (step_vjp always
+** runs one forward and one backward pass over the whole batch).
 */
 
 /**
