@@ -63,8 +63,9 @@ extension Model {
   /// The gradient of `sum(dy * model(x))` with respect to every trainable tensor, written
   /// into `parameterGradients` (`parameterCount` floats, the tensors of `parameters` one
   /// after another, each row-major: tensor order without the buffers), and dL/dx into `dx`
-  /// when given; n = 0 gives zeros. The whole batch is one pass, as in a trainer's step, so the gradient has
-  /// the bits `Trainer.stepVJP` steps from (without the trainer's regularisers).
+  /// when given; n = 0 gives zeros. The whole batch is one pass, as in a trainer's step, so
+  /// the gradient has the bits `Trainer.stepVJP` steps from (without the trainer's
+  /// regularisers).
   ///
   /// Uses each parameter's `gradient` array as scratch (it is left holding the result) and
   /// never changes a weight; the caller must have the model to itself.
