@@ -84,6 +84,9 @@ $(VENV)/.stamp: $(BUILD)/.setup-stamp bindings/python/requirements-test.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r bindings/python/requirements-test.txt
+	# lamina.torch's tests: the CPU-only torch wheel (PyPI's CUDA build if that index is down).
+	$(PY) -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu \
+		|| $(PY) -m pip install -q torch
 	@touch $@
 
 # ---- C programs -------------------------------------------------------------------------

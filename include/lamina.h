@@ -35,6 +35,7 @@
 **     lamina_model_tensor_shape          shape of a named tensor
 **     lamina_model_tensor_read           copy a named tensor out
 **     lamina_model_tensor_write          overwrite a named tensor
+**     lamina_model_tensor_trainable      whether a named tensor is trained (or a buffer)
 **   Kolmogorov-Arnold network tools
 **     lamina_model_kan_update_grid       move B-spline knots to samples (pykan update_grid)
 **     lamina_model_kan_refine            grid extension, as a new model (pykan refine)
@@ -92,6 +93,10 @@
 **     lamina_loss_terms_set_points       give one term its points and targets
 **     lamina_trainer_step_terms          one optimizer step on every term
 **     lamina_trainer_fit_terms           optimizer steps on every term, with progress
+**   Vector-Jacobian products (custom losses)
+**     lamina_model_vjp                   dL/dx for a caller's dL/dy (custom losses, torch)
+**     lamina_model_parameter_vjp         the parameter gradients for a caller's dL/dy
+**     lamina_trainer_step_vjp            one optimizer step from a caller's dL/dy
 **   Fitting fields
 **     lamina_model_fit_config            the trainer config that fits a field to n points
 **     lamina_model_fit_mesh              fit a 3-input model to a mesh's signed distance
@@ -142,15 +147,16 @@
 **   other call on the same object (a trainer counts as using its model). The library checks
 **   this on models, at the cost of two atomic operations per call, and never waits: a call
 **   that would overlap an EXCLUSIVE call on the same model (lamina_trainer_step, _evaluate,
-**   _fit, _kan_fit, lamina_model_tensor_write, lamina_model_kan_update_grid, _fix_symbolic,
-**   _auto_symbolic, lamina_model_fit_mesh), or an EXCLUSIVE call that would overlap any call
+**   _fit, _kan_fit, _step_vjp, lamina_model_tensor_write, _parameter_vjp,
+**   lamina_model_kan_update_grid, _fix_symbolic, _auto_symbolic, lamina_model_fit_mesh), or an EXCLUSIVE call that would overlap any call
 **   on it, fails with LAMINA_E_INVALID_ARGUMENT, "model is in use by another call on another thread (EXCLUSIVE
 **   calls must not overlap ...)", and changes nothing; retry once the other call has
 **   returned. A progress callback may make READ-ONLY calls on the model being trained
 **   (predict, save: the weights are those of the last completed step), from its own
 **   thread only (the same calls handed to other threads are refused), but not EXCLUSIVE
 **   ones. Not checked: calls that only read what never changes (input_dim, output_dim,
-**   parameter_count, tensor_count, tensor_name, tensor_shape, trainer_config), and the
+**   parameter_count, tensor_count, tensor_name, tensor_shape, tensor_trainable,
+**   trainer_config), and the
 **   *_free calls, which must not overlap any call on the object they free.
 ** - Threads: Lamina sets OpenBLAS to one thread (openblas_set_num_threads(1), process-wide)
 **   and splits large products and loops itself over its own worker pool (one thread per
@@ -164,7 +170,7 @@
 **   malformed JSON and hostile files give an error code and a message.
 ** - Steady state: after a first call at a given batch size, lamina_trainer_step (every
 **   optimizer, every model family), lamina_model_predict and lamina_model_input_gradient
-**   allocate no memory: their scratch is kept and reused, whatever kernels OpenBLAS picked
+**   (and lamina_trainer_step_vjp, lamina_model_vjp) allocate no memory: their scratch is kept and reused, whatever kernels OpenBLAS picked
 **   for the CPU (Tests/C/test_steady_state_alloc.c checks every family under every
 **   OPENBLAS_CORETYPE the machine runs). A call on a new, larger batch grows the scratch
 **   once, and so does the first call of each further thread predicting at the same time.
@@ -598,6 +604,16 @@ lamina_status lamina_model_tensor_read(const lamina_model *model, const char *na
 */
 lamina_status lamina_model_tensor_write(lamina_model *model, const char *name,
                                         const float *values, size_t count);
+
+/**
+** Whether the tensor called `name` is trained: *trainable is 1 for a parameter (optimizers
+** update it; lamina_model_parameter_vjp lays out the gradients of these, in tensor order)
+** and 0 for a buffer (saved and written by name but never trained, such as a KAN's ".grid"
+** and ".mask"). Never changes for a model, so not checked against concurrent calls.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, unknown name).
+*/
+lamina_status lamina_model_tensor_trainable(const lamina_model *model, const char *name,
+                                            int32_t *trainable);
 
 /* ---------------------------------------------------------------------------------------
 ** Kolmogorov-Arnold network tools
@@ -1523,6 +1539,82 @@ lamina_status lamina_trainer_fit_terms(lamina_trainer *trainer, lamina_loss_term
                                        void *user_data, float *history, size_t cap,
                                        size_t *steps_done);
 
+
+/* ---------------------------------------------------------------------------------------
+** Vector-Jacobian products (custom losses)
+**
+** A loss Lamina does not have (a quantile loss, a loss computed in numpy, the rest of a
+** PyTorch graph around a Lamina model) trains any model through these calls: the caller
+** evaluates the model (lamina_model_predict), computes its loss L and dy = dL/dy (n x
+** output_dim) itself, and hands dy back. lamina_trainer_step_vjp takes an optimizer step
+** from it; lamina_model_vjp gives dL/dx (n x input_dim), to train what feeds the model;
+** lamina_model_parameter_vjp gives the parameter gradients themselves, for an optimizer
+** outside Lamina (lamina.torch's backward). All three back-propagate the same dy through
+** the same passes: dx[s][i] = sum_k dy[s][k] d y[s][k] / d x[s][i] and d/dw of
+** sum_s sum_k dy[s][k] y[s][k]. dy is the gradient at the model's current weights: call
+** them between weight changes as a training loop does (predict, loss, step_vjp).
+** Example, a pinball (quantile) loss at quantile tau, mean over n x out elements:
+**     lamina_model_predict(model, x, n, y);
+**     for (i = 0; i < n * out; i++)
+**         dy[i] = (y[i] > t[i] ? 1 - tau : y[i] < t[i] ? -tau : 0) / (n * out);
+**     lamina_trainer_step_vjp(trainer, x, dy, n, NULL);
+** With dy = the gradient of a configured loss (mse: 2 (y - t) / (n x out), computed in float
+** as 2.0f / (n * out) times (y - t)) a step gives the weights lamina_trainer_step gives,
+** to the bit; except that lamina_trainer_step trains a tri-plane field's batches of 768
+** rows or more in row blocks, which sum the gradient in another order (step_vjp always
+** runs one forward and one backward pass over the whole batch).
+*/
+
+/**
+** dL/dx for an upstream gradient dy: dx[s][i] = sum_k dy[s][k] * d y[s][k] / d x[s][i].
+** x and dx are n x input_dim, dy is n x output_dim. One backward pass per chunk of rows
+** (lamina_model_input_gradient needs one per output), no parameter gradient; n = 0 does
+** nothing (the pointers may then be NULL). Allocates nothing once warm, as
+** lamina_model_input_gradient. READ-ONLY: safe from many threads at once.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL model, x, dy or dx), LAMINA_E_NUMERIC (NaN/Inf
+** in x or dy), LAMINA_E_OUT_OF_MEMORY (n beyond the batch limit).
+*/
+lamina_status lamina_model_vjp(const lamina_model *model, const float *x, size_t n,
+                               const float *dy, float *dx);
+
+/**
+** The gradient of sum(dy * y) with respect to every trainable tensor, for an upstream
+** gradient dy (n x output_dim) at inputs x (n x input_dim): parameter_gradients receives
+** count = lamina_model_parameter_count() floats, the trainable tensors in tensor order
+** (lamina_model_tensor_name's order, keeping the tensors for which
+** lamina_model_tensor_trainable gives 1), each row-major, one after another. dx (may be
+** NULL) also receives dL/dx, as lamina_model_vjp. The whole batch is one pass, as in a
+** training step, so these are the bits lamina_trainer_step_vjp steps from (before a
+** trainer's own penalties and clipping). n = 0 gives zeros (x and dy may then be NULL). The weights are not changed, but the model's
+** gradient storage is (every backward pass accumulates into it, and the library has no
+** other), hence EXCLUSIVE: not concurrently with any other call on the model.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL model, x, dy, or parameter_gradients with count
+** > 0), LAMINA_E_SHAPE (count is not the parameter count), LAMINA_E_NUMERIC (NaN/Inf in x
+** or dy), LAMINA_E_OUT_OF_MEMORY (n beyond the batch limit).
+*/
+lamina_status lamina_model_parameter_vjp(lamina_model *model, const float *x, size_t n,
+                                         const float *dy, float *parameter_gradients,
+                                         size_t count, float *dx);
+
+/**
+** One optimizer step from a caller's dy = dL/dy (n x output_dim, n >= 1) at x (n x
+** input_dim), for the caller's loss L at the current weights: the parameter gradient is dy
+** back-propagated through the model (as lamina_model_parameter_vjp), plus the gradient of
+** the trainer's own penalties as lamina_trainer_step adds them (lamb, plane_tv, plane_l2),
+** then clip_norm, the schedule and the optimizer update as lamina_trainer_step, and the
+** step counts for the schedule. The config's loss and truncation are not used. *penalty
+** (may be NULL) receives the value of those penalties (lamb x reg plus the plane terms; 0
+** when none): L + *penalty is the objective of the step. lbfgs is refused: its line search
+** re-evaluates the loss and gradient at new weights, which a gradient given once cannot
+** do. On any error the weights are as before. EXCLUSIVE (the model too).
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL trainer, x or dy; n = 0; the model in use),
+** LAMINA_E_NUMERIC (NaN/Inf in x or dy; a non-finite penalty or gradient, or an update that
+** would make a weight non-finite), LAMINA_E_OUT_OF_MEMORY (n beyond the batch limit),
+** LAMINA_E_UNSUPPORTED (optimizer lbfgs; KAN regularisation on a layer with symbolic
+** edges, as lamina_trainer_step).
+*/
+lamina_status lamina_trainer_step_vjp(lamina_trainer *trainer, const float *x, const float *dy,
+                                      size_t n, float *penalty);
 
 /* ---------------------------------------------------------------------------------------
 ** Fitting fields

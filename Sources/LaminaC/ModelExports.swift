@@ -222,3 +222,17 @@ public func laminaModelTensorWrite(
     p.value = Array(UnsafeBufferPointer(start: src, count: count))
   }
 }
+
+@_cdecl("lamina_model_tensor_trainable")
+public func laminaModelTensorTrainable(
+  _ model: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ trainable: UnsafeMutablePointer<Int32>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_tensor_trainable"
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    let out = try require(trainable, "trainable", in: f)
+    let p = try namedTensor(m, name, in: f)
+    // Which tensors are trained never changes (the architecture is fixed), so no use guard.
+    out.pointee = m.parameters.contains { $0 === p } ? 1 : 0
+  }
+}

@@ -154,11 +154,11 @@ static void test_gradients(void)
 
 typedef struct {
     const lamina_model *m;
-    const float *x, *y0, *g0;
+    const float *x, *y0, *g0, *v0;
     const char *save_path;
     pthread_barrier_t *bar;
     int idx;
-    int initial_empty, pred_ok, grad_ok, save_ok, err_kept, err_status_ok;
+    int initial_empty, pred_ok, grad_ok, vjp_ok, save_ok, err_kept, err_status_ok;
     lamina_status save_st;
     char msg[512], save_msg[512];
 } thr_job;
@@ -166,14 +166,14 @@ typedef struct {
 static void *thr_run(void *p)
 {
     thr_job *j = (thr_job *)p;
-    float *y = falloc(TH_N * 3), *g = falloc(TH_N * 3 * 4);
+    float *y = falloc(TH_N * 3), *g = falloc(TH_N * 3 * 4), *v = falloc(TH_N * 4);
     const float xnan[4] = {0.0f, NAN, 0.0f, 0.0f};
     const char *e = lamina_last_error();
     lamina_status s;
     int r;
     /* "" if no failure yet on this thread */
     j->initial_empty = e != NULL && e[0] == '\0';
-    j->pred_ok = j->grad_ok = j->save_ok = 1;
+    j->pred_ok = j->grad_ok = j->vjp_ok = j->save_ok = 1;
     pthread_barrier_wait(j->bar);
     for (r = 0; r < 12; r++) {
         if (lamina_model_predict(j->m, j->x, TH_N, y) != LAMINA_OK ||
@@ -182,6 +182,10 @@ static void *thr_run(void *p)
         if (lamina_model_input_gradient(j->m, j->x, TH_N, g) != LAMINA_OK ||
             memcmp(g, j->g0, TH_N * 12 * sizeof(float)) != 0)
             j->grad_ok = 0;
+        /* lamina_model_vjp is READ-ONLY too (dy: the outputs y0, n x 3). */
+        if (lamina_model_vjp(j->m, j->x, TH_N, j->y0, v) != LAMINA_OK ||
+            memcmp(v, j->v0, TH_N * 4 * sizeof(float)) != 0)
+            j->vjp_ok = 0;
         /* "save ... READ-ONLY: may run while other threads predict" */
         if (r % 4 == j->idx % 4) {
             s = lamina_model_save(j->m, j->save_path);
@@ -207,27 +211,30 @@ static void *thr_run(void *p)
     j->err_kept = e != NULL && j->msg[0] != '\0' && strcmp(e, j->msg) == 0;
     free(y);
     free(g);
+    free(v);
     return NULL;
 }
 
 static void test_threads(void)
 {
     lamina_model *m, *loaded = NULL;
-    float *x, *y0, *g0, *y1;
+    float *x, *y0, *g0, *v0, *y1;
     pthread_t th[NTHREADS];
     thr_job jobs[NTHREADS];
     pthread_barrier_t bar;
     int t, started = 0;
-    section("8 threads predicting, differentiating and saving one model");
+    section("8 threads predicting, differentiating (input gradients, vjp) and saving one model");
     m = MK(TH_SPEC);
     if (!m) return;
     x = falloc(TH_N * 4);
     y0 = falloc(TH_N * 3);
     y1 = falloc(TH_N * 3);
     g0 = falloc(TH_N * 12);
+    v0 = falloc(TH_N * 4);
     fill_rand(x, TH_N * 4);
     CHECK_OK(lamina_model_predict(m, x, TH_N, y0));
     CHECK_OK(lamina_model_input_gradient(m, x, TH_N, g0));
+    CHECK_OK(lamina_model_vjp(m, x, TH_N, y0, v0));
     pthread_barrier_init(&bar, NULL, NTHREADS);
     for (t = 0; t < NTHREADS; t++) {
         memset(&jobs[t], 0, sizeof jobs[t]);
@@ -235,6 +242,7 @@ static void test_threads(void)
         jobs[t].x = x;
         jobs[t].y0 = y0;
         jobs[t].g0 = g0;
+        jobs[t].v0 = v0;
         jobs[t].save_path = P("threads.safetensors");
         jobs[t].bar = &bar;
         jobs[t].idx = t;
@@ -255,6 +263,7 @@ static void test_threads(void)
         CHECK(jobs[t].initial_empty, "thread %d: lamina_last_error() not \"\" before any failure", t);
         CHECK(jobs[t].pred_ok, "thread %d: concurrent predict differs from single-threaded", t);
         CHECK(jobs[t].grad_ok, "thread %d: concurrent input_gradient differs from single-threaded", t);
+        CHECK(jobs[t].vjp_ok, "thread %d: concurrent vjp differs from single-threaded", t);
         CHECK(jobs[t].save_ok, "thread %d: concurrent save to one path failed: %s (\"%s\")", t,
               sname(jobs[t].save_st), jobs[t].save_msg);
         CHECK(jobs[t].err_status_ok, "thread %d: wrong status for its bad call", t);
@@ -277,6 +286,7 @@ static void test_threads(void)
     free(y0);
     free(y1);
     free(g0);
+    free(v0);
     lamina_model_free(m);
 }
 

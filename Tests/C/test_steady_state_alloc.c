@@ -1,7 +1,8 @@
 /*
 ** Promise checked (include/lamina.h, "Steady state"): after a first call at a given batch
 ** size, lamina_trainer_step, lamina_model_predict and lamina_model_input_gradient allocate no
-** memory, for every model family and optimizer. This program interposes
+** memory, for every model family and optimizer (and so do lamina_trainer_step_vjp and
+** lamina_model_vjp). This program interposes
 ** malloc/calloc/realloc (the executable's definitions win over libc's for the whole
 ** process, including liblamina and OpenBLAS) and counts calls made during the timed steps.
 **
@@ -36,7 +37,7 @@ static void expect(int ok, const char *what, long value) {
 /* Rows of `dim` inputs: x, y, z in [-0.5, 0.5), after a field index (0 or 1) when dim is 4
    (a two-field tri-plane model); y[i] = x y + z. */
 enum { N = 1024 };
-static float x3[N * 3], x4[N * 4], y[N];
+static float x3[N * 3], x4[N * 4], y[N], dy[N];
 static const float *inputs(size_t dim) { return dim == 4 ? x4 : x3; }
 
 int main(int argc, char **argv) {
@@ -48,6 +49,7 @@ int main(int argc, char **argv) {
         x4[4 * i] = (float)(i % 2);
         for (int d = 0; d < 3; d++) x3[3 * i + d] = x4[4 * i + 1 + d] = p[d];
         y[i] = p[0] * p[1] + p[2];
+        dy[i] = y[i] / N; /* an upstream gradient dL/dy of a mean loss's size */
     }
     /* Every family and the paths its layers take: Dense layers on the small-width kernels
        and (256 wide) on sgemm, whose products under 100^3 multiply-adds run on Lamina's own
@@ -131,6 +133,18 @@ int main(int argc, char **argv) {
         snprintf(what, sizeof what, "20 training steps allocate nothing: %s with %s", runs[r].spec,
                  runs[r].config);
         expect(ok && calls == 0, what, calls);
+        /* Steps from a given dL/dy (dy: N x 1), after a first one that sizes their plain
+           forward and backward scratch. */
+        if (strstr(runs[r].config, "lbfgs") == NULL && lamina_model_output_dim(model) == 1) {
+            ok = lamina_trainer_step_vjp(trainer, x, dy, N, NULL) == LAMINA_OK;
+            calls = 0;
+            counting = 1;
+            for (int i = 0; i < 20; i++) ok &= lamina_trainer_step_vjp(trainer, x, dy, N, NULL) == LAMINA_OK;
+            counting = 0;
+            snprintf(what, sizeof what, "20 step_vjp calls allocate nothing: %s with %s",
+                     runs[r].spec, runs[r].config);
+            expect(ok && calls == 0, what, calls);
+        }
         lamina_trainer_free(trainer);
         lamina_model_free(model);
     }
@@ -148,16 +162,19 @@ int main(int argc, char **argv) {
         static float out[N], dydx[N * 4];
         const size_t rows[] = {1, 2, 3, N};
         for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
-            for (int gradient = 0; gradient < 2; gradient++) {
+            for (int gradient = 0; gradient < (lamina_model_output_dim(model) == 1 ? 3 : 2);
+                 gradient++) {
                 /* The first call sizes the reused scratch, the next 20 must not add to it. */
                 for (int i = 0; i < 21; i++) {
                     if (i == 1) {
                         calls = 0;
                         counting = 1;
                     }
+                    /* gradient 2: vector-Jacobian products of dy (N x 1). */
                     lamina_status status =
-                        gradient ? lamina_model_input_gradient(model, x, rows[r], dydx)
-                                 : lamina_model_predict(model, x, rows[r], out);
+                        gradient == 2 ? lamina_model_vjp(model, x, rows[r], dy, dydx)
+                        : gradient    ? lamina_model_input_gradient(model, x, rows[r], dydx)
+                                      : lamina_model_predict(model, x, rows[r], out);
                     if (status != LAMINA_OK) {
                         counting = 0;
                         fprintf(stderr, "call failed: %s\n", lamina_last_error());
@@ -167,7 +184,10 @@ int main(int argc, char **argv) {
                 counting = 0;
                 char what[512];
                 snprintf(what, sizeof what, "20 %s of %zu rows allocate nothing: %s",
-                         gradient ? "input gradients" : "predictions", rows[r], specs[sp]);
+                         gradient == 2 ? "vector-Jacobian products"
+                         : gradient    ? "input gradients"
+                                       : "predictions",
+                         rows[r], specs[sp]);
                 expect(calls == 0, what, calls);
             }
         }

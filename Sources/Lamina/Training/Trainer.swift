@@ -155,6 +155,17 @@ public final class Trainer {
       return StepLosses(loss: loss, prediction: first?.prediction ?? loss, reg: first?.reg ?? .nan)
     }
     let (loss, squares, prediction, reg) = try evaluate()
+    try descend(squares: squares)
+    return StepLosses(loss: loss, prediction: prediction, reg: reg)
+  }
+
+  /// A first-order step from the gradient in the parameters' `gradient` (whose squared norm
+  /// is `squares`): clipping, the scheduled rate, the optimizer's update, and the step
+  /// count. Shared by `update` and `stepVJP`, so both step the same way. Throws `.numeric`,
+  /// changing no weight, when the update would make a weight non-finite.
+  func descend(squares: Double) throws {
+    let step = stepsTaken
+    let horizon = max(self.horizon, step + 1)
     if config.clipNorm > 0 {
       let norm = squares.squareRoot()
       if norm > config.clipNorm {
@@ -172,7 +183,6 @@ public final class Trainer {
         "training diverged: the update made a weight non-finite; weights left as before the step")
     }
     stepsTaken += 1
-    return StepLosses(loss: loss, prediction: prediction, reg: reg)
   }
 
   /// The batch loss at the current weights, with its gradient written into every

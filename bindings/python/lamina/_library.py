@@ -211,6 +211,15 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         _status,
         [_handle, _handle, _text, PROGRESS_FN, ctypes.c_void_p, _floats],
     ),
+
+    # Vector-Jacobian products (custom losses)
+    "lamina_model_tensor_trainable": (_status, [_handle, _text, ctypes.POINTER(ctypes.c_int32)]),
+    "lamina_model_vjp": (_status, [_handle, _floats, _size, _floats, _floats]),
+    "lamina_model_parameter_vjp": (
+        _status,
+        [_handle, _floats, _size, _floats, _floats, _size, _floats],
+    ),
+    "lamina_trainer_step_vjp": (_status, [_handle, _floats, _floats, _size, _floats]),
 }
 
 _lock = threading.Lock()

@@ -429,6 +429,25 @@ class Model:
         )
         return shaped
 
+    def vjp(
+        self, x: ArrayLike, dy: ArrayLike, parameters: bool = False
+    ) -> Union[np.ndarray, Tuple[np.ndarray, Dict[str, np.ndarray]]]:
+        """Back-propagate a caller's ``dy = dL/dy`` (a loss Lamina does not have).
+
+        ``x`` is ``(..., input_dim)`` and ``dy`` has the shape of the output for ``x``
+        (numpy arrays, lists or CPU torch tensors). Returns ``dL/dx``, float32, with ``x``'s
+        shape: ``dx[s, i] = sum_k dy[s, k] * d y[s, k] / d x[s, i]``. Only reads the model.
+
+        With ``parameters=True`` returns ``(dx, grads)``, ``grads`` mapping every trainable
+        tensor's name to the gradient of ``sum(dy * y)`` with respect to it (the tensor's
+        shape; buffers such as ``"0.grid"`` are left out). That call uses the model's
+        gradient storage, so it needs the model to itself (as training does); it never
+        changes a weight. See :mod:`lamina.vjp` and :meth:`lamina.Trainer.step_vjp`.
+        """
+        from .vjp import model_vjp
+
+        return model_vjp(self, x, dy, parameters)
+
     # ---- persistence ---------------------------------------------------------------------
     def save(self, path: PathLike) -> None:
         """Save spec and weights as a safetensors file (atomically replacing ``path``)."""

@@ -391,6 +391,20 @@ class Trainer:
         """Return the configured loss of the model on ``x``, ``y``; changes nothing."""
         return self._batch_loss("lamina_trainer_evaluate", x, y)
 
+    def step_vjp(self, x: Any, dy: Any) -> float:
+        """One optimizer step from a caller's ``dy = dL/dy`` at the current weights.
+
+        For a loss Lamina does not have: predict, compute the loss's gradient with respect
+        to the outputs, step. ``dy`` has the shape of ``model.predict(x)``. The trainer adds
+        its own penalties (lamb, plane_tv, plane_l2), clips and updates as :meth:`step`;
+        the configured loss is not used. Returns the value of those penalties (0 when
+        none). lbfgs raises :class:`~lamina.errors.UnsupportedError` (it re-evaluates the
+        loss at new weights). See :mod:`lamina.vjp`.
+        """
+        from .vjp import trainer_step_vjp
+
+        return trainer_step_vjp(self, x, dy)
+
     def _batch_loss(self, function: str, x: Any, y: Any) -> float:
         """Calls the C function ``function(trainer, x, y, n, &loss)``; returns the loss."""
         x2, y2, n = self._prepare(x, y)
