@@ -22,8 +22,10 @@ Skipped without torch (an optional extra). What is checked:
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -203,4 +205,8 @@ def test_sync_both_ways_and_errors():
 
 def test_import_lamina_does_not_import_torch():
     code = "import sys, lamina; assert 'torch' not in sys.modules, 'torch imported'"
-    subprocess.run([sys.executable, "-c", code], check=True)
+    # The child finds this very package, wherever the suite imported it from.
+    package_parent = str(Path(lamina.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
