@@ -18,7 +18,7 @@ extension Model {
       let input = i == 0 ? x : UnsafePointer(ws.values.outputs[i - 1])
       let dx = i == 0 ? ws.inputGradient : ws.outputGradients[i - 1]
       gradientLayers![i].gradientStep(
-        input, ws.values.outputs[i], ws.outputGradients[i], dx, count: n)
+        input, ws.values.outputs[i], ws.outputGradients[i], dx, count: n, table: ws.tables[i])
     }
   }
 
@@ -46,7 +46,8 @@ extension Model {
       }
       layer.gradientAdjoint(
         input, ws.values.outputs[i], ws.outputGradients[i], gxBar, gBar: cur,
-        xBar: ws.inputAdjoints[i], count: n, parameterGradients: true)
+        xBar: ws.inputAdjoints[i], count: n, table: ws.tables[i].map { UnsafePointer($0) },
+        parameterGradients: true)
       gxBar = UnsafePointer(cur)
       swap(&cur, &other)
     }
@@ -58,7 +59,9 @@ extension Model {
       let dx: UnsafeMutablePointer<Float>? = i == 0 ? nil : cur
       if let dx, layers[i].parameters.isEmpty {
         // No parameters: the same step as the gradient pass's (parallel for activations).
-        gradientLayers![i].gradientStep(input, ws.values.outputs[i], yBar, dx, count: n)
+        gradientLayers![i].gradientBackward(
+          input, ws.values.outputs[i], yBar, dx, count: n,
+          table: ws.tables[i].map { UnsafePointer($0) })
       } else {
         layers[i].backward(
           input, ws.values.outputs[i], yBar, dx, count: n, parameterGradients: true)
@@ -82,6 +85,8 @@ final class GradientPassWorkspace {
   private var layerCount = -1
   private(set) var outputGradients: [UnsafeMutablePointer<Float>] = []
   private(set) var inputAdjoints: [UnsafeMutablePointer<Float>] = []
+  /// Each layer's derivative table (`GradientPassLayer.gradientTableWidth` per row), or nil.
+  private(set) var tables: [UnsafeMutablePointer<Float>?] = []
   private(set) var inputGradient = UnsafeMutablePointer<Float>.allocate(capacity: 1)
   private(set) var valueAdjoint = UnsafeMutablePointer<Float>.allocate(capacity: 1)
   private(set) var inputGradientAdjoint = UnsafeMutablePointer<Float>.allocate(capacity: 1)
@@ -96,6 +101,9 @@ final class GradientPassWorkspace {
     layerCount = model.layers.count
     outputGradients = model.layers.map { .allocate(capacity: rows * max($0.outputDim, 1)) }
     inputAdjoints = model.layers.map { .allocate(capacity: rows * max($0.inputDim, 1)) }
+    tables = (model.gradientLayers ?? []).map { layer in
+      layer.gradientTableWidth > 0 ? .allocate(capacity: rows * layer.gradientTableWidth) : nil
+    }
     inputGradient = .allocate(capacity: rows * max(model.inputDim, 1))
     valueAdjoint = .allocate(capacity: rows * max(model.outputDim, 1))
     inputGradientAdjoint = .allocate(capacity: rows * max(model.inputDim, 1))
@@ -105,6 +113,7 @@ final class GradientPassWorkspace {
 
   private func release() {
     for p in outputGradients + inputAdjoints { p.deallocate() }
+    for case let p? in tables { p.deallocate() }
     for p in [inputGradient, valueAdjoint, inputGradientAdjoint, sweepA, sweepB] {
       p.deallocate()
     }

@@ -1,74 +1,68 @@
 /// The gradient pass's elementwise steps on an activation layer, over parallel row blocks:
-/// at 16384 rows of 256 features each pass is millions of transcendental evaluations, which
-/// one thread would leave the other cores idle for. Elementwise, so the values are those of
-/// one block; PReLU's slope sum stays on one thread, so its order never changes.
+/// at 16384 rows of 256 features each is millions of derivative evaluations, for which one
+/// thread would leave the other cores idle. Elementwise, so the values do not depend on the
+/// blocks.
 extension ActivationLayer {
-  /// `backward` without parameter gradients (dx = f'(x) dy), in parallel row blocks.
-  func backwardInBlocks(
-    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-    _ dx: UnsafeMutablePointer<Float>, count n: Int
-  ) {
-    var job = Blocks(
-      layer: self, x: x, y: y, a: dy, b: UnsafeMutablePointer(mutating: dy), out: dx,
-      extra: nil, gradientAdjoint: false, m: n, size: n)
-    job.runInBlocks()
+  /// Which step `runGradientBlocks` runs.
+  enum GradientBlockStep {
+    /// f', f'' into the table; out = f' a.
+    case step
+    /// out = f' b; extra += f'' a b.
+    case adjoint
+    /// out = f' a.
+    case backward
   }
 
-  /// `gradientAdjoint` in parallel row blocks (on one thread for PReLU with parameter
-  /// gradients).
-  func gradientAdjointInBlocks(
-    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
-    _ gxBar: UnsafePointer<Float>, gBar: UnsafeMutablePointer<Float>,
-    xBar: UnsafeMutablePointer<Float>, count n: Int, parameterGradients: Bool
+  /// Runs `step` over `n` rows in parallel blocks. `table` holds f' for the n rows, then f''.
+  func runGradientBlocks(
+    _ step: GradientBlockStep, x: UnsafePointer<Float>, a: UnsafePointer<Float>,
+    b: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+    extra: UnsafeMutablePointer<Float>?, table: UnsafeMutablePointer<Float>, count n: Int
   ) {
-    if parameterGradients && !parameters.isEmpty {
-      gradientAdjointBlock(
-        x, y, g, gxBar, gBar: gBar, xBar: xBar, count: n, parameterGradients: true)
-      return
+    var job = GradientBlocks(
+      layer: self, step: step, x: x, a: a, b: b, out: out, extra: extra, table: table, m: n,
+      size: n)
+    if let plan = RowPlan.rowBlocks(m: n, rowWork: width * 4 * RowPlan.elementWork) {
+      job.size = plan.size
+      Parallel.run(plan.blocks, &job)
+    } else {
+      job.run(0)
     }
-    var job = Blocks(
-      layer: self, x: x, y: y, a: g, b: UnsafeMutablePointer(mutating: gxBar), out: gBar,
-      extra: xBar, gradientAdjoint: true, m: n, size: n)
-    job.runInBlocks()
   }
 
-  /// One of the two passes over blocks of `size` rows, as a pool job.
-  private struct Blocks: PoolJob {
+  /// One step over blocks of `size` rows, as a pool job.
+  private struct GradientBlocks: PoolJob {
     let layer: ActivationLayer
+    let step: GradientBlockStep
     let x: UnsafePointer<Float>
-    let y: UnsafePointer<Float>
-    /// backward: dy; gradientAdjoint: g.
     let a: UnsafePointer<Float>
-    /// gradientAdjoint: gxBar (read only).
-    let b: UnsafeMutablePointer<Float>
-    /// backward: dx; gradientAdjoint: gBar.
+    let b: UnsafePointer<Float>
     let out: UnsafeMutablePointer<Float>
-    /// gradientAdjoint: xBar.
     let extra: UnsafeMutablePointer<Float>?
-    let gradientAdjoint: Bool
+    let table: UnsafeMutablePointer<Float>
     let m: Int
     var size: Int
 
-    mutating func runInBlocks() {
-      if let plan = RowPlan.rowBlocks(m: m, rowWork: layer.width * 4 * RowPlan.elementWork) {
-        size = plan.size
-        Parallel.run(plan.blocks, &self)
-      } else {
-        run(0)
-      }
-    }
-
     func run(_ block: Int) {
-      let start = block * size
-      let rows = min(size, m - start)
-      guard rows > 0 else { return }
-      let o = start * layer.width
-      if gradientAdjoint {
-        layer.gradientAdjointBlock(
-          x + o, y + o, a + o, UnsafePointer(b + o), gBar: out + o, xBar: extra! + o,
-          count: rows, parameterGradients: false)
-      } else {
-        layer.backward(x + o, y + o, a + o, out + o, count: rows, parameterGradients: false)
+      let start = block * size * layer.width
+      let count = min(size, m - block * size) * layer.width
+      guard count > 0 else { return }
+      let d1 = table + start
+      let d2 = table + m * layer.width + start
+      let (a, b, out) = (self.a + start, self.b + start, self.out + start)
+      switch step {
+      case .step:
+        layer.activation.derivatives(
+          x + start, count: count, slope: layer.slope, d1: d1, d2: d2, d3: nil)
+        for e in 0..<count { out[e] = d1[e] * a[e] }
+      case .adjoint:
+        let xBar = extra! + start
+        for e in 0..<count {
+          out[e] = d1[e] * b[e]
+          xBar[e] += d2[e] * a[e] * b[e]
+        }
+      case .backward:
+        for e in 0..<count { out[e] = d1[e] * a[e] }
       }
     }
   }

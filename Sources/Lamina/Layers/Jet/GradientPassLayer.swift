@@ -3,38 +3,49 @@
 /// (`Model+GradientPass.swift`), as reverse mode over reverse mode. A dense layer then costs
 /// six products of n rows per step where a first-order jet costs 3 (1 + D).
 ///
-/// The input-gradient pass is `backward` without parameter gradients: gx = g dy/dx for the
-/// gradient g of the model's output with respect to this layer's output. This protocol adds
-/// its adjoint: given the adjoint `gxBar` of gx, the adjoint of g, the part of the adjoint
-/// of x that comes through dy/dx depending on x, and the parameter gradients.
+/// The pass has three steps per layer: `gradientStep` (the input gradient gx = g dy/dx, for
+/// the gradient g of the model's output with respect to this layer's output, as `backward`
+/// without parameter gradients gives it), `gradientAdjoint` (that step run backwards), and,
+/// for a layer without parameters, `gradientBackward` (the ordinary backward). A nonlinear
+/// layer computes its derivatives once, in `gradientStep`, into a table the other two read.
 protocol GradientPassLayer: Layer {
-  /// The input-gradient pass's step: gx = g dy/dx into `gx` (n x inputDim), as `backward`
-  /// without parameter gradients gives it.
-  func gradientStep(
-    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
-    _ gx: UnsafeMutablePointer<Float>, count n: Int)
-
-  /// For `n` rows of this layer's input `x`, output `y`, and the output gradient `g` the
-  /// input-gradient pass took, given `gxBar` (n x inputDim): writes the adjoint of `g`
-  /// into `gBar` (n x outputDim, overwriting), ADDS the adjoint of `x` through the
-  /// dependence of dy/dx on x into `xBar` (n x inputDim) when the layer has one (nothing
-  /// for a linear layer), and with `parameterGradients` adds the parameter gradients.
-  func gradientAdjoint(
-    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
-    _ gxBar: UnsafePointer<Float>, gBar: UnsafeMutablePointer<Float>,
-    xBar: UnsafeMutablePointer<Float>, count n: Int, parameterGradients: Bool)
+  /// Floats per row of the derivative table the steps share (0: none, a linear layer).
+  var gradientTableWidth: Int { get }
 
   /// Whether `gradientAdjoint` adds anything to `xBar` (false for linear layers, so the
   /// model need not clear and add that buffer).
   var gradientDependsOnInput: Bool { get }
+
+  /// gx = g dy/dx into `gx` (n x inputDim) for `n` rows of input `x`, output `y` and output
+  /// gradient `g`; fills `table` (n x gradientTableWidth) when the layer has one.
+  func gradientStep(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
+    _ gx: UnsafeMutablePointer<Float>, count n: Int, table: UnsafeMutablePointer<Float>?)
+
+  /// Given `gxBar` (n x inputDim), the adjoint of gx: writes the adjoint of `g` into `gBar`
+  /// (n x outputDim, overwriting), ADDS the adjoint of `x` through the dependence of dy/dx
+  /// on x into `xBar` (n x inputDim) when `gradientDependsOnInput`, and with
+  /// `parameterGradients` adds the parameter gradients. `table` is what `gradientStep` left.
+  func gradientAdjoint(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
+    _ gxBar: UnsafePointer<Float>, gBar: UnsafeMutablePointer<Float>,
+    xBar: UnsafeMutablePointer<Float>, count n: Int, table: UnsafePointer<Float>?,
+    parameterGradients: Bool)
+
+  /// dx = dy dy/dx (n x inputDim), what `backward` gives without parameter gradients, from
+  /// `table`.
+  func gradientBackward(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+    _ dx: UnsafeMutablePointer<Float>, count n: Int, table: UnsafePointer<Float>?)
 }
 
 extension Dense: GradientPassLayer {
+  var gradientTableWidth: Int { 0 }
   var gradientDependsOnInput: Bool { false }
 
   func gradientStep(
     _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
-    _ gx: UnsafeMutablePointer<Float>, count n: Int
+    _ gx: UnsafeMutablePointer<Float>, count n: Int, table: UnsafeMutablePointer<Float>?
   ) {
     backward(x, y, g, gx, count: n, parameterGradients: false)
   }
@@ -44,7 +55,8 @@ extension Dense: GradientPassLayer {
   func gradientAdjoint(
     _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
     _ gxBar: UnsafePointer<Float>, gBar: UnsafeMutablePointer<Float>,
-    xBar: UnsafeMutablePointer<Float>, count n: Int, parameterGradients: Bool
+    xBar: UnsafeMutablePointer<Float>, count n: Int, table: UnsafePointer<Float>?,
+    parameterGradients: Bool
   ) {
     guard n > 0 else { return }
     let (inp, out) = (inputDim, outputDim)
@@ -60,56 +72,51 @@ extension Dense: GradientPassLayer {
         ldb: inp, beta: 1, gw.baseAddress!, ldc: inp)
     }
   }
+
+  func gradientBackward(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+    _ dx: UnsafeMutablePointer<Float>, count n: Int, table: UnsafePointer<Float>?
+  ) {
+    backward(x, y, dy, dx, count: n, parameterGradients: false)
+  }
 }
 
 extension ActivationLayer: GradientPassLayer {
+  /// f'(x) and f''(x) for every element: one derivative evaluation serves all three steps.
+  var gradientTableWidth: Int { 2 * width }
   var gradientDependsOnInput: Bool { activation != .identity }
 
   func gradientStep(
     _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
-    _ gx: UnsafeMutablePointer<Float>, count n: Int
+    _ gx: UnsafeMutablePointer<Float>, count n: Int, table: UnsafeMutablePointer<Float>?
   ) {
-    backwardInBlocks(x, y, g, gx, count: n)
+    runGradientBlocks(
+      .step, x: x, a: g, b: g, out: gx, extra: nil, table: table!, count: n)
   }
 
   func gradientAdjoint(
     _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
     _ gxBar: UnsafePointer<Float>, gBar: UnsafeMutablePointer<Float>,
-    xBar: UnsafeMutablePointer<Float>, count n: Int, parameterGradients: Bool
+    xBar: UnsafeMutablePointer<Float>, count n: Int, table: UnsafePointer<Float>?,
+    parameterGradients: Bool
   ) {
-    gradientAdjointInBlocks(
-      x, y, g, gxBar, gBar: gBar, xBar: xBar, count: n, parameterGradients: parameterGradients)
+    runGradientBlocks(
+      .adjoint, x: x, a: g, b: gxBar, out: gBar, extra: xBar,
+      table: UnsafeMutablePointer(mutating: table!), count: n)
+    guard parameterGradients, let weight = parameters.first else { return }
+    // PReLU: f' = a where x <= 0, so d/da of gx = f'(x) g collects g gxBar there; summed
+    // here on one thread in a fixed order.
+    var slopeGradient = 0.0
+    for i in 0..<(n * width) where !(x[i] > 0) { slopeGradient += Double(g[i] * gxBar[i]) }
+    weight.gradient[0] += Float(slopeGradient)
   }
 
-  /// `gradientAdjoint` on one block of rows, on this thread: gx = f'(x) g, so
-  /// gBar = f'(x) gxBar and xBar += f''(x) g gxBar; PReLU's slope a (f' = a where x <= 0)
-  /// gets sum(g gxBar) over those elements.
-  func gradientAdjointBlock(
-    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
-    _ gxBar: UnsafePointer<Float>, gBar: UnsafeMutablePointer<Float>,
-    xBar: UnsafeMutablePointer<Float>, count n: Int, parameterGradients: Bool
+  func gradientBackward(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+    _ dx: UnsafeMutablePointer<Float>, count n: Int, table: UnsafePointer<Float>?
   ) {
-    let total = n * width
-    guard total > 0 else { return }
-    let block = 256
-    var slopeGradient = 0.0
-    let prelu = parameterGradients && !parameters.isEmpty
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * block) { scratch in
-      let (d1, d2) = (scratch.baseAddress!, scratch.baseAddress! + block)
-      var start = 0
-      while start < total {
-        let m = min(block, total - start)
-        activation.derivatives(x + start, count: m, slope: slope, d1: d1, d2: d2, d3: nil)
-        for e in 0..<m {
-          let i = start + e
-          let product = g[i] * gxBar[i]
-          gBar[i] = d1[e] * gxBar[i]
-          xBar[i] += d2[e] * product
-          if prelu && !(x[i] > 0) { slopeGradient += Double(product) }
-        }
-        start += m
-      }
-    }
-    if prelu, let weight = parameters.first { weight.gradient[0] += Float(slopeGradient) }
+    runGradientBlocks(
+      .backward, x: x, a: dy, b: dy, out: dx, extra: nil,
+      table: UnsafeMutablePointer(mutating: table!), count: n)
   }
 }
