@@ -1,0 +1,156 @@
+import XCTest
+
+@testable import Lamina
+
+/// KAN layers in jet passes, every basis: the jet's Jacobian equals back-propagation's
+/// input gradient, its second derivatives match central differences of that gradient, and
+/// the parameter gradients of derivative losses match central differences of the loss.
+final class KANJetTests: XCTestCase {
+  /// A 3-input, 1-output model per basis (and settings that take another code path).
+  static let specs: [(name: String, json: String)] = [
+    ("bspline", #"{"kind": "kan", "widths": [3, 4, 1], "basis": "bspline", "seed": 1}"#),
+    (
+      "bspline grid 20 k 2",
+      #"{"kind": "kan", "widths": [3, 4, 1], "grid": 20, "order": 2, "grid_range": [-1.5, 1.5], "seed": 2}"#
+    ),
+    (
+      "bspline then dense",
+      #"""
+      {"kind": "sequential", "input": 3, "seed": 3, "layers": [
+       {"type": "kan", "output": 5, "basis": "bspline"}, {"type": "activation", "name": "tanh"},
+       {"type": "dense", "output": 1}]}
+      """#
+    ),
+  ]
+
+  static func model(_ json: String) throws -> Model { try Model(json: json) }
+
+  /// Points in [-0.9, 0.9]^3 (inside the default grids, away from their ends).
+  static func points(_ n: Int, seed: UInt64) -> [Float] {
+    ModelJetTests.points(n, 3, seed: seed).map { $0 * 0.9 }
+  }
+
+  func testJacobianMatchesBackpropagation() throws {
+    for (name, json) in Self.specs {
+      let model = try Self.model(json)
+      let (n, d) = (41, 3)
+      let x = Self.points(n, seed: 3)
+      var y = [Float](repeating: .nan, count: n)
+      var jet = [Float](repeating: .nan, count: n * d)
+      var hess = [Float](repeating: .nan, count: n * d)
+      var reference = [Float](repeating: .nan, count: n * d)
+      try model.inputDerivatives(x, count: n, values: &y, jacobian: &jet, secondDerivatives: &hess)
+      try model.inputGradient(x, count: n, into: &reference)
+      XCTAssertEqual(y, try model.predict(x), "\(name): the value stream is predict's")
+      var largest: Float = 0
+      for i in 0..<(n * d) {
+        largest = max(largest, abs(reference[i]))
+        XCTAssertEqual(jet[i], reference[i], accuracy: 1e-4 * (1 + abs(reference[i])), name)
+      }
+      XCTAssertGreaterThan(largest, 1e-2, "\(name): a Jacobian worth checking")
+      var firstOnly = [Float](repeating: .nan, count: n * d)
+      try model.inputDerivatives(
+        x, count: n, values: nil, jacobian: &firstOnly, secondDerivatives: nil)
+      XCTAssertEqual(firstOnly, jet, name)
+    }
+  }
+
+  func testSecondDerivativesMatchDifferencesOfTheJacobian() throws {
+    for (name, json) in Self.specs {
+      let model = try Self.model(json)
+      let (n, d) = (13, 3)
+      var x = Self.points(n, seed: 5)
+      var hess = [Float](repeating: .nan, count: n * d)
+      var jac = [Float](repeating: 0, count: n * d)
+      try model.inputDerivatives(x, count: n, values: nil, jacobian: &jac, secondDerivatives: &hess)
+      let h: Float = 1e-3
+      var largest = 0.0
+      for r in 0..<n {
+        for k in 0..<d {
+          let saved = x[r * d + k]
+          var up = [Float](repeating: 0, count: n * d)
+          var down = up
+          x[r * d + k] = saved + h
+          try model.inputGradient(x, count: n, into: &up)
+          x[r * d + k] = saved - h
+          try model.inputGradient(x, count: n, into: &down)
+          x[r * d + k] = saved
+          let numeric = (Double(up[r * d + k]) - Double(down[r * d + k])) / Double(2 * h)
+          let analytic = Double(hess[r * d + k])
+          largest = max(largest, abs(analytic))
+          XCTAssertEqual(
+            analytic, numeric, accuracy: 1e-2 * (1 + abs(numeric)),
+            "\(name) row \(r) d2y/dx\(k)^2")
+        }
+      }
+      XCTAssertGreaterThan(largest, 1e-2, "\(name): second derivatives worth checking")
+    }
+  }
+
+  /// Derivative losses on a 3-input model, with the targets per point.
+  static let lossConfigs: [(json: String, columns: Int)] = [
+    (#"{"loss": "eikonal"}"#, 0),
+    (#"{"loss": "gradient"}"#, 3),
+    (#"{"loss": "laplacian", "a": 0.5, "b": [0.3, -0.2, 0.1], "c": 1.5}"#, 1),
+  ]
+
+  func testDerivativeLossGradientsMatchFiniteDifferences() throws {
+    var checked = 0
+    for (name, json) in Self.specs {
+      for (config, columns) in Self.lossConfigs {
+        let model = try Self.model(json)
+        let trainer = try Trainer(model: model, json: #"{"optimizer": "sgd"}"#)
+        let terms = try LossTerms(json: "[\(config)]", inputDim: 3, outputDim: 1)
+        let x = Self.points(7, seed: 21)
+        let t = ModelJetTests.points(7, columns, seed: 22)
+        try terms.setPoints(0, x, count: 7, targets: t, targetCount: t.count)
+        let (_, analytic) = try LossTermTests.lossAndGradient(trainer, terms)
+        var rng = RandomSource(seed: 4)
+        var offset = 0
+        var largest = 0.0
+        for p in model.parameters {
+          for _ in 0..<min(p.count, 16) {
+            let i = Int(rng.next() % UInt64(p.count))
+            let saved = p.value[i]
+            let h = Float(1e-3) * max(1, abs(saved))
+            p.value[i] = saved + h
+            let up = try LossTermTests.lossAndGradient(trainer, terms).0
+            p.value[i] = saved - h
+            let down = try LossTermTests.lossAndGradient(trainer, terms).0
+            p.value[i] = saved
+            let numeric = (up - down) / Double(2 * h)
+            let a = Double(analytic[offset + i])
+            largest = max(largest, abs(a))
+            XCTAssertEqual(
+              a, numeric, accuracy: 2e-3 + 1e-2 * max(abs(a), abs(numeric)),
+              "\(name) \(config) \(p.name)[\(i)]")
+            checked += 1
+          }
+          offset += p.count
+        }
+        XCTAssertGreaterThan(largest, 1e-3, "\(name) \(config): gradients worth checking")
+      }
+    }
+    XCTAssertGreaterThan(checked, 100)
+  }
+
+  func testSymbolicEdgesAreRefusedByName() throws {
+    let model = try Model(
+      json: #"{"kind": "kan", "widths": [2, 2, 1], "symbolic": true, "seed": 0}"#)
+    var out = [Float](repeating: 0, count: 2)
+    // Without symbolic edges the layer runs jet passes.
+    XCTAssertNoThrow(
+      try model.inputDerivatives(
+        [0.1, 0.2], count: 1, values: nil, jacobian: &out, secondDerivatives: nil))
+    let samples = Self.points(50, seed: 9).enumerated().filter { $0.offset % 3 != 2 }.map(\.element)
+    _ = try model.kanFixSymbolic(layer: 1, input: 0, output: 0, function: "sin", samples: samples)
+    XCTAssertThrowsError(
+      try model.inputDerivatives(
+        [0.1, 0.2], count: 1, values: nil, jacobian: &out, secondDerivatives: nil)
+    ) { error in
+      let e = error as! LaminaError
+      XCTAssertEqual(e.code, .unsupported)
+      XCTAssert(e.message.contains("layer 1") && e.message.contains("symbolic"), e.message)
+    }
+  }
+}
