@@ -13,6 +13,21 @@ final class KANJetTests: XCTestCase {
       "bspline grid 20 k 2",
       #"{"kind": "kan", "widths": [3, 4, 1], "grid": 20, "order": 2, "grid_range": [-1.5, 1.5], "seed": 2}"#
     ),
+    ("chebyshev", #"{"kind": "kan", "widths": [3, 4, 1], "basis": "chebyshev", "seed": 4}"#),
+    (
+      "chebyshev degree 1",
+      #"{"kind": "kan", "widths": [3, 4, 1], "basis": "chebyshev", "degree": 1, "seed": 4}"#
+    ),
+    ("fourier", #"{"kind": "kan", "widths": [3, 4, 1], "basis": "fourier", "seed": 5}"#),
+    (
+      "fourier no bias",
+      #"{"kind": "kan", "widths": [3, 4, 1], "basis": "fourier", "grid": 3, "bias": false, "seed": 5}"#
+    ),
+    ("rbf", #"{"kind": "kan", "widths": [3, 4, 1], "basis": "rbf", "seed": 6}"#),
+    (
+      "rbf without base",
+      #"{"kind": "kan", "widths": [3, 4, 1], "basis": "rbf", "base": false, "grid": 5, "seed": 6}"#
+    ),
     (
       "bspline then dense",
       #"""
