@@ -29,6 +29,14 @@ final class KANJetTests: XCTestCase {
       #"{"kind": "kan", "widths": [3, 4, 1], "basis": "rbf", "base": false, "grid": 5, "seed": 6}"#
     ),
     (
+      "wavelet mexican hat",
+      #"{"kind": "kan", "widths": [3, 4, 1], "basis": "wavelet", "seed": 7}"#
+    ),
+    (
+      "wavelet morlet",
+      #"{"kind": "kan", "widths": [3, 4, 1], "basis": "wavelet", "wavelet": "morlet", "seed": 7}"#
+    ),
+    (
       "bspline then dense",
       #"""
       {"kind": "sequential", "input": 3, "seed": 3, "layers": [
