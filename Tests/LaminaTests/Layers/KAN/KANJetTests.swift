@@ -37,6 +37,16 @@ final class KANJetTests: XCTestCase {
       #"{"kind": "kan", "widths": [3, 4, 1], "basis": "wavelet", "wavelet": "morlet", "seed": 7}"#
     ),
     (
+      "rational gelu",
+      #"{"kind": "kan", "widths": [3, 4, 1], "basis": "rational", "init": "gelu", "seed": 8}"#
+    ),
+    // Not "identity": with b = 0 the loss has a kink in b (|s| at s = 0), where the
+    // coefficient gradient is a one-sided one (sign(0) = +1) that differences do not see.
+    (
+      "rational swish, one group",
+      #"{"kind": "kan", "widths": [3, 4, 1], "basis": "rational", "init": "swish", "groups": 1, "seed": 8}"#
+    ),
+    (
       "bspline then dense",
       #"""
       {"kind": "sequential", "input": 3, "seed": 3, "layers": [
