@@ -89,11 +89,9 @@ final class ModelJetTests: XCTestCase {
   }
 
   func testLayersWithoutJetsAreRefusedByName() throws {
-    // A KAN edge fixed to a symbolic function has no second derivatives (see KANJetTests).
+    // An RBF KAN layer with a LayerNorm is not a sum of per-edge functions (KANJetTests).
     let model = try Model(
-      json: #"{"kind": "kan", "widths": [2, 1], "symbolic": true, "seed": 0}"#)
-    _ = try model.kanFixSymbolic(
-      layer: 0, input: 0, output: 0, function: "x", samples: Self.points(20, 2, seed: 1))
+      json: #"{"kind": "kan", "widths": [2, 3, 1], "basis": "rbf", "normalize": true, "seed": 0}"#)
     var out = [Float](repeating: 0, count: 2)
     XCTAssertThrowsError(
       try model.inputDerivatives(

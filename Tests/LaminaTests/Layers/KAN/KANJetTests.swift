@@ -61,7 +61,30 @@ final class KANJetTests: XCTestCase {
     ),
   ]
 
-  static func model(_ json: String) throws -> Model { try Model(json: json) }
+  /// Every spec's model, plus a B-spline model with edges fixed to symbolic functions.
+  static var models: [(name: String, make: () throws -> Model)] {
+    specs.map { spec in (spec.name, { try Model(json: spec.json) }) } + [
+      ("bspline with symbolic edges", symbolicModel)
+    ]
+  }
+
+  /// A [3, 4, 1] B-spline model with four edges fixed to sin, x^2 and x. The affine
+  /// parameters are set by hand: fits to these random edges can be degenerate (x^2 with
+  /// c = -1e-3 and a = 6), where central differences of the loss need far smaller steps.
+  static func symbolicModel() throws -> Model {
+    let model = try Model(
+      json: #"{"kind": "kan", "widths": [3, 4, 1], "symbolic": true, "seed": 10}"#)
+    let samples = points(64, seed: 11)
+    let edges = [(0, 0, 1, "sin"), (0, 2, 3, "x^2"), (1, 1, 0, "sin"), (1, 3, 0, "x")]
+    for (n, (layer, i, j, f)) in edges.enumerated() {
+      _ = try model.kanFixSymbolic(layer: layer, input: i, output: j, function: f, samples: samples)
+      let kan = model.layers[layer] as! BSplineKANLayer
+      let e = i * kan.outputDim + j
+      let affine: [Float] = [1.3 - 0.2 * Float(n), 0.2, 0.8, 0.1]
+      kan.symbolicTensors!.affine.value.replaceSubrange((4 * e)..<(4 * e + 4), with: affine)
+    }
+    return model
+  }
 
   /// Points in [-0.9, 0.9]^3 (inside the default grids, away from their ends).
   static func points(_ n: Int, seed: UInt64) -> [Float] {
@@ -69,8 +92,8 @@ final class KANJetTests: XCTestCase {
   }
 
   func testJacobianMatchesBackpropagation() throws {
-    for (name, json) in Self.specs {
-      let model = try Self.model(json)
+    for (name, make) in Self.models {
+      let model = try make()
       let (n, d) = (41, 3)
       let x = Self.points(n, seed: 3)
       var y = [Float](repeating: .nan, count: n)
@@ -94,8 +117,8 @@ final class KANJetTests: XCTestCase {
   }
 
   func testSecondDerivativesMatchDifferencesOfTheJacobian() throws {
-    for (name, json) in Self.specs {
-      let model = try Self.model(json)
+    for (name, make) in Self.models {
+      let model = try make()
       let (n, d) = (13, 3)
       var x = Self.points(n, seed: 5)
       var hess = [Float](repeating: .nan, count: n * d)
@@ -134,9 +157,9 @@ final class KANJetTests: XCTestCase {
 
   func testDerivativeLossGradientsMatchFiniteDifferences() throws {
     var checked = 0
-    for (name, json) in Self.specs {
+    for (name, make) in Self.models {
       for (config, columns) in Self.lossConfigs {
-        let model = try Self.model(json)
+        let model = try make()
         let trainer = try Trainer(model: model, json: #"{"optimizer": "sgd"}"#)
         let terms = try LossTerms(json: "[\(config)]", inputDim: 3, outputDim: 1)
         let x = Self.points(7, seed: 21)
@@ -175,24 +198,20 @@ final class KANJetTests: XCTestCase {
     XCTAssertGreaterThan(checked, 100)
   }
 
-  func testSymbolicEdgesAreRefusedByName() throws {
-    let model = try Model(
-      json: #"{"kind": "kan", "widths": [2, 2, 1], "symbolic": true, "seed": 0}"#)
-    var out = [Float](repeating: 0, count: 2)
-    // Without symbolic edges the layer runs jet passes.
-    XCTAssertNoThrow(
-      try model.inputDerivatives(
-        [0.1, 0.2], count: 1, values: nil, jacobian: &out, secondDerivatives: nil))
-    let samples = Self.points(50, seed: 9).enumerated().filter { $0.offset % 3 != 2 }.map(\.element)
-    _ = try model.kanFixSymbolic(layer: 1, input: 0, output: 0, function: "sin", samples: samples)
-    XCTAssertThrowsError(
-      try model.inputDerivatives(
-        [0.1, 0.2], count: 1, values: nil, jacobian: &out, secondDerivatives: nil)
-    ) { error in
-      let e = error as! LaminaError
-      XCTAssertEqual(e.code, .unsupported)
-      XCTAssert(e.message.contains("layer 1") && e.message.contains("symbolic"), e.message)
-    }
+  func testSymbolicEdgesTrainOnDerivativeLosses() throws {
+    let model = try Self.symbolicModel()
+    let affine = (model.layers[1] as! BSplineKANLayer).symbolicTensors!.affine
+    let before = affine.value
+    let terms = try LossTerms(
+      json: #"[{"loss": "laplacian", "c": 1}]"#, inputDim: 3, outputDim: 1)
+    let x = Self.points(32, seed: 12)
+    try terms.setPoints(
+      0, x, count: 32, targets: [Float](repeating: 1, count: 32), targetCount: 32)
+    let trainer = try Trainer(model: model, json: #"{"optimizer": "adam", "learning_rate": 0.01}"#)
+    let first = try trainer.stepTerms(terms).total
+    for _ in 0..<20 { try trainer.stepTerms(terms) }
+    XCTAssertLessThan(try trainer.stepTerms(terms).total, first)
+    XCTAssertNotEqual(affine.value, before, "the symbolic edges' affine parameters train")
   }
 
   func testRBFLayerNormIsRefusedByName() throws {

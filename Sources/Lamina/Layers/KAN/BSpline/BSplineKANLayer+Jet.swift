@@ -11,8 +11,8 @@
 /// spline part has no second derivative at all (only the SiLU branch curves), and with
 /// k = 0 no first. Outside the extended grid only the SiLU branch remains, as in `forward`.
 ///
-/// Edges fixed to symbolic functions are refused (`jetRefusal`): the symbolic library holds
-/// each function's value and first derivative only. Cost per row, input and output:
+/// Edges fixed to symbolic functions join through BSplineKANLayer+SymbolicJet.swift. Cost
+/// per row, input and output:
 /// O(k^2) for the bases' derivatives (once per row and input) plus O(k) per output.
 extension BSplineKANLayer: KANEdgeJet {
   public func jetForward(
@@ -26,15 +26,6 @@ extension BSplineKANLayer: KANEdgeJet {
     _ dx: UnsafeMutablePointer<Float>?, shape: JetShape, parameterGradients: Bool
   ) {
     edgeJetBackward(x, y, dy, dx, shape: shape, parameterGradients: parameterGradients)
-  }
-
-  /// Refuses a layer with an active symbolic edge (a non-zero symbolic mask).
-  public var jetRefusal: String? {
-    guard let st = symbolicTensors, st.mask.value.contains(where: { $0 != 0 }) else {
-      return nil
-    }
-    return "has edges fixed to symbolic functions, whose second derivatives the symbolic "
-      + "library does not provide; jet passes take numeric B-spline edges only"
   }
 
   /// The row's x, silu', silu'', silu''' (4 rows floats), then A2.3's work and the bases'
@@ -119,6 +110,7 @@ extension BSplineKANLayer: KANEdgeJet {
         }
       }
     }
+    addSymbolicEdgeDerivatives(input: i, x: xs, count: m, orders: orders, into: table)
   }
 
   func addEdgeDerivativeGradients(
@@ -177,5 +169,7 @@ extension BSplineKANLayer: KANEdgeJet {
         }
       }
     }
+    addSymbolicEdgeDerivativeGradients(
+      input: i, x: xs, count: m, orders: orders, adjoints: adjoints)
   }
 }

@@ -20,11 +20,12 @@
 ///
 /// Cost, for n rows, D directions, order q: the value passes, plus per block of rows and
 /// input one call of the basis for the q (forward) or q + 1 (backward) derivative tables
-/// of every output, O(n in out (basis work + q D)) in all: about (1 + q D) times the
-/// multiply-adds of a forward pass, like a dense layer's jet. Calls into the basis are per
+/// of every output, O(n in out (basis work + q D)) in all. Calls into the basis are per
 /// block and input, resolved at compile time for the concrete layer; the loops here are
 /// over rows and outputs, with scratch from one shared `ScratchPool` (no allocation once
-/// warm). The derivative streams run on the calling thread.
+/// warm). The derivative streams run on the calling thread in scalar code, unlike a dense
+/// layer's jet (one sgemm over every stream), so they cost several times more than the
+/// value pass (bench/NOTES.md, "KAN layers in jet passes").
 
 /// A KAN layer that joins jet passes by giving its edges' derivatives (see the top of this
 /// file). Each basis conforms in its own folder (`<Basis>KANLayer+Jet.swift`) and forwards
