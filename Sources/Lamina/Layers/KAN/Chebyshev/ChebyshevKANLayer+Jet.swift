@@ -16,12 +16,15 @@
 /// polynomials, finite where tanh saturates (where every derivative goes to 0 with sech^2).
 /// In Double; O(D) per row and input plus O(D) per output.
 extension ChebyshevKANLayer: KANEdgeJet {
+  /// The output jet: `forward` for the value stream, the edge derivatives contracted by
+  /// `KANEdgeJet.edgeJetForward` for the others. Reads the layer only.
   public func jetForward(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, shape: JetShape
   ) {
     edgeJetForward(x, y, shape: shape)
   }
 
+  /// The input jet's adjoint and the parameter gradients (`KANEdgeJet.edgeJetBackward`).
   public func jetBackward(
     _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
     _ dx: UnsafeMutablePointer<Float>?, shape: JetShape, parameterGradients: Bool

@@ -10,12 +10,15 @@
 /// denominator. |s| has no second derivative where s changes sign; the series take the
 /// side of x's own sign. O(1) per row and input for F's series, O(10) for the gradients'.
 extension RationalKANLayer: KANEdgeJet {
+  /// The output jet: `forward` for the value stream, the edge derivatives contracted by
+  /// `KANEdgeJet.edgeJetForward` for the others. Reads the layer only.
   public func jetForward(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, shape: JetShape
   ) {
     edgeJetForward(x, y, shape: shape)
   }
 
+  /// The input jet's adjoint and the parameter gradients (`KANEdgeJet.edgeJetBackward`).
   public func jetBackward(
     _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
     _ dx: UnsafeMutablePointer<Float>?, shape: JetShape, parameterGradients: Bool
