@@ -411,7 +411,9 @@ final class TermScratch {
       guard drawn[t] else { continue }
       // From the identity every step, so a draw depends on the generator alone and a
       // trainer resumed from its saved state (`saveState`) draws the same batches.
-      if orders[t].count != n { orders[t] = Array(0..<n) } else {
+      if orders[t].count != n {
+        orders[t] = Array(0..<n)
+      } else {
         for i in 0..<n { orders[t][i] = i }
       }
       for i in 0..<b {
