@@ -13,6 +13,13 @@ extension Model {
         "\(what) needs derivatives of the output with respect to the input, which layer \(i) "
           + "(\"\(type)\") does not provide yet")
     }
+    for (i, jet) in jets.enumerated() {
+      if let why = jet?.jetRefusal {
+        throw LaminaError(
+          .unsupported,
+          "\(what) needs derivatives of the output with respect to the input; layer \(i) \(why)")
+      }
+    }
   }
 
   /// The jet of the model's output for `shape.rows` rows of `x` (n x inputDim): the input

@@ -27,21 +27,24 @@ extension Trainer {
   /// `.cancelled`, keeping the weights of the last completed step. Returns each step's
   /// per-term losses (`history[s][t]`) and totals. A step that diverges throws `.numeric`
   /// ("training diverged at step s of S: ...") with the weights from before that step.
+  /// `options` adds grid updates before chosen steps (`TermFitOptions`; none by default).
   @discardableResult
   public func fitTerms(
-    _ terms: LossTerms, steps: Int, progress: ((TrainingProgress) -> Bool)? = nil
+    _ terms: LossTerms, steps: Int, options: TermFitOptions = TermFitOptions(),
+    progress: ((TrainingProgress) -> Bool)? = nil
   ) throws -> (totals: [Float], terms: [[Float]]) {
-    try fitTerms(terms, steps: steps, each: nil, progress: progress)
+    try fitTerms(terms, steps: steps, options: options, each: nil, progress: progress)
   }
 
   /// `fitTerms`, calling `each(step, total, termLosses)` after every completed step (before
   /// `progress`), so a caller keeps the history of a run that fails or is cancelled.
   public func fitTerms(
-    _ terms: LossTerms, steps: Int, each: ((Int, Float, [Float]) -> Void)?,
-    progress: ((TrainingProgress) -> Bool)?
+    _ terms: LossTerms, steps: Int, options: TermFitOptions = TermFitOptions(),
+    each: ((Int, Float, [Float]) -> Void)?, progress: ((TrainingProgress) -> Bool)?
   ) throws -> (totals: [Float], terms: [[Float]]) {
     guard steps > 0 else { throw LaminaError.invalid("fit_terms needs steps > 0") }
     try checkTerms(terms)
+    try options.check(terms, model: model)
     let start = ContinuousClock.now
     horizon = stepsTaken + steps
     var info = TrainingProgress()
@@ -52,6 +55,10 @@ extension Trainer {
     history.reserveCapacity(steps)
     let every = max(1, config.progressEvery)
     for s in 1...steps {
+      if options.updatesGrid(beforeStep: s - 1) {
+        let points = terms.terms[options.gridUpdateTerm].points
+        try model.updateGrid(samples: points, gridEps: options.gridEps)
+      }
       do {
         let r = try stepTerms(terms)
         totals.append(r.total)

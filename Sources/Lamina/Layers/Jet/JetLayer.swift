@@ -50,4 +50,15 @@ public protocol JetLayer: Layer {
   func jetBackward(
     _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
     _ dx: UnsafeMutablePointer<Float>?, shape: JetShape, parameterGradients: Bool)
+
+  /// Why the layer cannot run jet passes in its current state (completing "layer L ..." in
+  /// the `.unsupported` error a derivative loss or `Model.inputDerivatives` throws), or nil.
+  /// A state that can change after the model is built (a KAN edge fixed to a symbolic
+  /// function) is refused here instead of by leaving the protocol out.
+  var jetRefusal: String? { get }
+}
+
+extension JetLayer {
+  /// Most layers run jet passes in every state.
+  public var jetRefusal: String? { nil }
 }

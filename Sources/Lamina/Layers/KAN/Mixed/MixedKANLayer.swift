@@ -180,13 +180,13 @@ public final class MixedKANLayer: Layer, KANBasisLayer {
   let layouts: [[KANEdgeLayout?]]
   /// The component layers the shadows are copied from (their tensors are not read: the
   /// values live in `componentParameters` and `componentBuffers`).
-  private let prototypes: [Layer]
+  let prototypes: [Layer]
   /// The options the layer was built from (resolved for its input width).
   private let options: Options
   /// Shadow sets lent to calls.
   private let shadows = ObjectPool<[Shadow]>()
   /// Per-call scratch (mixture weights, gradient sums, temporary outputs).
-  private let scratch = ScratchPool()
+  let scratch = ScratchPool()
 
   /// Number of components K.
   public var componentCount: Int { componentNames.count }
@@ -351,7 +351,7 @@ public final class MixedKANLayer: Layer, KANBasisLayer {
 
   /// Whether component k has a non-zero weight on some edge (components without one are
   /// skipped: after `kanKeepStrongest` most edges use one component only).
-  private func isUsed(_ k: Int, _ a: UnsafePointer<Float>) -> Bool {
+  func isUsed(_ k: Int, _ a: UnsafePointer<Float>) -> Bool {
     let kc = componentCount
     for e in 0..<(outputDim * inputDim) where a[e * kc + k] != 0 { return true }
     return false
@@ -369,17 +369,20 @@ public final class MixedKANLayer: Layer, KANBasisLayer {
     let parameters: [Parameter]
     /// `layer.buffers`, in order.
     let buffers: [Parameter]
+    /// `layer` as a jet layer (every basis a mixture takes is one; see MixedKANLayer+Jet).
+    let jet: (any JetLayer)?
 
     init(_ layer: Layer) {
       self.layer = layer
       parameters = layer.parameters
       buffers = layer.buffers
+      jet = layer as? any JetLayer
     }
   }
 
   /// Copies component k's tensors into `shadow`, its per-edge tensors scaled by the
   /// weights `a` ([out, in, K]).
-  private func load(_ shadow: Shadow, component k: Int, weights a: UnsafePointer<Float>) {
+  func load(_ shadow: Shadow, component k: Int, weights a: UnsafePointer<Float>) {
     let (inp, out, kc) = (inputDim, outputDim, componentCount)
     for (b, dst) in shadow.buffers.enumerated() {
       let src = componentBuffers[k][b]
@@ -424,7 +427,7 @@ public final class MixedKANLayer: Layer, KANBasisLayer {
 
   /// Adds the shadow's parameter gradients (with respect to the scaled tensors) into
   /// component k's gradients and dL/da into `da` ([out, in, K]).
-  private func gatherGradients(
+  func gatherGradients(
     _ shadow: Shadow, component k: Int, weights a: UnsafePointer<Float>,
     into da: UnsafeMutablePointer<Float>
   ) {
@@ -474,7 +477,7 @@ public final class MixedKANLayer: Layer, KANBasisLayer {
   }
 
   /// Runs `body` with a set of K shadows of its own.
-  private func withShadows<R>(_ body: ([Shadow]) -> R) -> R {
+  func withShadows<R>(_ body: ([Shadow]) -> R) -> R {
     shadows.with(make: { prototypes.map { Shadow($0.copy()) } }, body)
   }
 
@@ -536,16 +539,24 @@ public final class MixedKANLayer: Layer, KANBasisLayer {
           if parameterGradients { gatherGradients(shadow, component: k, weights: a, into: da) }
         }
       }
-      guard parameterGradients, let logits else { return }
-      let inverseT = Float(1 / temperature)
-      logits.gradient.withUnsafeMutableBufferPointer { gb in
-        let g = gb.baseAddress!
-        for e in 0..<(outputDim * inputDim) {
-          var mean: Float = 0
-          for k in 0..<kc { mean += a[e * kc + k] * da[e * kc + k] }
-          for k in 0..<kc {
-            g[e * kc + k] += a[e * kc + k] * (da[e * kc + k] - mean) * inverseT
-          }
+      if parameterGradients { addLogitGradients(weights: a, weightGradients: da) }
+    }
+  }
+
+  /// Adds dL/dmix_logits from dL/da (`da`) through the softmax of the weights `a` (nothing
+  /// for a selected layer): dL/dw_ijk = a_ijk (g_ijk - sum_l a_ijl g_ijl) / T.
+  func addLogitGradients(weights a: UnsafePointer<Float>, weightGradients da: UnsafePointer<Float>)
+  {
+    guard let logits else { return }
+    let kc = componentCount
+    let inverseT = Float(1 / temperature)
+    logits.gradient.withUnsafeMutableBufferPointer { gb in
+      let g = gb.baseAddress!
+      for e in 0..<(outputDim * inputDim) {
+        var mean: Float = 0
+        for k in 0..<kc { mean += a[e * kc + k] * da[e * kc + k] }
+        for k in 0..<kc {
+          g[e * kc + k] += a[e * kc + k] * (da[e * kc + k] - mean) * inverseT
         }
       }
     }

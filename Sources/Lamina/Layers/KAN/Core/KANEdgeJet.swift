@@ -1,0 +1,200 @@
+/// Jet passes for KAN layers, shared by every basis: a KAN layer computes
+/// y_j = sum_i phi_ij(x_i), so its output jet needs only each edge's derivatives,
+///
+///     J'_j = sum_i phi'_ij(x_i) J_i
+///     H'_j = sum_i phi''_ij(x_i) J_i^2 + phi'_ij(x_i) H_i
+///
+/// per input direction (J the first derivative stream, H the pure second one). This file
+/// does that contraction and its adjoint once for all bases; a basis (`KANEdgeJet`) gives
+/// only its edge derivatives on a block of rows and the parameter gradients of them.
+///
+/// The value stream is the layer's own `forward` (so stream 0 is `forward`'s to the bit)
+/// and its adjoint the layer's own `backward`; the derivative streams add, for edge (i, j)
+/// at x = x_ri, the adjoints of phi' and phi'',
+///
+///     a1 = sum_d gJ_j J_i + gH_j H_i,   a2 = sum_d gH_j J_i^2
+///
+/// (g the output jet's adjoint), which give dL/dx_ri += sum_j a1 phi''_ij + a2 phi'''_ij,
+/// dL/dJ_i = sum_j gJ_j phi'_ij + 2 gH_j phi''_ij J_i, dL/dH_i = sum_j gH_j phi'_ij, and
+/// dL/dtheta = sum a1 dphi'/dtheta + a2 dphi''/dtheta (`addEdgeDerivativeGradients`).
+///
+/// Cost, for n rows, D directions, order q: the value passes, plus per block of rows and
+/// input one call of the basis for the q (forward) or q + 1 (backward) derivative tables
+/// of every output, O(n in out (basis work + q D)) in all. Calls into the basis are per
+/// block and input, resolved at compile time for the concrete layer; the loops here are
+/// over rows and outputs, with scratch from one shared `ScratchPool` (no allocation once
+/// warm). The derivative streams run on the calling thread in scalar code, unlike a dense
+/// layer's jet (one sgemm over every stream), so they cost several times more than the
+/// value pass (bench/NOTES.md, "KAN layers in jet passes").
+
+/// A KAN layer that joins jet passes by giving its edges' derivatives (see the top of this
+/// file). Each basis conforms in its own folder (`<Basis>KANLayer+Jet.swift`) and forwards
+/// `JetLayer`'s two methods to `edgeJetForward` / `edgeJetBackward`.
+protocol KANEdgeJet: JetLayer {
+  /// Floats of scratch `edgeDerivatives` and `addEdgeDerivativeGradients` need for blocks
+  /// of up to `rows` rows.
+  func edgeJetScratchCount(rows: Int) -> Int
+
+  /// phi^(p)_ij(x_r) for p = 1 ... `orders` (at most 3), every output j, the `count` values
+  /// x_r = `column[r * stride]` of input i, into
+  /// `table[((p - 1) * count + r) * outputDim + j]`. `scratch` holds
+  /// `edgeJetScratchCount(rows: count)` floats. Reads the layer only.
+  func edgeDerivatives(
+    input i: Int, column: UnsafePointer<Float>, stride: Int, count: Int, orders: Int,
+    into table: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>)
+
+  /// Adds sum_r sum_j sum_{p=1...orders} adjoints[((p - 1) * count + r) * outputDim + j]
+  /// * d phi^(p)_ij(x_r) / d theta into every parameter theta's gradient (`orders` 1 or 2;
+  /// the rows as in `edgeDerivatives`).
+  func addEdgeDerivativeGradients(
+    input i: Int, column: UnsafePointer<Float>, stride: Int, count: Int, orders: Int,
+    adjoints: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>)
+}
+
+/// The scratch every KAN layer's jet passes borrow (each caller its own buffer).
+enum KANEdgeJets {
+  static let scratch = ScratchPool()
+  /// Rows per block: the derivative tables (3 x rows x out floats) stay small.
+  static let blockRows = 128
+}
+
+extension KANEdgeJet {
+  /// `JetLayer.jetForward` from the edge derivatives (see the top of this file).
+  func edgeJetForward(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, shape: JetShape
+  ) {
+    let n = shape.rows
+    guard n > 0 else { return }
+    forward(x, y, count: n)
+    let (nIn, nOut, dirs, order) = (inputDim, outputDim, shape.directions, shape.order)
+    (y + n * nOut).update(repeating: 0, count: (shape.streams - 1) * n * nOut)
+    let rows = min(n, KANEdgeJets.blockRows)
+    let tableCount = order * rows * nOut
+    KANEdgeJets.scratch.withBuffer(count: tableCount + edgeJetScratchCount(rows: rows)) { s in
+      let table = s
+      let work = s + tableCount
+      var start = 0
+      while start < n {
+        let m = min(rows, n - start)
+        for i in 0..<nIn {
+          edgeDerivatives(
+            input: i, column: x + start * nIn + i, stride: nIn, count: m, orders: order,
+            into: table, scratch: work)
+          for d in 0..<dirs {
+            let j0 = x + ((1 + d) * n + start) * nIn + i
+            let yj = y + ((1 + d) * n + start) * nOut
+            let h0 = x + ((1 + dirs + d) * n + start) * nIn + i
+            let yh = y + ((1 + dirs + d) * n + start) * nOut
+            for r in 0..<m {
+              let jv = j0[r * nIn]
+              let hv: Float = order == 2 ? h0[r * nIn] : 0
+              // The input layer's first-derivative streams are mostly zeros.
+              if jv == 0 && hv == 0 { continue }
+              let t1 = table + r * nOut
+              let out = yj + r * nOut
+              for j in 0..<nOut { out[j] += t1[j] * jv }
+              if order == 2 {
+                let t2 = table + (m + r) * nOut
+                let outH = yh + r * nOut
+                let jj = jv * jv
+                for j in 0..<nOut { outH[j] += t2[j] * jj + t1[j] * hv }
+              }
+            }
+          }
+        }
+        start += m
+      }
+    }
+  }
+
+  /// `JetLayer.jetBackward` from the edge derivatives (see the top of this file).
+  func edgeJetBackward(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+    _ dx: UnsafeMutablePointer<Float>?, shape: JetShape, parameterGradients: Bool
+  ) {
+    let n = shape.rows
+    guard n > 0, dx != nil || parameterGradients else { return }
+    let (nIn, nOut, dirs, order) = (inputDim, outputDim, shape.directions, shape.order)
+    // The value stream: the layer's own backward (dx's stream 0 overwritten).
+    backward(x, y, dy, dx, count: n, parameterGradients: parameterGradients)
+    if let dx { (dx + n * nIn).update(repeating: 0, count: (shape.streams - 1) * n * nIn) }
+    let orders = dx != nil ? order + 1 : order
+    let rows = min(n, KANEdgeJets.blockRows)
+    let tableCount = orders * rows * nOut
+    let adjointCount = order * rows * nOut
+    KANEdgeJets.scratch.withBuffer(
+      count: tableCount + adjointCount + edgeJetScratchCount(rows: rows)
+    ) { s in
+      let table = s
+      let adjoints = s + tableCount
+      let work = adjoints + adjointCount
+      var start = 0
+      while start < n {
+        let m = min(rows, n - start)
+        for i in 0..<nIn {
+          let column = x + start * nIn + i
+          edgeDerivatives(
+            input: i, column: column, stride: nIn, count: m, orders: orders, into: table,
+            scratch: work)
+          adjoints.update(repeating: 0, count: order * m * nOut)
+          for d in 0..<dirs {
+            let jOffset = ((1 + d) * n + start) * nIn + i
+            let hOffset = ((1 + dirs + d) * n + start) * nIn + i
+            let gj = dy + ((1 + d) * n + start) * nOut
+            let gh = dy + ((1 + dirs + d) * n + start) * nOut
+            for r in 0..<m {
+              let jv = x[jOffset + r * nIn]
+              let t1 = table + r * nOut
+              let a1 = adjoints + r * nOut
+              let gjr = gj + r * nOut
+              if order == 1 {
+                var sj: Float = 0
+                for j in 0..<nOut {
+                  sj += gjr[j] * t1[j]
+                  a1[j] += gjr[j] * jv
+                }
+                dx?[jOffset + r * nIn] = sj
+                continue
+              }
+              let hv = x[hOffset + r * nIn]
+              let t2 = table + (m + r) * nOut
+              let a2 = adjoints + (m + r) * nOut
+              let ghr = gh + r * nOut
+              let (jj, twoJ) = (jv * jv, 2 * jv)
+              var (sj, sh): (Float, Float) = (0, 0)
+              for j in 0..<nOut {
+                sj += gjr[j] * t1[j] + twoJ * ghr[j] * t2[j]
+                sh += ghr[j] * t1[j]
+                a1[j] += gjr[j] * jv + ghr[j] * hv
+                a2[j] += ghr[j] * jj
+              }
+              dx?[jOffset + r * nIn] = sj
+              dx?[hOffset + r * nIn] = sh
+            }
+          }
+          if let dx {
+            // dL/dx_ri += sum_j a1 phi'' + a2 phi'''.
+            for r in 0..<m {
+              let a1 = adjoints + r * nOut
+              let t2 = table + (m + r) * nOut
+              var v: Float = 0
+              for j in 0..<nOut { v += a1[j] * t2[j] }
+              if order == 2 {
+                let a2 = adjoints + (m + r) * nOut
+                let t3 = table + (2 * m + r) * nOut
+                for j in 0..<nOut { v += a2[j] * t3[j] }
+              }
+              dx[(start + r) * nIn + i] += v
+            }
+          }
+          if parameterGradients {
+            addEdgeDerivativeGradients(
+              input: i, column: column, stride: nIn, count: m, orders: order,
+              adjoints: adjoints, scratch: work)
+          }
+        }
+        start += m
+      }
+    }
+  }
+}
