@@ -1461,11 +1461,16 @@ lamina_status lamina_trainer_load_state(lamina_trainer *trainer, const char *pat
 ** input coordinate, its first derivative and (for Laplacian terms with c != 0) its pure
 ** second derivative, forward through the model; the reverse pass then goes from the loss
 ** through that computation to the weights. A dense layer pushes a jet of S = 1 + D (first
-** order) or 1 + 2D (second order) streams through one product of S x n rows, so a
-** derivative step on an MLP costs about S value steps (D = 3: 4 for eikonal and normal
-** terms, 7 for a Laplacian), with no Hessian formed and no graph kept. Activations need
-** their first three derivatives, which every activation has (ReLU-like ones: 0 beyond the
-** first). Layers with jet passes: dense and activation layers; others are refused with
+** order) or 1 + 2D (second order) streams through one product of S x n rows, with no
+** Hessian formed and no graph kept. First-order terms on models of dense and activation
+** layers alone (MLPs) take reverse mode over reverse mode instead (forward, the input
+** gradient, then both run backwards: six products of n rows per dense layer, where a jet
+** costs 3 (1 + D)), and a value or boundary term on exactly the points of such a term is
+** computed in its pass at no extra cost. Activations need their first three derivatives,
+** which every activation has (ReLU-like ones: 0 beyond the first). KAN layers of every basis
+** carry jets through their edge functions' derivatives (B-splines to their order: a cubic's
+** third derivative jumps at knots; RBF with "normalize" is refused). Layers without jet
+** passes (today: tri-plane encodings and per-field decoders) are refused with
 ** LAMINA_E_UNSUPPORTED naming the layer. KAN regularisation (lamb > 0) is not applied with
 ** terms (LAMINA_E_UNSUPPORTED); plane_tv and plane_l2 are.
 */
@@ -1530,14 +1535,20 @@ lamina_status lamina_trainer_step_terms(lamina_trainer *trainer, lamina_loss_ter
 ** (terms + 1)) receives one row per completed step: the objective, then each term's loss;
 ** *steps_done (may be NULL) the number of completed steps, also on failure, so the rows of
 ** a run that diverged or was cancelled are there. A cosine schedule without decay_steps
-** spans these steps. EXCLUSIVE on the trainer's model.
+** spans these steps. options_json (NULL or "{}" for the defaults) asks for pykan's grid
+** updates between steps, as its PDE tutorials do (update_grid_from_samples on the interior
+** points every few steps): "grid_update_every" (0: never) moves the knots of every B-spline
+** KAN layer to the points of term "grid_update_term" (0) before every step s (counted from
+** 0) that is a multiple of it and below "stop_grid_update_step" (absent: no limit), with
+** pykan's "grid_eps" (0.02); asking for them on a model without updatable grids is
+** LAMINA_E_UNSUPPORTED. EXCLUSIVE on the trainer's model.
 ** Errors: as lamina_trainer_step_terms; divergence gives LAMINA_E_NUMERIC with "training
 ** diverged at step s of S: ..." and the weights after step s - 1.
 */
 lamina_status lamina_trainer_fit_terms(lamina_trainer *trainer, lamina_loss_terms *terms,
-                                       size_t steps, lamina_progress_fn progress,
-                                       void *user_data, float *history, size_t cap,
-                                       size_t *steps_done);
+                                       size_t steps, const char *options_json,
+                                       lamina_progress_fn progress, void *user_data,
+                                       float *history, size_t cap, size_t *steps_done);
 
 
 /* ---------------------------------------------------------------------------------------

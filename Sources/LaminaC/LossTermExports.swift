@@ -101,7 +101,8 @@ public func laminaTrainerStepTerms(
 @_cdecl("lamina_trainer_fit_terms")
 public func laminaTrainerFitTerms(
   _ trainer: OpaquePointer?, _ terms: OpaquePointer?, _ steps: Int,
-  _ progress: lamina_progress_fn?, _ userData: UnsafeMutableRawPointer?,
+  _ optionsJSON: UnsafePointer<CChar>?, _ progress: lamina_progress_fn?,
+  _ userData: UnsafeMutableRawPointer?,
   _ history: UnsafeMutablePointer<Float>?, _ cap: Int, _ stepsDone: UnsafeMutablePointer<Int>?
 ) -> lamina_status {
   guarded {
@@ -110,6 +111,10 @@ public func laminaTrainerFitTerms(
     let t = try Handles.object(trainer, as: Trainer.self, "trainer", in: f)
     let lt = try Handles.object(terms, as: LossTerms.self, "terms", in: f)
     guard steps > 0 else { throw LaminaError(.invalidArgument, "\(f): steps must be at least 1") }
+    let text = optionsJSON == nil ? "{}" : try string(optionsJSON, "options_json", in: f)
+    let options = try named(f) {
+      try TermFitOptions(json: JSONValue.parse(text, what: "fit_terms options"))
+    }
     let row = lt.terms.count + 1
     if history != nil {
       let (need, overflow) = steps.multipliedReportingOverflow(by: row)
@@ -126,7 +131,7 @@ public func laminaTrainerFitTerms(
     // Each step's losses are written as it completes: a run that fails or is cancelled
     // leaves the steps it did.
     _ = try t.fitTerms(
-      lt, steps: steps,
+      lt, steps: steps, options: options,
       each: { s, total, losses in
         if let history {
           history[(s - 1) * row] = total

@@ -258,11 +258,11 @@ static void test_fit(void)
     enum { STEPS = 60 };
     float history[STEPS * 4];
     size_t done = 0;
-    CHECK_ST(lamina_trainer_fit_terms(ta, terms, STEPS, NULL, NULL, history, STEPS * 4 - 1, &done),
+    CHECK_ST(lamina_trainer_fit_terms(ta, terms, STEPS, NULL, NULL, NULL, history, STEPS * 4 - 1, &done),
              LAMINA_E_INVALID_ARGUMENT);
-    CHECK_ST(lamina_trainer_fit_terms(ta, terms, 0, NULL, NULL, NULL, 0, &done),
+    CHECK_ST(lamina_trainer_fit_terms(ta, terms, 0, NULL, NULL, NULL, NULL, 0, &done),
              LAMINA_E_INVALID_ARGUMENT);
-    CHECK_OK(lamina_trainer_fit_terms(ta, terms, STEPS, NULL, NULL, history, STEPS * 4, &done));
+    CHECK_OK(lamina_trainer_fit_terms(ta, terms, STEPS, NULL, NULL, NULL, history, STEPS * 4, &done));
     CHECK(done == STEPS, "steps_done %zu", done);
     CHECK(history[(STEPS - 1) * 4] < history[0] / 4, "the objective fell: %g -> %g", history[0],
           history[(STEPS - 1) * 4]);
@@ -277,7 +277,7 @@ static void test_fit(void)
     /* Cancelled after three steps: three rows, and the weights of three steps. */
     int calls = 0;
     float partial[STEPS * 4];
-    CHECK_ST(lamina_trainer_fit_terms(tb, terms, STEPS, stop_after_three, &calls, partial,
+    CHECK_ST(lamina_trainer_fit_terms(tb, terms, STEPS, NULL, stop_after_three, &calls, partial,
                                       STEPS * 4, &done),
              LAMINA_E_CANCELLED);
     CHECK(done == 3 && calls == 3, "cancelled after 3 steps (done %zu, calls %d)", done, calls);
@@ -296,6 +296,97 @@ static void test_fit(void)
     lamina_model_free(c);
 }
 
+/* pykan's Poisson example (Example_6): KAN [2, 2, 1], G = 5, 441 interior and 84 boundary
+** points, loss = 0.01 pde + boundary, 20 L-BFGS steps with grid updates every 5. */
+static void test_poisson_with_grid_updates(void)
+{
+    section("fit_terms: Poisson with a KAN and grid updates");
+    enum { NI = 441, NB = 84 };
+    static float xi[NI * 2], rhs[NI], xb[NB * 2], zeros[NB];
+    const float pi = 3.14159265f;
+    for (int i = 0; i < NI; i++) {
+        xi[2 * i] = uniform(-1, 1);
+        xi[2 * i + 1] = uniform(-1, 1);
+        rhs[i] = -2 * pi * pi * sinf(pi * xi[2 * i]) * sinf(pi * xi[2 * i + 1]);
+    }
+    for (int i = 0; i < NB; i++) { /* 21 mesh points on each side, as the notebook */
+        float t = -1 + 2 * (float)(i % 21) / 20, side = i / 21 % 2 ? 1.0f : -1.0f;
+        xb[2 * i] = i < 42 ? side : t;
+        xb[2 * i + 1] = i < 42 ? t : side;
+        zeros[i] = 0;
+    }
+    lamina_model *m = MK("{\"kind\": \"kan\", \"widths\": [2, 2, 1], \"grid\": 5, \"seed\": 2}");
+    lamina_loss_terms *terms = NULL;
+    CHECK_OK(lamina_loss_terms_create(
+        m, "[{\"loss\": \"laplacian\", \"weight\": 0.01}, {\"loss\": \"boundary\"}]", &terms));
+    CHECK_OK(lamina_loss_terms_set_points(terms, 0, xi, NI, rhs, NI));
+    CHECK_OK(lamina_loss_terms_set_points(terms, 1, xb, NB, zeros, NB));
+    /* pykan's L-BFGS: history 10, strong Wolfe, tolerances 1e-32. */
+    lamina_trainer *t = MKT(m, "{\"optimizer\": \"lbfgs\", \"tolerance_grad\": 1e-32, "
+                               "\"tolerance_change\": 1e-32, \"tolerance_ys\": 1e-32}");
+    CHECK_ST(lamina_trainer_fit_terms(t, terms, 20, "{\"grid_update_evry\": 5}", NULL, NULL, NULL,
+                                      0, NULL),
+             LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_trainer_fit_terms(t, terms, 20, "{\"grid_update_every\": 5, "
+                                      "\"grid_update_term\": 2}", NULL, NULL, NULL, 0, NULL),
+             LAMINA_E_INVALID_ARGUMENT);
+    CHECK_OK(lamina_trainer_fit_terms(t, terms, 20, "{\"grid_update_every\": 5}", NULL, NULL,
+                                      NULL, 0, NULL));
+    double se = 0;
+    for (int i = 0; i < NI; i++) {
+        float u;
+        lamina_model_predict(m, xi + 2 * i, 1, &u);
+        double e = u - sinf(pi * xi[2 * i]) * sinf(pi * xi[2 * i + 1]);
+        se += e * e;
+    }
+    /* The error depends much on the seed (pykan's too); this seed's run stays within
+    ** 10x of pykan's 3.8e-3, and Tests/LaminaTests/Training/PoissonKANTests.swift holds
+    ** the notebook's figure. */
+    CHECK(se / NI < 3.8e-2, "mean squared error %g", se / NI);
+    /* A grid update inside fit_terms is lamina_model_kan_update_grid on the term's points. */
+    lamina_model *a = MK("{\"kind\": \"kan\", \"widths\": [2, 2, 1], \"grid\": 5, \"seed\": 3}");
+    lamina_model *b = NULL;
+    CHECK_OK(lamina_model_clone(a, &b));
+    lamina_trainer *ta = MKT(a, "{\"optimizer\": \"sgd\", \"learning_rate\": 0}");
+    CHECK_OK(lamina_trainer_fit_terms(ta, terms, 1, "{\"grid_update_every\": 1, \"grid_eps\": 0.3}",
+                                      NULL, NULL, NULL, 0, NULL));
+    CHECK_OK(lamina_model_kan_update_grid(b, xi, NI, 0.3f));
+    /* The same update to rounding: the two evaluate the next layer's inputs in other
+    ** chunkings. */
+    double worst = 0;
+    for (size_t k = 0; k < lamina_model_tensor_count(a); k++) {
+        char name[64];
+        size_t na = 0, nb = 0;
+        tensor_name(a, k, name, sizeof name);
+        float *ta_ = read_tensor(a, name, &na), *tb_ = read_tensor(b, name, &nb);
+        for (size_t i = 0; i < na && na == nb; i++)
+            worst = fmax(worst, fabs((double)ta_[i] - tb_[i]) / (1e-3 + fabs((double)tb_[i])));
+        CHECK(na == nb, "%s: sizes %zu and %zu", name, na, nb);
+        free(ta_);
+        free(tb_);
+    }
+    CHECK(worst < 1e-5, "fit_terms' grid update is lamina_model_kan_update_grid's (worst %g)",
+          worst);
+    lamina_trainer_free(ta);
+    lamina_model_free(a);
+    lamina_model_free(b);
+    lamina_model *mlp = MK(MLP);
+    lamina_loss_terms *eik = NULL;
+    lamina_trainer *tm = MKT(mlp, "{}");
+    float p3[6] = {0, 0, 0, 1, 1, 1};
+    CHECK_OK(lamina_loss_terms_create(mlp, "[{\"loss\": \"eikonal\"}]", &eik));
+    CHECK_OK(lamina_loss_terms_set_points(eik, 0, p3, 2, NULL, 0));
+    CHECK_ST(lamina_trainer_fit_terms(tm, eik, 3, "{\"grid_update_every\": 1}", NULL, NULL, NULL, 0,
+                                      NULL),
+             LAMINA_E_UNSUPPORTED);
+    lamina_trainer_free(tm);
+    lamina_loss_terms_free(eik);
+    lamina_model_free(mlp);
+    lamina_trainer_free(t);
+    lamina_loss_terms_free(terms);
+    lamina_model_free(m);
+}
+
 int main(void)
 {
     check_init();
@@ -303,5 +394,6 @@ int main(void)
     test_configs();
     test_gradients();
     test_fit();
+    test_poisson_with_grid_updates();
     return check_summary();
 }

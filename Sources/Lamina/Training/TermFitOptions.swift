@@ -56,3 +56,20 @@ public struct TermFitOptions: Equatable, Sendable {
     }
   }
 }
+
+extension TermFitOptions {
+  /// Options from JSON (`lamina_trainer_fit_terms`'s options_json): "grid_update_every"
+  /// (0: never), "grid_update_term" (0), "stop_grid_update_step" (absent: no limit),
+  /// "grid_eps" (0.02); unknown keys are refused.
+  public init(json: JSONValue) throws {
+    let r = try JSONObjectReader(json, what: "fit_terms options")
+    self.init()
+    gridUpdateEvery = try r.int("grid_update_every", default: 0, min: 0, max: 1 << 40)
+    gridUpdateTerm = try r.int("grid_update_term", default: 0, min: 0, max: 1 << 20)
+    if r.value("stop_grid_update_step") != nil {
+      stopGridUpdateStep = try r.int("stop_grid_update_step", min: 0, max: 1 << 40)
+    }
+    gridEps = try r.double("grid_eps", default: BSplineKANLayer.defaultGridEps, min: 0, max: 1)
+    try r.finish()
+  }
+}

@@ -80,7 +80,7 @@ int main(void)
     CHECK(lamina_loss_terms_set_points(terms, 0, surface, SURFACE, zeros, SURFACE));
     CHECK(lamina_loss_terms_set_points(terms, 1, surface, SURFACE, normals, SURFACE * 3));
     CHECK(lamina_loss_terms_set_points(terms, 2, space, SPACE, NULL, 0));
-    CHECK(lamina_trainer_fit_terms(trainer, terms, STEPS, report, NULL, NULL, 0, NULL));
+    CHECK(lamina_trainer_fit_terms(trainer, terms, STEPS, NULL, report, NULL, NULL, 0, NULL));
 
     CHECK(lamina_model_predict(model, probes, 4, values));
     for (i = 0; i < 4; i++) {

@@ -202,7 +202,7 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "lamina_trainer_step_terms": (_status, [_handle, _handle, _floats, _size, _floats]),
     "lamina_trainer_fit_terms": (
         _status,
-        [_handle, _handle, _size, PROGRESS_FN, ctypes.c_void_p, _floats, _size, _size_out],
+        [_handle, _handle, _size, _text, PROGRESS_FN, ctypes.c_void_p, _floats, _size, _size_out],
     ),
 
     # Fitting fields

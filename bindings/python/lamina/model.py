@@ -608,6 +608,10 @@ class Model:
         learning_rate: Optional[float] = None,
         progress: Any = True,
         on_divergence: str = "warn",
+        grid_update_every: int = 0,
+        grid_update_term: Union[int, str] = 0,
+        stop_grid_update_step: Optional[int] = None,
+        grid_eps: Optional[float] = None,
         **config: Any,
     ) -> Any:
         """Train on a loss made of weighted terms, with a fresh :class:`~lamina.Trainer`.
@@ -616,7 +620,8 @@ class Model:
         ``{"loss": "eikonal", "x": X, "weight": 0.1}``, ``{"loss": "normal", "x": P,
         "normals": N}``, ``{"loss": "laplacian", "x": X, "rhs": G}``, ``{"loss":
         "boundary", "x": XB, "y": YB}`` (see :mod:`lamina.terms`). Extra keyword arguments
-        are trainer config keys. Returns the :class:`~lamina.TermsHistory` of
+        are trainer config keys. The grid keywords are :meth:`Trainer.fit_terms`'s (pykan's
+        grid updates between steps). Returns the :class:`~lamina.TermsHistory` of
         :meth:`Trainer.fit_terms`: each term's loss per step, by name, and ``.total``.
         """
         from .trainer import Trainer
@@ -625,7 +630,11 @@ class Model:
             config["learning_rate"] = learning_rate
         trainer = Trainer(self, optimizer=optimizer, **config)
         try:
-            return trainer.fit_terms(terms, steps, progress=progress, on_divergence=on_divergence)
+            return trainer.fit_terms(
+                terms, steps, progress=progress, on_divergence=on_divergence,
+                grid_update_every=grid_update_every, grid_update_term=grid_update_term,
+                stop_grid_update_step=stop_grid_update_step, grid_eps=grid_eps,
+            )
         finally:
             trainer.close()
 

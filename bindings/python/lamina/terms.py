@@ -211,12 +211,37 @@ def step_terms(trainer: Any, terms: LossTerms) -> Dict[str, float]:
     return out
 
 
+def grid_options(
+    terms: LossTerms,
+    grid_update_every: int,
+    grid_update_term: Union[int, str],
+    stop_grid_update_step: Optional[int],
+    grid_eps: Optional[float],
+) -> Dict[str, Any]:
+    """The options JSON object of ``lamina_trainer_fit_terms`` (grid updates); a term may be
+    named by its history name."""
+    if isinstance(grid_update_term, str):
+        if grid_update_term not in terms.names:
+            raise InvalidArgumentError(
+                f"grid_update_term {grid_update_term!r} names no term (terms: {terms.names})"
+            )
+        grid_update_term = terms.names.index(grid_update_term)
+    options: Dict[str, Any] = {"grid_update_every": grid_update_every,
+                               "grid_update_term": grid_update_term}
+    if stop_grid_update_step is not None:
+        options["stop_grid_update_step"] = stop_grid_update_step
+    if grid_eps is not None:
+        options["grid_eps"] = grid_eps
+    return options
+
+
 def fit_terms(
     trainer: Any,
     terms: LossTerms,
     steps: int,
     progress: Union[bool, Callable[[Any], Any]],
     on_divergence: str,
+    options: Optional[Dict[str, Any]] = None,
 ) -> TermsHistory:
     """``steps`` steps on every term (see :meth:`Trainer.fit_terms`)."""
     from .trainer import Progress, _call_with_progress, _fit_bar, _user_stacklevel, check_on_divergence
@@ -252,7 +277,8 @@ def fit_terms(
     lib = _library.lib()
     status, message, stopped = _call_with_progress(
         lambda callback: lib.lamina_trainer_fit_terms(
-            trainer._ptr, terms._ptr, steps, callback, None,
+            trainer._ptr, terms._ptr, steps, to_json(options or {}, "fit_terms options").encode("utf-8"),
+            callback, None,
             _library.as_float_pointer(rows), rows.size, ctypes.byref(done),
         ),
         report,

@@ -493,6 +493,10 @@ class Trainer:
         steps: int,
         progress: Union[bool, Callable[[Progress], Any]] = True,
         on_divergence: str = "warn",
+        grid_update_every: int = 0,
+        grid_update_term: Union[int, str] = 0,
+        stop_grid_update_step: Optional[int] = None,
+        grid_eps: Optional[float] = None,
     ) -> Any:
         """``steps`` optimizer steps on a loss made of terms (see :mod:`lamina.terms`).
 
@@ -501,14 +505,21 @@ class Trainer:
         over steps when tqdm is installed), ``False``, or a callable given a
         :class:`Progress` after every step (every ``progress_every`` steps when that is
         set) that stops the fit by returning a true value. ``on_divergence`` as in
-        :meth:`fit`. Returns a :class:`~lamina.TermsHistory`: per-term losses by name and
-        ``.total``, one entry per completed step.
+        :meth:`fit`. ``grid_update_every`` > 0 updates every B-spline KAN layer's grid from
+        the points of term ``grid_update_term`` (an index or a history name) before every
+        step that is a multiple of it and below ``stop_grid_update_step`` (None: no limit),
+        with pykan's ``grid_eps`` (default 0.02), as pykan's PDE tutorials do. Returns a
+        :class:`~lamina.TermsHistory`: per-term losses by name and ``.total``, one entry per
+        completed step.
         """
-        from .terms import as_terms, fit_terms
+        from .terms import as_terms, fit_terms, grid_options
 
         made, own = as_terms(self.model, terms)
         try:
-            return fit_terms(self, made, steps, progress, on_divergence)
+            options = grid_options(
+                made, grid_update_every, grid_update_term, stop_grid_update_step, grid_eps
+            )
+            return fit_terms(self, made, steps, progress, on_divergence, options)
         finally:
             if own:
                 made.close()
