@@ -181,3 +181,52 @@ def jax_mlp_apply(params: List[Tuple[Any, Any]], x: Any) -> Any:
         if i < len(params) - 1:
             x = jnp.maximum(x, 0.0)
     return x
+
+
+def lamina_terms_runner(model: Any, terms: List[Dict[str, Any]], lr: float = 1e-3) -> Runner:
+    """Adam steps on loss terms (``lamina.LossTerms``), each a direct ctypes call of
+    ``lamina_trainer_step_terms`` on handles made once: the time is the C call."""
+    lamina = import_lamina()
+    from lamina import _library
+
+    trainer = lamina.Trainer(model, optimizer="adam", learning_rate=lr)
+    made = lamina.LossTerms(model, terms)
+    step = _library.lib().lamina_trainer_step_terms
+    loss = ctypes.c_float(0.0)
+    lossp = ctypes.byref(loss)
+    handle, terms_handle = trainer._ptr, made._ptr
+
+    def run(steps: int) -> None:
+        for _ in range(steps):
+            if step(handle, terms_handle, None, 0, lossp) != 0:
+                raise RuntimeError(f"lamina_trainer_step_terms: {_library.last_error()}")
+
+    run.keep = (model, trainer, made)  # type: ignore[attr-defined]
+    run.extra = lambda: {"last_loss": float(loss.value)}  # type: ignore[attr-defined]
+    return run
+
+
+def torch_eikonal_runner(module: Any, x: Any, y: Any, weight: float, lr: float = 1e-3) -> Runner:
+    """PyTorch eager value + `weight` * eikonal step: the input gradient by
+    ``autograd.grad(create_graph=True)``, backward through it, torch.optim.Adam."""
+    import torch
+
+    opt = torch.optim.Adam(module.parameters(), lr=lr)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    last = [0.0]
+
+    def run(steps: int) -> None:
+        loss = None
+        for _ in range(steps):
+            opt.zero_grad(set_to_none=True)
+            p = xt.clone().requires_grad_(True)
+            f = module(p)
+            (g,) = torch.autograd.grad(f.sum(), p, create_graph=True)
+            loss = torch.mean((f - yt) ** 2) + weight * torch.mean((g.norm(dim=1) - 1) ** 2)
+            loss.backward()
+            opt.step()
+        if loss is not None:
+            last[0] = float(loss.detach())
+
+    run.extra = lambda: {"last_loss": last[0]}  # type: ignore[attr-defined]
+    return run

@@ -6,12 +6,12 @@ JAX ``jit`` of ``grad`` inside ``value_and_grad``."""
 
 from __future__ import annotations
 
-import ctypes
 from typing import Any, List
 
 import numpy as np
 
-from .common import Runner, Workload, import_lamina, jax_adam_runner, torch_setup
+from .common import (Runner, Workload, import_lamina, jax_adam_runner, lamina_terms_runner,
+                     torch_eikonal_runner, torch_setup)
 
 WIDTHS = [3, 256, 256, 256, 1]
 SMOKE_WIDTHS = [3, 32, 32, 1]
@@ -31,30 +31,6 @@ def _data(batch: int) -> Any:
     return x, y
 
 
-def _lamina(model: Any, x: Any, y: Any) -> Runner:
-    lamina = import_lamina()
-    from lamina import _library
-
-    trainer = lamina.Trainer(model, optimizer="adam", learning_rate=1e-3)
-    terms = lamina.LossTerms(model, [
-        {"loss": "value", "x": x, "y": y},
-        {"loss": "eikonal", "x": x, "weight": EIKONAL_WEIGHT},
-    ])
-    step = _library.lib().lamina_trainer_step_terms
-    loss = ctypes.c_float(0.0)
-    lossp = ctypes.byref(loss)
-    handle, terms_handle = trainer._ptr, terms._ptr
-
-    def run(steps: int) -> None:
-        for _ in range(steps):
-            if step(handle, terms_handle, None, 0, lossp) != 0:
-                raise RuntimeError(f"lamina_trainer_step_terms: {_library.last_error()}")
-
-    run.keep = (model, trainer, terms)  # type: ignore[attr-defined]
-    run.extra = lambda: {"last_loss": float(loss.value)}  # type: ignore[attr-defined]
-    return run
-
-
 def _torch(state: Any, widths: List[int], x: Any, y: Any, threads: int) -> Runner:
     torch = torch_setup(threads)
     layers: List[Any] = []
@@ -64,26 +40,7 @@ def _torch(state: Any, widths: List[int], x: Any, y: Any, threads: int) -> Runne
             layers.append(torch.nn.Softplus())
     module = torch.nn.Sequential(*layers)
     module.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
-    opt = torch.optim.Adam(module.parameters(), lr=1e-3)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    last = [0.0]
-
-    def run(steps: int) -> None:
-        loss = None
-        for _ in range(steps):
-            opt.zero_grad(set_to_none=True)
-            p = xt.clone().requires_grad_(True)
-            f = module(p)
-            (g,) = torch.autograd.grad(f.sum(), p, create_graph=True)
-            loss = torch.mean((f - yt) ** 2) + EIKONAL_WEIGHT * torch.mean(
-                (g.norm(dim=1) - 1) ** 2)
-            loss.backward()
-            opt.step()
-        if loss is not None:
-            last[0] = float(loss.detach())
-
-    run.extra = lambda: {"last_loss": last[0]}  # type: ignore[attr-defined]
-    return run
+    return torch_eikonal_runner(module, x, y, EIKONAL_WEIGHT)
 
 
 def _jax(state: Any, widths: List[int], x: Any, y: Any) -> Runner:
@@ -118,7 +75,10 @@ def make(impl: str, smoke: bool, threads: int) -> Runner:
     model = lamina.Model(_spec(widths))
     state = model.state_dict()  # every side starts from Lamina's initial weights
     if impl == "lamina":
-        return _lamina(model, x, y)
+        return lamina_terms_runner(model, [
+            {"loss": "value", "x": x, "y": y},
+            {"loss": "eikonal", "x": x, "weight": EIKONAL_WEIGHT},
+        ])
     if impl == "pytorch":
         return _torch(state, widths, x, y, threads)
     if impl == "jax":

@@ -7,12 +7,11 @@ tutorials take it) on an efficient-kan-style layer and on pykan's KAN."""
 
 from __future__ import annotations
 
-import ctypes
 from typing import Any
 
 import numpy as np
 
-from .common import Runner, Workload, import_lamina, torch_setup
+from .common import Runner, Workload, import_lamina, lamina_terms_runner, torch_setup
 from .kan_step import efficient_kan_model, pykan_model
 
 WIDTHS = [2, 10, 1]
@@ -26,27 +25,6 @@ def _data(points: int) -> Any:
     x = rng.uniform(-1, 1, (points, 2)).astype(np.float32)
     f = (-2 * np.pi**2 * np.sin(np.pi * x[:, 0]) * np.sin(np.pi * x[:, 1])).astype(np.float32)
     return x, f
-
-
-def _lamina(widths: Any, grid: int, x: Any, f: Any) -> Runner:
-    lamina = import_lamina()
-    from lamina import _library
-
-    model = lamina.KAN(width=widths, grid=grid, k=3, seed=0)
-    trainer = lamina.Trainer(model, optimizer="adam", learning_rate=1e-3)
-    terms = lamina.LossTerms(model, [{"loss": "laplacian", "x": x, "rhs": f}])
-    step = _library.lib().lamina_trainer_step_terms
-    loss = ctypes.c_float(0.0)
-    lossp = ctypes.byref(loss)
-
-    def run(steps: int) -> None:
-        for _ in range(steps):
-            if step(trainer._ptr, terms._ptr, None, 0, lossp) != 0:
-                raise RuntimeError(f"lamina_trainer_step_terms: {_library.last_error()}")
-
-    run.keep = (model, trainer, terms)  # type: ignore[attr-defined]
-    run.extra = lambda: {"last_loss": float(loss.value)}  # type: ignore[attr-defined]
-    return run
 
 
 def _torch(module: Any, x: Any, f: Any) -> Runner:
@@ -79,7 +57,8 @@ def make(impl: str, smoke: bool, threads: int) -> Runner:
     widths, grid, points = SMOKE if smoke else (WIDTHS, GRID, POINTS)
     x, f = _data(points)
     if impl == "lamina":
-        return _lamina(list(widths), grid, x, f)
+        model = import_lamina().KAN(width=list(widths), grid=grid, k=3, seed=0)
+        return lamina_terms_runner(model, [{"loss": "laplacian", "x": x, "rhs": f}])
     torch_setup(threads)
     if impl == "efficient-kan":
         return _torch(efficient_kan_model(list(widths), grid), x, f)

@@ -6,12 +6,12 @@ for its grid, which is why field codes write it by hand) and ``create_graph=True
 
 from __future__ import annotations
 
-import ctypes
 from typing import Any, Dict, List
 
 import numpy as np
 
-from .common import Runner, Workload, import_lamina, torch_setup
+from .common import (Runner, Workload, import_lamina, lamina_terms_runner,
+                     torch_eikonal_runner, torch_setup)
 from .triplane import AXES, _data, _tensors
 
 RES, CHANNELS, BATCH = 128, 16, 65536
@@ -23,29 +23,6 @@ def spec(res: int, channels: int) -> Dict[str, Any]:
     """Lamina's model spec of the workload."""
     return {"kind": "triplane", "resolution": res, "channels": channels, "aggregation": "sum",
             "decoder": {"hidden": [64, 64], "activation": "softplus"}, "output": 1}
-
-
-def _lamina(model: Any, x: Any, y: Any) -> Runner:
-    lamina = import_lamina()
-    from lamina import _library
-
-    trainer = lamina.Trainer(model, optimizer="adam", learning_rate=1e-3)
-    terms = lamina.LossTerms(model, [
-        {"loss": "value", "x": x, "y": y},
-        {"loss": "eikonal", "x": x, "weight": EIKONAL_WEIGHT},
-    ])
-    step = _library.lib().lamina_trainer_step_terms
-    loss = ctypes.c_float(0.0)
-    lossp = ctypes.byref(loss)
-
-    def run(steps: int) -> None:
-        for _ in range(steps):
-            if step(trainer._ptr, terms._ptr, None, 0, lossp) != 0:
-                raise RuntimeError(f"lamina_trainer_step_terms: {_library.last_error()}")
-
-    run.keep = (model, trainer, terms)  # type: ignore[attr-defined]
-    run.extra = lambda: {"last_loss": float(loss.value)}  # type: ignore[attr-defined]
-    return run
 
 
 def torch_triplane_eikonal(state: Dict[str, np.ndarray], res: int, ch: int) -> Any:
@@ -88,41 +65,20 @@ def torch_triplane_eikonal(state: Dict[str, np.ndarray], res: int, ch: int) -> A
     return Triplane()
 
 
-def _torch(module: Any, x: Any, y: Any) -> Runner:
-    import torch
-
-    opt = torch.optim.Adam(module.parameters(), lr=1e-3)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    last = [0.0]
-
-    def run(steps: int) -> None:
-        loss = None
-        for _ in range(steps):
-            opt.zero_grad(set_to_none=True)
-            p = xt.clone().requires_grad_(True)
-            f = module(p)
-            (g,) = torch.autograd.grad(f.sum(), p, create_graph=True)
-            loss = torch.mean((f - yt) ** 2) + EIKONAL_WEIGHT * torch.mean(
-                (g.norm(dim=1) - 1) ** 2)
-            loss.backward()
-            opt.step()
-        if loss is not None:
-            last[0] = float(loss.detach())
-
-    run.extra = lambda: {"last_loss": last[0]}  # type: ignore[attr-defined]
-    return run
-
-
 def make(impl: str, smoke: bool, threads: int) -> Runner:
     res, ch, batch = SMOKE if smoke else (RES, CHANNELS, BATCH)
     x, y = _data(batch)
     lamina = import_lamina()
     model = lamina.Model(spec(res, ch))
     if impl == "lamina":
-        return _lamina(model, x, y)
+        return lamina_terms_runner(model, [
+            {"loss": "value", "x": x, "y": y},
+            {"loss": "eikonal", "x": x, "weight": EIKONAL_WEIGHT},
+        ])
     if impl == "pytorch":
         torch_setup(threads)
-        return _torch(torch_triplane_eikonal(model.state_dict(), res, ch), x, y)
+        return torch_eikonal_runner(
+            torch_triplane_eikonal(model.state_dict(), res, ch), x, y, EIKONAL_WEIGHT)
     raise ValueError(impl)
 
 

@@ -15,22 +15,6 @@
 /// per row, input and output:
 /// O(k^2) for the bases' derivatives (once per row and input) plus O(k) per output.
 extension BSplineKANLayer: KANEdgeJet {
-  /// The output jet: `forward` for the value stream, the edge derivatives contracted by
-  /// `KANEdgeJet.edgeJetForward` for the others. Reads the layer only.
-  public func jetForward(
-    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, shape: JetShape
-  ) {
-    edgeJetForward(x, y, shape: shape)
-  }
-
-  /// The input jet's adjoint and the parameter gradients (`KANEdgeJet.edgeJetBackward`).
-  public func jetBackward(
-    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-    _ dx: UnsafeMutablePointer<Float>?, shape: JetShape, parameterGradients: Bool
-  ) {
-    edgeJetBackward(x, y, dy, dx, shape: shape, parameterGradients: parameterGradients)
-  }
-
   /// The row's x, silu', silu'', silu''' (4 rows floats), then A2.3's work and the bases'
   /// derivatives (Doubles, stored in the floats after them).
   func edgeJetScratchCount(rows: Int) -> Int {

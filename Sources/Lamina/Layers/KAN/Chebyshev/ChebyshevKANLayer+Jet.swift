@@ -16,22 +16,6 @@
 /// polynomials, finite where tanh saturates (where every derivative goes to 0 with sech^2).
 /// In Double; O(D) per row and input plus O(D) per output.
 extension ChebyshevKANLayer: KANEdgeJet {
-  /// The output jet: `forward` for the value stream, the edge derivatives contracted by
-  /// `KANEdgeJet.edgeJetForward` for the others. Reads the layer only.
-  public func jetForward(
-    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, shape: JetShape
-  ) {
-    edgeJetForward(x, y, shape: shape)
-  }
-
-  /// The input jet's adjoint and the parameter gradients (`KANEdgeJet.edgeJetBackward`).
-  public func jetBackward(
-    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-    _ dx: UnsafeMutablePointer<Float>?, shape: JetShape, parameterGradients: Bool
-  ) {
-    edgeJetBackward(x, y, dy, dx, shape: shape, parameterGradients: parameterGradients)
-  }
-
   /// Per row: the composed derivatives of every T_d; then T^(q)_d for one row (4 (D + 1)).
   func edgeJetScratchCount(rows: Int) -> Int {
     KANLinearEdgeJet.scratchFloats(rows: rows + 2, width: degree + 1)

@@ -28,8 +28,8 @@
 /// value pass (bench/NOTES.md, "KAN layers in jet passes").
 
 /// A KAN layer that joins jet passes by giving its edges' derivatives (see the top of this
-/// file). Each basis conforms in its own folder (`<Basis>KANLayer+Jet.swift`) and forwards
-/// `JetLayer`'s two methods to `edgeJetForward` / `edgeJetBackward`.
+/// file). Each basis conforms in its own folder (`<Basis>KANLayer+Jet.swift`) with its edge
+/// derivatives; `JetLayer`'s two methods come from the extension below.
 protocol KANEdgeJet: JetLayer {
   /// Floats of scratch `edgeDerivatives` and `addEdgeDerivativeGradients` need for blocks
   /// of up to `rows` rows.
@@ -59,6 +59,22 @@ enum KANEdgeJets {
 }
 
 extension KANEdgeJet {
+  /// The output jet: `forward` for the value stream, the edge derivatives contracted by
+  /// `edgeJetForward` for the others. Reads the layer only.
+  public func jetForward(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, shape: JetShape
+  ) {
+    edgeJetForward(x, y, shape: shape)
+  }
+
+  /// The input jet's adjoint and the parameter gradients (`edgeJetBackward`).
+  public func jetBackward(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+    _ dx: UnsafeMutablePointer<Float>?, shape: JetShape, parameterGradients: Bool
+  ) {
+    edgeJetBackward(x, y, dy, dx, shape: shape, parameterGradients: parameterGradients)
+  }
+
   /// `JetLayer.jetForward` from the edge derivatives (see the top of this file).
   func edgeJetForward(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, shape: JetShape

@@ -10,22 +10,6 @@
 /// harmonics come from sin x and cos x by angle-addition rotations in Double, as `forward`'s.
 /// O(G) per row and input plus O(G) per output and order.
 extension FourierKANLayer: KANEdgeJet {
-  /// The output jet: `forward` for the value stream, the edge derivatives contracted by
-  /// `KANEdgeJet.edgeJetForward` for the others. Reads the layer only.
-  public func jetForward(
-    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, shape: JetShape
-  ) {
-    edgeJetForward(x, y, shape: shape)
-  }
-
-  /// The input jet's adjoint and the parameter gradients (`KANEdgeJet.edgeJetBackward`).
-  public func jetBackward(
-    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-    _ dx: UnsafeMutablePointer<Float>?, shape: JetShape, parameterGradients: Bool
-  ) {
-    edgeJetBackward(x, y, dy, dx, shape: shape, parameterGradients: parameterGradients)
-  }
-
   /// Per row and order: the G cosine-coefficient derivatives, then the G sine ones.
   func edgeJetScratchCount(rows: Int) -> Int {
     KANLinearEdgeJet.scratchFloats(rows: rows, width: 2 * grid)

@@ -15,22 +15,6 @@
 /// row's inputs) is not a sum of per-edge functions of one input each and is refused
 /// (`jetRefusal`). O(G) per row and input plus O(G) per output and order.
 extension RBFKANLayer: KANEdgeJet {
-  /// The output jet: `forward` for the value stream, the edge derivatives contracted by
-  /// `KANEdgeJet.edgeJetForward` for the others. Reads the layer only.
-  public func jetForward(
-    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, shape: JetShape
-  ) {
-    edgeJetForward(x, y, shape: shape)
-  }
-
-  /// The input jet's adjoint and the parameter gradients (`KANEdgeJet.edgeJetBackward`).
-  public func jetBackward(
-    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-    _ dx: UnsafeMutablePointer<Float>?, shape: JetShape, parameterGradients: Bool
-  ) {
-    edgeJetBackward(x, y, dy, dx, shape: shape, parameterGradients: parameterGradients)
-  }
-
   /// Refuses layers with a LayerNorm ("normalize").
   public var jetRefusal: String? {
     options.normalize

@@ -10,22 +10,6 @@
 /// denominator. |s| has no second derivative where s changes sign; the series take the
 /// side of x's own sign. O(1) per row and input for F's series, O(10) for the gradients'.
 extension RationalKANLayer: KANEdgeJet {
-  /// The output jet: `forward` for the value stream, the edge derivatives contracted by
-  /// `KANEdgeJet.edgeJetForward` for the others. Reads the layer only.
-  public func jetForward(
-    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, shape: JetShape
-  ) {
-    edgeJetForward(x, y, shape: shape)
-  }
-
-  /// The input jet's adjoint and the parameter gradients (`KANEdgeJet.edgeJetBackward`).
-  public func jetBackward(
-    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-    _ dx: UnsafeMutablePointer<Float>?, shape: JetShape, parameterGradients: Bool
-  ) {
-    edgeJetBackward(x, y, dy, dx, shape: shape, parameterGradients: parameterGradients)
-  }
-
   /// Per row and order: F^(p) (one Double each).
   func edgeJetScratchCount(rows: Int) -> Int {
     KANLinearEdgeJet.scratchFloats(rows: rows, width: 1)

@@ -18,22 +18,6 @@
 /// P_3 = z^3 - 3 z. Every edge has its own t, so the cost is O(1) per row, input and output
 /// and order (one exponential per edge and row, as `forward`), in Double.
 extension WaveletKANLayer: KANEdgeJet {
-  /// The output jet: `forward` for the value stream, the edge derivatives contracted by
-  /// `KANEdgeJet.edgeJetForward` for the others. Reads the layer only.
-  public func jetForward(
-    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, shape: JetShape
-  ) {
-    edgeJetForward(x, y, shape: shape)
-  }
-
-  /// The input jet's adjoint and the parameter gradients (`KANEdgeJet.edgeJetBackward`).
-  public func jetBackward(
-    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-    _ dx: UnsafeMutablePointer<Float>?, shape: JetShape, parameterGradients: Bool
-  ) {
-    edgeJetBackward(x, y, dy, dx, shape: shape, parameterGradients: parameterGradients)
-  }
-
   /// Everything is per edge and row: no scratch.
   func edgeJetScratchCount(rows: Int) -> Int { 0 }
 
