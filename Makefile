@@ -93,7 +93,7 @@ $(VENV)/.stamp: $(BUILD)/.setup-stamp bindings/python/requirements-test.txt
 
 # ---- C programs -------------------------------------------------------------------------
 $(BUILD)/tests/%: Tests/C/%.c Tests/C/check.h Tests/C/abi_harness.h Tests/C/dir_entries.h \
-		Tests/C/malloc_counter.h Tests/C/model_helpers.h Tests/C/optimizer_trajectories.h Tests/Reference/kernel_reference.h \
+		Tests/C/scratch_files.h Tests/C/malloc_counter.h Tests/C/model_helpers.h Tests/C/optimizer_trajectories.h Tests/Reference/kernel_reference.h \
 		include/lamina.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_T) $< -o $@ $(LDFLAGS_T)

@@ -35,6 +35,7 @@
 #include "check.h"
 #include "model_helpers.h"
 #include "dir_entries.h"
+#include "scratch_files.h"
 
 #include <math.h>
 #include <signal.h>
@@ -43,46 +44,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static char g_dir[64];
-static char g_buf[8][512];
-static int g_bufi;
-
-/* g_dir/name (a few rotating buffers, so several paths can be live at once) */
-static const char *P(const char *name)
-{
-    char *b = g_buf[g_bufi++ % 8];
-    snprintf(b, 512, "%s/%s", g_dir, name);
-    return b;
-}
-
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf = NULL;
-    long n;
-    *len = 0;
-    if (!f) return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = (unsigned char *)malloc((size_t)n + 1);
-        if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            free(buf);
-            buf = NULL;
-        }
-        *len = (size_t)n;
-    }
-    fclose(f);
-    return buf;
-}
-
-static int write_all(const char *path, const unsigned char *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    int ok;
-    if (!f) return 0;
-    ok = fwrite(data, 1, len, f) == len;
-    return fclose(f) == 0 && ok;
-}
 
 /* ---- data -------------------------------------------------------------------------------- */
 
