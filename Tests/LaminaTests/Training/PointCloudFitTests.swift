@@ -7,12 +7,11 @@ import XCTest
 /// and normals sampled from its mesh, by a tri-plane field and by an MLP, judged by IoU,
 /// normal angle and Chamfer distance against the true torus; and the unsigned variant.
 ///
-/// The tests run at a small size (CI time). With `LAMINA_FULL_FIT=1` in the environment the
-/// same tests run the full-quality fit whose figures bench/NOTES.md reports ("Fitting an
-/// oriented point cloud"), and print them.
+/// The tests run at a small size (CI time); the full-quality figures of bench/NOTES.md
+/// ("Fitting an oriented point cloud") come from `Examples/pointcloud` (`swift run -c release
+/// lamina-pointcloud-fit`), which measures them the same way.
 final class PointCloudFitTests: XCTestCase {
   static let torus = Shape.torus(center: .zero, major: 0.5, minor: 0.2)
-  static let full = ProcessInfo.processInfo.environment["LAMINA_FULL_FIT"] == "1"
 
   /// The torus's mesh (marching cubes of its distance at `resolution`^3 over [-1, 1]^3).
   static func reference(resolution: Int) throws -> TriangleMesh {
@@ -87,7 +86,7 @@ final class PointCloudFitTests: XCTestCase {
   static func fitTorus(_ spec: String, cloud n: Int, options: PointCloudFitOptions) throws -> (
     Quality, Double
   ) {
-    let reference = try reference(resolution: full ? 192 : 96)
+    let reference = try reference(resolution: 96)
     let (points, normals) = try Self.orientedCloud(reference, n, seed: 1)
     let model = try Model(json: spec)
     let start = Date()
@@ -96,8 +95,7 @@ final class PointCloudFitTests: XCTestCase {
     XCTAssertEqual(history.totals.count, options.steps)
     XCTAssertLessThan(history.totals.last!, history.totals.first!)
     let q = try Self.quality(
-      model, reference: reference, samples: Self.full ? 200_000 : 40_000,
-      resolution: Self.full ? 128 : 64)
+      model, reference: reference, samples: 40_000, resolution: 64)
     print(
       "point cloud fit: \(spec): \(options.steps) steps, \(String(format: "%.1f", seconds)) s: \(q)"
     )
@@ -106,44 +104,38 @@ final class PointCloudFitTests: XCTestCase {
 }
 
 extension PointCloudFitTests {
-  /// Options scaled for the fast tests, or the defaults with `LAMINA_FULL_FIT=1`.
+  /// The default options scaled down for the fast tests.
   static func options(steps: Int, batch: Int = 1024) -> PointCloudFitOptions {
     var o = PointCloudFitOptions()
-    o.steps = full ? 1000 : steps
-    if !full {
-      o.surfaceBatch = batch
-      o.spaceBatch = batch
-      o.spacePoints = 20_000
-    }
+    o.steps = steps
+    o.surfaceBatch = batch
+    o.spaceBatch = batch
+    o.spacePoints = 20_000
     return o
   }
 
   static let triplaneSpec =
-    full
-    ? #"{"kind": "triplane", "resolution": 64, "channels": 16, "decoder": {"hidden": [64]}, "seed": 0}"#
-    : #"{"kind": "triplane", "resolution": 24, "channels": 8, "decoder": {"hidden": [32]}, "seed": 0}"#
+    #"{"kind": "triplane", "resolution": 24, "channels": 8, "decoder": {"hidden": [32]}, "seed": 0}"#
 
   static let mlpSpec =
-    full
-    ? #"{"kind": "mlp", "input": 3, "hidden": [64, 64, 64], "output": 1, "activation": {"name": "softplus", "beta": 100}, "seed": 0}"#
-    : #"{"kind": "mlp", "input": 3, "hidden": [32, 32, 32], "output": 1, "activation": {"name": "softplus", "beta": 100}, "seed": 0}"#
+    #"{"kind": "mlp", "input": 3, "hidden": [32, 32, 32], "output": 1, "activation": {"name": "softplus", "beta": 100}, "seed": 0}"#
 
   func testTriplaneFieldFromOrientedPoints() throws {
     let (q, _) = try Self.fitTorus(
-      Self.triplaneSpec, cloud: Self.full ? 100_000 : 10_000, options: Self.options(steps: 200))
+      Self.triplaneSpec, cloud: 10_000, options: Self.options(steps: 200))
     XCTAssertGreaterThan(q.iou, 0.97, "\(q)")
-    XCTAssertLessThan(q.degrees, Self.full ? 5 : 8, "\(q)")
-    XCTAssertLessThan(q.chamfer, Self.full ? 0.01 : 0.02, "\(q)")
+    XCTAssertLessThan(q.degrees, 8, "\(q)")
+    XCTAssertLessThan(q.chamfer, 0.02, "\(q)")
   }
 
   /// An MLP needs more steps than a tri-plane field: the fast test takes 400 smaller ones.
   func testMLPFromOrientedPoints() throws {
     let (q, _) = try Self.fitTorus(
-      Self.mlpSpec, cloud: Self.full ? 100_000 : 10_000,
+      Self.mlpSpec, cloud: 10_000,
       options: Self.options(steps: 400, batch: 512))
-    XCTAssertGreaterThan(q.iou, Self.full ? 0.97 : 0.9, "\(q)")
-    XCTAssertLessThan(q.degrees, Self.full ? 5 : 10, "\(q)")
-    XCTAssertLessThan(q.chamfer, Self.full ? 0.01 : 0.02, "\(q)")
+    XCTAssertGreaterThan(q.iou, 0.9, "\(q)")
+    XCTAssertLessThan(q.degrees, 10, "\(q)")
+    XCTAssertLessThan(q.chamfer, 0.02, "\(q)")
   }
 }
 
@@ -206,8 +198,7 @@ extension PointCloudFitTests {
     let reference = try Self.reference(resolution: 96)
     let (points, _) = try Self.orientedCloud(reference, 10_000, seed: 1)
     let model = try Model(json: Self.triplaneSpec)
-    var options = Self.options(steps: 200)
-    options.steps = Self.full ? 1000 : 200
+    let options = Self.options(steps: 200)
     try model.fitPoints(points: points, normals: nil, options: options)
     var rng = RandomSource(seed: 5)
     var error = 0.0
