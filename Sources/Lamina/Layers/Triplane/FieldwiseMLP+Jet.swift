@@ -7,7 +7,11 @@
 /// stream (as `backward` gives 0 for it). Rows naming no field give all-zero output jets and
 /// pass no gradient. Fields run one after another on the calling thread, in a fixed order,
 /// so results are bit-identical run to run; the value stream is what `forward` gives.
+/// Unlike the ordinary passes a call allocates a little: its per-stage pointer lists and
+/// one `ActivationLayer` per stage (the scratch for the jets themselves is pooled).
 extension FieldwiseMLP: JetLayer {
+  /// The output jet: each field's rows through its own decoder (see the extension's
+  /// documentation).
   public func jetForward(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, shape: JetShape
   ) {
@@ -25,6 +29,9 @@ extension FieldwiseMLP: JetLayer {
     }
   }
 
+  /// Back-propagates the output jet's adjoint `dy`: each field's rows add into that field's
+  /// slices of the weight and bias gradients, and `dx` (when non-nil) gets the input jet's
+  /// adjoint.
   public func jetBackward(
     _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
     _ dx: UnsafeMutablePointer<Float>?, shape: JetShape, parameterGradients: Bool

@@ -40,6 +40,9 @@
 /// owns one (level, field, plane) and visits that field's rows in row order, so the result
 /// is the same on any thread count.
 extension TriplaneEncoding: JetLayer {
+  /// The features' jet for `shape.rows` points: the value stream as `forward`, then the
+  /// derivative streams (see the extension's documentation). `x`'s derivative streams are
+  /// not read: they are the identity of a first layer.
   public func jetForward(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, shape: JetShape
   ) {
@@ -188,6 +191,8 @@ extension TriplaneEncoding: JetLayer {
     }
   }
 
+  /// Adds dL/dplanes for the output jet's adjoint `dy` when `parameterGradients`; `dx`
+  /// must be nil (the input jet of a first layer has no adjoint to give).
   public func jetBackward(
     _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
     _ dx: UnsafeMutablePointer<Float>?, shape: JetShape, parameterGradients: Bool
