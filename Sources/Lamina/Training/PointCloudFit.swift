@@ -22,7 +22,8 @@
 /// weights (3000 on the surface, 100 on normals by cosine, 50 eikonal, plus an off-surface
 /// term this library does not have) are tuned for sine networks' large initial gradients;
 /// they are one set of option values away. The learning rate, 5e-3 with a cosine decay,
-/// suits both field kinds (an MLP at 1e-3 was still at IoU 0.96 after 500 steps). The
+/// suits both field kinds (an MLP at 1e-3 was still at IoU 0.96 after 500 steps); a SIREN
+/// (sine layers) wants 1e-4 with the same weights. The
 /// measured quality is in bench/NOTES.md ("Fitting an oriented point cloud").
 public struct PointCloudFitOptions: Sendable {
   /// Optimizer steps.
