@@ -30,6 +30,8 @@ let package = Package(
     .testTarget(name: "LaminaTests", dependencies: ["Lamina", "CLaminaKernels"]),
     .executableTarget(
       name: "lamina-swift-example", dependencies: ["Lamina"], path: "Examples/swift"),
+    .executableTarget(
+      name: "lamina-pointcloud-fit", dependencies: ["Lamina"], path: "Examples/pointcloud"),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -1469,9 +1469,11 @@ lamina_status lamina_trainer_load_state(lamina_trainer *trainer, const char *pat
 ** computed in its pass at no extra cost. Activations need their first three derivatives,
 ** which every activation has (ReLU-like ones: 0 beyond the first). KAN layers of every basis
 ** carry jets through their edge functions' derivatives (B-splines to their order: a cubic's
-** third derivative jumps at knots; RBF with "normalize" is refused). Layers without jet
-** passes (today: tri-plane encodings and per-field decoders) are refused with
-** LAMINA_E_UNSUPPORTED naming the layer. KAN regularisation (lamb > 0) is not applied with
+** third derivative jumps at knots; RBF with "normalize" is refused). Tri-plane encodings
+** (first layer only) have exact first derivatives inside each texel cell, which jump across
+** texel edges, and zero pure second derivatives per plane for sum, mean and concat (product
+** and the Fourier features have curvature); derivatives along a many-field model's field
+** index are 0. A model these rules refuse gets LAMINA_E_UNSUPPORTED naming the layer. KAN regularisation (lamb > 0) is not applied with
 ** terms (LAMINA_E_UNSUPPORTED); plane_tv and plane_l2 are.
 */
 

@@ -2,8 +2,9 @@
 /// derivatives with respect to the input, and the reverse pass from losses on them to the
 /// parameters. See `JetLayer` for the layout.
 extension Model {
-  /// Throws `.unsupported` naming the first layer that cannot run jet passes, so a
-  /// derivative loss on such a model fails before any work.
+  /// Throws `.unsupported` naming the first layer that cannot run jet passes (or a
+  /// tri-plane encoding that is not the first layer), so a derivative loss on such a model
+  /// fails before any work.
   func checkJetSupport(for what: String) throws {
     if let i = jets.firstIndex(where: { $0 == nil }) {
       var type = "?"
@@ -19,6 +20,13 @@ extension Model {
           .unsupported,
           "\(what) needs derivatives of the output with respect to the input; layer \(i) \(why)")
       }
+    }
+    // An encoding's jet assumes the identity input jet of a first layer
+    // (TriplaneEncoding+Jet.swift).
+    if let e = triplaneEncodings.first(where: { $0.index > 0 }) {
+      throw LaminaError(
+        .unsupported,
+        "\(what) needs a tri-plane encoding to be the first layer; layer \(e.index) is one")
     }
   }
 
