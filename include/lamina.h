@@ -1523,6 +1523,8 @@ lamina_status lamina_loss_terms_set_points(lamina_loss_terms *terms, size_t inde
 ** same batches). EXCLUSIVE on the trainer's model; reads the terms.
 ** Errors: LAMINA_E_INVALID_ARGUMENT (a term without points, cap too small),
 ** LAMINA_E_SHAPE (terms made for other widths), LAMINA_E_UNSUPPORTED (see above),
+** LAMINA_E_OUT_OF_MEMORY (a derivative term whose points times its 1 + order x input_dim
+** streams are over the batch limit: give it a batch_size),
 ** LAMINA_E_NUMERIC (a non-finite loss or gradient: the weights are left as before the step;
 ** the message names the term).
 */
@@ -1543,7 +1545,8 @@ lamina_status lamina_trainer_step_terms(lamina_trainer *trainer, lamina_loss_ter
 ** KAN layer to the points of term "grid_update_term" (0) before every step s (counted from
 ** 0) that is a multiple of it and below "stop_grid_update_step" (absent: no limit), with
 ** pykan's "grid_eps" (0.02); asking for them on a model without updatable grids is
-** LAMINA_E_UNSUPPORTED. EXCLUSIVE on the trainer's model.
+** LAMINA_E_UNSUPPORTED. A grid update stays when the step after it diverges (the weights
+** are then those after the update). steps is at most 2^40. EXCLUSIVE on the trainer's model.
 ** Errors: as lamina_trainer_step_terms; divergence gives LAMINA_E_NUMERIC with "training
 ** diverged at step s of S: ..." and the weights after step s - 1.
 */

@@ -41,8 +41,8 @@ public func laminaLossTermsFree(_ terms: OpaquePointer?) {
 @_cdecl("lamina_loss_terms_count")
 public func laminaLossTermsCount(_ terms: OpaquePointer?) -> Int {
   guard let terms else { return 0 }
-  return Unmanaged<LossTerms>.fromOpaque(UnsafeRawPointer(terms)).takeUnretainedValue().terms
-    .count
+  // The number of terms is fixed when they are made, so this needs no use guard.
+  return Unmanaged<LossTerms>.fromOpaque(UnsafeRawPointer(terms)).takeUnretainedValue().termCount
 }
 
 @_cdecl("lamina_loss_terms_config")
@@ -53,6 +53,8 @@ public func laminaLossTermsConfig(
   guarded {
     let f = "lamina_loss_terms_config"
     let t = try Handles.object(terms, as: LossTerms.self, "terms", in: f)
+    try beginUsing(t, changing: false, in: f)
+    defer { t.useGuard.endShared() }
     try copyOut(t.json.text, buf, cap, len, in: f)
   }
 }
@@ -68,7 +70,11 @@ public func laminaLossTermsSetPoints(
     try beginUsing(t, changing: true, in: f)
     defer { t.useGuard.endExclusive() }
     let n = try sampleCount(n, in: f)
-    let count = try sampleCount(targetCount, in: f)
+    // A count past Int.max arrives negative: never the right count, a shape error.
+    guard targetCount >= 0 else {
+      throw LaminaError(.shape, "\(f): target_count \(UInt(bitPattern: targetCount)) is too large")
+    }
+    let count = targetCount
     guard index >= 0 else { throw LaminaError(.invalidArgument, "\(f): index is out of range") }
     let xs = try require(x, "x", in: f)
     try named(f) { try t.setPoints(index, xs, count: n, targets: targets, targetCount: count) }

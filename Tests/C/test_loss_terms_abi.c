@@ -387,6 +387,42 @@ static void test_poisson_with_grid_updates(void)
     lamina_model_free(m);
 }
 
+static void test_limits(void)
+{
+    section("limits");
+    lamina_model *m = MK(MLP);
+    lamina_loss_terms *t = NULL;
+    lamina_trainer *tr = MKT(m, "{}");
+    float x[6] = {0, 0, 0, 1, 1, 1}, y[2] = {0, 0};
+    CHECK_OK(lamina_loss_terms_create(m, "[{\"loss\": \"value\"}]", &t));
+    CHECK_ST(lamina_loss_terms_set_points(t, 0, x, 2, y, (size_t)-1), LAMINA_E_SHAPE);
+    CHECK_OK(lamina_loss_terms_set_points(t, 0, x, 2, y, 2));
+    size_t done = 7;
+    CHECK_ST(lamina_trainer_fit_terms(tr, t, (size_t)1 << 41, NULL, NULL, NULL, NULL, 0, &done),
+             LAMINA_E_INVALID_ARGUMENT);
+    CHECK_ST(lamina_trainer_fit_terms(tr, t, (size_t)-1, NULL, NULL, NULL, NULL, 0, &done),
+             LAMINA_E_INVALID_ARGUMENT);
+    CHECK(done == 0, "no steps done");
+    lamina_loss_terms_free(t);
+    lamina_trainer_free(tr);
+    lamina_model_free(m);
+    /* A derivative term whose jet (4 streams of its rows) is over the batch limit, though its
+    ** rows alone are not: refused before anything is allocated. */
+    enum { N = 140000 };
+    lamina_model *wide = MK("{\"kind\": \"mlp\", \"input\": 3, \"hidden\": [4096], \"output\": 1}");
+    float *points = calloc((size_t)N * 3, sizeof *points);
+    lamina_trainer *tw = MKT(wide, "{}");
+    CHECK_OK(lamina_loss_terms_create(wide, "[{\"loss\": \"eikonal\"}]", &t));
+    CHECK_OK(lamina_loss_terms_set_points(t, 0, points, N, NULL, 0));
+    CHECK_ST(lamina_trainer_step_terms(tw, t, NULL, 0, NULL), LAMINA_E_OUT_OF_MEMORY);
+    CHECK(strstr(lamina_last_error(), "batch_size") != NULL, "says what to do: %s",
+          lamina_last_error());
+    free(points);
+    lamina_loss_terms_free(t);
+    lamina_trainer_free(tw);
+    lamina_model_free(wide);
+}
+
 int main(void)
 {
     check_init();
@@ -395,5 +431,6 @@ int main(void)
     test_gradients();
     test_fit();
     test_poisson_with_grid_updates();
+    test_limits();
     return check_summary();
 }

@@ -143,6 +143,8 @@ public struct LossTerm {
 public final class LossTerms {
   /// The terms, in config order.
   public private(set) var terms: [LossTerm]
+  /// Their number, fixed when they are made (readable while `setPoints` runs elsewhere).
+  public let termCount: Int
   /// Widths of the model the terms were made for.
   public let inputDim: Int
   public let outputDim: Int
@@ -168,6 +170,7 @@ public final class LossTerms {
     terms = try items.enumerated().map {
       try LossTerm.parse($1, index: $0, inputDim: inputDim, outputDim: outputDim)
     }
+    termCount = terms.count
     self.inputDim = inputDim
     self.outputDim = outputDim
   }

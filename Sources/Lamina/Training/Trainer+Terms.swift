@@ -43,6 +43,10 @@ extension Trainer {
     each: ((Int, Float, [Float]) -> Void)?, progress: ((TrainingProgress) -> Bool)?
   ) throws -> (totals: [Float], terms: [[Float]]) {
     guard steps > 0 else { throw LaminaError.invalid("fit_terms needs steps > 0") }
+    guard steps <= KANFitOptions.maxSteps, stepsTaken <= Int.max - steps else {
+      throw LaminaError.invalid(
+        "fit_terms: steps = \(steps) is over the limit of \(KANFitOptions.maxSteps)")
+    }
     try checkTerms(terms)
     try options.check(terms, model: model)
     let start = ContinuousClock.now
@@ -51,8 +55,9 @@ extension Trainer {
     info.steps = steps
     var totals: [Float] = []
     var history: [[Float]] = []
-    totals.reserveCapacity(steps)
-    history.reserveCapacity(steps)
+    // Grown as steps complete beyond this, so a huge `steps` reserves nothing absurd.
+    totals.reserveCapacity(min(steps, 1 << 16))
+    history.reserveCapacity(min(steps, 1 << 16))
     let every = max(1, config.progressEvery)
     for s in 1...steps {
       if options.updatesGrid(beforeStep: s - 1) {
@@ -99,7 +104,22 @@ extension Trainer {
         "loss terms do not take KAN regularisation (\"lamb\" > 0) yet; set lamb to 0")
     }
     for (i, term) in terms.terms.enumerated() {
-      try model.checkBatch(term.batchSize > 0 ? min(term.batchSize, term.count) : term.count)
+      let rows = term.batchSize > 0 ? min(term.batchSize, term.count) : term.count
+      try model.checkBatch(rows)
+      if term.order > 0 {
+        // A jet pass holds 1 + order * D streams of the rows at once.
+        let streams = 1 + term.order * model.inputDim
+        let (jetRows, overflow) = rows.multipliedReportingOverflow(by: streams)
+        guard !overflow else {
+          throw LaminaError(.outOfMemory, "loss term \(i): \(rows) points is over the batch limit")
+        }
+        do { try model.checkBatch(jetRows) } catch let e as LaminaError {
+          throw LaminaError(
+            e.code,
+            "loss term \(i) (\(term.kind.rawValue)): \(rows) points with their "
+              + "\(streams - 1) derivative streams are over the batch limit; use batch_size")
+        }
+      }
       if model.triplaneEncodings.isEmpty { continue }
       try term.points.withUnsafeBufferPointer { p in
         do { try model.checkTriplaneInput(p.baseAddress!, count: term.count) } catch let e

@@ -22,14 +22,14 @@ extension Trainer {
   public func stepVJP(_ x: UnsafePointer<Float>, dy: UnsafePointer<Float>, count n: Int) throws
     -> Float
   {
+    guard n > 0 else {
+      throw LaminaError.invalid("a training step needs at least one sample (n = 0)")
+    }
     guard lbfgs == nil else {
       throw LaminaError(
         .unsupported,
         "a step from a given gradient cannot use lbfgs: its line search re-evaluates the loss"
           + " and gradient at new weights; use sgd, adam or adamw")
-    }
-    guard n > 0 else {
-      throw LaminaError.invalid("a training step needs at least one sample (n = 0)")
     }
     try model.checkVJP(x, dy: dy, count: n)
     for p in parameters {
