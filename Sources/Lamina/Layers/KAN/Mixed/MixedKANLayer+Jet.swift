@@ -34,35 +34,12 @@ extension MixedKANLayer: JetLayer {
     _ dx: UnsafeMutablePointer<Float>?, shape: JetShape, parameterGradients: Bool
   ) {
     guard shape.rows > 0, parameterGradients || dx != nil else { return }
-    let inCount = shape.count(width: inputDim)
-    let daCount = parameterGradients ? weightCount : 0
-    let tempCount = dx != nil ? inCount : 0
-    scratch.withBuffer(count: weightCount + daCount + tempCount) { s in
-      let a = s
-      let da = s + weightCount
-      let temp = da + daCount
-      mixtureWeights(into: a)
-      if parameterGradients { da.update(repeating: 0, count: weightCount) }
-      dx?.update(repeating: 0, count: inCount)
-      withShadows { set in
-        for k in 0..<componentCount where isUsed(k, a) {
-          let shadow = set[k]
-          load(shadow, component: k, weights: a)
-          if parameterGradients {
-            for p in shadow.parameters {
-              p.gradient.withUnsafeMutableBufferPointer {
-                $0.baseAddress!.update(repeating: 0, count: $0.count)
-              }
-            }
-          }
-          // The component's own output jet is not kept; its passes recompute from x.
-          shadow.jet!.jetBackward(
-            x, y, dy, dx != nil ? temp : nil, shape: shape, parameterGradients: parameterGradients)
-          if let dx { for e in 0..<inCount { dx[e] += temp[e] } }
-          if parameterGradients { gatherGradients(shadow, component: k, weights: a, into: da) }
-        }
-      }
-      if parameterGradients { addLogitGradients(weights: a, weightGradients: da) }
+    backwardThroughComponents(
+      inputCount: shape.count(width: inputDim), dx, parameterGradients: parameterGradients
+    ) { shadow, componentDx in
+      // The component's own output jet is not kept; its passes recompute from x.
+      shadow.jet!.jetBackward(
+        x, y, dy, componentDx, shape: shape, parameterGradients: parameterGradients)
     }
   }
 

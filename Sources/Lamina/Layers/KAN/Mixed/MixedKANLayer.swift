@@ -511,8 +511,22 @@ public final class MixedKANLayer: Layer, KANBasisLayer {
     _ dx: UnsafeMutablePointer<Float>?, count n: Int, parameterGradients: Bool
   ) {
     guard n > 0, parameterGradients || dx != nil else { return }
-    let inCount = n * inputDim
-    let kc = componentCount
+    backwardThroughComponents(
+      inputCount: n * inputDim, dx, parameterGradients: parameterGradients
+    ) { shadow, componentDx in
+      shadow.layer.backward(
+        x, y, dy, componentDx, count: n, parameterGradients: parameterGradients)
+    }
+  }
+
+  /// What `backward` and `jetBackward` share: `pass(shadow, dx)` runs one used component's
+  /// backward (its dx, `inputCount` floats, into the given buffer, or nil); the dx are
+  /// summed into `dx`, and the component gradients gathered (scaled by a) and carried
+  /// through the softmax to mix_logits.
+  func backwardThroughComponents(
+    inputCount inCount: Int, _ dx: UnsafeMutablePointer<Float>?, parameterGradients: Bool,
+    _ pass: (Shadow, UnsafeMutablePointer<Float>?) -> Void
+  ) {
     let daCount = parameterGradients ? weightCount : 0
     let tempCount = dx != nil ? inCount : 0
     scratch.withBuffer(count: weightCount + daCount + tempCount) { s in
@@ -523,7 +537,7 @@ public final class MixedKANLayer: Layer, KANBasisLayer {
       if parameterGradients { da.update(repeating: 0, count: weightCount) }
       dx?.update(repeating: 0, count: inCount)
       withShadows { set in
-        for k in 0..<kc where isUsed(k, a) {
+        for k in 0..<componentCount where isUsed(k, a) {
           let shadow = set[k]
           load(shadow, component: k, weights: a)
           if parameterGradients {
@@ -533,8 +547,7 @@ public final class MixedKANLayer: Layer, KANBasisLayer {
               }
             }
           }
-          shadow.layer.backward(
-            x, y, dy, dx != nil ? temp : nil, count: n, parameterGradients: parameterGradients)
+          pass(shadow, dx != nil ? temp : nil)
           if let dx { for e in 0..<inCount { dx[e] += temp[e] } }
           if parameterGradients { gatherGradients(shadow, component: k, weights: a, into: da) }
         }
