@@ -49,9 +49,10 @@ extension TriplaneEncoding: JetLayer {
     let n = shape.rows
     guard n > 0 else { return }
     precondition(shape.directions == inputDim, "a tri-plane jet runs along its \(inputDim) inputs")
-    // The value stream is forward's, bit for bit; the derivative streams follow.
-    forward(x, y, count: n)
     withSources(rows: n) { sources in
+      // The value stream is forward's, bit for bit, from the same plane copy the derivative
+      // streams then read.
+      forward(x, y, count: n, sources: sources)
       let tasks = (n + Self.rowsPerTask - 1) / Self.rowsPerTask
       var job = JetForwardRows(layer: self, x: x, y: y, shape: shape, sources: sources)
       Self.parallel(tasks, work: n * 12 * options.channels * levels.count, &job)
