@@ -100,6 +100,7 @@
 **   Fitting fields
 **     lamina_model_fit_config            the trainer config that fits a field to n points
 **     lamina_model_fit_mesh              fit a 3-input model to a mesh's signed distance
+**     lamina_model_fit_points            fit a 3-input model to a point cloud (no distances)
 **
 ** (Tests/Scripts/check_header.sh fails when a declared function is missing here, listed
 ** twice or under another section, or when an entry names no declared function.)
@@ -148,7 +149,7 @@
 **   this on models, at the cost of two atomic operations per call, and never waits: a call
 **   that would overlap an EXCLUSIVE call on the same model (lamina_trainer_step, _evaluate,
 **   _fit, _kan_fit, _step_vjp, lamina_model_tensor_write, _parameter_vjp,
-**   lamina_model_kan_update_grid, _fix_symbolic, _auto_symbolic, lamina_model_fit_mesh), or an EXCLUSIVE call that would overlap any call
+**   lamina_model_kan_update_grid, _fix_symbolic, _auto_symbolic, lamina_model_fit_mesh, _fit_points), or an EXCLUSIVE call that would overlap any call
 **   on it, fails with LAMINA_E_INVALID_ARGUMENT, "model is in use by another call on another thread (EXCLUSIVE
 **   calls must not overlap ...)", and changes nothing; retry once the other call has
 **   returned. A progress callback may make READ-ONLY calls on the model being trained
@@ -1703,6 +1704,53 @@ lamina_status lamina_model_fit_config(const lamina_model *model, const char *opt
 lamina_status lamina_model_fit_mesh(lamina_model *model, const lamina_mesh *mesh,
                                     const char *options_json, lamina_progress_fn progress,
                                     void *user_data, float *final_loss);
+
+/**
+** Fit a model with 3 inputs and 1 output (a tri-plane field, an MLP or a KAN; a layer
+** without derivative passes, as an RBF KAN with normalize, is LAMINA_E_UNSUPPORTED) to a
+** point cloud of n points (x, y, z each) WITHOUT distances, by loss terms on the field's
+** gradient (the loss terms section):
+**   - with `normals` (n x 3, the outward normals) the field becomes a signed distance (IGR's
+**     terms): f = 0 on the points, grad f = the normal there, |grad f| = 1 at "space"
+**     points (a quarter uniform in the box, the rest the cloud offset by N(0, sigma^2) or
+**     N(0, sigma_far^2)), and a far-field term fitting f at the space points to the distance
+**     to the nearest cloud point, negative behind that point's normal;
+**   - with normals NULL, the unsigned distance to the cloud: f at the space points against
+**     their nearest-point distance (lamina_point_cloud_distance), with the eikonal term.
+** Options JSON (NULL or "{}" for the defaults; unknown keys are refused):
+**   steps             optimizer steps, at most 2^40                              (1000)
+**   surface_weight    the value term's weight                                     (1)
+**   normal_weight     the normal term's weight (ignored without normals)          (1)
+**   normal_metric     "l2" (IGR's) or "cosine" (SIREN's)                          ("l2")
+**   eikonal_weight    the eikonal term's weight                                   (0.1)
+**   far_weight        the far-field term's weight (with normals; 0 = off)         (1)
+**   surface_batch     cloud points per step for the value and normal terms        (8192)
+**   space_batch       space points per step                                       (8192)
+**   space_points      space points drawn once, 1 to 16777216                      (200000)
+**   sigma, sigma_far  the near points' offset stds, in the box's units       (0.01, 0.1)
+**   bounds            the box of the uniform points, [low, high] or 6 numbers (the field's)
+**   seed              the sampling and the batches                                (0)
+**   plane_learning_rate  the rate of every tri-plane planes tensor          (learning_rate)
+**   every key of lamina_trainer_create but "epochs", "batch_size" and "loss", with these
+**   defaults: "optimizer" "adam" ("lbfgs" is refused), "learning_rate" 5e-3, "schedule"
+**   "cosine" (decaying to 0 over the steps).
+** (A SIREN wants learning_rate 1e-4 with the same weights.) `progress` (may be NULL) is
+** called as lamina_trainer_fit_terms calls it; a non-zero return stops with
+** LAMINA_E_CANCELLED and the weights of the last completed step. history (may be NULL; else
+** cap >= steps x 5) receives one row of 5 floats per completed step: the objective, then the
+** losses of the value, normal, eikonal and far-field terms, NaN for a term the fit does not
+** have; *steps_done (may be NULL) the completed steps, also on failure. EXCLUSIVE on the
+** model.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL model or points, n = 0, bad options naming the
+** key, cap too small), LAMINA_E_SHAPE (the model has not 3 inputs and 1 output),
+** LAMINA_E_NUMERIC (a non-finite point or normal; training diverged, with the weights
+** before the failing step), LAMINA_E_OUT_OF_MEMORY (n over 67108864),
+** LAMINA_E_UNSUPPORTED, LAMINA_E_CANCELLED.
+*/
+lamina_status lamina_model_fit_points(lamina_model *model, const float *points,
+                                      const float *normals, size_t n, const char *options_json,
+                                      lamina_progress_fn progress, void *user_data,
+                                      float *history, size_t cap, size_t *steps_done);
 
 #ifdef __cplusplus
 }

@@ -72,6 +72,20 @@ func pointCount(_ n: Int, in function: String) throws -> Int {
   return n
 }
 
+/// A C point-cloud size `n` (named `name` in messages): 1 to `Limits.maxPointCloudPoints`.
+func cloudPointCount(_ n: Int, _ name: String, in function: String) throws -> Int {
+  guard n >= 0, n <= Limits.maxPointCloudPoints else {
+    throw LaminaError(
+      .outOfMemory,
+      "\(function): \(name) = \(UInt(bitPattern: n)) is over the limit of \(Limits.maxPointCloudPoints) points"
+    )
+  }
+  guard n > 0 else {
+    throw LaminaError(.invalidArgument, "\(function): the point cloud is empty (\(name) = 0)")
+  }
+  return n
+}
+
 /// Runs `body`, prefixing an engine error's message with the exported function's name.
 func named<T>(_ function: String, _ body: () throws -> T) throws -> T {
   do {

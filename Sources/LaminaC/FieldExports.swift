@@ -124,3 +124,55 @@ public func laminaModelFitMesh(
     finalLoss?.pointee = l
   }
 }
+
+@_cdecl("lamina_model_fit_points")
+public func laminaModelFitPoints(
+  _ model: OpaquePointer?, _ points: UnsafePointer<Float>?, _ normals: UnsafePointer<Float>?,
+  _ n: Int, _ optionsJSON: UnsafePointer<CChar>?, _ progress: lamina_progress_fn?,
+  _ userData: UnsafeMutableRawPointer?, _ history: UnsafeMutablePointer<Float>?, _ cap: Int,
+  _ stepsDone: UnsafeMutablePointer<Int>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_fit_points"
+    stepsDone?.pointee = 0
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    let n = try cloudPointCount(n, "n", in: f)
+    let cloud = try require(points, "points", in: f)
+    if let normals {
+      for i in 0..<(3 * n) where !normals[i].isFinite {
+        throw LaminaError(.numeric, "\(f): normal \(i / 3) has a non-finite coordinate")
+      }
+    }
+    let text = optionsJSON == nil ? "{}" : try string(optionsJSON, "options_json", in: f)
+    let options = try named(f) {
+      try PointCloudFitOptions(json: JSONValue.parse(text, what: "options_json"))
+    }
+    let row = PointCloudFitOptions.historyWidth
+    if history != nil {
+      let (need, overflow) = options.steps.multipliedReportingOverflow(by: row)
+      guard !overflow, capacity(cap) >= need else {
+        throw LaminaError(
+          .invalidArgument,
+          "\(f): cap \(cap) is smaller than steps x \(row) = \(options.steps) x \(row)")
+      }
+    }
+    let columns = options.historyColumns(normals: normals != nil)
+    try beginChanging(m, in: f)
+    defer { m.useGuard.endExclusive() }
+    // Each step's row is written as it completes: a run that fails or is cancelled leaves
+    // the steps it did.
+    try named(f) {
+      _ = try m.fitPoints(
+        points: cloud, normals: normals, count: n, options: options,
+        each: { s, total, losses in
+          if let history {
+            let base = history + (s - 1) * row
+            base.update(repeating: .nan, count: row)
+            base[0] = total
+            for (i, l) in losses.enumerated() { base[columns[i]] = l }
+          }
+          stepsDone?.pointee = s
+        }, progress: progressCallback(progress, userData))
+    }
+  }
+}

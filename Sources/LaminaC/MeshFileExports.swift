@@ -158,15 +158,7 @@ public func laminaPointCloudDistance(
 ) -> lamina_status {
   guarded {
     let f = "lamina_point_cloud_distance"
-    guard nPoints >= 0, nPoints <= Limits.maxPointCloudPoints else {
-      throw LaminaError(
-        .outOfMemory,
-        "\(f): n_points = \(UInt(bitPattern: nPoints)) is over the limit of \(Limits.maxPointCloudPoints) points"
-      )
-    }
-    guard nPoints > 0 else {
-      throw LaminaError(.invalidArgument, "\(f): the point cloud is empty (n_points = 0)")
-    }
+    _ = try cloudPointCount(nPoints, "n_points", in: f)
     let cloud = try require(points, "points", in: f)
     for i in 0..<(3 * nPoints) where !cloud[i].isFinite {
       throw LaminaError(.numeric, "\(f): point \(i / 3) has a non-finite coordinate")

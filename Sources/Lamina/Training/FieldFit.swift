@@ -67,32 +67,14 @@ public struct FieldFitOptions: Sendable {
 
   /// Options from a JSON object (see the type's documentation).
   public init(json: JSONValue) throws {
-    guard case .object(let pairs) = json else {
-      throw LaminaError.invalid("fit options must be a JSON object, not \(json.typeName)")
-    }
-    var trainerKeys: [String] = []
-    if case .object(let all) = TrainerConfig().json { trainerKeys = all.map(\.0) }
-    trainerKeys.removeAll { $0 == "epochs" }
-    var own: [(String, JSONValue)] = []
-    var rest: [(String, JSONValue)] = [
-      ("optimizer", .string("adam")), ("loss", .string("l1")), ("batch_size", .number(16384)),
-    ]
-    for (key, value) in pairs {
-      if key == "epochs" {
-        throw LaminaError.invalid(
-          "fit options: \"epochs\" is set from \"steps\" (give steps instead)")
-      } else if FieldFitOptions.ownKeys.contains(key) {
-        own.append((key, value))
-      } else if trainerKeys.contains(key) {
-        rest.removeAll { $0.0 == key }
-        rest.append((key, value))
-      } else {
-        let known = (FieldFitOptions.ownKeys + trainerKeys).sorted().map { "\"\($0)\"" }
-        throw LaminaError.invalid(
-          "fit options: unknown key \"\(key)\" (known keys: \(known.joined(separator: ", ")))")
-      }
-    }
-    trainer = try TrainerConfig(json: .object(rest))
+    let split = try TrainerConfig.splitFitOptions(
+      json, own: FieldFitOptions.ownKeys,
+      refused: ["epochs": "is set from \"steps\" (give steps instead)"],
+      defaults: [
+        ("optimizer", .string("adam")), ("loss", .string("l1")), ("batch_size", .number(16384)),
+      ], what: "fit options")
+    let own = split.own
+    trainer = split.trainer
     guard trainer.optimizer != .lbfgs else {
       throw LaminaError.invalid(
         "fit options: optimizer \"lbfgs\" is not supported (use \"adam\", \"adamw\" or \"sgd\")")

@@ -194,17 +194,18 @@ extension Model {
     return distances
   }
 
-  /// Fits the model (3 inputs, 1 output: an MLP or a tri-plane field with a decoder whose
-  /// layers run jet passes) to a point cloud without distances: a signed distance from
+  /// Fits the model (3 inputs, 1 output: an MLP, a KAN or a tri-plane field, with layers
+  /// that have derivative passes) to a point cloud without distances: a signed distance from
   /// points and normals, or the unsigned distance when `normals` is nil (see
   /// `PointCloudFitOptions`). Runs `options.steps` steps of `Trainer.fitTerms` on
-  /// `pointCloudTerms`, with `progress` as there (false cancels). Returns each step's total
-  /// and per-term losses. Throws `.unsupported` for a layer without jet passes (a KAN
-  /// decoder), `.numeric` when training diverges.
+  /// `pointCloudTerms`, with `each` and `progress` as there (false cancels). Returns each
+  /// step's total and per-term losses. Throws `.unsupported` for a layer without derivative
+  /// passes (an RBF KAN layer with `normalize`), `.numeric` when training diverges.
   @discardableResult
   public func fitPoints(
     points: UnsafePointer<Float>, normals: UnsafePointer<Float>?, count: Int,
     options: PointCloudFitOptions = PointCloudFitOptions(),
+    each: ((Int, Float, [Float]) -> Void)? = nil,
     progress: ((TrainingProgress) -> Bool)? = nil
   ) throws -> (totals: [Float], terms: [[Float]]) {
     let terms = try pointCloudTerms(
@@ -215,7 +216,7 @@ extension Model {
     rates.steps = options.steps
     let config = try rates.trainerConfig(for: self, count: count)
     let trainer = try Trainer(model: self, json: config.json.text)
-    return try trainer.fitTerms(terms, steps: options.steps, progress: progress)
+    return try trainer.fitTerms(terms, steps: options.steps, each: each, progress: progress)
   }
 
   /// `fitPoints` on arrays: `points` and `normals` (nil for the unsigned variant) of 3

@@ -218,4 +218,45 @@ extension PointCloudFitTests {
     XCTAssertLessThan(mean, 0.02)
     XCTAssertGreaterThan(lowest, -0.04)
   }
+
+  /// The JSON options (`lamina_model_fit_points`): "{}" is the Swift defaults, every key
+  /// lands in its field, and keys that do not apply are refused by name.
+  func testOptionsFromJSON() throws {
+    func options(_ text: String) throws -> PointCloudFitOptions {
+      try PointCloudFitOptions(json: JSONValue.parse(text))
+    }
+    let plain = PointCloudFitOptions()
+    let empty = try options("{}")
+    XCTAssertEqual(empty.termsJSON(normals: true), plain.termsJSON(normals: true))
+    XCTAssertEqual(empty.trainer.json, plain.trainer.json)
+    XCTAssertEqual(empty.steps, plain.steps)
+    XCTAssertEqual(empty.spacePoints, plain.spacePoints)
+    XCTAssertEqual(empty.sigmaFar, plain.sigmaFar)
+    XCTAssertNil(empty.bounds)
+    let set = try options(
+      #"{"steps": 7, "surface_weight": 2, "normal_weight": 3, "normal_metric": "cosine", "eikonal_weight": 4, "far_weight": 0, "surface_batch": 5, "space_batch": 6, "space_points": 8, "sigma": 0.5, "sigma_far": 0.25, "bounds": [-2, 2], "seed": 9, "plane_learning_rate": 0.1, "learning_rate": 0.2, "schedule": "constant"}"#
+    )
+    XCTAssertEqual(set.steps, 7)
+    XCTAssertEqual(
+      [set.surfaceWeight, set.normalWeight, set.eikonalWeight, set.farWeight], [2, 3, 4, 0])
+    XCTAssertEqual(set.normalMetric, "cosine")
+    XCTAssertEqual([set.surfaceBatch, set.spaceBatch, set.spacePoints], [5, 6, 8])
+    XCTAssertEqual([set.sigma, set.sigmaFar], [0.5, 0.25])
+    XCTAssertEqual(set.bounds?.lower, SIMD3(repeating: -2))
+    XCTAssertEqual(set.bounds?.upper, SIMD3(repeating: 2))
+    XCTAssertEqual(set.seed, 9)
+    XCTAssertEqual(set.trainer.seed, 9)
+    XCTAssertEqual(set.planeLearningRate, 0.1)
+    XCTAssertEqual(set.trainer.learningRate, 0.2)
+    XCTAssertEqual(set.historyColumns(normals: true), [1, 2, 3])
+    XCTAssertEqual(empty.historyColumns(normals: true), [1, 2, 3, 4])
+    XCTAssertEqual(empty.historyColumns(normals: false), [1, 3])
+    for bad in [
+      #"{"batch_size": 4}"#, #"{"epochs": 2}"#, #"{"loss": "mse"}"#, #"{"optimizer": "lbfgs"}"#,
+      #"{"normal_metric": "dot"}"#, #"{"far_weight": -1}"#, #"{"space_points": 0}"#,
+      #"{"surface_batch": 16777217}"#, #"{"stepz": 1}"#, "[]",
+    ] {
+      XCTAssertThrowsError(try options(bad), bad)
+    }
+  }
 }

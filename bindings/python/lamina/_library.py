@@ -211,6 +211,11 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         _status,
         [_handle, _handle, _text, PROGRESS_FN, ctypes.c_void_p, _floats],
     ),
+    "lamina_model_fit_points": (
+        _status,
+        [_handle, _floats, _floats, _size, _text, PROGRESS_FN, ctypes.c_void_p, _floats, _size,
+         _size_out],
+    ),
 
     # Vector-Jacobian products (custom losses)
     "lamina_model_tensor_trainable": (_status, [_handle, _text, ctypes.POINTER(ctypes.c_int32)]),

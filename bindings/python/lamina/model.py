@@ -639,6 +639,59 @@ class Model:
             trainer.close()
 
 
+    def fit_points(
+        self,
+        points: Any,
+        normals: Any = None,
+        steps: int = 1000,
+        learning_rate: Optional[float] = None,
+        surface_weight: Optional[float] = None,
+        normal_weight: Optional[float] = None,
+        eikonal_weight: Optional[float] = None,
+        far_weight: Optional[float] = None,
+        normal_metric: Optional[str] = None,
+        surface_batch: Optional[int] = None,
+        space_batch: Optional[int] = None,
+        space_points: Optional[int] = None,
+        sigma: Optional[float] = None,
+        sigma_far: Optional[float] = None,
+        seed: Optional[int] = None,
+        plane_learning_rate: Optional[float] = None,
+        progress: Any = True,
+        on_divergence: str = "warn",
+        **config: Any,
+    ) -> Any:
+        """Fit this field (3 inputs, 1 output) to a point cloud without distances
+        (``lamina_model_fit_points``).
+
+        With ``normals`` (n x 3, outward) the field becomes a signed distance (IGR's terms):
+        ``f = 0`` on the points (weight ``surface_weight``, 1), ``grad f`` equal to the normal
+        there (``normal_weight``, 1; ``normal_metric`` ``"l2"`` or ``"cosine"``), unit
+        gradients at space points (``eikonal_weight``, 0.1), and at those space points ``f``
+        against the distance to the nearest cloud point, signed by its normal
+        (``far_weight``, 1; 0 turns it off). Without normals it fits the unsigned distance
+        to the cloud. The space points (``space_points``, 200000) are a quarter uniform in
+        the field's box (``bounds=`` another) and the rest the cloud offset by
+        ``N(0, sigma^2)`` (0.01) or ``N(0, sigma_far^2)`` (0.1). Each step draws
+        ``surface_batch`` (8192) cloud points and ``space_batch`` (8192) space points.
+        Adam at ``learning_rate`` 5e-3 with a cosine decay by default (a SIREN wants 1e-4);
+        extra keyword arguments are trainer config keys (``optimizer``, ``schedule``,
+        ``plane_tv``, ...). ``None`` means the library's default, given in brackets here.
+        Returns a :class:`~lamina.TermsHistory` with terms ``value``, ``normal``,
+        ``eikonal`` and ``far`` (``value`` and ``eikonal`` without normals).
+        """
+        from .point_cloud_fit import fit_points
+
+        options = dict(
+            config, learning_rate=learning_rate, surface_weight=surface_weight,
+            normal_weight=normal_weight, eikonal_weight=eikonal_weight, far_weight=far_weight,
+            normal_metric=normal_metric, surface_batch=surface_batch, space_batch=space_batch,
+            space_points=space_points, sigma=sigma, sigma_far=sigma_far, seed=seed,
+            plane_learning_rate=plane_learning_rate,
+        )
+        return fit_points(self, points, normals, steps, options, progress, on_divergence)
+
+
 class MLP(Model):
     """A multi-layer perceptron, the equivalent of ``torch.nn.Sequential(Linear, act, ...)``.
 

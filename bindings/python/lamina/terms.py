@@ -244,13 +244,38 @@ def fit_terms(
     options: Optional[Dict[str, Any]] = None,
 ) -> TermsHistory:
     """``steps`` steps on every term (see :meth:`Trainer.fit_terms`)."""
+    lib = _library.lib()
+    text = to_json(options or {}, "fit_terms options").encode("utf-8")
+
+    def call(callback: Any, rows: Any, cap: int, done: Any) -> int:
+        return lib.lamina_trainer_fit_terms(
+            trainer._ptr, terms._ptr, steps, text, callback, None, rows, cap, done
+        )
+
+    return run_term_fit(call, terms.names, list(range(1, len(terms) + 1)), len(terms) + 1,
+                        steps, progress, on_divergence)
+
+
+def run_term_fit(
+    call: Callable[[Any, Any, int, Any], int],
+    names: Sequence[str],
+    columns: Sequence[int],
+    width: int,
+    steps: int,
+    progress: Union[bool, Callable[[Any], Any]],
+    on_divergence: str,
+) -> TermsHistory:
+    """Run a C call that fits loss terms and writes one history row of ``width`` floats per
+    step (``call(callback, rows, cap, steps_done)``), with ``progress`` as a tqdm bar or the
+    user's callback; term ``names[k]`` is column ``columns[k]`` of the rows (0: the
+    objective). A cancelled run, or a diverged one with ``on_divergence="warn"``, returns
+    the steps it completed, marked stopped; other errors raise."""
     from .trainer import Progress, _call_with_progress, _fit_bar, _user_stacklevel, check_on_divergence
 
     check_on_divergence(on_divergence)
     if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
         raise InvalidArgumentError(f"steps must be a positive integer, not {steps!r}")
     steps = int(steps)
-    width = len(terms) + 1
     rows = np.full((steps, width), np.nan, dtype=np.float32)
     done = ctypes.c_size_t(0)
     bar = None
@@ -274,21 +299,18 @@ def fit_terms(
         )
         return bool(user(info))
 
-    lib = _library.lib()
     status, message, stopped = _call_with_progress(
-        lambda callback: lib.lamina_trainer_fit_terms(
-            trainer._ptr, terms._ptr, steps, to_json(options or {}, "fit_terms options").encode("utf-8"),
-            callback, None,
-            _library.as_float_pointer(rows), rows.size, ctypes.byref(done),
+        lambda callback: call(
+            callback, _library.as_float_pointer(rows), rows.size, ctypes.byref(done)
         ),
         report,
         bar,
     )
-    history = TermsHistory(terms.names)
+    history = TermsHistory(names)
     n = int(done.value)
     history.total = [float(v) for v in rows[:n, 0]]
-    for k, name in enumerate(terms.names):
-        history[name] = [float(v) for v in rows[:n, 1 + k]]
+    for name, column in zip(names, columns):
+        history[name] = [float(v) for v in rows[:n, column]]
     if status == _CANCELLED and stopped:
         history.stopped, history.reason = True, "cancelled"
     elif status == _NUMERIC and _DIVERGED in message and on_divergence == "warn":
