@@ -2,7 +2,8 @@
 ** Fuzz target: sequences of ABI calls. The input is decoded into calls on two model slots,
 ** one trainer and a scratch file: create (from one of a few specs), free, clone, predict,
 ** input gradient, tensor read/write/shape, spec, trainer create/step/evaluate/fit/free,
-** save and load. Sizes are taken from the input (0 included) and any pointer the header
+** save and load, input derivatives, vector-Jacobian products (model and trainer step), and
+** loss terms made, given points and stepped. Sizes are taken from the input (0 included) and any pointer the header
 ** lets be NULL (or whose NULL is a documented error) is sometimes NULL. Buffers are always
 ** as large as the header asks: lying about a buffer's size is the caller's bug, not ours.
 */
@@ -52,12 +53,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const uint8_t empty = 0;
     const char *path = fuzz_write_file(&empty, 0, ".safetensors");
     /* Inputs up to MAX_N samples of up to 3 features, outputs up to 2, Jacobian 2 x 3. */
-    float x[MAX_N * 3], y[MAX_N * 2], g[MAX_N * 6], t[4096];
+    float x[MAX_N * 3], y[MAX_N * 2], g[MAX_N * 6], h[MAX_N * 6], t[4096];
     char text[4096];
     size_t len = 0;
 
     for (int steps = 0; steps < 64 && b.pos < b.size; steps++) {
-        unsigned op = fuzz_u8(&b) % 16, s = fuzz_u8(&b);
+        unsigned op = fuzz_u8(&b) % 20, s = fuzz_u8(&b);
         lamina_model **m = &slot[s & 1];
         int null = (s & 0x70) == 0x70; /* one call in eight passes a NULL pointer */
         size_t n = fuzz_u8(&b) % (MAX_N + 1);
@@ -149,6 +150,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 lamina_model_free(*m);
                 *m = loaded;
             }
+            break;
+        }
+        case 16:
+            st = lamina_model_input_derivatives(*m, null ? NULL : fill(&b, x, n * in), n, (s & 2) ? y : NULL,
+                                                (s & 4) ? g : NULL, (s & 8) ? h : NULL);
+            break;
+        case 17:
+            fill(&b, x, n * 3);
+            st = lamina_model_vjp(*m, x, n, null ? NULL : fill(&b, y, n * 2), (s & 2) ? NULL : g);
+            break;
+        case 18: {
+            float penalty = 0;
+            fill(&b, x, n * 3);
+            st = lamina_trainer_step_vjp(trainer, x, null ? NULL : fill(&b, y, n * 2), n, &penalty);
+            break;
+        }
+        case 19: {
+            /* Terms for this slot's model (any widths), stepped by the trainer (maybe another
+               model's: a shape error). */
+            static const char *const k_terms[] = {
+                "[{\"loss\": \"value\"}, {\"loss\": \"eikonal\", \"batch_size\": 2}]",
+                "[{\"loss\": \"laplacian\", \"c\": 1, \"a\": 0.5}]",
+                "[{\"loss\": \"normal\", \"metric\": \"l2\", \"weight\": 0.1}]",
+            };
+            lamina_loss_terms *terms = NULL;
+            st = lamina_loss_terms_create(*m, k_terms[(s >> 1) % 3], null ? NULL : &terms);
+            if (st == LAMINA_OK) {
+                size_t out = lamina_model_output_dim(*m), count = (s & 2) ? n * out : n * in;
+                fill(&b, x, n * 3);
+                fill(&b, g, count);
+                lamina_loss_terms_set_points(terms, 0, x, n, g, count);
+                float losses[4], loss = 0;
+                st = lamina_trainer_step_terms(trainer, terms, losses, 4, &loss);
+            }
+            lamina_loss_terms_free(terms);
             break;
         }
         case 15: {

@@ -108,18 +108,8 @@ extension Activation {
         put(i, t + v * h1, 2 * h1 + v * h2, 3 * h2 + v * h3)
       }
     case .softplus(let beta, let threshold):
-      let b = Float(beta)
-      let limit = Float(threshold)
-      for i in 0..<count {
-        let z = b * x[i]
-        if z > limit {
-          put(i, 1, 0, 0)
-        } else {
-          let (s, c) = sigmoidPair(z)
-          let q = s * c
-          put(i, s, b * q, b * b * q * (c - s))
-        }
-      }
+      Activation.softplusDerivatives(
+        x, count: count, beta: Float(beta), threshold: Float(threshold), d1: d1, d2: d2, d3: d3)
     case .tanh:
       for i in 0..<count {
         let t = tanhf(x[i])

@@ -318,14 +318,7 @@ extension Activation {
     case .mish:
       for i in 0..<count { y[i] = x[i] * tanhf(softplusStable(x[i])) }
     case .softplus(let beta, let threshold):
-      let b = Float(beta)
-      let t = Float(threshold)
-      for i in 0..<count {
-        let z = b * x[i]
-        // PyTorch reverts to the identity above the threshold; below it, the stable form
-        // equals log1p(exp(z)) without overflowing when threshold is large.
-        y[i] = z > t ? x[i] : softplusStable(z) / b
-      }
+      Activation.softplusForward(x, y, count: count, beta: Float(beta), threshold: Float(threshold))
     case .tanh:
       for i in 0..<count { y[i] = tanhf(x[i]) }
     case .sigmoid:
@@ -418,12 +411,8 @@ extension Activation {
         dx[i] = (tanhf(sp) + v * sechSquared(sp) * sigmoidStable(v)) * dy[i]
       }
     case .softplus(let beta, let threshold):
-      let b = Float(beta)
-      let t = Float(threshold)
-      for i in 0..<count {
-        let z = b * x[i]
-        dx[i] = z > t ? dy[i] : sigmoidStable(z) * dy[i]
-      }
+      Activation.softplusBackward(
+        x, dy, dx, count: count, beta: Float(beta), threshold: Float(threshold))
     case .tanh:
       // From x rather than PyTorch's 1 - y^2: one exp buys full accuracy in the tails.
       for i in 0..<count { dx[i] = sechSquared(x[i]) * dy[i] }
