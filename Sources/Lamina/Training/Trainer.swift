@@ -418,6 +418,8 @@ public final class Trainer {
     }
     if let bestWeights {
       for (p, w) in zip(parameters, bestWeights) { p.value = w }
+      // The curvature pairs describe the path to the last weights, not these.
+      lbfgs?.reset()
     }
     return lastLoss
   }

@@ -245,6 +245,28 @@ final class TrainingTests: XCTestCase {
     XCTAssertEqual(after, vals[best], accuracy: 1e-6)
   }
 
+  /// With lbfgs, restoring the best weights also clears the curvature memory (it describes
+  /// the path to the last weights): the header's promise.
+  func testRestoreBestClearsLBFGSMemory() throws {
+    let m = try Model(json: #"{"kind": "mlp", "input": 1, "hidden": [4], "output": 1, "seed": 3}"#)
+    let t = try Trainer(
+      model: m,
+      json:
+        #"{"optimizer": "lbfgs", "max_iter": 4, "epochs": 6, "validation_split": 0.25, "batch_size": 64}"#
+    )
+    var rng = RandomSource(seed: 0)
+    let x = (0..<64).map { _ in Float(rng.uniform(-1, 1)) }
+    let y = x.enumerated().map { $0.offset < 48 ? 2 * $0.element : -$0.element }
+    var memory: [Int] = []
+    try t.fit(x, y, count: 64) { _ in
+      memory.append(t.lbfgs!.dirs.count)
+      return true
+    }
+    XCTAssertGreaterThan(memory.max() ?? 0, 0, "the fit must have built a memory")
+    XCTAssertEqual(t.lbfgs!.dirs.count, 0)
+    XCTAssertEqual(t.lbfgs!.iterations, 0)
+  }
+
   func testCancelKeepsAValidModel() throws {
     let m = try Model(json: #"{"kind": "mlp", "input": 2, "hidden": [4], "output": 1}"#)
     let t = try Trainer(model: m, json: #"{"epochs": 10}"#)
