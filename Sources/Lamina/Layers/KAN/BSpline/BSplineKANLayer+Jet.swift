@@ -16,7 +16,9 @@
 /// row reads the k + 1 rows mu ... mu + k of them with no bounds tests and loops over
 /// outputs in order; the gradients are kept the same way, as per-task sums over rows of
 /// adjoint x basis derivative, turned into dL/dcoef, dL/dscale_sp and dL/dscale_base once
-/// per pass (`addEdgeJetSums`). On a uniform grid (the one "grid_range" makes) cubic bases'
+/// per pass (`addEdgeJetSums`). Each row's interval and bases' derivatives are found once
+/// per pass: the sums read those the backward's edge-derivative call left in its scratch
+/// (held as (d1, d2, d3) vectors, so one coefficient read serves every order). On a uniform grid (the one "grid_range" makes) cubic bases'
 /// derivatives are the cardinal pieces in closed form (`BSpline.uniformCubicDerivatives`),
 /// as `forward`'s values are; other grids and degrees take Piegl and Tiller's A2.3.
 ///
@@ -25,33 +27,15 @@
 /// backward stays on the calling thread). Cost per row, input and output: O(k^2) for the
 /// bases' derivatives (once per row and input; O(k) in closed form) plus O(k) per output.
 extension BSplineKANLayer: KANEdgeJet {
-  /// The row's x and silu', silu'', silu''' (4 rows floats), then in Doubles (see
-  /// `jetScratch`): the bases' derivatives, A2.3's work, the padded coefficient table, the
-  /// base weights, one row's sums and the interval widths' reciprocals.
+  /// The rows' x and silu', silu'', silu''' (4 rows floats), then (see `jetScratch`) the
+  /// rows' intervals and bases' derivatives, A2.3's work, the padded coefficient table, the
+  /// base weights and the intervals' reciprocal widths, with room to align them.
   func edgeJetScratchCount(rows: Int) -> Int {
     let (k, nOut) = (options.order, outputDim)
     let doubles =
-      4 * (k + 1) + BSpline.derivativeWorkCount(order: k)
-      + nOut * (options.basisCount + 2 * k) + 2 * nOut + options.knotCount
-    return 4 * rows + 2 * doubles + 2
-  }
-
-  /// The layout of `edgeJetScratchCount`'s buffer.
-  @inline(__always)
-  private func jetScratch(_ s: UnsafeMutablePointer<Float>, rows: Int) -> JetScratch {
-    let (k, nOut) = (options.order, outputDim)
-    // The caller's offset into its buffer may be odd: Doubles start on the next 8 bytes.
-    let raw = UnsafeMutableRawPointer(s + 4 * rows).alignedUp(for: Double.self)
-    let capacity = (edgeJetScratchCount(rows: rows) - 4 * rows - 2) / 2
-    let ders = raw.bindMemory(to: Double.self, capacity: capacity)
-    let work = ders + 4 * (k + 1)
-    let table = work + BSpline.derivativeWorkCount(order: k)
-    let base = table + nOut * (options.basisCount + 2 * k)
-    let acc = base + nOut
-    let inverseWidths = acc + nOut
-    return JetScratch(
-      x: s, silu: s + rows, ders: ders, work: work, table: table, base: base, acc: acc,
-      inverseWidths: inverseWidths)
+      4 * rows * (k + 1) + rows + 5 * (k + 1) + BSpline.derivativeWorkCount(order: k)
+      + nOut * (options.basisCount + 2 * k) + nOut + options.knotCount
+    return 4 * rows + 2 * doubles + 8
   }
 
   /// Regions of the jet scratch (`jetScratch`).
@@ -59,7 +43,12 @@ extension BSplineKANLayer: KANEdgeJet {
     /// The block's x and its SiLU derivatives (order p at silu + (p - 1) * rows).
     let x: UnsafeMutablePointer<Float>
     let silu: UnsafeMutablePointer<Float>
-    /// ders[p * (k + 1) + t]: d^p B_{mu-k+t} / dx^p at one row; A2.3's work.
+    /// Row r's interval mu (-1 outside the grid) and, at dv[r * (k + 1) + t], the
+    /// derivatives (d1, d2, d3, 0) of B_{mu-k+t} at x_r (orders above those asked: any
+    /// finite value, never read).
+    let intervals: UnsafeMutablePointer<Int>
+    let dv: UnsafeMutablePointer<SIMD4<Double>>
+    /// A2.3's output (ders[p * (k + 1) + t]) and work.
     let ders: UnsafeMutablePointer<Double>
     let work: UnsafeMutablePointer<Double>
     /// table[q * out + j]: mask scale_sp coef of edge (i, j) and basis q - k, 0 for the k
@@ -67,30 +56,39 @@ extension BSplineKANLayer: KANEdgeJet {
     let table: UnsafeMutablePointer<Double>
     /// base[j]: mask scale_base of edge (i, j).
     let base: UnsafeMutablePointer<Double>
-    /// One row's values per output.
-    let acc: UnsafeMutablePointer<Double>
     /// 1 / (t_{a+1} - t_a) per interval a.
     let inverseWidths: UnsafeMutablePointer<Double>
   }
 
-  /// Gathers the column and its SiLU derivatives (orders 1 ... 3 at silu + (p - 1) * count).
+  /// The layout of `edgeJetScratchCount`'s buffer.
   @inline(__always)
-  private func prepareJetColumn(
-    _ column: UnsafePointer<Float>, stride: Int, count: Int, orders: Int,
-    x: UnsafeMutablePointer<Float>, silu: UnsafeMutablePointer<Float>
-  ) {
-    for r in 0..<count { x[r] = column[r * stride] }
-    Activation.silu.derivatives(
-      x, count: count, d1: silu, d2: silu + count, d3: orders >= 3 ? silu + 2 * count : nil)
+  private func jetScratch(_ s: UnsafeMutablePointer<Float>, rows: Int) -> JetScratch {
+    let (k, nOut) = (options.order, outputDim)
+    // The caller's offset into its buffer is any float: the vectors start on 32 bytes.
+    let raw = UnsafeMutableRawPointer(s + 4 * rows).alignedUp(for: SIMD4<Double>.self)
+    let dv = raw.bindMemory(to: SIMD4<Double>.self, capacity: rows * (k + 1))
+    let after = UnsafeMutableRawPointer(dv + rows * (k + 1))
+    let intervals = after.bindMemory(to: Int.self, capacity: rows)
+    let doubles = UnsafeMutableRawPointer(intervals + rows).bindMemory(
+      to: Double.self,
+      capacity: 5 * (k + 1) + BSpline.derivativeWorkCount(order: k)
+        + nOut * (options.basisCount + 2 * k) + nOut + options.knotCount)
+    let ders = doubles
+    let work = ders + 4 * (k + 1)
+    let table = work + BSpline.derivativeWorkCount(order: k) + (k + 1)
+    let base = table + nOut * (options.basisCount + 2 * k)
+    return JetScratch(
+      x: s, silu: s + rows, intervals: intervals, dv: dv, ders: ders, work: work, table: table,
+      base: base, inverseWidths: base + nOut)
   }
 
   /// Whether input i's bases take the closed cubic form: degree 3 on knots within
   /// `BSpline.InputBasis.uniformTolerance` of uniform, the test `forward` applies. Fills
   /// the intervals' reciprocal widths either way.
   @inline(__always)
-  private func closedCubic(_ knots: UnsafePointer<Float>, inverseWidths: UnsafeMutablePointer<Double>)
-    -> Bool
-  {
+  private func closedCubic(
+    _ knots: UnsafePointer<Float>, inverseWidths: UnsafeMutablePointer<Double>
+  ) -> Bool {
     let m = options.knotCount - 1
     let mean = (knots[m] - knots[0]) / Float(m)
     var uniform = options.order == 3 && mean.isFinite && mean > 0
@@ -102,31 +100,50 @@ extension BSplineKANLayer: KANEdgeJet {
     return uniform
   }
 
-  /// The bases' derivatives of orders 1 ... `orders` at x (interval mu >= 0) into
-  /// `s.ders`, in closed form when `cubic`.
+  /// Fills the scratch's rows for input i's column: x, its SiLU derivatives, each row's
+  /// interval and its bases' derivatives of orders 1 ... `orders` (closed form when
+  /// `closedCubic`, else A2.3).
   @inline(__always)
-  private func basisDerivatives(
-    _ x: Float, interval mu: Int, knots: UnsafePointer<Float>, orders: Int, cubic: Bool,
-    _ s: JetScratch
+  private func prepareJetRows(
+    _ column: UnsafePointer<Float>, stride: Int, count m: Int, orders: Int,
+    knots: UnsafePointer<Float>, _ s: JetScratch
   ) {
-    if cubic {
-      BSpline.uniformCubicDerivatives(
-        Double(x), left: Double(knots[mu]), inverseWidth: s.inverseWidths[mu],
-        orders: orders, into: s.ders)
-    } else {
+    let (k, kc) = (options.order, options.knotCount)
+    let w = k + 1
+    for r in 0..<m { s.x[r] = column[r * stride] }
+    Activation.silu.derivatives(
+      s.x, count: m, d1: s.silu, d2: s.silu + m, d3: orders >= 3 ? s.silu + 2 * m : nil)
+    let locator = BSpline.Locator(knots: knots, count: kc)
+    let cubic = closedCubic(knots, inverseWidths: s.inverseWidths)
+    for r in 0..<m {
+      let mu = locator.interval(s.x[r])
+      s.intervals[r] = mu
+      guard mu >= 0 else { continue }
+      let dv = s.dv + r * w
+      if cubic {
+        BSpline.uniformCubicDerivatives(
+          Double(s.x[r]), left: Double(knots[mu]), inverseWidth: s.inverseWidths[mu], into: dv)
+        continue
+      }
       BSpline.derivatives(
-        Double(x), interval: mu, knots: knots, lastKnot: options.knotCount - 1,
-        order: options.order, orders: orders, into: s.ders, work: s.work)
+        Double(s.x[r]), interval: mu, knots: knots, lastKnot: kc - 1, order: k,
+        orders: orders, into: s.ders, work: s.work)
+      for t in 0...k {
+        dv[t] = SIMD4(
+          s.ders[w + t], orders >= 2 ? s.ders[2 * w + t] : 0,
+          orders >= 3 ? s.ders[3 * w + t] : 0, 0)
+      }
     }
   }
 
+  /// Leaves the rows' intervals and bases' derivatives in `scratch` for
+  /// `addEdgeDerivativeSums` (which the shared backward calls next, on the same rows).
   func edgeDerivatives(
     input i: Int, column: UnsafePointer<Float>, stride: Int, count m: Int, orders: Int,
     into table: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
   ) {
     let (nOut, nb, k, kc) = (outputDim, options.basisCount, options.order, options.knotCount)
     let s = jetScratch(scratch, rows: m)
-    prepareJetColumn(column, stride: stride, count: m, orders: orders, x: s.x, silu: s.silu)
     let w = k + 1
     grid.value.withUnsafeBufferPointer { gb in
       coef.value.withUnsafeBufferPointer { cb in
@@ -134,8 +151,7 @@ extension BSplineKANLayer: KANEdgeJet {
           scaleSp.value.withUnsafeBufferPointer { sb in
             mask.value.withUnsafeBufferPointer { mb in
               let knots = gb.baseAddress! + i * kc
-              let locator = BSpline.Locator(knots: knots, count: kc)
-              let cubic = closedCubic(knots, inverseWidths: s.inverseWidths)
+              prepareJetRows(column, stride: stride, count: m, orders: orders, knots: knots, s)
               let (c, sbase, sp, ms) = (
                 cb.baseAddress!, bb.baseAddress!, sb.baseAddress!, mb.baseAddress!
               )
@@ -148,25 +164,23 @@ extension BSplineKANLayer: KANEdgeJet {
                 let f = mask * Double(sp[e])
                 for q in 0..<nb { padded[(q + k) * nOut + j] = f * Double(c[e * nb + q]) }
               }
-              let (base, acc, ders) = (s.base, s.acc, s.ders)
+              let silu = s.silu
               for r in 0..<m {
-                let mu = locator.interval(s.x[r])
-                if mu >= 0 {
-                  basisDerivatives(
-                    s.x[r], interval: mu, knots: knots, orders: orders, cubic: cubic, s)
-                }
-                for p in 1...orders {
-                  let row = table + ((p - 1) * m + r) * nOut
-                  let silu = Double(s.silu[(p - 1) * m + r])
-                  for j in 0..<nOut { acc[j] = base[j] * silu }
+                let mu = s.intervals[r]
+                let sv = SIMD4<Double>(
+                  Double(silu[r]), Double(silu[m + r]), orders >= 3 ? Double(silu[2 * m + r]) : 0,
+                  0)
+                let dv = s.dv + r * w
+                for j in 0..<nOut {
+                  // All orders at once: each coefficient is read once per row.
+                  var v = s.base[j] * sv
                   if mu >= 0 {
-                    for t in 0...k {
-                      let d = ders[p * w + t]
-                      let coefficients = padded + (mu + t) * nOut
-                      for j in 0..<nOut { acc[j] += coefficients[j] * d }
-                    }
+                    let cj = padded + mu * nOut + j
+                    for t in 0...k { v += cj[t * nOut] * dv[t] }
                   }
-                  for j in 0..<nOut { row[j] = Float(acc[j]) }
+                  table[r * nOut + j] = Float(v[0])
+                  if orders >= 2 { table[(m + r) * nOut + j] = Float(v[1]) }
+                  if orders >= 3 { table[(2 * m + r) * nOut + j] = Float(v[2]) }
                 }
               }
             }
@@ -185,49 +199,42 @@ extension BSplineKANLayer: KANEdgeJet {
     return inputDim * outputDim * (options.basisCount + 2 * options.order + 1)
   }
 
+  /// Reads the rows' intervals, bases' derivatives and SiLU derivatives that
+  /// `edgeDerivatives` left in `scratch` for the same input and rows.
   func addEdgeDerivativeSums(
     input i: Int, column: UnsafePointer<Float>, stride: Int, count m: Int, orders: Int,
     adjoints: UnsafePointer<Float>, into sums: UnsafeMutablePointer<Double>,
     scratch: UnsafeMutablePointer<Float>
   ) {
-    let (nIn, nOut, nb, k, kc) = (
-      inputDim, outputDim, options.basisCount, options.order, options.knotCount
-    )
+    let (nIn, nOut, k) = (inputDim, outputDim, options.order)
     let s = jetScratch(scratch, rows: m)
-    prepareJetColumn(column, stride: stride, count: m, orders: orders, x: s.x, silu: s.silu)
     let w = k + 1
-    let padded = nb + 2 * k
+    let padded = options.basisCount + 2 * k
     let basis = sums + i * padded * nOut
     let base = sums + nIn * padded * nOut + i * nOut
-    grid.value.withUnsafeBufferPointer { gb in
-      let knots = gb.baseAddress! + i * kc
-      let locator = BSpline.Locator(knots: knots, count: kc)
-      let cubic = closedCubic(knots, inverseWidths: s.inverseWidths)
-      let ders = s.ders
-      for r in 0..<m {
-        let mu = locator.interval(s.x[r])
-        let a1 = adjoints + r * nOut
-        let s1 = Double(s.silu[r])
-        if orders == 1 {
-          for j in 0..<nOut { base[j] += Double(a1[j]) * s1 }
-        } else {
-          let a2 = adjoints + (m + r) * nOut
-          let s2 = Double(s.silu[m + r])
-          for j in 0..<nOut { base[j] += Double(a1[j]) * s1 + Double(a2[j]) * s2 }
-        }
+    for r in 0..<m {
+      let mu = s.intervals[r]
+      let a1 = adjoints + r * nOut
+      let a2 = adjoints + (m + r) * nOut
+      let dv = s.dv + r * w
+      let s1 = Double(s.silu[r])
+      if orders == 1 {
+        for j in 0..<nOut { base[j] += Double(a1[j]) * s1 }
         guard mu >= 0 else { continue }
-        basisDerivatives(s.x[r], interval: mu, knots: knots, orders: orders, cubic: cubic, s)
         for t in 0...k {
           let row = basis + (mu + t) * nOut
-          let d1 = ders[w + t]
-          if orders == 1 {
-            for j in 0..<nOut { row[j] += Double(a1[j]) * d1 }
-          } else {
-            let a2 = adjoints + (m + r) * nOut
-            let d2 = ders[2 * w + t]
-            for j in 0..<nOut { row[j] += Double(a1[j]) * d1 + Double(a2[j]) * d2 }
-          }
+          let d1 = dv[t][0]
+          for j in 0..<nOut { row[j] += Double(a1[j]) * d1 }
         }
+        continue
+      }
+      let s2 = Double(s.silu[m + r])
+      for j in 0..<nOut { base[j] += Double(a1[j]) * s1 + Double(a2[j]) * s2 }
+      guard mu >= 0 else { continue }
+      for t in 0...k {
+        let row = basis + (mu + t) * nOut
+        let (d1, d2) = (dv[t][0], dv[t][1])
+        for j in 0..<nOut { row[j] += Double(a1[j]) * d1 + Double(a2[j]) * d2 }
       }
     }
   }
@@ -273,9 +280,7 @@ extension BSplineKANLayer: KANEdgeJet {
   ) {
     let (nOut, nb, k, kc) = (outputDim, options.basisCount, options.order, options.knotCount)
     let s = jetScratch(scratch, rows: m)
-    prepareJetColumn(column, stride: stride, count: m, orders: orders, x: s.x, silu: s.silu)
     let w = k + 1
-    let ders = s.ders
     grid.value.withUnsafeBufferPointer { gb in
       coef.value.withUnsafeBufferPointer { cb in
         scaleSp.value.withUnsafeBufferPointer { sb in
@@ -284,16 +289,13 @@ extension BSplineKANLayer: KANEdgeJet {
               scaleBase.gradient.withUnsafeMutableBufferPointer { bgb in
                 scaleSp.gradient.withUnsafeMutableBufferPointer { sgb in
                   let knots = gb.baseAddress! + i * kc
-                  let locator = BSpline.Locator(knots: knots, count: kc)
-                  let cubic = closedCubic(knots, inverseWidths: s.inverseWidths)
+                  prepareJetRows(
+                    column, stride: stride, count: m, orders: orders, knots: knots, s)
                   let (c, sp, ms) = (cb.baseAddress!, sb.baseAddress!, mb.baseAddress!)
                   let (cg, bg, sg) = (cgb.baseAddress!, bgb.baseAddress!, sgb.baseAddress!)
                   for r in 0..<m {
-                    let mu = locator.interval(s.x[r])
-                    if mu >= 0 {
-                      basisDerivatives(
-                        s.x[r], interval: mu, knots: knots, orders: orders, cubic: cubic, s)
-                    }
+                    let mu = s.intervals[r]
+                    let dv = s.dv + r * w
                     let lo = max(0, k - mu)
                     let hi = min(k, nb - 1 - (mu - k))
                     let s1 = Double(s.silu[r])
@@ -310,7 +312,7 @@ extension BSplineKANLayer: KANEdgeJet {
                       let ge = cg + e * nb + mu - k
                       var spSum = 0.0
                       for t in lo...hi {
-                        let v = a1 * ders[w + t] + (orders == 2 ? a2 * ders[2 * w + t] : 0)
+                        let v = a1 * dv[t][0] + (orders == 2 ? a2 * dv[t][1] : 0)
                         ge[t] += Float(f * v)
                         spSum += Double(ce[t]) * v
                       }

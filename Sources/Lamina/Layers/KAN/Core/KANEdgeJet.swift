@@ -62,6 +62,8 @@ protocol KANEdgeJet: JetLayer {
   /// `addEdgeDerivativeGradients` into `sums` (`edgeJetSumCount()` Doubles, zeroed by the
   /// caller, in a layout of the basis's choosing) instead of the parameters; reads the
   /// layer only, so tasks on several threads may run it at once, each on sums of its own.
+  /// Called right after `edgeDerivatives` of the same input and rows (at least `orders`
+  /// orders) with the same `scratch`, so it may read per-row work that call left there.
   func addEdgeDerivativeSums(
     input i: Int, column: UnsafePointer<Float>, stride: Int, count: Int, orders: Int,
     adjoints: UnsafePointer<Float>, into sums: UnsafeMutablePointer<Double>,
