@@ -164,23 +164,43 @@ extension BSplineKANLayer: KANEdgeJet {
                 let f = mask * Double(sp[e])
                 for q in 0..<nb { padded[(q + k) * nOut + j] = f * Double(c[e * nb + q]) }
               }
-              let silu = s.silu
+              let (silu, base) = (s.silu, s.base)
               for r in 0..<m {
                 let mu = s.intervals[r]
-                let sv = SIMD4<Double>(
-                  Double(silu[r]), Double(silu[m + r]), orders >= 3 ? Double(silu[2 * m + r]) : 0,
-                  0)
-                let dv = s.dv + r * w
-                for j in 0..<nOut {
-                  // All orders at once: each coefficient is read once per row.
-                  var v = s.base[j] * sv
-                  if mu >= 0 {
-                    let cj = padded + mu * nOut + j
-                    for t in 0...k { v += cj[t * nOut] * dv[t] }
+                let (row1, row2) = (table + r * nOut, table + (m + r) * nOut)
+                let (s1, s2) = (Double(silu[r]), Double(silu[m + r]))
+                guard mu >= 0 else {
+                  // Outside the grid only the SiLU branch remains.
+                  for j in 0..<nOut { row1[j] = Float(base[j] * s1) }
+                  if orders >= 2 { for j in 0..<nOut { row2[j] = Float(base[j] * s2) } }
+                  if orders >= 3 {
+                    let s3 = Double(silu[2 * m + r])
+                    for j in 0..<nOut { table[(2 * m + r) * nOut + j] = Float(base[j] * s3) }
                   }
-                  table[r * nOut + j] = Float(v[0])
-                  if orders >= 2 { table[(m + r) * nOut + j] = Float(v[1]) }
-                  if orders >= 3 { table[(2 * m + r) * nOut + j] = Float(v[2]) }
+                  continue
+                }
+                // All orders at once, each coefficient read once per row; two lanes when
+                // the third order is not asked for (the forward pass, the first layer).
+                let dv = s.dv + r * w
+                let cr = padded + mu * nOut
+                if orders <= 2 {
+                  let sv = SIMD2<Double>(s1, s2)
+                  for j in 0..<nOut {
+                    var v = base[j] * sv
+                    for t in 0...k { v += cr[t * nOut + j] * dv[t].lowHalf }
+                    row1[j] = Float(v[0])
+                    if orders == 2 { row2[j] = Float(v[1]) }
+                  }
+                  continue
+                }
+                let sv = SIMD4<Double>(s1, s2, Double(silu[2 * m + r]), 0)
+                let row3 = table + (2 * m + r) * nOut
+                for j in 0..<nOut {
+                  var v = base[j] * sv
+                  for t in 0...k { v += cr[t * nOut + j] * dv[t] }
+                  row1[j] = Float(v[0])
+                  row2[j] = Float(v[1])
+                  row3[j] = Float(v[2])
                 }
               }
             }

@@ -261,6 +261,9 @@ extension KANEdgeJet {
                 continue
               }
               let hv = x[hOffset + r * nIn]
+              // The input layer's first-derivative streams are mostly zeros, and its input
+              // jet has no adjoint to write.
+              if dx == nil && jv == 0 && hv == 0 { continue }
               let t2 = table + (m + r) * nOut
               let a2 = adjoints + (m + r) * nOut
               let ghr = gh + r * nOut
