@@ -20,8 +20,11 @@ final class KANJetTasksTests: XCTestCase {
   /// A second-order jet of `rows` rows along 3 directions through `layer`: the output jet,
   /// the input jet's adjoint and the parameter gradients (from zero).
   struct Pass {
+    /// The output jet.
     var y: [Float]
+    /// The input jet's adjoint.
     var dx: [Float]
+    /// Every parameter's gradient, in `parameters` order.
     var gradients: [[Float]]
   }
 
@@ -38,6 +41,7 @@ final class KANJetTasksTests: XCTestCase {
     }
   }
 
+  /// `layer`'s jet forward and backward passes on `x` with output adjoint `dy`.
   func run(_ layer: JetLayer, x: [Float], dy: [Float], shape: JetShape) -> Pass {
     for p in layer.parameters { p.gradient = [Float](repeating: 0, count: p.count) }
     var y = [Float](repeating: .nan, count: shape.count(width: layer.outputDim))
@@ -59,10 +63,12 @@ final class KANJetTasksTests: XCTestCase {
     return Pass(y: y, dx: dx, gradients: layer.parameters.map(\.gradient))
   }
 
+  /// The first layer of the model `json` describes.
   func layer(_ json: String) throws -> JetLayer {
     try XCTUnwrap(try Model(json: json).layers.first as? JetLayer)
   }
 
+  /// A batch of three tasks: on the pool, one after another, and again on the pool.
   func testSameBitsOnThePoolSeriallyAndRunToRun() throws {
     let shape = JetShape(rows: Self.rows, directions: 3, order: 2)
     let x = Self.inputJet(shape, seed: 41)
@@ -90,10 +96,10 @@ final class KANJetTasksTests: XCTestCase {
     }
   }
 
+  /// The whole batch in tasks against 100-row batches one at a time (one task each, on the
+  /// calling thread): the same bits for every row of y and dx, and parameter gradients
+  /// equal up to the order of their sums.
   func testRowsDoNotDependOnHowTheBatchIsCut() throws {
-    // The whole batch in tasks against 100-row batches one at a time (one task each, on the
-    // calling thread): the same bits for every row of y and dx, and parameter gradients
-    // equal up to the order of their sums.
     let shape = JetShape(rows: Self.rows, directions: 3, order: 2)
     let x = Self.inputJet(shape, seed: 43)
     for (name, json) in Self.specs {

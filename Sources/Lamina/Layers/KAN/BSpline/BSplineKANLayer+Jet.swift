@@ -259,33 +259,50 @@ extension BSplineKANLayer: KANEdgeJet {
     }
   }
 
+  /// dL/dcoef = mask scale_sp S, dL/dscale_sp = mask sum_m coef S, dL/dscale_base = mask
+  /// times the SiLU sum, from the reduced sums S (`edgeJetSumCount`'s layout).
   func addEdgeJetSums(_ sums: UnsafePointer<Double>) {
     let (nIn, nOut, nb, k) = (inputDim, outputDim, options.basisCount, options.order)
     let padded = nb + 2 * k
+    withJetGradients { c, sp, ms, cg, bg, sg in
+      for i in 0..<nIn {
+        let basis = sums + (i * padded + k) * nOut
+        for j in 0..<nOut {
+          let e = i * nOut + j
+          let mask = Double(ms[e])
+          bg[e] += Float(mask * sums[nIn * padded * nOut + e])
+          let f = mask * Double(sp[e])
+          var spSum = 0.0
+          for q in 0..<nb {
+            let v = basis[q * nOut + j]
+            cg[e * nb + q] += Float(f * v)
+            spSum += Double(c[e * nb + q]) * v
+          }
+          sg[e] += Float(mask * spSum)
+        }
+      }
+    }
+  }
+
+  /// Runs `body` with the coef, scale_sp and mask values and the coef, scale_base and
+  /// scale_sp gradients: what the jet's gradient adds read and write.
+  @inline(__always)
+  private func withJetGradients<R>(
+    _ body: (
+      _ c: UnsafePointer<Float>, _ sp: UnsafePointer<Float>, _ ms: UnsafePointer<Float>,
+      _ cg: UnsafeMutablePointer<Float>, _ bg: UnsafeMutablePointer<Float>,
+      _ sg: UnsafeMutablePointer<Float>
+    ) -> R
+  ) -> R {
     coef.value.withUnsafeBufferPointer { cb in
       scaleSp.value.withUnsafeBufferPointer { sb in
         mask.value.withUnsafeBufferPointer { mb in
           coef.gradient.withUnsafeMutableBufferPointer { cgb in
             scaleBase.gradient.withUnsafeMutableBufferPointer { bgb in
               scaleSp.gradient.withUnsafeMutableBufferPointer { sgb in
-                let (c, sp, ms) = (cb.baseAddress!, sb.baseAddress!, mb.baseAddress!)
-                let (cg, bg, sg) = (cgb.baseAddress!, bgb.baseAddress!, sgb.baseAddress!)
-                for i in 0..<nIn {
-                  let basis = sums + (i * padded + k) * nOut
-                  for j in 0..<nOut {
-                    let e = i * nOut + j
-                    let mask = Double(ms[e])
-                    bg[e] += Float(mask * sums[nIn * padded * nOut + e])
-                    let f = mask * Double(sp[e])
-                    var spSum = 0.0
-                    for q in 0..<nb {
-                      let v = basis[q * nOut + j]
-                      cg[e * nb + q] += Float(f * v)
-                      spSum += Double(c[e * nb + q]) * v
-                    }
-                    sg[e] += Float(mask * spSum)
-                  }
-                }
+                body(
+                  cb.baseAddress!, sb.baseAddress!, mb.baseAddress!, cgb.baseAddress!,
+                  bgb.baseAddress!, sgb.baseAddress!)
               }
             }
           }
@@ -294,6 +311,8 @@ extension BSplineKANLayer: KANEdgeJet {
     }
   }
 
+  /// The direct form, for layers with the symbolic branch (whose affine gradients are added
+  /// straight into their parameter as well): finds the rows' derivatives itself.
   func addEdgeDerivativeGradients(
     input i: Int, column: UnsafePointer<Float>, stride: Int, count m: Int, orders: Int,
     adjoints: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>
@@ -302,47 +321,34 @@ extension BSplineKANLayer: KANEdgeJet {
     let s = jetScratch(scratch, rows: m)
     let w = k + 1
     grid.value.withUnsafeBufferPointer { gb in
-      coef.value.withUnsafeBufferPointer { cb in
-        scaleSp.value.withUnsafeBufferPointer { sb in
-          mask.value.withUnsafeBufferPointer { mb in
-            coef.gradient.withUnsafeMutableBufferPointer { cgb in
-              scaleBase.gradient.withUnsafeMutableBufferPointer { bgb in
-                scaleSp.gradient.withUnsafeMutableBufferPointer { sgb in
-                  let knots = gb.baseAddress! + i * kc
-                  prepareJetRows(
-                    column, stride: stride, count: m, orders: orders, knots: knots, s)
-                  let (c, sp, ms) = (cb.baseAddress!, sb.baseAddress!, mb.baseAddress!)
-                  let (cg, bg, sg) = (cgb.baseAddress!, bgb.baseAddress!, sgb.baseAddress!)
-                  for r in 0..<m {
-                    let mu = s.intervals[r]
-                    let dv = s.dv + r * w
-                    let lo = max(0, k - mu)
-                    let hi = min(k, nb - 1 - (mu - k))
-                    let s1 = Double(s.silu[r])
-                    let s2 = orders == 2 ? Double(s.silu[m + r]) : 0
-                    for j in 0..<nOut {
-                      let e = i * nOut + j
-                      let a1 = Double(adjoints[r * nOut + j])
-                      let a2 = orders == 2 ? Double(adjoints[(m + r) * nOut + j]) : 0
-                      let mask = Double(ms[e])
-                      bg[e] += Float(mask * (a1 * s1 + a2 * s2))
-                      guard mu >= 0 && lo <= hi else { continue }
-                      let f = mask * Double(sp[e])
-                      let ce = c + e * nb + mu - k
-                      let ge = cg + e * nb + mu - k
-                      var spSum = 0.0
-                      for t in lo...hi {
-                        let v = a1 * dv[t][0] + (orders == 2 ? a2 * dv[t][1] : 0)
-                        ge[t] += Float(f * v)
-                        spSum += Double(ce[t]) * v
-                      }
-                      sg[e] += Float(mask * spSum)
-                    }
-                  }
-                }
-              }
-            }
+      prepareJetRows(
+        column, stride: stride, count: m, orders: orders, knots: gb.baseAddress! + i * kc, s)
+    }
+    withJetGradients { c, sp, ms, cg, bg, sg in
+      for r in 0..<m {
+        let mu = s.intervals[r]
+        let dv = s.dv + r * w
+        let lo = max(0, k - mu)
+        let hi = min(k, nb - 1 - (mu - k))
+        let s1 = Double(s.silu[r])
+        let s2 = orders == 2 ? Double(s.silu[m + r]) : 0
+        for j in 0..<nOut {
+          let e = i * nOut + j
+          let a1 = Double(adjoints[r * nOut + j])
+          let a2 = orders == 2 ? Double(adjoints[(m + r) * nOut + j]) : 0
+          let mask = Double(ms[e])
+          bg[e] += Float(mask * (a1 * s1 + a2 * s2))
+          guard mu >= 0 && lo <= hi else { continue }
+          let f = mask * Double(sp[e])
+          let ce = c + e * nb + mu - k
+          let ge = cg + e * nb + mu - k
+          var spSum = 0.0
+          for t in lo...hi {
+            let v = a1 * dv[t][0] + (orders == 2 ? a2 * dv[t][1] : 0)
+            ge[t] += Float(f * v)
+            spSum += Double(ce[t]) * v
           }
+          sg[e] += Float(mask * spSum)
         }
       }
     }
