@@ -28,6 +28,8 @@
 /// | maxGradientBlocks    | 16      | most gradient blocks                   | Small-width Dense  |
 /// | bsplineParallelWork  | 131072  | B-spline stays on one thread below     | Work splitting     |
 /// | triplaneParallelWork | 65536   | tri-plane stays on one thread below    | Work splitting     |
+/// | kanJetTaskRows       | 1024    | rows per task of a KAN layer's jet     | KAN jet row tasks  |
+/// | kanJetParallelWork   | 65536   | a KAN layer's jet stays on one thread  | KAN jet row tasks  |
 /// | pipelineBlockRows    | 192     | rows per block of the row pipeline     | row-block pipeline |
 /// | pipelineTasks        | 16      | tasks of the row pipeline              | row-block pipeline |
 /// | pointQueriesPerTask  | 1024    | queries per task of a point-cloud batch| Point-cloud        |
@@ -185,6 +187,17 @@ enum RowPlan {
   static let bsplineParallelWork = 131_072
   /// Work (texel reads) under which a tri-plane encoding's tasks run on the calling thread.
   static let triplaneParallelWork = 65_536
+
+  // MARK: - KAN layers in jet passes (`KANEdgeJetTasks`)
+
+  /// Rows per task of a KAN layer's derivative streams, a multiple of its 128-row blocks: a
+  /// task of the smallest layers (two inputs, one output, a first-order jet) is still tens
+  /// of microseconds, well over a hand-off, and the task's gradient sums (one per task,
+  /// reduced on the calling thread) stay few.
+  static let kanJetTaskRows = 1024
+  /// Work (rows x inputs x (outputs + 4) x streams) under which a KAN layer's jet tasks run
+  /// on the calling thread; two tasks of the smallest layer pass it.
+  static let kanJetParallelWork = 65_536
 
   // MARK: - Tri-plane row pipeline (`RowPipeline`)
 

@@ -87,4 +87,24 @@ extension BSpline {
       factor *= Double(k - p)
     }
   }
+
+  /// The derivatives (d1, d2, d3, 0) of the cubic bases B_{mu-3+t}, t = 0 ... 3, at x into
+  /// `ders[t]`, on a uniform grid: the cardinal pieces `InputBasis.evaluate` takes for the
+  /// values, in u = (x - t_mu) / w with w the interval's own width (`inverseWidth` = 1 / w),
+  /// differentiated in u and scaled by 1 / w^p. What A2.3 gives on those knots, with no
+  /// division and no branch.
+  @inline(__always)
+  static func uniformCubicDerivatives(
+    _ x: Double, left: Double, inverseWidth h: Double,
+    into ders: UnsafeMutablePointer<SIMD4<Double>>
+  ) {
+    let u = (x - left) * h
+    let v = 1 - u
+    let u2 = u * u
+    let scale = SIMD4<Double>(h, h * h, h * h * h, 0)
+    ders[0] = SIMD4(-0.5 * v * v, v, -1, 0) * scale
+    ders[1] = SIMD4(1.5 * u2 - 2 * u, 3 * u - 2, 3, 0) * scale
+    ders[2] = SIMD4(-1.5 * u2 + u + 0.5, 1 - 3 * u, -3, 0) * scale
+    ders[3] = SIMD4(0.5 * u2, u, 1, 0) * scale
+  }
 }

@@ -22,10 +22,14 @@
 /// input one call of the basis for the q (forward) or q + 1 (backward) derivative tables
 /// of every output, O(n in out (basis work + q D)) in all. Calls into the basis are per
 /// block and input, resolved at compile time for the concrete layer; the loops here are
-/// over rows and outputs, with scratch from one shared `ScratchPool` (no allocation once
-/// warm). The derivative streams run on the calling thread in scalar code, unlike a dense
-/// layer's jet (one sgemm over every stream), so they cost several times more than the
-/// value pass (bench/NOTES.md, "KAN layers in jet passes").
+/// over rows and outputs, with scratch from `ScratchPool`s (no allocation once warm).
+///
+/// Rows are cut into fixed tasks (`KANEdgeJetTasks`) that run on the worker pool when the
+/// batch is large: rows are independent in the forward pass and in dx, and a basis that
+/// keeps per-task gradient sums (`edgeJetSumCount` > 0) has them added in task order, so
+/// the results do not depend on the thread count. A basis without such sums adds into its
+/// parameters directly, and its backward with parameter gradients stays on the calling
+/// thread.
 
 /// A KAN layer that joins jet passes by giving its edges' derivatives (see the top of this
 /// file). Each basis conforms in its own folder (`<Basis>KANLayer+Jet.swift`) with its edge
@@ -49,16 +53,55 @@ protocol KANEdgeJet: JetLayer {
   func addEdgeDerivativeGradients(
     input i: Int, column: UnsafePointer<Float>, stride: Int, count: Int, orders: Int,
     adjoints: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>)
+
+  /// Doubles of one task's private gradient sums (`addEdgeDerivativeSums`), or 0 when the
+  /// basis keeps none in its current state and adds into its parameters instead
+  /// (`addEdgeDerivativeGradients`, on the calling thread only).
+  func edgeJetSumCount() -> Int
+
+  /// `addEdgeDerivativeGradients` into `sums` (`edgeJetSumCount()` Doubles, zeroed by the
+  /// caller, in a layout of the basis's choosing) instead of the parameters; reads the
+  /// layer only, so tasks on several threads may run it at once, each on sums of its own.
+  /// Called right after `edgeDerivatives` of the same input and rows (at least `orders`
+  /// orders) with the same `scratch`, so it may read per-row work that call left there.
+  func addEdgeDerivativeSums(
+    input i: Int, column: UnsafePointer<Float>, stride: Int, count: Int, orders: Int,
+    adjoints: UnsafePointer<Float>, into sums: UnsafeMutablePointer<Double>,
+    scratch: UnsafeMutablePointer<Float>)
+
+  /// Adds the parameter gradients that the (reduced) `sums` stand for.
+  func addEdgeJetSums(_ sums: UnsafePointer<Double>)
 }
 
 /// The scratch every KAN layer's jet passes borrow (each caller its own buffer).
 enum KANEdgeJets {
+  /// Per-call buffers taken on the calling thread (the tasks' gradient sums).
   static let scratch = ScratchPool()
+  /// Per-task buffers, borrowed on whichever thread runs the task: kept in step for every
+  /// pool thread, so a worker joining late never allocates.
+  static let taskScratch = ScratchPool(perThread: 1)
   /// Rows per block: the derivative tables (3 x rows x out floats) stay small.
   static let blockRows = 128
 }
 
 extension KANEdgeJet {
+  /// A basis without private sums (the default) adds into its parameters directly.
+  func edgeJetSumCount() -> Int { 0 }
+
+  /// Never called when `edgeJetSumCount()` is 0.
+  func addEdgeDerivativeSums(
+    input i: Int, column: UnsafePointer<Float>, stride: Int, count: Int, orders: Int,
+    adjoints: UnsafePointer<Float>, into sums: UnsafeMutablePointer<Double>,
+    scratch: UnsafeMutablePointer<Float>
+  ) {
+    preconditionFailure("addEdgeDerivativeSums on a basis whose edgeJetSumCount is 0")
+  }
+
+  /// Never called when `edgeJetSumCount()` is 0.
+  func addEdgeJetSums(_ sums: UnsafePointer<Double>) {
+    preconditionFailure("addEdgeJetSums on a basis whose edgeJetSumCount is 0")
+  }
+
   /// The output jet: `forward` for the value stream, the edge derivatives contracted by
   /// `edgeJetForward` for the others. Reads the layer only.
   public func jetForward(
@@ -75,23 +118,36 @@ extension KANEdgeJet {
     edgeJetBackward(x, y, dy, dx, shape: shape, parameterGradients: parameterGradients)
   }
 
-  /// `JetLayer.jetForward` from the edge derivatives (see the top of this file).
+  /// `JetLayer.jetForward` from the edge derivatives (see the top of this file): the value
+  /// pass, then the derivative streams in row tasks (`KANEdgeJetTasks`).
   func edgeJetForward(
     _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, shape: JetShape
   ) {
     let n = shape.rows
     guard n > 0 else { return }
     forward(x, y, count: n)
+    (y + n * outputDim).update(repeating: 0, count: (shape.streams - 1) * n * outputDim)
+    var job = KANEdgeJetTasks.Forward(layer: self, x: x, y: y, shape: shape)
+    KANEdgeJetTasks.run(&job, shape: shape, inputs: inputDim, outputs: outputDim, serial: false)
+  }
+
+  /// The derivative streams of rows `range` of the output jet (stream 0 and the zeroed
+  /// others already written), in blocks of `KANEdgeJets.blockRows`.
+  func edgeJetForwardRows(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, shape: JetShape,
+    rows range: Range<Int>
+  ) {
+    let n = shape.rows
     let (nIn, nOut, dirs, order) = (inputDim, outputDim, shape.directions, shape.order)
-    (y + n * nOut).update(repeating: 0, count: (shape.streams - 1) * n * nOut)
-    let rows = min(n, KANEdgeJets.blockRows)
+    let rows = min(range.count, KANEdgeJets.blockRows)
+    guard rows > 0 else { return }
     let tableCount = order * rows * nOut
-    KANEdgeJets.scratch.withBuffer(count: tableCount + edgeJetScratchCount(rows: rows)) { s in
+    KANEdgeJets.taskScratch.withBuffer(count: tableCount + edgeJetScratchCount(rows: rows)) { s in
       let table = s
       let work = s + tableCount
-      var start = 0
-      while start < n {
-        let m = min(rows, n - start)
+      var start = range.lowerBound
+      while start < range.upperBound {
+        let m = min(rows, range.upperBound - start)
         for i in 0..<nIn {
           edgeDerivatives(
             input: i, column: x + start * nIn + i, stride: nIn, count: m, orders: order,
@@ -123,30 +179,62 @@ extension KANEdgeJet {
     }
   }
 
-  /// `JetLayer.jetBackward` from the edge derivatives (see the top of this file).
+  /// `JetLayer.jetBackward` from the edge derivatives (see the top of this file): the value
+  /// stream's own backward, then the derivative streams in row tasks (`KANEdgeJetTasks`),
+  /// whose private gradient sums are added in task order.
   func edgeJetBackward(
     _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
     _ dx: UnsafeMutablePointer<Float>?, shape: JetShape, parameterGradients: Bool
   ) {
     let n = shape.rows
     guard n > 0, dx != nil || parameterGradients else { return }
-    let (nIn, nOut, dirs, order) = (inputDim, outputDim, shape.directions, shape.order)
+    let nIn = inputDim
     // The value stream: the layer's own backward (dx's stream 0 overwritten).
     backward(x, y, dy, dx, count: n, parameterGradients: parameterGradients)
     if let dx { (dx + n * nIn).update(repeating: 0, count: (shape.streams - 1) * n * nIn) }
+    let sumCount = parameterGradients ? edgeJetSumCount() : 0
+    let tasks = KANEdgeJetTasks.count(rows: n)
+    KANEdgeJets.scratch.withBuffers(doubles: tasks * sumCount, floats: 0) { sums, _ in
+      var job = KANEdgeJetTasks.Backward(
+        layer: self, x: x, dy: dy, dx: dx, shape: shape, parameterGradients: parameterGradients,
+        sums: sumCount > 0 ? sums : nil, sumCount: sumCount)
+      KANEdgeJetTasks.run(
+        &job, shape: shape, inputs: nIn, outputs: outputDim,
+        serial: parameterGradients && sumCount == 0)
+      guard sumCount > 0 else { return }
+      // In task order, whichever thread ran each task: the same bits on any core count.
+      for t in 1..<max(tasks, 1) {
+        let other = sums + t * sumCount
+        for e in 0..<sumCount { sums[e] += other[e] }
+      }
+      addEdgeJetSums(sums)
+    }
+  }
+
+  /// The derivative streams' part of `edgeJetBackward` for rows `range`: their dx (streams
+  /// 1 ... written, stream 0 added to) and, with `parameterGradients`, their parameter
+  /// gradients, into `sums` when non-nil, else into the parameters.
+  func edgeJetBackwardRows(
+    _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?,
+    shape: JetShape, parameterGradients: Bool, sums: UnsafeMutablePointer<Double>?,
+    rows range: Range<Int>
+  ) {
+    let n = shape.rows
+    let (nIn, nOut, dirs, order) = (inputDim, outputDim, shape.directions, shape.order)
     let orders = dx != nil ? order + 1 : order
-    let rows = min(n, KANEdgeJets.blockRows)
+    let rows = min(range.count, KANEdgeJets.blockRows)
+    guard rows > 0 else { return }
     let tableCount = orders * rows * nOut
     let adjointCount = order * rows * nOut
-    KANEdgeJets.scratch.withBuffer(
+    KANEdgeJets.taskScratch.withBuffer(
       count: tableCount + adjointCount + edgeJetScratchCount(rows: rows)
     ) { s in
       let table = s
       let adjoints = s + tableCount
       let work = adjoints + adjointCount
-      var start = 0
-      while start < n {
-        let m = min(rows, n - start)
+      var start = range.lowerBound
+      while start < range.upperBound {
+        let m = min(rows, range.upperBound - start)
         for i in 0..<nIn {
           let column = x + start * nIn + i
           edgeDerivatives(
@@ -173,6 +261,9 @@ extension KANEdgeJet {
                 continue
               }
               let hv = x[hOffset + r * nIn]
+              // The input layer's first-derivative streams are mostly zeros, and its input
+              // jet has no adjoint to write.
+              if dx == nil && jv == 0 && hv == 0 { continue }
               let t2 = table + (m + r) * nOut
               let a2 = adjoints + (m + r) * nOut
               let ghr = gh + r * nOut
@@ -204,9 +295,15 @@ extension KANEdgeJet {
             }
           }
           if parameterGradients {
-            addEdgeDerivativeGradients(
-              input: i, column: column, stride: nIn, count: m, orders: order,
-              adjoints: adjoints, scratch: work)
+            if let sums {
+              addEdgeDerivativeSums(
+                input: i, column: column, stride: nIn, count: m, orders: order,
+                adjoints: adjoints, into: sums, scratch: work)
+            } else {
+              addEdgeDerivativeGradients(
+                input: i, column: column, stride: nIn, count: m, orders: order,
+                adjoints: adjoints, scratch: work)
+            }
           }
         }
         start += m
