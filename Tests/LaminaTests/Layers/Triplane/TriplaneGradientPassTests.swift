@@ -172,7 +172,12 @@ final class TriplaneGradientPassTests: XCTestCase {
   /// On a batch large enough for the pool: the same gradient bit for bit run to run, the
   /// jets' within rounding, and a value term riding along on the eikonal term's points.
   func testLargeBatchIsDeterministicAndMatchesJets() throws {
-    for spec in [Self.passSpecs[0], Self.passSpecs[1]] {
+    // The last spec has C a multiple of 8, so the C kernels of `gatherKernel` and
+    // `scatterKernel` run, as in the benchmark's model.
+    let kernels =
+      #"{"kind": "triplane", "resolution": 16, "channels": 16, "init_std": 0.5, "#
+      + #""decoder": {"hidden": [64, 64], "activation": "softplus"}, "seed": 3}"#
+    for spec in [Self.passSpecs[0], Self.passSpecs[1], kernels] {
       let model = try Model(json: spec)
       let trainer = try Trainer(model: model, json: #"{"optimizer": "sgd"}"#)
       let terms = try LossTerms(
@@ -194,6 +199,50 @@ final class TriplaneGradientPassTests: XCTestCase {
       var worst: Float = 0
       for (p, q) in zip(a.1, jets.1) { worst = max(worst, abs(p - q) / (1e-3 + abs(q))) }
       XCTAssertLessThan(worst, 1e-3, spec)
+    }
+  }
+
+  /// A plane cut into several bands by the jet scatter (`jetBands`): texels on both sides
+  /// of a band edge get the gradient central differences give, by the pass and by jets.
+  func testScatterBandsMatchFiniteDifferences() throws {
+    let spec =
+      #"{"kind": "triplane", "resolution": 64, "channels": 16, "init_std": 0.02, "#
+      + #""decoder": {"hidden": [8], "activation": "tanh"}, "seed": 5}"#
+    let model = try Model(json: spec)
+    let encoding = model.triplaneEncodings[0].layer
+    let bands = TriplaneEncoding.jetBands(resolution: 64, channels: 16)
+    XCTAssertGreaterThan(bands, 1)
+    let edge = 64 / bands
+    let trainer = try Trainer(model: model, json: #"{"optimizer": "sgd"}"#)
+    let n = 400
+    let x = TriplaneJetTests.interiorPoints(model, n, seed: 2)
+    let terms = try Self.terms(#"{"loss": "eikonal"}"#, columns: 0, x, n: n, inputs: 3)
+    for jets in [false, true] {
+      trainer.usesJetsForFirstOrder = jets
+      let (_, analytic) = try LossTermTests.lossAndGradient(trainer, terms)
+      let planes = encoding.levels[0]
+      // Texels of channel 0 of each plane in the two texel rows on either side of the edge.
+      var picks: [Int] = []
+      for plane in 0..<3 {
+        for h in [edge - 1, edge] {
+          let rowStart = ((plane * 16) * 64 + h) * 64
+          picks += (rowStart..<(rowStart + 64)).filter { analytic[$0] != 0 }.prefix(3)
+        }
+      }
+      XCTAssertGreaterThanOrEqual(picks.count, 12, "texels on both sides of the edge")
+      for i in picks {
+        let saved = planes.value[i]
+        let h = Float(1e-2) * max(1, abs(saved))
+        planes.value[i] = saved + h
+        let up = try LossTermTests.lossAndGradient(trainer, terms).0
+        planes.value[i] = saved - h
+        let down = try LossTermTests.lossAndGradient(trainer, terms).0
+        planes.value[i] = saved
+        let numeric = (up - down) / Double(2 * h)
+        let a = Double(analytic[i])
+        XCTAssertEqual(
+          a, numeric, accuracy: 2e-3 + 1e-2 * max(abs(a), abs(numeric)), "jets \(jets) [\(i)]")
+      }
     }
   }
 }
