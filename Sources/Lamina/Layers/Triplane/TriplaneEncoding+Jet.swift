@@ -37,7 +37,7 @@
 ///
 /// **Backward** adds dL/dplanes: per row and plane the adjoints of the sampled value and of
 /// its two texel-coordinate derivatives (`JetAdjoints`), then a scatter in which each task
-/// owns one band of texel rows of one (level, field, plane) and visits that field's rows in
+/// owns a block of channels of one (level, field, plane) and visits that field's rows in
 /// row order, so the result is the same on any thread count.
 extension TriplaneEncoding: JetLayer {
   /// The features' jet for `shape.rows` points: the value stream as `forward`, then the
@@ -350,10 +350,11 @@ extension TriplaneEncoding: JetLayer {
   }
 
   /// Phase 2 of `jetBackward` (and of the gradient pass's adjoint): adds every row's
-  /// adjoints into the planes' gradients. One task per (level, field, plane, band of texel
-  /// rows, `jetBands`) owns that band's texels, accumulates its field's rows in row order
-  /// into a channel-last band (g0 w + gw dw/dtexel + gh dh/dtexel at each of the corners in
-  /// the band), then adds it into the NCHW gradient.
+  /// adjoints into the planes' gradients. One task per (level, field, plane, block of
+  /// channels, `jetChannelBlocks`) owns those channels of that plane's texels, accumulates
+  /// its field's rows in row order into a channel-last plane of its channels (g0 w + gw
+  /// dw/dtexel + gh dh/dtexel at each of the four corners), then adds it into the NCHW
+  /// gradient.
   func jetScatter(
     _ x: UnsafePointer<Float>, count n: Int, adjoints: UnsafePointer<Float>
   ) {
@@ -380,17 +381,16 @@ extension TriplaneEncoding: JetLayer {
       start[0] = 0
       for l in 0..<levels.count {
         let r = geometry[l].resolution
-        let bands = Self.jetBands(resolution: r, channels: options.channels)
-        let height = (r + bands - 1) / bands
-        let tasks = fields * 3 * bands
+        let blocks = Self.jetChannelBlocks(options.channels)
+        let tasks = fields * 3 * blocks
         let lanes = min(tasks, 8)
-        let bandSize = height * r * options.channels
-        scratch.withBuffer(count: lanes * bandSize) { acc in
+        let blockSize = r * r * options.channels / blocks
+        scratch.withBuffer(count: lanes * blockSize) { acc in
           levels[l].gradient.withUnsafeMutableBufferPointer { gb in
             var job = JetScatterLanes(
               layer: self, x: x, adjoints: adjoints, level: l, order: UnsafePointer(order),
-              start: UnsafePointer(start), bands: bands, height: height, tasks: tasks,
-              lanes: lanes, accumulators: acc, bandSize: bandSize, gradient: gb.baseAddress!)
+              start: UnsafePointer(start), blocks: blocks, tasks: tasks, lanes: lanes,
+              accumulators: acc, blockSize: blockSize, gradient: gb.baseAddress!)
             Self.parallel(lanes, work: n * 12 * options.channels, &job)
           }
         }
@@ -398,19 +398,15 @@ extension TriplaneEncoding: JetLayer {
     }
   }
 
-  /// Bands of texel rows per plane in `jetScatter`: up to four, as many as `bandShift`'s
-  /// L2-sized bands allow, so that one field's three planes make enough tasks to balance
-  /// two to eight cores (three whole-plane tasks left one of two cores idle a third of the
-  /// time) while each task's scan of its field's rows stays cheap next to its additions.
-  static func jetBands(resolution r: Int, channels c: Int) -> Int {
-    let height = 1 << bandShift(resolution: r, channels: c)
-    return max(1, min(4, (r + height - 1) / height))
-  }
+  /// Blocks of channels per plane in `jetScatter`: two for C a multiple of 16, so that one
+  /// field's three planes make six tasks, which balance on two cores (three whole-plane
+  /// tasks left one of two idle a third of the time), while every task still reads the rows
+  /// in order (a split by texel rows would skip through them). Otherwise one.
+  static func jetChannelBlocks(_ c: Int) -> Int { c % 16 == 0 ? 2 : 1 }
 
   /// `jetScatter`'s lanes as a pool job: lane `lane` runs tasks lane, lane + lanes, ...,
-  /// task t being band t % bands of plane (t / bands) % 3 of field t / (3 bands), with its
-  /// own band accumulator. A task visits its field's rows in row order and adds the corners
-  /// that fall in its band, so each texel's sum is formed in row order by one task.
+  /// task t being channel block t % blocks of plane (t / blocks) % 3 of field
+  /// t / (3 blocks), with its own accumulator.
   private struct JetScatterLanes: PoolJob {
     unowned(unsafe) let layer: TriplaneEncoding
     let x: UnsafePointer<Float>
@@ -418,42 +414,36 @@ extension TriplaneEncoding: JetLayer {
     let level: Int
     let order: UnsafePointer<Int>
     let start: UnsafePointer<Int>
-    /// Bands per plane, each `height` texel rows (the last may have fewer).
-    let bands: Int
-    let height: Int
+    /// Channel blocks per plane (`jetChannelBlocks`).
+    let blocks: Int
     let tasks: Int
     let lanes: Int
-    /// `lanes` channel-last accumulators of `bandSize` floats.
+    /// `lanes` channel-last accumulators of `blockSize` floats (R * R texels of C / blocks).
     let accumulators: UnsafeMutablePointer<Float>
-    let bandSize: Int
+    let blockSize: Int
     let gradient: UnsafeMutablePointer<Float>
 
     func run(_ lane: Int) {
       let c = layer.options.channels
+      let cb = c / blocks
       let geo = layer.geometry[level]
       let r = geo.resolution
       let rr = r * r
       let inp = layer.inputDim
       let pointOffset = layer.options.fields > 1 ? 1 : 0
       let width = layer.levels.count * 9 * c
-      let a = accumulators + lane * bandSize
+      let a = accumulators + lane * blockSize
       var task = lane
       while task < tasks {
-        let (field, plane, band) = (task / (3 * bands), (task / bands) % 3, task % bands)
-        let (h0, h1) = (band * height, min(r, (band + 1) * height))
-        let first = h0 * r
+        let (field, plane, block) = (task / (3 * blocks), (task / blocks) % 3, task % blocks)
+        let k0 = block * cb
         let (ia, ib) = TriplaneEncoding.planeAxisIndices(plane)
-        a.update(repeating: 0, count: bandSize)
+        a.update(repeating: 0, count: blockSize)
         for i in start[field]..<start[field + 1] {
           let row = order[i]
           let p = x + row * inp + pointOffset
-          let sb = geo.sample(p[ib], axis: ib)
-          let (top, bottom) = (
-            sb.index >= h0 && sb.index < h1, sb.index + 1 >= h0 && sb.index + 1 < h1
-          )
-          guard top || bottom else { continue }
-          let s = Bilinear(geo.sample(p[ia], axis: ia), sb, resolution: r)
-          let g = adjoints + row * width + (level * 3 + plane) * 3 * c
+          let s = Bilinear(geo.sample(p[ia], axis: ia), geo.sample(p[ib], axis: ib), resolution: r)
+          let g = adjoints + row * width + (level * 3 + plane) * 3 * c + k0
           let (g0, gw, gh) = (g, g + c, g + 2 * c)
           let (fw, fn) = (s.a.fraction, s.b.fraction)
           // d(dw)/d(corner) and d(dh)/d(corner) for nw, ne, sw, se (see
@@ -461,22 +451,22 @@ extension TriplaneEncoding: JetLayer {
           let cw: (Float, Float, Float, Float) = (-(1 - fn), 1 - fn, -fn, fn)
           let ch: (Float, Float, Float, Float) = (-(1 - fw), -fw, 1 - fw, fw)
           @inline(__always) func add(_ texel: Int, _ w: Float, _ u: Float, _ v: Float) {
-            let t = a + (texel - first) * c
-            for k in 0..<c { t[k] += g0[k] * w + gw[k] * u + gh[k] * v }
+            let t = a + texel * cb
+            for k in 0..<cb { t[k] += g0[k] * w + gw[k] * u + gh[k] * v }
           }
-          if s.valid.0 && top { add(s.texel.0, s.weight.0, cw.0, ch.0) }
-          if s.valid.1 && top { add(s.texel.1, s.weight.1, cw.1, ch.1) }
-          if s.valid.2 && bottom { add(s.texel.2, s.weight.2, cw.2, ch.2) }
-          if s.valid.3 && bottom { add(s.texel.3, s.weight.3, cw.3, ch.3) }
+          if s.valid.0 { add(s.texel.0, s.weight.0, cw.0, ch.0) }
+          if s.valid.1 { add(s.texel.1, s.weight.1, cw.1, ch.1) }
+          if s.valid.2 { add(s.texel.2, s.weight.2, cw.2, ch.2) }
+          if s.valid.3 { add(s.texel.3, s.weight.3, cw.3, ch.3) }
         }
-        let gp = gradient + (field * 3 + plane) * c * rr
-        var t0 = first
-        while t0 < h1 * r {
-          let t1 = min(h1 * r, t0 + 64)
-          for ch in 0..<c {
+        let gp = gradient + ((field * 3 + plane) * c + k0) * rr
+        var t0 = 0
+        while t0 < rr {
+          let t1 = min(rr, t0 + 64)
+          for ch in 0..<cb {
             let gc = gp + ch * rr
             let ac = a + ch
-            for t in t0..<t1 { gc[t] += ac[(t - first) * c] }
+            for t in t0..<t1 { gc[t] += ac[t * cb] }
           }
           t0 = t1
         }
