@@ -37,8 +37,8 @@
 ///
 /// **Backward** adds dL/dplanes: per row and plane the adjoints of the sampled value and of
 /// its two texel-coordinate derivatives (`JetAdjoints`), then a scatter in which each task
-/// owns a block of channels of one (level, field, plane) and visits that field's rows in
-/// row order, so the result is the same on any thread count.
+/// owns one (level, field, plane) and visits that field's rows in row order, so the result
+/// is the same on any thread count.
 extension TriplaneEncoding: JetLayer {
   /// The features' jet for `shape.rows` points: the value stream as `forward`, then the
   /// derivative streams (see the extension's documentation). `x`'s derivative streams are
@@ -349,12 +349,11 @@ extension TriplaneEncoding: JetLayer {
     }
   }
 
-  /// Phase 2 of `jetBackward` (and of the gradient pass's adjoint): adds every row's
-  /// adjoints into the planes' gradients. One task per (level, field, plane, block of
-  /// channels, `jetChannelBlocks`) owns those channels of that plane's texels, accumulates
-  /// its field's rows in row order into a channel-last plane of its channels (g0 w + gw
-  /// dw/dtexel + gh dh/dtexel at each of the four corners), then adds it into the NCHW
-  /// gradient.
+  /// Phase 2 of `jetBackward` (and of the gradient pass's adjoint, `TriplaneEncoding+
+  /// GradientPass.swift`): adds every row's adjoints into the planes' gradients. One
+  /// task per (level, field, plane) owns that plane's texels, accumulates its field's rows
+  /// in row order into a channel-last plane (g0 w + gw dw/dtexel + gh dh/dtexel at each of
+  /// the four corners), then adds it into the NCHW gradient.
   func jetScatter(
     _ x: UnsafePointer<Float>, count n: Int, adjoints: UnsafePointer<Float>
   ) {
@@ -381,16 +380,15 @@ extension TriplaneEncoding: JetLayer {
       start[0] = 0
       for l in 0..<levels.count {
         let r = geometry[l].resolution
-        let blocks = Self.jetChannelBlocks(options.channels)
-        let tasks = fields * 3 * blocks
+        let tasks = fields * 3
         let lanes = min(tasks, 8)
-        let blockSize = r * r * options.channels / blocks
-        scratch.withBuffer(count: lanes * blockSize) { acc in
+        let planeSize = r * r * options.channels
+        scratch.withBuffer(count: lanes * planeSize) { acc in
           levels[l].gradient.withUnsafeMutableBufferPointer { gb in
             var job = JetScatterLanes(
               layer: self, x: x, adjoints: adjoints, level: l, order: UnsafePointer(order),
-              start: UnsafePointer(start), blocks: blocks, tasks: tasks, lanes: lanes,
-              accumulators: acc, blockSize: blockSize, gradient: gb.baseAddress!)
+              start: UnsafePointer(start), tasks: tasks, lanes: lanes, accumulators: acc,
+              planeSize: planeSize, gradient: gb.baseAddress!)
             Self.parallel(lanes, work: n * 12 * options.channels, &job)
           }
         }
@@ -398,15 +396,8 @@ extension TriplaneEncoding: JetLayer {
     }
   }
 
-  /// Blocks of channels per plane in `jetScatter`: two for C a multiple of 16, so that one
-  /// field's three planes make six tasks, which balance on two cores (three whole-plane
-  /// tasks left one of two idle a third of the time), while every task still reads the rows
-  /// in order (a split by texel rows would skip through them). Otherwise one.
-  static func jetChannelBlocks(_ c: Int) -> Int { c % 16 == 0 ? 2 : 1 }
-
   /// `jetScatter`'s lanes as a pool job: lane `lane` runs tasks lane, lane + lanes, ...,
-  /// task t being channel block t % blocks of plane (t / blocks) % 3 of field
-  /// t / (3 blocks), with its own accumulator.
+  /// task t being plane t % 3 of field t / 3, with its own accumulator.
   private struct JetScatterLanes: PoolJob {
     unowned(unsafe) let layer: TriplaneEncoding
     let x: UnsafePointer<Float>
@@ -414,36 +405,31 @@ extension TriplaneEncoding: JetLayer {
     let level: Int
     let order: UnsafePointer<Int>
     let start: UnsafePointer<Int>
-    /// Channel blocks per plane (`jetChannelBlocks`).
-    let blocks: Int
     let tasks: Int
     let lanes: Int
-    /// `lanes` channel-last accumulators of `blockSize` floats (R * R texels of C / blocks).
     let accumulators: UnsafeMutablePointer<Float>
-    let blockSize: Int
+    let planeSize: Int
     let gradient: UnsafeMutablePointer<Float>
 
     func run(_ lane: Int) {
       let c = layer.options.channels
-      let cb = c / blocks
       let geo = layer.geometry[level]
       let r = geo.resolution
       let rr = r * r
       let inp = layer.inputDim
       let pointOffset = layer.options.fields > 1 ? 1 : 0
       let width = layer.levels.count * 9 * c
-      let a = accumulators + lane * blockSize
+      let a = accumulators + lane * planeSize
       var task = lane
       while task < tasks {
-        let (field, plane, block) = (task / (3 * blocks), (task / blocks) % 3, task % blocks)
-        let k0 = block * cb
+        let (field, plane) = (task / 3, task % 3)
         let (ia, ib) = TriplaneEncoding.planeAxisIndices(plane)
-        a.update(repeating: 0, count: blockSize)
+        a.update(repeating: 0, count: planeSize)
         for i in start[field]..<start[field + 1] {
           let row = order[i]
           let p = x + row * inp + pointOffset
           let s = Bilinear(geo.sample(p[ia], axis: ia), geo.sample(p[ib], axis: ib), resolution: r)
-          let g = adjoints + row * width + (level * 3 + plane) * 3 * c + k0
+          let g = adjoints + row * width + (level * 3 + plane) * 3 * c
           let (g0, gw, gh) = (g, g + c, g + 2 * c)
           let (fw, fn) = (s.a.fraction, s.b.fraction)
           // d(dw)/d(corner) and d(dh)/d(corner) for nw, ne, sw, se (see
@@ -451,22 +437,22 @@ extension TriplaneEncoding: JetLayer {
           let cw: (Float, Float, Float, Float) = (-(1 - fn), 1 - fn, -fn, fn)
           let ch: (Float, Float, Float, Float) = (-(1 - fw), -fw, 1 - fw, fw)
           @inline(__always) func add(_ texel: Int, _ w: Float, _ u: Float, _ v: Float) {
-            let t = a + texel * cb
-            for k in 0..<cb { t[k] += g0[k] * w + gw[k] * u + gh[k] * v }
+            let t = a + texel * c
+            for k in 0..<c { t[k] += g0[k] * w + gw[k] * u + gh[k] * v }
           }
           if s.valid.0 { add(s.texel.0, s.weight.0, cw.0, ch.0) }
           if s.valid.1 { add(s.texel.1, s.weight.1, cw.1, ch.1) }
           if s.valid.2 { add(s.texel.2, s.weight.2, cw.2, ch.2) }
           if s.valid.3 { add(s.texel.3, s.weight.3, cw.3, ch.3) }
         }
-        let gp = gradient + ((field * 3 + plane) * c + k0) * rr
+        let gp = gradient + (field * 3 + plane) * c * rr
         var t0 = 0
         while t0 < rr {
           let t1 = min(rr, t0 + 64)
-          for ch in 0..<cb {
+          for ch in 0..<c {
             let gc = gp + ch * rr
             let ac = a + ch
-            for t in t0..<t1 { gc[t] += ac[t * cb] }
+            for t in t0..<t1 { gc[t] += ac[t * c] }
           }
           t0 = t1
         }
