@@ -35,8 +35,9 @@ public final class Model {
   /// For each layer index, the layer when it runs jet passes (`JetLayer`, derivative
   /// losses), else nil. Found once here, as `fused`.
   let jets: [(any JetLayer)?]
-  /// Every layer as a `GradientPassLayer` when all are and the model has one output (the
-  /// reverse-over-reverse path of first-order derivative losses), else nil. Found once.
+  /// Every layer as a `GradientPassLayer` when all are, each where it sits
+  /// (`supportsGradientPass(at:)`), and the model has one output (the reverse-over-reverse
+  /// path of first-order derivative losses), else nil. Found once.
   let gradientLayers: [any GradientPassLayer]?
   /// Layer 0 when it can share sources prepared once among a call's row chunks
   /// (`EncodingHead`), else nil.
@@ -87,7 +88,9 @@ public final class Model {
     }
     reusing = layers.map { $0 as? any ForwardReusingLayer }
     jets = layers.map { $0 as? any JetLayer }
-    let passes = layers.compactMap { $0 as? any GradientPassLayer }
+    let passes = layers.enumerated().compactMap { i, layer in
+      (layer as? any GradientPassLayer).flatMap { $0.supportsGradientPass(at: i) ? $0 : nil }
+    }
     gradientLayers =
       passes.count == layers.count && !layers.isEmpty && outputDim == 1 ? passes : nil
     head = layers.first as? any EncodingHead

@@ -13,8 +13,15 @@ protocol GradientPassLayer: Layer {
   var gradientTableWidth: Int { get }
 
   /// Whether `gradientAdjoint` adds anything to `xBar` (false for linear layers, so the
-  /// model need not clear and add that buffer).
+  /// model need not clear and add that buffer). A layer that takes the pass only as a
+  /// model's first layer (`supportsGradientPass(at:)`) may say false and leave `xBar`
+  /// alone even when dy/dx depends on x: the adjoint of the model's own input is never
+  /// read.
   var gradientDependsOnInput: Bool { get }
+
+  /// Whether the layer can take the gradient pass as layer `index` of a model; a model with
+  /// one layer that cannot trains its first-order terms through jets (`Model.init`).
+  func supportsGradientPass(at index: Int) -> Bool
 
   /// gx = g dy/dx into `gx` (n x inputDim) for `n` rows of input `x`, output `y` and output
   /// gradient `g`; fills `table` (n x gradientTableWidth) when the layer has one.
@@ -37,6 +44,11 @@ protocol GradientPassLayer: Layer {
   func gradientBackward(
     _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
     _ dx: UnsafeMutablePointer<Float>, count n: Int, table: UnsafePointer<Float>?)
+}
+
+extension GradientPassLayer {
+  /// Anywhere: the steps give every adjoint the protocol asks for.
+  func supportsGradientPass(at index: Int) -> Bool { true }
 }
 
 extension Dense: GradientPassLayer {

@@ -94,7 +94,7 @@ extension TriplaneEncoding: JetLayer {
   /// The derivative streams of row `r` (every stream but the value, which `forward` wrote).
   /// `tmp` holds 9C floats.
   @inline(__always)
-  private func jetRow(
+  func jetRow(
     _ r: Int, _ xr: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, shape: JetShape,
     _ sources: PlaneSources, _ tmp: UnsafeMutablePointer<Float>
   ) {
@@ -244,7 +244,7 @@ extension TriplaneEncoding: JetLayer {
   /// plane's sampled features), dL/d(their derivative along the plane's W texel
   /// coordinate) and along its H coordinate. `tmp` holds 9C floats.
   @inline(__always)
-  private func adjointRow(
+  func adjointRow(
     _ r: Int, _ xr: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, shape: JetShape,
     _ g: UnsafeMutablePointer<Float>, _ sources: PlaneSources, _ tmp: UnsafeMutablePointer<Float>
   ) {
@@ -349,11 +349,12 @@ extension TriplaneEncoding: JetLayer {
     }
   }
 
-  /// Phase 2 of `jetBackward`: adds every row's adjoints into the planes' gradients. One
+  /// Phase 2 of `jetBackward` (and of the gradient pass's adjoint, `TriplaneEncoding+
+  /// GradientPass.swift`): adds every row's adjoints into the planes' gradients. One
   /// task per (level, field, plane) owns that plane's texels, accumulates its field's rows
   /// in row order into a channel-last plane (g0 w + gw dw/dtexel + gh dh/dtexel at each of
   /// the four corners), then adds it into the NCHW gradient.
-  private func jetScatter(
+  func jetScatter(
     _ x: UnsafePointer<Float>, count n: Int, adjoints: UnsafePointer<Float>
   ) {
     let fields = options.fields
