@@ -365,7 +365,8 @@ def merged(old: Dict[str, Any], new: Dict[str, Any]) -> Dict[str, Any]:
     out = dict(new)
     out["workloads"] = [e for e in old["workloads"] if e["name"] not in names] + new["workloads"]
     out["versions"] = {**old.get("versions", {}), **new["versions"]}
-    out["command"] = "; ".join(dict.fromkeys([old["command"], new["command"]]))
+    # The distinct runs behind the rows now in the table, not every run ever merged.
+    out["command"] = "; ".join(dict.fromkeys(e["run"]["command"] for e in out["workloads"]))
     return out
 
 
