@@ -52,6 +52,21 @@ func require<T>(_ pointer: T?, _ name: String, in function: String) throws -> T 
 /// negative, and mean "more than enough".
 func capacity(_ cap: Int) -> Int { cap < 0 ? Int.max : cap }
 
+/// Checks that a history buffer (when given) holds `steps` rows of `row` floats; `shape`
+/// names the row in the message ("(terms + 1)", say).
+func checkHistoryCapacity(
+  _ history: UnsafeMutablePointer<Float>?, _ cap: Int, steps: Int, row: Int, shape: String,
+  in function: String
+) throws {
+  guard history != nil else { return }
+  let (need, overflow) = steps.multipliedReportingOverflow(by: row)
+  guard !overflow, capacity(cap) >= need else {
+    throw LaminaError(
+      .invalidArgument,
+      "\(function): cap \(cap) is smaller than steps x \(shape) = \(steps) x \(row)")
+  }
+}
+
 /// A C `size_t` sample count: values past `Int.max` (negative here) exceed every limit.
 func sampleCount(_ n: Int, in function: String) throws -> Int {
   guard n >= 0 else {

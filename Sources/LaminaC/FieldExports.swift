@@ -138,24 +138,13 @@ public func laminaModelFitPoints(
     let m = try Handles.object(model, as: Model.self, "model", in: f)
     let n = try cloudPointCount(n, "n", in: f)
     let cloud = try require(points, "points", in: f)
-    if let normals {
-      for i in 0..<(3 * n) where !normals[i].isFinite {
-        throw LaminaError(.numeric, "\(f): normal \(i / 3) has a non-finite coordinate")
-      }
-    }
     let text = optionsJSON == nil ? "{}" : try string(optionsJSON, "options_json", in: f)
     let options = try named(f) {
       try PointCloudFitOptions(json: JSONValue.parse(text, what: "options_json"))
     }
     let row = PointCloudFitOptions.historyWidth
-    if history != nil {
-      let (need, overflow) = options.steps.multipliedReportingOverflow(by: row)
-      guard !overflow, capacity(cap) >= need else {
-        throw LaminaError(
-          .invalidArgument,
-          "\(f): cap \(cap) is smaller than steps x \(row) = \(options.steps) x \(row)")
-      }
-    }
+    try checkHistoryCapacity(
+      history, cap, steps: options.steps, row: row, shape: "\(row)", in: f)
     let columns = options.historyColumns(normals: normals != nil)
     try beginChanging(m, in: f)
     defer { m.useGuard.endExclusive() }

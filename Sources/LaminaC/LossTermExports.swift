@@ -122,14 +122,7 @@ public func laminaTrainerFitTerms(
       try TermFitOptions(json: JSONValue.parse(text, what: "fit_terms options"))
     }
     let row = lt.terms.count + 1
-    if history != nil {
-      let (need, overflow) = steps.multipliedReportingOverflow(by: row)
-      guard !overflow, capacity(cap) >= need else {
-        throw LaminaError(
-          .invalidArgument,
-          "\(f): cap \(cap) is smaller than steps x (terms + 1) = \(steps) x \(row)")
-      }
-    }
+    try checkHistoryCapacity(history, cap, steps: steps, row: row, shape: "(terms + 1)", in: f)
     try beginChanging(t.model, in: f)
     defer { t.model.useGuard.endExclusive() }
     try beginUsing(lt, changing: false, in: f)

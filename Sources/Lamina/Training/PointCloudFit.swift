@@ -143,6 +143,11 @@ extension Model {
       options.sigmaFar.isFinite
     else { throw LaminaError.invalid("point cloud fit: sigma must be finite and >= 0") }
     try Model.checkFinite(points, count: 3 * count, what: "points")
+    if let normals {
+      for i in 0..<(3 * count) where !normals[i].isFinite {
+        throw LaminaError.numeric("normal \(i / 3) has a non-finite coordinate")
+      }
+    }
     let terms = try LossTerms(
       json: options.termsJSON(normals: normals != nil), inputDim: 3, outputDim: 1)
     let space = options.spaceSamples(points, count: count, box: options.bounds ?? fieldBox)

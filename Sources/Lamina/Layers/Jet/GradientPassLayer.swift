@@ -49,18 +49,29 @@ protocol GradientPassLayer: Layer {
 extension GradientPassLayer {
   /// Anywhere: the steps give every adjoint the protocol asks for.
   func supportsGradientPass(at index: Int) -> Bool { true }
-}
 
-extension Dense: GradientPassLayer {
-  var gradientTableWidth: Int { 0 }
-  var gradientDependsOnInput: Bool { false }
-
+  /// gx = g dy/dx: `backward` without parameter gradients, for layers with no derivative
+  /// table (dense layers, the tri-plane encoding).
   func gradientStep(
     _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
     _ gx: UnsafeMutablePointer<Float>, count n: Int, table: UnsafeMutablePointer<Float>?
   ) {
     backward(x, y, g, gx, count: n, parameterGradients: false)
   }
+
+  /// dx = dy dy/dx: `backward` without parameter gradients, for layers with no derivative
+  /// table.
+  func gradientBackward(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+    _ dx: UnsafeMutablePointer<Float>, count n: Int, table: UnsafePointer<Float>?
+  ) {
+    backward(x, y, dy, dx, count: n, parameterGradients: false)
+  }
+}
+
+extension Dense: GradientPassLayer {
+  var gradientTableWidth: Int { 0 }
+  var gradientDependsOnInput: Bool { false }
 
   /// gx = g W, so gBar = gxBar W^T (the forward product without bias) and
   /// dW += g^T gxBar; the bias does not reach gx.
@@ -83,13 +94,6 @@ extension Dense: GradientPassLayer {
         transA: true, transB: false, m: out, n: inp, k: n, alpha: 1, g, lda: out, gxBar,
         ldb: inp, beta: 1, gw.baseAddress!, ldc: inp)
     }
-  }
-
-  func gradientBackward(
-    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-    _ dx: UnsafeMutablePointer<Float>, count n: Int, table: UnsafePointer<Float>?
-  ) {
-    backward(x, y, dy, dx, count: n, parameterGradients: false)
   }
 }
 

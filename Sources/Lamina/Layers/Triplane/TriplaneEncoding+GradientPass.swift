@@ -4,9 +4,9 @@
 /// per dense layer) rather than as a first-order jet (1 + D streams of n rows through
 /// every layer).
 ///
-/// **The steps.** `gradientStep` is `backward` without parameter gradients: gx = g dF/dx,
-/// exact inside texel cells (the derivatives of the bilinear weights, as `inputGradient`
-/// takes them). `gradientAdjoint` runs it backwards: gBar = (dF/dx) gxBar is the forward
+/// **The steps.** `gradientStep` is the protocol's default, `backward` without parameter
+/// gradients: gx = g dF/dx, exact inside texel cells (the derivatives of the bilinear
+/// weights, as `inputGradient` takes them). `gradientAdjoint` runs it backwards: gBar = (dF/dx) gxBar is the forward
 /// derivative of the features along gxBar, the contraction of the jet's first-derivative
 /// streams (`jetRow`) with gxBar; and since gxBar . gx = sum over directions d of
 /// gxBar_d (g . dF/dx_d), the planes' gradient is the jet's backward with adjoint g gxBar_d
@@ -34,14 +34,6 @@ extension TriplaneEncoding: GradientPassLayer {
   /// Only as the first layer, where the adjoint of the input is not needed.
   func supportsGradientPass(at index: Int) -> Bool { index == 0 }
 
-  /// gx = g dF/dx: `backward` without parameter gradients.
-  func gradientStep(
-    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
-    _ gx: UnsafeMutablePointer<Float>, count n: Int, table: UnsafeMutablePointer<Float>?
-  ) {
-    backward(x, y, g, gx, count: n, parameterGradients: false)
-  }
-
   /// gBar = (dF/dx) gxBar, and with `parameterGradients` the planes' gradient of gxBar . gx
   /// (see the extension's documentation); `xBar` is not written.
   func gradientAdjoint(
@@ -63,15 +55,6 @@ extension TriplaneEncoding: GradientPassLayer {
       }
       if parameterGradients { jetScatter(x, count: n, adjoints: UnsafePointer(adjoints)) }
     }
-  }
-
-  /// dx = dy dF/dx: `backward` without parameter gradients (the model's backward sweep
-  /// calls `backward` itself for a layer with parameters, so this serves completeness).
-  func gradientBackward(
-    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-    _ dx: UnsafeMutablePointer<Float>, count n: Int, table: UnsafePointer<Float>?
-  ) {
-    backward(x, y, dy, dx, count: n, parameterGradients: false)
   }
 
   /// `gradientAdjoint`'s row tasks as a pool job: per row, the one-row jet of the features
