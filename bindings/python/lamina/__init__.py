@@ -35,7 +35,7 @@ from .errors import (
     UnsupportedError,
 )
 from .field import TriplaneField
-from .kan import KAN, create_dataset
+from .kan_model import KAN, create_dataset
 from . import metrics
 from .mesh_ops import (
     load_mesh,
@@ -96,6 +96,16 @@ __all__ = [
     "shape_mesh",
     "shape_sdf",
 ]
+
+
+def __getattr__(name: str):
+    """``lamina.kan`` (pykan's interface) is imported on first use: it imports torch,
+    sympy and matplotlib when they are installed, which ``import lamina`` never does."""
+    if name == "kan":
+        import importlib
+
+        return importlib.import_module(".kan", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def library_version() -> str:

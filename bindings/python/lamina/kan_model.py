@@ -844,13 +844,15 @@ def _engine_fit(
     train: Tuple[np.ndarray, np.ndarray],
     test: Tuple[np.ndarray, np.ndarray],
     options: Dict[str, Any],
-    progress: Union[bool, Callable[[int, float, float], Any]],
+    progress: Union[bool, Callable[..., Any]],
     with_reg: bool,
+    pass_reg: bool = False,
 ) -> Dict[str, List[float]]:
     """KAN.fit's run: ``lamina_trainer_kan_fit`` with a tqdm bar or a progress callable.
 
     Ctrl-C and exceptions raised by ``progress`` stop the run cleanly after the current
-    step and are re-raised once the library has returned (as :meth:`Trainer.fit`).
+    step and are re-raised once the library has returned (as :meth:`Trainer.fit`). With
+    ``pass_reg`` the callable also gets the step's regulariser (NaN without ``with_reg``).
     """
     from .trainer import _fit_bar, _run_with_progress
 
@@ -868,7 +870,13 @@ def _engine_fit(
                 refresh=False,
             )
             return False
-        return callable(progress) and bool(progress(int(p.step), train_value, test_value))
+        if not callable(progress):
+            return False
+        if pass_reg:
+            step = int(p.step)
+            reg = float(outputs["reg"][step - 1]) if with_reg and step >= 1 else math.nan
+            return bool(progress(step, train_value, test_value, reg))
+        return bool(progress(int(p.step), train_value, test_value))
 
     def pointer(key: str) -> Any:
         return _library.as_float_pointer(outputs[key]) if key in outputs else None
