@@ -4,7 +4,8 @@ Two MultKANs with their tensors overwritten by `pykan_fixed_model`'s formula (ed
 (layer 0, i 1, j 2) masked): width [2, [3, 2], 1] (mult_arity 2) and width [2, [1, 2], 1]
 with per-node arities [[], [2, 3], []]. Prints each layer's tensors, the 16 fixed samples,
 the outputs, and for the first model pykan's `attribute()` scores (edge scores transposed
-to [in, out], node scores per level), as Swift literals.
+to [in, out], node and subnode scores per level) and `prune_node(threshold=0.23)`'s widths
+and outputs, as Swift literals.
 """
 import os
 import tempfile
@@ -57,4 +58,8 @@ for name, width, arity in [("homo", [2, [3, 2], 1], 2), ("listed", [2, [1, 2], 1
             print(f"  static let {name}NodeScores{l}: [Float] = {lit(s)}")
         for l, s in enumerate(model.subnode_scores):
             print(f"  static let {name}SubnodeScores{l}: [Float] = {lit(s)}")
+        # prune_node at 0.23 keeps the sum nodes and the second multiplication node only.
+        pruned = model.prune_node(threshold=0.23, log_history=False)
+        print(f"  static let {name}PrunedWidth: [[Int]] = {[[int(a), int(b)] for a, b in pruned.width]}")
+        print(f"  static let {name}PrunedY: [Float] = {lit(pruned(x))}")
 print("}")

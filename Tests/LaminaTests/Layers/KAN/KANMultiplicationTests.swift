@@ -254,4 +254,117 @@ final class KANMultiplicationTests: XCTestCase {
     }
     XCTAssertLessThan(last, 0.1 * first, "loss \(first) -> \(last)")
   }
+
+  // MARK: - pykan's tools through multiplication nodes
+
+  func assertClose(
+    _ a: [Float], _ b: [Float], tolerance: Float, _ what: String, line: UInt = #line
+  ) {
+    XCTAssertEqual(a.count, b.count, what, line: line)
+    for (p, (u, v)) in zip(a, b).enumerated() {
+      XCTAssertEqual(u, v, accuracy: tolerance * max(1, abs(v)), "\(what)[\(p)]", line: line)
+    }
+  }
+
+  func testAttributionMatchesPykan() throws {
+    let m = try referenceModel("homo")
+    let s = try R.x.withUnsafeBufferPointer {
+      try m.kanAttribute(samples: $0.baseAddress!, count: 16)
+    }
+    assertClose(s.edgeScores[0], R.homoEdgeScores0, tolerance: 2e-5, "edge scores 0")
+    assertClose(s.edgeScores[1], R.homoEdgeScores1, tolerance: 2e-5, "edge scores 1")
+    assertClose(s.nodeScores[0], R.homoNodeScores0, tolerance: 2e-5, "node scores 0")
+    assertClose(s.nodeScores[1], R.homoNodeScores1, tolerance: 2e-5, "node scores 1")
+    assertClose(s.nodeScores[2], R.homoNodeScores2, tolerance: 0, "node scores 2")
+    assertClose(s.subnodeScores[0], R.homoSubnodeScores0, tolerance: 2e-5, "subnode scores 0")
+    assertClose(s.subnodeScores[1], R.homoSubnodeScores1, tolerance: 0, "subnode scores 1")
+  }
+
+  /// Node pruning removes a whole multiplication node with its factors, as pykan's
+  /// prune_node: the widths and the pruned model's outputs match pykan's.
+  func testPruneRemovesWholeMultiplicationNodesAsPykan() throws {
+    let m = try referenceModel("homo")
+    let pruned = try R.x.withUnsafeBufferPointer {
+      try m.kanPrune(
+        samples: $0.baseAddress!, count: 16, nodeThreshold: 0.23, edgeThreshold: -1)
+    }
+    XCTAssertEqual(R.homoPrunedWidth, [[2, 0], [3, 1], [1, 0]])
+    XCTAssertEqual(
+      pruned.spec["widths"], .array([.number(2), .array([.number(3), .number(1)]), .number(1)]))
+    XCTAssertEqual(pruned.layers.map(\.outputDim), [5, 4, 1])
+    assertClose(try pruned.predict(R.x), R.homoPrunedY, tolerance: 2e-5, "pruned y")
+
+    // Listed arities are sliced with their nodes; a sequential spec prunes the same way.
+    let listed = try Model(
+      json: #"{"kind": "kan", "widths": [2, [2, 2], 1], "mult_arity": [[], [3, 2], []], "seed": 1}"#
+    )
+    // Mask every edge into the first multiplication node's factors: it scores 0.
+    let kan0 = try XCTUnwrap(listed.layers[0] as? BSplineKANLayer)
+    for i in 0..<2 { for j in 2..<5 { kan0.mask.value[i * kan0.outputDim + j] = 0 } }
+    let x = KANJetTests.points(32, seed: 4).enumerated().filter { $0.offset % 3 != 2 }
+      .map(\.element)
+    let p = try x.withUnsafeBufferPointer {
+      try listed.kanPrune(samples: $0.baseAddress!, count: 32, edgeThreshold: -1)
+    }
+    XCTAssertEqual(p.spec["mult_arity"]?.text, "[[], [2], []]")
+    XCTAssertEqual(p.layers.map(\.outputDim), [4, 3, 1])
+    XCTAssertEqual(
+      p.layers[1].spec.text, #"{"type": "multiply", "sum": 2, "mult": 1, "arity": [2]}"#)
+  }
+
+  func testSequentialPruneRewritesTheMultiplyEntry() throws {
+    let m = try Model(
+      json: #"""
+        {"kind": "sequential", "input": 2, "seed": 2, "layers": [
+         {"type": "kan", "output": 6}, {"type": "multiply", "sum": 2, "arity": 2},
+         {"type": "kan", "output": 1}]}
+        """#)
+    // Mask the first multiplication node's (node 2's) outgoing edge: it feeds nothing.
+    let kan2 = try XCTUnwrap(m.layers[2] as? BSplineKANLayer)
+    kan2.mask.value[2] = 0
+    let x = KANJetTests.points(32, seed: 4).enumerated().filter { $0.offset % 3 != 2 }
+      .map(\.element)
+    let p = try x.withUnsafeBufferPointer {
+      try m.kanPrune(samples: $0.baseAddress!, count: 32, edgeThreshold: -1)
+    }
+    XCTAssertEqual(p.layers.map(\.outputDim), [4, 3, 1])
+    XCTAssertEqual(p.layers[1].spec.text, #"{"type": "multiply", "sum": 2, "mult": 1, "arity": 2}"#)
+    // The removed node fed nothing (its outgoing edge was masked): same predictions.
+    assertClose(try p.predict(x), try m.predict(x), tolerance: 1e-5, "pruned y")
+  }
+
+  /// pykan's Interp_1: with x_1 and x_2 through a multiplication node the formula is their
+  /// product.
+  func testSymbolicFormulaMultipliesFactors() throws {
+    let m = try Model(
+      json: #"{"kind": "kan", "widths": [2, [0, 1], 1], "symbolic": true, "seed": 0}"#)
+    let samples = KANJetTests.points(32, seed: 1).enumerated().filter { $0.offset % 3 != 2 }
+      .map(\.element)
+    for (layer, i, j, f) in [
+      (0, 0, 0, "x"), (0, 1, 1, "x"), (0, 0, 1, "0"), (0, 1, 0, "0"), (2, 0, 0, "x"),
+    ] {
+      _ = try m.kanFixSymbolic(layer: layer, input: i, output: j, function: f, samples: samples)
+      let kan = m.layers[layer] as! BSplineKANLayer
+      let e = i * kan.outputDim + j
+      kan.symbolicTensors!.affine.value.replaceSubrange(
+        (4 * e)..<(4 * e + 4), with: f == "x" ? [1, 0, 1, 0] : [0, 0, 0, 0])
+    }
+    XCTAssertEqual(
+      try m.kanSymbolicFormula(),
+      ["1.0*(1.0*((1.0*(1.0*x_1 + 0.0) + 0.0)*(1.0*(1.0*x_2 + 0.0) + 0.0)) + 0.0) + 0.0"])
+  }
+
+  /// Grid updates and refinement walk the KAN layers of a model with multiplication nodes.
+  func testUpdateGridAndRefine() throws {
+    let m = try Model(json: #"{"kind": "kan", "widths": [2, [2, 1], 1], "seed": 5}"#)
+    let x = KANJetTests.points(48, seed: 6).enumerated().filter { $0.offset % 3 != 2 }
+      .map(\.element)
+    let before = try m.predict(x)
+    try m.updateGrid(samples: x)
+    assertClose(try m.predict(x), before, tolerance: 2e-2, "after update_grid")
+    let fine = try m.refine(grid: 10, samples: x)
+    XCTAssertEqual(fine.spec["widths"], m.spec["widths"])
+    XCTAssertEqual(fine.spec["mult_arity"], m.spec["mult_arity"])
+    assertClose(try fine.predict(x), try m.predict(x), tolerance: 2e-2, "after refine")
+  }
 }

@@ -49,6 +49,13 @@ public final class MultiplicationNodes: Layer {
 
   public var parameters: [Parameter] { [] }
 
+  /// The output each input feeds: itself for the pass-through features, its node's output
+  /// for a factor (pykan's subnode-to-node map).
+  public var inputOwners: [Int] {
+    Array(0..<sumCount)
+      + arities.enumerated().flatMap { k, a in Array(repeating: sumCount + k, count: a) }
+  }
+
   /// `{"type": "multiply", "sum": S, "mult": M, "arity": A}`, "arity" a list when the spec
   /// gave one or the nodes differ.
   public var spec: JSONValue {
