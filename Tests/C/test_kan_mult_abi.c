@@ -2,7 +2,8 @@
 ** test_kan_mult_abi.c -- checks KANs with multiplication nodes through the C interface, as
 ** include/lamina.h's "kan" spec paragraph promises them: a "widths" entry [n_sum, n_mult]
 ** and "mult_arity" (pykan's MultKAN); the full spec echoes both; predict, input gradients,
-** training on x1 * x2, and a save/load round trip that keeps every bit.
+** training on x1 * x2, a save/load round trip that keeps every bit, and the KAN tools
+** (attribution, pruning, symbolic formulas) through multiplication nodes.
 **
 ** Plain C99 plus POSIX mkdtemp. The last line printed is "N passed, M failed"; the exit
 ** status is non-zero when M > 0.
@@ -183,6 +184,57 @@ static void test_train_save_load(void)
     lamina_model_free(m);
 }
 
+/* The KAN tools through multiplication nodes: attribution's layout, node pruning, and a
+** symbolic formula that multiplies its factors. */
+static void test_tools(void)
+{
+    lamina_model *m, *pruned = NULL;
+    size_t len = 0, i;
+    float *scores;
+    char *spec, formula[512];
+    float affine[2 * 2 * 4], last[4] = {1, 0, 1, 0};
+    section("attribute, prune, symbolic_formula");
+    m = MK("{\"kind\": \"kan\", \"widths\": [2, [5, 2], 1], \"seed\": 4}");
+    if (!m) return;
+    /* Edges 2 x 9 and 7 x 1 (subnodes), then nodes 2, 7 and 1. */
+    CHECK_OK(lamina_model_kan_attribute(m, NULL, 0, NULL, 0, &len));
+    CHECK(len == 2 * 9 + 7 * 1 + 2 + 7 + 1, "attribute length %zu", len);
+    scores = malloc(len * sizeof *scores);
+    if (scores) {
+        CHECK_OK(lamina_model_kan_attribute(m, g_x, 64, scores, len, &len));
+        for (i = 0; i < len; i++) CHECK(scores[i] >= 0 && isfinite(scores[i]), "score %zu", i);
+        free(scores);
+    }
+    /* A threshold above every hidden score keeps one node per level. */
+    CHECK_OK(lamina_model_kan_prune(m, g_x, 64, 1e9f, 3e-2f, &pruned));
+    if (pruned) {
+        spec = spec_of(pruned);
+        CHECK(spec && (strstr(spec, "\"widths\": [2, 1, 1]") || strstr(spec, "\"widths\": [2, [0, 1], 1]")),
+              "pruned spec %s", spec ? spec : "(null)");
+        free(spec);
+        lamina_model_free(pruned);
+    }
+    lamina_model_free(m);
+
+    /* Interp_1: x_1 and x_2 through the identity into one product. */
+    m = MK("{\"kind\": \"kan\", \"widths\": [2, [0, 1], 1], \"symbolic\": true}");
+    if (!m) return;
+    CHECK_OK(lamina_model_kan_fix_symbolic(m, 0, 0, 0, "x", g_x, 64, NULL));
+    CHECK_OK(lamina_model_kan_fix_symbolic(m, 0, 1, 1, "x", g_x, 64, NULL));
+    CHECK_OK(lamina_model_kan_fix_symbolic(m, 0, 0, 1, "0", g_x, 64, NULL));
+    CHECK_OK(lamina_model_kan_fix_symbolic(m, 0, 1, 0, "0", g_x, 64, NULL));
+    CHECK_OK(lamina_model_kan_fix_symbolic(m, 2, 0, 0, "x", g_x, 64, NULL));
+    memset(affine, 0, sizeof affine);
+    for (i = 0; i < 4; i++) affine[0 * 4 + i] = affine[3 * 4 + i] = last[i];
+    CHECK_OK(lamina_model_tensor_write(m, "0.symbolic_affine", affine, 16));
+    CHECK_OK(lamina_model_tensor_write(m, "2.symbolic_affine", last, 4));
+    CHECK_OK(lamina_model_kan_symbolic_formula(m, formula, sizeof formula, &len));
+    CHECK(strcmp(formula,
+                 "1.0*(1.0*((1.0*(1.0*x_1 + 0.0) + 0.0)*(1.0*(1.0*x_2 + 0.0) + 0.0)) + 0.0) + 0.0") == 0,
+          "formula %s", formula);
+    lamina_model_free(m);
+}
+
 int main(void)
 {
     check_init();
@@ -190,5 +242,6 @@ int main(void)
     test_spec();
     test_gradient();
     test_train_save_load();
+    test_tools();
     return check_summary();
 }
