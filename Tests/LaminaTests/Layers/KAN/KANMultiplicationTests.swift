@@ -367,4 +367,21 @@ final class KANMultiplicationTests: XCTestCase {
     XCTAssertEqual(fine.spec["mult_arity"], m.spec["mult_arity"])
     assertClose(try fine.predict(x), try m.predict(x), tolerance: 2e-2, "after refine")
   }
+
+  /// pykan's fit schedule (LBFGS, grid updates, the sparsity regulariser) through
+  /// multiplication nodes, on x1 * x2 as pykan's MultKAN tutorial.
+  func testKANFitLearnsAProduct() throws {
+    let m = try Model(json: #"{"kind": "kan", "widths": [2, [0, 1], 1], "seed": 3}"#)
+    var rng = RandomSource(seed: 8)
+    let n = 200
+    let x = (0..<(2 * n)).map { _ in Float(rng.uniform(-1, 1)) }
+    let y = (0..<n).map { x[2 * $0] * x[2 * $0 + 1] }
+    let trainer = try Trainer(model: m, json: #"{"optimizer": "lbfgs", "lamb": 0.001}"#)
+    var options = KANFitOptions()
+    options.steps = 30
+    let history = try trainer.kanFit(x, y, count: n, options: options)
+    XCTAssertFalse(history.gridUpdates.isEmpty)
+    let rmse = history.trainLoss.last ?? .nan
+    XCTAssertLessThan(rmse, 0.05, "train RMSE \(history.trainLoss)")
+  }
 }
