@@ -13,7 +13,6 @@ import tempfile
 import torch
 from kan import KAN
 
-import pykan_fixed_model
 from pykan_fixed_model import fill, fixed_inputs
 
 
