@@ -372,9 +372,10 @@ typedef struct lamina_model lamina_model;
 **
 **   {"kind": "kan", "widths": [2, 5, 1], "basis": "bspline", "grid": 5, "order": 3}
 **
-** KAN keys (defaults): widths (required; at least two, each 1 to LAMINA_MAX_WIDTH; one KAN
-** layer per consecutive pair, as pykan's KAN(width=...)), basis ("bspline"), seed (0), and the
-** keys of the basis, beside "basis". Bases, their keys and tensors per layer l:
+** KAN keys (defaults): widths (required; at least two, each 1 to LAMINA_MAX_WIDTH, or
+** [n_sum, n_mult] with mult_arity: see "Multiplication nodes" below; one KAN layer per
+** consecutive pair, as pykan's KAN(width=...)), basis ("bspline"), seed (0), and the keys of
+** the basis, beside "basis". Bases, their keys and tensors per layer l:
 **
 ** "bspline" (pykan's KANLayer): grid (5; intervals, 1 to 10000), order (3; spline degree k,
 **   0 to 10), grid_range ([-1, 1]; finite lo < hi), noise_scale (0.3), scale_base_mu (0),
@@ -434,6 +435,27 @@ typedef struct lamina_model lamina_model;
 ** lamina_model_spec() writes each entry as an object with all its keys (rational groups as
 ** the number the layer uses); the shared form keeps "groups": 0 so every layer picks its own.
 **
+** Multiplication nodes (pykan's MultKAN, KAN 2.0): a widths entry may be [n_sum, n_mult]
+** (a plain n is [n, 0]; at least one node), with the key mult_arity (2): every
+** multiplication node's number of factors (an integer >= 2), or as pykan one list per
+** widths entry with one arity per multiplication node of that level, e.g.
+**
+**   {"kind": "kan", "widths": [2, [5, 2], 1]}
+**   {"kind": "kan", "widths": [2, [1, 2], 1], "mult_arity": [[], [2, 3], []]}
+**
+** The first entry (the inputs) takes no multiplication nodes; the last (the outputs) may,
+** as in pykan. The KAN layer into a level with multiplication nodes has n_sum + (sum of the
+** level's arities) outputs (pykan's subnodes): the first n_sum are the level's sum nodes,
+** and each multiplication node is the product of the next `arity` of them, in order. The
+** model's layers are then KAN layer, multiplication nodes ("type": "multiply", no tensors),
+** KAN layer, ..., so tensor names skip the multiplication layers' indices: [2, [5, 2], 1]
+** has "0.coef" (2 x 9 x G+k) and "2.coef" (7 x 1 x G+k); layer indices of the KAN calls
+** below (edge curves, symbolic) are these model layer indices too. pykan's node affine
+** (node_scale/bias, subnode_scale/bias: identity, untrained by default) is left out.
+** lamina_model_spec() writes [n_sum, n_mult] for levels with multiplication nodes and
+** mult_arity (the integer, or the lists) when there are any; plain KANs' full specs have
+** neither.
+**
 **   {"kind": "triplane", "resolution": 128, "channels": 16, "aggregation": "sum",
 **    "decoder": {"hidden": [64], "activation": "relu"}, "output": 1}
 **
@@ -476,7 +498,11 @@ typedef struct lamina_model lamina_model;
 **
 ** Sequential keys: input (required), seed (0), layers: objects with "type" "dense" (output;
 ** bias true, init, bias_init), "activation" (name and the activation's keys), "kan" (output,
-** basis and the basis's keys) or "triplane" (the encoding keys above).
+** basis and the basis's keys), "multiply" (pykan's multiplication nodes over the previous
+** layer's features: sum (0) pass through, then mult nodes of arity factors each: arity (2;
+** or a list with one per node), mult (the list's length, or (input - sum) / arity); the
+** input must be sum + the arities' total; output sum + mult) or "triplane" (the encoding
+** keys above).
 **
 ** On success *out owns a new model; free it with lamina_model_free().
 ** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, malformed JSON, unknown or bad key, a width over
@@ -688,12 +714,17 @@ lamina_status lamina_model_kan_edge_curve(const lamina_model *model, size_t laye
 ** (S_l[j] + 1e-4), node_l[i] = sum_j edge_l[i][j]. Layout of scores: the edge scores of
 ** layer 0, 1, ..., L-1, each in_l x out_l row-major (the layout of "<l>.mask"; pykan's
 ** edge_scores[l] is its transpose), then the node scores of levels 0 (inputs), 1, ..., L
-** (outputs). *len is set to that total, sum_l in_l * out_l + sum of the widths. Two-call
+** (outputs). With multiplication nodes (see lamina_model_create), l counts the KAN layers
+** only, out_l is the layer's outputs (subnodes), S_l is taken over them and node_{l+1}[j] is
+** the score of the node subnode j feeds (a product's score for each of its factors), as
+** pykan's attribute(); node levels count nodes.
+** *len is set to that total, sum_l in_l * out_l + sum of the widths. Two-call
 ** pattern: scores = NULL and cap = 0 set *len only (x is then not read and may be NULL);
 ** a cap below *len gives LAMINA_E_INVALID_ARGUMENT and still sets *len. READ-ONLY.
 ** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, cap too small), LAMINA_E_SHAPE (n < 2),
 ** LAMINA_E_NUMERIC (NaN/Inf in x), LAMINA_E_OUT_OF_MEMORY (n beyond the batch limit),
-** LAMINA_E_UNSUPPORTED (a layer that is not a B-spline KAN layer).
+** LAMINA_E_UNSUPPORTED (a layer that is not a B-spline KAN layer, or multiplication nodes
+** after one).
 */
 lamina_status lamina_model_kan_attribute(const lamina_model *model, const float *x, size_t n,
                                          float *scores, size_t cap, size_t *len);
@@ -702,7 +733,9 @@ lamina_status lamina_model_kan_attribute(const lamina_model *model, const float 
 ** Pruning, as pykan's model.prune(node_th, edge_th) (pykan's defaults: 1e-2, 3e-2): a new
 ** model in which (1) every hidden node whose node score (see lamina_model_kan_attribute,
 ** on x) is not above node_th is removed: the widths shrink and the tensors on both sides
-** of the node are sliced; a level left empty keeps its best-scoring node; then (2) the
+** of the node are sliced (a multiplication node goes with all its factors, as pykan's
+** prune_node; a listed mult_arity loses its entry); a level left empty keeps its
+** best-scoring node; then (2) the
 ** scores are computed again on the smaller model and every edge whose score is not above
 ** edge_th gets mask 0 (other masks are kept). Inputs and outputs are never removed. The
 ** new spec is this one with the widths changed. Removing nodes that feed nothing (all
@@ -765,7 +798,8 @@ lamina_status lamina_model_kan_regularization(const lamina_model *model, const f
 ** best-scoring function of `library` (comma-separated names, NULL = all) is fixed when its
 ** R^2 >= r2_threshold (pykan: 0). EXCLUSIVE.
 ** symbolic_formula: one formula per output, newline-separated, inputs x_1 ... x_n, numbers
-** rounded to 4 decimals (two-call pattern); LAMINA_E_UNSUPPORTED while an edge is numeric.
+** rounded to 4 decimals (two-call pattern); a multiplication node is the product of its
+** factors' formulas, "(f1)*(f2)"; LAMINA_E_UNSUPPORTED while an edge is numeric.
 ** READ-ONLY.
 ** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, indices out of range, unknown function),
 ** LAMINA_E_SHAPE (n = 0), LAMINA_E_NUMERIC (NaN/Inf in x), LAMINA_E_OUT_OF_MEMORY (n beyond

@@ -71,11 +71,11 @@ public func laminaModelKanAttribute(
     try beginReading(m, in: f)
     defer { m.useGuard.endShared() }
     let length = try require(len, "len", in: f)
-    let kans = try m.bsplineKANLayers(f)
-    // Edge scores of every layer, then node scores of every level (inputs first).
+    let stages = try m.bsplineKANStages(f)
+    // Edge scores of every KAN layer, then node scores of every level (inputs first).
     let total =
-      kans.reduce(0) { $0 + $1.inputDim * $1.outputDim } + m.inputDim
-      + kans.reduce(0) { $0 + $1.outputDim }
+      stages.reduce(0) { $0 + $1.kan.inputDim * $1.kan.outputDim } + m.inputDim
+      + stages.reduce(0) { $0 + $1.nodes }
     length.pointee = total
     guard let scores else {
       guard cap == 0 else {

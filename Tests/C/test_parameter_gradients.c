@@ -210,6 +210,8 @@ static const grad_case g_cases[] = {
      "{\"kind\": \"kan\", \"widths\": [2, 3], \"basis\": \"mixed\", \"temperature\": 0.5,"
      " \"bases\": [\"bspline\", \"chebyshev\", \"fourier\", \"rbf\", \"rational\"], \"seed\": 9}",
      -0.9, 0.9, 1, 0.6, prepare_mixed_rational},
+    {"bspline [3, [2, 2], 2] with multiplication nodes (mult_arity 2)",
+     "{\"kind\": \"kan\", \"widths\": [3, [2, 2], 2], \"seed\": 19}", -0.9, 0.9, 0, 0.3, NULL},
     {"bspline [2, 3, 1] with fixed symbolic edges (symbolic_affine)",
      "{\"kind\": \"kan\", \"widths\": [2, 3, 1], \"symbolic\": true, \"seed\": 10}", -0.8, 0.8, 0,
      0.2, prepare_symbolic},

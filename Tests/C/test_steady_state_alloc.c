@@ -89,6 +89,8 @@ int main(int argc, char **argv) {
         "{\"kind\": \"kan\", \"widths\": [3, 8, 1], \"basis\": \"wavelet\"}",
         "{\"kind\": \"kan\", \"widths\": [3, 8, 1], \"basis\": \"mixed\", "
         "\"bases\": [\"bspline\", {\"name\": \"wavelet\", \"wavelet\": \"morlet\"}]}",
+        /* Multiplication nodes (pykan's MultKAN). */
+        "{\"kind\": \"kan\", \"widths\": [3, [4, 2], 1]}",
     };
     const int spec_count = (int)(sizeof specs / sizeof specs[0]);
     const char *configs[] = {"{\"optimizer\": \"adam\"}",
@@ -111,6 +113,7 @@ int main(int argc, char **argv) {
                               "[\"bspline\", \"chebyshev\", {\"name\": \"bspline\", \"grid\": 20}]}",
                               "{\"optimizer\": \"sgd\", \"lamb\": 0.1, \"lamb_entropy\": 1}"};
     runs[run_count++] = (run){specs[2], "{\"optimizer\": \"lbfgs\"}"};
+    runs[run_count++] = (run){specs[spec_count - 1], "{\"optimizer\": \"adam\", \"lamb\": 0.01}"};
     runs[run_count++] = (run){specs[0], "{\"optimizer\": \"lbfgs\", \"line_search\": \"strong_wolfe\"}"};
     runs[run_count++] = (run){specs[11], "{\"optimizer\": \"adamw\", \"plane_tv\": 0.01, \"plane_l2\": 0.01}"};
     for (int r = 0; r < run_count; r++) {

@@ -7,6 +7,7 @@ extension ModelBuilder {
     .dense,
     .activation,
     .kan,
+    .multiply,
     .triplane,
   ]
 

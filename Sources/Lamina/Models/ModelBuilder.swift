@@ -176,6 +176,14 @@ enum ModelBuilder {
   /// one KAN layer per consecutive pair of widths, as pykan's `KAN(width=...)`. "basis" may
   /// instead list one basis per layer, each a name or `{"name": ..., <its keys>}`; the basis
   /// keys then live in the entries only (see `KANBasis.parseModel`).
+  ///
+  /// A width may be `[n_sum, n_mult]` as pykan's MultKAN (a plain n is `[n, 0]`): the KAN
+  /// layer into that level then has `n_sum + sum of arities` outputs (its subnodes) and a
+  /// `MultiplicationNodes` layer after it multiplies them into the level's nodes, so such a
+  /// model's layers (and tensor-name prefixes) are KAN, multiply, KAN, ... "mult_arity" is
+  /// every node's number of factors (default 2) or, as pykan, one list per width entry with
+  /// one arity per multiplication node of that level (`[[], [2, 3], []]`). The inputs take
+  /// no multiplication nodes.
   static func buildKAN(_ r: JSONObjectReader) throws -> Built {
     guard case .array(let items)? = r.value("widths") else {
       throw LaminaError.invalid(
@@ -190,13 +198,25 @@ enum ModelBuilder {
       throw LaminaError.invalid(
         "model spec: \(items.count) widths is over the limit of \(Limits.maxLayers)")
     }
-    var widths: [Int] = []
-    for (i, item) in items.enumerated() {
-      widths.append(
-        try JSONObjectReader.integer(item, "model spec: widths[\(i)]", min: 1, max: Limits.maxWidth)
-      )
+    let levels = try items.enumerated().map { try kanLevel($1, index: $0) }
+    guard levels[0].mult == 0 else {
+      throw LaminaError.invalid(
+        "model spec: widths[0] has \(levels[0].mult) multiplication nodes; the inputs must be "
+          + "sum nodes only ([\(levels[0].sum), 0] or \(levels[0].sum))")
     }
-    let pairs = Array(zip(widths, widths.dropFirst()))
+    let arities = try kanMultArities(r.value("mult_arity"), levels: levels)
+    // Nodes per level (a layer's input) and subnodes per level (the KAN layer's output).
+    let nodes = levels.map { $0.sum + $0.mult }
+    var subnodes: [Int] = []
+    for (l, level) in levels.enumerated() {
+      let n = arities.perLevel[l].reduce(level.sum, +)
+      guard n <= Limits.maxWidth else {
+        throw LaminaError.invalid(
+          "model spec: widths[\(l)] needs \(n) subnodes, over the limit of \(Limits.maxWidth)")
+      }
+      subnodes.append(n)
+    }
+    let pairs = Array(zip(nodes, subnodes.dropFirst()))
     let bases = try KANBasis.parseModel(r, layers: pairs.count)
     let seed = try seed(r)
     do {
@@ -221,10 +241,81 @@ enum ModelBuilder {
     var layers: [Layer] = []
     for (l, (input, output)) in pairs.enumerated() {
       layers.append(try bases.basis(l).makeLayer(input: input, output: output, rng: &rng))
+      let level = levels[l + 1]
+      if level.mult > 0 {
+        layers.append(
+          MultiplicationNodes(
+            sum: level.sum, arities: arities.perLevel[l + 1], listed: arities.listed != nil))
+      }
+    }
+    let widthSpec: [JSONValue] = levels.map {
+      $0.mult == 0
+        ? .number(Double($0.sum)) : .array([.number(Double($0.sum)), .number(Double($0.mult))])
+    }
+    var multPairs: [(String, JSONValue)] = []
+    if levels.contains(where: { $0.mult > 0 }) {
+      multPairs = [("mult_arity", arities.listed ?? .number(Double(arities.uniform)))]
     }
     let full: JSONValue = .object(
-      [("kind", .string("kan")), ("widths", .array(widths.map { .number(Double($0)) }))]
-        + KANBasis.specPairs(bases, widths: widths) + [("seed", .number(Double(seed)))])
-    return Built(kind: "kan", fullSpec: full, layers: layers, inputDim: widths[0])
+      [("kind", .string("kan")), ("widths", .array(widthSpec))] + multPairs
+        + KANBasis.specPairs(bases, widths: nodes) + [("seed", .number(Double(seed)))])
+    return Built(kind: "kan", fullSpec: full, layers: layers, inputDim: nodes[0])
+  }
+
+  /// One "widths" entry: n (sum nodes only) or [n_sum, n_mult], at least one node.
+  static func kanLevel(_ item: JSONValue, index i: Int) throws -> (sum: Int, mult: Int) {
+    let label = "model spec: widths[\(i)]"
+    guard case .array(let pair) = item else {
+      return (try JSONObjectReader.integer(item, label, min: 1, max: Limits.maxWidth), 0)
+    }
+    guard pair.count == 2 else {
+      throw LaminaError.invalid(
+        "\(label) must be a width or [sum nodes, multiplication nodes] such as [5, 2]; it has \(pair.count) entries"
+      )
+    }
+    let sum = try JSONObjectReader.integer(pair[0], "\(label)[0]", min: 0, max: Limits.maxWidth)
+    let mult = try JSONObjectReader.integer(pair[1], "\(label)[1]", min: 0, max: Limits.maxWidth)
+    guard sum + mult >= 1, sum + mult <= Limits.maxWidth else {
+      throw LaminaError.invalid(
+        "\(label) has \(sum + mult) nodes; it must be between 1 and \(Limits.maxWidth)")
+    }
+    return (sum, mult)
+  }
+
+  /// "mult_arity": an int >= 2 (default 2) for every multiplication node, or pykan's list of
+  /// one list per width entry with one arity per multiplication node of that level. Returns
+  /// each level's arities, the uniform value, and the list as given (nil for an int).
+  static func kanMultArities(_ value: JSONValue?, levels: [(sum: Int, mult: Int)]) throws
+    -> (perLevel: [[Int]], uniform: Int, listed: JSONValue?)
+  {
+    let what = "model spec: \"mult_arity\""
+    guard case .array(let lists)? = value else {
+      let a =
+        try value.map {
+          try JSONObjectReader.integer(
+            $0, what, min: MultiplicationNodes.minArity, max: Limits.maxWidth)
+        } ?? 2
+      return (levels.map { Array(repeating: a, count: $0.mult) }, a, nil)
+    }
+    guard lists.count == levels.count else {
+      throw LaminaError.invalid(
+        "\(what) lists \(lists.count) entries for \(levels.count) widths; as pykan it needs one "
+          + "list of arities per width entry, e.g. [[], [2, 3], []] for widths [2, [1, 2], 1]")
+    }
+    var perLevel: [[Int]] = []
+    for (l, entry) in lists.enumerated() {
+      guard case .array(let items) = entry, items.count == levels[l].mult else {
+        throw LaminaError.invalid(
+          "\(what)[\(l)] must list one arity per multiplication node of widths[\(l)] (\(levels[l].mult))"
+        )
+      }
+      perLevel.append(
+        try items.enumerated().map { i, v in
+          try JSONObjectReader.integer(
+            v, "\(what)[\(l)][\(i)]", min: MultiplicationNodes.minArity, max: Limits.maxWidth)
+        })
+    }
+    let listed: JSONValue = .array(perLevel.map { .array($0.map { .number(Double($0)) }) })
+    return (perLevel, perLevel.joined().first ?? 2, listed)
   }
 }

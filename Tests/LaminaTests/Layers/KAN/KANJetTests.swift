@@ -52,6 +52,14 @@ final class KANJetTests: XCTestCase {
       #"{"kind": "kan", "widths": [3, 4, 1], "basis": "mixed", "bases": [{"name": "rational", "init": "swish"}, "wavelet"], "temperature": 0.5, "seed": 9}"#
     ),
     (
+      "bspline with multiplication nodes",
+      #"{"kind": "kan", "widths": [3, [2, 2], 1], "seed": 12}"#
+    ),
+    (
+      "chebyshev with arities 3 and 2",
+      #"{"kind": "kan", "widths": [3, [1, 2], 1], "basis": "chebyshev", "mult_arity": [[], [3, 2], []], "seed": 13}"#
+    ),
+    (
       "bspline then dense",
       #"""
       {"kind": "sequential", "input": 3, "seed": 3, "layers": [

@@ -9,27 +9,58 @@ public struct KANAttribution: Equatable, Sendable {
   public var edgeScores: [[Float]]
   /// Per node level 0 ... L (level 0 the inputs, level L the outputs), one score per node.
   public var nodeScores: [[Float]]
+  /// Per layer l, the score of each of its outputs (pykan's `subnode_scores`): the score of
+  /// the node of level l + 1 it feeds, which for a multiplication node is every factor's.
+  /// Without multiplication nodes, `nodeScores[l + 1]`.
+  public var subnodeScores: [[Float]] = []
+}
+
+/// One B-spline KAN layer of a model and the multiplication nodes after it, if any: pykan's
+/// `act_fun[l]` and the node level it feeds.
+public struct KANStage {
+  /// The KAN layer's index in `Model.layers` (its tensor-name prefix).
+  public let index: Int
+  public let kan: BSplineKANLayer
+  /// The multiplication nodes after it (layer index + 1), or nil.
+  public let mult: MultiplicationNodes?
+
+  /// Nodes of the level it feeds.
+  public var nodes: Int { mult?.outputDim ?? kan.outputDim }
+
+  /// The node of that level each of the KAN layer's outputs (subnodes) belongs to.
+  public var subnodeOwners: [Int] { mult?.inputOwners ?? Array(0..<kan.outputDim) }
 }
 
 extension Model {
-  /// The model's layers as B-spline KAN layers, or `.unsupported` naming the first that
-  /// is not one (attribution needs each edge's values, pruning slices each layer's tensors).
-  /// `what` names the caller in the message.
-  public func bsplineKANLayers(_ what: String) throws -> [BSplineKANLayer] {
-    var result: [BSplineKANLayer] = []
-    for (l, layer) in layers.enumerated() {
-      guard let kan = layer as? BSplineKANLayer else {
+  /// The model's layers as B-spline KAN layers, each optionally followed by multiplication
+  /// nodes, or `.unsupported` naming the first layer that is neither (attribution needs
+  /// each edge's values, pruning slices each layer's tensors). `what` names the caller in
+  /// the message.
+  public func bsplineKANStages(_ what: String) throws -> [KANStage] {
+    var result: [KANStage] = []
+    var l = 0
+    while l < layers.count {
+      guard let kan = layers[l] as? BSplineKANLayer else {
+        let layer = layers[l]
         var type = "?"
         if case .string(let name)? = layer.spec["type"] { type = name }
         if case .string(let basis)? = layer.spec["basis"] { type += " (basis \(basis))" }
         throw LaminaError(
           .unsupported,
           "\(what): layer \(l) is \(type); attribution and pruning need every layer to be a B-spline KAN layer"
+            + " (each may be followed by multiplication nodes)"
         )
       }
-      result.append(kan)
+      let mult = l + 1 < layers.count ? layers[l + 1] as? MultiplicationNodes : nil
+      result.append(KANStage(index: l, kan: kan, mult: mult))
+      l += mult == nil ? 1 : 2
     }
     return result
+  }
+
+  /// The B-spline KAN layers of `bsplineKANStages` (without the multiplication nodes).
+  public func bsplineKANLayers(_ what: String) throws -> [BSplineKANLayer] {
+    try bsplineKANStages(what).map(\.kan)
   }
 
   /// pykan's attribution scores on n samples `x` (n x inputDim, n >= 2).
@@ -42,11 +73,17 @@ extension Model {
   /// edge_l[i, j] = E_l[i, j] * node_{l+1}[j] / (S_l[j] + 1e-4) and
   /// node_l[i] = sum_j edge_l[i, j]. Sums are taken in Double. O(n * sum_l in_l * out_l * k).
   ///
-  /// Throws `.unsupported` unless every layer is a B-spline KAN layer, `.shape` for
+  /// With multiplication nodes (`KANStage.mult`), S_l is taken over the KAN layer's outputs
+  /// (the subnodes, before the products) and node_{l+1}[j] is the score of the node subnode
+  /// j feeds (pykan's `score_node2subnode`: every factor of a product gets the product's
+  /// score); the layers' inputs are the nodes after the products.
+  ///
+  /// Throws `.unsupported` unless every layer is a B-spline KAN layer (or multiplication
+  /// nodes after one), `.shape` for
   /// n < 2 (a standard deviation needs two samples), `.outOfMemory` past the batch limit
   /// and `.numeric` for non-finite samples.
   public func kanAttribute(samples x: UnsafePointer<Float>, count n: Int) throws -> KANAttribution {
-    let kans = try bsplineKANLayers("attribute")
+    let stages = try bsplineKANStages("attribute")
     guard n >= 2 else {
       throw LaminaError.shape("attribute: needs at least two samples (n is \(n))")
     }
@@ -57,7 +94,8 @@ extension Model {
     var input = Array(UnsafeBufferPointer(start: x, count: n * inputDim))
     var column = [Float](repeating: 0, count: n)
     var phi = [Float](repeating: 0, count: n)
-    for layer in kans {
+    for stage in stages {
+      let layer = stage.kan
       let (nIn, nOut) = (layer.inputDim, layer.outputDim)
       var e = [Double](repeating: 0, count: nIn * nOut)
       for i in 0..<nIn {
@@ -81,21 +119,35 @@ extension Model {
       edgeStd.append(e)
       nodeStd.append(
         (0..<nOut).map { Self.standardDeviation(y, stride: nOut, offset: $0, count: n) })
-      input = y
+      if let mult = stage.mult {
+        var z = [Float](repeating: 0, count: n * mult.outputDim)
+        y.withUnsafeBufferPointer { yb in
+          z.withUnsafeMutableBufferPointer {
+            mult.forward(yb.baseAddress!, $0.baseAddress!, count: n)
+          }
+        }
+        input = z
+      } else {
+        input = y
+      }
     }
-    let depth = kans.count
+    let depth = stages.count
     var node = [Double](repeating: 1 / Double(outputDim), count: outputDim)
     var edgeScores = [[Float]](repeating: [], count: depth)
     var nodeScores = [[Float]](repeating: [], count: depth + 1)
+    var subnodeScores = [[Float]](repeating: [], count: depth)
     nodeScores[depth] = node.map { Float($0) }
     for l in stride(from: depth - 1, through: 0, by: -1) {
-      let (nIn, nOut) = (kans[l].inputDim, kans[l].outputDim)
+      let (nIn, nOut) = (stages[l].kan.inputDim, stages[l].kan.outputDim)
+      let owners = stages[l].subnodeOwners
+      let sub = owners.map { node[$0] }
+      subnodeScores[l] = sub.map { Float($0) }
       var edge = [Double](repeating: 0, count: nIn * nOut)
       var below = [Double](repeating: 0, count: nIn)
       for i in 0..<nIn {
         var sum = 0.0
         for j in 0..<nOut {
-          let v = edgeStd[l][i * nOut + j] * node[j] / (nodeStd[l][j] + 1e-4)
+          let v = edgeStd[l][i * nOut + j] * sub[j] / (nodeStd[l][j] + 1e-4)
           edge[i * nOut + j] = v
           sum += v
         }
@@ -105,7 +157,8 @@ extension Model {
       nodeScores[l] = below.map { Float($0) }
       node = below
     }
-    return KANAttribution(edgeScores: edgeScores, nodeScores: nodeScores)
+    return KANAttribution(
+      edgeScores: edgeScores, nodeScores: nodeScores, subnodeScores: subnodeScores)
   }
 
   /// Sample standard deviation (divisor count - 1) of `count` values at `offset`,
@@ -151,9 +204,9 @@ extension Model {
     guard edgeThreshold.isFinite else {
       throw LaminaError.invalid("prune: edge_th is \(edgeThreshold); it must be finite")
     }
-    let kans = try bsplineKANLayers("prune")
+    let stages = try bsplineKANStages("prune")
     let scores = try kanAttribute(samples: x, count: n)
-    let depth = kans.count
+    let depth = stages.count
     // Kept node indices per level; inputs and outputs all stay.
     var keep: [[Int]] = [Array(0..<inputDim)]
     for level in 1..<max(1, depth) {
@@ -163,15 +216,35 @@ extension Model {
       keep.append(kept)
     }
     keep.append(Array(0..<outputDim))
-    let widths = keep.map(\.count)
-    let pruned = try Model(spec: withWidths(widths))
-    let newKans = try pruned.bsplineKANLayers("prune")
+    // Per level after the inputs, the kept subnodes (a kept multiplication node keeps every
+    // factor, a removed one removes them all, as pykan's prune_node) and the kept nodes'
+    // sum count and arities.
+    var keepSub: [[Int]] = [[]]
+    var levels: [(sum: Int, arities: [Int])] = [(inputDim, [])]
+    for (l, stage) in stages.enumerated() {
+      let kept = Set(keep[l + 1])
+      keepSub.append(stage.subnodeOwners.indices.filter { kept.contains(stage.subnodeOwners[$0]) })
+      let sumCount = stage.mult?.sumCount ?? stage.kan.outputDim
+      levels.append(
+        (
+          keep[l + 1].filter { $0 < sumCount }.count,
+          keep[l + 1].filter { $0 >= sumCount }.map { stage.mult!.arities[$0 - sumCount] }
+        ))
+    }
+    let pruned = try Model(spec: withLevels(levels, stages: stages))
+    let newStages = try pruned.bsplineKANStages("prune")
+    guard newStages.count == depth else {
+      throw LaminaError(.internal, "prune: the pruned spec changed the number of KAN layers")
+    }
+    let newKans = newStages.map(\.kan)
     for l in 0..<depth {
-      let (old, new) = (kans[l], newKans[l])
-      let (rows, cols) = (keep[l], keep[l + 1])
+      let (old, new) = (stages[l].kan, newKans[l])
+      let (rows, cols) = (keep[l], keepSub[l + 1])
       let (nOut, nb, kc) = (old.outputDim, old.options.basisCount, old.options.knotCount)
-      guard new.options.basisCount == nb, new.options.knotCount == kc else {
-        throw LaminaError(.internal, "prune: the pruned spec changed layer \(l)'s grid")
+      guard new.options.basisCount == nb, new.options.knotCount == kc,
+        new.inputDim == rows.count, new.outputDim == cols.count
+      else {
+        throw LaminaError(.internal, "prune: the pruned spec changed layer \(l)'s grid or widths")
       }
       var q = 0
       for (a, i) in rows.enumerated() {
@@ -201,20 +274,49 @@ extension Model {
     return pruned
   }
 
-  /// This model's spec with the layer widths `widths` (inputs first): "widths" of a
-  /// "kan" spec, or each layer's "output" of a "sequential" one.
-  private func withWidths(_ widths: [Int]) throws -> JSONValue {
+  /// This model's spec with the node levels `levels` (inputs first; each its sum nodes and
+  /// its multiplication nodes' arities): "widths" (and a listed "mult_arity") of a "kan"
+  /// spec, or each KAN entry's "output" and each multiply entry's "sum", "mult" and
+  /// "arity" of a "sequential" one.
+  private func withLevels(_ levels: [(sum: Int, arities: [Int])], stages: [KANStage]) throws
+    -> JSONValue
+  {
     guard case .object(let pairs) = spec else {
       throw LaminaError(.internal, "prune: the model spec is not an object")
     }
+    let number = { (v: Int) in JSONValue.number(Double(v)) }
     if kind == "kan" {
+      let widths: [JSONValue] = levels.map {
+        $0.arities.isEmpty ? number($0.sum) : .array([number($0.sum), number($0.arities.count)])
+      }
       return .object(
-        pairs.map {
-          $0.0 == "widths" ? ($0.0, .array(widths.map { .number(Double($0)) })) : $0
+        pairs.map { key, value in
+          switch key {
+          case "widths": return (key, .array(widths))
+          case "mult_arity":
+            guard case .array = value else { return (key, value) }
+            return (key, .array(levels.map { .array($0.arities.map(number)) }))
+          default: return (key, value)
+          }
         })
     }
     guard kind == "sequential" else {
       throw LaminaError(.unsupported, "prune: models of kind \"\(kind)\" cannot be pruned")
+    }
+    // Entry index -> its new fields.
+    var changes: [Int: [String: JSONValue]] = [:]
+    for (l, stage) in stages.enumerated() {
+      let level = levels[l + 1]
+      changes[stage.index] = ["output": number(level.arities.reduce(level.sum, +))]
+      if let mult = stage.mult {
+        let uniform = !mult.listed && Set(level.arities).count <= 1
+        changes[stage.index + 1] = [
+          "sum": number(level.sum), "mult": number(level.arities.count),
+          "arity": uniform
+            ? number(level.arities.first ?? mult.arities.first ?? 2)
+            : .array(level.arities.map(number)),
+        ]
+      }
     }
     return .object(
       pairs.map { key, value in
@@ -223,11 +325,8 @@ extension Model {
           key,
           .array(
             items.enumerated().map { l, item in
-              guard case .object(let fields) = item else { return item }
-              return .object(
-                fields.map {
-                  $0.0 == "output" ? ($0.0, .number(Double(widths[l + 1]))) : $0
-                })
+              guard case .object(let fields) = item, let change = changes[l] else { return item }
+              return .object(fields.map { ($0.0, change[$0.0] ?? $0.1) })
             })
         )
       })

@@ -317,11 +317,21 @@ extension Model {
   /// pykan's symbolic_formula(): one formula per output, the symbolic edges composed through
   /// the layers with inputs x_1 ... x_n and numbers rounded to `digits` decimals. Every layer
   /// must be a symbolic B-spline KAN layer whose active edges (numeric mask non-zero) are all
-  /// symbolic; otherwise throws .unsupported naming the first numeric edge.
+  /// symbolic, or multiplication nodes (a product of its factors' expressions, as pykan's
+  /// MultKAN writes them); otherwise throws .unsupported naming the first numeric edge.
   public func kanSymbolicFormula(digits: Int = 4) throws -> [String] {
     var exprs = (1...inputDim).map { "x_\($0)" }
     let num = { (v: Double) in Model.symbolicNumber(v, digits: digits) }
     for l in layers.indices {
+      if let mult = layers[l] as? MultiplicationNodes {
+        // Sum nodes pass through; a multiplication node is the product of its factors.
+        let owners = mult.inputOwners
+        exprs = (0..<mult.outputDim).map { node in
+          let factors = owners.indices.filter { owners[$0] == node }.map { exprs[$0] }
+          return node < mult.sumCount ? factors[0] : "(" + factors.joined(separator: "*") + ")"
+        }
+        continue
+      }
       let (kan, st) = try kanSymbolicLayer(l, what: "symbolic_formula")
       var next: [String] = []
       for j in 0..<kan.outputDim {
