@@ -1,4 +1,5 @@
-"""Kolmogorov-Arnold networks with pykan's interface: :class:`KAN`, :func:`create_dataset`.
+"""Lamina's Kolmogorov-Arnold networks (:class:`KAN`, :func:`create_dataset`), with
+pykan's tools under Lamina's own defaults; pykan's exact interface is :mod:`lamina.kan`.
 
 Example (pykan's tutorial, with Adam)::
 
@@ -105,8 +106,9 @@ class KAN(Model):
             ``base`` for RBF; ``groups``, ``init``, ``bias`` for rational; ``wavelet`` for
             wavelet; ``bases``, ``temperature`` for mixed).
 
-    Differences from pykan: no symbolic branch, no multiplication nodes, no per-node
-    affine parameters (identity in pykan by default), no pruning yet.
+    This is Lamina's KAN, with Lamina's defaults (grid 5, seed 0, Adam in :meth:`fit`,
+    numpy in and out). pykan's own interface, defaults and return values are
+    :mod:`lamina.kan` (``from lamina.kan import *``); see docs/coming-from-pykan.md.
     """
 
     def __init__(

@@ -47,15 +47,15 @@ class Activations:
             rows = current.shape[0]
             pre = np.empty((rows, n_out, n_in), dtype=np.float32)
             post = np.empty((rows, n_out, n_in), dtype=np.float32)
-            sym_mask = state.get(f"{l}.symbolic_mask")
-            affine = state.get(f"{l}.symbolic_affine")
+            sym_mask = state.get(model._t(l, "symbolic_mask"))
+            affine = state.get(model._t(l, "symbolic_affine"))
             for i in range(n_in):
                 column = np.ascontiguousarray(current[:, i])
                 for j in range(n_out):
                     values = np.empty(rows, dtype=np.float32)
                     _library.check(
                         lib.lamina_model_kan_edge_curve(
-                            handle, l, i, j, _library.as_float_pointer(column), rows,
+                            handle, model._engine_layer(l), i, j, _library.as_float_pointer(column), rows,
                             _library.as_float_pointer(values),
                         )
                     )

@@ -86,7 +86,7 @@ class _LayerView:
         self.k = model.k
 
     def __getattr__(self, name: str) -> Any:
-        key = f"{self._l}.{name}"
+        key = self._model._t(self._l, name)
         if name.startswith("_") or key not in self._model.tensor_names():
             raise AttributeError(name)
         return default_float_tensor(self._model._read(key))
@@ -107,12 +107,12 @@ class _SymbolicView:
 
     @property
     def mask(self) -> Any:
-        return default_float_tensor(self._model._read(f"{self._l}.symbolic_mask").T.copy())
+        return default_float_tensor(self._model._read(self._model._t(self._l, "symbolic_mask")).T.copy())
 
     @property
     def affine(self) -> Any:
         return default_float_tensor(
-            self._model._read(f"{self._l}.symbolic_affine").transpose(1, 0, 2).copy()
+            self._model._read(self._model._t(self._l, "symbolic_affine")).transpose(1, 0, 2).copy()
         )
 
 
@@ -192,7 +192,7 @@ class MultKAN(EngineKAN):
         self.input_id = np.arange(widths[0][0])
         if sparse_init:
             self.load_state_dict(
-                {f"{l}.mask": _sparse_mask(self.width_in[l], self.width_out[l + 1])
+                {self._t(l, "mask"): _sparse_mask(self.width_in[l], self.width_out[l + 1])
                  for l in range(self.depth)},
                 strict=False,
             )
@@ -291,7 +291,7 @@ class MultKAN(EngineKAN):
     @property
     def n_edge(self) -> int:
         """Number of edges whose numeric mask is on."""
-        return int(sum(np.sum(self._read(f"{l}.mask") > 0) for l in range(self.depth)))
+        return int(sum(np.sum(self._read(self._t(l, "mask")) > 0) for l in range(self.depth)))
 
     def __repr__(self) -> str:
         if getattr(self, "_handle", None) is None or not self._handle.value:
@@ -330,12 +330,24 @@ class MultKAN(EngineKAN):
         self.load_state_dict(values, strict=False)
         self._acts = None
 
+    def _engine_layer(self, l: int) -> int:
+        """The engine's layer index of KAN layer ``l``."""
+        return _engine_index(self.width, l)
+
+    def _t(self, l: int, name: str) -> str:
+        """The engine's name of KAN layer ``l``'s tensor ``name`` ("<index>.<name>")."""
+        return f"{self._engine_layer(l)}.{name}"
+
+    def _kan_layers(self) -> Dict[int, int]:
+        """Engine layer index -> KAN layer index."""
+        return {self._engine_layer(l): l for l in range(self.depth)}
+
     def _masks(self) -> List[Tuple[np.ndarray, np.ndarray]]:
         """(numeric mask, symbolic mask) per layer, [in, out]."""
         out = []
         for l in range(self.depth):
-            numeric = self._read(f"{l}.mask")
-            symbolic = (self._read(f"{l}.symbolic_mask") if self.symbolic_enabled
+            numeric = self._read(self._t(l, "mask"))
+            symbolic = (self._read(self._t(l, "symbolic_mask")) if self.symbolic_enabled
                         else np.zeros_like(numeric))
             out.append((numeric, symbolic))
         return out
@@ -350,8 +362,8 @@ class MultKAN(EngineKAN):
             if not self.symbolic_enabled:
                 out.append([["0"] * n_in for _ in range(n_out)])
                 continue
-            index = self._read(f"{l}.symbolic_fn")
-            mask = self._read(f"{l}.symbolic_mask")
+            index = self._read(self._t(l, "symbolic_fn"))
+            mask = self._read(self._t(l, "symbolic_mask"))
             out.append([
                 [library[int(index[i, j])] if mask[i, j] != 0 and 0 <= int(index[i, j]) < len(library)
                  else "0" for i in range(n_in)]
@@ -789,9 +801,9 @@ class MultKAN(EngineKAN):
 
     def remove_edge(self, l: int, i: int, j: int, log_history: bool = True) -> None:
         """Switch off the numeric part of edge (l, i, j), as pykan."""
-        mask = self._read(f"{l}.mask")
+        mask = self._read(self._t(l, "mask"))
         mask[check_index(i, "remove_edge: i"), check_index(j, "remove_edge: j")] = 0
-        self._write({f"{l}.mask": mask})
+        self._write({self._t(l, "mask"): mask})
         if log_history:
             self.log_history("remove_edge")
 
@@ -809,7 +821,7 @@ class MultKAN(EngineKAN):
     def _cut(self, layer: int, row: Optional[int] = None, column: Optional[int] = None) -> Dict[str, np.ndarray]:
         out = {}
         for name in ("mask", "symbolic_mask"):
-            key = f"{layer}.{name}"
+            key = self._t(layer, name)
             if key not in self.tensor_names():
                 continue
             values = self._read(key)
@@ -831,10 +843,12 @@ class MultKAN(EngineKAN):
         state = self.state_dict()
         engine = Model(spec)
         sliced = {}
+        layers = {_engine_index(width, l): l for l in range(len(width) - 1)}
         for name in engine.tensor_names():
-            layer, key = name.split(".", 1)
-            rows, cols = keep_nodes[int(layer)], keep_subnodes[int(layer)]
-            value = state[name][rows]
+            index, key = name.split(".", 1)
+            l = layers[int(index)]
+            rows, cols = keep_nodes[l], keep_subnodes[l]
+            value = state[self._t(l, key)][rows]
             if key != "grid":
                 value = value[:, cols]
             sliced[name] = value
@@ -888,8 +902,8 @@ class MultKAN(EngineKAN):
         scores = self._scores_np()
         values = {}
         for l in range(self.depth):
-            mask = self._read(f"{l}.mask")
-            values[f"{l}.mask"] = (mask * (scores["edge_scores"][l].T > threshold)).astype(np.float32)
+            mask = self._read(self._t(l, "mask"))
+            values[self._t(l, "mask")] = (mask * (scores["edge_scores"][l].T > threshold)).astype(np.float32)
         self._write(values)
         if log_history:
             self.log_history("fix_symbolic")  # pykan's label for this step
@@ -944,9 +958,9 @@ class MultKAN(EngineKAN):
             numeric, symbolic = (1.0 if mask_n is None else float(mask_n)), 1.0
         else:
             numeric, symbolic = 0.0, 0.0
-        mask, sym = self._read(f"{l}.mask"), self._read(f"{l}.symbolic_mask")
+        mask, sym = self._read(self._t(l, "mask")), self._read(self._t(l, "symbolic_mask"))
         mask[i, j], sym[i, j] = numeric, symbolic
-        self._write({f"{l}.mask": mask, f"{l}.symbolic_mask": sym})
+        self._write({self._t(l, "mask"): mask, self._t(l, "symbolic_mask"): sym})
 
     def _edge_samples(self, l: int, i: int, j: int) -> Tuple[np.ndarray, np.ndarray]:
         acts = self._activations()
@@ -976,7 +990,7 @@ class MultKAN(EngineKAN):
             )
         affine = (ctypes.c_float * 4)(*[float(v) for v in params])
         _library.check(
-            _library.lib().lamina_model_kan_set_symbolic(self._ptr, l, i, j, name.encode("utf-8"), affine)
+            _library.lib().lamina_model_kan_set_symbolic(self._ptr, self._engine_layer(l), i, j, name.encode("utf-8"), affine)
         )
         self._acts = None
 
@@ -1001,7 +1015,7 @@ class MultKAN(EngineKAN):
                 if value < 0.9:
                     print("r2 is not very high, please double check if you are choosing the correct"
                           " symbolic function.")
-            r2 = np.float64(-1e8 if self._read(f"{l}.mask")[i, j] == 0 else value)
+            r2 = np.float64(-1e8 if self._read(self._t(l, "mask"))[i, j] == 0 else value)
         self._fix(l, i, j, fun_name, params)
         if log_history:
             self.log_history("fix_symbolic")
@@ -1010,7 +1024,7 @@ class MultKAN(EngineKAN):
     def unfix_symbolic(self, l: int, i: int, j: int, log_history: bool = True) -> None:
         """Make edge (l, i, j) numeric again."""
         self._require_symbolic("unfix_symbolic")
-        _library.check(_library.lib().lamina_model_kan_set_symbolic(self._ptr, l, i, j, None, None))
+        _library.check(_library.lib().lamina_model_kan_set_symbolic(self._ptr, self._engine_layer(l), i, j, None, None))
         self._acts = None
         if log_history:
             self.log_history("unfix_symbolic")
@@ -1037,7 +1051,7 @@ class MultKAN(EngineKAN):
         for name in names:
             if name not in SYMBOLIC_LIB:
                 raise InvalidArgumentError(f"KAN.suggest_symbolic: unknown function {name!r}")
-        removed = self._read(f"{l}.mask")[i, j] == 0
+        removed = self._read(self._t(l, "mask"))[i, j] == 0
         fits = self._search(l, i, j, names, a_range, b_range) if not removed else {}
         r2s = np.array([-1e8 if removed else fits[n][1] for n in names], dtype=np.float64)
         cs = np.array([SYMBOLIC_LIB[n][2] for n in names])
@@ -1065,8 +1079,8 @@ class MultKAN(EngineKAN):
         for l in range(self.depth):
             for i in range(self.width_in[l]):
                 for j in range(self.width_out[l + 1]):
-                    numeric = self._read(f"{l}.mask")[i, j]
-                    symbolic = self._read(f"{l}.symbolic_mask")[i, j]
+                    numeric = self._read(self._t(l, "mask"))[i, j]
+                    symbolic = self._read(self._t(l, "symbolic_mask"))[i, j]
                     if symbolic > 0 and numeric == 0:
                         print(f"skipping ({l},{i},{j}) since already symbolic")
                     elif symbolic == 0 and numeric == 0:
@@ -1108,9 +1122,9 @@ class MultKAN(EngineKAN):
         self.symbolic_acts = [x]
         self.symbolic_acts_premult = []
         for l in range(self.depth):
-            affine = self._read(f"{l}.symbolic_affine").astype(np.float64)
-            sym_mask = self._read(f"{l}.symbolic_mask")
-            numeric = self._read(f"{l}.mask")
+            affine = self._read(self._t(l, "symbolic_affine")).astype(np.float64)
+            sym_mask = self._read(self._t(l, "symbolic_mask"))
+            numeric = self._read(self._t(l, "mask"))
             y = []
             for j in range(self.width_out[l + 1]):
                 yj = sympy.Integer(0)
@@ -1182,13 +1196,15 @@ class MultKAN(EngineKAN):
             raise InvalidArgumentError(f"KAN.swap: l must be a hidden level, 1..{self.depth - 1}")
         state = self.state_dict()
         values = {}
+        layers = self._kan_layers()
         for name, value in state.items():
-            layer, key = name.split(".", 1)
-            if int(layer) == l - 1 and key != "grid":
+            index, key = name.split(".", 1)
+            layer = layers[int(index)]
+            if layer == l - 1 and key != "grid":
                 value = value.copy()
                 value[:, [i1, i2]] = value[:, [i2, i1]]
                 values[name] = value
-            elif int(layer) == l:
+            elif layer == l:
                 value = value.copy()
                 value[[i1, i2]] = value[[i2, i1]]
                 values[name] = value
@@ -1216,6 +1232,13 @@ class MultKAN(EngineKAN):
 
 
 KAN = MultKAN
+
+
+def _engine_index(width: Sequence[Sequence[int]], l: int) -> int:
+    """The engine's layer index of KAN layer ``l`` of a model of ``width``: a level with
+    product nodes adds a multiplication layer after the KAN layer feeding it, and the
+    engine's tensor names count it."""
+    return l + sum(1 for level in range(1, l + 1) if width[level][1] > 0)
 
 
 def _sparse_mask(n_in: int, n_out: int) -> np.ndarray:
@@ -1279,7 +1302,7 @@ def _engine_search(model: MultKAN, l: int, i: int, j: int, names: Sequence[str],
     options = to_json({"library": list(names), "a_range": [float(v) for v in a_range],
                        "b_range": [float(v) for v in b_range]}, "symbolic search options")
     text = _library.read_text(
-        _library.lib().lamina_model_kan_symbolic_search, model._ptr, l, i, j,
+        _library.lib().lamina_model_kan_symbolic_search, model._ptr, model._engine_layer(l), i, j,
         _library.as_float_pointer(x), x.shape[0], options.encode("utf-8"),
     )
     return {fit["name"]: (np.array([fit["a"], fit["b"], fit["c"], fit["d"]], dtype=np.float64), float(fit["r2"]))
