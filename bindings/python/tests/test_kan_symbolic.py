@@ -127,8 +127,9 @@ def test_symbolic_formula_simplified_by_sympy() -> None:
     expr = sympy.sympify(text)
     x1, x2 = sympy.symbols("x_1 x_2")
     assert expr.has(sympy.sin) and expr.free_symbols == {x1, x2}
-    # Simplifying keeps the function of the (4-digit rounded) raw formula; the rounding
-    # itself (pykan's ex_round) is what separates either from the model.
+    # Simplifying keeps the function of the raw formula (its numbers are the stored floats,
+    # 9 significant digits); the Python layer's rounding (pykan's ex_round) is what
+    # separates either from the model.
     (raw,) = model.symbolic_formula(simplify=False)
     f = sympy.lambdify((x1, x2), expr, "numpy")
     g = sympy.lambdify((x1, x2), sympy.sympify(raw), "numpy")
