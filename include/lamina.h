@@ -47,6 +47,9 @@
 **     lamina_model_kan_fix_symbolic      make one edge a given symbolic function
 **     lamina_model_kan_auto_symbolic     make every edge its best-fitting symbolic function
 **     lamina_model_kan_symbolic_formula  the formulas of a fully symbolic model
+**     lamina_model_kan_symbolic_search   suggest_symbolic with every search setting (JSON)
+**     lamina_model_kan_set_symbolic      make one edge symbolic with a given affine, or numeric
+**     lamina_kan_symbolic_library        the symbolic library's names and complexities
 **     lamina_model_kan_mixture           mixture weights of a mixed-basis layer
 **     lamina_model_kan_keep_strongest    a copy whose mixed edges keep their strongest basis
 **   Triangle meshes
@@ -136,7 +139,8 @@
 **   pattern: pass buf = NULL and cap = 0 to learn the length in *len (excluding the
 **   terminating NUL); then call again with cap >= *len + 1. A buffer that is too small
 **   gives LAMINA_E_INVALID_ARGUMENT and still sets *len. One exception, so that its search
-**   runs once: lamina_model_kan_suggest_symbolic's sizing call sets *len to an upper bound.
+**   runs once: lamina_model_kan_suggest_symbolic's and _symbolic_search's sizing calls set *len
+**   to an upper bound.
 ** - Handles are opaque. `*_free(NULL)` is a no-op. A call that makes a new object returns it
 **   through `**out`: it sets *out to NULL before anything else (when out is not NULL), so
 **   after any failure *out is NULL, and after success it owns the new object.
@@ -149,7 +153,7 @@
 **   this on models, at the cost of two atomic operations per call, and never waits: a call
 **   that would overlap an EXCLUSIVE call on the same model (lamina_trainer_step, _evaluate,
 **   _fit, _kan_fit, _step_vjp, lamina_model_tensor_write, _parameter_vjp,
-**   lamina_model_kan_update_grid, _fix_symbolic, _auto_symbolic, lamina_model_fit_mesh, _fit_points), or an EXCLUSIVE call that would overlap any call
+**   lamina_model_kan_update_grid, _fix_symbolic, _auto_symbolic, _set_symbolic, lamina_model_fit_mesh, _fit_points), or an EXCLUSIVE call that would overlap any call
 **   on it, fails with LAMINA_E_INVALID_ARGUMENT, "model is in use by another call on another thread (EXCLUSIVE
 **   calls must not overlap ...)", and changes nothing; retry once the other call has
 **   returned. A progress callback may make READ-ONLY calls on the model being trained
@@ -778,9 +782,16 @@ lamina_status lamina_model_kan_regularization(const lamina_model *model, const f
 ** LAMINA_E_UNSUPPORTED). Edge (layer, i, j) is sampled as pykan does: x = the layer's input i
 ** for the model inputs x (n x input_dim, n >= 1), y = the numeric edge function there. A fit
 ** is c * f(a * x + b) + d: (a, b) by pykan's fit_params grid search (a, b in [-10, 10], 101 x
-** 101, 3 refinements), (c, d) by least squares, R^2 = squared correlation. Library names are
-** pykan's ("x", "x^2", ..., "1/x", "sqrt", "exp", "log", "sin", "tanh", "sgn", "arctan",
-** "0", "gaussian", "cosh", "sigmoid", ...).
+** 101, 3 refinements; the first best point, as torch.argmax), (c, d) by least squares, R^2 =
+** squared correlation (pykan's: S^2 / (P syy + 1e-4)). Library names are pykan's ("x",
+** "x^2", ..., "1/x", "sqrt", "exp", "log", "sin", "tanh", "sgn", "arctan", "0", "gaussian",
+** then Lamina's "cosh", "sigmoid"; lamina_kan_symbolic_library lists them). f is the plain
+** function, in the search as in the model's forward pass (pykan's default, not its
+** singularity-avoiding variants): an (a, b) that puts a sample outside f's domain or on a
+** pole (sqrt or log of a negative number, 1/0, arcsin beyond [-1, 1]) scores 0, as does one
+** whose sums overflow pykan's float32 arithmetic; a fixed edge evaluated outside f's domain
+** gives NaN (exp is not capped). The search runs in double on the worker pool; its results
+** are the same on any thread count.
 **
 ** suggest_symbolic: every library function fitted, best first by pykan's score
 ** (weight_simple in [0, 1]; pykan 0.8), as a JSON array of {"name", "r2", "a", "b", "c", "d",
@@ -797,10 +808,11 @@ lamina_status lamina_model_kan_regularization(const lamina_model *model, const f
 ** auto_symbolic: for every edge: skipped if already symbolic, set to "0" if pruned, else the
 ** best-scoring function of `library` (comma-separated names, NULL = all) is fixed when its
 ** R^2 >= r2_threshold (pykan: 0). EXCLUSIVE.
-** symbolic_formula: one formula per output, newline-separated, inputs x_1 ... x_n, numbers
-** rounded to 4 decimals (two-call pattern); a multiplication node is the product of its
-** factors' formulas, "(f1)*(f2)"; LAMINA_E_UNSUPPORTED while an edge is numeric.
-** READ-ONLY.
+** symbolic_formula: one formula per output, newline-separated, inputs x_1 ... x_n, every
+** number with 9 significant digits ("%.9g", enough to read back the stored float exactly:
+** round it yourself, as pykan's ex_round) (two-call pattern); a multiplication node is the
+** product of its factors' formulas, "(f1)*(f2)"; LAMINA_E_UNSUPPORTED while an edge is
+** numeric. READ-ONLY.
 ** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, indices out of range, unknown function),
 ** LAMINA_E_SHAPE (n = 0), LAMINA_E_NUMERIC (NaN/Inf in x), LAMINA_E_OUT_OF_MEMORY (n beyond
 ** the batch limit), LAMINA_E_UNSUPPORTED (no symbolic branch).
@@ -817,6 +829,43 @@ lamina_status lamina_model_kan_auto_symbolic(lamina_model *model, const char *li
                                              float weight_simple);
 lamina_status lamina_model_kan_symbolic_formula(const lamina_model *model, char *buf,
                                                 size_t cap, size_t *len);
+
+/**
+** lamina_model_kan_symbolic_search: suggest_symbolic with the settings of pykan's
+** suggest_symbolic and fit_params as a JSON object (options_json NULL = every default):
+**   "library"        array of library names to try (default: the whole library)
+**   "a_range"        [lo, hi], finite, lo < hi: a's range in the first round ([-10, 10])
+**   "b_range"        [lo, hi]: b's range in the first round ([-10, 10])
+**   "grid_number"    points per axis, 2 to 10001 (101)
+**   "iterations"     rounds of the search, each zooming in, 1 to 100 (3)
+**   "weight_simple"  in [0, 1] (0.8); 0 ranks by R^2 alone
+** Unknown keys are refused (the message lists the known ones). The output is
+** suggest_symbolic's: a JSON array of {"name", "r2", "a", "b", "c", "d", "complexity",
+** "score"}, best first (ties keep library order), with the same two-call pattern (the
+** sizing call checks every argument and sets *len to suggest_symbolic's bound). READ-ONLY.
+** lamina_model_kan_set_symbolic: pykan's fix_symbolic(l, i, j, function,
+** fit_params_bool=False) with the affine given: with `function` (a library name) edge
+** (layer, i, j) becomes c * function(a x + b) + d with (a, b, c, d) = affine[0 .. 3] (4
+** finite floats), symbolic_mask 1, numeric mask 0; with function NULL (affine ignored, may be NULL) pykan's
+** unfix_symbolic: symbolic_mask 0, numeric mask 1 ("l.symbolic_fn" and "l.symbolic_affine"
+** are kept). EXCLUSIVE. On any error the model is unchanged.
+** lamina_kan_symbolic_library: the library as a JSON array of {"name", "complexity"} in
+** library order: the position of a name is the index "l.symbolic_fn" stores (two-call
+** pattern, exact length). Thread-safe; needs no model.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL model, x, len or, with a function, affine;
+** indices out of range, bad JSON, an unknown key, value or function name, a small buffer),
+** LAMINA_E_NUMERIC (NaN/Inf in x or affine), LAMINA_E_SHAPE (n = 0),
+** LAMINA_E_OUT_OF_MEMORY (n beyond the batch limit), LAMINA_E_UNSUPPORTED (no symbolic
+** branch).
+*/
+lamina_status lamina_model_kan_symbolic_search(const lamina_model *model, size_t layer,
+                                               size_t i, size_t j, const float *x, size_t n,
+                                               const char *options_json, char *buf,
+                                               size_t cap, size_t *len);
+lamina_status lamina_model_kan_set_symbolic(lamina_model *model, size_t layer, size_t i,
+                                            size_t j, const char *function,
+                                            const float *affine);
+lamina_status lamina_kan_symbolic_library(char *buf, size_t cap, size_t *len);
 
 /**
 ** Mixed-basis KAN layers ("basis": "mixed", see lamina_model_create).

@@ -127,3 +127,72 @@ public func laminaModelKanSymbolicFormula(
     try copyOut(try m.kanSymbolicFormula().joined(separator: "\n"), buf, cap, len, in: f)
   }
 }
+
+@_cdecl("lamina_model_kan_symbolic_search")
+public func laminaModelKanSymbolicSearch(
+  _ model: OpaquePointer?, _ layer: Int, _ i: Int, _ j: Int, _ x: UnsafePointer<Float>?,
+  _ n: Int, _ options: UnsafePointer<CChar>?, _ buf: UnsafeMutablePointer<CChar>?, _ cap: Int,
+  _ len: UnsafeMutablePointer<Int>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_kan_symbolic_search"
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
+    let settings =
+      options == nil
+      ? SymbolicSearchOptions()
+      : try SymbolicSearchOptions(
+        json: JSONValue.parse(try string(options, "options_json", in: f), what: "options_json"),
+        what: "\(f): options_json")
+    let xs = try samples(m, x, n, in: f)
+    if buf == nil {
+      // The sizing call: the arguments are checked, nothing is fitted, and *len is a bound.
+      let length = try require(len, "len", in: f)
+      guard cap == 0 else {
+        throw LaminaError(.invalidArgument, "\(f): buf is NULL but cap is \(capacity(cap))")
+      }
+      try m.kanCheckSymbolicSearch(
+        layer: layer, input: i, output: j, samples: xs, options: settings, what: f)
+      length.pointee = suggestLengthBound
+      return
+    }
+    let fits = try m.kanSymbolicSearch(
+      layer: layer, input: i, output: j, samples: xs, options: settings, what: f)
+    try copyOut(JSONValue.array(fits.map(json)).text, buf, cap, len, in: f)
+  }
+}
+
+@_cdecl("lamina_model_kan_set_symbolic")
+public func laminaModelKanSetSymbolic(
+  _ model: OpaquePointer?, _ layer: Int, _ i: Int, _ j: Int, _ function: UnsafePointer<CChar>?,
+  _ affine: UnsafePointer<Float>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_kan_set_symbolic"
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginChanging(m, in: f)
+    defer { m.useGuard.endExclusive() }
+    var name: String? = nil
+    var values: [Float] = []
+    if function != nil {
+      name = try string(function, "function", in: f, limit: 64)
+      values = Array(UnsafeBufferPointer(start: try require(affine, "affine", in: f), count: 4))
+    }
+    try m.kanSetSymbolic(layer: layer, input: i, output: j, function: name, affine: values)
+  }
+}
+
+@_cdecl("lamina_kan_symbolic_library")
+public func laminaKanSymbolicLibrary(
+  _ buf: UnsafeMutablePointer<CChar>?, _ cap: Int, _ len: UnsafeMutablePointer<Int>?
+) -> lamina_status {
+  guarded {
+    let text = JSONValue.array(
+      SymbolicLibrary.functions.map {
+        .object([("name", .string($0.name)), ("complexity", .number(Double($0.complexity)))])
+      }
+    ).text
+    try copyOut(text, buf, cap, len, in: "lamina_kan_symbolic_library")
+  }
+}

@@ -137,7 +137,7 @@ final class PoissonKANTests: XCTestCase {
     XCTAssertEqual(edges.compactMap { $0.fit?.name }, ["sin", "sin"])
     let fixed = try Self.error(model, at: Self.mesh)
     let symbolic = try Self.train(model, gridUpdates: false)
-    let formula = try model.kanSymbolicFormula(digits: 4)[0]
+    let formula = try model.kanSymbolicFormula()[0]
     print(
       "Poisson KAN auto_symbolic, second layer: "
         + edges.compactMap { e in e.fit.map { "(\(e.input),\(e.output)) \($0.name) r2 \($0.r2)" } }

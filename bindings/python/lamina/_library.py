@@ -126,6 +126,12 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         [_handle, _text, _floats, _size, ctypes.c_float, ctypes.c_float],
     ),
     "lamina_model_kan_symbolic_formula": (_status, [_handle, _buffer, _size, _size_out]),
+    "lamina_model_kan_symbolic_search": (
+        _status,
+        [_handle, _size, _size, _size, _floats, _size, _text, _buffer, _size, _size_out],
+    ),
+    "lamina_model_kan_set_symbolic": (_status, [_handle, _size, _size, _size, _text, _floats]),
+    "lamina_kan_symbolic_library": (_status, [_buffer, _size, _size_out]),
     "lamina_model_kan_mixture": (_status, [_handle, _size, _floats, _size, _size_out]),
     "lamina_model_kan_keep_strongest": (_status, [_handle, _handle_out]),
     # Triangle meshes

@@ -10,6 +10,10 @@
 /// to the numeric output. Fixing an edge symbolic sets its numeric "mask" to 0, as pykan.
 /// Layers built without the key have none of these tensors, so earlier specs and files load
 /// unchanged (a model must be built with "symbolic": true to take symbolic edges).
+///
+/// f is the plain library function, as pykan's default forward (singularity_avoiding=False):
+/// a fixed exp edge is c exp(a x + b) + d for every x, and a sample outside f's domain gives
+/// NaN (the trainer's divergence check reports it), as in pykan.
 
 #if canImport(Glibc)
   import Glibc
@@ -198,9 +202,25 @@ extension Model {
     layer: Int, input i: Int, output j: Int, samples: [Float], names: [String]? = nil,
     weightSimple: Double = 0.8
   ) throws -> [SymbolicFit] {
+    var options = SymbolicSearchOptions()
+    options.library = names
+    options.weightSimple = weightSimple
+    return try kanSymbolicSearch(
+      layer: layer, input: i, output: j, samples: samples, options: options,
+      what: "suggest_symbolic")
+  }
+
+  /// pykan's suggest_symbolic with every setting of its search (`options`: the library, the
+  /// ranges of a and b, the grid size, the rounds and weight_simple), best first.
+  public func kanSymbolicSearch(
+    layer: Int, input i: Int, output j: Int, samples: [Float], options: SymbolicSearchOptions,
+    what: String = "symbolic_search"
+  ) throws -> [SymbolicFit] {
+    try kanCheckSymbolicSearch(
+      layer: layer, input: i, output: j, samples: samples, options: options, what: what)
     let acts = try kanLayerInputs(samples: samples)
-    let (x, y) = try kanEdgeSamples(layer, i, j, acts: acts, what: "suggest_symbolic")
-    return try SymbolicLibrary.suggest(x: x, y: y, names: names, weightSimple: weightSimple)
+    let (x, y) = try kanEdgeSamples(layer, i, j, acts: acts, what: what)
+    return try SymbolicLibrary.search(x: x, y: y, options: options, what: what)
   }
 
   /// Throws what `kanSuggestSymbolic` with these arguments would throw before its search
@@ -210,11 +230,49 @@ extension Model {
   public func kanCheckSuggestSymbolic(
     layer: Int, input i: Int, output j: Int, samples: [Float], names: [String]? = nil
   ) throws {
+    var options = SymbolicSearchOptions()
+    options.library = names
+    try kanCheckSymbolicSearch(
+      layer: layer, input: i, output: j, samples: samples, options: options,
+      what: "suggest_symbolic")
+  }
+
+  /// Throws what `kanSymbolicSearch` with these arguments would throw before its search.
+  public func kanCheckSymbolicSearch(
+    layer: Int, input i: Int, output j: Int, samples: [Float], options: SymbolicSearchOptions,
+    what: String = "symbolic_search"
+  ) throws {
     _ = try kanSampleRows(samples)
-    _ = try kanSymbolicEdge(layer, i, j, what: "suggest_symbolic")
-    for name in names ?? [] where SymbolicLibrary.index(of: name) == nil {
-      throw LaminaError.invalid("suggest_symbolic: unknown function \"\(name)\"")
+    _ = try kanSymbolicEdge(layer, i, j, what: what)
+    try SymbolicLibrary.check(options, what: what)
+  }
+
+  /// pykan's fix_symbolic(l, i, j, name, fit_params_bool=False) with the affine given
+  /// (`function` non-nil: edge (layer, i, j) becomes symbolic with that function and
+  /// (a, b, c, d) = `affine`, symbolic mask 1, numeric mask 0), or pykan's unfix_symbolic
+  /// (`function` nil: symbolic mask 0, numeric mask 1; the function and affine are kept).
+  public func kanSetSymbolic(
+    layer: Int, input i: Int, output j: Int, function name: String?, affine: [Float]
+  ) throws {
+    let what = "set_symbolic"
+    let kan = try kanSymbolicEdge(layer, i, j, what: what)
+    guard let st = kan.symbolicTensors else { return }
+    let e = i * kan.outputDim + j
+    guard let name else {
+      st.mask.value[e] = 0
+      kan.mask.value[e] = 1
+      return
     }
+    guard let k = SymbolicLibrary.index(of: name) else {
+      throw LaminaError.invalid("\(what): unknown function \"\(name)\"")
+    }
+    guard affine.count == 4, affine.allSatisfy(\.isFinite) else {
+      throw LaminaError(.numeric, "\(what): affine must be 4 finite numbers (a, b, c, d)")
+    }
+    st.mask.value[e] = 1
+    st.function.value[e] = Float(k)
+    st.affine.value.replaceSubrange((4 * e)..<(4 * e + 4), with: affine)
+    kan.mask.value[e] = 0
   }
 
   /// pykan's fix_symbolic(l, i, j, name): fits c f(a x + b) + d to the edge's curve at the
@@ -306,22 +364,27 @@ extension Model {
     return out
   }
 
-  /// A number rounded to `digits` decimals as pykan's ex_round, as text.
-  static func symbolicNumber(_ v: Double, digits: Int) -> String {
-    let s = pow(10.0, Double(digits))
-    var r = (v * s).rounded() / s
-    if r == 0 { r = 0 }  // no "-0.0"
-    return "\(r)"
+  /// A stored (float) number as text with enough digits to read back the same float
+  /// (C's "%.9g"), so that callers can build the exact expression and round it themselves
+  /// (pykan's ex_round); "0" for both zeros.
+  static func symbolicNumber(_ v: Double) -> String {
+    let f = Float(v)
+    if f == 0 { return "0" }
+    return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { buf in
+      _ = withVaList([Double(f)]) { vsnprintf(buf.baseAddress!, 32, "%.9g", $0) }
+      return String(cString: buf.baseAddress!)
+    }
   }
 
   /// pykan's symbolic_formula(): one formula per output, the symbolic edges composed through
-  /// the layers with inputs x_1 ... x_n and numbers rounded to `digits` decimals. Every layer
+  /// the layers with inputs x_1 ... x_n and every number printed with 9 significant digits
+  /// (enough to read back the stored float: "%.9g"). Every layer
   /// must be a symbolic B-spline KAN layer whose active edges (numeric mask non-zero) are all
   /// symbolic, or multiplication nodes (a product of its factors' expressions, as pykan's
   /// MultKAN writes them); otherwise throws .unsupported naming the first numeric edge.
-  public func kanSymbolicFormula(digits: Int = 4) throws -> [String] {
+  public func kanSymbolicFormula() throws -> [String] {
     var exprs = (1...inputDim).map { "x_\($0)" }
-    let num = { (v: Double) in Model.symbolicNumber(v, digits: digits) }
+    let num = { (v: Double) in Model.symbolicNumber(v) }
     for l in layers.indices {
       if let mult = layers[l] as? MultiplicationNodes {
         // Sum nodes pass through; a multiplication node is the product of its factors.

@@ -1,3 +1,5 @@
+import CLaminaKernels
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -8,11 +10,10 @@
 /// `SYMBOLIC_LIB` (kan/utils.py): each with its value, derivative, textual form and
 /// complexity (pykan's third column, used by `suggestSymbolic`'s score).
 ///
-/// Singular functions are evaluated in pykan's singularity-avoiding forms with the
-/// threshold `SymbolicFunction.yThreshold` (|f| is capped near poles, e.g. 1/x is linear for
-/// |x| < 1/y_th, log is -y_th below e^-y_th, exp is capped at y_th, arcsin is clamped to
-/// ±pi/2 outside [-1, 1]); the derivative is the derivative of that safe form, so values and
-/// gradients stay finite for every finite input.
+/// Functions are the plain ones, as pykan's search (`fit_params`) and its default forward
+/// (`singularity_avoiding=False`) use them: outside its domain a function is NaN (sqrt and
+/// log of negative numbers, arcsin beyond [-1, 1]), at a pole infinite, and exp overflows
+/// only where Double does. pykan's singularity-avoiding variants are not used.
 public struct SymbolicFunction: Sendable {
   /// Name as in pykan's library ("sin", "x^2", "1/sqrt(x)", ...).
   public let name: String
@@ -20,17 +21,17 @@ public struct SymbolicFunction: Sendable {
   public let complexity: Int
   /// Text with "#" standing for the argument, e.g. "sin(#)".
   public let template: String
-  /// f(u) and f'(u) in the singularity-avoiding form.
-  let evaluate: @Sendable (Double) -> (Double, Double)
-
-  /// Cap on |f| near singularities (pykan's y_th; pykan's fit_params / forward use 10..1000
-  /// depending on the call; Lamina uses one value everywhere).
-  public static let yThreshold = 1000.0
+  /// The form the C kernels evaluate (`lamina_symbolic_form`).
+  let form: lamina_symbolic_form
+  /// f'(u).
+  let slope: @Sendable (Double) -> Double
 
   /// f(u).
-  public func value(_ u: Double) -> Double { evaluate(u).0 }
+  public func value(_ u: Double) -> Double { lamina_symbolic_value(Int32(form.rawValue), u) }
   /// f'(u).
-  public func derivative(_ u: Double) -> Double { evaluate(u).1 }
+  public func derivative(_ u: Double) -> Double { slope(u) }
+  /// (f(u), f'(u)).
+  func evaluate(_ u: Double) -> (Double, Double) { (value(u), slope(u)) }
   /// The text of f applied to `argument`.
   public func text(_ argument: String) -> String {
     template.split(separator: "#", omittingEmptySubsequences: false).joined(separator: argument)
@@ -39,113 +40,49 @@ public struct SymbolicFunction: Sendable {
 
 /// The standard library and look-ups by name.
 public enum SymbolicLibrary {
-  private static let yth = SymbolicFunction.yThreshold
-
-  /// 1/x^p with pykan's linear patch for |x| < x_th = y_th^(-1/p).
-  private static func inversePower(_ p: Double) -> @Sendable (Double) -> (Double, Double) {
-    let xth = pow(yth, -1 / p)
-    return { x in
-      if abs(x) < xth { return (yth / xth * x, yth / xth) }
-      return (1 / pow(x, p), -p / pow(x, p + 1))
-    }
-  }
-
-  /// Every function, in pykan's SYMBOLIC_LIB order plus "cosh" and "sigmoid".
+  /// Every function, in pykan's SYMBOLIC_LIB order plus "cosh" and "sigmoid" (the index of
+  /// a function here is what "symbolic_fn" stores).
   public static let functions: [SymbolicFunction] = {
-    let pi = Double.pi
     var f: [SymbolicFunction] = []
     func add(
-      _ n: String, _ c: Int, _ t: String, _ e: @escaping @Sendable (Double) -> (Double, Double)
+      _ n: String, _ c: Int, _ t: String, _ form: lamina_symbolic_form,
+      _ d: @escaping @Sendable (Double) -> Double
     ) {
-      f.append(SymbolicFunction(name: n, complexity: c, template: t, evaluate: e))
+      f.append(SymbolicFunction(name: n, complexity: c, template: t, form: form, slope: d))
     }
-    add("x", 1, "#") { ($0, 1) }
-    add("x^2", 2, "(#)^2") { ($0 * $0, 2 * $0) }
-    add("x^3", 3, "(#)^3") { ($0 * $0 * $0, 3 * $0 * $0) }
-    add("x^4", 3, "(#)^4") { (pow($0, 4), 4 * $0 * $0 * $0) }
-    add("x^5", 3, "(#)^5") { (pow($0, 5), 5 * pow($0, 4)) }
-    add("1/x", 2, "1/(#)", inversePower(1))
-    add("1/x^2", 2, "1/(#)^2", inversePower(2))
-    add("1/x^3", 3, "1/(#)^3", inversePower(3))
-    add("1/x^4", 4, "1/(#)^4", inversePower(4))
-    add("1/x^5", 5, "1/(#)^5", inversePower(5))
-    // sqrt as pykan: sign(x) sqrt|x| beyond x_th = 1/y_th^2, linear inside.
-    let sqrtEval: @Sendable (Double) -> (Double, Double) = { x in
-      let xth = 1 / (yth * yth)
-      if abs(x) < xth { return (yth * x, yth) }
-      let r = sqrt(abs(x))
-      return (x < 0 ? -r : r, 0.5 / r)
-    }
-    add("sqrt", 2, "sqrt(#)", sqrtEval)
-    add("x^0.5", 2, "(#)^0.5", sqrtEval)
-    add("x^1.5", 4, "(#)^1.5") { x in
-      let r = sqrt(abs(x))
-      return (x < 0 ? -abs(x) * r : x * r, 1.5 * r)
-    }
-    // 1/sqrt(x) as pykan: linear for |x| < x_th = 1/y_th^2, else 1/sqrt|x|.
-    add("1/sqrt(x)", 2, "1/sqrt(#)") { x in
-      let xth = 1 / (yth * yth)
-      if abs(x) < xth { return (yth / xth * x, yth / xth) }
-      let r = sqrt(abs(x))
-      return (1 / r, (x < 0 ? 0.5 : -0.5) / (abs(x) * r))
-    }
-    add("1/x^0.5", 2, "1/sqrt(#)") { x in
-      let xth = 1 / (yth * yth)
-      if abs(x) < xth { return (yth / xth * x, yth / xth) }
-      let r = sqrt(abs(x))
-      return (1 / r, (x < 0 ? 0.5 : -0.5) / (abs(x) * r))
-    }
-    add("exp", 2, "exp(#)") { x in
-      let xth = log(yth)
-      return x > xth ? (yth, 0) : (exp(x), exp(x))
-    }
-    add("log", 2, "log(#)") { x in
-      let xth = max(exp(-yth), 1e-300)  // e^-1000 underflows to 0 in Double
-      return abs(x) < xth ? (-yth, 0) : (log(abs(x)), 1 / x)
-    }
-    add("abs", 3, "abs(#)") { (abs($0), $0 < 0 ? -1 : 1) }
-    add("sin", 2, "sin(#)") { (sin($0), cos($0)) }
-    add("cos", 2, "cos(#)") { (cos($0), -sin($0)) }
-    // tan as pykan: the argument reduced mod pi; linear through the pole within delta.
-    add("tan", 3, "tan(#)") { x in
-      var clip = fmod(x, pi)
-      if clip < 0 { clip += pi }
-      let delta = pi / 2 - atan(yth)
-      if abs(clip - pi / 2) < delta {
-        return (-yth / delta * (clip - pi / 2), -yth / delta)
-      }
-      let t = tan(clip)
-      return (t, 1 + t * t)
-    }
-    add("tanh", 3, "tanh(#)") { x in
-      let t = tanh(x)
-      return (t, 1 - t * t)
-    }
-    add("sgn", 3, "sign(#)") { ($0 > 0 ? 1 : $0 < 0 ? -1 : 0, 0) }
-    add("arcsin", 4, "asin(#)") { x in
-      abs(x) > 1 ? (pi / 2 * (x < 0 ? -1 : 1), 0) : (asin(x), 1 / sqrt(max(1 - x * x, 1e-300)))
-    }
-    add("arccos", 4, "acos(#)") { x in
-      abs(x) > 1 ? (x < 0 ? pi : 0, 0) : (acos(x), -1 / sqrt(max(1 - x * x, 1e-300)))
-    }
-    add("arctan", 4, "atan(#)") { (atan($0), 1 / (1 + $0 * $0)) }
-    add("arctanh", 4, "atanh(#)") { x in
-      let xth = 1 - tanh(yth)
-      if abs(x) >= 1 - xth { return (yth * (x < 0 ? -1 : 1), 0) }
-      return (atanh(x), 1 / (1 - x * x))
-    }
-    add("0", 0, "0") { _ in (0, 0) }
-    add("gaussian", 3, "exp(-(#)^2)") { x in
-      let g = exp(-x * x)
-      return (g, -2 * x * g)
-    }
-    // cosh capped at y_th like exp (pykan has no cap; this keeps it finite).
-    add("cosh", 2, "cosh(#)") { x in
-      abs(x) > log(2 * yth) ? (yth, 0) : (cosh(x), sinh(x))
-    }
-    add("sigmoid", 4, "sigmoid(#)") { x in
-      let s = 1 / (1 + exp(-x))
-      return (s, s * (1 - s))
+    add("x", 1, "#", LAMINA_SYM_X) { _ in 1 }
+    add("x^2", 2, "(#)^2", LAMINA_SYM_X2) { 2 * $0 }
+    add("x^3", 3, "(#)^3", LAMINA_SYM_X3) { 3 * $0 * $0 }
+    add("x^4", 3, "(#)^4", LAMINA_SYM_X4) { 4 * $0 * $0 * $0 }
+    add("x^5", 3, "(#)^5", LAMINA_SYM_X5) { 5 * ($0 * $0) * ($0 * $0) }
+    add("1/x", 2, "1/(#)", LAMINA_SYM_INV) { -1 / ($0 * $0) }
+    add("1/x^2", 2, "1/(#)^2", LAMINA_SYM_INV2) { -2 / ($0 * $0 * $0) }
+    add("1/x^3", 3, "1/(#)^3", LAMINA_SYM_INV3) { -3 / (($0 * $0) * ($0 * $0)) }
+    add("1/x^4", 4, "1/(#)^4", LAMINA_SYM_INV4) { -4 / (($0 * $0) * ($0 * $0) * $0) }
+    add("1/x^5", 5, "1/(#)^5", LAMINA_SYM_INV5) { -5 / (($0 * $0 * $0) * ($0 * $0 * $0)) }
+    add("sqrt", 2, "sqrt(#)", LAMINA_SYM_SQRT) { 0.5 / sqrt($0) }
+    add("x^0.5", 2, "(#)^0.5", LAMINA_SYM_SQRT) { 0.5 / sqrt($0) }
+    add("x^1.5", 4, "(#)^1.5", LAMINA_SYM_X1_5) { 1.5 * sqrt($0) }
+    add("1/sqrt(x)", 2, "1/sqrt(#)", LAMINA_SYM_INVSQRT) { -0.5 / ($0 * sqrt($0)) }
+    add("1/x^0.5", 2, "1/sqrt(#)", LAMINA_SYM_INVSQRT) { -0.5 / ($0 * sqrt($0)) }
+    add("exp", 2, "exp(#)", LAMINA_SYM_EXP) { exp($0) }
+    add("log", 2, "log(#)", LAMINA_SYM_LOG) { 1 / $0 }
+    add("abs", 3, "abs(#)", LAMINA_SYM_ABS) { $0 > 0 ? 1 : $0 < 0 ? -1 : 0 }
+    add("sin", 2, "sin(#)", LAMINA_SYM_SIN) { cos($0) }
+    add("cos", 2, "cos(#)", LAMINA_SYM_COS) { -sin($0) }
+    add("tan", 3, "tan(#)", LAMINA_SYM_TAN) { 1 + tan($0) * tan($0) }
+    add("tanh", 3, "tanh(#)", LAMINA_SYM_TANH) { 1 - tanh($0) * tanh($0) }
+    add("sgn", 3, "sign(#)", LAMINA_SYM_SGN) { _ in 0 }
+    add("arcsin", 4, "asin(#)", LAMINA_SYM_ARCSIN) { 1 / sqrt(1 - $0 * $0) }
+    add("arccos", 4, "acos(#)", LAMINA_SYM_ARCCOS) { -1 / sqrt(1 - $0 * $0) }
+    add("arctan", 4, "atan(#)", LAMINA_SYM_ARCTAN) { 1 / (1 + $0 * $0) }
+    add("arctanh", 4, "atanh(#)", LAMINA_SYM_ARCTANH) { 1 / (1 - $0 * $0) }
+    add("0", 0, "0", LAMINA_SYM_ZERO) { _ in 0 }
+    add("gaussian", 3, "exp(-(#)^2)", LAMINA_SYM_GAUSSIAN) { -2 * $0 * exp(-$0 * $0) }
+    add("cosh", 2, "cosh(#)", LAMINA_SYM_COSH) { sinh($0) }
+    add("sigmoid", 4, "sigmoid(#)", LAMINA_SYM_SIGMOID) { u in
+      let s = 1 / (1 + exp(-u))
+      return s * (1 - s)
     }
     return f
   }()
@@ -159,6 +96,57 @@ public enum SymbolicLibrary {
     guard index.isFinite, index >= 0, index < Float(functions.count), index.rounded() == index
     else { return nil }
     return functions[Int(index)]
+  }
+}
+
+/// The settings of a symbolic search (pykan's suggest_symbolic / fit_params arguments).
+public struct SymbolicSearchOptions: Sendable {
+  /// Function names to try (nil: the whole library).
+  public var library: [String]? = nil
+  /// Range of a and of b in the first round of the grid search (pykan: (-10, 10) each).
+  public var aRange: (Double, Double) = (-10, 10)
+  public var bRange: (Double, Double) = (-10, 10)
+  /// Grid points per axis (pykan's grid_number, 101), at least 2.
+  public var gridNumber = 101
+  /// Rounds of the search, each zooming in (pykan's iteration, 3), at least 1.
+  public var iterations = 3
+  /// pykan's weight_simple (0.8) in the score; 0 ranks by R^2 alone.
+  public var weightSimple = 0.8
+
+  /// The defaults.
+  public init() {}
+
+  /// Options from a JSON object (every key optional): "library" (array of names),
+  /// "a_range", "b_range" ([lo, hi]), "grid_number", "iterations", "weight_simple". Throws
+  /// `.invalidArgument` for a wrong type, a value out of range (see
+  /// `SymbolicLibrary.check`), an unknown function or an unknown key.
+  public init(json: JSONValue, what: String) throws {
+    let r = try JSONObjectReader(json, what: what)
+    if let v = r.value("library") {
+      guard case .array(let items) = v else {
+        throw LaminaError.invalid("\(what): \"library\" must be an array of names")
+      }
+      library = try items.map {
+        guard case .string(let name) = $0 else {
+          throw LaminaError.invalid("\(what): \"library\" must hold strings, not \($0.typeName)")
+        }
+        return name
+      }
+    }
+    for key in ["a_range", "b_range"] {
+      guard let v = r.value(key) else { continue }
+      guard case .array(let pair) = v, pair.count == 2, case .number(let lo) = pair[0],
+        case .number(let hi) = pair[1]
+      else {
+        throw LaminaError.invalid("\(what): \"\(key)\" must be [lo, hi], two numbers")
+      }
+      if key == "a_range" { aRange = (lo, hi) } else { bRange = (lo, hi) }
+    }
+    gridNumber = try r.int("grid_number", default: 101, min: 2, max: 10001)
+    iterations = try r.int("iterations", default: 3, min: 1, max: 100)
+    weightSimple = try r.double("weight_simple", default: 0.8, min: 0, max: 1)
+    try r.finish()
+    try SymbolicLibrary.check(self, what: what)
   }
 }
 
@@ -188,51 +176,79 @@ public struct SymbolicFit: Sendable {
 
 extension SymbolicLibrary {
   /// Fits y ≈ c * f(a x + b) + d as pykan's `fit_params`: `iterations` rounds of a
-  /// `gridNumber` x `gridNumber` search over (a, b) maximising the squared correlation of
-  /// f(a x + b) with y (denominator + 1e-4 as pykan), each round zooming to the
-  /// neighbours of the best point (or to the boundary cell), then (c, d) by least squares.
-  /// Computed in Double; rows of the (a, b) grid run in parallel, the arg-max is taken in
-  /// a fixed order, so results are deterministic.
+  /// `gridNumber` x `gridNumber` search over (a, b) (pykan's float32 grid, `linspace`)
+  /// maximising pykan's score, the squared
+  /// correlation of f(a x + b) with y (denominator + 1e-4; 0 where a sample is outside f's
+  /// domain or pykan's float32 sums overflow), each round zooming to the neighbours of the
+  /// best point (or to the boundary cell), then (c, d) by least squares on f(a x + b) with
+  /// NaN as 0 (pykan's nan_to_num). Computed in double by `lamina_symbolic_r2_rows`; rows
+  /// of the (a, b) grid run in parallel, each score depends on its (a, b) alone and the
+  /// arg-max is taken in a fixed order (the first maximum, as torch.argmax), so results are
+  /// the same on any thread count.
   public static func fit(
     x: [Double], y: [Double], function fn: SymbolicFunction,
     aRange: (Double, Double) = (-10, 10), bRange: (Double, Double) = (-10, 10),
     gridNumber: Int = 101, iterations: Int = 3
   ) -> (a: Double, b: Double, c: Double, d: Double, r2: Double) {
-    let n = x.count
+    fit(
+      x: x, y: y, function: fn, aRange: aRange, bRange: bRange, gridNumber: gridNumber,
+      iterations: iterations, pool: nil)
+  }
+
+  /// `count` points from `lo` to `hi` as pykan's grid, torch.linspace in float32: step =
+  /// (hi - lo) / (count - 1) in float, point i = lo + i step below count / 2 and hi -
+  /// (count - 1 - i) step from there, each rounded once to float (as torch's CPU kernel).
+  /// The float grid matters: its middle point of [-10, 10] is -1.49e-7, not 0, which decides
+  /// pykan's choice on ridges such as x^2's, where R^2 depends on b / a alone.
+  static func linspace(_ lo: Double, _ hi: Double, _ count: Int) -> [Double] {
+    let (start, end) = (Float(lo), Float(hi))
+    let step = Double((end - start) / Float(count - 1))
+    let half = count / 2
+    return (0..<count).map { i in
+      i < half
+        ? Double(Float(Double(start) + step * Double(i)))
+        : Double(Float(Double(end) - step * Double(count - 1 - i)))
+    }
+  }
+
+  /// `fit` with the rows of the grid on `pool` (nil: the shared pool when the work pays).
+  static func fit(
+    x: [Double], y: [Double], function fn: SymbolicFunction, aRange: (Double, Double),
+    bRange: (Double, Double), gridNumber: Int, iterations: Int, pool: WorkerPool?
+  ) -> (a: Double, b: Double, c: Double, d: Double, r2: Double) {
+    let n = min(x.count, y.count)
     guard n > 0, gridNumber >= 2 else { return (1, 0, 0, 0, 0) }
-    let yMean = y.reduce(0, +) / Double(n)
+    let yMean = y[..<n].reduce(0, +) / Double(n)
+    let yc = y[..<n].map { $0 - yMean }
     var syy = 0.0
-    for v in y { syy += (v - yMean) * (v - yMean) }
+    for v in yc { syy += v * v }
+    let (xMin, xMax) = (x[..<n].min()!, x[..<n].max()!)
     var (aLo, aHi) = aRange
     var (bLo, bHi) = bRange
     let g = gridNumber
-    var best = (a: 0.0, b: 0.0, r2: -1.0)
+    let avx2 = CPUFeatures.hasAVX2FMA
+    let form = Int32(fn.form.rawValue)
+    var best = (a: 0.0, b: 0.0, r2: 0.0)
+    var r2 = [Double](repeating: 0, count: g * g)
     for _ in 0..<max(1, iterations) {
-      let aS = (0..<g).map { aLo + (aHi - aLo) * Double($0) / Double(g - 1) }
-      let bS = (0..<g).map { bLo + (bHi - bLo) * Double($0) / Double(g - 1) }
-      var r2 = [Double](repeating: 0, count: g * g)
+      let aS = linspace(aLo, aHi, g)
+      let bS = linspace(bLo, bHi, g)
       r2.withUnsafeMutableBufferPointer { rb in
         let out = rb.baseAddress!
-        BSplineKANLayer.parallel(g, work: g * g * n) { ia in
-          var p = [Double](repeating: 0, count: n)
-          for ib in 0..<g {
-            var mean = 0.0
-            for s in 0..<n {
-              var v = fn.value(aS[ia] * x[s] + bS[ib])
-              if !v.isFinite { v = 0 }
-              p[s] = v
-              mean += v
+        let row = { (ia: Int) in
+          var scratch = [Double](repeating: 0, count: 3 * n)
+          scratch.withUnsafeMutableBufferPointer { sb in
+            aS.withUnsafeBufferPointer { ab in
+              (avx2 ? lamina_symbolic_r2_rows_avx2 : lamina_symbolic_r2_rows)(
+                form, x, yc, n, syy, xMin, xMax, ab.baseAddress! + ia, 1, bS, g,
+                sb.baseAddress!, out + ia * g)
             }
-            mean /= Double(n)
-            var num = 0.0
-            var spp = 0.0
-            for s in 0..<n {
-              num += (p[s] - mean) * (y[s] - yMean)
-              spp += (p[s] - mean) * (p[s] - mean)
-            }
-            let r = num * num / (spp * syy + 1e-4)
-            out[ia * g + ib] = r.isFinite ? r : 0
           }
+        }
+        if let pool {
+          pool.run(g, row)
+        } else {
+          BSplineKANLayer.parallel(g, work: g * g * n, row)
         }
       }
       var id = 0
@@ -249,22 +265,24 @@ extension SymbolicLibrary {
         (bLo, bHi) = (bS[ib - 1], bS[ib + 1])
       }
     }
-    // (c, d): ordinary least squares of y on f(a x + b).
+    // (c, d): ordinary least squares of y on f(a x + b), NaN as 0 and infinities at the
+    // float32 extremes (pykan's nan_to_num of its float32 values).
+    let big = Double(Float.greatestFiniteMagnitude)
     var p = [Double](repeating: 0, count: n)
     for s in 0..<n {
       let v = fn.value(best.a * x[s] + best.b)
-      p[s] = v.isFinite ? v : 0
+      p[s] = v.isNaN ? 0 : min(max(v, -big), big)
     }
     let pMean = p.reduce(0, +) / Double(n)
     var spy = 0.0
     var spp = 0.0
     for s in 0..<n {
-      spy += (p[s] - pMean) * (y[s] - yMean)
+      spy += (p[s] - pMean) * yc[s]
       spp += (p[s] - pMean) * (p[s] - pMean)
     }
-    let c = spp > 0 ? spy / spp : 0
+    let c = spp > 0 && spy.isFinite && spp.isFinite ? spy / spp : 0
     let d = yMean - c * pMean
-    return (best.a, best.b, c, d, best.r2)
+    return (best.a, best.b, c, d.isFinite ? d : yMean, best.r2)
   }
 
   /// Fits every function of `names` (default: all) and returns them best first by pykan's
@@ -272,15 +290,57 @@ extension SymbolicLibrary {
   public static func suggest(
     x: [Double], y: [Double], names: [String]? = nil, weightSimple: Double = 0.8
   ) throws -> [SymbolicFit] {
-    var fits: [SymbolicFit] = []
-    for name in names ?? functions.map(\.name) {
-      guard let k = index(of: name) else {
-        throw LaminaError.invalid("suggest_symbolic: unknown function \"\(name)\"")
+    var options = SymbolicSearchOptions()
+    options.library = names
+    options.weightSimple = weightSimple
+    return try search(x: x, y: y, options: options, what: "suggest_symbolic")
+  }
+
+  /// Throws unless `options` are in range: known function names, finite ranges with
+  /// lo < hi, gridNumber 2 ... 10001, iterations 1 ... 100, weightSimple in [0, 1].
+  public static func check(_ options: SymbolicSearchOptions, what: String) throws {
+    for name in options.library ?? [] where index(of: name) == nil {
+      throw LaminaError.invalid("\(what): unknown function \"\(name)\"")
+    }
+    for (key, r) in [("a_range", options.aRange), ("b_range", options.bRange)] {
+      guard r.0.isFinite, r.1.isFinite, r.0 < r.1 else {
+        throw LaminaError.invalid("\(what): \(key) must be [lo, hi] with finite lo < hi")
       }
-      let fn = functions[k]
-      let r = fit(x: x, y: y, function: fn)
+    }
+    guard (2...10001).contains(options.gridNumber) else {
+      throw LaminaError.invalid("\(what): grid_number must be 2 ... 10001")
+    }
+    guard (1...100).contains(options.iterations) else {
+      throw LaminaError.invalid("\(what): iterations must be 1 ... 100")
+    }
+    guard options.weightSimple.isFinite, (0...1).contains(options.weightSimple) else {
+      throw LaminaError.invalid("\(what): weight_simple must be in [0, 1]")
+    }
+  }
+
+  /// pykan's suggest_symbolic search on samples (x, y): every function of
+  /// `options.library` fitted by `fit`, best first by pykan's score (ties keep library
+  /// order).
+  public static func search(
+    x: [Double], y: [Double], options: SymbolicSearchOptions, what: String = "symbolic_search"
+  ) throws -> [SymbolicFit] {
+    try search(x: x, y: y, options: options, what: what, pool: nil)
+  }
+
+  /// `search` with the grid rows on `pool` (nil: the shared pool when the work pays).
+  static func search(
+    x: [Double], y: [Double], options: SymbolicSearchOptions, what: String, pool: WorkerPool?
+  ) throws -> [SymbolicFit] {
+    try check(options, what: what)
+    var fits: [SymbolicFit] = []
+    for name in options.library ?? functions.map(\.name) {
+      let fn = functions[index(of: name)!]
+      let r = fit(
+        x: x, y: y, function: fn, aRange: options.aRange, bRange: options.bRange,
+        gridNumber: options.gridNumber, iterations: options.iterations, pool: pool)
       let r2Loss = log2(1 + 1e-5 - min(max(r.r2, 0), 1))
-      let score = weightSimple * Double(fn.complexity) + (1 - weightSimple) * r2Loss
+      let w = options.weightSimple
+      let score = w * Double(fn.complexity) + (1 - w) * r2Loss
       fits.append(
         SymbolicFit(
           name: name, a: r.a, b: r.b, c: r.c, d: r.d, r2: r.r2, complexity: fn.complexity,
