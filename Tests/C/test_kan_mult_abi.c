@@ -230,7 +230,7 @@ static void test_tools(void)
     CHECK_OK(lamina_model_tensor_write(m, "2.symbolic_affine", last, 4));
     CHECK_OK(lamina_model_kan_symbolic_formula(m, formula, sizeof formula, &len));
     CHECK(strcmp(formula,
-                 "1.0*(1.0*((1.0*(1.0*x_1 + 0.0) + 0.0)*(1.0*(1.0*x_2 + 0.0) + 0.0)) + 0.0) + 0.0") == 0,
+                 "1*(1*((1*(1*x_1 + 0) + 0)*(1*(1*x_2 + 0) + 0)) + 0) + 0") == 0,
           "formula %s", formula);
     lamina_model_free(m);
 }

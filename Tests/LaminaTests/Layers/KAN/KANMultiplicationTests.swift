@@ -351,7 +351,7 @@ final class KANMultiplicationTests: XCTestCase {
     }
     XCTAssertEqual(
       try m.kanSymbolicFormula(),
-      ["1.0*(1.0*((1.0*(1.0*x_1 + 0.0) + 0.0)*(1.0*(1.0*x_2 + 0.0) + 0.0)) + 0.0) + 0.0"])
+      ["1*(1*((1*(1*x_1 + 0) + 0)*(1*(1*x_2 + 0) + 0)) + 0) + 0"])
   }
 
   /// Grid updates and refinement walk the KAN layers of a model with multiplication nodes.
