@@ -247,3 +247,14 @@ def test_sparse_init_mask_is_pykans():
     np.testing.assert_array_equal(kan.sparse_mask(3, 5).numpy(), expected)
     model = kan.KAN(width=[3, 5, 1], sparse_init=True, auto_save=False)
     np.testing.assert_array_equal(model.act_fun[0].mask.numpy(), expected)
+
+
+def test_ex_round_rounds_every_number():
+    sympy = pytest.importorskip("sympy")
+    x1, x2 = sympy.symbols("x_1 x_2")
+    # (a x + b)**2 with b rounding to 0 folds a**2 into a new number: it is rounded too
+    e = 0.99993 * sympy.exp(1.0000543 * (1.00003 * x2 + 0.00001) ** 2 + 1.00012 * sympy.sin(3.14159 * x1)) + 0.00012
+    rounded = kan.ex_round(e, 4)
+    numbers = [f for f in sympy.preorder_traversal(rounded) if isinstance(f, sympy.Float)]
+    assert numbers and all(abs(float(f) * 1e4 - round(float(f) * 1e4)) < 1e-2 for f in numbers)
+    assert str(rounded) == "0.9999*exp(1.0002*x_2**2 + 1.0001*sin(3.1416*x_1)) + 0.0001"

@@ -105,14 +105,23 @@ def create_dataset_from_data(inputs: Any, labels: Any, train_ratio: float = 0.8,
 
 
 def ex_round(ex1: Any, n_digit: int) -> Any:
-    """Round every number in the sympy expression ``ex1`` to ``n_digit`` decimals."""
+    """Round every number in the sympy expression ``ex1`` to ``n_digit`` decimals.
+
+    As pykan's, but repeated until no number changes: replacing one number can let sympy
+    fold others into a new one (``(a*x + 0.0)**2`` becomes ``a**2*x**2``), which a single
+    pass (pykan's) leaves unrounded.
+    """
     sympy = optional_sympy()
     if sympy is None:
         raise ImportError("ex_round needs sympy: pip install sympy")
     ex2 = ex1
-    for node in sympy.preorder_traversal(ex1):
-        if isinstance(node, sympy.Float):
-            ex2 = ex2.subs(node, round(node, n_digit))
+    for _ in range(16):  # each pass only rounds; a few passes reach the fixed point
+        before = ex2
+        for node in sympy.preorder_traversal(before):
+            if isinstance(node, sympy.Float):
+                ex2 = ex2.subs(node, round(node, n_digit))
+        if ex2 == before:
+            break
     return ex2
 
 
