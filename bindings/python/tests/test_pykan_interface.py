@@ -256,5 +256,5 @@ def test_ex_round_rounds_every_number():
     e = 0.99993 * sympy.exp(1.0000543 * (1.00003 * x2 + 0.00001) ** 2 + 1.00012 * sympy.sin(3.14159 * x1)) + 0.00012
     rounded = kan.ex_round(e, 4)
     numbers = [f for f in sympy.preorder_traversal(rounded) if isinstance(f, sympy.Float)]
-    assert numbers and all(abs(float(f) * 1e4 - round(float(f) * 1e4)) < 1e-2 for f in numbers)
+    assert numbers and all(len(str(f).split(".")[-1]) <= 4 for f in numbers)
     assert str(rounded) == "0.9999*exp(1.0002*x_2**2 + 1.0001*sin(3.1416*x_1)) + 0.0001"
