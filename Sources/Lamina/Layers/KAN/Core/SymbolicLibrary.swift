@@ -297,7 +297,8 @@ extension SymbolicLibrary {
   }
 
   /// Throws unless `options` are in range: known function names, finite ranges with
-  /// lo < hi, gridNumber 2 ... 1001 (the grid holds gridNumber^2 doubles), iterations 1 ... 100, weightSimple in [0, 1].
+  /// lo < hi, gridNumber 2 ... 1001 (the grid holds gridNumber^2 doubles), iterations
+  /// 1 ... 100, weightSimple in [0, 1].
   public static func check(_ options: SymbolicSearchOptions, what: String) throws {
     for name in options.library ?? [] where index(of: name) == nil {
       throw LaminaError.invalid("\(what): unknown function \"\(name)\"")
