@@ -54,7 +54,7 @@ BLAS1_SUFFIX = "-blas1"
 
 #: Workload modules under bench/workloads, in the order they run.
 MODULES = ["mlp_train", "mlp_infer", "kan_step", "kan_lbfgs", "triplane", "triplane_fields", "geometry",
-           "eikonal", "kan_poisson", "triplane_eikonal"]
+           "eikonal", "kan_poisson", "triplane_eikonal", "kan_symbolic"]
 
 
 def set_thread_env(threads: int) -> None:

@@ -261,6 +261,7 @@ const char *lamina_version(void);
 **     points of mesh, shape and sampling calls at most 715827882 (3 n floats within
 **                                             LAMINA_MAX_BATCH_ELEMENTS)
 **     lamina_model_kan_refine                 grid 1 to 10000 (and the new model's parameters)
+**     lamina_model_kan_symbolic_search        grid_number 2 to 1001, iterations 1 to 100
 **     lamina_model_slice                      resolution 1 to 2048; resolution^2 samples within
 **                                             the batch limit
 **     lamina_model_extract_mesh,              resolution 2 to 1024 and resolution^3 at most
@@ -836,7 +837,7 @@ lamina_status lamina_model_kan_symbolic_formula(const lamina_model *model, char 
 **   "library"        array of library names to try (default: the whole library)
 **   "a_range"        [lo, hi], finite, lo < hi: a's range in the first round ([-10, 10])
 **   "b_range"        [lo, hi]: b's range in the first round ([-10, 10])
-**   "grid_number"    points per axis, 2 to 10001 (101)
+**   "grid_number"    points per axis, 2 to 1001 (101)
 **   "iterations"     rounds of the search, each zooming in, 1 to 100 (3)
 **   "weight_simple"  in [0, 1] (0.8); 0 ranks by R^2 alone
 ** Unknown keys are refused (the message lists the known ones). The output is

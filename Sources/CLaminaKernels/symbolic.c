@@ -105,7 +105,11 @@ LAMINA_SYM_INLINE double lamina__exp_nonpositive(double x) {
   const double qx = ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr +
                      2.27265548208155028766e-1) * rr + 2.00000000000000000009e0;
   const double e = 1.0 + 2.0 * (px / (qx - px));
-  const long long bits = ((long long)k + 1023) << 52;
+  // k from the low mantissa bits of `shifted` (no double-to-int64 conversion, which AVX2
+  // does not vectorize), then 2^k from its bits.
+  long long kb;
+  __builtin_memcpy(&kb, &shifted, sizeof kb);
+  const long long bits = (kb - 0x4338000000000000LL + 1023) << 52;
   double scale;
   __builtin_memcpy(&scale, &bits, sizeof scale);
   return under ? 0.0 : e * scale;
@@ -159,7 +163,12 @@ LAMINA_SYM_INLINE double lamina__log_positive(double x) {
   p = p * z + 1.0 / 5;
   p = p * z + 1.0 / 3;
   const double lm = 2.0 * s + 2.0 * s * (z * p);
-  const double ed = (double)(tiny ? e - 54 : e);
+  // e as a double without an int64-to-double conversion (AVX2 has none): e + 1100 >= 0
+  // placed in the mantissa of 2^52.
+  const long long eb = (tiny ? e - 54 : e) + 1100 + 0x4330000000000000LL;
+  double ed;
+  __builtin_memcpy(&ed, &eb, sizeof ed);
+  ed -= 4503599627371596.0;  // 2^52 + 1100
   // ln 2 in two parts: ed times the first is exact.
   return ed * 6.93145751953125e-1 + (lm + ed * 1.42860682030941723212e-6);
 }

@@ -104,7 +104,7 @@ static void test_search(void)
     /* Refusals. */
     const char *bad[] = {
         "{\"grid\": 3}", "{\"library\": [\"nope\"]}", "{\"library\": \"sin\"}", "{\"a_range\": [1, -1]}",
-        "{\"b_range\": [0]}", "{\"grid_number\": 1}", "{\"iterations\": 0}", "{\"weight_simple\": 2}",
+        "{\"b_range\": [0]}", "{\"grid_number\": 1}", "{\"grid_number\": 1002}", "{\"iterations\": 0}", "{\"weight_simple\": 2}",
         "[1]", "{", "{\"iterations\": 2.5}",
     };
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {

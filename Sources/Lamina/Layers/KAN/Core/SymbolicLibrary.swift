@@ -142,7 +142,7 @@ public struct SymbolicSearchOptions: Sendable {
       }
       if key == "a_range" { aRange = (lo, hi) } else { bRange = (lo, hi) }
     }
-    gridNumber = try r.int("grid_number", default: 101, min: 2, max: 10001)
+    gridNumber = try r.int("grid_number", default: 101, min: 2, max: 1001)
     iterations = try r.int("iterations", default: 3, min: 1, max: 100)
     weightSimple = try r.double("weight_simple", default: 0.8, min: 0, max: 1)
     try r.finish()
@@ -297,7 +297,8 @@ extension SymbolicLibrary {
   }
 
   /// Throws unless `options` are in range: known function names, finite ranges with
-  /// lo < hi, gridNumber 2 ... 10001, iterations 1 ... 100, weightSimple in [0, 1].
+  /// lo < hi, gridNumber 2 ... 1001 (the grid holds gridNumber^2 doubles), iterations
+  /// 1 ... 100, weightSimple in [0, 1].
   public static func check(_ options: SymbolicSearchOptions, what: String) throws {
     for name in options.library ?? [] where index(of: name) == nil {
       throw LaminaError.invalid("\(what): unknown function \"\(name)\"")
@@ -307,8 +308,8 @@ extension SymbolicLibrary {
         throw LaminaError.invalid("\(what): \(key) must be [lo, hi] with finite lo < hi")
       }
     }
-    guard (2...10001).contains(options.gridNumber) else {
-      throw LaminaError.invalid("\(what): grid_number must be 2 ... 10001")
+    guard (2...1001).contains(options.gridNumber) else {
+      throw LaminaError.invalid("\(what): grid_number must be 2 ... 1001")
     }
     guard (1...100).contains(options.iterations) else {
       throw LaminaError.invalid("\(what): iterations must be 1 ... 100")
