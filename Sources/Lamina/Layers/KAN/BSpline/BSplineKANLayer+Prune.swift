@@ -170,8 +170,11 @@ extension Model {
       let (old, new) = (kans[l], newKans[l])
       let (rows, cols) = (keep[l], keep[l + 1])
       let (nOut, nb, kc) = (old.outputDim, old.options.basisCount, old.options.knotCount)
-      guard new.options.basisCount == nb, new.options.knotCount == kc else {
-        throw LaminaError(.internal, "prune: the pruned spec changed layer \(l)'s grid")
+      guard new.options.basisCount == nb, new.options.knotCount == kc,
+        new.options.baseFunction == old.options.baseFunction
+      else {
+        throw LaminaError(
+          .internal, "prune: the pruned spec changed layer \(l)'s grid or base function")
       }
       var q = 0
       for (a, i) in rows.enumerated() {
