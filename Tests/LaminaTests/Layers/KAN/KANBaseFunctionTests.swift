@@ -135,6 +135,24 @@ final class KANBaseFunctionTests: XCTestCase {
     }
   }
 
+  /// A mixed layer whose B-spline component has "identity" or "zero": the component is
+  /// built with it, and the mixture's gradients match finite differences.
+  func testMixedComponentsTakeTheBaseFunction() throws {
+    for base in [Base.identity, .zero] {
+      let model = try Model(
+        json: """
+          {"kind": "kan", "widths": [3, 4], "basis": "mixed", "bases": [{"name": "bspline", \
+          "base_fun": "\(base.rawValue)"}, "chebyshev"], "seed": 5}
+          """)
+      let mixed = try XCTUnwrap(model.layers[0] as? MixedKANLayer)
+      let component = try XCTUnwrap(mixed.prototypes.first as? BSplineKANLayer)
+      XCTAssertEqual(component.options.baseFunction, base)
+      assertGradientsCorrect(of: mixed, label: "mixed with \(base)", batch: 9) { _, _, rng in
+        Float(rng.uniform(-3, 3))
+      }
+    }
+  }
+
   // MARK: - Values
 
   /// With "identity" each edge is scale_base * x + scale_sp * spline(x) (and with "zero"

@@ -29,6 +29,10 @@ final class KANJetTests: XCTestCase {
       "bspline zero grid 20",
       #"{"kind": "kan", "widths": [3, 4, 1], "grid": 20, "grid_range": [-1.5, 1.5], "noise_scale": 8, "base_fun": "zero", "seed": 2}"#
     ),
+    (
+      "mixed with an identity-base bspline",
+      #"{"kind": "kan", "widths": [3, 4, 1], "basis": "mixed", "bases": [{"name": "bspline", "base_fun": "identity"}, "chebyshev"], "seed": 9}"#
+    ),
     ("chebyshev", #"{"kind": "kan", "widths": [3, 4, 1], "basis": "chebyshev", "seed": 4}"#),
     (
       "chebyshev degree 1",
