@@ -384,11 +384,15 @@ typedef struct lamina_model lamina_model;
 **
 ** "bspline" (pykan's KANLayer): grid (5; intervals, 1 to 10000), order (3; spline degree k,
 **   0 to 10), grid_range ([-1, 1]; finite lo < hi), noise_scale (0.3), scale_base_mu (0),
-**   scale_base_sigma (1), symbolic (false; true adds pykan's symbolic branch, which the
-**   symbolic calls below need). phi(x) = scale_base silu(x) + scale_sp sum_m coef_m B_m(x).
+**   scale_base_sigma (1), base_fun ("silu"; pykan's base_fun: "silu" b(x) = x sigmoid(x),
+**   "identity" b(x) = x, "zero" b(x) = 0; another name is LAMINA_E_INVALID_ARGUMENT, its
+**   message listing these), symbolic (false; true adds pykan's symbolic branch, which the
+**   symbolic calls below need). phi(x) = scale_base b(x) + scale_sp sum_m coef_m B_m(x).
 **   "l.coef" (in x out x grid+order), "l.scale_base", "l.scale_sp" (in x out), and the
 **   buffers "l.grid" (in x grid+2*order+1 knots) and "l.mask" (in x out; 1 keeps an edge).
-**   Outside the extended grid every B-spline is exactly 0: only the silu branch remains.
+**   Outside the extended grid every B-spline is exactly 0: only the base branch remains.
+**   Every pass uses b: predictions, gradients, derivative losses, the regulariser and
+**   edge curves; grid updates and refine refit the spline part only, as pykan.
 **   With "symbolic": true each edge i -> j also adds symbolic_mask_ij * (c f(a x_i + b) + d)
 **   to output j, with the trained parameter "l.symbolic_affine" (in x out x 4: a, b, c, d;
 **   after "l.scale_sp") and the buffers "l.symbolic_mask" (in x out; 1 once the edge is

@@ -30,7 +30,8 @@ LAMINA_KERNEL_API long lamina_kan_cubic_uniform(
 
 /// The dense rows of one input for `padded` rows (a multiple of 8) from its cubic basis
 /// block: region[(1 + j) * cap + q] = values[t * cap + q] where j = fb[q] + t (t in 0...3),
-/// else 0, for the `nb` bases j; the SiLU column (region[0 ..< cap]) is the caller's.
+/// else 0, for the `nb` bases j; the base column (region[0 ..< cap]: b(x), SiLU or the
+/// layer's "base_fun") is the caller's.
 LAMINA_KERNEL_API void lamina_kan_cubic_scatter(
     long padded, long nb, const float *fb, const float *values, long cap, float *region);
 

@@ -95,6 +95,7 @@ def test_kan_builds_the_kan_spec_with_every_default() -> None:
         "noise_scale": 0.3,
         "scale_base_mu": 0,
         "scale_base_sigma": 1,
+        "base_fun": "silu",
         "seed": 0,
     }
     assert model.width == [2, 5, 1]

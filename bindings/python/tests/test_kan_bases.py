@@ -23,7 +23,7 @@ BASES = {
     "bspline": (
         {},
         {"grid": 5, "order": 3, "grid_range": [-1, 1], "noise_scale": 0.3,
-         "scale_base_mu": 0, "scale_base_sigma": 1},
+         "scale_base_mu": 0, "scale_base_sigma": 1, "base_fun": "silu"},
         {"0.coef": (2, 5, 8), "0.scale_base": (2, 5), "0.scale_sp": (2, 5), "0.grid": (2, 12),
          "0.mask": (2, 5), "1.coef": (5, 1, 8), "1.scale_base": (5, 1), "1.scale_sp": (5, 1),
          "1.grid": (5, 12), "1.mask": (5, 1)},
@@ -104,7 +104,7 @@ def test_per_layer_basis_list() -> None:
     )
     assert model.spec["basis"] == [
         {"name": "bspline", "grid": 5, "order": 3, "grid_range": [-1, 1], "noise_scale": 0.3,
-         "scale_base_mu": 0, "scale_base_sigma": 1},
+         "scale_base_mu": 0, "scale_base_sigma": 1, "base_fun": "silu"},
         {"name": "chebyshev", "degree": 8},
         {"name": "rational", "groups": 4, "init": "identity", "bias": True},
     ]

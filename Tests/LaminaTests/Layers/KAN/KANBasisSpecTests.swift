@@ -23,7 +23,7 @@ final class KANBasisSpecTests: XCTestCase {
     Case(
       basis: "bspline", keys: "",
       fullSpec:
-        #"{"kind": "kan", "widths": [2, 5, 1], "basis": "bspline", "grid": 5, "order": 3, "grid_range": [-1, 1], "noise_scale": 0.3, "scale_base_mu": 0, "scale_base_sigma": 1, "seed": 0}"#,
+        #"{"kind": "kan", "widths": [2, 5, 1], "basis": "bspline", "grid": 5, "order": 3, "grid_range": [-1, 1], "noise_scale": 0.3, "scale_base_mu": 0, "scale_base_sigma": 1, "base_fun": "silu", "seed": 0}"#,
       tensors: [
         ("0.coef", [2, 5, 8]), ("0.scale_base", [2, 5]), ("0.scale_sp", [2, 5]),
         ("0.grid", [2, 12]), ("0.mask", [2, 5]), ("1.coef", [5, 1, 8]), ("1.scale_base", [5, 1]),
@@ -182,7 +182,7 @@ final class KANBasisSpecTests: XCTestCase {
     XCTAssertTrue(m.layers[2] is RationalKANLayer)
     XCTAssertEqual(
       m.spec.text,
-      #"{"kind": "kan", "widths": [2, 5, 4, 1], "basis": [{"name": "bspline", "grid": 5, "order": 3, "grid_range": [-1, 1], "noise_scale": 0.3, "scale_base_mu": 0, "scale_base_sigma": 1}, {"name": "chebyshev", "degree": 8}, {"name": "rational", "groups": 4, "init": "swish", "bias": true}], "seed": 2}"#
+      #"{"kind": "kan", "widths": [2, 5, 4, 1], "basis": [{"name": "bspline", "grid": 5, "order": 3, "grid_range": [-1, 1], "noise_scale": 0.3, "scale_base_mu": 0, "scale_base_sigma": 1, "base_fun": "silu"}, {"name": "chebyshev", "degree": 8}, {"name": "rational", "groups": 4, "init": "swish", "bias": true}], "seed": 2}"#
     )
     XCTAssertEqual(m.tensor(named: "0.coef")?.shape, [2, 5, 8])
     XCTAssertEqual(m.tensor(named: "1.coef")?.shape, [5, 4, 9])

@@ -157,10 +157,12 @@ final class KANGeneralBasisTests: XCTestCase {
       xs.withUnsafeBufferPointer { xb in
         for derivatives in [true, false] {
           fast.prepare(
-            basis, column: xb.baseAddress!, stride: 1, count: count, siluDerivative: false,
+            basis, column: xb.baseAddress!, stride: 1, count: count, base: .silu,
+            siluDerivative: false,
             withDerivatives: derivatives)
           slow.prepare(
-            basis, column: xb.baseAddress!, stride: 1, count: count, siluDerivative: false,
+            basis, column: xb.baseAddress!, stride: 1, count: count, base: .silu,
+            siluDerivative: false,
             withDerivatives: derivatives, vectorized: false)
           let (c, nb) = (fast.capacity, knots.count - k - 1)
           for q in 0..<count {

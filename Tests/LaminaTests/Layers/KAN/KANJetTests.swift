@@ -13,6 +13,26 @@ final class KANJetTests: XCTestCase {
       "bspline grid 20 k 2",
       #"{"kind": "kan", "widths": [3, 4, 1], "grid": 20, "order": 2, "grid_range": [-1.5, 1.5], "seed": 2}"#
     ),
+    // pykan's base_fun: b(x) = x (derivatives 1, 0, 0) and b = 0, on the dense (G = 5) and
+    // the sparse (G = 20) path. Cubic: with b'' = 0 nothing smooths the jumps of a quadratic
+    // spline's phi'' at the knots, which differences of the Jacobian straddle; splines from
+    // larger noise, so that without the base branch the Jacobian is worth checking.
+    (
+      "bspline identity",
+      #"{"kind": "kan", "widths": [3, 4, 1], "base_fun": "identity", "seed": 1}"#
+    ),
+    (
+      "bspline identity grid 20",
+      #"{"kind": "kan", "widths": [3, 4, 1], "grid": 20, "base_fun": "identity", "seed": 3}"#
+    ),
+    (
+      "bspline zero grid 20",
+      #"{"kind": "kan", "widths": [3, 4, 1], "grid": 20, "grid_range": [-1.5, 1.5], "noise_scale": 8, "base_fun": "zero", "seed": 2}"#
+    ),
+    (
+      "mixed with an identity-base bspline",
+      #"{"kind": "kan", "widths": [3, 4, 1], "basis": "mixed", "bases": [{"name": "bspline", "base_fun": "identity"}, "chebyshev"], "seed": 9}"#
+    ),
     ("chebyshev", #"{"kind": "kan", "widths": [3, 4, 1], "basis": "chebyshev", "seed": 4}"#),
     (
       "chebyshev degree 1",

@@ -49,11 +49,13 @@ final class KANKernelTests: XCTestCase {
         for derivatives in [true, false] {
           KANBlock.useAVX2 = true
           fast.prepare(
-            basis, column: xb.baseAddress!, stride: 1, count: count, siluDerivative: derivatives,
+            basis, column: xb.baseAddress!, stride: 1, count: count, base: .silu,
+            siluDerivative: derivatives,
             withDerivatives: derivatives, keepSiluPrime: !derivatives)
           KANBlock.useAVX2 = false
           slow.prepare(
-            basis, column: xb.baseAddress!, stride: 1, count: count, siluDerivative: derivatives,
+            basis, column: xb.baseAddress!, stride: 1, count: count, base: .silu,
+            siluDerivative: derivatives,
             withDerivatives: derivatives, keepSiluPrime: !derivatives)
           let padded = (count + 7) & ~7
           for q in 0..<padded {

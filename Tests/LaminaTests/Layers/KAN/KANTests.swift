@@ -499,7 +499,7 @@ final class KANTests: XCTestCase {
     let m = try Model(json: #"{"kind": "kan", "widths": [2, 5, 1]}"#)
     XCTAssertEqual(
       m.spec.text,
-      #"{"kind": "kan", "widths": [2, 5, 1], "basis": "bspline", "grid": 5, "order": 3, "grid_range": [-1, 1], "noise_scale": 0.3, "scale_base_mu": 0, "scale_base_sigma": 1, "seed": 0}"#
+      #"{"kind": "kan", "widths": [2, 5, 1], "basis": "bspline", "grid": 5, "order": 3, "grid_range": [-1, 1], "noise_scale": 0.3, "scale_base_mu": 0, "scale_base_sigma": 1, "base_fun": "silu", "seed": 0}"#
     )
     XCTAssertEqual(
       m.tensors.map(\.name),
@@ -570,7 +570,7 @@ final class KANTests: XCTestCase {
     }
     XCTAssertEqual(
       layerSpec?.text,
-      #"{"type": "kan", "output": 2, "basis": "bspline", "grid": 6, "order": 2, "grid_range": [-1, 1], "noise_scale": 0.3, "scale_base_mu": 0, "scale_base_sigma": 1}"#
+      #"{"type": "kan", "output": 2, "basis": "bspline", "grid": 6, "order": 2, "grid_range": [-1, 1], "noise_scale": 0.3, "scale_base_mu": 0, "scale_base_sigma": 1, "base_fun": "silu"}"#
     )
     let again = try Model(spec: m.spec)
     XCTAssertEqual(again.spec, m.spec)

@@ -5,12 +5,13 @@ import CLaminaKernels
 ///
 /// Per block of rows, the layer writes the dense rows
 ///
-///     a_r = [silu(x_r0), B_0(x_r0) ... B_{G+k-1}(x_r0), silu(x_r1), B_0(x_r1), ...]
+///     a_r = [b(x_r0), B_0(x_r0) ... B_{G+k-1}(x_r0), b(x_r1), B_0(x_r1), ...]
 ///
-/// (in * (G + k + 1) columns, at most k + 2 non-zero per input) and hands the products to
-/// sgemm: forward y = A W, parameter-gradient sums A^T dy, input gradient through
-/// dA = dy W^T, with W the [in * (G + k + 1)] x [out] table of `Tables` in its dense layout
-/// (per input: scale_base * mask, then coef_m * scale_sp * mask). On small grids this does
+/// (b the base branch: SiLU unless "base_fun" names another; in * (G + k + 1) columns, at
+/// most k + 2 non-zero per input) and hands the products to sgemm: forward y = A W,
+/// parameter-gradient sums A^T dy, input gradient through dA = dy W^T, with W the
+/// [in * (G + k + 1)] x [out] table of `Tables` in its dense layout (per input: scale_base *
+/// mask, then coef_m * scale_sp * mask). On small grids this does
 /// (G + k + 1) / (k + 2) times the multiply-adds of the sparse path, but sgemm runs them with
 /// the machine's widest vectors and fused multiply-adds (OpenBLAS picks its kernel at run
 /// time), which the portable Swift build cannot, so small grids take this path (bench/NOTES.md,
@@ -28,7 +29,7 @@ import CLaminaKernels
 /// widths; each block's parameter-gradient sums go to a slot of their own and slots are
 /// added in block order, so results are bit-identical whatever the thread count.
 extension BSplineKANLayer {
-  /// Columns of the dense rows per input: SiLU, then the G + k bases.
+  /// Columns of the dense rows per input: the base branch, then the G + k bases.
   var denseColumnsPerInput: Int { options.basisCount + 1 }
 
   /// The dense path is taken while the dense rows are at most this many times wider than
@@ -97,7 +98,7 @@ extension BSplineKANLayer {
 
   /// Writes the dense rows of the `count` rows from `start`, transposed, into `a` when it is
   /// non-nil (width x `block.capacity`, column q of row c holding A[q, c]) and, when `dA` is
-  /// given (same layout), dx_ri = silu'(x_ri) dA[r, iP] + sum_m B'_m(x_ri) dA[r, iP + 1 + m]
+  /// given (same layout), dx_ri = b'(x_ri) dA[r, iP] + sum_m B'_m(x_ri) dA[r, iP + 1 + m]
   /// (P = G + k + 1) into `dx`.
   ///
   /// `block(i)` is input i's basis block: prepared here (with derivatives when `dA` and
@@ -123,7 +124,8 @@ extension BSplineKANLayer {
       if !prepared {
         block.prepare(
           tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
-          siluDerivative: false, withDerivatives: gradient || derivatives,
+          base: options.baseFunction, siluDerivative: false,
+          withDerivatives: gradient || derivatives,
           keepSiluPrime: derivatives)
       }
       let (b, d) = (block.values, block.derivatives)
@@ -173,18 +175,12 @@ extension BSplineKANLayer {
         }
       }
       guard gradient, let dA, let dx else { continue }
-      // silu'(x) = s (1 + x (1 - s)), s = sigmoid(x), eight rows at a time (the block's x
-      // is zero-padded to whole vectors); a cached block has it already.
+      // b'(x) of the base branch (SiLU: s (1 + x (1 - s)), s = sigmoid(x)), eight rows at a
+      // time (the block's x is zero-padded to whole vectors); a cached block has it already.
       let sd = prepared ? UnsafeMutablePointer(block.siluPrime) : sd
       if !prepared {
-        let padded = (count + 7) & ~7
-        var q = 0
-        while q < padded {
-          let v = load8(block.x + q)
-          let s = KANMath.sigmoid(v)
-          store8(s * (1 + v * (1 - s)), sd + q)
-          q += 8
-        }
+        options.baseFunction.write(
+          block.x, count: (count + 7) & ~7, derivative: true, into: sd, prime: nil)
       }
       let g = dA + i * p * c
       let g0 = g + c

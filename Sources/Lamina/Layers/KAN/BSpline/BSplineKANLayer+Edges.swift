@@ -16,7 +16,8 @@ extension BSplineKANLayer {
 }
 
 extension BSplineKANLayer: KANEdgeFunctions {
-  /// phi_ij(x) = mask_ij * (scale_base_ij * silu(x) + scale_sp_ij * sum_m coef_ijm B_m(x)).
+  /// phi_ij(x) = mask_ij * (scale_base_ij * b(x) + scale_sp_ij * sum_m coef_ijm B_m(x)), b
+  /// the layer's base function ("base_fun", SiLU by default).
   ///
   /// Computed with the same basis evaluator, the same premultiplied weights and the same
   /// order of operations as `forward` (on the dense path, the same sgemm calls), so for a
@@ -35,7 +36,7 @@ extension BSplineKANLayer: KANEdgeFunctions {
     }
     let (nb, k, kc) = (options.basisCount, options.order, options.knotCount)
     let e = i * outputDim + j
-    // As `makeTables`: the SiLU weight and the spline row padded by k zeros each side, so
+    // As `makeTables`: the base branch's weight and the spline row padded by k zeros each side, so
     // rows mu ... mu + k are the weights of B_{mu-k} ... B_mu for every interval mu.
     let base = scaleBase.value[e] * mask.value[e]
     let f = scaleSp.value[e] * mask.value[e]
@@ -59,7 +60,8 @@ extension BSplineKANLayer: KANEdgeFunctions {
         while start < n {
           let count = min(Self.rowsPerTask, n - start)
           block.prepare(
-            basis, column: x + start, stride: 1, count: count, siluDerivative: false,
+            basis, column: x + start, stride: 1, count: count, base: options.baseFunction,
+            siluDerivative: false,
             withDerivatives: false)
           for q in 0..<count {
             let s = block.silu[q]

@@ -85,7 +85,8 @@ extension BSplineKANLayer {
   ///
   /// `x` is n x in (the layer's inputs), n >= 1, finite; `gridEps` in [0, 1]. An input whose
   /// samples cannot give distinct usable knots (all equal, say) keeps its grid and
-  /// coefficients. The SiLU branch, scales and mask are unchanged. Needs exclusive access.
+  /// coefficients. The base branch (SiLU or "base_fun"'s), scales and mask are unchanged,
+  /// as in pykan, which refits only the spline part. Needs exclusive access.
   public func updateGrid(
     samples x: UnsafePointer<Float>, count n: Int, gridEps: Double = defaultGridEps
   ) {

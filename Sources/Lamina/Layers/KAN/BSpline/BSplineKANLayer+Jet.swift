@@ -1,15 +1,19 @@
 /// B-spline KAN layers in jet passes (derivative losses, `Model.inputDerivatives`): the
 /// edge derivatives the shared contraction (`KANEdgeJet`, Core/KANEdgeJet.swift) reads,
 ///
-///     phi^(p)_ij(x) = mask_ij * (scale_base_ij * silu^(p)(x)
+///     phi^(p)_ij(x) = mask_ij * (scale_base_ij * b^(p)(x)
 ///                                + scale_sp_ij * sum_m coef_ijm B_m^(p)(x)),
+///
+/// with b the base function ("base_fun": SiLU by default, whose derivatives are
+/// `Activation.silu`'s; the identity's are 1, 0, 0 and zero's 0, 0, 0; the variable names
+/// below say silu for any of them),
 ///
 /// and their parameter gradients (each phi^(p) is linear in coef, scale_base and scale_sp
 /// separately). The spline part's derivatives follow the degree k (`BSpline+Derivatives`):
 /// with cubics (pykan's default) phi'' is continuous and phi''' piecewise constant, jumping
 /// at the knots, which only the backward pass of second-order jets reads; with k = 1 the
-/// spline part has no second derivative at all (only the SiLU branch curves), and with
-/// k = 0 no first. Outside the extended grid only the SiLU branch remains, as in `forward`.
+/// spline part has no second derivative at all (only the base branch curves), and with
+/// k = 0 no first. Outside the extended grid only the base branch remains, as in `forward`.
 ///
 /// Each call first lays out input i's edges as padded Double tables (mask and scale_sp
 /// folded into the coefficients, k zero rows each side, outputs innermost), so that every
@@ -111,7 +115,7 @@ extension BSplineKANLayer: KANEdgeJet {
     let (k, kc) = (options.order, options.knotCount)
     let w = k + 1
     for r in 0..<m { s.x[r] = column[r * stride] }
-    Activation.silu.derivatives(
+    options.baseFunction.derivatives(
       s.x, count: m, d1: s.silu, d2: s.silu + m, d3: orders >= 3 ? s.silu + 2 * m : nil)
     let locator = BSpline.Locator(knots: knots, count: kc)
     let cubic = closedCubic(knots, inverseWidths: s.inverseWidths)

@@ -242,9 +242,11 @@ extension Model {
       let (rows, cols) = (keep[l], keepSub[l + 1])
       let (nOut, nb, kc) = (old.outputDim, old.options.basisCount, old.options.knotCount)
       guard new.options.basisCount == nb, new.options.knotCount == kc,
-        new.inputDim == rows.count, new.outputDim == cols.count
+        new.inputDim == rows.count, new.outputDim == cols.count,
+        new.options.baseFunction == old.options.baseFunction
       else {
-        throw LaminaError(.internal, "prune: the pruned spec changed layer \(l)'s grid or widths")
+        throw LaminaError(
+          .internal, "prune: the pruned spec changed layer \(l)'s grid, widths or base function")
       }
       var q = 0
       for (a, i) in rows.enumerated() {

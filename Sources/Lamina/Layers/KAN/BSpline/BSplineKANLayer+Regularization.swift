@@ -12,7 +12,8 @@
 ///
 ///     v_ij = std_s(phi_ij(x_si)) / (std_s(x_si) + 0.1)
 ///
-/// (unbiased std, as `torch.std`; phi_ij = mask * (scale_base * silu + scale_sp * spline),
+/// (unbiased std, as `torch.std`; phi_ij = mask * (scale_base * b + scale_sp * spline), b the
+/// base function, SiLU unless "base_fun" names another;
 /// the numerical branch only), and the layer's regulariser is
 ///
 ///     l1 * sum v + entropy * (H_rows + H_cols)
@@ -86,6 +87,7 @@ extension BSplineKANLayer {
     let (nIn, nOut, nb, k) = (inputDim, outputDim, options.basisCount, options.order)
     let edges = nIn * nOut
     let knotCount = grid.shape[1]
+    let baseFunction = options.baseFunction
     var total = 0.0
 
     // Coefficient terms (pykan: sum over in and basis of the mean over out).
@@ -160,7 +162,7 @@ extension BSplineKANLayer {
                     let scratchFloats = fl + 2 * (k + 1)
                     for s in 0..<n {
                       let xv = x[s * nIn + i]
-                      let silu = Double(xv) / (1 + exp(-Double(xv)))
+                      let silu = baseFunction.value(Double(xv))
                       let mu = locator.interval(xv)
                       if mu >= 0 {
                         BSpline.evaluate(
@@ -293,10 +295,8 @@ extension BSplineKANLayer {
                             let xv = x[s * nIn + i]
                             let xd = Double(xv)
                             // As pass 1 computed it, so the recomputed phi is the same.
-                            let siluValue = xd / (1 + exp(-xd))
-                            let sig = 1 / (1 + exp(-xd))
-                            let silu = xd * sig
-                            let siluPrime = sig * (1 + xd * (1 - sig))
+                            let siluValue = baseFunction.value(xd)
+                            let (silu, siluPrime) = baseFunction.valueAndSlope(xd)
                             let mu = locator.interval(xv)
                             if mu >= 0 {
                               BSpline.evaluate(

@@ -8,11 +8,13 @@
 ///
 /// Every input i and output j are joined by a learnable function
 ///
-///     phi_ij(x) = scale_base_ij * silu(x) + scale_sp_ij * sum_m coef_ijm B_m(x)
+///     phi_ij(x) = scale_base_ij * b(x) + scale_sp_ij * sum_m coef_ijm B_m(x)
 ///     y_j = sum_i mask_ij * phi_ij(x_i)
 ///
 /// where B_m are the order-k B-splines on input i's knot vector (see `BSpline`: outside
-/// the extended grid every B_m is exactly 0, so only the SiLU branch remains there).
+/// the extended grid every B_m is exactly 0, so only the base branch remains there) and b
+/// is the base function, pykan's `base_fun` (spec key "base_fun"): silu(x) by default, x
+/// or 0 (see BSplineKANLayer+BaseFunction.swift).
 ///
 /// Tensors, named and shaped as pykan's so they move across by name:
 /// - parameters "coef" [in, out, G + k], "scale_base" [in, out], "scale_sp" [in, out];
@@ -71,6 +73,9 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
     public var scaleBaseMu = 0.0
     /// Uniform spread of scale_base ("scale_base_sigma").
     public var scaleBaseSigma = 1.0
+    /// The base branch b of every edge ("base_fun", pykan's name: "silu", "identity" or
+    /// "zero"; default "silu").
+    public var baseFunction = BaseFunction.silu
     /// Whether the layer has pykan's symbolic branch ("symbolic", default false): tensors
     /// "symbolic_affine", "symbolic_mask", "symbolic_fn" exist only when true, so specs and
     /// files made without it are unchanged. See BSplineKANLayer+Symbolic.swift.
@@ -114,6 +119,12 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
       o.scaleBaseMu = try r.double("scale_base_mu", default: o.scaleBaseMu, min: -1e30, max: 1e30)
       o.scaleBaseSigma = try r.double(
         "scale_base_sigma", default: o.scaleBaseSigma, min: 0, max: 1e30)
+      let base = try r.string("base_fun", default: o.baseFunction.rawValue)
+      guard let baseFunction = BaseFunction(rawValue: base) else {
+        throw LaminaError.invalid(
+          "\(r.what): unknown \"base_fun\" \"\(base)\" (known: \(BaseFunction.known))")
+      }
+      o.baseFunction = baseFunction
       o.symbolic = try r.bool("symbolic", default: false)
       // The knots must be increasing finite floats whose gaps have finite reciprocals (a
       // range too narrow or too wide for float would collapse, flush or overflow them).
@@ -138,6 +149,7 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
         ("grid_range", .array([.number(gridMin), .number(gridMax)])),
         ("noise_scale", .number(noiseScale)), ("scale_base_mu", .number(scaleBaseMu)),
         ("scale_base_sigma", .number(scaleBaseSigma)),
+        ("base_fun", .string(baseFunction.rawValue)),
       ] + (symbolic ? [("symbolic", .bool(true))] : [])
     }
 
@@ -166,7 +178,7 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
   public let options: Options
   /// Spline coefficients, [in, out, G + k].
   public let coef: Parameter
-  /// Weight of the SiLU branch of each edge, [in, out].
+  /// Weight of the base branch (SiLU by default) of each edge, [in, out].
   public let scaleBase: Parameter
   /// Weight of the spline branch of each edge, [in, out].
   public let scaleSp: Parameter
@@ -457,7 +469,8 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
         if !(prepared && cache != nil) {
           block.prepare(
             tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
-            siluDerivative: false, withDerivatives: cache != nil, keepSiluPrime: cache != nil)
+            base: options.baseFunction, siluDerivative: false, withDerivatives: cache != nil,
+            keepSiluPrime: cache != nil)
         }
         let b = block.values
         for q in 0..<count {
@@ -582,7 +595,7 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
           block = scratchBlock
           block.prepare(
             tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
-            siluDerivative: true, withDerivatives: true)
+            base: options.baseFunction, siluDerivative: true, withDerivatives: true)
           siluDerivative = block.silu
         }
         let d = block.derivatives
@@ -675,7 +688,7 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
     if !prepared {
       block.prepare(
         tables.bases[i], column: x + start * nIn + i, stride: nIn, count: count,
-        siluDerivative: false, withDerivatives: false)
+        base: options.baseFunction, siluDerivative: false, withDerivatives: false)
     }
     let silu = block.silu
     // sum_r dy_r silu(x_ri): every output's sum runs over the rows in order (one chain

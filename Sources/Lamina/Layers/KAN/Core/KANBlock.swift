@@ -6,7 +6,7 @@ import CLaminaKernels
   import Darwin
 #endif
 
-/// Vectorised per-sample work of the KAN layers: the SiLU branch and the B-spline bases of
+/// Vectorised per-sample work of the KAN layers: the base branch and the B-spline bases of
 /// one input for a block of rows, computed eight rows at a time before the (already
 /// vectorised) accumulation over the outputs. Without this the scalar per-sample work
 /// (exp, interval, Cox-de Boor) costs more than the accumulation itself.
@@ -52,9 +52,10 @@ struct KANBlock {
   let order: Int
   /// The block's x values, gathered from their strided column.
   let x: UnsafeMutablePointer<Float>
-  /// silu(x), or silu'(x) when the block is prepared for input gradients.
+  /// The base branch b(x) (silu(x) unless the layer's "base_fun" names another), or b'(x)
+  /// when the block is prepared for input gradients.
   let silu: UnsafeMutablePointer<Float>
-  /// silu'(x) besides silu(x), when `prepare` is asked to keep it (training forward passes
+  /// b'(x) besides b(x), when `prepare` is asked to keep it (training forward passes
   /// that leave the block to backward in a `ForwardCache`).
   let siluPrime: UnsafeMutablePointer<Float>
   /// Knot interval of each row, -1 outside the extended grid.
@@ -193,8 +194,9 @@ struct KANBlock {
     }
   }
 
-  /// Fills the block for `count` rows whose x values are column[q * stride]: the SiLU
-  /// branch (`siluDerivative` picks silu' instead of silu), the intervals and the k + 1
+  /// Fills the block for `count` rows whose x values are column[q * stride]: the base
+  /// branch b = `base` (SiLU unless the layer's "base_fun" says otherwise;
+  /// `siluDerivative` picks b' instead of b), the intervals and the k + 1
   /// bases (and their derivatives when `withDerivatives`). Lanes past `count` are computed
   /// on zeros and ignored, so every row's values are the same bits wherever it falls.
   ///
@@ -203,21 +205,17 @@ struct KANBlock {
   @inline(__always)
   func prepare(
     _ basis: BSpline.InputBasis, column: UnsafePointer<Float>, stride: Int, count: Int,
-    siluDerivative: Bool, withDerivatives: Bool, keepSiluPrime: Bool = false,
+    base: BSplineKANLayer.BaseFunction, siluDerivative: Bool, withDerivatives: Bool,
+    keepSiluPrime: Bool = false,
     vectorized: Bool = true
   ) {
     let k = order
     let padded = (count + 7) & ~7
     for q in 0..<count { x[q] = column[q * stride] }
     for q in count..<padded { x[q] = 0 }
-    var q = 0
-    while q < padded {
-      let v = load8(x + q)
-      let s = KANMath.sigmoid(v)
-      store8(siluDerivative ? s * (1 + v * (1 - s)) : v * s, silu + q)
-      if keepSiluPrime { store8(s * (1 + v * (1 - s)), siluPrime + q) }
-      q += 8
-    }
+    base.write(
+      x, count: padded, derivative: siluDerivative, into: silu,
+      prime: keepSiluPrime ? siluPrime : nil)
     let locator = basis.locator
     let t = locator.knots
     let outside = -Float(k + 1)

@@ -63,7 +63,7 @@ extension Model {
 
   /// phi_{layer,i,j}(x[s]) for `n` points into `y[s]`: the edge from input i to output j
   /// of layer `layer` (the index in `layers`, as in the tensor names "<layer>.coef"),
-  /// including its SiLU branch, scales and mask, so that y_j = sum_i phi_ij(x_i) is the
+  /// including its base branch (SiLU or the layer's "base_fun"), scales and mask, so that y_j = sum_i phi_ij(x_i) is the
   /// layer's output. Reads the model only. Throws as `kanEdgeLayer`, `.numeric` for
   /// non-finite x and `.outOfMemory` for n beyond the batch limit.
   public func kanEdgeCurve(
