@@ -24,6 +24,7 @@ from ..kan_model import _engine_fit, _split
 from ..model import Model, prepare_inputs, to_json
 from . import checkpoint, plotting
 from .activations import Activations, arities, attribution
+from .initial import pykan_initial_state
 from .symbolic import SYMBOLIC_LIB, evaluate_numpy, fit_params, is_builtin
 from .tensors import (
     check_device,
@@ -155,10 +156,10 @@ class MultKAN(EngineKAN):
     ) -> None:
         check_device(device, "KAN")
         widths = _normal_width(width)
-        if base_fun != "silu":
+        if not isinstance(base_fun, str):
             raise UnsupportedError(
-                f"KAN: base_fun {base_fun!r} is not supported yet; the engine's B-spline edges"
-                " use silu (pykan's default)"
+                f"KAN: base_fun must be a name ('silu', 'identity' or 'zero'), not a"
+                f" {type(base_fun).__name__}: the engine evaluates the edges"
             )
         if affine_trainable:
             raise UnsupportedError("KAN: affine_trainable=True (trained node affines) is not supported")
@@ -176,6 +177,7 @@ class MultKAN(EngineKAN):
             "noise_scale": float(noise_scale),
             "scale_base_mu": float(scale_base_mu),
             "scale_base_sigma": float(scale_base_sigma),
+            "base_fun": base_fun,
             "symbolic": bool(symbolic_enabled),
             "seed": int(seed),
         }
@@ -183,19 +185,29 @@ class MultKAN(EngineKAN):
             spec["mult_arity"] = mult_arity
         Model.__init__(self, spec)
         self._init_settings(
-            mult_arity=mult_arity, base_fun_name="silu", symbolic_enabled=bool(symbolic_enabled),
+            mult_arity=mult_arity, base_fun_name=base_fun, symbolic_enabled=bool(symbolic_enabled),
             affine_trainable=False, grid_eps=float(grid_eps),
             grid_range=[float(v) for v in grid_range], sp_trainable=True, sb_trainable=True,
             save_act=bool(save_act), auto_save=bool(auto_save), ckpt_path=str(ckpt_path),
             state_id=int(state_id), round=int(round), device="cpu",
         )
         self.input_id = np.arange(widths[0][0])
-        if sparse_init:
-            self.load_state_dict(
-                {self._t(l, "mask"): _sparse_mask(self.width_in[l], self.width_out[l + 1])
-                 for l in range(self.depth)},
-                strict=False,
+        masks = [
+            _sparse_mask(self.width_in[l], self.width_out[l + 1]) if sparse_init
+            else np.ones((self.width_in[l], self.width_out[l + 1]), dtype=np.float32)
+            for l in range(self.depth)
+        ]
+        initial: Dict[str, np.ndarray] = {self._t(l, "mask"): masks[l] for l in range(self.depth)}
+        torch = optional_torch()
+        if torch is not None:  # pykan's own draws, so that the same seed starts the same
+            drawn = pykan_initial_state(
+                torch, self.width_in, self.width_out, int(grid), int(k), float(noise_scale),
+                float(scale_base_mu), float(scale_base_sigma), [float(v) for v in grid_range],
+                int(seed), masks,
             )
+            for l, tensors in enumerate(drawn):
+                initial.update({self._t(l, name): value for name, value in tensors.items()})
+        self.load_state_dict(initial, strict=False)
         if self.auto_save:
             if first_init:
                 if not os.path.exists(self.ckpt_path):
