@@ -177,10 +177,31 @@ def test_fit_metrics_and_cross_entropy_loss_fn():
     # pykan reports sqrt of the loss; cross-entropy of a good classifier is well below 1
     # (0 once float32 rounds a separated training set's loss away).
     assert 0 <= results["train_loss"][-1] < 0.6 and 0 < results["test_loss"][-1] < 0.6
-    with pytest.raises(UnsupportedError, match="loss_fn"):
-        model.fit(data, steps=1, loss_fn=lambda a, b: ((a - b) ** 2).mean())
+    with pytest.raises(UnsupportedError, match="lamb > 0"):
+        model.fit(data, steps=1, lamb=0.01, loss_fn=lambda a, b: ((a - b) ** 2).mean())
     with pytest.raises(InvalidArgumentError, match="not recognized"):
         model.fit(data, steps=1, display_metrics=["nope"])
+
+
+def test_fit_with_a_torch_written_loss_fn():
+    """A loss the engine does not have: torch differentiates it, the engine's VJP gives the
+    weights' gradient, torch's LBFGS (pykan's settings) steps. Same optimum as the engine's
+    own MSE run from the same weights, for a loss that is MSE written by hand."""
+    data = kan.create_dataset(hellokan_f, n_var=2, train_num=400, test_num=200)
+    by_hand = kan.KAN(width=[2, 5, 1], auto_save=False)
+    engine = by_hand.copy()
+    custom = by_hand.fit(data, steps=15, loss_fn=lambda p, y: torch.mean((p - y) ** 2))
+    native = engine.fit(data, steps=15)
+    assert len(custom["train_loss"]) == 15 and custom["train_loss"][-1].shape == ()
+    assert custom["train_loss"][-1] < 3e-2 and native["train_loss"][-1] < 3e-2
+    assert abs(float(custom["test_loss"][-1]) - float(native["test_loss"][-1])) < 1e-2
+    np.testing.assert_array_equal(by_hand.cache_data, data["test_input"].numpy())
+    # a loss with no engine counterpart trains too (Adam): a weighted MSE
+    weighted = kan.KAN(width=[2, 3, 1], auto_save=False)
+    w = torch.linspace(0.5, 1.5, 400)[:, None]
+    out = weighted.fit({**data, "train_label": data["train_label"]}, opt="Adam", lr=1e-2, steps=30,
+                       update_grid=False, loss_fn=lambda p, y: torch.mean(w[: len(y)] * (p - y) ** 2))
+    assert out["train_loss"][-1] < out["train_loss"][0]
 
 
 def test_refine_update_grid_and_the_api5_spline_check():

@@ -625,8 +625,11 @@ class MultKAN(EngineKAN):
             "train_input": train_x, "train_label": dataset["train_label"],
             "test_input": test_x, "test_label": dataset["test_label"],
         }
-        train = _split(engine_set, "train", self.input_dim, self.output_dim)
-        test = _split(engine_set, "test", self.input_dim, self.output_dim)
+        if loss == "torch":  # labels stay as given: the user's loss reads them
+            train, test = (train_x, None), (test_x, None)
+        else:
+            train = _split(engine_set, "train", self.input_dim, self.output_dim)
+            test = _split(engine_set, "test", self.input_dim, self.output_dim)
         name = str(opt).lower()
         if name not in ("lbfgs", "adam"):
             raise InvalidArgumentError(f"KAN.fit: unknown opt {opt!r} (pykan's: 'LBFGS', 'Adam')")
@@ -672,6 +675,27 @@ class MultKAN(EngineKAN):
                 plt.close()
             return False
 
+        if loss == "torch":
+            if lamb > 0:
+                raise UnsupportedError(
+                    "KAN.fit: lamb > 0 with a loss_fn callable: the regulariser is the engine's and"
+                    " a torch-written loss is not; use lamb=0 or one of torch's "
+                    + ", ".join(_TORCH_LOSSES))
+            from .torch_fit import fit_with_torch_loss
+
+            try:
+                ran = fit_with_torch_loss(
+                    self, (train_x, dataset["train_label"]), (test_x, dataset["test_label"]), loss_fn, name,
+                    int(steps), float(lr), int(batch), bool(update_grid), int(grid_update_num),
+                    int(start_grid_update_step), int(stop_grid_update_step), step_done)
+            finally:
+                if bar is not None:
+                    bar.close()
+            for key in ("train_loss", "test_loss", "reg"):
+                results[key] = ran[key]
+            self.cache_data, self._acts = test[0], None
+            self.log_history("fit")
+            return results
         trainer = Trainer(self, optimizer=name, learning_rate=float(lr), **config)
         try:
             history = _engine_fit(trainer, train, test, options, step_done, lamb > 0, pass_reg=True)
@@ -707,10 +731,11 @@ class MultKAN(EngineKAN):
             return "mse", data
         kind = type(loss_fn).__name__
         if kind not in _TORCH_LOSSES:
-            raise UnsupportedError(
-                f"KAN.fit: loss_fn {loss_fn!r} is not supported: pass None (MSE) or torch's"
-                f" {', '.join(_TORCH_LOSSES)}; other losses need Lamina's own Trainer.step_vjp"
-            )
+            if not callable(loss_fn):
+                raise InvalidArgumentError(f"KAN.fit: loss_fn must be callable, not {loss_fn!r}")
+            if optional_torch() is None:
+                raise UnsupportedError("KAN.fit: a loss_fn callable is differentiated by torch: pip install torch")
+            return "torch", data
         reduction = getattr(loss_fn, "reduction", "mean")
         if reduction != "mean":
             raise UnsupportedError(f"KAN.fit: loss_fn with reduction={reduction!r}; only 'mean' is supported")
