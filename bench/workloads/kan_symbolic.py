@@ -38,9 +38,15 @@ def _lamina(x: Any, y: Any, smoke: bool) -> Runner:
     lamina = import_lamina()
     from lamina import _library
 
-    model = lamina.KAN(width=list(WIDTHS), grid=5, k=3, seed=0, symbolic=True)
-    data = {"train_input": x, "train_label": y, "test_input": x, "test_label": y}
-    model.fit(data, opt="Adam", steps=TRAIN_STEPS, lr=0.01)
+    # lamina.kan's KAN draws pykan's initial weights with torch, so both sides search edges
+    # of (nearly) the same trained model and their choices can be compared.
+    import torch
+    from lamina.kan import KAN
+
+    model = KAN(width=list(WIDTHS), grid=5, k=3, seed=0, auto_save=False)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    data = {"train_input": xt, "train_label": yt, "test_input": xt, "test_label": yt}
+    model.fit(data, opt="Adam", steps=TRAIN_STEPS, lr=0.01, log=TRAIN_STEPS + 1)
     options = {"library": PYKAN_LIBRARY}
     if smoke:
         options["grid_number"] = 11
@@ -102,7 +108,9 @@ WORKLOADS = [
         notes="Lamina: lamina_model_kan_symbolic_search with {\"library\": pykan's names} "
               "(double-precision score grid in C kernels on the worker pool). pykan: "
               "MultKAN.suggest_symbolic(0, 0, 0, verbose=False) after a forward pass caches "
-              "the activations (fit_params in float32 torch per function). Each side trains "
-              "its own model (50 Adam steps); the edge's inputs are the same 1000 points, and "
-              "the work does not depend on the weights. One warm-up search, then 3 timed."),
+              "the activations (fit_params in float32 torch per function). Both sides start "
+              "from pykan's initial weights for seed 0 (lamina.kan.KAN draws them with torch, "
+              "so Lamina's peak RSS includes torch) and train 50 Adam steps on the same 1000 "
+              "points, so the edges searched agree closely and 'best' compares the choices. "
+              "One warm-up search, then 3 timed."),
 ]
