@@ -272,8 +272,11 @@ def test_unsupported_options_say_so():
         kan.KAN(width=[2, 1], affine_trainable=True, auto_save=False)
     with pytest.raises(InvalidArgumentError, match="width"):
         kan.KAN(width=[2, [1, 2, 3], 1], auto_save=False)
-    with pytest.raises(UnsupportedError, match="expand_depth"):
-        kan.KAN(width=[2, 1], auto_save=False).expand_depth()
+    with pytest.raises(UnsupportedError, match="symbolic_enabled=False"):
+        kan.KAN(width=[2, 1], symbolic_enabled=False, auto_save=False).expand_depth()
+    with pytest.raises(UnsupportedError, match="singularity_avoiding"):
+        kan.KAN(width=[2, 1], auto_save=False).fit(kan.create_dataset(hellokan_f, n_var=2, train_num=8, test_num=8),
+                                                   steps=1, singularity_avoiding=True)
 
 
 def test_sparse_init_mask_is_pykans():

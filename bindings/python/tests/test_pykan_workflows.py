@@ -228,3 +228,44 @@ def test_example1_reproduces_the_notebook():
     model = model.refine(10)
     second = model.fit(data, opt="LBFGS", steps=20)
     assert second["train_loss"][-1] < 2 * 5.92e-4 and second["test_loss"][-1] < 2 * 6.16e-4
+
+
+def test_structure_tools_expand_perturb_module_swap():
+    data = kan.create_dataset(hellokan_f, n_var=2, train_num=300, test_num=100)
+    x = data["test_input"]
+    model = kan.KAN(width=[2, 5, 1], auto_save=False)
+    model.fit(data, steps=5)
+    before = model(x)
+    model.expand_depth()  # a symbolic identity layer on top: same function
+    assert model.width == [[2, 0], [5, 0], [1, 0], [1, 0]] and model.depth == 3
+    assert torch.equal(model(x), before)
+    model.auto_symbolic(lib=["x", "x^2", "sin", "exp"])
+    symbolic = model(x)
+    model.expand_width(1, 2)  # two new sum nodes first, their edges symbolic 0
+    assert model.width[1] == [7, 0]
+    np.testing.assert_allclose(model(x).numpy(), symbolic.numpy(), rtol=1e-6, atol=1e-6)
+    products = kan.KAN(width=[2, 3, 1], auto_save=False)
+    products(data["train_input"])
+    products.auto_symbolic(lib=["x"])
+    linear = products(x)
+    products.expand_width(1, 1, sum_bool=False)  # a product node at the end, arity 2
+    assert products.width == [[2, 0], [3, 1], [1, 0]] and products.width_out[1] == 5
+    np.testing.assert_allclose(products(x).numpy(), linear.numpy(), rtol=1e-6, atol=1e-6)
+    products.perturb()  # non-intrusive: hidden numeric edges of inactive nodes back on
+    assert products.n_edge > 0
+    with pytest.raises(InvalidArgumentError, match="mode not recognized"):
+        products.perturb(mode="loud")
+    chain = kan.KAN(width=[2, 5, 1], auto_save=False)
+    chain.fit(data, steps=5)
+    chain.module(0, "[0]->[1,2]")
+    mask = chain.act_fun[0].mask.numpy()
+    assert mask[0, 0] == 0 and mask[1, 1] == 0 and mask[0, 1] == 1 and mask[1, 0] == 1
+    chain.attribute()
+    cost = float(chain.connection_cost)
+    chain.auto_swap()
+    chain.attribute()
+    assert float(chain.connection_cost) <= cost + 1e-6
+    interactions = chain.feature_interaction(1)
+    assert interactions and all(isinstance(k, tuple) for k in interactions)
+    with pytest.raises(UnsupportedError, match="autograd"):
+        chain.tree()

@@ -1214,18 +1214,223 @@ class MultKAN(EngineKAN):
             raise InvalidArgumentError(f"metric = '{metric}' not recognized")
         return plotting.draw(self, scores, beta, scale, sample, in_vars, out_vars, title, varscale)
 
-    # ---- structure -----------------------------------------------------------------------
-    def expand_depth(self) -> None:
-        """pykan's ``expand_depth`` (not supported: the engine fixes a model's layers)."""
-        raise UnsupportedError("KAN.expand_depth is not supported: build a deeper KAN and fit it")
+    # ---- structure ----------------------------------------------------------------------
+    def _replace_engine(self, spec: Dict[str, Any], tensors: Mapping[str, np.ndarray]) -> None:
+        """Rebuild this model in place from ``spec`` with ``tensors`` (pykan's expand_*
+        change the model itself)."""
+        engine = Model(spec)
+        engine.load_state_dict(tensors, strict=False)
+        old = self._handle
+        self._handle, engine._handle = engine._handle, old
+        self._fast = None
+        self._out_cache = None
+        self._acts = None
 
-    def expand_width(self, layer_id: int, n_added_nodes: int, sum_bool: bool = True, mult_arity: int = 2) -> None:
-        """pykan's ``expand_width`` (not supported)."""
-        raise UnsupportedError("KAN.expand_width is not supported: build a wider KAN and fit it")
+    def _symbolic_edges(self, l: int, names: Sequence[Sequence[str]], affine: np.ndarray,
+                        n_in: int, n_out: int) -> Dict[str, np.ndarray]:
+        """Layer ``l``'s symbolic tensors for functions ``names[j][i]`` and affines
+        ``affine`` [in, out, 4], every edge symbolic and none numeric (pykan's fresh
+        Symbolic_KANLayer after fix_symbolic on every edge)."""
+        index = {name: k for k, name in enumerate(_engine_library())}
+        fn = np.array([[index[names[j][i]] for j in range(n_out)] for i in range(n_in)], np.float32)
+        return {
+            self._t(l, "symbolic_fn"): fn,
+            self._t(l, "symbolic_affine"): affine.astype(np.float32),
+            self._t(l, "symbolic_mask"): np.ones((n_in, n_out), np.float32),
+            self._t(l, "mask"): np.zeros((n_in, n_out), np.float32),
+        }
+
+    def expand_depth(self) -> None:
+        """pykan's ``expand_depth``: a new last layer (outputs to outputs) whose edges are
+        symbolic, ``x`` from each output to itself and ``0`` elsewhere, so the model's
+        function is unchanged; the new layer's numeric edges are off."""
+        self._require_symbolic("expand_depth")
+        if self.width[-1][1]:
+            raise UnsupportedError("KAN.expand_depth: the output level has multiplication nodes")
+        n = self.width_in[-1]
+        spec = self.spec
+        spec["widths"] = list(spec["widths"]) + [n]
+        tensors = self.state_dict()
+        old_depth = self.depth
+        width = self.width + [[n, 0]]
+        names = [["x" if i == j else "0" for i in range(n)] for j in range(n)]
+        affine = np.tile(np.array([1.0, 0.0, 1.0, 0.0]), (n, n, 1))
+        prefix = f"{_engine_index(width, old_depth)}."
+        # _symbolic_edges names tensors by this model's widths: re-prefix for the new layer.
+        new_layer = {prefix + k.split(".", 1)[1]: v
+                     for k, v in self._symbolic_edges(old_depth, names, affine, n, n).items()}
+        self._replace_engine(spec, {**tensors, **new_layer})
+        if not isinstance(self.mult_arity, (int, np.integer)):
+            self.mult_arity = list(self.mult_arity) + [[]]
+
+    def expand_width(self, layer_id: int, n_added_nodes: int, sum_bool: bool = True,
+                     mult_arity: Any = 2) -> None:
+        """pykan's ``expand_width``: ``n_added_nodes`` new nodes at level ``layer_id``
+        (sum nodes first, product nodes last, as pykan). As in pykan, the two layers
+        around the level keep only their symbolic edges (their numeric edges are
+        switched off and the new edges are symbolic ``0``)."""
+        self._require_symbolic("expand_width")
+        level = check_index(layer_id, "expand_width: layer_id")
+        added = check_index(n_added_nodes, "expand_width: n_added_nodes")
+        if not 1 <= level < self.depth:
+            raise InvalidArgumentError(f"KAN.expand_width: layer_id must be a hidden level, 1..{self.depth - 1}")
+        width = self.width
+        arity_list = [mult_arity] * added if isinstance(mult_arity, (int, np.integer)) else list(mult_arity)
+        new_width = [list(w) for w in width]
+        if sum_bool:
+            new_width[level][0] += added
+        else:
+            new_width[level][1] += added
+        new_arity = self.mult_arity
+        if not sum_bool:
+            if isinstance(self.mult_arity, (int, np.integer)) and all(a == self.mult_arity for a in arity_list):
+                new_arity = self.mult_arity
+            else:
+                base = ([[int(self.mult_arity)] * w[1] for w in width] if isinstance(self.mult_arity, (int, np.integer))
+                        else [list(a) for a in self.mult_arity])
+                base[level] = base[level] + [int(a) for a in arity_list]
+                new_arity = base
+        old_names, old_affine = self.symbolic_names(), {}
+        for l in (level - 1, level):
+            old_affine[l] = self._read(self._t(l, "symbolic_affine"))
+        sub_added = added if sum_bool else int(sum(arity_list))
+        # Where old subnodes (outputs of layer level - 1) and old nodes (inputs of layer
+        # level) go: after the new ones for sum nodes (pykan puts them first), before for
+        # product nodes (at the end).
+        out_shift = added if sum_bool else 0
+        in_shift = added if sum_bool else 0
+        tensors = self.state_dict()
+        spec = self.spec
+        spec["widths"] = [w[0] if w[1] == 0 else list(w) for w in new_width]
+        if any(w[1] for w in new_width):
+            spec["mult_arity"] = new_arity
+        keep = {name: value for name, value in tensors.items()
+                if self._kan_layers()[int(name.split(".")[0])] not in (level - 1, level)}
+        # renumber kept tensors of later layers when a multiplication level appears
+        renamed = {}
+        for name, value in keep.items():
+            index, key = name.split(".", 1)
+            l = self._kan_layers()[int(index)]
+            renamed[f"{_engine_index(new_width, l)}.{key}"] = value
+        for l, (shift_in, shift_out) in ((level - 1, (0, out_shift)), (level, (in_shift, 0))):
+            n_in = [a + b for a, b in new_width][l]
+            n_out = (new_width[l + 1][0] + sum(arities(new_width[l + 1], new_arity, l + 1))
+                     if new_width[l + 1][1] else new_width[l + 1][0])
+            old_in, old_out = self.width_in[l], self.width_out[l + 1]
+            names = [["0"] * n_in for _ in range(n_out)]
+            affine = np.tile(np.array([1.0, 0.0, 1.0, 0.0]), (n_in, n_out, 1))
+            for j in range(old_out):
+                for i in range(old_in):
+                    names[j + shift_out][i + shift_in] = old_names[l][j][i]
+                    affine[i + shift_in, j + shift_out] = old_affine[l][i, j]
+            for name, value in self._symbolic_edges(l, names, affine, n_in, n_out).items():
+                renamed[f"{_engine_index(new_width, l)}.{name.split('.', 1)[1]}"] = value
+        self._replace_engine(spec, renamed)
+        self.mult_arity = new_arity
 
     def perturb(self, mag: float = 1.0, mode: str = "non-intrusive") -> None:
-        """pykan's ``perturb`` (not supported)."""
-        raise UnsupportedError("KAN.perturb is not supported")
+        """pykan's ``perturb``: switch numeric edges back on (mask ``mag``) beside symbolic
+        ones, by whether an edge's input and output nodes are active; 'non-intrusive'
+        re-enables the last layer's edges with zero scales."""
+        table = {
+            "all": {"aa_a": True, "aa_i": True, "ai": True, "ia": True, "ii": True},
+            "non-intrusive": {"aa_a": False, "aa_i": False, "ai": True, "ia": False, "ii": True},
+            "minimal": {"aa_a": True, "aa_i": False, "ai": False, "ia": False, "ii": False},
+        }
+        if mode not in table:
+            raise InvalidArgumentError("mode not recognized, valid modes are 'all', 'non-intrusive', 'minimal'.")
+        chosen = table[mode]
+        names = self.symbolic_names()
+        values: Dict[str, np.ndarray] = {}
+        for l in range(self.depth):
+            mask = self._read(self._t(l, "mask"))
+            base, sp = self._read(self._t(l, "scale_base")), self._read(self._t(l, "scale_sp"))
+            grid = np.array(names[l])
+            for j in range(self.width_out[l + 1]):
+                for i in range(self.width_in[l]):
+                    out_active = bool(np.any(grid[j] != "0"))
+                    in_active = bool(np.any(grid[:, i] != "0"))
+                    kind = ("a" if in_active else "i") + ("a" if out_active else "i")
+                    if l < self.depth - 1 or mode != "non-intrusive":
+                        if kind == "aa":
+                            kind += "_i" if names[l][j][i] == "0" else "_a"
+                        if chosen[kind]:
+                            mask[i, j] = mag
+                    if l == self.depth - 1 and mode == "non-intrusive":
+                        mask[i, j], base[i, j], sp[i, j] = 1.0, 0.0, 0.0
+            values.update({self._t(l, "mask"): mask, self._t(l, "scale_base"): base, self._t(l, "scale_sp"): sp})
+        self._write(values)
+        if self.cache_data is not None:
+            self.get_act(self.cache_data)
+        self.log_history("perturb")
+
+    def module(self, start_layer: int, chain: str) -> None:
+        """pykan's ``module``: keep only the edges inside a chain of node groups, e.g.
+        ``module(0, '[0,1]->[1]->[1]->[0]')``."""
+        groups = chain.split("->")
+        values: Dict[str, np.ndarray] = {}
+        for step in range(len(groups) // 2):
+            l = start_layer + step
+            ids_in = [int(v) for v in groups[2 * step][1:-1].split(",")]
+            ids_out = [int(v) for v in groups[2 * step + 1][1:-1].split(",")]
+            other_in = sorted(set(range(self.width_in[l])) - set(ids_in))
+            other_out = sorted(set(range(self.width_out[l + 1])) - set(ids_out))
+            for name in ("mask", "symbolic_mask"):
+                m = values.get(self._t(l, name), self._read(self._t(l, name)))
+                m[np.ix_(other_in, ids_out)] = 0
+                m[np.ix_(ids_in, other_out)] = 0
+                values[self._t(l, name)] = m
+        self._write(values)
+        self.log_history("module")
+
+    @property
+    def connection_cost(self) -> Any:
+        """pykan's wiring length: edge scores times the distance between node positions."""
+        total = 0.0
+        for scores in self.edge_scores or []:
+            t = np.asarray(to_numpy(scores), dtype=np.float64)
+            x_in = (np.arange(t.shape[0]) + 0.5) / t.shape[0]
+            x_out = (np.arange(t.shape[1]) + 0.5) / t.shape[1]
+            total += float(np.sum(np.abs(x_in[:, None] - x_out[None, :]) * t))
+        return default_float_tensor(np.array(total, dtype=np.float32))
+
+    def auto_swap_l(self, l: int) -> None:
+        """Reorder level ``l``'s nodes greedily to shorten the wiring (pykan's auto_swap_l)."""
+        count = self.width_in[l]
+        for i in range(count):
+            costs = []
+            for j in range(count):
+                self.swap(l, i, j, log_history=False)
+                self.get_act()
+                self.attribute()
+                costs.append(float(to_numpy(self.connection_cost)))
+                self.swap(l, i, j, log_history=False)
+            self.swap(l, i, int(np.argmin(costs)), log_history=False)
+
+    def auto_swap(self) -> None:
+        """pykan's ``auto_swap``: :meth:`auto_swap_l` on every hidden level."""
+        for l in range(1, self.depth):
+            self.auto_swap_l(l)
+        self.log_history("auto_swap")
+
+    def feature_interaction(self, l: int, neuron_th: float = 1e-2, feature_th: float = 1e-2) -> Dict[Tuple[int, ...], int]:
+        """pykan's ``feature_interaction``: for each node of level ``l`` that matters, the
+        set of inputs it depends on, counted."""
+        found: Dict[Tuple[int, ...], int] = {}
+        for i in range(self.width_in[l]):
+            score = np.asarray(to_numpy(self.attribute(l, i, plot=False)))
+            if score.max() > neuron_th:
+                features = tuple(int(v) for v in np.flatnonzero(score > score.max() * feature_th))
+                found[features] = found.get(features, 0) + 1
+        return found
+
+    def tree(self, *args: Any, **kwargs: Any) -> None:
+        """pykan's ``tree`` (not supported: its symmetry tests take Hessians by torch
+        autograd through the model)."""
+        raise UnsupportedError(
+            "KAN.tree is not supported: pykan's symmetry tests differentiate the model twice with"
+            " torch autograd, which a Lamina model does not support"
+        )
 
     def swap(self, l: int, i1: int, i2: int, log_history: bool = True) -> None:
         """Exchange nodes i1 and i2 of level l (their incoming and outgoing edges), as pykan."""
@@ -1263,9 +1468,6 @@ class MultKAN(EngineKAN):
         lib = _library.lib()
         return [n for n in self.tensor_names() if lib.lamina_model_tensor_trainable(self._ptr, n.encode("utf-8")) == 1]
 
-    def tree(self, *args: Any, **kwargs: Any) -> None:
-        """pykan's ``tree`` (not supported)."""
-        raise UnsupportedError("KAN.tree is not supported")
 
 
 KAN = MultKAN

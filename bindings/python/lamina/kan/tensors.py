@@ -73,7 +73,7 @@ def like(value: np.ndarray, template: Any) -> Any:
     if is_tensor(template):
         torch = optional_torch()
         dtype = template.dtype if template.is_floating_point() else torch.get_default_dtype()
-        return torch.from_numpy(np.ascontiguousarray(value)).to(dtype)
+        return torch.from_numpy(_contiguous(value)).to(dtype)
     return value
 
 
@@ -82,7 +82,13 @@ def default_float_tensor(value: np.ndarray) -> Any:
     torch = optional_torch()
     if torch is None:
         return value
-    return torch.from_numpy(np.ascontiguousarray(value)).to(torch.get_default_dtype())
+    return torch.from_numpy(_contiguous(value)).to(torch.get_default_dtype())
+
+
+def _contiguous(value: np.ndarray) -> np.ndarray:
+    """A C-contiguous array of value's shape (np.ascontiguousarray makes 0-d arrays 1-d)."""
+    array = np.asarray(value)
+    return array if array.flags.c_contiguous else array.copy()
 
 
 def scalar(value: float) -> np.ndarray:
