@@ -8,6 +8,8 @@ bind), the same pruned widths, the same recovered formulas, and printouts in pyk
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -269,3 +271,19 @@ def test_structure_tools_expand_perturb_module_swap():
     assert interactions and all(isinstance(k, tuple) for k in interactions)
     with pytest.raises(UnsupportedError, match="autograd"):
         chain.tree()
+
+
+def test_initialize_from_another_model_and_save_fig(in_tmp):
+    data = kan.create_dataset(hellokan_f, n_var=2, train_num=300, test_num=100)
+    coarse = kan.KAN(width=[2, 5, 1], grid=3, auto_save=False)
+    coarse.fit(data, steps=10)
+    fine = kan.KAN(width=[2, 5, 1], grid=10, auto_save=False).initialize_from_another_model(coarse, data["train_input"])
+    assert fine.grid == 10
+    difference = fine(data["test_input"]).numpy() - coarse(data["test_input"]).numpy()
+    assert np.sqrt(np.mean(difference**2)) < 0.05  # the function moves over, up to the refit
+    with pytest.raises(InvalidArgumentError, match="same width"):
+        kan.KAN(width=[2, 3, 1], auto_save=False).initialize_from_another_model(coarse, data["train_input"])
+    # fit(save_fig=True) draws the diagram every save_fig_freq steps into img_folder
+    coarse.fit(data, steps=4, save_fig=True, save_fig_freq=2, img_folder="./video", beta=10,
+               in_vars=["a", "b"], out_vars=["f"])
+    assert sorted(os.listdir(in_tmp / "video")) == ["0.jpg", "2.jpg"]

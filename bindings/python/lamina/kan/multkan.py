@@ -751,6 +751,24 @@ class MultKAN(EngineKAN):
                     data[f"{part}_label"] = np.eye(self.output_dim, dtype=np.float32)[classes]
         return loss, data
 
+    def initialize_from_another_model(self, another_model: "MultKAN", x: Any) -> "MultKAN":
+        """pykan's ``initialize_from_another_model``: this model (same widths and k, any
+        grid) takes ``another_model``'s function: each spline is the least-squares fit of
+        the other's edge at the values that layer receives for ``x``; scales, masks and
+        symbolic edges are copied. Returns this model."""
+        if another_model.width != self.width or another_model.k != self.k:
+            raise InvalidArgumentError(
+                "KAN.initialize_from_another_model: the models need the same width and k"
+                f" ({another_model.width}, k={another_model.k} vs {self.width}, k={self.k})")
+        samples = another_model._inputs(x)
+        fitted = EngineKAN.refine(another_model, self.grid, samples)
+        try:
+            self.load_state_dict(fitted.state_dict())
+        finally:
+            fitted.close()
+        self.cache_data, self._acts = samples, None
+        return self
+
     def update_grid_from_samples(self, x: Any) -> None:  # type: ignore[override]
         """pykan's ``update_grid_from_samples(x)`` with the model's ``grid_eps``."""
         samples = self._inputs(x)
