@@ -285,7 +285,7 @@ const char *lamina_version(void);
 **     beta1, beta2 at least 0 and below 1; epsilon above 0, at most 1; weight_decay 0 to 1000;
 **     validation_split at least 0 and below 1 (one sample or more is left to train on);
 **     lamb, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff, plane_tv, plane_l2 0 to 1e6;
-**     huber_delta above 0; clip_norm and the lbfgs tolerances at least 0; seed 0 to 2^53 - 1
+**     huber_delta and y_th above 0; clip_norm and the lbfgs tolerances at least 0; seed 0 to 2^53 - 1
 */
 #define LAMINA_MAX_WIDTH 65536            /**< features of any one layer's input or output */
 #define LAMINA_MAX_LAYERS 1024            /**< layers in one model */
@@ -1302,6 +1302,23 @@ typedef struct lamina_trainer lamina_trainer;
 **   lamb_coef, lamb_coefdiff     weights of reg's |coef| and |coef difference| terms (0, 0)
 **   reg_metric "edge_forward_spline_n" | "edge_forward_spline_u" | "edge_forward_sum"
 **                                the edge score v ("edge_forward_spline_n")
+**   singularity_avoiding         pykan's fit(singularity_avoiding=True): training passes
+**                                evaluate symbolic edges in pykan's singularity-avoiding
+**                                forms (below)                                  (false)
+**   y_th                         their threshold, above 0 (1000, pykan's fit default)
+** With singularity_avoiding, every step's forward and backward (lamina_trainer_step, fit,
+** kan_fit's steps, step_vjp and loss-term steps) evaluates each fixed symbolic edge
+** c f(a x + b) + d of a B-spline KAN layer with f in the form of pykan 0.2.8's kan/utils.py
+** (f_inv ... f_exp) at threshold y_th, and its exact derivative (0 on constant patches):
+** 1/x^p for odd p is y_th^(1+1/p) u for |u| < y_th^(-1/p), for even p y_th there; sqrt and
+** x^0.5 are u / y_th^3 for |u| < 1/y_th^2, else sign(u) sqrt|u|; x^1.5 is |u|^1.5;
+** 1/sqrt(x) is y_th for |u| < 1/y_th^2, else 1/sqrt|u|; log is -y_th for |u| < e^-y_th,
+** else log|u|; exp is y_th beyond u = log(y_th); tan is linear through its poles within
+** pi/2 - atan(y_th) of them; arctanh is y_th sign(u) for |u| > tanh(y_th) - 1e-4; arcsin
+** and arccos are constant beyond [-1, 1]; other functions are unchanged. A NaN on the outer
+** branch is 0 and an infinity float's largest magnitude (pykan's nan_to_num). Prediction,
+** lamina_trainer_evaluate, the validation split and kan_fit's test loss stay plain, as
+** pykan's test forward.
 ** Losses are means, as PyTorch's reduction="mean": over all elements for mse, l1, huber,
 ** bce_with_logits and unsigned_distance (mean of ||prediction| - target|: fits an unsigned
 ** distance field with an output of either sign), over samples for cross_entropy (softmax

@@ -15,7 +15,9 @@ extension Trainer {
     scratch.drawBatches(terms, rng: &rng)
     var first: [Float]? = nil
     let losses = try update {
-      let r = try termsLossAndGradient(terms, scratch)
+      let r = try model.withSymbolicSingularity(config.symbolicThreshold) {
+        try termsLossAndGradient(terms, scratch)
+      }
       if first == nil { first = r.terms }
       return (r.loss, r.squares, r.loss, .nan)
     }

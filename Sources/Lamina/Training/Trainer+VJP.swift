@@ -35,16 +35,18 @@ extension Trainer {
     for p in parameters {
       p.gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
-    model.forward(x, count: n, workspace: workspace, keep: true)
-    workspace.gradientOut.update(from: dy, count: n * model.outputDim)
     var penalty: Float = 0
     let reg = config.regularization
-    if reg.isActive {
-      try Model.checkRegularization(reg, model: model)
-      let value = model.backwardRegularized(x, count: n, workspace: workspace, settings: reg).reg
-      penalty += Float(reg.lamb * value)
-    } else {
-      model.backward(x, count: n, workspace: workspace, parameterGradients: true)
+    try model.withSymbolicSingularity(config.symbolicThreshold) {
+      model.forward(x, count: n, workspace: workspace, keep: true)
+      workspace.gradientOut.update(from: dy, count: n * model.outputDim)
+      if reg.isActive {
+        try Model.checkRegularization(reg, model: model)
+        let value = model.backwardRegularized(x, count: n, workspace: workspace, settings: reg).reg
+        penalty += Float(reg.lamb * value)
+      } else {
+        model.backward(x, count: n, workspace: workspace, parameterGradients: true)
+      }
     }
     if config.planeTV > 0 || config.planeL2 > 0 {
       penalty += model.addTriplaneRegularization(

@@ -195,6 +195,15 @@ public final class Trainer {
   func lossAndGradient(
     _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int
   ) throws -> (loss: Float, squares: Double, prediction: Float, reg: Double) {
+    try model.withSymbolicSingularity(config.symbolicThreshold) {
+      try plainLossAndGradient(x, y, n)
+    }
+  }
+
+  /// `lossAndGradient` with the model's symbolic branches as they are set.
+  private func plainLossAndGradient(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int
+  ) throws -> (loss: Float, squares: Double, prediction: Float, reg: Double) {
     for p in parameters {
       p.gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }

@@ -61,6 +61,17 @@ public struct TrainerConfig: Equatable, Sendable {
   /// (0 = off; > 0 needs a tri-plane layer).
   public var planeTV: Double = 0
   public var planeL2: Double = 0
+  /// pykan's fit(singularity_avoiding=True, y_th=...): every training pass (step, fit,
+  /// kan_fit's steps, VJP and loss-term steps) evaluates the symbolic edges of B-spline KAN
+  /// layers in pykan's singularity-avoiding forms with threshold `yTh`
+  /// (`SymbolicFunction.protected`), values and gradients; `evaluate`, validation and
+  /// kan_fit's test loss stay plain, as pykan's test forward. Off by default.
+  public var singularityAvoiding = false
+  /// pykan's y_th for `singularityAvoiding` (> 0; pykan's fit default 1000).
+  public var yTh: Double = 1000
+
+  /// The threshold training passes use: `yTh` with `singularityAvoiding`, else nil.
+  var symbolicThreshold: Double? { singularityAvoiding ? yTh : nil }
 
   /// The defaults.
   public init() {}
@@ -187,6 +198,8 @@ public struct TrainerConfig: Equatable, Sendable {
     }
     planeTV = try r.double("plane_tv", default: 0, min: 0, max: 1e6)
     planeL2 = try r.double("plane_l2", default: 0, min: 0, max: 1e6)
+    singularityAvoiding = try r.bool("singularity_avoiding", default: false)
+    yTh = try r.double("y_th", default: 1000, min: 0, exclusiveMin: true)
     try r.finish()
   }
 
@@ -244,6 +257,7 @@ public struct TrainerConfig: Equatable, Sendable {
       ("truncation", .number(truncation)),
       ("learning_rates", .object(learningRates.map { ($0.name, .number($0.rate)) })),
       ("plane_tv", .number(planeTV)), ("plane_l2", .number(planeL2)),
+      ("singularity_avoiding", .bool(singularityAvoiding)), ("y_th", .number(yTh)),
     ])
   }
 }

@@ -309,7 +309,8 @@ class Trainer:
     min_learning_rate, batch_size, epochs, shuffle, seed, validation_split, patience,
     restore_best, progress_every, lamb, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff,
     reg_metric (KAN sparsity regularisation), truncation, learning_rates (a dict of tensor
-    name -> rate), plane_tv, plane_l2 (tri-plane fields), and for lbfgs max_iter, history_size,
+    name -> rate), plane_tv, plane_l2 (tri-plane fields), singularity_avoiding, y_th
+    (pykan's fit(singularity_avoiding=..., y_th=...)), and for lbfgs max_iter, history_size,
     tolerance_grad, tolerance_change, tolerance_ys, line_search. Unknown keys raise
     :class:`~lamina.errors.InvalidArgumentError`.
     """

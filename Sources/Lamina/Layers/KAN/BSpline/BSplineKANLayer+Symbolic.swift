@@ -13,7 +13,9 @@
 ///
 /// f is the plain library function, as pykan's default forward (singularity_avoiding=False):
 /// a fixed exp edge is c exp(a x + b) + d for every x, and a sample outside f's domain gives
-/// NaN (the trainer's divergence check reports it), as in pykan.
+/// NaN (the trainer's divergence check reports it), as in pykan. A trainer configured with
+/// "singularity_avoiding" (pykan's fit(singularity_avoiding=True, y_th=...)) evaluates the
+/// singularity-avoiding forms in its steps' passes (`SymbolicTensors.singularityThreshold`).
 
 #if canImport(Glibc)
   import Glibc
@@ -32,6 +34,11 @@ public final class SymbolicTensors {
   public let mask: Parameter
   /// Library index per edge, [in, out].
   public let function: Parameter
+  /// pykan's y_th while a trainer runs a step with "singularity_avoiding": the branch then
+  /// evaluates each function's singularity-avoiding form (`SymbolicFunction.protected`);
+  /// nil (always, outside such a step) is the plain form. Set by
+  /// `Model.withSymbolicSingularity`; not saved and not copied.
+  var singularityThreshold: Double? = nil
 
   init(input: Int, output: Int) {
     let e = input * output
@@ -68,6 +75,9 @@ extension BSplineKANLayer {
     guard let st = symbolicTensors else { return }
     let edges = activeSymbolicEdges(st)
     guard !edges.isEmpty else { return }
+    if let yTh = st.singularityThreshold {
+      return symbolicForwardProtected(st, edges, yTh: yTh, x, y, count: n)
+    }
     let (nIn, nOut) = (inputDim, outputDim)
     for (e, f) in edges {
       let (i, j) = (e / nOut, e % nOut)
@@ -75,6 +85,23 @@ extension BSplineKANLayer {
       let p = Array(st.affine.value[(4 * e)..<(4 * e + 4)]).map(Double.init)
       for r in 0..<n {
         let v = f.value(p[0] * Double(x[r * nIn + i]) + p[1])
+        y[r * nOut + j] += Float(m * (p[2] * v + p[3]))
+      }
+    }
+  }
+
+  /// `symbolicForward` with the singularity-avoiding forms at threshold `yTh`.
+  private func symbolicForwardProtected(
+    _ st: SymbolicTensors, _ edges: [(Int, SymbolicFunction)], yTh: Double,
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int
+  ) {
+    let (nIn, nOut) = (inputDim, outputDim)
+    for (e, f) in edges {
+      let (i, j) = (e / nOut, e % nOut)
+      let m = Double(st.mask.value[e])
+      let p = Array(st.affine.value[(4 * e)..<(4 * e + 4)]).map(Double.init)
+      for r in 0..<n {
+        let v = f.protected(p[0] * Double(x[r * nIn + i]) + p[1], yTh: yTh).0
         y[r * nOut + j] += Float(m * (p[2] * v + p[3]))
       }
     }
@@ -90,6 +117,7 @@ extension BSplineKANLayer {
     let edges = activeSymbolicEdges(st)
     guard !edges.isEmpty else { return }
     let (nIn, nOut) = (inputDim, outputDim)
+    let yTh = st.singularityThreshold
     for (e, f) in edges {
       let (i, j) = (e / nOut, e % nOut)
       let m = Double(st.mask.value[e])
@@ -97,7 +125,7 @@ extension BSplineKANLayer {
       var g = (0.0, 0.0, 0.0, 0.0)
       for r in 0..<n {
         let xv = Double(x[r * nIn + i])
-        let (v, dv) = f.evaluate(p[0] * xv + p[1])
+        let (v, dv) = f.evaluate(p[0] * xv + p[1], yTh: yTh)
         let d = Double(dy[r * nOut + j]) * m
         if let dx { dx[r * nIn + i] += Float(d * p[2] * p[0] * dv) }
         if parameterGradients {
@@ -118,6 +146,18 @@ extension BSplineKANLayer {
 }
 
 extension Model {
+  /// Runs `body` with every symbolic branch of the model's B-spline KAN layers evaluating
+  /// pykan's singularity-avoiding forms at threshold `yTh` (nil: plain, nothing changes).
+  /// The model must not be in use elsewhere meanwhile (a trainer step's exclusive use).
+  func withSymbolicSingularity<T>(_ yTh: Double?, _ body: () throws -> T) rethrows -> T {
+    guard let yTh else { return try body() }
+    let branches = layers.compactMap { ($0 as? BSplineKANLayer)?.symbolicTensors }
+    guard !branches.isEmpty else { return try body() }
+    for st in branches { st.singularityThreshold = yTh }
+    defer { for st in branches { st.singularityThreshold = nil } }
+    return try body()
+  }
+
   /// Layer `layer` as a B-spline KAN layer with the symbolic branch, else throws
   /// (.invalidArgument for indices, .unsupported otherwise).
   func kanSymbolicLayer(_ layer: Int, what: String) throws -> (BSplineKANLayer, SymbolicTensors) {

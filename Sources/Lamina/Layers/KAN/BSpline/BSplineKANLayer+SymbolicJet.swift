@@ -11,15 +11,20 @@
 /// The library holds each function's value and first derivative (`SymbolicFunction`); f''
 /// and f''' are central differences of f' in Double with a step h = 1e-4 (1 + |u|): their
 /// truncation (h^2) and rounding (1e-16 / h^2 for f''') errors stay far below Float's for
-/// the library's smooth functions. Where a function has a kink (the singularity-avoiding
-/// patches of 1/x, log, sqrt, ...) the differences smooth it over that step. Cost: O(1)
+/// the library's smooth functions. In a trainer step with "singularity_avoiding" they are
+/// those of the singularity-avoiding forms; where such a form has a kink (the patches of
+/// 1/x, log, sqrt, ...) the differences smooth it over that step. Cost: O(1)
 /// per active symbolic edge and row.
 extension BSplineKANLayer {
   /// f'(u), f''(u), f'''(u).
   @inline(__always)
-  static func symbolicDerivatives(_ f: SymbolicFunction, _ u: Double) -> SIMD4<Double> {
+  static func symbolicDerivatives(_ f: SymbolicFunction, _ u: Double, yTh: Double? = nil)
+    -> SIMD4<Double>
+  {
     let h = 1e-4 * (1 + abs(u))
-    let (d0, dm, dp) = (f.evaluate(u).1, f.evaluate(u - h).1, f.evaluate(u + h).1)
+    let (d0, dm, dp) = (
+      f.evaluate(u, yTh: yTh).1, f.evaluate(u - h, yTh: yTh).1, f.evaluate(u + h, yTh: yTh).1
+    )
     return SIMD4(0, d0, (dp - dm) / (2 * h), (dp - 2 * d0 + dm) / (h * h))
   }
 
@@ -41,7 +46,7 @@ extension BSplineKANLayer {
         Double(st.affine.value[4 * e + 2])
       )
       for r in 0..<m {
-        let d = Self.symbolicDerivatives(f, a * Double(xs[r]) + b)
+        let d = Self.symbolicDerivatives(f, a * Double(xs[r]) + b, yTh: st.singularityThreshold)
         var power = mask * c
         for p in 1...orders {
           power *= a
@@ -71,7 +76,7 @@ extension BSplineKANLayer {
       var (ga, gb, gc) = (0.0, 0.0, 0.0)
       for r in 0..<m {
         let x = Double(xs[r])
-        let d = Self.symbolicDerivatives(f, a * x + b)
+        let d = Self.symbolicDerivatives(f, a * x + b, yTh: st.singularityThreshold)
         var lower = 1.0  // a^(p-1)
         for p in 1...orders {
           let w = mask * Double(adjoints[((p - 1) * m + r) * nOut + j])

@@ -13,7 +13,9 @@ import CLaminaKernels
 /// Functions are the plain ones, as pykan's search (`fit_params`) and its default forward
 /// (`singularity_avoiding=False`) use them: outside its domain a function is NaN (sqrt and
 /// log of negative numbers, arcsin beyond [-1, 1]), at a pole infinite, and exp overflows
-/// only where Double does. pykan's singularity-avoiding variants are not used.
+/// only where Double does. pykan's singularity-avoiding forms (`protected(_:yTh:)`) are used
+/// only by training with the trainer config's "singularity_avoiding" (pykan's
+/// `fit(singularity_avoiding=True, y_th=...)`).
 public struct SymbolicFunction: Sendable {
   /// Name as in pykan's library ("sin", "x^2", "1/sqrt(x)", ...).
   public let name: String
@@ -32,6 +34,101 @@ public struct SymbolicFunction: Sendable {
   public func derivative(_ u: Double) -> Double { slope(u) }
   /// (f(u), f'(u)).
   func evaluate(_ u: Double) -> (Double, Double) { (value(u), slope(u)) }
+  /// (f(u), f'(u)) in pykan's singularity-avoiding form with threshold `yTh` when it is
+  /// given (`protected`), else the plain form.
+  @inline(__always)
+  func evaluate(_ u: Double, yTh: Double?) -> (Double, Double) {
+    guard let yTh else { return evaluate(u) }
+    return protected(u, yTh: yTh)
+  }
+
+  /// pykan's singularity-avoiding form of f with threshold `yTh` (kan/utils.py's f_inv,
+  /// f_inv2 ... f_inv5, f_sqrt, f_power1d5, f_invsqrt, f_log, f_tan, f_arctanh, f_arcsin,
+  /// f_arccos, f_exp; the plain function for the rest, and for Lamina's "cosh" and
+  /// "sigmoid"), with its exact derivative: (value, derivative) at u.
+  ///
+  /// - 1/x^p, p odd: y_th / x_th * u for |u| < x_th = y_th^(-1/p), else 1/u^p; p even:
+  ///   y_th for |u| < x_th, else 1/u^p.
+  /// - sqrt, x^0.5: x_th / y_th * u for |u| < x_th = 1/y_th^2, else sign(u) sqrt|u|.
+  /// - x^1.5: |u|^1.5. 1/sqrt(x), 1/x^0.5: y_th for |u| < 1/y_th^2, else 1/sqrt|u|.
+  /// - log: -y_th for |u| < e^-y_th, else log|u|. exp: y_th for u > log(y_th), else e^u.
+  /// - tan: with c = u mod pi in [0, pi) and delta = pi/2 - atan(y_th), -y_th / delta
+  ///   (c - pi/2) where |c - pi/2| < delta, else tan(c).
+  /// - arctanh: y_th sign(u) for |u| > 1 - delta, delta = 1 - tanh(y_th) + 1e-4, else
+  ///   atanh(u). arcsin: pi/2 sign(u) for |u| > 1, else asin(u). arccos: pi/2 (1 - sign(u))
+  ///   for |u| > 1, else acos(u).
+  ///
+  /// pykan's nan_to_num on the outer branch is kept: a NaN there is 0 and an infinity
+  /// float32's largest magnitude, with derivative 0 (torch's gradient of nan_to_num there).
+  /// The derivative is that of the piecewise form (0 on the constant patches); at a patch
+  /// boundary it is the outer branch's. Thresholds are computed in Double.
+  public func protected(_ u: Double, yTh: Double) -> (Double, Double) {
+    @inline(__always) func outer(_ r: (Double, Double)) -> (Double, Double) {
+      if r.0.isNaN { return (0, 0) }
+      if r.0.isInfinite { return (r.0 < 0 ? -Self.float32Max : Self.float32Max, 0) }
+      return r
+    }
+    @inline(__always) func sign(_ v: Double) -> Double { v > 0 ? 1 : v < 0 ? -1 : 0 }
+    switch form {
+    case LAMINA_SYM_INV, LAMINA_SYM_INV3, LAMINA_SYM_INV5:
+      let p: Double = form == LAMINA_SYM_INV ? 1 : form == LAMINA_SYM_INV3 ? 3 : 5
+      let xth = 1 / pow(yTh, 1 / p)
+      if abs(u) < xth { return (yTh / xth * u, yTh / xth) }
+      return outer(evaluate(u))
+    case LAMINA_SYM_INV2, LAMINA_SYM_INV4:
+      let p: Double = form == LAMINA_SYM_INV2 ? 2 : 4
+      let xth = 1 / pow(yTh, 1 / p)
+      if abs(u) < xth { return (yTh, 0) }
+      return outer(evaluate(u))
+    case LAMINA_SYM_SQRT:
+      let xth = 1 / (yTh * yTh)
+      if abs(u) < xth { return (xth / yTh * u, xth / yTh) }
+      let r = sqrt(abs(u))
+      return outer((sign(u) * r, 0.5 / r))
+    case LAMINA_SYM_X1_5:
+      let r = sqrt(abs(u))
+      return (abs(u) * r, 1.5 * r * sign(u))
+    case LAMINA_SYM_INVSQRT:
+      let xth = 1 / (yTh * yTh)
+      if abs(u) < xth { return (yTh, 0) }
+      let r = sqrt(abs(u))
+      return outer((1 / r, -0.5 * sign(u) / (abs(u) * r)))
+    case LAMINA_SYM_LOG:
+      let xth = exp(-yTh)
+      if abs(u) < xth { return (-yTh, 0) }
+      return outer((log(abs(u)), 1 / u))
+    case LAMINA_SYM_EXP:
+      if u > log(yTh) { return (yTh, 0) }
+      let e = exp(u)
+      return (e, e)
+    case LAMINA_SYM_TAN:
+      var clip = fmod(u, Double.pi)
+      if clip < 0 { clip += Double.pi }
+      if clip >= Double.pi { clip = 0 }
+      let delta = Double.pi / 2 - atan(yTh)
+      if abs(clip - Double.pi / 2) < delta {
+        return (-yTh / delta * (clip - Double.pi / 2), -yTh / delta)
+      }
+      let t = tan(clip)
+      return outer((t, 1 + t * t))
+    case LAMINA_SYM_ARCTANH:
+      let delta = 1 - tanh(yTh) + 1e-4
+      if abs(u) > 1 - delta { return (yTh * sign(u), 0) }
+      return outer((atanh(u), 1 / (1 - u * u)))
+    case LAMINA_SYM_ARCSIN:
+      if abs(u) > 1 { return (Double.pi / 2 * sign(u), 0) }
+      return (asin(u), 1 / sqrt(1 - u * u))
+    case LAMINA_SYM_ARCCOS:
+      if abs(u) > 1 { return (Double.pi / 2 * (1 - sign(u)), 0) }
+      return (acos(u), -1 / sqrt(1 - u * u))
+    default:
+      return evaluate(u)
+    }
+  }
+
+  /// float32's largest magnitude, pykan's nan_to_num of an infinity (its default dtype).
+  static let float32Max = Double(Float.greatestFiniteMagnitude)
+
   /// The text of f applied to `argument`.
   public func text(_ argument: String) -> String {
     template.split(separator: "#", omittingEmptySubsequences: false).joined(separator: argument)
