@@ -1324,10 +1324,14 @@ typedef struct lamina_trainer lamina_trainer;
 ** runs up to max_iter iterations on its batch, re-evaluating loss and gradient about
 ** max_iter * 5 / 4 times at most (PyTorch's max_eval); the memory (curvature pairs, last
 ** gradient and move) carries over between steps, unless the weights changed in between by
-** anything but this trainer (see below); a non-finite value anywhere in a step restores the
-** weights from before it and clears the memory, and so does restore_best at the end of a
-** fit. Use it with batch_size >= n (full batch), as pykan does. A step whose scheduled
-** learning rate is 0 only evaluates the loss. Keys that do not apply to the chosen
+** anything but this trainer (see below); a strong-Wolfe trial point whose loss or gradient
+** is not finite (an exp edge overflowing far along the direction, say) counts as an
+** infinite loss: the search backs off toward the last finite point and the step goes on;
+** a non-finite loss or gradient at the step's starting point, at the move of line_search
+** "none", or a non-finite direction restores the weights from before the step and clears
+** the memory (LAMINA_E_NUMERIC), and so does restore_best at the end of a fit. Use it
+** with batch_size >= n (full batch), as pykan does. A step whose scheduled learning rate
+** is 0 only evaluates the loss. Keys that do not apply to the chosen
 ** optimizer are accepted and ignored, except weight_decay and clip_norm with lbfgs and
 ** nesterov = true, which needs sgd with momentum > 0 (a contradiction is an error).
 **
