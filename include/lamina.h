@@ -387,8 +387,13 @@ typedef struct lamina_model lamina_model;
 **   scale_base_sigma (1), base_fun ("silu"; pykan's base_fun: "silu" b(x) = x sigmoid(x),
 **   "identity" b(x) = x, "zero" b(x) = 0; another name is LAMINA_E_INVALID_ARGUMENT, its
 **   message listing these), symbolic (false; true adds pykan's symbolic branch, which the
-**   symbolic calls below need). phi(x) = scale_base b(x) + scale_sp sum_m coef_m B_m(x).
-**   "l.coef" (in x out x grid+order), "l.scale_base", "l.scale_sp" (in x out), and the
+**   symbolic calls below need), sp_trainable (true; pykan's: false freezes "l.scale_sp",
+**   which becomes a buffer: no optimizer changes it, no gradient is computed for it,
+**   lamina_model_parameter_count leaves it out and lamina_model_tensor_trainable gives 0),
+**   sb_trainable (true; the same for "l.scale_base"); the spec keeps these two only when
+**   false, and a mixed layer refuses them false. phi(x) = scale_base b(x) + scale_sp
+**   sum_m coef_m B_m(x). "l.coef" (in x out x grid+order), "l.scale_base", "l.scale_sp"
+**   (in x out; each, when frozen, after the trained tensors, before "l.grid"), and the
 **   buffers "l.grid" (in x grid+2*order+1 knots) and "l.mask" (in x out; 1 keeps an edge).
 **   Outside the extended grid every B-spline is exactly 0: only the base branch remains.
 **   Every pass uses b: predictions, gradients, derivative losses, the regulariser and
