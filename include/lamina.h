@@ -387,8 +387,13 @@ typedef struct lamina_model lamina_model;
 **   scale_base_sigma (1), base_fun ("silu"; pykan's base_fun: "silu" b(x) = x sigmoid(x),
 **   "identity" b(x) = x, "zero" b(x) = 0; another name is LAMINA_E_INVALID_ARGUMENT, its
 **   message listing these), symbolic (false; true adds pykan's symbolic branch, which the
-**   symbolic calls below need). phi(x) = scale_base b(x) + scale_sp sum_m coef_m B_m(x).
-**   "l.coef" (in x out x grid+order), "l.scale_base", "l.scale_sp" (in x out), and the
+**   symbolic calls below need), sp_trainable (true; pykan's: false freezes "l.scale_sp",
+**   which becomes a buffer: no optimizer changes it, no gradient is computed for it,
+**   lamina_model_parameter_count leaves it out and lamina_model_tensor_trainable gives 0),
+**   sb_trainable (true; the same for "l.scale_base"); the spec keeps these two only when
+**   false, and a mixed layer refuses them false. phi(x) = scale_base b(x) + scale_sp
+**   sum_m coef_m B_m(x). "l.coef" (in x out x grid+order), "l.scale_base", "l.scale_sp"
+**   (in x out; each, when frozen, after the trained tensors, before "l.grid"), and the
 **   buffers "l.grid" (in x grid+2*order+1 knots) and "l.mask" (in x out; 1 keeps an edge).
 **   Outside the extended grid every B-spline is exactly 0: only the base branch remains.
 **   Every pass uses b: predictions, gradients, derivative losses, the regulariser and
@@ -1341,10 +1346,14 @@ typedef struct lamina_trainer lamina_trainer;
 ** runs up to max_iter iterations on its batch, re-evaluating loss and gradient about
 ** max_iter * 5 / 4 times at most (PyTorch's max_eval); the memory (curvature pairs, last
 ** gradient and move) carries over between steps, unless the weights changed in between by
-** anything but this trainer (see below); a non-finite value anywhere in a step restores the
-** weights from before it and clears the memory, and so does restore_best at the end of a
-** fit. Use it with batch_size >= n (full batch), as pykan does. A step whose scheduled
-** learning rate is 0 only evaluates the loss. Keys that do not apply to the chosen
+** anything but this trainer (see below); a strong-Wolfe trial point whose loss or gradient
+** is not finite (an exp edge overflowing far along the direction, say) counts as an
+** infinite loss: the search backs off toward the last finite point and the step goes on;
+** a non-finite loss or gradient at the step's starting point, at the move of line_search
+** "none", or a non-finite direction restores the weights from before the step and clears
+** the memory (LAMINA_E_NUMERIC), and so does restore_best at the end of a fit. Use it
+** with batch_size >= n (full batch), as pykan does. A step whose scheduled learning rate
+** is 0 only evaluates the loss. Keys that do not apply to the chosen
 ** optimizer are accepted and ignored, except weight_decay and clip_norm with lbfgs and
 ** nesterov = true, which needs sgd with momentum > 0 (a contradiction is an error).
 **

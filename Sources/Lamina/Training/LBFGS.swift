@@ -18,11 +18,16 @@ public enum LineSearch: String, CaseIterable, Sendable {
 ///
 /// Memory: (2 historySize + 11) floats per parameter scalar.
 ///
-/// Deviations from PyTorch, all in cases where it fails: a non-finite loss or gradient
-/// anywhere in a step restores the weights from before the step, clears the memory and
-/// throws `.numeric` (PyTorch carries on with NaN); a cubic interpolation that would
-/// divide by zero bisects its interval instead; a step whose learning rate is 0 only
-/// evaluates the loss (PyTorch's line search divides by zero there).
+/// Deviations from PyTorch, all in cases where it fails: a trial point of the strong-Wolfe
+/// search whose loss or gradient is not finite (its evaluation throws `.numeric`, say an
+/// exp edge overflowing far along the direction) counts as a point of infinite loss, too
+/// high, so the search brackets and zooms back toward the last finite point, by bisection
+/// (a cubic through an infinite value is meaningless), and never ends on it; a non-finite
+/// loss or gradient anywhere else in a step (its starting point, the move of
+/// `line_search` "none") or a non-finite direction restores the weights from before the
+/// step, clears the memory and throws `.numeric` (PyTorch carries on with NaN); a cubic
+/// interpolation that would divide by zero bisects its interval instead; a step whose
+/// learning rate is 0 only evaluates the loss (PyTorch's line search divides by zero there).
 final class LBFGS {
   /// Iterations per step (PyTorch `max_iter`).
   let maxIter: Int
@@ -398,15 +403,26 @@ final class LBFGS {
   // MARK: - Strong-Wolfe line search
 
   /// Loss and gradient (into `newGradient`) at `searchStart + t * direction`; the weights
-  /// are back at `searchStart` afterwards (PyTorch `_directional_evaluate`).
+  /// are back at `searchStart` afterwards (PyTorch `_directional_evaluate`). A point whose
+  /// evaluation throws `.numeric` (a non-finite loss or gradient), or gives a non-finite
+  /// loss or slope, is (+inf, NaN): too high for every test of the search, which then
+  /// bisects toward its finite end and never chooses it (`newGradient` is then unspecified).
   private func evaluate(at t: Double, _ evaluate: () throws -> Float) throws -> (
     f: Double, gtd: Double
   ) {
     addToValues(t, direction)
-    let f = Double(try evaluate())
+    let f: Double
+    do {
+      f = Double(try evaluate())
+    } catch let error as LaminaError where error.code == .numeric {
+      scatterValues(searchStart)
+      return (.infinity, .nan)
+    }
     gatherGradient(into: &newGradient)
     scatterValues(searchStart)
-    return (f, LBFGS.dot(newGradient, direction))
+    let gtd = LBFGS.dot(newGradient, direction)
+    guard f.isFinite, gtd.isFinite else { return (.infinity, .nan) }
+    return (f, gtd)
   }
 
   /// The minimiser of the cubic through (x1, f1) and (x2, f2) with slopes g1 and g2, clamped
@@ -417,6 +433,11 @@ final class LBFGS {
     bounds: (Double, Double)? = nil
   ) -> Double {
     let (lo, hi) = bounds ?? (x1 <= x2 ? (x1, x2) : (x2, x1))
+    // A non-finite end (a trial point that overflowed: +inf loss, NaN slope) gives no
+    // cubic: bisect.
+    guard x1.isFinite, f1.isFinite, g1.isFinite, x2.isFinite, f2.isFinite, g2.isFinite else {
+      return (lo + hi) / 2
+    }
     let d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
     let d2Square = d1 * d1 - g1 * g2
     if d2Square >= 0 {

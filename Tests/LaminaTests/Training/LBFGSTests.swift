@@ -342,6 +342,72 @@ final class LBFGSTests: XCTestCase {
     }
   }
 
+  /// Trial points whose evaluation throws .numeric (as the trainer's does for a non-finite
+  /// loss or gradient) are infinite losses: the search bisects back from them to a finite
+  /// point satisfying the strong Wolfe conditions, never choosing one, and leaves the
+  /// weights where they were; a .numeric error of another kind of closure is no different,
+  /// and other errors still end the search.
+  func testOverflowingTrialPointsAreBackedOffFrom() throws {
+    // f(w) = (w - 3)^2 from w = 0 along d = -f'(0) = 6, first trial t = 10 (w = 60); every
+    // w > 5 "overflows". Trials: 60, 30, 15, 7.5 (all thrown), then 3.75: f = 0.5625 and
+    // |f'| = 1.5 x 6 = 9 <= 0.9 x 36, strong Wolfe.
+    let w = Parameter(name: "w", shape: [1], value: [0])
+    var trials: [Float] = []
+    let evaluate = { () throws -> Float in
+      let v = w.value[0]
+      trials.append(v)
+      if v > 5 { throw LaminaError.numeric("overflow at \(v)") }
+      w.gradient[0] = 2 * (v - 3)
+      return (v - 3) * (v - 3)
+    }
+    let lbfgs = LBFGS(config: TrainerConfig(), parameters: [w])
+    let found = try lbfgs.searchLine(
+      along: [6], f: 9, gradient: [-6], t: 10, maxSearch: 25, evaluate: evaluate)
+    XCTAssertEqual(trials, [60, 30, 15, 7.5, 3.75])
+    XCTAssertEqual(found.evaluations, 5)
+    XCTAssertEqual(found.t, 0.625)
+    XCTAssertEqual(found.loss, 0.5625)
+    XCTAssertEqual(found.gradient, [1.5])
+    XCTAssertEqual(w.value, [0], "the search leaves the weights where they were")
+    // Every trial overflowing within the budget: the search ends at t = 0 (no move), with
+    // the starting loss and gradient.
+    trials.removeAll()
+    let none = try lbfgs.searchLine(
+      along: [6], f: 9, gradient: [-6], t: 10, maxSearch: 2, evaluate: evaluate)
+    XCTAssertEqual(trials, [60, 30, 15])
+    XCTAssertEqual(none.t, 0)
+    XCTAssertEqual(none.loss, 9)
+    XCTAssertEqual(none.gradient, [-6])
+    XCTAssertEqual(w.value, [0])
+    // Another error is not a loss: it ends the search.
+    XCTAssertThrowsError(
+      try lbfgs.searchLine(
+        along: [6], f: 9, gradient: [-6], t: 10, maxSearch: 25,
+        evaluate: { throw LaminaError.invalid("no") })
+    ) { XCTAssertEqual(($0 as? LaminaError)?.code, .invalidArgument) }
+  }
+
+  /// Whole steps on a model whose loss or gradient overflows float32 far along the
+  /// direction (a linear model on inputs of 1e9, moves of lr = 1e6 in L1): each completes
+  /// at finite weights, the loss never rising.
+  func testStepRecoversFromAnOverflowingTrialPoint() throws {
+    let model = try Model(json: #"{"kind": "mlp", "input": 1, "output": 1, "seed": 5}"#)
+    let trainer = try Trainer(
+      model: model, json: #"{"optimizer": "lbfgs", "learning_rate": 1e6, "max_iter": 20}"#)
+    let x: [Float] = [1e9, -2e9]
+    let y: [Float] = [1, 2]
+    let start = try trainer.evaluate(x, y, count: 2)
+    var last = start
+    for _ in 0..<3 {
+      _ = try trainer.step(x, y, count: 2)
+      XCTAssertTrue(model.parameters.allSatisfy { $0.value.allSatisfy(\.isFinite) })
+      let now = try trainer.evaluate(x, y, count: 2)
+      XCTAssertLessThanOrEqual(now, last)
+      last = now
+    }
+    XCTAssertLessThan(last, start)
+  }
+
   func testCubicInterpolationMatchesTorch() {
     // Values from torch.optim.lbfgs._cubic_interpolate on float64 tensors.
     XCTAssertEqual(LBFGS.cubicInterpolate(0, 1, -2, 1, 0.5, 1), 0.6666666666666667, accuracy: 1e-15)
@@ -354,11 +420,16 @@ final class LBFGSTests: XCTestCase {
     XCTAssertEqual(LBFGS.cubicInterpolate(0, 0, 2, 1, 4.0 / 3, 2), 0.5)
     // Coincident points: PyTorch divides by zero; Lamina bisects the bounds.
     XCTAssertEqual(LBFGS.cubicInterpolate(1, 0, -1, 1, 0, 1, bounds: (1, 3)), 2)
+    // An end that overflowed (+inf loss, NaN slope): bisection, either way round.
+    XCTAssertEqual(LBFGS.cubicInterpolate(0, 1, -2, 4, .infinity, .nan), 2)
+    XCTAssertEqual(LBFGS.cubicInterpolate(4, .infinity, .nan, 0, 1, -2), 2)
+    XCTAssertEqual(LBFGS.cubicInterpolate(0, 1, -2, 4, .infinity, 3), 2)
   }
 
   // MARK: - Failures, schedules, edge settings
 
-  /// A step whose line search meets an overflow restores the weights from before the step,
+  /// A strong-Wolfe step whose trial points overflow backs off to finite ones and completes;
+  /// without a line search the overflowing move restores the weights from before the step,
   /// throws .numeric and forgets the L-BFGS memory; the trainer stays usable.
   func testNonFiniteInsideTheStepRestoresTheWeights() throws {
     let model = try Model(json: #"{"kind": "mlp", "input": 1, "output": 1, "seed": 3}"#)
@@ -374,25 +445,34 @@ final class LBFGSTests: XCTestCase {
       }
     }
     XCTAssertTrue(start.loss.isFinite && start.squares.isFinite)
-    XCTAssertThrowsError(try trainer.step([1e9], [0], count: 1)) {
-      XCTAssertEqual(($0 as? LaminaError)?.code, .numeric)
-      XCTAssertTrue("\($0)".contains("weights left as before the step"), "\($0)")
-    }
-    XCTAssertEqual(model.parameters.map(\.value), before)
-    XCTAssertEqual(lbfgs.iterations, 0, "memory cleared")
-    XCTAssertEqual(trainer.stepsTaken, 0)
-    // Same failure without a line search (the fixed move's evaluation overflows).
+    // Without a line search the fixed move's evaluation overflows: an error, weights kept.
     let plain = try Trainer(
       model: model, json: #"{"optimizer": "lbfgs", "learning_rate": 1e6, "line_search": "none"}"#)
     XCTAssertThrowsError(try plain.step([1e9], [0], count: 1)) {
       XCTAssertEqual(($0 as? LaminaError)?.code, .numeric)
+      XCTAssertTrue("\($0)".contains("weights left as before the step"), "\($0)")
     }
     XCTAssertEqual(model.parameters.map(\.value), before)
-    // Usable afterwards, on sane data.
+    XCTAssertEqual(try XCTUnwrap(plain.lbfgs).iterations, 0, "memory cleared")
+    XCTAssertEqual(plain.stepsTaken, 0)
+    // With strong Wolfe the overflowing trial points count as infinite losses: the search
+    // backs off and the step completes, at finite weights no worse than the start.
+    let first = try trainer.step([1e9], [0], count: 1)
+    XCTAssertEqual(first, start.loss)
+    XCTAssertEqual(trainer.stepsTaken, 1)
+    XCTAssertTrue(model.parameters.allSatisfy { $0.value.allSatisfy(\.isFinite) })
+    XCTAssertLessThanOrEqual(try trainer.evaluate([1e9], [0], count: 1), start.loss)
+    XCTAssertGreaterThan(lbfgs.iterations, 0)
+    // Usable afterwards, on sane data: the same trainer (its memory carried over, as
+    // PyTorch's) lowers the loss; a fresh one fits the line from the recovered weights.
     let x: [Float] = [0, 1, 2, 3]
     let y: [Float] = [1, 3, 5, 7]
+    let sane = try trainer.evaluate(x, y, count: 4)
     for _ in 0..<3 { try trainer.step(x, y, count: 4) }
-    XCTAssertLessThan(try trainer.evaluate(x, y, count: 4), 1e-6)
+    XCTAssertLessThanOrEqual(try trainer.evaluate(x, y, count: 4), sane)
+    let fresh = try Trainer(model: model, json: #"{"optimizer": "lbfgs", "learning_rate": 1e6}"#)
+    for _ in 0..<3 { try fresh.step(x, y, count: 4) }
+    XCTAssertLessThan(try fresh.evaluate(x, y, count: 4), 1e-6)
     // NaN data is refused before anything runs, as for every optimizer.
     XCTAssertThrowsError(try trainer.step([.nan], [0], count: 1)) {
       XCTAssertEqual(($0 as? LaminaError)?.code, .numeric)

@@ -90,11 +90,20 @@ def test_step_returns_loss_before_and_changes_weights():
 def test_non_finite_inside_a_step_restores_the_weights():
     model = lamina.MLP(1, [], 1, seed=3)
     before = model.state_dict()
-    trainer = lamina.Trainer(model, optimizer="lbfgs", learning_rate=1e6)
+    x, y = np.array([[1e9]], np.float32), np.array([[0.0]], np.float32)
     # The first loss and gradient are finite; the first move (1e6) overflows the next.
+    # Without a line search that is an error, with the weights restored.
+    plain = lamina.Trainer(model, optimizer="lbfgs", learning_rate=1e6, line_search="none")
     with pytest.raises(lamina.NumericError, match="weights left as before"):
-        trainer.step(np.array([[1e9]], np.float32), np.array([[0.0]], np.float32))
+        plain.step(x, y)
     assert states_equal(model.state_dict(), before)
+    # The strong-Wolfe search counts overflowing trial points as infinite losses and backs
+    # off from them: the step completes at finite weights, no worse than the start.
+    trainer = lamina.Trainer(model, optimizer="lbfgs", learning_rate=1e6)
+    start = trainer.evaluate(x, y)
+    assert trainer.step(x, y) == pytest.approx(start, rel=1e-6)
+    assert all(np.isfinite(v).all() for v in model.state_dict().values())
+    assert trainer.evaluate(x, y) <= start
 
 
 def test_fit_is_deterministic():

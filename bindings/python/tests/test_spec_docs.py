@@ -44,8 +44,12 @@ KAN_SHARED = {"widths", "basis", "seed"}
 
 def basis_keys(basis: str) -> Set[str]:
     """The keys only ``basis`` reads (B-splines with "symbolic", which the spec writes only
-    when true)."""
-    extra = {"symbolic": True} if basis == "bspline" else {}
+    when true, and "sp_trainable" and "sb_trainable", written only when false)."""
+    extra = (
+        {"symbolic": True, "sp_trainable": False, "sb_trainable": False}
+        if basis == "bspline"
+        else {}
+    )
     return spec_keys({"kind": "kan", "widths": [2, 3], "basis": basis, **extra}) - KAN_SHARED
 
 
@@ -151,7 +155,16 @@ def test_readme_mlp_table_lists_exactly_the_mlp_keys() -> None:
 
 
 def test_readme_kan_table_lists_exactly_the_bspline_model_keys() -> None:
-    keys = spec_keys({"kind": "kan", "widths": [2, 3], "basis": "bspline", "symbolic": True})
+    keys = spec_keys(
+        {
+            "kind": "kan",
+            "widths": [2, 3],
+            "basis": "bspline",
+            "symbolic": True,
+            "sp_trainable": False,
+            "sb_trainable": False,
+        }
+    )
     assert readme_table_keys("widths") == keys
 
 

@@ -268,13 +268,14 @@ extension BSplineKANLayer: KANEdgeJet {
   func addEdgeJetSums(_ sums: UnsafePointer<Double>) {
     let (nIn, nOut, nb, k) = (inputDim, outputDim, options.basisCount, options.order)
     let padded = nb + 2 * k
+    let (trainsBase, trainsSp) = (options.sbTrainable, options.spTrainable)
     withJetGradients { c, sp, ms, cg, bg, sg in
       for i in 0..<nIn {
         let basis = sums + (i * padded + k) * nOut
         for j in 0..<nOut {
           let e = i * nOut + j
           let mask = Double(ms[e])
-          bg[e] += Float(mask * sums[nIn * padded * nOut + e])
+          if trainsBase { bg[e] += Float(mask * sums[nIn * padded * nOut + e]) }
           let f = mask * Double(sp[e])
           var spSum = 0.0
           for q in 0..<nb {
@@ -282,7 +283,7 @@ extension BSplineKANLayer: KANEdgeJet {
             cg[e * nb + q] += Float(f * v)
             spSum += Double(c[e * nb + q]) * v
           }
-          sg[e] += Float(mask * spSum)
+          if trainsSp { sg[e] += Float(mask * spSum) }
         }
       }
     }
@@ -328,6 +329,7 @@ extension BSplineKANLayer: KANEdgeJet {
       prepareJetRows(
         column, stride: stride, count: m, orders: orders, knots: gb.baseAddress! + i * kc, s)
     }
+    let (trainsBase, trainsSp) = (options.sbTrainable, options.spTrainable)
     withJetGradients { c, sp, ms, cg, bg, sg in
       for r in 0..<m {
         let mu = s.intervals[r]
@@ -341,7 +343,7 @@ extension BSplineKANLayer: KANEdgeJet {
           let a1 = Double(adjoints[r * nOut + j])
           let a2 = orders == 2 ? Double(adjoints[(m + r) * nOut + j]) : 0
           let mask = Double(ms[e])
-          bg[e] += Float(mask * (a1 * s1 + a2 * s2))
+          if trainsBase { bg[e] += Float(mask * (a1 * s1 + a2 * s2)) }
           guard mu >= 0 && lo <= hi else { continue }
           let f = mask * Double(sp[e])
           let ce = c + e * nb + mu - k
@@ -352,7 +354,7 @@ extension BSplineKANLayer: KANEdgeJet {
             ge[t] += Float(f * v)
             spSum += Double(ce[t]) * v
           }
-          sg[e] += Float(mask * spSum)
+          if trainsSp { sg[e] += Float(mask * spSum) }
         }
       }
     }

@@ -253,6 +253,7 @@ extension BSplineKANLayer {
       let value = total + w.l1 * l1 + w.entropy * (entropyRows + entropyCols)
       // pykan detaches the scores of "edge_forward_sum": only the coefficient terms train.
       guard let scale, differentiable else { return value }
+      let (trainsBase, trainsSp) = (options.sbTrainable, options.spTrainable)
 
       // Pass 2: dR/dphi_ij(s) = a_ij (phi - mean), a = dR/dv / (range (n - 1) std_phi) with
       // range = std_x + 0.1 ("edge_forward_spline_n") or 1 ("edge_forward_spline_u");
@@ -346,8 +347,8 @@ extension BSplineKANLayer {
                             coefGrad[q] += Float(gCoef[q])
                           }
                           for e in first..<(first + nOut) {
-                            baseGrad[e] += Float(gBase[e])
-                            spGrad[e] += Float(gSp[e])
+                            if trainsBase { baseGrad[e] += Float(gBase[e]) }
+                            if trainsSp { spGrad[e] += Float(gSp[e]) }
                           }
                         }
                       }

@@ -80,6 +80,14 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
     /// "symbolic_affine", "symbolic_mask", "symbolic_fn" exist only when true, so specs and
     /// files made without it are unchanged. See BSplineKANLayer+Symbolic.swift.
     public var symbolic = false
+    /// Whether "scale_sp" is trained ("sp_trainable", pykan's name, default true): when
+    /// false it is a buffer, kept at its initial value (or whatever is written to it) by
+    /// every optimizer, and counted in no parameter count. The spec writes it only when
+    /// false, so specs and files made without it are unchanged.
+    public var spTrainable = true
+    /// Whether "scale_base" is trained ("sb_trainable", pykan's name, default true); as
+    /// `spTrainable`.
+    public var sbTrainable = true
 
     /// pykan's defaults.
     public init() {}
@@ -126,6 +134,8 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
       }
       o.baseFunction = baseFunction
       o.symbolic = try r.bool("symbolic", default: false)
+      o.spTrainable = try r.bool("sp_trainable", default: true)
+      o.sbTrainable = try r.bool("sb_trainable", default: true)
       // The knots must be increasing finite floats whose gaps have finite reciprocals (a
       // range too narrow or too wide for float would collapse, flush or overflow them).
       guard BSplineKANLayer.usable(o.initialKnots) else {
@@ -151,6 +161,8 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
         ("scale_base_sigma", .number(scaleBaseSigma)),
         ("base_fun", .string(baseFunction.rawValue)),
       ] + (symbolic ? [("symbolic", .bool(true))] : [])
+        + (spTrainable ? [] : [("sp_trainable", .bool(false))])
+        + (sbTrainable ? [] : [("sb_trainable", .bool(false))])
     }
 
     /// `BSplineKANLayer(input:output:options:rng:)`.
@@ -161,10 +173,15 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
     /// The symbolic branch belongs to plain B-spline layers: it is not a per-edge sum a
     /// mixture could weight.
     var mixtureRestriction: String? {
-      symbolic
-        ? "\"symbolic\" must be false in a mixed layer (the symbolic branch is for plain "
+      if symbolic {
+        return "\"symbolic\" must be false in a mixed layer (the symbolic branch is for plain "
           + "B-spline layers)"
-        : nil
+      }
+      if !spTrainable || !sbTrainable {
+        return "\"sp_trainable\" and \"sb_trainable\" must be true in a mixed layer (frozen "
+          + "scales are for plain B-spline layers)"
+      }
+      return nil
     }
   }
 
@@ -274,14 +291,18 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
     symbolicTensors = other.symbolicTensors?.copy()
   }
 
-  /// The trained tensors: "coef", "scale_base", "scale_sp".
-  /// With the symbolic branch, also "symbolic_affine".
+  /// The trained tensors: "coef", "scale_base" (unless "sb_trainable" is false),
+  /// "scale_sp" (unless "sp_trainable" is false). With the symbolic branch, also
+  /// "symbolic_affine".
   public var parameters: [Parameter] {
-    [coef, scaleBase, scaleSp] + (symbolicTensors.map { [$0.affine] } ?? [])
+    [coef] + (options.sbTrainable ? [scaleBase] : []) + (options.spTrainable ? [scaleSp] : [])
+      + (symbolicTensors.map { [$0.affine] } ?? [])
   }
-  /// The saved, untrained tensors: "grid", "mask" (and "symbolic_mask", "symbolic_fn").
+  /// The saved, untrained tensors: a frozen "scale_base" and "scale_sp" ("sb_trainable",
+  /// "sp_trainable" false), "grid", "mask" (and "symbolic_mask", "symbolic_fn").
   public var buffers: [Parameter] {
-    [grid, mask] + (symbolicTensors.map { [$0.mask, $0.function] } ?? [])
+    (options.sbTrainable ? [] : [scaleBase]) + (options.spTrainable ? [] : [scaleSp])
+      + [grid, mask] + (symbolicTensors.map { [$0.mask, $0.function] } ?? [])
   }
 
   /// `{"type": "kan", "output": ..., "basis": "bspline", "grid": ..., ...}`, every default
@@ -985,7 +1006,8 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
                 let (c, sp, ms) = (cb.baseAddress!, sb.baseAddress!, mb.baseAddress!)
                 var job = GradientTerms(
                   sums: sums, inputStride: inputStride, basisRow: basisRow, baseRow: baseRow,
-                  cg: cg, bg: bg, sg: sg, c: c, sp: sp, ms: ms, nOut: nOut, nb: nb)
+                  cg: cg, bg: bg, sg: sg, c: c, sp: sp, ms: ms, nOut: nOut, nb: nb,
+                  trainsBase: options.sbTrainable, trainsSp: options.spTrainable)
                 Self.parallel(nIn, work: nIn * nOut * nb, &job)
               }
             }
@@ -1011,6 +1033,9 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
     let ms: UnsafePointer<Float>
     let nOut: Int
     let nb: Int
+    /// Whether scale_base and scale_sp are trained (their gradients are added only then).
+    let trainsBase: Bool
+    let trainsSp: Bool
 
     func run(_ i: Int) {
       let g = sums + i * inputStride + basisRow * nOut  // row of basis 0
@@ -1018,7 +1043,7 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
       for j in 0..<nOut {
         let e = i * nOut + j
         let f = sp[e] * ms[e]
-        bg[e] += ms[e] * gBase[j]
+        if trainsBase { bg[e] += ms[e] * gBase[j] }
         var spSum: Float = 0
         let ce = c + e * nb
         let cge = cg + e * nb
@@ -1027,7 +1052,7 @@ public final class BSplineKANLayer: Layer, KANBasisLayer {
           cge[m] += f * v
           spSum += ce[m] * v
         }
-        sg[e] += ms[e] * spSum
+        if trainsSp { sg[e] += ms[e] * spSum }
       }
     }
   }
