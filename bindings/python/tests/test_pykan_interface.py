@@ -275,8 +275,25 @@ def test_unsupported_options_say_so():
     with pytest.raises(UnsupportedError, match="symbolic_enabled=False"):
         kan.KAN(width=[2, 1], symbolic_enabled=False, auto_save=False).expand_depth()
     with pytest.raises(UnsupportedError, match="singularity_avoiding"):
-        kan.KAN(width=[2, 1], auto_save=False).fit(kan.create_dataset(hellokan_f, n_var=2, train_num=8, test_num=8),
-                                                   steps=1, singularity_avoiding=True)
+        kan.KAN(width=[2, 1], auto_save=False)(torch.zeros(3, 2), singularity_avoiding=True)
+
+
+def test_singularity_avoiding_fit_and_frozen_scales():
+    # a 1/x edge and a sample at its pole: the plain training pass overflows, pykan's
+    # protected form (y_th) trains
+    x = torch.linspace(-1, 1, 41)[:, None]  # holds 0 exactly
+    data = {"train_input": x, "train_label": 0.5 * x, "test_input": x[1::2], "test_label": 0.5 * x[1::2]}
+    model = kan.KAN(width=[1, 1], auto_save=False)
+    model.fix_symbolic(0, 0, 0, "1/x", fit_params_bool=False)
+    with pytest.raises(lamina.NumericError):
+        model.copy().fit(data, opt="Adam", lr=1e-3, steps=2, update_grid=False)
+    results = model.fit(data, opt="Adam", lr=1e-3, steps=2, update_grid=False, singularity_avoiding=True, y_th=10.0)
+    assert all(np.isfinite(float(v)) for v in results["train_loss"])
+    frozen = kan.KAN(width=[2, 3, 1], sp_trainable=False, sb_trainable=False, auto_save=False)
+    sp, sb = frozen.act_fun[0].scale_sp.clone(), frozen.act_fun[0].scale_base.clone()
+    frozen.fit(kan.create_dataset(hellokan_f, n_var=2, train_num=100, test_num=50), steps=3)
+    assert torch.equal(frozen.act_fun[0].scale_sp, sp) and torch.equal(frozen.act_fun[0].scale_base, sb)
+    assert "0.scale_sp" not in frozen.get_params() and "0.coef" in frozen.get_params()
 
 
 def test_sparse_init_mask_is_pykans():

@@ -81,7 +81,7 @@ final class KANMultiplicationTests: XCTestCase {
     let m = try Model(json: #"{"kind": "kan", "widths": [2, [5, 2], 1]}"#)
     XCTAssertEqual(
       m.spec.text,
-      #"{"kind": "kan", "widths": [2, [5, 2], 1], "mult_arity": 2, "basis": "bspline", "grid": 5, "order": 3, "grid_range": [-1, 1], "noise_scale": 0.3, "scale_base_mu": 0, "scale_base_sigma": 1, "seed": 0}"#
+      #"{"kind": "kan", "widths": [2, [5, 2], 1], "mult_arity": 2, "basis": "bspline", "grid": 5, "order": 3, "grid_range": [-1, 1], "noise_scale": 0.3, "scale_base_mu": 0, "scale_base_sigma": 1, "base_fun": "silu", "seed": 0}"#
     )
     XCTAssertEqual(m.layers.map(\.inputDim), [2, 9, 7])
     XCTAssertEqual(m.layers.map(\.outputDim), [9, 7, 1])

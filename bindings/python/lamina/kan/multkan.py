@@ -163,8 +163,6 @@ class MultKAN(EngineKAN):
             )
         if affine_trainable:
             raise UnsupportedError("KAN: affine_trainable=True (trained node affines) is not supported")
-        if not (sp_trainable and sb_trainable):
-            raise UnsupportedError("KAN: sp_trainable/sb_trainable=False are not supported")
         if isinstance(grid, (list, tuple)) or isinstance(k, (list, tuple)):
             raise UnsupportedError("KAN: per-layer grid or k lists are not supported")
         spec: Dict[str, Any] = {
@@ -178,6 +176,8 @@ class MultKAN(EngineKAN):
             "scale_base_mu": float(scale_base_mu),
             "scale_base_sigma": float(scale_base_sigma),
             "base_fun": base_fun,
+            "sp_trainable": bool(sp_trainable),
+            "sb_trainable": bool(sb_trainable),
             "symbolic": bool(symbolic_enabled),
             "seed": int(seed),
         }
@@ -187,7 +187,8 @@ class MultKAN(EngineKAN):
         self._init_settings(
             mult_arity=mult_arity, base_fun_name=base_fun, symbolic_enabled=bool(symbolic_enabled),
             affine_trainable=False, grid_eps=float(grid_eps),
-            grid_range=[float(v) for v in grid_range], sp_trainable=True, sb_trainable=True,
+            grid_range=[float(v) for v in grid_range], sp_trainable=bool(sp_trainable),
+            sb_trainable=bool(sb_trainable),
             save_act=bool(save_act), auto_save=bool(auto_save), ckpt_path=str(ckpt_path),
             state_id=int(state_id), round=int(round), device="cpu",
         )
@@ -397,6 +398,10 @@ class MultKAN(EngineKAN):
         """The outputs for ``x`` (n x inputs), as pykan's forward: a tensor of x's dtype for a
         tensor, a float32 array for an array. Keeps ``x`` as ``cache_data`` (what
         ``attribute``, ``prune``, ``plot`` and ``fix_symbolic`` then use)."""
+        if singularity_avoiding:
+            raise UnsupportedError(
+                "KAN.forward: singularity_avoiding=True is supported in fit (the engine's training"
+                " passes), not in a plain forward pass")
         samples = self._inputs(x)
         self.cache_data = samples
         self._acts = None
@@ -617,8 +622,6 @@ class MultKAN(EngineKAN):
             for name in display_metrics:
                 if name not in known:
                     raise InvalidArgumentError(f"KAN.fit: {name} not recognized (known: {sorted(known)})")
-        if singularity_avoiding:
-            raise UnsupportedError("KAN.fit: singularity_avoiding=True is not supported yet")
         train_x = self._inputs(dataset["train_input"])
         test_x = self._inputs(dataset["test_input"])
         engine_set = {
@@ -638,6 +641,8 @@ class MultKAN(EngineKAN):
 
         config: Dict[str, Any] = dict(_PYKAN_LBFGS) if name == "lbfgs" else {}
         config["loss"] = loss
+        if singularity_avoiding:  # pykan's protected symbolic forms in the training steps
+            config.update(singularity_avoiding=True, y_th=float(y_th))
         if lamb > 0:
             config.update(lamb=lamb, lamb_l1=lamb_l1, lamb_entropy=lamb_entropy, lamb_coef=lamb_coef,
                           lamb_coefdiff=lamb_coefdiff, reg_metric=reg_metric)
@@ -676,6 +681,10 @@ class MultKAN(EngineKAN):
             return False
 
         if loss == "torch":
+            if singularity_avoiding:
+                raise UnsupportedError(
+                    "KAN.fit: singularity_avoiding with a loss_fn callable: the protected forms"
+                    " are the engine's training passes; use one of torch's " + ", ".join(_TORCH_LOSSES))
             if lamb > 0:
                 raise UnsupportedError(
                     "KAN.fit: lamb > 0 with a loss_fn callable: the regulariser is the engine's and"
@@ -1242,6 +1251,7 @@ class MultKAN(EngineKAN):
         self._handle, engine._handle = engine._handle, old
         self._fast = None
         self._out_cache = None
+        self._trainable = None  # the cached trained-tensor list (lamina.vjp) is the old model's
         self._acts = None
 
     def _symbolic_edges(self, l: int, names: Sequence[Sequence[str]], affine: np.ndarray,
@@ -1482,9 +1492,10 @@ class MultKAN(EngineKAN):
         return self.save_act, self.symbolic_enabled
 
     def get_params(self) -> List[str]:
-        """Names of the trained tensors."""
-        lib = _library.lib()
-        return [n for n in self.tensor_names() if lib.lamina_model_tensor_trainable(self._ptr, n.encode("utf-8")) == 1]
+        """Names of the trained tensors (pykan returns the parameters themselves)."""
+        from ..vjp import trainable_tensors
+
+        return [name for name, _ in trainable_tensors(self)]
 
 
 
