@@ -287,3 +287,19 @@ def test_initialize_from_another_model_and_save_fig(in_tmp):
     coarse.fit(data, steps=4, save_fig=True, save_fig_freq=2, img_folder="./video", beta=10,
                in_vars=["a", "b"], out_vars=["f"])
     assert sorted(os.listdir(in_tmp / "video")) == ["0.jpg", "2.jpg"]
+
+
+def test_prune_input_keeps_the_samples_of_the_kept_inputs():
+    data = kan.create_dataset(lambda x: x[:, [1]] ** 2 + 0.5 * x[:, [3]], n_var=4, train_num=300, test_num=100)
+    model = kan.KAN(width=[4, 3, 1], auto_save=False)
+    model.fit(data, steps=20, lamb=0.001)
+    pruned = model.prune_input(active_inputs=[1, 3])
+    np.testing.assert_array_equal(pruned.cache_data, model.cache_data[:, [1, 3]])
+    pruned.attribute()
+    assert pruned.feature_score.shape == (2,)
+    pruned.refine(5)  # fits at the cached samples of the kept inputs
+    x_min, x_max, _, _ = pruned.get_range(0, 0, 0, verbose=False)
+    assert float(x_min) == pytest.approx(float(data["test_input"][:, 1].min()), abs=1e-6)
+    products = kan.KAN(width=[2, [1, 1], 1], auto_save=False)
+    with pytest.raises(UnsupportedError, match="multiplication"):
+        products.swap(1, 0, 1)

@@ -37,6 +37,8 @@ class Activations:
         self.edge_actscale: List[np.ndarray] = []
         self.subnode_actscale: List[np.ndarray] = []
         self.acts_scale: List[np.ndarray] = []
+        if x.ndim != 2 or x.shape[1] != model.width_in[0]:
+            raise ValueError(f"activations: samples of shape {x.shape} for {model.width_in[0]} inputs")
         lib = _library.lib()
         handle = model._ptr
         state = model.state_dict()

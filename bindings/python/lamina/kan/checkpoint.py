@@ -4,8 +4,10 @@ A checkpoint ``<path>`` is three files: ``<path>.safetensors`` (the engine's mod
 spec and weights; opens alone with :func:`lamina.load`), ``<path>_config.json`` (pykan's
 settings the engine does not hold: ckpt_path, round, state_id, input_id, grid_eps, ...)
 and, when the model has seen samples, ``<path>_cache_data.npy`` (pykan's ``cache_data``).
-Each is written to a temporary file and renamed, so an interrupted save leaves the
-previous checkpoint whole. ``<ckpt_path>/history.txt`` is pykan's log of versions.
+Each file is written to a temporary file and renamed, so none is ever half-written; the
+three are not replaced as one (a save interrupted between them leaves a new model file
+beside the previous settings). Versions are written once each, so this matters only when a
+path is saved over. ``<ckpt_path>/history.txt`` is pykan's log of versions.
 """
 
 from __future__ import annotations

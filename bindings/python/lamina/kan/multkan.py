@@ -87,8 +87,10 @@ class _LayerView:
         self.k = model.k
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # copy and pickle probe before __init__ has run
+            raise AttributeError(name)
         key = self._model._t(self._l, name)
-        if name.startswith("_") or key not in self._model.tensor_names():
+        if key not in self._model.tensor_names():
             raise AttributeError(name)
         return default_float_tensor(self._model._read(key))
 
@@ -122,8 +124,9 @@ class MultKAN(EngineKAN):
 
     Arguments and defaults are pykan 0.2.8's. ``width`` entries are neuron counts or
     ``[n_sum, n_mult]`` pairs (multiplication nodes); ``device`` must be ``'cpu'``. The
-    network is Lamina's: the same seed gives other initial weights than pykan's (Lamina's
-    generator), and arithmetic is float32 whatever torch's default dtype. With
+    network is Lamina's: with torch installed the same seed gives pykan's initial weights
+    (its draws, :mod:`lamina.kan.initial`), without it Lamina's generator's; arithmetic is
+    float32 whatever torch's default dtype. With
     ``auto_save=True`` (pykan's default) every change is saved as a version under
     ``ckpt_path`` (Lamina model files; see :mod:`lamina.kan.checkpoint`).
     """
@@ -354,6 +357,12 @@ class MultKAN(EngineKAN):
     def _kan_layers(self) -> Dict[int, int]:
         """Engine layer index -> KAN layer index."""
         return {self._engine_layer(l): l for l in range(self.depth)}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Any:  # type: ignore[override]
+        """As :meth:`lamina.Model.load_state_dict`; the cached activations are recomputed."""
+        result = Model.load_state_dict(self, state_dict, strict)
+        self._acts = None
+        return result
 
     def _masks(self) -> List[Tuple[np.ndarray, np.ndarray]]:
         """(numeric mask, symbolic mask) per layer, [in, out]."""
@@ -629,6 +638,15 @@ class MultKAN(EngineKAN):
             "test_input": test_x, "test_label": dataset["test_label"],
         }
         if loss == "torch":  # labels stay as given: the user's loss reads them
+            if singularity_avoiding:
+                raise UnsupportedError(
+                    "KAN.fit: singularity_avoiding with a loss_fn callable: the protected forms"
+                    " are the engine's training passes; use one of torch's " + ", ".join(_TORCH_LOSSES))
+            if lamb > 0:
+                raise UnsupportedError(
+                    "KAN.fit: lamb > 0 with a loss_fn callable: the regulariser is the engine's and"
+                    " a torch-written loss is not; use lamb=0 or one of torch's "
+                    + ", ".join(_TORCH_LOSSES))
             train, test = (train_x, None), (test_x, None)
         else:
             train = _split(engine_set, "train", self.input_dim, self.output_dim)
@@ -681,15 +699,6 @@ class MultKAN(EngineKAN):
             return False
 
         if loss == "torch":
-            if singularity_avoiding:
-                raise UnsupportedError(
-                    "KAN.fit: singularity_avoiding with a loss_fn callable: the protected forms"
-                    " are the engine's training passes; use one of torch's " + ", ".join(_TORCH_LOSSES))
-            if lamb > 0:
-                raise UnsupportedError(
-                    "KAN.fit: lamb > 0 with a loss_fn callable: the regulariser is the engine's and"
-                    " a torch-written loss is not; use lamb=0 or one of torch's "
-                    + ", ".join(_TORCH_LOSSES))
             from .torch_fit import fit_with_torch_loss
 
             try:
@@ -821,15 +830,15 @@ class MultKAN(EngineKAN):
         returns the scores of every input for each node of level ``l``; ``attribute(l, i)``
         those for node i (and draws them as bars when ``plot`` and matplotlib is present)."""
         acts = self._activations()
-        scores = attribution(self.width, self.mult_arity, acts)
-        for key in ("node_scores", "edge_scores", "subnode_scores"):
-            setattr(self, key, [default_float_tensor(s.astype(np.float32)) for s in scores[key]])
-        self._scores = scores
+        given = None if out_score is None or l is not None else np.asarray(to_numpy(out_score), dtype=np.float64)
+        scores = attribution(self.width, self.mult_arity, acts, out_score=given)
+        self._set_scores(scores)
         if l is None:
             return None
         level = check_index(l, "attribute: l")
         target = attribution(self.width, self.mult_arity, acts, level=level,
                              out_score=scores["node_scores"][level])
+        self._set_scores(target)  # as pykan, the scores are then those toward level l
         per_node = target["node_scores_all"][0].astype(np.float32)
         if i is None:
             return default_float_tensor(per_node)
@@ -844,6 +853,11 @@ class MultKAN(EngineKAN):
             except ImportError:
                 pass
         return default_float_tensor(per_node[node])
+
+    def _set_scores(self, scores: Dict[str, List[np.ndarray]]) -> None:
+        for key in ("node_scores", "edge_scores", "subnode_scores"):
+            setattr(self, key, [default_float_tensor(v.astype(np.float32)) for v in scores[key]])
+        self._scores = scores
 
     def node_attribute(self) -> None:
         """Scores of every node for each level (pykan's ``node_attribute_scores``)."""
@@ -999,6 +1013,8 @@ class MultKAN(EngineKAN):
         width = self.width
         width[0] = [len(keep), 0]
         new = self._subset(keep_nodes, keep_subnodes, width, np.asarray(self.input_id)[keep], self.mult_arity)
+        # the cached samples are this model's input columns: keep the same ones
+        new.cache_data = None if self.cache_data is None else np.ascontiguousarray(self.cache_data[:, keep])
         new._acts = None
         if log_history:
             self.log_history("prune_input")
@@ -1188,15 +1204,11 @@ class MultKAN(EngineKAN):
         for l in range(self.depth):
             affine = self._read(self._t(l, "symbolic_affine")).astype(np.float64)
             sym_mask = self._read(self._t(l, "symbolic_mask"))
-            numeric = self._read(self._t(l, "mask"))
             y = []
             for j in range(self.width_out[l + 1]):
                 yj = sympy.Integer(0)
                 for i in range(self.width_in[l]):
-                    if sym_mask[i, j] == 0:
-                        if numeric[i, j] != 0:
-                            print("make sure all activations need to be converted to symbolic formulas first!")
-                            return None  # type: ignore[return-value]
+                    if sym_mask[i, j] == 0:  # numeric edges are not in the formula (pykan's)
                         continue
                     a, b, c, d = (sympy.Float(float(v)) for v in affine[i, j])
                     fun = SYMBOLIC_LIB[names[l][j][i]][1]
@@ -1424,7 +1436,9 @@ class MultKAN(EngineKAN):
 
     def auto_swap_l(self, l: int) -> None:
         """Reorder level ``l``'s nodes greedily to shorten the wiring (pykan's auto_swap_l)."""
-        count = self.width_in[l]
+        if self.width[l][1]:
+            raise UnsupportedError(f"KAN.auto_swap_l: level {l} has multiplication nodes")
+        count = self.width_in[l]  # pykan uses width_in[1] for every level
         for i in range(count):
             costs = []
             for j in range(count):
@@ -1438,7 +1452,8 @@ class MultKAN(EngineKAN):
     def auto_swap(self) -> None:
         """pykan's ``auto_swap``: :meth:`auto_swap_l` on every hidden level."""
         for l in range(1, self.depth):
-            self.auto_swap_l(l)
+            if not self.width[l][1]:  # levels with products keep their order
+                self.auto_swap_l(l)
         self.log_history("auto_swap")
 
     def feature_interaction(self, l: int, neuron_th: float = 1e-2, feature_th: float = 1e-2) -> Dict[Tuple[int, ...], int]:
@@ -1464,6 +1479,8 @@ class MultKAN(EngineKAN):
         """Exchange nodes i1 and i2 of level l (their incoming and outgoing edges), as pykan."""
         if not 1 <= l < self.depth:
             raise InvalidArgumentError(f"KAN.swap: l must be a hidden level, 1..{self.depth - 1}")
+        if self.width[l][1]:
+            raise UnsupportedError(f"KAN.swap: level {l} has multiplication nodes (only sum-node levels swap)")
         state = self.state_dict()
         values = {}
         layers = self._kan_layers()
@@ -1567,6 +1584,8 @@ def _engine_search(model: MultKAN, l: int, i: int, j: int, names: Sequence[str],
     x = model.cache_data
     if x is None:
         raise InvalidArgumentError("model hasn't seen any data yet: call model(x) first")
+    if x.shape[1] != model.input_dim:
+        raise InvalidArgumentError(f"cached samples have {x.shape[1]} columns; the model takes {model.input_dim}")
     options = to_json({"library": list(names), "a_range": [float(v) for v in a_range],
                        "b_range": [float(v) for v in b_range]}, "symbolic search options")
     text = _library.read_text(

@@ -66,14 +66,14 @@ def fit_with_torch_loss(
             module.sync_to_lamina()
             model.update_grid_from_samples(train[0][train_id])
             module.sync_from_lamina()
-        first: List[float] = []
+        last: List[float] = []
 
         def closure() -> Any:
             optimizer.zero_grad()
             loss = loss_of(train_x[train_id], train_y[train_id])
             loss.backward()
-            if not first:
-                first.append(float(loss.detach()))
+            # pykan records the loss of the closure's last call (the line search's end)
+            last[:] = [float(loss.detach())]
             return loss
 
         if opt == "lbfgs":
@@ -84,11 +84,11 @@ def fit_with_torch_loss(
         module.sync_to_lamina()
         with torch.no_grad():
             test_loss = float(loss_of(test_x[test_id], test_y[test_id]))
-        train_value, test_value = float(np.sqrt(first[0])), float(np.sqrt(test_loss))
+        train_value, test_value = float(np.sqrt(last[0])), float(np.sqrt(test_loss))
         results["train_loss"].append(scalar(train_value))
         results["test_loss"].append(scalar(test_value))
         results["reg"].append(scalar(0.0))
-        on_step(step + 1, first[0], test_loss, float("nan"))  # raw: the caller takes roots
+        on_step(step + 1, last[0], test_loss, float("nan"))  # raw: the caller takes roots
     module.sync_to_lamina()
     return results
 
