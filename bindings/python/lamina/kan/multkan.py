@@ -333,14 +333,8 @@ class MultKAN(EngineKAN):
 
     # ---- tensors ---------------------------------------------------------------------------
     def _read(self, name: str) -> np.ndarray:
-        shape = self._tensor_shape(name)
-        values = np.empty(shape, dtype=np.float32)
-        _library.check(
-            _library.lib().lamina_model_tensor_read(
-                self._ptr, name.encode("utf-8"), _library.as_float_pointer(values), values.size
-            )
-        )
-        return values
+        """One named tensor as a new float32 array (Lamina's KAN's reader)."""
+        return self._read_tensor(name)
 
     def _write(self, values: Mapping[str, np.ndarray]) -> None:
         self.load_state_dict(values, strict=False)
