@@ -78,6 +78,8 @@
 **     lamina_model_slice                 evaluate a 3-input model on a plane
 **     lamina_model_extract_mesh          a mesh of a 3-input model's level set
 **     lamina_model_triplane_upsample     a copy with the tri-plane planes resampled
+**     lamina_model_field_split           one field of a many-field model as its own model
+**     lamina_model_field_stack           single-field models stacked into one of N fields
 **   Training
 **     lamina_trainer_create              a trainer for a model from a JSON config
 **     lamina_trainer_free                free a trainer
@@ -268,6 +270,8 @@ const char *lamina_version(void);
 **     lamina_shape_mesh                       2^28 samples (the grid is held in memory)
 **     lamina_marching_cubes                   2 to 1024 samples per axis
 **     lamina_model_triplane_upsample          resolution 2 to 4096 (and the parameter limit)
+**     lamina_model_field_stack                count 1 to 16777216 models (and the parameter
+**                                             limit)
 **     lamina_mesh_compare                     samples 1 to 16777216
 **     lamina_point_cloud_distance             at most 67108864 points in the cloud and
 **                                             715827882 queries (LAMINA_E_OUT_OF_MEMORY)
@@ -1244,6 +1248,55 @@ lamina_status lamina_model_extract_mesh(const lamina_model *model, size_t resolu
 */
 lamina_status lamina_model_triplane_upsample(const lamina_model *model, size_t resolution,
                                              lamina_model **out);
+
+/**
+** Field `field` of a many-field tri-plane model ("kind": "triplane", fields N) as a model of
+** its own (*out, free with lamina_model_free), which saves and loads alone: its full spec is
+** the model's with fields 1 and decoder_per_field false (input x, y, z), every other key
+** kept (resolution or resolutions, channels, aggregation, bounds, align_corners, padding,
+** fourier, init keys, the decoder, KAN decoders included, output, seed); its planes are
+** rows 3 field .. 3 field + 2 of each planes tensor, its decoder the shared decoder copied
+** or, with decoder_per_field, field `field`'s slices ("1.s.weight"[field],
+** "1.s.bias"[field]) as the plain MLP's "1.weight", "1.bias", "3.weight", ...
+** With a shared decoder, *out's predictions at (x, y, z) equal the model's at (field, x, y,
+** z) bit for bit. With per-field decoders the weights are copied exactly but predictions
+** agree to float rounding only (a few units in the last place): the per-field decoder runs
+** each field's rows as one product, a single-field model's dense layers take other
+** kernels. A model of one field gives a copy of itself (field 0). READ-ONLY on `model`.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL, field >= fields, a model that is not a
+** "triplane" model), LAMINA_E_UNSUPPORTED (a "sequential" model with a tri-plane layer:
+** its decoder is the caller's own composition of layers; build the single-field sequential
+** model and copy tensors by name instead).
+*/
+lamina_status lamina_model_field_split(const lamina_model *model, size_t field,
+                                       lamina_model **out);
+
+/**
+** One tri-plane model of `count` fields (*out, free with lamina_model_free) whose field k is
+** models[k]: field k's planes are models[k]'s. Every model must be a single-field "triplane"
+** model with the same full spec but for seed (and decoder_per_field, which changes nothing
+** with one field); the result's spec is models[0]'s with fields = count and
+** decoder_per_field as `options_json` says, and models[0]'s seed.
+** Options (NULL or "{}" for the defaults; unknown keys are LAMINA_E_INVALID_ARGUMENT):
+**   decoder ("per_field" | "shared"): "per_field" sets decoder_per_field true, each field
+**     keeping its own model's decoder as its slice of "1.s.weight" and "1.s.bias" (MLP
+**     decoders only, as per-field decoders are; with count 1 it is the model's decoder);
+**     "shared" keeps models[0]'s decoder for every field, and needs every model's decoder
+**     tensors bit-identical to it.
+** Stacking the parts lamina_model_field_split gives (per_field for a model with per-field
+** decoders, shared for one with a shared decoder) gives back that model's predictions bit
+** for bit. With a shared decoder, each field of the result predicts as its model does, bit
+** for bit; with per-field decoders, to float rounding (see lamina_model_field_split).
+** READ-ONLY on every model (the same model may appear several times).
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL models, out or entry, count 0 or over 16777216,
+** a model that is not a single-field "triplane" model, a spec key that differs (the message
+** names the key and the model), a KAN decoder with "per_field", decoders that differ with
+** "shared" (the message names the first differing model and tensor), bad options),
+** LAMINA_E_UNSUPPORTED (a "sequential" model), LAMINA_E_OUT_OF_MEMORY (over the parameter
+** limit).
+*/
+lamina_status lamina_model_field_stack(const lamina_model *const *models, size_t count,
+                                       const char *options_json, lamina_model **out);
 
 
 /* ---------------------------------------------------------------------------------------

@@ -165,3 +165,50 @@ public func laminaModelFitPoints(
     }
   }
 }
+
+@_cdecl("lamina_model_field_split")
+public func laminaModelFieldSplit(
+  _ model: OpaquePointer?, _ field: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_field_split"
+    let out = try require(out, "out", in: f)
+    out.pointee = nil
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
+    try named(f) { out.pointee = Handles.retain(try m.fieldSplit(field)) }
+  }
+}
+
+@_cdecl("lamina_model_field_stack")
+public func laminaModelFieldStack(
+  _ models: UnsafePointer<OpaquePointer?>?, _ count: Int, _ optionsJSON: UnsafePointer<CChar>?,
+  _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_field_stack"
+    let out = try require(out, "out", in: f)
+    out.pointee = nil
+    let list = try require(models, "models", in: f)
+    // Checked before the array is read: a size_t past Int.max arrives negative.
+    guard count >= 1, count <= TriplaneOptions.maxFields else {
+      throw LaminaError(
+        .invalidArgument,
+        "\(f): count \(UInt(bitPattern: count)) is out of range (1 to \(TriplaneOptions.maxFields))"
+      )
+    }
+    let text = optionsJSON == nil ? "{}" : try string(optionsJSON, "options_json", in: f)
+    let options = try named(f) {
+      try FieldStackOptions(json: JSONValue.parse(text, what: "options_json"))
+    }
+    var reading: [Model] = []
+    defer { for m in reading { m.useGuard.endShared() } }
+    for i in 0..<count {
+      let m = try Handles.object(list[i], as: Model.self, "models[\(i)]", in: f)
+      try beginReading(m, in: f)
+      reading.append(m)
+    }
+    try named(f) { out.pointee = Handles.retain(try Model.fieldStack(reading, options: options)) }
+  }
+}

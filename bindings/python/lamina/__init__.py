@@ -34,7 +34,7 @@ from .errors import (
     ShapeError,
     UnsupportedError,
 )
-from .field import TriplaneField
+from .field import TriplaneField, stack_fields
 from .kan_model import KAN, create_dataset
 from . import metrics
 from .mesh_ops import (
@@ -95,6 +95,7 @@ __all__ = [
     "shape_gradient",
     "shape_mesh",
     "shape_sdf",
+    "stack_fields",
 ]
 
 

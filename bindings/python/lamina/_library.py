@@ -74,6 +74,7 @@ _size = ctypes.c_size_t
 _size_out = ctypes.POINTER(ctypes.c_size_t)
 _text = ctypes.c_char_p
 _buffer = ctypes.c_char_p  # writable char buffers are passed as ctypes string buffers
+_handles = ctypes.POINTER(ctypes.c_void_p)  # a caller's array of model handles
 
 #: name -> (restype, argtypes) for every function declared in include/lamina.h.
 SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
@@ -174,6 +175,8 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         [_handle, _size, ctypes.c_float, _size, _floats, _floats],
     ),
     "lamina_model_triplane_upsample": (_status, [_handle, _size, _handle_out]),
+    "lamina_model_field_split": (_status, [_handle, _size, _handle_out]),
+    "lamina_model_field_stack": (_status, [_handles, _size, _text, _handle_out]),
     "lamina_model_extract_mesh": (
         _status,
         [_handle, _size, ctypes.c_float, _floats, _handle_out],

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import ctypes
 import json
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -36,7 +36,7 @@ from .errors import InvalidArgumentError
 from .mesh import MeshHandle
 from .model import Model, PathLike, as_float32, register_kind, to_json
 
-__all__ = ["TriplaneField", "field_slice", "field_mesh", "render_sdf"]
+__all__ = ["TriplaneField", "field_slice", "field_mesh", "render_sdf", "stack_fields"]
 
 _AXES = {"x": 0, "y": 1, "z": 2, 0: 0, 1: 1, 2: 2}
 
@@ -202,6 +202,14 @@ class TriplaneField(Model):
             ``decoder_per_field=True`` with ``fields=N`` gives each field its own MLP decoder
             (tensors ``"1.<stage>.weight"`` ``[N, out, in]`` and ``"1.<stage>.bias"``
             ``[N, out]``) instead of one shared decoder.
+
+    A model of several fields splits into single-field models that save and load alone
+    (:meth:`split_fields`, :meth:`field`), and :func:`lamina.stack_fields` stacks
+    single-field models back into one model of several fields. With a shared decoder a
+    split field predicts at ``(x, y, z)`` exactly (bit for bit) what the model predicts at
+    ``(field, x, y, z)``; with per-field decoders its weights are exact copies and its
+    predictions agree to float rounding. Stacking the split parts gives the model back, bit
+    for bit.
     """
 
     def __init__(
@@ -391,6 +399,21 @@ class TriplaneField(Model):
         )
         return self._wrap(handle)  # type: ignore[return-value]
 
+    def field(self, k: int) -> "TriplaneField":
+        """Field ``k`` as a model of its own (``lamina_model_field_split``): fields 1, input
+        x, y, z, every other spec key kept; its planes are field ``k``'s and its decoder the
+        shared decoder or field ``k``'s own. Raises :class:`~lamina.InvalidArgumentError`
+        when ``k`` is out of range."""
+        if int(k) < 0:
+            raise InvalidArgumentError(f"field {k} is out of range (the model has {self.fields})")
+        handle = ctypes.c_void_p()
+        _library.check(_library.lib().lamina_model_field_split(self._ptr, int(k), ctypes.byref(handle)))
+        return self._wrap(handle)  # type: ignore[return-value]
+
+    def split_fields(self) -> List["TriplaneField"]:
+        """Every field as a model of its own, in order (:meth:`field` for each)."""
+        return [self.field(k) for k in range(self.fields)]
+
     # ---- fitting ---------------------------------------------------------------------------
     def fit_sdf(
         self,
@@ -542,6 +565,31 @@ class TriplaneField(Model):
             return trainer.fit(x, y, progress=progress, on_divergence=on_divergence)
         finally:
             trainer.close()
+
+
+def stack_fields(models: Sequence[Model], decoder: str = "per_field") -> TriplaneField:
+    """One tri-plane model whose field k is ``models[k]`` (``lamina_model_field_stack``).
+
+    Every model must be a single-field tri-plane field with the same spec but for ``seed``
+    (the result takes ``models[0]``'s). ``decoder="per_field"`` (the default) gives each
+    field its own model's decoder (``decoder_per_field``; MLP decoders only);
+    ``decoder="shared"`` keeps one decoder and needs every model's decoder bit-identical.
+    Raises :class:`~lamina.InvalidArgumentError` naming the first spec key or decoder that
+    differs, and for an empty list.
+    """
+    items = list(models)
+    if not items:
+        raise InvalidArgumentError("stack_fields needs at least one model")
+    for i, m in enumerate(items):
+        if not isinstance(m, Model):
+            raise InvalidArgumentError(f"models[{i}] is a {type(m).__name__}, not a lamina model")
+    array = (ctypes.c_void_p * len(items))(*[m._ptr.value for m in items])
+    options = to_json({"decoder": decoder}, "stack options").encode("utf-8")
+    handle = ctypes.c_void_p()
+    _library.check(
+        _library.lib().lamina_model_field_stack(array, len(items), options, ctypes.byref(handle))
+    )
+    return TriplaneField._wrap(handle)  # type: ignore[return-value]
 
 
 def _fit_options(
