@@ -64,10 +64,33 @@ static void predict_field(const lamina_model *m, size_t k, float *y)
 
 static int contains(const char *text, const char *part) { return text && strstr(text, part); }
 
+/* Stacks the 3 parts of `m` with `options` and checks the result is `m` again: the same full
+** spec, tensors and predictions, bit for bit. */
+static void stack_gives_back(const lamina_model *m, lamina_model *const *parts, const char *options)
+{
+    lamina_model *back = NULL;
+    float want[NP], got[NP];
+    size_t k;
+    CHECK_OK(lamina_model_field_stack((const lamina_model *const *)parts, 3, options, &back));
+    if (back) {
+        char *a = spec_of(m), *b = spec_of(back);
+        CHECK(a && b && strcmp(a, b) == 0, "stacked spec %s vs %s", b, a);
+        CHECK(same_tensors(m, back), "stacked tensors differ");
+        for (k = 0; k < 3; k++) {
+            predict_field(m, k, want);
+            predict_field(back, k, got);
+            CHECK(memcmp(want, got, sizeof want) == 0, "stacked field %zu differs", k);
+        }
+        free(a);
+        free(b);
+    }
+    lamina_model_free(back);
+}
+
 /* Splits a 3-field shared-decoder model, checks every part bit for bit, then stacks them. */
 static void split_shared(const char *spec)
 {
-    lamina_model *m = MK(spec), *parts[3] = {NULL, NULL, NULL}, *back = NULL;
+    lamina_model *m = MK(spec), *parts[3] = {NULL, NULL, NULL};
     float want[NP], got[NP];
     size_t k;
     if (!m) return;
@@ -83,21 +106,7 @@ static void split_shared(const char *spec)
         CHECK_OK(lamina_model_predict(parts[k], g_pts, NP, got));
         CHECK(memcmp(want, got, sizeof want) == 0, "field %zu: predictions differ", k);
     }
-    CHECK_OK(lamina_model_field_stack((const lamina_model *const *)parts, 3, "{\"decoder\": \"shared\"}",
-                                      &back));
-    if (back) {
-        char *a = spec_of(m), *b = spec_of(back);
-        CHECK(a && b && strcmp(a, b) == 0, "stacked spec %s vs %s", b, a);
-        CHECK(same_tensors(m, back), "stacked tensors differ");
-        for (k = 0; k < 3; k++) {
-            predict_field(m, k, want);
-            predict_field(back, k, got);
-            CHECK(memcmp(want, got, sizeof want) == 0, "stacked field %zu differs", k);
-        }
-        free(a);
-        free(b);
-    }
-    lamina_model_free(back);
+    stack_gives_back(m, parts, "{\"decoder\": \"shared\"}");
     for (k = 0; k < 3; k++) lamina_model_free(parts[k]);
     lamina_model_free(m);
 }
@@ -121,7 +130,7 @@ static void test_split_shared(void)
 
 static void test_split_per_field(void)
 {
-    lamina_model *m, *parts[3] = {NULL, NULL, NULL}, *back = NULL;
+    lamina_model *m, *parts[3] = {NULL, NULL, NULL};
     float want[NP], got[NP];
     size_t k, i;
     section("split: per-field decoders");
@@ -157,20 +166,7 @@ static void test_split_per_field(void)
         CHECK(worst < 1e-6, "field %zu: relative difference %g", k, worst);
     }
     section("stack: per-field parts give the model back bit for bit");
-    CHECK_OK(lamina_model_field_stack((const lamina_model *const *)parts, 3, NULL, &back));
-    if (back) {
-        char *a = spec_of(m), *b = spec_of(back);
-        CHECK(a && b && strcmp(a, b) == 0, "stacked spec %s vs %s", b, a);
-        CHECK(same_tensors(m, back), "stacked tensors differ");
-        for (k = 0; k < 3; k++) {
-            predict_field(m, k, want);
-            predict_field(back, k, got);
-            CHECK(memcmp(want, got, sizeof want) == 0, "stacked field %zu differs", k);
-        }
-        free(a);
-        free(b);
-    }
-    lamina_model_free(back);
+    stack_gives_back(m, parts, NULL);
     for (k = 0; k < 3; k++) lamina_model_free(parts[k]);
     lamina_model_free(m);
 }
