@@ -127,22 +127,10 @@ public func laminaModelSaveBuffer(
   guarded {
     let f = "lamina_model_save_buffer"
     let m = try Handles.object(model, as: Model.self, "model", in: f)
-    let length = try require(len, "len", in: f)
     try beginReading(m, in: f)
     defer { m.useGuard.endShared() }
-    let bytes = m.encoded()
-    length.pointee = bytes.count
-    guard let buf else {
-      guard capacity(cap) == 0 else {
-        throw LaminaError(.invalidArgument, "\(f): buf is NULL but cap is \(cap)")
-      }
-      return
-    }
-    guard capacity(cap) >= bytes.count else {
-      throw LaminaError(
-        .invalidArgument, "\(f): buffer of \(cap) bytes is too small; \(bytes.count) needed")
-    }
-    bytes.withUnsafeBytes { buf.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+    // Bytes, as the mesh calls copy floats: cap >= *len, no terminating NUL.
+    try copyOut(m.encoded(), buf?.assumingMemoryBound(to: UInt8.self), cap, len, in: f)
   }
 }
 

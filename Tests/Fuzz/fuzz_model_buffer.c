@@ -20,16 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (m != NULL) abort();
         return 0;
     }
-    size_t in = lamina_model_input_dim(m), out = lamina_model_output_dim(m);
-    if (in == 0 || out == 0) abort();
-    if (lamina_model_parameter_count(m) <= 200000 && in <= 4096 && out <= 4096) {
-        float *x = (float *)calloc(2 * in, sizeof(float));
-        float *y = (float *)malloc(2 * out * sizeof(float));
-        if (x == NULL || y == NULL) abort();
-        fuzz_check_status(lamina_model_predict(m, x, 2, y), "lamina_model_predict");
-        free(x);
-        free(y);
-    }
+    fuzz_use_loaded_model(m);
     /* Save to memory (two-call pattern) and load it back. */
     size_t len = 0, again = 0;
     fuzz_check_status(lamina_model_save_buffer(m, NULL, 0, &len), "lamina_model_save_buffer");
