@@ -8,9 +8,9 @@ import Synchronization
   import Darwin
 #endif
 
-/// A fixed set of worker threads, one fewer than the cores this process may use (capped),
-/// created once on first use, that run the tasks of `run(_:_:)` together with the calling
-/// thread.
+/// A set of worker threads, one fewer than the thread count (by default the cores this
+/// process may use, capped; see "Thread count" below), started on first use and never
+/// stopped, that run the tasks of `run(_:_:)` together with the calling thread.
 ///
 /// Why not Dispatch: `DispatchQueue.concurrentPerform` copies its block onto the heap on
 /// every call, which the steady-state allocation rule forbids in a warm training step, and
