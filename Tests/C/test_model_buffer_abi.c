@@ -18,8 +18,8 @@
 static const char *SPECS[] = {
     "{\"kind\": \"mlp\", \"input\": 3, \"hidden\": [16, 16], \"output\": 2, \"seed\": 4}",
     "{\"kind\": \"kan\", \"widths\": [3, 4, 2], \"grid\": 5, \"seed\": 6}",
-    "{\"kind\": \"triplane\", \"resolution\": 8, \"channels\": 4, \"seed\": 3,"
-    " \"decoder\": {\"hidden\": [16], \"activation\": \"relu\"}}",
+    ("{\"kind\": \"triplane\", \"resolution\": 8, \"channels\": 4, \"seed\": 3,"
+     " \"decoder\": {\"hidden\": [16], \"activation\": \"relu\"}}"),
 };
 enum { N = 64 };
 static float g_x[N * 3];
