@@ -160,7 +160,7 @@ test-python: $(LIB) venv
 # SWIFT_FILTER=... overrides. make fuzz: libFuzzer targets in Tests/Fuzz, FUZZ_SECONDS each
 # (see Tests/Fuzz/README.md); make fuzz-smoke: 10 s each.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= model_spec trainer_config safetensors mesh shape abi_sequence
+FUZZ_TARGETS ?= model_spec trainer_config safetensors model_buffer mesh shape abi_sequence
 
 .PHONY: test-asan test-tsan fuzz fuzz-smoke fuzz-build
 

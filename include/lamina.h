@@ -16,6 +16,9 @@
 **   Errors
 **     lamina_status_string               the name of a status code
 **     lamina_last_error                  the calling thread's last error message
+**   Threads
+**     lamina_set_num_threads             threads Lamina runs on (0: the default), at any time
+**     lamina_num_threads                 threads Lamina runs on now
 **   Models
 **     lamina_model_create                a model (MLP, KAN, tri-plane, sequential) from JSON
 **     lamina_model_free                  free a model
@@ -29,6 +32,8 @@
 **     lamina_model_input_derivatives     value, Jacobian and pure second input derivatives
 **     lamina_model_save                  write the model as a safetensors file, atomically
 **     lamina_model_load                  read a model from a safetensors file
+**     lamina_model_save_buffer           the bytes lamina_model_save writes, into memory
+**     lamina_model_load_buffer           read a model from safetensors bytes in memory
 **   Named tensors
 **     lamina_model_tensor_count          number of named tensors
 **     lamina_model_tensor_name           name of tensor i
@@ -166,10 +171,15 @@
 **   trainer_config), and the
 **   *_free calls, which must not overlap any call on the object they free.
 ** - Threads: Lamina sets OpenBLAS to one thread (openblas_set_num_threads(1), process-wide)
-**   and splits large products and loops itself over its own worker pool (one thread per
-**   core in the affinity mask, at most 8; idle workers sleep after 50 us), in fixed blocks,
-**   so results are the same on any core count; the workers take on the calling thread's
-**   floating-point mode (rounding, flush-to-zero) for each call. See README "Threads".
+**   and splits large products and loops itself over its own worker pool, in fixed blocks,
+**   so results are the same on any thread count; the workers take on the calling thread's
+**   floating-point mode (rounding, flush-to-zero) for each call, and idle ones sleep after
+**   50 us. The pool runs on lamina_num_threads() threads, the caller included: by default
+**   LAMINA_NUM_THREADS when it is a positive integer (read once, when the count is first
+**   needed), else the cores in the process's affinity mask, at most 8 either way; change
+**   it at any time with lamina_set_num_threads() (see "Threads" below). The long geometry
+**   loops (mesh distances, marching cubes, shape and mesh sampling) run on the same pool.
+**   See README "Threads".
 ** - fork(): as with most threaded libraries, a child created by fork() without exec() must
 **   not call Lamina if the parent had used it (its worker threads and one-time
 **   initialisation locks do not survive the fork; such a child was seen to hang).
@@ -326,6 +336,40 @@ const char *lamina_status_string(lamina_status status);
 ** Thread-safe: each thread has its own message.
 */
 const char *lamina_last_error(void);
+
+/* ---------------------------------------------------------------------------------------
+** Threads
+**
+** Lamina runs its parallel work (large products, batched layers, mesh and shape loops) on
+** one process-wide pool of worker threads plus the calling thread. Many processes on one
+** machine (a process pool, Ray workers) can each keep to a share of the cores by setting
+** LAMINA_NUM_THREADS in their environment or calling lamina_set_num_threads(). The work is
+** split in fixed blocks whatever the count, so every count gives bit-identical results.
+*/
+
+/**
+** Set the number of threads, the calling thread included, that Lamina's calls run on.
+** n = 0 restores the default: LAMINA_NUM_THREADS when it was a positive integer when the
+** count was first needed (empty, 0, negative or other text is ignored), else the cores in
+** the process's affinity mask; at most 8 either way. n > 8 is clamped to 8, the most the
+** fixed blocks can use (lamina_num_threads() then reports 8). May be called at any time,
+** from any thread: calls that start after it returns use the new count. A lower count parks
+** the workers beyond it (they claim no tasks and sleep, using no CPU; with n = 1 no worker
+** runs anything and the caller runs every task); a higher one starts workers now, up to 8.
+** A call running on another thread meanwhile finishes on the threads it has. Raising the
+** count makes the next call of a kind allocate scratch once for the new threads. Results
+** are bit-identical for every count. Thread-safe.
+** Errors: none (always LAMINA_OK; a thread the system refuses to create only costs
+** parallelism, and lamina_num_threads() then counts only the threads that run).
+*/
+lamina_status lamina_set_num_threads(size_t n);
+
+/**
+** The number of threads, the calling thread included, that Lamina's calls run on: the
+** count lamina_set_num_threads() set, or the default (see there); fewer only when the
+** system refused to create threads. Reading it starts no threads. Thread-safe.
+*/
+size_t lamina_num_threads(void);
 
 /* ---------------------------------------------------------------------------------------
 ** Progress callbacks
@@ -607,6 +651,31 @@ lamina_status lamina_model_save(const lamina_model *model, const char *path);
 ** Errors: LAMINA_E_INVALID_ARGUMENT, LAMINA_E_IO, LAMINA_E_FORMAT.
 */
 lamina_status lamina_model_load(const char *path, lamina_model **out);
+
+/**
+** The bytes lamina_model_save() would write to a file (a safetensors file, byte for byte),
+** written to memory: for hosts that move bytes rather than paths (Ray, pickling, a
+** database). Two-call pattern for binary data: pass buf = NULL and cap = 0 to learn the
+** size in *len, then call again with cap >= *len (no terminating NUL is written). A
+** buffer that is too small gives LAMINA_E_INVALID_ARGUMENT and still sets *len. READ-ONLY:
+** may run while other threads predict.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL model or len, buf NULL with cap > 0, buffer too
+** small).
+*/
+lamina_status lamina_model_save_buffer(const lamina_model *model, void *buf, size_t cap,
+                                       size_t *len);
+
+/**
+** Load a model from len bytes at buf, as lamina_model_save_buffer() writes them (or the
+** contents of any file lamina_model_load() reads): the same decoder and the same checks as
+** lamina_model_load(), every offset, dtype, shape and count checked before the data is
+** touched, so hostile or truncated bytes give LAMINA_E_FORMAT with a message, never a
+** crash. The bytes are only read, and not referenced after the call. *out owns the new
+** model. Thread-safe.
+** Errors: LAMINA_E_INVALID_ARGUMENT (NULL buf or out), LAMINA_E_FORMAT (malformed,
+** truncated or hostile bytes, len = 0, len beyond the largest valid model).
+*/
+lamina_status lamina_model_load_buffer(const void *buf, size_t len, lamina_model **out);
 
 /* ---------------------------------------------------------------------------------------
 ** Named tensors

@@ -1,4 +1,4 @@
-// Exports: versions and error reporting.
+// Exports: versions, error reporting and the thread count.
 import CLaminaABI
 import Lamina
 
@@ -29,3 +29,14 @@ public func laminaLastError() -> UnsafePointer<CChar> {
   guard let p = pthread_getspecific(lastErrorKey) else { return emptyText }
   return UnsafePointer(p.assumingMemoryBound(to: CChar.self))
 }
+
+@_cdecl("lamina_set_num_threads")
+public func laminaSetNumThreads(_ n: Int) -> lamina_status {
+  guarded {
+    // size_t past Int.max arrives negative: "more than the most", clamped like any n > 8.
+    Lamina.setThreads(n < 0 ? Lamina.maxThreads : n)
+  }
+}
+
+@_cdecl("lamina_num_threads")
+public func laminaNumThreads() -> Int { Lamina.threads }

@@ -119,6 +119,40 @@ public func laminaModelLoad(
   }
 }
 
+@_cdecl("lamina_model_save_buffer")
+public func laminaModelSaveBuffer(
+  _ model: OpaquePointer?, _ buf: UnsafeMutableRawPointer?, _ cap: Int,
+  _ len: UnsafeMutablePointer<Int>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_save_buffer"
+    let m = try Handles.object(model, as: Model.self, "model", in: f)
+    try beginReading(m, in: f)
+    defer { m.useGuard.endShared() }
+    // Bytes, as the mesh calls copy floats: cap >= *len, no terminating NUL.
+    try copyOut(m.encoded(), buf?.assumingMemoryBound(to: UInt8.self), cap, len, in: f)
+  }
+}
+
+@_cdecl("lamina_model_load_buffer")
+public func laminaModelLoadBuffer(
+  _ buf: UnsafeRawPointer?, _ len: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> lamina_status {
+  guarded {
+    let f = "lamina_model_load_buffer"
+    let out = try require(out, "out", in: f)
+    out.pointee = nil
+    let buf = try require(buf, "buf", in: f)
+    // A size_t past Int.max arrives negative: larger than any model, refused unread.
+    guard len >= 0 else {
+      throw LaminaError(
+        .format, "\(f): buffer is \(UInt(bitPattern: len)) bytes, larger than any valid model")
+    }
+    let bytes = UnsafeRawBufferPointer(start: buf, count: len)
+    out.pointee = Handles.retain(try named(f) { try Model.load(fromBytes: bytes) })
+  }
+}
+
 @_cdecl("lamina_model_tensor_count")
 public func laminaModelTensorCount(_ model: OpaquePointer?) -> Int {
   (try? Handles.object(model, as: Model.self, "model", in: ""))?.tensors.count ?? 0

@@ -34,6 +34,22 @@ static inline void fuzz_check_status(lamina_status st, const char *call)
     }
 }
 
+/* A model the loader accepted must be usable: its dimensions are not 0, and a small one
+** predicts on two samples (what the loader targets check of every model they load). */
+static inline void fuzz_use_loaded_model(const lamina_model *m)
+{
+    size_t in = lamina_model_input_dim(m), out = lamina_model_output_dim(m);
+    if (in == 0 || out == 0) abort();
+    if (lamina_model_parameter_count(m) <= 200000 && in <= 4096 && out <= 4096) {
+        float *x = (float *)calloc(2 * in, sizeof(float));
+        float *y = (float *)malloc(2 * out * sizeof(float));
+        if (x == NULL || y == NULL) abort();
+        fuzz_check_status(lamina_model_predict(m, x, 2, y), "lamina_model_predict");
+        free(x);
+        free(y);
+    }
+}
+
 /* The input as a NUL-terminated string (the ABI takes C strings); the caller frees it. */
 static inline char *fuzz_cstring(const uint8_t *data, size_t size)
 {

@@ -15,16 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (m != NULL) abort();
         return 0;
     }
-    size_t in = lamina_model_input_dim(m), out = lamina_model_output_dim(m);
-    if (in == 0 || out == 0) abort();
-    if (lamina_model_parameter_count(m) <= 200000 && in <= 4096 && out <= 4096) {
-        float *x = (float *)calloc(2 * in, sizeof(float));
-        float *y = (float *)malloc(2 * out * sizeof(float));
-        if (x == NULL || y == NULL) abort();
-        fuzz_check_status(lamina_model_predict(m, x, 2, y), "lamina_model_predict");
-        free(x);
-        free(y);
-    }
+    fuzz_use_loaded_model(m);
     /* Save over the input file and load it back. */
     fuzz_check_status(lamina_model_save(m, path), "lamina_model_save");
     lamina_model *again = NULL;

@@ -121,6 +121,7 @@ int main(int argc, char **argv)
         if (lamina_model_save(m, path) != LAMINA_OK) return 1;
         void *bytes = slurp(path, &len);
         put("safetensors", (int)i, "", 0, bytes, len);
+        put("model_buffer", (int)i, "", 0, bytes, len); /* the same bytes, loaded from memory */
         free(bytes);
         remove(path);
         lamina_model_free(m);

@@ -2,7 +2,8 @@
 # Builds and runs the libFuzzer targets in Tests/Fuzz (`make fuzz`, `make fuzz-smoke`).
 #   usage: Tests/Fuzz/run.sh build
 #          Tests/Fuzz/run.sh run SECONDS [target...]     (targets: model_spec trainer_config
-#                                                         safetensors mesh shape abi_sequence)
+#                                                         safetensors model_buffer mesh shape
+#                                                         abi_sequence)
 #          Tests/Fuzz/run.sh replay [target...]          (regression inputs only)
 #          Tests/Fuzz/run.sh python SECONDS [target...]  (atheris over the Python binding:
 #                                                         spec config safetensors mesh shape)
@@ -23,7 +24,7 @@ out="$root/build/fuzz"
 toolchain_bin="$(dirname "$(command -v swift)")"
 CLANG="${CLANG:-$toolchain_bin/clang}"
 [ -x "$CLANG" ] || CLANG="$(command -v clang)"
-ALL_TARGETS="model_spec trainer_config safetensors mesh shape abi_sequence"
+ALL_TARGETS="model_spec trainer_config safetensors model_buffer mesh shape abi_sequence"
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$root/Tests/Sanitizers/lsan.supp:print_suppressions=0}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"

@@ -103,7 +103,7 @@ run_swift() {
   ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" \
     swift test --skip-build --sanitize="$mode" --build-path "$build_path" "${filter[@]}" || status=1
 }
-TSAN_DEFAULT_FILTER="${TSAN_DEFAULT_FILTER:-ThreadSafe|Concurrent|Parallel|MarchingCubesTests|MeshDistanceTests|UseGuardTests|BLASTests|TriplaneTrainingTests}"
+TSAN_DEFAULT_FILTER="${TSAN_DEFAULT_FILTER:-ThreadSafe|Concurrent|Parallel|ThreadCountTests|MarchingCubesTests|MeshDistanceTests|UseGuardTests|BLASTests|TriplaneTrainingTests}"
 
 case "$what" in
   c) run_c ;;

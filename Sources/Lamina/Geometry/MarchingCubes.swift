@@ -87,7 +87,7 @@ public enum MarchingCubes {
     let budget = Budget()
     parts.withUnsafeMutableBufferPointer { out in
       let outBase = out.baseAddress!
-      DispatchQueue.concurrentPerform(iterations: chunkCount) { c in
+      Parallel.forEach(chunkCount) { c in
         let a = c * perChunk
         let b = min(slabs, a + perChunk)
         (outBase + c).pointee = grid.march(
@@ -124,7 +124,7 @@ public enum MarchingCubes {
           let v = vb.baseAddress
           let n = nb.baseAddress
           let f = fb.baseAddress
-          DispatchQueue.concurrentPerform(iterations: chunks.count) { c in
+          Parallel.forEach(chunks.count) { c in
             let part = chunks[c]
             let own = UInt32(offsets[c])
             let following = UInt32(offsets[min(c + 1, chunks.count)])
@@ -247,7 +247,7 @@ public enum MarchingCubes {
     var firstBad = [Int](repeating: Int.max, count: chunks)
     firstBad.withUnsafeMutableBufferPointer { out in
       let base = out.baseAddress!
-      DispatchQueue.concurrentPerform(iterations: chunks) { c in
+      Parallel.forEach(chunks) { c in
         let lo = c * chunk
         let hi = min(n, lo + chunk)
         var acc = SIMD8<Float>.zero

@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Distances between two triangle meshes, the usual surface-reconstruction metrics.
 ///
 /// Both meshes are sampled area-uniformly (`TriangleMesh.sampleSurface`) with `samples` points
@@ -145,7 +143,7 @@ public struct MeshComparison: Sendable, Equatable {
     var partial = [SIMD3<Double>](repeating: .zero, count: chunks)
     partial.withUnsafeMutableBufferPointer { out in
       let base = out.baseAddress!
-      DispatchQueue.concurrentPerform(iterations: chunks) { c in
+      Parallel.forEach(chunks) { c in
         var sum = SIMD3<Double>.zero
         for i in (c * chunk)..<min(n, (c + 1) * chunk) {
           let q = SIMD3(points[3 * i], points[3 * i + 1], points[3 * i + 2])

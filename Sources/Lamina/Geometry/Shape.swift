@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Analytic solids for tests and demos, given by signed distance functions (negative inside,
 /// positive outside, zero on the surface) with analytic gradients (outward unit normals on the
 /// surface).
@@ -324,7 +322,7 @@ extension Shape {
       return
     }
     let chunks = (n + chunk - 1) / chunk
-    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+    Parallel.forEach(chunks) { c in
       body(c * chunk, min(n, (c + 1) * chunk))
     }
   }

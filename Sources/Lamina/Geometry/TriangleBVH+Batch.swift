@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Batched queries over many points, in parallel: signed distance, winding number and
 /// closest point. Each point's result depends on that point alone, and points are split in
 /// fixed chunks (of a fixed, Morton-sorted order for large calls), so results are
@@ -16,7 +14,7 @@ extension TriangleBVH {
       if count > 0 { body(0..<count) }
       return
     }
-    DispatchQueue.concurrentPerform(iterations: tasks) { task in
+    Parallel.forEach(tasks) { task in
       let start = task * pointsPerTask
       body(start..<min(count, start + pointsPerTask))
     }

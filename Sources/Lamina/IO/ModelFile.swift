@@ -70,7 +70,21 @@ extension Model {
 
   /// Loads a model written by `save(to:)`.
   public static func load(from path: String) throws -> Model {
-    try decode(FileIO.readFile(path, limit: Limits.maxHeaderBytes + 8 + 4 * Limits.maxParameters))
+    try decode(FileIO.readFile(path, limit: maxFileBytes))
+  }
+
+  /// The largest model file (or buffer) there can be: the largest header, its length word
+  /// and the most parameters as 32-bit floats. Anything longer is refused unread.
+  static let maxFileBytes = Limits.maxHeaderBytes + 8 + 4 * Limits.maxParameters
+
+  /// Loads a model from the bytes `save(to:)` writes (`encoded()`), held in memory: the
+  /// same size limit and the same checked decoder as `load(from:)`, so a buffer and a file
+  /// with the same bytes load the same model or fail with the same message.
+  public static func load(fromBytes bytes: UnsafeRawBufferPointer) throws -> Model {
+    guard bytes.count <= maxFileBytes else {
+      throw LaminaError.format("buffer is \(bytes.count) bytes, larger than any valid model")
+    }
+    return try decode([UInt8](bytes))
   }
 }
 

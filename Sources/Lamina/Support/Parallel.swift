@@ -34,4 +34,14 @@ enum Parallel {
   static func run<Job: PoolJob>(_ count: Int, _ job: inout Job) {
     WorkerPool.shared.run(count, &job)
   }
+
+  /// Runs `body(0 ..< count)` on the process's `WorkerPool` (serially when it is busy,
+  /// backing off or set to one thread). For long loops in fixed chunks (mesh queries,
+  /// marching cubes, shape sampling) that used Dispatch's global pool, which sizes itself
+  /// to the machine and ignores `lamina_set_num_threads`: here they run on at most the
+  /// threads the process is set to. The closure's hand-off allocates a small context per
+  /// call, which such loops can afford and hot paths avoid (`PoolJob`).
+  static func forEach(_ count: Int, _ body: (Int) -> Void) {
+    WorkerPool.shared.run(count, body)
+  }
 }

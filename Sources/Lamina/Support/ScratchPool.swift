@@ -57,32 +57,36 @@ final class ScratchPool: @unchecked Sendable {
   private var idle: [Buffer] = []
   /// Guards `idle`; heap-allocated because a pthread mutex must not move.
   private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-  /// Buffers kept in step (see the type's documentation), or 0 for the smallest-fit pool.
-  private let uniformCount: Int
+  /// Buffers kept in step per thread that can run pool tasks (see the type's
+  /// documentation), or 0 for the smallest-fit pool.
+  private let perThread: Int
+  /// Buffers the uniform pool has made: `perThread` for each of `WorkerPool.capacity`
+  /// threads when it last looked, which grows when the thread count is raised.
+  private var provisioned = 0
   /// The largest request so far (uniform pools only): every buffer has at least this many
   /// bytes once it is idle.
   private var largest = 0
-  /// Whether the uniform pool has made its buffers (on the first request).
-  private var provisioned = false
 
   /// An empty pool; buffers are made on first use.
   init() {
     mutex = .allocate(capacity: 1)
     mutex.initialize(to: pthread_mutex_t())
     pthread_mutex_init(mutex, nil)
-    uniformCount = 0
+    perThread = 0
     idle.reserveCapacity(8)
   }
 
   /// An empty pool for scratch borrowed inside worker-pool tasks, each of whose threads
   /// holds at most `perThread` of its buffers at a time: it keeps `perThread` buffers per
-  /// pool thread, all grown to the largest request (see the type's documentation).
+  /// pool thread, all grown to the largest request (see the type's documentation). Pool
+  /// threads are those `WorkerPool.capacity` counts when a request comes: raising the
+  /// process's thread count adds buffers for the new threads on the next request.
   init(perThread: Int) {
     mutex = .allocate(capacity: 1)
     mutex.initialize(to: pthread_mutex_t())
     pthread_mutex_init(mutex, nil)
-    uniformCount = max(1, perThread) * WorkerPool.threads
-    idle.reserveCapacity(max(8, uniformCount))
+    self.perThread = max(1, perThread)
+    idle.reserveCapacity(max(8, self.perThread * WorkerPool.maxThreads))
   }
 
   deinit {
@@ -108,7 +112,7 @@ final class ScratchPool: @unchecked Sendable {
   /// caller uses until `body` returns.
   func withBytes<R>(_ byteCount: Int, _ body: (UnsafeMutableRawPointer) throws -> R) rethrows -> R {
     let need = max(byteCount, 1)
-    if uniformCount > 0 { return try withUniformBytes(need, body) }
+    if perThread > 0 { return try withUniformBytes(need, body) }
     pthread_mutex_lock(mutex)
     var fit = -1
     var largest = -1
@@ -139,9 +143,10 @@ final class ScratchPool: @unchecked Sendable {
     _ need: Int, _ body: (UnsafeMutableRawPointer) throws -> R
   ) rethrows -> R {
     pthread_mutex_lock(mutex)
-    if !provisioned {
-      provisioned = true
-      for _ in 0..<uniformCount { idle.append(Buffer(byteCount: need)) }
+    let wanted = perThread * WorkerPool.capacity
+    if provisioned < wanted {
+      for _ in provisioned..<wanted { idle.append(Buffer(byteCount: max(need, largest))) }
+      provisioned = wanted
     }
     if need > largest {
       largest = need

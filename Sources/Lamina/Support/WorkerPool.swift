@@ -8,9 +8,9 @@ import Synchronization
   import Darwin
 #endif
 
-/// A fixed set of worker threads, one fewer than the cores this process may use (capped),
-/// created once on first use, that run the tasks of `run(_:_:)` together with the calling
-/// thread.
+/// A set of worker threads, one fewer than the thread count (by default the cores this
+/// process may use, capped; see "Thread count" below), started on first use and never
+/// stopped, that run the tasks of `run(_:_:)` together with the calling thread.
 ///
 /// Why not Dispatch: `DispatchQueue.concurrentPerform` copies its block onto the heap on
 /// every call, which the steady-state allocation rule forbids in a warm training step, and
@@ -29,13 +29,81 @@ import Synchronization
 ///
 /// Idle workers spin for `spinNanoseconds` (so the next product of the same training step
 /// finds them awake), then sleep on a condition variable, so an idle process costs no CPU.
+///
+/// Thread count: a pool runs tasks on at most `limit` threads, the caller included, and the
+/// limit can change at any time (`resize(to:)`, `setThreads(_:)` for the process's pool):
+/// workers numbered at or beyond it stop claiming tasks and park on their own condition
+/// variable, so many processes on one machine can each keep to a few cores; a limit above
+/// the workers running starts more (never beyond `maxThreads`; workers are never stopped,
+/// only parked). With a limit of 1 the caller runs every task and wakes no worker. Which
+/// thread runs a task never changes what it computes, so results do not depend on it.
 final class WorkerPool: @unchecked Sendable {
-  /// The process's pool, created on first use.
-  static let shared = WorkerPool(threads: WorkerPool.threads)
+  /// The process's pool, created on first use with `threads` threads.
+  static let shared = WorkerPool(threads: WorkerPool.threads, isProcessPool: true)
 
-  /// Threads the process's pool runs tasks on, the caller included (known without
-  /// starting the pool, so scratch pools can be sized for it).
-  static let threads = max(1, min(WorkerPool.defaultThreads(), WorkerPool.maxThreads))
+  /// Threads (caller included) the process's pool is set to run tasks on: the count given
+  /// to `setThreads(_:)`, or when none (0) the default, `defaultSetting`. Known without
+  /// starting the pool.
+  static var threads: Int {
+    let requested = WorkerPool.requested.load(ordering: .relaxed)
+    return requested > 0 ? requested : WorkerPool.defaultSetting
+  }
+
+  /// The thread count asked for through `setThreads(_:)` (1 ... `maxThreads`), or 0 for
+  /// the default.
+  private static let requested = Atomic<Int>(0)
+
+  /// The default thread count, fixed the first time it is needed: `LAMINA_NUM_THREADS` when
+  /// it is a positive integer (clamped to `maxThreads`), else `defaultThreads()`. Read once
+  /// so that the count cannot change under a running process because its environment did.
+  static let defaultSetting: Int = {
+    if let value = getenv("LAMINA_NUM_THREADS"),
+      let count = WorkerPool.parseThreadCount(String(cString: value))
+    {
+      return count
+    }
+    return max(1, min(WorkerPool.defaultThreads(), WorkerPool.maxThreads))
+  }()
+
+  /// A thread count from `LAMINA_NUM_THREADS`'s text: a positive decimal integer (spaces
+  /// around it allowed), clamped to `maxThreads`; nil for anything else (empty, 0,
+  /// negative, junk), which leaves the default in force. Digits too many for an `Int` are
+  /// still a positive integer, so they give `maxThreads`.
+  static func parseThreadCount(_ text: String) -> Int? {
+    let digits = text.utf8.drop(while: { $0 == 32 }).reversed().drop(while: { $0 == 32 })
+    guard !digits.isEmpty, digits.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+    guard let value = Int(String(decoding: digits.reversed(), as: UTF8.self)) else {
+      return maxThreads
+    }
+    return value > 0 ? min(value, maxThreads) : nil
+  }
+
+  /// Sets the process's thread count, caller included: `count` clamped to 1 ...
+  /// `maxThreads`, or 0 for the default (`defaultSetting`). Takes effect for calls that
+  /// start after it returns, at any time: the pool is started (or grown) to the new count
+  /// now, and workers beyond a lower count park until it is raised again.
+  static func setThreads(_ count: Int) {
+    requested.store(count <= 0 ? 0 : min(count, maxThreads), ordering: .relaxed)
+    shared.resize(to: nil)
+  }
+
+  /// Threads of the process's pool that can be running tasks at once, the caller
+  /// included: the most it has ever been set to (workers are started on demand and only
+  /// parked afterwards). Scratch pools whose buffers pool tasks borrow keep this many per
+  /// holder, so none of those threads ever finds its buffer missing.
+  static var capacity: Int {
+    max(threads, processWorkers.load(ordering: .relaxed) + 1)
+  }
+
+  /// Workers the process's pool has started, or -1 before it exists.
+  private static let processWorkers = Atomic<Int>(-1)
+
+  /// Threads (caller included) a call on the process's pool runs on: its setting, unless
+  /// the system refused threads (then those the pool has).
+  static var activeThreads: Int {
+    let started = processWorkers.load(ordering: .relaxed)
+    return started < 0 ? threads : min(threads, started + 1)
+  }
 
   /// Most threads (caller included) a pool uses: the fixed task plans split products into
   /// at most `RowPlan.maxBlocks` blocks, so more threads would mostly idle.
@@ -56,8 +124,21 @@ final class WorkerPool: @unchecked Sendable {
   /// Most tasks one call hands to the pool; larger counts run on the calling thread.
   static let maxTasks = Int(indexMask)
 
-  /// Worker threads asked for (the caller is one more).
-  let workers: Int
+  /// Worker threads running (the caller is one more); some may be parked (see `limit`).
+  var workers: Int { started.load(ordering: .relaxed) }
+  /// Worker threads started; grows under `growMutex` only.
+  private let started = Atomic<Int>(0)
+  /// Most threads, the caller included, that may run a call's tasks: worker `i` (from 0)
+  /// claims tasks only while `i + 1 < limit`.
+  private let limit = Atomic<Int>(1)
+  /// The next worker's number (each worker takes one as it starts).
+  private let nextWorker = Atomic<Int>(0)
+  /// Whether this is the process's pool (which reports its size in `processWorkers`).
+  private let isProcessPool: Bool
+  /// Serialises `resize(to:)`.
+  private let growMutex: UnsafeMutablePointer<pthread_mutex_t>
+  /// Where workers beyond `limit` wait (under `mutex`) for it to be raised.
+  private let parked: UnsafeMutablePointer<pthread_cond_t>
   /// Whether a caller owns the pool.
   private let busy = Atomic<Bool>(false)
   /// Job number << indexBits | next task index to claim.
@@ -88,18 +169,50 @@ final class WorkerPool: @unchecked Sendable {
   private let condition: UnsafeMutablePointer<pthread_cond_t>
 
   /// A pool of `threads - 1` workers (none for 1 thread). Threads are started here.
-  init(threads: Int) {
+  init(threads: Int, isProcessPool: Bool = false) {
     mutex = .allocate(capacity: 1)
     condition = .allocate(capacity: 1)
+    parked = .allocate(capacity: 1)
+    growMutex = .allocate(capacity: 1)
     pthread_mutex_init(mutex, nil)
     pthread_cond_init(condition, nil)
+    pthread_cond_init(parked, nil)
+    pthread_mutex_init(growMutex, nil)
+    self.isProcessPool = isProcessPool
     _ = WorkerPool.forkedChild.load(ordering: .relaxed)
     _ = WorkerPool.registerForkHandler
-    workers = max(0, min(threads, WorkerPool.maxThreads) - 1)
+    resize(to: threads)
+  }
+
+  /// Sets the threads (caller included, clamped to 1 ... `maxThreads`) that run this pool's
+  /// tasks, starting workers when there are fewer than that; nil reads `WorkerPool.threads`
+  /// (under the lock, so that of two racing `setThreads` calls the last one's count stays).
+  /// Workers beyond the new count finish the task they hold and park; a call in progress
+  /// keeps its tasks, which the remaining threads claim.
+  func resize(to threads: Int?) {
+    pthread_mutex_lock(growMutex)
+    defer { pthread_mutex_unlock(growMutex) }
+    let count = max(1, min(threads ?? WorkerPool.threads, WorkerPool.maxThreads))
     // A thread the system refuses only costs parallelism: the caller claims its tasks.
-    for _ in 0..<workers {
-      _ = WorkerPool.startThread(Unmanaged.passRetained(self).toOpaque())
+    while started.load(ordering: .relaxed) < count - 1 {
+      guard WorkerPool.startThread(Unmanaged.passRetained(self).toOpaque()) else { break }
+      started.wrappingAdd(1, ordering: .relaxed)
     }
+    if isProcessPool {
+      WorkerPool.processWorkers.store(started.load(ordering: .relaxed), ordering: .relaxed)
+    }
+    limit.store(count, ordering: .sequentiallyConsistent)
+    // Under the mutex, so that a worker that has just checked the limit is waiting already.
+    pthread_mutex_lock(mutex)
+    pthread_cond_broadcast(parked)
+    pthread_cond_broadcast(condition)
+    pthread_mutex_unlock(mutex)
+  }
+
+  /// Whether worker `worker` may claim tasks (-1, the caller, always may).
+  @inline(__always)
+  private func admits(_ worker: Int) -> Bool {
+    worker + 1 < limit.load(ordering: .relaxed)
   }
 
   /// Cores this process may run on (its affinity mask, so `taskset -c 0` gives one
@@ -127,7 +240,8 @@ final class WorkerPool: @unchecked Sendable {
   /// backing off (see `noteWait`), or `count` < 2. Allocates nothing: `context` (the
   /// caller's job, on its stack) and `task` are plain pointers.
   func run(_ count: Int, context: UnsafeRawPointer, _ task: PoolTask) {
-    guard count > 1, count <= WorkerPool.maxTasks, workers > 0,
+    guard count > 1, count <= WorkerPool.maxTasks, limit.load(ordering: .relaxed) > 1,
+      started.load(ordering: .relaxed) > 0,
       !WorkerPool.forkedChild.load(ordering: .relaxed),
       busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     else {
@@ -160,7 +274,7 @@ final class WorkerPool: @unchecked Sendable {
       pthread_mutex_unlock(mutex)
     }
     let start = WorkerPool.nanoseconds()
-    let ran = work()
+    let ran = work(as: -1)
     noteHelp(missed: ran == count && asleep == 0)
     if pending.load(ordering: .acquiring) != 0 {
       // Tasks other threads claimed are still running.
@@ -263,12 +377,14 @@ final class WorkerPool: @unchecked Sendable {
     backOffUntil = now + backOff
   }
 
-  /// Claims and runs tasks of the current job until none are left.
+  /// Claims and runs tasks of the current job until none are left, or, for a worker
+  /// (`worker` >= 0; the caller is -1), until the limit leaves it out.
   @discardableResult
-  private func work() -> Int {
+  private func work(as worker: Int) -> Int {
     var ran = 0
     var word = claim.load(ordering: .acquiring)
     while true {
+      guard admits(worker) else { return ran }
       let index = Int(word & WorkerPool.indexMask)
       let published = jobCount.load(ordering: .acquiring)
       if published >> WorkerPool.indexBits != word >> WorkerPool.indexBits {
@@ -304,19 +420,22 @@ final class WorkerPool: @unchecked Sendable {
 
   /// A worker thread's loop: wait for a job, help run it, repeat.
   private func workerLoop() -> Never {
+    let worker = nextWorker.wrappingAdd(1, ordering: .relaxed).oldValue
     var seen = signal.load(ordering: .acquiring)
     while true {
-      seen = waitForSignal(after: seen)
-      work()
+      seen = waitForSignal(after: seen, as: worker)
+      if admits(worker) { work(as: worker) }
     }
   }
 
   /// Waits until `signal` differs from `seen`, spinning for `spinNanoseconds` and then
-  /// sleeping on the condition variable; returns the new value.
-  private func waitForSignal(after seen: UInt32) -> UInt32 {
+  /// sleeping on the condition variable; returns the new value. A worker the limit leaves
+  /// out parks on `parked` until it is raised (not counted in `sleepers`, so calls do not
+  /// wake it), and a sleeping one that the limit comes to leave out returns to park.
+  private func waitForSignal(after seen: UInt32, as worker: Int) -> UInt32 {
     let start = WorkerPool.nanoseconds()
     var spins = 0
-    while true {
+    while admits(worker) {
       let now = signal.load(ordering: .acquiring)
       if now != seen { return now }
       spins += 1
@@ -326,11 +445,12 @@ final class WorkerPool: @unchecked Sendable {
       WorkerPool.pause()
     }
     pthread_mutex_lock(mutex)
+    while !admits(worker) { pthread_cond_wait(parked, mutex) }
     // Counted before the check, both sequentially consistent: either the owner sees the
     // sleeper and broadcasts under the mutex, or this check sees the new signal.
     sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
     var now = signal.load(ordering: .sequentiallyConsistent)
-    while now == seen {
+    while now == seen && admits(worker) {
       pthread_cond_wait(condition, mutex)
       now = signal.load(ordering: .sequentiallyConsistent)
     }

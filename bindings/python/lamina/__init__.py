@@ -47,9 +47,10 @@ from .mesh_ops import (
     sample_surface,
     save_mesh,
 )
-from .model import MLP, IncompatibleKeys, Model, load
+from .model import MLP, IncompatibleKeys, Model, load, loads
 from .shapes import marching_cubes, shape_gradient, shape_mesh, shape_sdf
 from .terms import LossTerms, TermsHistory
+from .threads import num_threads, set_num_threads
 from .trainer import History, Progress, Trainer
 
 __version__ = "0.2.0"
@@ -83,15 +84,18 @@ __all__ = [
     "library_version",
     "load",
     "load_mesh",
+    "loads",
     "marching_cubes",
     "mesh_closest_point",
     "mesh_sdf",
     "mesh_winding_number",
     "metrics",
+    "num_threads",
     "point_cloud_distance",
     "sample_sdf_points",
     "sample_surface",
     "save_mesh",
+    "set_num_threads",
     "shape_gradient",
     "shape_mesh",
     "shape_sdf",

@@ -21,7 +21,6 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import tempfile
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -201,13 +200,8 @@ class Model:
         return self.copy()
 
     def __reduce__(self):
-        """Pickle as the bytes of a saved safetensors file."""
-        with tempfile.TemporaryDirectory(prefix="lamina-") as tmp:
-            path = os.path.join(tmp, "model.safetensors")
-            self.save(path)
-            with open(path, "rb") as f:
-                data = f.read()
-        return (_model_from_bytes, (data,))
+        """Pickle as the bytes of a saved safetensors file (:meth:`to_bytes`)."""
+        return (_model_from_bytes, (self.to_bytes(),))
 
     # ---- lifetime ------------------------------------------------------------------------
     @property
@@ -452,6 +446,51 @@ class Model:
     def save(self, path: PathLike) -> None:
         """Save spec and weights as a safetensors file (atomically replacing ``path``)."""
         _library.check(_library.lib().lamina_model_save(self._ptr, _library.encode_path(path)))
+
+    def to_bytes(self) -> bytes:
+        """Return the bytes :meth:`save` writes (a safetensors file), without a file.
+
+        For engines that move bytes rather than paths (Ray, multiprocessing, a database);
+        :meth:`from_bytes` and :func:`lamina.loads` read them back.
+        """
+        lib = _library.lib()
+        handle = self._ptr
+        length = ctypes.c_size_t(0)
+        _library.check(lib.lamina_model_save_buffer(handle, None, 0, ctypes.byref(length)))
+        # The size can only change if another thread writes the model meanwhile; retry then.
+        for _ in range(8):
+            buffer = ctypes.create_string_buffer(max(length.value, 1))
+            needed = ctypes.c_size_t(0)
+            status = lib.lamina_model_save_buffer(
+                handle, buffer, length.value, ctypes.byref(needed)
+            )
+            if status == 0:
+                return buffer.raw[: needed.value]
+            if needed.value <= length.value:
+                _library.check(status)
+            length = needed
+        _library.check(status)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @classmethod
+    def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> "Model":
+        """Load a model from the bytes of :meth:`to_bytes` (or of a saved file).
+
+        Returns an :class:`MLP`, :class:`~lamina.KAN`, ... by the stored kind, as
+        :meth:`load` does. Malformed, truncated or hostile bytes raise
+        :class:`~lamina.errors.FormatError`.
+        """
+        view = memoryview(data).cast("B")
+        length = view.nbytes
+        # ctypes needs a writable buffer to take an address; a copy keeps `data` untouched.
+        buffer = (ctypes.c_char * max(length, 1)).from_buffer_copy(
+            view.tobytes() if length else b"\0"
+        )
+        handle = ctypes.c_void_p()
+        _library.check(
+            _library.lib().lamina_model_load_buffer(buffer, length, ctypes.byref(handle))
+        )
+        return Model._wrap(handle)
 
     # ---- named tensors -------------------------------------------------------------------
     def tensor_names(self) -> List[str]:
@@ -772,12 +811,14 @@ def load(path: PathLike) -> Model:
     return Model.load(path)
 
 
+def loads(data: Union[bytes, bytearray, memoryview]) -> Model:
+    """Load a model from the bytes of :meth:`Model.to_bytes` (an :class:`MLP` or :class:`~lamina.KAN` by kind)."""
+    return Model.from_bytes(data)
+
+
 def _model_from_bytes(data: bytes) -> Model:
-    with tempfile.TemporaryDirectory(prefix="lamina-") as tmp:
-        path = os.path.join(tmp, "model.safetensors")
-        with open(path, "wb") as f:
-            f.write(data)
-        return Model.load(path)
+    """Unpickle a model (:meth:`Model.__reduce__`)."""
+    return Model.from_bytes(data)
 
 
 def _to_numpy(value: Any) -> Any:
