@@ -124,6 +124,10 @@ def _check_installed(python: Path, venv: Path, workdir: Path) -> None:
     assert report["version"] == lamina.__version__
     assert report["shape"] == [3, 1]
     assert report["after"] < report["before"] / 4, report
+    # The console command, and the dataset package beside the rest.
+    command = _run([str(venv / "bin" / "lamina"), "info", "--help"], workdir, timeout=120)
+    assert command.stdout.startswith("usage: lamina info")
+    _run([str(python), "-c", "import lamina.dataset, lamina.cli, lamina.tune"], workdir, timeout=120)
 
 
 def _copy_package(destination: Path) -> Path:
