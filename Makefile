@@ -162,7 +162,7 @@ test-python: $(LIB) venv
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= model_spec trainer_config safetensors model_buffer mesh shape abi_sequence
 
-.PHONY: test-asan test-tsan fuzz fuzz-smoke fuzz-build
+.PHONY: test-asan test-tsan fuzz fuzz-smoke fuzz-build bench-dataset
 
 # SANITIZE_PARTS=c runs the C programs only, =swift the Swift suite only.
 SANITIZE_PARTS ?= all
@@ -226,6 +226,11 @@ bench-kan: $(BUILD)/bench/kan_step_time
 # Signed distance of 1M points to a 50k-triangle torus mesh (BVH + fast winding numbers).
 bench-mesh: $(BUILD)/bench/mesh_sdf
 	$(BUILD)/bench/mesh_sdf 1000000 250 100
+
+# Dataset fitting at the tri-plane processing paper's settings: shapes per hour per core,
+# 1 -> 2 processes, Ray's overhead per task (~10 min on 2 cores; bench/NOTES.md).
+bench-dataset: $(LIB) venv
+	LAMINA_LIBRARY=$(abspath $(LIB)) $(PY) bench/dataset_throughput.py --shapes 2
 
 # Lamina against pykan and an efficient-kan-style PyTorch layer: one training step of
 # B-spline KANs ([2, 5, 1] and [64, 64, 10] at G = 5, [64, 64, 10] at G = 100; batch 1024),

@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bindings" / "python"))
 sys.path.insert(0, str(ROOT / "bindings" / "python" / "tests"))
 
-from dataset_shapes import free_port, make_dataset, ray_environment  # noqa: E402
+from dataset_shapes import make_dataset, ray_environment, start_ray_head, stop_ray  # noqa: E402
 
 import lamina  # noqa: E402
 from lamina import dataset  # noqa: E402
@@ -61,6 +60,7 @@ def ray_overhead(shapes: Path, work: Path, tasks: int) -> Dict[str, Any]:
     """Seconds per task that Ray adds: the same tiny tasks (one shape, one step, no scoring)
     inline and on a local 2-CPU Ray cluster (started here on 127.0.0.1), one at a time.
     """
+    ray_environment(ROOT / "bindings" / "python")  # before Ray is imported
     import ray
 
     tiny = dataset.FitSettings(
@@ -74,44 +74,27 @@ def ray_overhead(shapes: Path, work: Path, tasks: int) -> Dict[str, Any]:
         fourier=0,
         hidden=(8,),
     )
-    files = [s.path for s in dataset.find_shapes(shapes)][:tasks]
+    good = [s for s in dataset.find_shapes(shapes) if s.name not in ("broken", "flat")]
+    files = [s.path for s in good][:tasks]
     env = ray_environment(ROOT / "bindings" / "python")
-    port = free_port()
-    ray_bin = shutil.which("ray", path=str(Path(sys.executable).parent)) or "ray"
-    subprocess.run(
-        [
-            ray_bin,
-            "start",
-            "--head",
-            "--node-ip-address",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--num-cpus",
-            "2",
-            "--include-dashboard=false",
-            "--disable-usage-stats",
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
+    address = start_ray_head(env)
     try:
-        ray.init(address=f"127.0.0.1:{port}", log_to_driver=False)
-        timed_run(shapes, work / "warm", tiny.replace(), executor="ray")  # workers started
+        ray.init(address=address, log_to_driver=False)
+        timed_run(shapes, work / "warm", tiny, executor="ray")  # starts Ray's workers
         inline = timed_run(files, work / "inline", tiny, executor="inline")
         on_ray = timed_run(files, work / "ray", tiny, executor="ray")
     finally:
         ray.shutdown()
-        subprocess.run([ray_bin, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        stop_ray(env)
+    # Ray runs two tasks at once on its two CPUs: its CPU-seconds per task less the inline
+    # seconds per task is what each task costs beyond its own work.
+    ray_slot = 2 * on_ray["wall_seconds"] / on_ray["shapes"]
+    inline_task = inline["wall_seconds"] / inline["shapes"]
     return {
-        "tasks": tasks,
-        "inline_seconds_per_task": inline["seconds_per_shape"],
-        "ray_seconds_per_task": on_ray["seconds_per_shape"],
-        "ray_overhead_seconds_per_task": round(
-            on_ray["seconds_per_shape"] - inline["seconds_per_shape"], 4
-        ),
+        "tasks": on_ray["shapes"],
+        "inline_seconds_per_task": round(inline_task, 4),
+        "ray_wall_seconds_per_task": round(on_ray["wall_seconds"] / on_ray["shapes"], 4),
+        "ray_overhead_cpu_seconds_per_task": round(ray_slot - inline_task, 4),
     }
 
 
@@ -144,7 +127,9 @@ def main() -> None:
         for path in sorted(shapes.iterdir())[: args.shapes]:
             shutil.copy(path, half / path.name)
         one = timed_run(half, work / "one", settings, executor="local", workers=1, threads=1)
+        print(json.dumps({"one_process": one}), file=sys.stderr, flush=True)
         two = timed_run(shapes, work / "two", settings, executor="local", workers=2, threads=1)
+        print(json.dumps({"two_processes": two}), file=sys.stderr, flush=True)
         overhead = ray_overhead(pool, work, args.ray_tasks)
     cores = os.cpu_count() or 1
     report = {

@@ -97,14 +97,7 @@ def _fit_mesh(args: argparse.Namespace) -> int:
     shape = load_shape(source, settings.fill)
     _say(f"fitting {args.shape} ({len(shape.vertices)} vertices, {settings.steps} steps)")
     result = fit_shape(
-        {
-            "name": shape.name,
-            "vertices": shape.vertices,
-            "faces": shape.faces,
-            "normals": shape.normals,
-            "center": shape.center,
-            "scale": shape.scale,
-        },
+        shape.task_entry(),
         settings,
     )
     if result["status"] != "done":

@@ -5,7 +5,10 @@ format the driver reads, plus files that are not shapes."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, List
@@ -166,3 +169,37 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _ray_command() -> str:
+    return shutil.which("ray", path=str(Path(sys.executable).parent)) or "ray"
+
+
+def start_ray_head(env: Dict[str, str], cpus: int = 2) -> str:
+    """Start a one-node Ray cluster on 127.0.0.1 with ``cpus`` worker CPUs; its address."""
+    port = free_port()
+    subprocess.run(
+        [
+            _ray_command(),
+            "start",
+            "--head",
+            "--node-ip-address",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--num-cpus",
+            str(cpus),
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    return f"127.0.0.1:{port}"
+
+
+def stop_ray(env: Dict[str, str]) -> None:
+    """Stop the Ray processes ``start_ray_head`` started."""
+    subprocess.run([_ray_command(), "stop", "--force"], env=env, capture_output=True, timeout=120)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-from dataset_shapes import TEST_SETTINGS, free_port, kill_one, make_dataset, ray_environment
+from dataset_shapes import (
+    TEST_SETTINGS,
+    kill_one,
+    make_dataset,
+    ray_environment,
+    start_ray_head,
+    stop_ray,
+)
 
 import lamina
 from lamina import dataset
@@ -25,28 +29,7 @@ ray = pytest.importorskip("ray", reason="the Ray tests need ray (in requirements
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
     env = ENVIRONMENT
-    ray_command = shutil.which("ray", path=str(Path(sys.executable).parent)) or "ray"
-    port = free_port()
-    subprocess.run(
-        [
-            ray_command,
-            "start",
-            "--head",
-            "--node-ip-address",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--num-cpus",
-            "2",
-            "--include-dashboard=false",
-            "--disable-usage-stats",
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    address = f"127.0.0.1:{port}"
+    address = start_ray_head(env)
     try:
         ray.init(address=address, log_to_driver=False)
         nodes = ray.nodes()
@@ -55,7 +38,7 @@ def cluster() -> Iterator[str]:
         yield address
     finally:
         ray.shutdown()
-        subprocess.run([ray_command, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        stop_ray(env)
 
 
 @pytest.fixture(scope="module")

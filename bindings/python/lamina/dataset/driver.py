@@ -199,16 +199,7 @@ class _Writer:
                 self._row(source, task, status="failed", error=f"{type(error).__name__}: {error}")
                 continue
             self.frames[source.name] = {"center": shape.center.tolist(), "scale": shape.scale}
-            shapes.append(
-                {
-                    "name": shape.name,
-                    "vertices": shape.vertices,
-                    "faces": shape.faces,
-                    "normals": shape.normals,
-                    "center": shape.center,
-                    "scale": shape.scale,
-                }
-            )
+            shapes.append(shape.task_entry())
         # A resubmission after a crash carries only the shapes that were read.
         task.sources = [s for s in task.sources if s.name in {shape["name"] for shape in shapes}]
         if not shapes:

@@ -13,7 +13,7 @@ import dataclasses
 import os
 import struct
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -60,6 +60,17 @@ class Shape:
     normals: Optional[np.ndarray]
     center: np.ndarray
     scale: float
+
+    def task_entry(self) -> Dict[str, Any]:
+        """The shape as a task carries it to a worker (plain arrays and numbers)."""
+        return {
+            "name": self.name,
+            "vertices": self.vertices,
+            "faces": self.faces,
+            "normals": self.normals,
+            "center": self.center,
+            "scale": self.scale,
+        }
 
     @property
     def is_mesh(self) -> bool:
