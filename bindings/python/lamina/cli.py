@@ -99,6 +99,7 @@ def _fit_mesh(args: argparse.Namespace) -> int:
     result = fit_shape(
         shape.task_entry(),
         settings,
+        progress=not args.quiet,
     )
     if result["status"] != "done":
         raise _Failure(f"{args.shape}: {result['error']}")
@@ -249,6 +250,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-score", dest="score", action="store_false", help="skip IoU, Chamfer and F-score"
     )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _settings_arguments(p)
     p.set_defaults(run=_fit_mesh)
 

@@ -47,8 +47,9 @@ def fit_chunk(task: Dict[str, Any]) -> List[Result]:
     shapes = task["shapes"]
     meshes = [s for s in shapes if s.get("faces") is not None]
     clouds = [s for s in shapes if s.get("faces") is None]
-    results = _fit_meshes(meshes, settings) if meshes else []
-    results += [_fit_cloud(shape, settings) for shape in clouds]
+    progress = bool(task.get("progress", False))
+    results = _fit_meshes(meshes, settings, progress) if meshes else []
+    results += [_fit_cloud(shape, settings, progress) for shape in clouds]
     order = {s["name"]: i for i, s in enumerate(shapes)}
     results.sort(key=lambda r: order[r["name"]])
     for result in results:
@@ -56,16 +57,18 @@ def fit_chunk(task: Dict[str, Any]) -> List[Result]:
     return results
 
 
-def fit_shape(shape: Dict[str, Any], settings: FitSettings) -> Result:
-    """Fit one shape (a task's shape dict) in this process."""
-    return fit_chunk({"settings": settings.to_dict(), "shapes": [shape]})[0]
+def fit_shape(shape: Dict[str, Any], settings: FitSettings, progress: bool = False) -> Result:
+    """Fit one shape (a task's shape dict) in this process; ``progress`` shows the fit's bar."""
+    return fit_chunk({"settings": settings.to_dict(), "shapes": [shape], "progress": progress})[0]
 
 
 def _failed(name: str, error: BaseException) -> Result:
     return {"name": name, "status": "failed", "error": f"{type(error).__name__}: {error}"}
 
 
-def _fit_meshes(shapes: List[Dict[str, Any]], settings: FitSettings) -> List[Result]:
+def _fit_meshes(
+    shapes: List[Dict[str, Any]], settings: FitSettings, progress: bool = False
+) -> List[Result]:
     from ..mesh_ops import sample_sdf_points
 
     started = time.perf_counter()
@@ -87,11 +90,13 @@ def _fit_meshes(shapes: List[Dict[str, Any]], settings: FitSettings) -> List[Res
     if not ready:
         return results
     try:
-        fields, loss = _fit_together(ready, settings)
+        fields, loss = _fit_together(ready, settings, progress)
     except NumericError as error:
         if len(ready) == 1:
             return results + [_failed(ready[0][0]["name"], error)]
-        return results + [r for shape, _, _ in ready for r in _fit_meshes([shape], settings)]
+        return results + [
+            r for shape, _, _ in ready for r in _fit_meshes([shape], settings, progress)
+        ]
     fit_seconds = (time.perf_counter() - started) / len(ready)
     for (shape, _, _), field in zip(ready, fields):
         begun = time.perf_counter()
@@ -105,7 +110,9 @@ def _fit_meshes(shapes: List[Dict[str, Any]], settings: FitSettings) -> List[Res
 
 
 def _fit_together(
-    ready: Sequence[Tuple[Dict[str, Any], np.ndarray, np.ndarray]], settings: FitSettings
+    ready: Sequence[Tuple[Dict[str, Any], np.ndarray, np.ndarray]],
+    settings: FitSettings,
+    progress: bool = False,
 ) -> Tuple[List[Any], float]:
     """One model for all of ``ready``, fitted; returns its single-field parts and the loss."""
     from ..model import Model
@@ -113,7 +120,7 @@ def _fit_together(
     model = Model.from_spec(settings.spec(len(ready)))
     options = settings.fit_options()
     batch = settings.batch_size * len(ready)
-    common = dict(options, batch_size=batch, progress=False, on_divergence="raise")
+    common = dict(options, batch_size=batch, progress=progress, on_divergence="raise")
     if len(ready) == 1:
         history = model.fit_sdf(ready[0][1], ready[0][2], **common)
         fields = [model]
@@ -187,7 +194,7 @@ def _source_mesh(
     return vertices.astype(np.float32), mesh[1]
 
 
-def _fit_cloud(shape: Dict[str, Any], settings: FitSettings) -> Result:
+def _fit_cloud(shape: Dict[str, Any], settings: FitSettings, progress: bool = False) -> Result:
     from ..model import Model
 
     started = time.perf_counter()
@@ -200,7 +207,7 @@ def _fit_cloud(shape: Dict[str, Any], settings: FitSettings) -> Result:
             steps=settings.steps,
             learning_rate=settings.learning_rate,
             seed=settings.seed,
-            progress=False,
+            progress=progress,
             on_divergence="raise",
             **settings.fit_config,
         )
