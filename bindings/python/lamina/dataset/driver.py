@@ -110,12 +110,12 @@ def fit_dataset(
         for name, row in previous.items()
         if row["status"] == "done" and row.get("file") and (out / row["file"]).is_file()
     }
-    todo = [s for s in sources if s.name not in finished]
-    run = DatasetRun(out, [], 0, 0, len(sources) - len(todo), 0.0)
+    remaining = [s for s in sources if s.name not in finished]
+    run = DatasetRun(out, [], 0, 0, len(sources) - len(remaining), 0.0)
     pending: Deque[_Task] = collections.deque(
-        _Task(todo[i : i + chosen.chunk_size]) for i in range(0, len(todo), chosen.chunk_size)
+        _Task(remaining[i : i + chosen.chunk_size]) for i in range(0, len(remaining), chosen.chunk_size)
     )
-    bar = _bar(len(todo), progress)
+    bar = _bar(len(remaining), progress)
     pool = make_executor(executor, workers, threads, ray_address) if pending else None
     context = _Writer(out, manifest, chosen, run, bar, executor)
     try:
