@@ -113,7 +113,8 @@ def fit_dataset(
     remaining = [s for s in sources if s.name not in finished]
     run = DatasetRun(out, [], 0, 0, len(sources) - len(remaining), 0.0)
     pending: Deque[_Task] = collections.deque(
-        _Task(remaining[i : i + chosen.chunk_size]) for i in range(0, len(remaining), chosen.chunk_size)
+        _Task(remaining[i : i + chosen.chunk_size])
+        for i in range(0, len(remaining), chosen.chunk_size)
     )
     bar = _bar(len(remaining), progress)
     pool = make_executor(executor, workers, threads, ray_address) if pending else None
