@@ -10,6 +10,15 @@ import numpy as np
 import pytest
 
 import lamina
+from conftest import PACKAGE_ROOT
+
+
+def _environment(**values: str) -> dict:
+    """This environment for a child Python that imports this checkout's package (pytest
+    puts it on sys.path, not on PYTHONPATH), with ``values`` set."""
+    env = dict(os.environ, **values)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH")]))
+    return env
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +69,7 @@ def test_results_bit_identical_across_thread_counts():
 
 
 def _child_threads(value):
-    env = dict(os.environ)
+    env = _environment()
     env.pop("LAMINA_NUM_THREADS", None)
     if value is not None:
         env["LAMINA_NUM_THREADS"] = value
@@ -93,7 +102,7 @@ def test_one_thread_subprocess_starts_no_threads():
         "for _ in range(5): m.predict(x)\n"
         "print(lamina.num_threads(), before, len(os.listdir('/proc/self/task')))\n"
     )
-    env = dict(os.environ, LAMINA_NUM_THREADS="1")
+    env = _environment(LAMINA_NUM_THREADS="1")
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
     )
