@@ -65,11 +65,13 @@ final class RowPipeline {
 
   /// Per task.
   let states: [TaskState]
-  /// n x F gradients of the features (the head's output); grown on demand.
-  private var featureGradients = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+  /// n x F gradients of the features (the head's output); grown on demand. Allocated in
+  /// `init` after its checks: a failable initializer that returns nil never runs `deinit`,
+  /// so memory taken by property initializers would leak.
+  private var featureGradients: UnsafeMutablePointer<Float>
   private var rows = 0
   /// Per block: the sum of its loss terms.
-  private var blockLosses = UnsafeMutablePointer<Double>.allocate(capacity: 1)
+  private var blockLosses: UnsafeMutablePointer<Double>
   private var blockCapacity = 0
 
   /// A pipeline for `model`, or nil when the model does not have that shape: a head that
@@ -90,6 +92,8 @@ final class RowPipeline {
     states = (0..<RowPipeline.tasks).map { _ in
       TaskState(tail: tailModel(tailLayers.map { $0.copy() }))
     }
+    featureGradients = .allocate(capacity: 1)
+    blockLosses = .allocate(capacity: 1)
   }
 
   deinit {
