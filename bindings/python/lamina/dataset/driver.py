@@ -202,7 +202,8 @@ class _Writer:
             self.frames[source.name] = {"center": shape.center.tolist(), "scale": shape.scale}
             shapes.append(shape.task_entry())
         # A resubmission after a crash carries only the shapes that were read.
-        task.sources = [s for s in task.sources if s.name in {shape["name"] for shape in shapes}]
+        read = {shape["name"] for shape in shapes}
+        task.sources = [s for s in task.sources if s.name in read]
         if not shapes:
             return None
         return {"settings": self.settings.to_dict(), "shapes": shapes}

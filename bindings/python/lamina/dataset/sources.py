@@ -165,12 +165,7 @@ def read_shape(path: PathLike) -> Tuple[np.ndarray, Optional[np.ndarray], Option
         return vertices, faces, None
     if suffix == ".npy":
         return _read_npy_cloud(path)
-    from ..mesh_ops import load_mesh
-
-    vertices, faces = load_mesh(path)
-    if suffix == ".ply" and faces.shape[0] == 0:
-        return vertices, None, _ply_normals(path)
-    return vertices, faces, None
+    return _read_with_library(path)
 
 
 def _read_npy_cloud(path: str) -> Tuple[np.ndarray, None, Optional[np.ndarray]]:
@@ -191,8 +186,9 @@ def _read_npy_cloud(path: str) -> Tuple[np.ndarray, None, Optional[np.ndarray]]:
     return array[:, :3].copy(), None, normals
 
 
-def _ply_normals(path: str) -> Optional[np.ndarray]:
-    """The normals of a faceless PLY, read through the library's mesh handle."""
+def _read_with_library(path: str) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
+    """An OBJ or PLY file, read once through the library's mesh handle; a PLY without faces
+    is a point cloud, with its normals when the file has them."""
     import ctypes
 
     from .. import _library
@@ -204,7 +200,10 @@ def _ply_normals(path: str) -> Optional[np.ndarray]:
     )
     mesh = MeshHandle(handle)
     try:
-        return mesh.normals()
+        vertices, faces = mesh.arrays()
+        if faces.shape[0] == 0 and Path(path).suffix.lower() == ".ply":
+            return vertices, None, mesh.normals()
+        return vertices, faces, None
     finally:
         mesh.close()
 

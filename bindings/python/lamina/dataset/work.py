@@ -69,21 +69,17 @@ def _failed(name: str, error: BaseException) -> Result:
 def _fit_meshes(
     shapes: List[Dict[str, Any]], settings: FitSettings, progress: bool = False
 ) -> List[Result]:
-    from ..mesh_ops import sample_sdf_points
+    from ..mesh import MeshHandle
 
     started = time.perf_counter()
     results: List[Result] = []
     ready: List[Tuple[Dict[str, Any], np.ndarray, np.ndarray]] = []
     for shape in shapes:
         try:
-            points, sdf = sample_sdf_points(
-                shape["vertices"],
-                shape["faces"],
-                settings.samples,
-                near_fraction=settings.near_fraction,
-                sigma=settings.sigma,
-                seed=settings.seed,
-            )
+            # One handle per shape: its distance hierarchy serves the fit's samples, the
+            # score's samples and the comparison.
+            shape = dict(shape, mesh=MeshHandle.from_arrays(shape["vertices"], shape["faces"]))
+            points, sdf = _sample(shape["mesh"], settings, settings.samples, settings.seed)
             ready.append((shape, points, sdf))
         except LaminaError as error:
             results.append(_failed(shape["name"], error))
@@ -148,20 +144,21 @@ def _extract(field: Any, resolution: int) -> Optional[Tuple[np.ndarray, np.ndarr
     return (vertices, faces) if len(faces) else None
 
 
+def _sample(mesh: Any, settings: FitSettings, n: int, seed: int) -> Tuple[np.ndarray, np.ndarray]:
+    """``n`` signed-distance samples of a shape's mesh handle, as the settings draw them."""
+    from ..mesh_ops import sample_sdf_points
+
+    return sample_sdf_points(
+        mesh, None, n, near_fraction=settings.near_fraction, sigma=settings.sigma, seed=seed
+    )
+
+
 def _score_mesh(
     shape: Dict[str, Any], field: Any, settings: FitSettings
 ) -> Tuple[Dict[str, Any], Optional[Tuple[np.ndarray, np.ndarray]]]:
     from .. import metrics
-    from ..mesh_ops import sample_sdf_points
 
-    points, sdf = sample_sdf_points(
-        shape["vertices"],
-        shape["faces"],
-        settings.score_points,
-        near_fraction=settings.near_fraction,
-        sigma=settings.sigma,
-        seed=settings.seed + 1,
-    )
+    points, sdf = _sample(shape["mesh"], settings, settings.score_points, settings.seed + 1)
     scores: Dict[str, Any] = {"iou": metrics.iou(field.predict(points)[:, 0], sdf)}
     mesh = _extract(field, settings.score_resolution)
     if mesh is None:
@@ -169,7 +166,7 @@ def _score_mesh(
         return scores, None
     compared = metrics.compare(
         mesh,
-        (shape["vertices"], shape["faces"]),
+        shape["mesh"],
         samples=settings.score_samples,
         seed=settings.seed,
         threshold=settings.fscore_threshold,
